@@ -1,0 +1,69 @@
+/*
+ * build.h
+ *		Threaded HNSW bulk builder (N2's algorithm) over an N2Graph.  Pure C.
+ *
+ * The caller's thread creates the builder (all allocation happens there),
+ * starts it, then polls: it stays free to check for cancellation and report
+ * progress while worker threads insert nodes.  Workers block all signals and
+ * call nothing but this core.
+ */
+#ifndef N2_CORE_BUILD_H
+#define N2_CORE_BUILD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "graph.h"
+
+typedef enum N2BuildPhase
+{
+	N2_BUILD_IDLE = 0,
+	N2_BUILD_INSERTING,			/* first (forward) build */
+	N2_BUILD_INSERTING_REVERSE, /* merge_level0: second build, reverse order */
+	N2_BUILD_MERGING,			/* merge_level0: merging level-0 lists */
+	N2_BUILD_DONE,
+	N2_BUILD_CANCELLED,
+	N2_BUILD_FAILED
+} N2BuildPhase;
+
+typedef struct N2BuildOptions
+{
+	int			n_threads;		/* >= 1 */
+	bool		merge_level0;
+} N2BuildOptions;
+
+typedef struct N2Builder N2Builder;
+
+/*
+ * Prepares a build of g (already n2_graph_init'ed, empty).  Allocates
+ * everything the threads need, including the reverse graph for
+ * merge_level0.  Returns NULL when out of memory.
+ */
+extern N2Builder *n2_builder_create(N2Graph *g, const N2BuildOptions *opts);
+
+/* Extra bytes n2_builder_create allocates beyond the graph. */
+extern size_t n2_builder_memory(const N2Graph *g, const N2BuildOptions *opts);
+
+/* Starts the worker threads; returns 0 or an errno value. */
+extern int	n2_builder_start(N2Builder *b);
+
+/*
+ * Non-blocking: the current phase and, within it, nodes done out of total.
+ * Returns true once the workers have finished (done, failed or cancelled).
+ */
+extern bool n2_builder_poll(N2Builder *b, N2BuildPhase *phase,
+							uint64_t *done, uint64_t *total);
+
+/* Asks the workers to stop soon (they check between nodes). */
+extern void n2_builder_cancel(N2Builder *b);
+
+/* Waits for every worker; returns the final phase (DONE on success). */
+extern N2BuildPhase n2_builder_join(N2Builder *b);
+
+/* Joins if needed, frees the builder (not the graph). */
+extern void n2_builder_free(N2Builder *b);
+
+/* Convenience for tests and tools: create, start, join, free. */
+extern N2BuildPhase n2_build_graph(N2Graph *g, const N2BuildOptions *opts);
+
+#endif							/* N2_CORE_BUILD_H */

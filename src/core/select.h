@@ -1,0 +1,32 @@
+/*
+ * select.h
+ *		Neighbour selection: HNSW paper algorithm 4 ("heuristic") or the
+ *		closest ones ("naive").  Pure C.
+ */
+#ifndef N2_CORE_SELECT_H
+#define N2_CORE_SELECT_H
+
+#include "search.h"
+
+typedef enum N2SelectMethod
+{
+	N2_SELECT_HEURISTIC = 0,
+	N2_SELECT_NAIVE = 1
+} N2SelectMethod;
+
+/* Distance between two candidate nodes (not involving the base node). */
+typedef float (*N2PairDistanceFn) (void *ctx, N2Ref a, N2Ref b);
+
+/*
+ * Chooses at most max neighbours for a base node from cands, which must be
+ * sorted by ascending distance to it (n2_candidates_sort).  Heuristic keeps a
+ * candidate only if it is closer to the base than to every one already kept.
+ * Writes the kept ones to out in ascending distance and returns the count.
+ * out may alias cands.
+ */
+extern int	n2_select_neighbors(N2SelectMethod method,
+								const N2Candidate *cands, int ncand, int max,
+								N2PairDistanceFn pairdist, void *ctx,
+								N2Candidate *out);
+
+#endif							/* N2_CORE_SELECT_H */
