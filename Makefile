@@ -62,3 +62,15 @@ test/unit/build/%: test/unit/%.c test/unit/unit.h $(UNIT_CORE_OBJS)
 .PHONY: unittest
 unittest: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; N2_DATA_DIR=$(abspath ../shared/data) $$t; done
+
+# TAP tests share helpers in t/ (t/N2Test.pm).
+PROVE_FLAGS += -I ./t
+
+# Micro-benchmarks and tools built against the core alone.
+bench/build/%: bench/%.c $(UNIT_CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(UNIT_CC) $(UNIT_CFLAGS) -O3 $< $(UNIT_CORE_OBJS) -o $@ -lpthread -lm
+
+.PHONY: bench-kernels
+bench-kernels: bench/build/kernels
+	bench/build/kernels
