@@ -197,6 +197,30 @@ n2_simd_active(void)
 	return active_simd;
 }
 
+/*
+ * The float sums in dot_norms overflow once components pass about 1e19 and
+ * underflow to zero below about 1e-19, where the vector is not zero at all.
+ * Such vectors take this slower path, whose double sums cannot overflow for
+ * any finite float input; only here is a zero norm a zero vector.
+ */
+static double
+cosine_distance_double(const float *a, const float *b, int dim)
+{
+	double		ab = 0.0;
+	double		aa = 0.0;
+	double		bb = 0.0;
+
+	for (int i = 0; i < dim; i++)
+	{
+		ab += (double) a[i] * (double) b[i];
+		aa += (double) a[i] * (double) a[i];
+		bb += (double) b[i] * (double) b[i];
+	}
+	if (aa == 0.0 || bb == 0.0)
+		return 1.0;
+	return 1.0 - ab / sqrt(aa * bb);
+}
+
 float
 n2_cosine_distance(const float *a, const float *b, int dim)
 {
@@ -206,11 +230,12 @@ n2_cosine_distance(const float *a, const float *b, int dim)
 	double		d;
 
 	n2_kernels.dot_norms(a, b, dim, &ab, &aa, &bb);
-	if (aa == 0.0f || bb == 0.0f)
-		return 1.0f;
 
-	/* In double: aa * bb overflows float for vectors of modest magnitude. */
-	d = 1.0 - (double) ab / sqrt((double) aa * (double) bb);
+	/* The product in double: aa * bb overflows float from |x| ~ 1e9 on. */
+	if (aa > 0.0f && bb > 0.0f && isfinite(aa) && isfinite(bb) && isfinite(ab))
+		d = 1.0 - (double) ab / sqrt((double) aa * (double) bb);
+	else
+		d = cosine_distance_double(a, b, dim);
 
 	/* Rounding can push identical or opposite vectors just outside. */
 	if (d < 0.0)

@@ -41,9 +41,11 @@ typedef struct N2Kernels
 extern N2Kernels n2_kernels;
 
 /*
- * Chooses the best variant this CPU supports.  Idempotent; call it before
- * starting threads.  The environment variable N2_SIMD (scalar, avx2, avx512)
- * caps the choice, for testing and benchmarking.
+ * Chooses the best variant this CPU supports.  Idempotent: only the first
+ * call decides, so make it before starting threads.  The environment
+ * variable N2_SIMD (scalar, avx2, avx512; any case) caps the choice, for
+ * testing and benchmarking; an unrecognised value is ignored.  Until the
+ * first call the scalar kernels are in place.
  */
 extern void n2_distance_init(void);
 extern N2Simd n2_simd_active(void);
@@ -55,7 +57,9 @@ extern const N2Kernels *n2_kernels_for(N2Simd simd);
 /*
  * 1 - a.b / (|a| |b|), clamped to [0, 2].  When either vector is all zeros
  * the cosine is undefined; we define the distance as 1 (similarity 0), which
- * is also what the index computes on normalised vectors.
+ * is also what the index computes on normalised vectors.  Vectors beyond the
+ * range of the float sums (components above ~1e19 or below ~1e-19) are
+ * recomputed in double, so they are neither NaN nor mistaken for zero.
  */
 extern float n2_cosine_distance(const float *a, const float *b, int dim);
 
