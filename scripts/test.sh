@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# scripts/test.sh -- run the whole n2 test suite on a Debian 12 machine.
+#
+#   sudo scripts/test.sh
+#
+# As root it: installs the Debian packages it needs (apt-get), copies the source tree
+# into a private work dir owned by postgres (your checkout is never written to), builds,
+# `make install`s, runs `make unittest`, starts a throwaway PostgreSQL 15 cluster
+# (private data dir, socket dir and port), and runs against it, as postgres:
+#   regress    make installcheck  (pg_regress, sql/*.sql)
+#   isolation  make installcheck  (pg_isolation_regress, specs/*.spec)
+#   tap        make installcheck  (prove, t/*.pl; these create their own clusters)
+#   go         scripts/test-go.sh (if present), with PGHOST/PGPORT/PGUSER/PGDATABASE set
+# The cluster is always stopped and the work dir removed. Failing diffs and logs are
+# printed; the last line is "N passed, N failed" (suites); exit status is non-zero on
+# any failure.
+#
+# Environment knobs:
+#   N2_SKIP_APT=1          do not run apt-get (developer reruns); tools are still checked
+#   N2_EXTRA_CONF='k=v;..' extra server settings (';' or newline separated) for the
+#                          installcheck cluster and, via TEMP_CONFIG, every TAP cluster,
+#                          e.g. N2_EXTRA_CONF='wal_consistency_checking=all'
+#   N2_SUITES='unit tap'   run only these suites (default: unit regress isolation tap go)
+#   N2_PROVE_TESTS='t/010_x.pl'  run only these TAP files
+#   N2_DATA_DIR=/abs/path  the shared/data folder (default: <repo>/../shared/data)
+#   N2_KEEP_WORK=1         keep the work dir (build tree, logs, diffs) for inspection
+#   N2_PORT=54990          first port to try for the throwaway cluster
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+# shellcheck source=scripts/lib.sh
+. "$REPO/scripts/lib.sh"
+
+case "${1:-}" in
+-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+"") ;;
+*) die "unknown argument: $1 (see --help)" ;;
+esac
+
+SUITES=${N2_SUITES:-unit regress isolation tap go}
+WORK=
+PASSED=0 FAILED=0
+RESULTS=()
+SUMMARY_DONE=0
+T_START=$SECONDS
+
+want() { [[ " $SUITES " == *" $1 "* ]]; }
+count_files() { # count_files 'glob' (no error if the folder does not exist)
+	local n=0 f
+	for f in $1; do [ -e "$f" ] && n=$((n + 1)); done
+	echo "$n"
+}
+fmt_secs() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+summary() {
+	SUMMARY_DONE=1
+	printf '\n==> summary (total %s)\n' "$(fmt_secs $((SECONDS - T_START)))"
+	local r
+	for r in "${RESULTS[@]}"; do printf '    %s\n' "$r"; done
+	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+}
+
+on_exit() {
+	local rc=$?
+	set +e
+	n2_cluster_stop
+	if [ "$SUMMARY_DONE" = 0 ]; then
+		# died during set-up (dependencies, build, cluster): count it as a failure
+		RESULTS+=("setup      FAILED (see FATAL above)")
+		FAILED=$((FAILED + 1))
+		summary
+		[ "$rc" -ne 0 ] || rc=1
+	fi
+	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+		if [ "${N2_KEEP_WORK:-0}" = 1 ]; then
+			echo "work dir kept: $WORK"
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+	exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+record() { # record NAME STATUS SECONDS [NOTE]
+	local name=$1 status=$2 secs=$3 note=${4:-}
+	RESULTS+=("$(printf '%-10s %-7s %7s  %s' "$name" "$status" "$(fmt_secs "$secs")" "$note")")
+	case $status in
+	passed) PASSED=$((PASSED + 1)) ;;
+	FAILED) FAILED=$((FAILED + 1)) ;;
+	esac
+}
+
+show_file() { # show_file PATH [MAXLINES]
+	local f=$1 max=${2:-400} n
+	[ -f "$f" ] || return 0
+	n=$(wc -l <"$f")
+	printf -- '----- %s (%d lines%s) -----\n' "${f#"$WORK"/}" "$n" "$([ "$n" -gt "$max" ] && echo ", first $max")"
+	head -n "$max" "$f"
+	printf -- '----- end of %s -----\n' "${f#"$WORK"/}"
+}
+
+show_tail() { # show_tail PATH [LINES]
+	local f=$1 lines=${2:-60}
+	[ -f "$f" ] || return 0
+	printf -- '----- tail -n %d %s -----\n' "$lines" "${f#"$WORK"/}"
+	tail -n "$lines" "$f"
+	printf -- '----- end -----\n'
+}
+
+# ---------------------------------------------------------------- set-up
+n2_need_root
+T=$SECONDS
+n2_install_deps
+HAVE_GO=0
+if want go && [ -f "$REPO/scripts/test-go.sh" ]; then HAVE_GO=1; fi
+n2_check_tools tests "$([ "$HAVE_GO" = 1 ] && echo go)"
+T_DEPS=$((SECONDS - T))
+info "dependencies ok ($(fmt_secs "$T_DEPS"))"
+
+# Shared data (datasets for unit and TAP tests).
+if [ -n "${N2_DATA_DIR:-}" ]; then
+	[ -d "$N2_DATA_DIR" ] || die "N2_DATA_DIR=$N2_DATA_DIR is not a directory"
+	DATA_SRC=$(cd "$N2_DATA_DIR" && pwd -P)
+elif [ -d "$REPO/../shared/data" ]; then
+	DATA_SRC=$(cd "$REPO/../shared/data" && pwd -P)
+else
+	die "no shared/data: expected $REPO/../shared/data (or set N2_DATA_DIR)"
+fi
+n2_as_pg test -r "$DATA_SRC/README.md" || die "$DATA_SRC is not readable by the postgres user"
+
+WORK=$(mktemp -d /tmp/n2-test.XXXXXX)
+chmod 755 "$WORK"
+SRC=$WORK/n2
+log "copy source tree to $SRC"
+n2_copy_tree "$REPO" "$SRC"
+rm -f "$WORK/shared"
+mkdir -p "$WORK/shared"
+ln -s "$DATA_SRC" "$WORK/shared/data" # the Makefile's unittest uses ../shared/data
+chown -R postgres: "$SRC"
+export N2_DATA_DIR="$WORK/shared/data"
+
+EXTRA_CONF=$WORK/extra.conf
+n2_conf_fragment "${N2_EXTRA_CONF:-}" >"$EXTRA_CONF"
+chmod 644 "$EXTRA_CONF"
+
+T=$SECONDS
+n2_build_install "$SRC"
+T_BUILD=$((SECONDS - T))
+info "build + install ok ($(fmt_secs "$T_BUILD"))"
+
+# ---------------------------------------------------------------- unit
+if want unit; then
+	log "suite unit: make unittest"
+	T=$SECONDS
+	if n2_as_pg N2_DATA_DIR="$N2_DATA_DIR" make -C "$SRC" unittest </dev/null; then
+		n=$(count_files "$SRC/test/unit/test_*.c")
+		if [ "$n" -eq 0 ]; then
+			record unit empty $((SECONDS - T)) "no test/unit/test_*.c"
+		else
+			record unit passed $((SECONDS - T)) "$n programs"
+		fi
+	else
+		record unit FAILED $((SECONDS - T))
+	fi
+fi
+
+# ---------------------------------------------------------------- cluster
+NEED_CLUSTER=0
+for s in regress isolation go; do want $s && NEED_CLUSTER=1; done
+if [ "$NEED_CLUSTER" = 1 ]; then
+	PORT=$(n2_free_port "${N2_PORT:-54990}")
+	n2_cluster_start "$WORK/cluster" "$PORT" "$EXTRA_CONF"
+fi
+PGENV=(PGHOST="${N2_PGSOCK:-}" PGPORT="${PORT:-}" PGUSER=postgres)
+MAKEARGS=(PG_CONFIG="$N2_PG_CONFIG")
+
+# ---------------------------------------------------------------- regress
+if want regress; then
+	n=$(count_files "$SRC/sql/*.sql")
+	if [ "$n" -eq 0 ]; then
+		log "suite regress: no sql/*.sql"
+		record regress empty 0 "no sql/*.sql"
+	else
+		log "suite regress: make installcheck (pg_regress, $n tests)"
+		T=$SECONDS
+		if n2_as_pg "${PGENV[@]}" make -C "$SRC" installcheck "${MAKEARGS[@]}" ISOLATION= TAP_TESTS= </dev/null; then
+			record regress passed $((SECONDS - T)) "$n tests"
+		else
+			record regress FAILED $((SECONDS - T)) "$n tests"
+			show_file "$SRC/regression.diffs" 500
+			show_tail "$N2_PGLOG" 40
+		fi
+	fi
+fi
+
+# ---------------------------------------------------------------- isolation
+if want isolation; then
+	n=$(count_files "$SRC/specs/*.spec")
+	if [ "$n" -eq 0 ]; then
+		log "suite isolation: no specs/*.spec"
+		record isolation empty 0 "no specs/*.spec"
+	else
+		log "suite isolation: make installcheck (pg_isolation_regress, $n specs)"
+		T=$SECONDS
+		if n2_as_pg "${PGENV[@]}" make -C "$SRC" installcheck "${MAKEARGS[@]}" REGRESS= TAP_TESTS= </dev/null; then
+			record isolation passed $((SECONDS - T)) "$n specs"
+		else
+			record isolation FAILED $((SECONDS - T)) "$n specs"
+			show_file "$SRC/output_iso/regression.diffs" 500
+			show_tail "$N2_PGLOG" 40
+		fi
+	fi
+fi
+
+# ---------------------------------------------------------------- tap
+if want tap; then
+	n=$(count_files "$SRC/t/*.pl")
+	if [ "$n" -eq 0 ]; then
+		log "suite tap: no t/*.pl"
+		record tap empty 0 "no t/*.pl"
+	else
+		log "suite tap: make installcheck (prove, $n files)"
+		T=$SECONDS
+		TAPARGS=()
+		[ -z "${N2_PROVE_TESTS:-}" ] || TAPARGS+=(PROVE_TESTS="$N2_PROVE_TESTS")
+		TAPENV=(N2_DATA_DIR="$N2_DATA_DIR")
+		[ ! -s "$EXTRA_CONF" ] || TAPENV+=(TEMP_CONFIG="$EXTRA_CONF")
+		[ -z "${PG_TEST_TIMEOUT_DEFAULT:-}" ] || TAPENV+=(PG_TEST_TIMEOUT_DEFAULT="$PG_TEST_TIMEOUT_DEFAULT")
+		if n2_as_pg "${TAPENV[@]}" make -C "$SRC" installcheck "${MAKEARGS[@]}" REGRESS= ISOLATION= "${TAPARGS[@]}" \
+			</dev/null 2>&1 | tee "$WORK/tap.out"; then
+			record tap passed $((SECONDS - T)) "$n files"
+		else
+			record tap FAILED $((SECONDS - T)) "$n files"
+			# failing files from prove's "Test Summary Report" (or "Dubious"/"Failed" lines)
+			mapfile -t bad < <(grep -Eo '^t/[^ ]+\.pl' "$WORK/tap.out" | sort -u |
+				while read -r f; do
+					if grep -Eq "^$f +\(Wstat|^$f \.+ *(Dubious|Failed|not ok)" "$WORK/tap.out"; then echo "$f"; fi
+				done)
+			logdir=$SRC/tmp_check/log
+			if [ ${#bad[@]} -eq 0 ]; then
+				mapfile -t bad < <(cd "$SRC" && ls t/*.pl)
+			fi
+			for f in "${bad[@]}"; do
+				b=$(basename "$f" .pl)
+				echo "!!! TAP failure: $f"
+				show_tail "$logdir/regress_log_$b" 80
+				for l in "$logdir/${b}_"*.log; do show_tail "$l" 40; done
+			done
+		fi
+	fi
+fi
+
+# ---------------------------------------------------------------- go
+if want go; then
+	if [ "$HAVE_GO" = 1 ]; then
+		log "suite go: scripts/test-go.sh"
+		T=$SECONDS
+		n2_as_pg psql -X -q -h "$N2_PGSOCK" -p "$PORT" -U postgres -d postgres \
+			-c 'CREATE DATABASE n2_go_test' >/dev/null || die "cannot create database n2_go_test"
+		if (cd "$SRC" && env "${PGENV[@]}" PGDATABASE=n2_go_test N2_DATA_DIR="$N2_DATA_DIR" \
+			PATH="$N2_PG_BINDIR:$PATH" bash scripts/test-go.sh </dev/null); then
+			record go passed $((SECONDS - T))
+		else
+			record go FAILED $((SECONDS - T))
+			show_tail "$N2_PGLOG" 40
+		fi
+	elif [ -d "$REPO/go" ]; then
+		warn "go/ exists but scripts/test-go.sh does not: Go tests not run"
+		record go missing 0 "go/ present, scripts/test-go.sh absent"
+	fi
+fi
+
+info "timings: deps $(fmt_secs "$T_DEPS"), build+install $(fmt_secs "$T_BUILD")"
+summary
+[ "$FAILED" -eq 0 ]
