@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "graph.h"
+#include "search.h"
 
 typedef enum N2BuildPhase
 {
@@ -65,5 +66,14 @@ extern void n2_builder_free(N2Builder *b);
 
 /* Convenience for tests and tools: create, start, join, free. */
 extern N2BuildPhase n2_build_graph(N2Graph *g, const N2BuildOptions *opts);
+
+/*
+ * The k nearest to query in a finished graph (no locking), searching level 0
+ * with width max(ef, k).  s needs dense_capacity >= g->n (or hash mode);
+ * query must be normalised for angular.  Writes ascending to out and returns
+ * how many, or -1 when out of memory.
+ */
+extern int	n2_graph_search(const N2Graph *g, N2Search *s, const float *query,
+							int k, int ef, N2Candidate *out);
 
 #endif							/* N2_CORE_BUILD_H */

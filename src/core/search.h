@@ -62,10 +62,27 @@ typedef struct N2Search
 } N2Search;
 
 /*
+ * Visited set on its own (n2_search_init sets one up).  Dense mode never
+ * allocates after init; hash mode grows as needed.
+ */
+extern bool n2_visited_init(N2Visited *v, uint64_t dense_capacity);
+extern void n2_visited_free(N2Visited *v);
+extern void n2_visited_reset(N2Visited *v);
+
+/*
+ * Marks ref visited.  Returns 1 if it already was, 0 if newly marked, -1 when
+ * out of memory (hash mode).  Dense refs at or beyond the capacity count as
+ * visited, so they are never followed.
+ */
+extern int	n2_visited_test_and_set(N2Visited *v, N2Ref ref);
+
+/*
  * dense_capacity > 0: refs are ids below it (epoch array); 0: any refs (hash).
  * ef_max and max_degree size the buffers; with fixed = true they never grow,
- * so a worker thread can search without allocating.  Returns false when out
- * of memory.
+ * so a worker thread can search without allocating (use dense mode then: the
+ * hash set grows regardless), and ef is clamped to ef_max.  Every search
+ * reads at most max_degree neighbours per node.  Returns false when out of
+ * memory.
  */
 extern bool n2_search_init(N2Search *s, uint64_t dense_capacity, int ef_max,
 						   int max_degree, bool fixed);
@@ -74,14 +91,21 @@ extern void n2_search_free(N2Search *s);
 /* Forgets visited nodes and candidates (start of a layer or a query). */
 extern void n2_search_reset(N2Search *s);
 
-/* Greedy walk on one level from ep to a local minimum (ef = 1). */
+/*
+ * Greedy walk on one level from ep to a local minimum (ef = 1).  Uses no
+ * visited set: the distance strictly decreases at every step.
+ */
 extern N2Candidate n2_search_greedy(N2Search *s, const N2GraphOps *ops,
 									void *ctx, N2Candidate ep, int level);
 
 /*
- * Beam search of width ef on level from the given entries.  Writes the best
- * min(ef, found) nodes to out in ascending distance and returns how many;
- * returns -1 when out of memory (only possible when not fixed).
+ * Beam search of width ef on level from the given entries (whose distances
+ * must be set).  Resets s first; afterwards s keeps the state (visited set,
+ * unexpanded candidates, result heap) for a caller that wants to go on.
+ * Writes the best min(ef, found) nodes to out in ascending distance and
+ * returns how many; out may alias entries, and may be NULL to leave the
+ * results in s->res only.  Returns -1 when out of memory (only possible when
+ * not fixed).
  */
 extern int	n2_search_layer(N2Search *s, const N2GraphOps *ops, void *ctx,
 							const N2Candidate *entries, int nentries,
@@ -89,5 +113,106 @@ extern int	n2_search_layer(N2Search *s, const N2GraphOps *ops, void *ctx,
 
 /* Sorts candidates by ascending distance, ties by ref (deterministic). */
 extern void n2_candidates_sort(N2Candidate *c, int n);
+
+/*
+ * Candidate order used everywhere: distance, then ref, so that equal
+ * distances never make a result depend on heap layout.
+ */
+static inline bool
+n2_cand_less(N2Candidate a, N2Candidate b)
+{
+	return a.dist < b.dist || (a.dist == b.dist && a.ref < b.ref);
+}
+
+/*
+ * Binary heaps over N2Candidate arrays: the caller guarantees room for one
+ * more on push and a non-empty heap on pop.  The min-heap has the closest at
+ * [0], the max-heap the farthest.
+ */
+static inline void
+n2_minheap_push(N2Candidate *h, int *n, N2Candidate c)
+{
+	int			i = (*n)++;
+
+	while (i > 0)
+	{
+		int			p = (i - 1) >> 1;
+
+		if (!n2_cand_less(c, h[p]))
+			break;
+		h[i] = h[p];
+		i = p;
+	}
+	h[i] = c;
+}
+
+static inline N2Candidate
+n2_minheap_pop(N2Candidate *h, int *n)
+{
+	N2Candidate top = h[0];
+	N2Candidate last = h[--(*n)];
+	int			len = *n;
+	int			i = 0;
+
+	for (;;)
+	{
+		int			c = 2 * i + 1;
+
+		if (c >= len)
+			break;
+		if (c + 1 < len && n2_cand_less(h[c + 1], h[c]))
+			c++;
+		if (!n2_cand_less(h[c], last))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	if (len > 0)
+		h[i] = last;
+	return top;
+}
+
+static inline void
+n2_maxheap_push(N2Candidate *h, int *n, N2Candidate c)
+{
+	int			i = (*n)++;
+
+	while (i > 0)
+	{
+		int			p = (i - 1) >> 1;
+
+		if (!n2_cand_less(h[p], c))
+			break;
+		h[i] = h[p];
+		i = p;
+	}
+	h[i] = c;
+}
+
+static inline N2Candidate
+n2_maxheap_pop(N2Candidate *h, int *n)
+{
+	N2Candidate top = h[0];
+	N2Candidate last = h[--(*n)];
+	int			len = *n;
+	int			i = 0;
+
+	for (;;)
+	{
+		int			c = 2 * i + 1;
+
+		if (c >= len)
+			break;
+		if (c + 1 < len && n2_cand_less(h[c], h[c + 1]))
+			c++;
+		if (!n2_cand_less(last, h[c]))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	if (len > 0)
+		h[i] = last;
+	return top;
+}
 
 #endif							/* N2_CORE_SEARCH_H */

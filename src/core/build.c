@@ -1,0 +1,840 @@
+/*
+ * build.c
+ *		Threaded HNSW bulk builder over an N2Graph.  Pure C and POSIX threads.
+ *
+ * Nodes are inserted in id order, taken from an atomic counter.  Each node's
+ * neighbour lists are guarded by a spinlock of its own: readers copy a list
+ * under it, writers change it under it, so threads only meet when they touch
+ * the same node.  The entry point is one atomic word, (max_level << 32) | id,
+ * changed under a mutex so two raises cannot interleave.
+ *
+ * Worker threads never allocate and call nothing but this core; all memory is
+ * set up by n2_builder_create on the caller's thread.
+ */
+#include "build.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search.h"
+
+/* Prefetch at most this many bytes of a vector; the hardware does the rest. */
+#define PREFETCH_BYTES 512
+
+typedef struct GraphCtx
+{
+	const N2Graph *g;
+	const float *query;
+} GraphCtx;
+
+typedef struct N2Worker
+{
+	N2Builder  *b;
+	pthread_t	thread;
+	N2Search	search;
+	GraphCtx	ctx;
+	N2Candidate *w;				/* layer results, entries of the next layer */
+	N2Candidate *sel;			/* selected neighbours */
+	N2Candidate *tmp;			/* re-selection and merge scratch */
+} N2Worker;
+
+struct N2Builder
+{
+	N2Graph    *g;
+	N2Graph		rev;			/* merge_level0: built in reverse order */
+	bool		has_rev;
+	int			n_threads;
+	int			ef;
+	int			max_degree;
+	N2BuildPhase phases[3];
+	int			nphases;
+	N2Worker   *workers;
+	int			nstarted;
+	bool		started;
+	bool		joined;
+
+	/* Guards entry point raises, the start gate and the phase barrier. */
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;
+	bool		go;
+	int			barrier_count;
+	uint64_t	barrier_gen;
+
+	_Atomic uint64_t entry[2];	/* forward and reverse graphs */
+	atomic_int	phase;
+	atomic_bool cancel;
+	atomic_bool finished;
+	_Atomic uint64_t next;		/* next position to claim in this phase */
+	_Atomic uint64_t done;		/* positions finished in this phase */
+};
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static inline void
+node_lock(const N2Graph *g, uint32_t id)
+{
+	int			spins = 0;
+
+	while (atomic_flag_test_and_set_explicit(&g->locks[id], memory_order_acquire))
+	{
+		/* Holders may compute a few dozen distances; yield past that. */
+		if (++spins < 100)
+			cpu_relax();
+		else
+		{
+			sched_yield();
+			spins = 0;
+		}
+	}
+}
+
+static inline void
+node_unlock(const N2Graph *g, uint32_t id)
+{
+	atomic_flag_clear_explicit(&g->locks[id], memory_order_release);
+}
+
+static inline uint64_t
+pack_entry(int level, uint32_t id)
+{
+	return ((uint64_t) level << 32) | id;
+}
+
+static inline void
+prefetch_vector(const N2Graph *g, N2Ref ref)
+{
+	const char *p = (const char *) n2_graph_vector(g, (uint32_t) ref);
+	size_t		bytes = (size_t) g->params.dim * sizeof(float);
+
+	if (bytes > PREFETCH_BYTES)
+		bytes = PREFETCH_BYTES;
+	for (size_t off = 0; off < bytes; off += 64)
+		__builtin_prefetch(p + off);
+}
+
+/* N2GraphOps over a graph being built: lists are copied under their lock. */
+static int
+locked_neighbors(void *arg, N2Ref ref, int level, N2Ref *out, int max)
+{
+	const N2Graph *g = ((GraphCtx *) arg)->g;
+	uint32_t	id = (uint32_t) ref;
+	const uint32_t *l;
+	int			n;
+
+	if (level > g->levels[id])
+		return 0;
+	l = n2_graph_links(g, id, level);
+	node_lock(g, id);
+	n = (int) l[0] < max ? (int) l[0] : max;
+	for (int i = 0; i < n; i++)
+		out[i] = l[1 + i];
+	node_unlock(g, id);
+	return n;
+}
+
+/* N2GraphOps over a finished graph: nothing changes, so no locks. */
+static int
+plain_neighbors(void *arg, N2Ref ref, int level, N2Ref *out, int max)
+{
+	const N2Graph *g = ((GraphCtx *) arg)->g;
+	uint32_t	id = (uint32_t) ref;
+	const uint32_t *l;
+	int			n;
+
+	if (level > g->levels[id])
+		return 0;
+	l = n2_graph_links(g, id, level);
+	n = (int) l[0] < max ? (int) l[0] : max;
+	for (int i = 0; i < n; i++)
+		out[i] = l[1 + i];
+	return n;
+}
+
+static void
+graph_distances(void *arg, const N2Ref *refs, int n, float *out)
+{
+	const GraphCtx *c = arg;
+	const N2Graph *g = c->g;
+	const float *q = c->query;
+	int			dim = g->params.dim;
+
+	prefetch_vector(g, refs[0]);
+	switch (g->params.metric)
+	{
+		case N2_METRIC_L2:
+			{
+				float		(*l2sq) (const float *, const float *, int) = n2_kernels.l2sq;
+
+				for (int i = 0; i < n; i++)
+				{
+					if (i + 1 < n)
+						prefetch_vector(g, refs[i + 1]);
+					out[i] = l2sq(n2_graph_vector(g, (uint32_t) refs[i]), q, dim);
+				}
+				break;
+			}
+		case N2_METRIC_ANGULAR:
+		case N2_METRIC_DOT:
+			{
+				float		(*dot) (const float *, const float *, int) = n2_kernels.dot;
+				bool		angular = g->params.metric == N2_METRIC_ANGULAR;
+
+				for (int i = 0; i < n; i++)
+				{
+					float		ip;
+
+					if (i + 1 < n)
+						prefetch_vector(g, refs[i + 1]);
+					ip = dot(n2_graph_vector(g, (uint32_t) refs[i]), q, dim);
+					out[i] = angular ? 1.0f - ip : -ip;
+				}
+				break;
+			}
+	}
+}
+
+static const N2GraphOps build_ops = {locked_neighbors, graph_distances};
+static const N2GraphOps finished_ops = {plain_neighbors, graph_distances};
+
+static float
+node_distance(const N2Graph *g, uint32_t a, uint32_t b)
+{
+	return n2_metric_distance(g->params.metric, n2_graph_vector(g, a),
+							  n2_graph_vector(g, b), g->params.dim);
+}
+
+static float
+pair_distance(void *arg, N2Ref a, N2Ref b)
+{
+	return node_distance(arg, (uint32_t) a, (uint32_t) b);
+}
+
+static inline int
+level_cap(const N2Graph *g, int level)
+{
+	return level == 0 ? g->params.max_m0 : g->params.m;
+}
+
+/* Sorts cands (distances to the base) and selects at most cap into cands. */
+static int
+reselect(const N2Graph *g, N2Candidate *cands, int n, int cap)
+{
+	n2_candidates_sort(cands, n);
+	return n2_select_neighbors(g->params.select, cands, n, cap,
+							   pair_distance, (void *) g, cands);
+}
+
+/*
+ * Writes q's list on level.  Other threads may have linked to q there
+ * already (they found it through a higher level); those links are kept
+ * when there is room, otherwise everything is selected afresh.
+ */
+static void
+set_links(N2Worker *w, const N2Graph *g, uint32_t q, int level,
+		  const N2Candidate *sel, int nsel)
+{
+	uint32_t   *l = n2_graph_links(g, q, level);
+	int			cap = level_cap(g, level);
+	int			n = nsel;
+
+	node_lock(g, q);
+	if (l[0] == 0)
+	{
+		for (int i = 0; i < nsel; i++)
+			l[1 + i] = (uint32_t) sel[i].ref;
+		l[0] = nsel;
+		node_unlock(g, q);
+		return;
+	}
+
+	memcpy(w->tmp, sel, nsel * sizeof(N2Candidate));
+	for (uint32_t i = 0; i < l[0]; i++)
+	{
+		uint32_t	u = l[1 + i];
+		bool		dup = false;
+
+		for (int j = 0; j < nsel && !dup; j++)
+			dup = (sel[j].ref == u);
+		if (!dup)
+		{
+			w->tmp[n].dist = node_distance(g, q, u);
+			w->tmp[n].ref = u;
+			n++;
+		}
+	}
+	if (n > cap)
+		n = reselect(g, w->tmp, n, cap);
+	for (int i = 0; i < n; i++)
+		l[1 + i] = (uint32_t) w->tmp[i].ref;
+	l[0] = n;
+	node_unlock(g, q);
+}
+
+/* Adds the link v -> q on level, re-selecting v's list when it is full. */
+static void
+add_link(N2Worker *w, const N2Graph *g, uint32_t v, uint32_t q, int level,
+		 float dist)
+{
+	uint32_t   *l = n2_graph_links(g, v, level);
+	int			cap = level_cap(g, level);
+	int			c;
+	int			n;
+
+	node_lock(g, v);
+	c = (int) l[0];
+	/* v may have chosen q itself while both were being inserted. */
+	for (int i = 0; i < c; i++)
+	{
+		if (l[1 + i] == q)
+		{
+			node_unlock(g, v);
+			return;
+		}
+	}
+	if (c < cap)
+	{
+		l[1 + c] = q;
+		l[0] = c + 1;
+		node_unlock(g, v);
+		return;
+	}
+
+	w->tmp[0].dist = dist;
+	w->tmp[0].ref = q;
+	for (int i = 0; i < c; i++)
+	{
+		w->tmp[1 + i].dist = node_distance(g, v, l[1 + i]);
+		w->tmp[1 + i].ref = l[1 + i];
+	}
+	n = reselect(g, w->tmp, c + 1, cap);
+	for (int i = 0; i < n; i++)
+		l[1 + i] = (uint32_t) w->tmp[i].ref;
+	l[0] = n;
+	node_unlock(g, v);
+}
+
+static void
+insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q)
+{
+	N2Builder  *b = w->b;
+	N2Search   *s = &w->search;
+	int			level = g->levels[q];
+	uint64_t	e = atomic_load(entry);
+	int			max_level = (int) (e >> 32);
+	N2Candidate cur;
+	N2Ref		ep = (uint32_t) e;
+	int			nw = 1;
+
+	w->ctx.g = g;
+	w->ctx.query = n2_graph_vector(g, q);
+	graph_distances(&w->ctx, &ep, 1, &cur.dist);
+	cur.ref = ep;
+
+	for (int l = max_level; l > level; l--)
+		cur = n2_search_greedy(s, &build_ops, &w->ctx, cur, l);
+	w->w[0] = cur;
+
+	for (int l = level < max_level ? level : max_level; l >= 0; l--)
+	{
+		int			k = 0;
+		int			nsel;
+
+		/* Fixed buffers: cannot fail. */
+		nw = n2_search_layer(s, &build_ops, &w->ctx, w->w, nw, b->ef, l, w->w);
+
+		/* q can be reached through a link another thread added to it. */
+		for (int i = 0; i < nw; i++)
+		{
+			if (w->w[i].ref != q)
+				w->w[k++] = w->w[i];
+		}
+		nw = k;
+		if (nw == 0)
+		{
+			w->w[0] = cur;
+			nw = 1;
+			continue;
+		}
+
+		nsel = n2_select_neighbors(g->params.select, w->w, nw, level_cap(g, l),
+								   pair_distance, (void *) g, w->sel);
+		set_links(w, g, q, l, w->sel, nsel);
+		for (int i = 0; i < nsel; i++)
+			add_link(w, g, (uint32_t) w->sel[i].ref, q, l, w->sel[i].dist);
+	}
+
+	/* Double-checked: raises are rare, the lock keeps them ordered. */
+	if (level > max_level)
+	{
+		pthread_mutex_lock(&b->mutex);
+		if (level > (int) (atomic_load(entry) >> 32))
+			atomic_store(entry, pack_entry(level, q));
+		pthread_mutex_unlock(&b->mutex);
+	}
+}
+
+/* Level 0 of node i becomes a selection from both graphs' lists. */
+static void
+merge_node(N2Worker *w, uint32_t i)
+{
+	const N2Graph *g = w->b->g;
+	uint32_t   *l1 = n2_graph_links(g, i, 0);
+	const uint32_t *l2 = n2_graph_links(&w->b->rev, i, 0);
+	int			n = 0;
+	int			nsel;
+	int			nkept;
+
+	for (uint32_t j = 0; j < l1[0]; j++)
+	{
+		w->tmp[n].ref = l1[1 + j];
+		w->tmp[n].dist = node_distance(g, i, l1[1 + j]);
+		n++;
+	}
+	for (uint32_t j = 0; j < l2[0]; j++)
+	{
+		uint32_t	u = l2[1 + j];
+		bool		dup = false;
+
+		for (uint32_t k = 0; k < l1[0] && !dup; k++)
+			dup = (l1[1 + k] == u);
+		if (dup)
+			continue;
+		w->tmp[n].ref = u;
+		w->tmp[n].dist = node_distance(g, i, u);
+		n++;
+	}
+	n2_candidates_sort(w->tmp, n);
+	nsel = n2_select_neighbors(g->params.select, w->tmp, n, g->params.max_m0,
+							   pair_distance, (void *) g, w->sel);
+
+	/*
+	 * Like N2's post-merge policy, fill the free slots with the closest
+	 * candidates the heuristic pruned: the union holds twice as many
+	 * candidates, and pruning alone would leave nodes with fewer links than
+	 * either graph gave them.  sel is a subsequence of tmp, in order.
+	 */
+	nkept = nsel;
+	for (int j = 0, k = 0; j < n && nsel < g->params.max_m0; j++)
+	{
+		if (k < nkept && w->sel[k].ref == w->tmp[j].ref)
+			k++;
+		else
+			w->sel[nsel++] = w->tmp[j];
+	}
+	for (int j = 0; j < nsel; j++)
+		l1[1 + j] = (uint32_t) w->sel[j].ref;
+	l1[0] = nsel;
+}
+
+static void
+run_phase(N2Worker *w, N2BuildPhase phase)
+{
+	N2Builder  *b = w->b;
+	uint32_t	n = b->g->n;
+
+	for (;;)
+	{
+		uint64_t	pos;
+
+		if (atomic_load_explicit(&b->cancel, memory_order_relaxed))
+			return;
+		pos = atomic_fetch_add(&b->next, 1);
+		if (pos >= n)
+			return;
+		switch (phase)
+		{
+			case N2_BUILD_INSERTING:
+				insert_node(w, b->g, &b->entry[0], (uint32_t) pos);
+				break;
+			case N2_BUILD_INSERTING_REVERSE:
+				insert_node(w, &b->rev, &b->entry[1], (uint32_t) (n - 1 - pos));
+				break;
+			case N2_BUILD_MERGING:
+				merge_node(w, (uint32_t) pos);
+				break;
+			default:
+				return;
+		}
+		atomic_fetch_add_explicit(&b->done, 1, memory_order_relaxed);
+	}
+}
+
+/* Position 0 of an insertion phase is the initial entry point, linked to nothing. */
+static uint64_t
+phase_first(N2Builder *b, N2BuildPhase phase)
+{
+	return phase == N2_BUILD_MERGING || b->g->n == 0 ? 0 : 1;
+}
+
+/*
+ * Waits for every worker to finish phase index p; the last to arrive sets up
+ * the next phase, or records the outcome after the last one.
+ */
+static void
+phase_barrier(N2Builder *b, int p)
+{
+	pthread_mutex_lock(&b->mutex);
+	if (++b->barrier_count == b->nstarted)
+	{
+		b->barrier_count = 0;
+		b->barrier_gen++;
+		if (p + 1 < b->nphases)
+		{
+			uint64_t	first = phase_first(b, b->phases[p + 1]);
+
+			atomic_store(&b->next, first);
+			atomic_store(&b->done, first);
+			atomic_store(&b->phase, b->phases[p + 1]);
+		}
+		else
+		{
+			uint64_t	e = atomic_load(&b->entry[0]);
+
+			if (b->g->n > 0)
+			{
+				b->g->entry = (uint32_t) e;
+				b->g->max_level = (int) (e >> 32);
+			}
+			atomic_store(&b->phase, atomic_load(&b->cancel) ?
+						 N2_BUILD_CANCELLED : N2_BUILD_DONE);
+			atomic_store(&b->finished, true);
+		}
+		pthread_cond_broadcast(&b->cond);
+	}
+	else
+	{
+		uint64_t	gen = b->barrier_gen;
+
+		while (gen == b->barrier_gen)
+			pthread_cond_wait(&b->cond, &b->mutex);
+	}
+	pthread_mutex_unlock(&b->mutex);
+}
+
+static void *
+worker_main(void *arg)
+{
+	N2Worker   *w = arg;
+	N2Builder  *b = w->b;
+
+	/* Wait until the starter knows how many threads it got. */
+	pthread_mutex_lock(&b->mutex);
+	while (!b->go)
+		pthread_cond_wait(&b->cond, &b->mutex);
+	pthread_mutex_unlock(&b->mutex);
+
+	for (int p = 0; p < b->nphases; p++)
+	{
+		run_phase(w, b->phases[p]);
+		phase_barrier(b, p);
+	}
+	return NULL;
+}
+
+static uint64_t
+upper_words(const N2Graph *g)
+{
+	uint32_t	last;
+
+	if (g->n == 0)
+		return 0;
+	last = g->n - 1;
+	return g->upper_start[last] + (uint64_t) g->levels[last] * (1 + g->params.m);
+}
+
+/* Per-worker scratch sizes, shared by create and memory accounting. */
+static void
+worker_sizes(const N2Graph *g, int *ef, int *max_degree, int *ntmp)
+{
+	*ef = g->params.ef_construction > 0 ? g->params.ef_construction : 1;
+	*max_degree = g->params.max_m0 > g->params.m ? g->params.max_m0 : g->params.m;
+	if (*max_degree < 1)
+		*max_degree = 1;
+	/* A merge or a list update unites two lists of at most max_degree. */
+	*ntmp = 2 * *max_degree + 1;
+}
+
+size_t
+n2_builder_memory(const N2Graph *g, const N2BuildOptions *opts)
+{
+	int			ef,
+				max_degree,
+				ntmp;
+	int			nt = opts->n_threads > 0 ? opts->n_threads : 1;
+	size_t		per_worker;
+	size_t		total;
+
+	worker_sizes(g, &ef, &max_degree, &ntmp);
+	per_worker = sizeof(N2Worker) +
+		(size_t) g->n * sizeof(uint32_t) +
+		(size_t) (ef + max_degree + 1 + ef + 1) * sizeof(N2Candidate) +
+		(size_t) max_degree * (sizeof(N2Ref) + sizeof(float)) +
+		(size_t) (ef + max_degree + ntmp) * sizeof(N2Candidate);
+	total = sizeof(N2Builder) + per_worker * nt;
+	if (opts->merge_level0)
+		total += (size_t) g->n * (1 + g->params.max_m0) * sizeof(uint32_t) +
+			(size_t) upper_words(g) * sizeof(uint32_t) +
+			(size_t) g->n * sizeof(atomic_flag);
+	return total;
+}
+
+/* The reverse graph shares params, vectors and levels with g. */
+static bool
+rev_graph_init(N2Graph *rev, const N2Graph *g)
+{
+	*rev = *g;
+	rev->links0 = calloc((size_t) g->n * (1 + g->params.max_m0) + 1, sizeof(uint32_t));
+	rev->upper = calloc(upper_words(g) + 1, sizeof(uint32_t));
+	rev->locks = malloc(((size_t) g->n + 1) * sizeof(atomic_flag));
+	if (rev->links0 == NULL || rev->upper == NULL || rev->locks == NULL)
+		return false;
+	for (uint32_t i = 0; i < g->n; i++)
+		atomic_flag_clear(&rev->locks[i]);
+	return true;
+}
+
+static void
+rev_graph_free(N2Graph *rev)
+{
+	free(rev->links0);
+	free(rev->upper);
+	free(rev->locks);
+}
+
+static void
+builder_release(N2Builder *b)
+{
+	if (b->workers != NULL)
+	{
+		for (int i = 0; i < b->n_threads; i++)
+		{
+			N2Worker   *w = &b->workers[i];
+
+			n2_search_free(&w->search);
+			free(w->w);
+			free(w->sel);
+			free(w->tmp);
+		}
+		free(b->workers);
+	}
+	if (b->has_rev)
+		rev_graph_free(&b->rev);
+	pthread_cond_destroy(&b->cond);
+	pthread_mutex_destroy(&b->mutex);
+	free(b);
+}
+
+N2Builder *
+n2_builder_create(N2Graph *g, const N2BuildOptions *opts)
+{
+	N2Builder  *b = calloc(1, sizeof(N2Builder));
+	int			ntmp;
+
+	if (b == NULL)
+		return NULL;
+	if (pthread_mutex_init(&b->mutex, NULL) != 0)
+	{
+		free(b);
+		return NULL;
+	}
+	if (pthread_cond_init(&b->cond, NULL) != 0)
+	{
+		pthread_mutex_destroy(&b->mutex);
+		free(b);
+		return NULL;
+	}
+	b->g = g;
+	b->n_threads = opts->n_threads > 0 ? opts->n_threads : 1;
+	worker_sizes(g, &b->ef, &b->max_degree, &ntmp);
+
+	b->phases[b->nphases++] = N2_BUILD_INSERTING;
+	if (opts->merge_level0)
+	{
+		b->phases[b->nphases++] = N2_BUILD_INSERTING_REVERSE;
+		b->phases[b->nphases++] = N2_BUILD_MERGING;
+		b->has_rev = true;
+		if (!rev_graph_init(&b->rev, g))
+		{
+			builder_release(b);
+			return NULL;
+		}
+	}
+
+	b->workers = calloc(b->n_threads, sizeof(N2Worker));
+	if (b->workers == NULL)
+	{
+		builder_release(b);
+		return NULL;
+	}
+	for (int i = 0; i < b->n_threads; i++)
+	{
+		N2Worker   *w = &b->workers[i];
+
+		w->b = b;
+		w->w = malloc((size_t) b->ef * sizeof(N2Candidate));
+		w->sel = malloc((size_t) b->max_degree * sizeof(N2Candidate));
+		w->tmp = malloc((size_t) ntmp * sizeof(N2Candidate));
+		if (!n2_search_init(&w->search, g->n > 0 ? g->n : 1, b->ef,
+							b->max_degree, true) ||
+			w->w == NULL || w->sel == NULL || w->tmp == NULL)
+		{
+			builder_release(b);
+			return NULL;
+		}
+	}
+
+	if (g->n > 0)
+	{
+		atomic_store(&b->entry[0], pack_entry(g->levels[0], 0));
+		atomic_store(&b->entry[1], pack_entry(g->levels[g->n - 1], g->n - 1));
+	}
+	atomic_store(&b->phase, N2_BUILD_IDLE);
+	return b;
+}
+
+int
+n2_builder_start(N2Builder *b)
+{
+	sigset_t	all,
+				old;
+	int			err = 0;
+	int			started = 0;
+	uint64_t	first = phase_first(b, b->phases[0]);
+
+	if (b->started)
+		return EINVAL;
+	atomic_store(&b->next, first);
+	atomic_store(&b->done, first);
+	atomic_store(&b->phase, b->phases[0]);
+
+	/* Threads inherit the mask: keep every signal on the caller's thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (; started < b->n_threads; started++)
+	{
+		err = pthread_create(&b->workers[started].thread, NULL, worker_main,
+							 &b->workers[started]);
+		if (err != 0)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	pthread_mutex_lock(&b->mutex);
+	b->nstarted = started;
+	b->go = true;
+	if (err != 0)
+		atomic_store(&b->cancel, true);
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->mutex);
+	b->started = true;
+
+	if (err != 0)
+	{
+		for (int i = 0; i < started; i++)
+			pthread_join(b->workers[i].thread, NULL);
+		b->joined = true;
+		atomic_store(&b->phase, N2_BUILD_FAILED);
+		atomic_store(&b->finished, true);
+	}
+	return err;
+}
+
+bool
+n2_builder_poll(N2Builder *b, N2BuildPhase *phase, uint64_t *done,
+				uint64_t *total)
+{
+	bool		finished = atomic_load(&b->finished);
+
+	if (phase != NULL)
+		*phase = atomic_load(&b->phase);
+	if (done != NULL)
+		*done = atomic_load_explicit(&b->done, memory_order_relaxed);
+	if (total != NULL)
+		*total = b->g->n;
+	return finished;
+}
+
+void
+n2_builder_cancel(N2Builder *b)
+{
+	atomic_store(&b->cancel, true);
+}
+
+N2BuildPhase
+n2_builder_join(N2Builder *b)
+{
+	if (b->started && !b->joined)
+	{
+		for (int i = 0; i < b->nstarted; i++)
+			pthread_join(b->workers[i].thread, NULL);
+		b->joined = true;
+	}
+	return atomic_load(&b->phase);
+}
+
+void
+n2_builder_free(N2Builder *b)
+{
+	if (b == NULL)
+		return;
+	if (b->started && !b->joined)
+	{
+		n2_builder_cancel(b);
+		n2_builder_join(b);
+	}
+	builder_release(b);
+}
+
+N2BuildPhase
+n2_build_graph(N2Graph *g, const N2BuildOptions *opts)
+{
+	N2Builder  *b = n2_builder_create(g, opts);
+	N2BuildPhase result;
+
+	if (b == NULL)
+		return N2_BUILD_FAILED;
+	if (n2_builder_start(b) != 0)
+		result = N2_BUILD_FAILED;
+	else
+		result = n2_builder_join(b);
+	n2_builder_free(b);
+	return result;
+}
+
+int
+n2_graph_search(const N2Graph *g, N2Search *s, const float *query, int k,
+				int ef, N2Candidate *out)
+{
+	GraphCtx	ctx = {g, query};
+	N2Candidate ep;
+	N2Ref		entry = g->entry;
+	int			n;
+
+	if (g->n == 0 || g->max_level < 0 || k <= 0)
+		return 0;
+	graph_distances(&ctx, &entry, 1, &ep.dist);
+	ep.ref = entry;
+	s->ndistances++;
+	for (int l = g->max_level; l > 0; l--)
+		ep = n2_search_greedy(s, &finished_ops, &ctx, ep, l);
+	if (n2_search_layer(s, &finished_ops, &ctx, &ep, 1, ef > k ? ef : k, 0, NULL) < 0)
+		return -1;
+
+	/* Drop the worst beyond k, then pop the rest into ascending order. */
+	while (s->nres > k)
+		n2_maxheap_pop(s->res, &s->nres);
+	n = s->nres;
+	for (int i = n - 1; i >= 0; i--)
+		out[i] = n2_maxheap_pop(s->res, &s->nres);
+	return n;
+}

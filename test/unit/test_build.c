@@ -1,0 +1,456 @@
+/*
+ * test_build.c
+ *		The threaded builder on bigann10k: recall, determinism, merge_level0,
+ *		naive selection, other metrics, cancellation and graph invariants.
+ */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "build.h"
+#include "unit.h"
+
+#define K 10
+
+typedef struct Vecs
+{
+	int			n;
+	int			dim;
+	void	   *data;			/* n * dim elements of 4 bytes */
+} Vecs;
+
+/* Reads .fvecs or .ivecs (per row: int32 dim, then dim 4-byte values). */
+static bool
+read_vecs(const char *name, Vecs *v)
+{
+	char		path[1024];
+	FILE	   *f;
+	int32_t		dim;
+	long		size;
+
+	snprintf(path, sizeof(path), "%s/bigann10k-128-euclidean/%s", unit_data_dir(), name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+	{
+		fprintf(stderr, "cannot open %s\n", path);
+		return false;
+	}
+	if (fread(&dim, 4, 1, f) != 1 || dim <= 0)
+	{
+		fclose(f);
+		return false;
+	}
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	v->dim = dim;
+	v->n = (int) (size / (4 * ((long) dim + 1)));
+	v->data = malloc((size_t) v->n * dim * 4);
+	for (int i = 0; i < v->n; i++)
+	{
+		int32_t		d;
+
+		if (fread(&d, 4, 1, f) != 1 || d != dim ||
+			fread((char *) v->data + (size_t) i * dim * 4, 4, dim, f) != (size_t) dim)
+		{
+			fclose(f);
+			return false;
+		}
+	}
+	fclose(f);
+	return true;
+}
+
+static Vecs base,
+			query,
+			gt,
+			gtdist;
+
+static N2GraphParams
+params(N2Metric metric, int dim, N2SelectMethod sel)
+{
+	N2GraphParams p = {0};
+
+	p.metric = metric;
+	p.dim = dim;
+	p.m = 12;
+	p.max_m0 = 24;
+	p.ef_construction = 100;
+	p.mult = 1.0 / log(12.0);
+	p.select = sel;
+	p.seed = 42;
+	return p;
+}
+
+/* Levels seeded from the data, as the index build does. */
+static uint8_t *
+draw_levels(const float *vecs, int n, int dim, const N2GraphParams *p)
+{
+	uint8_t    *levels = malloc(n);
+
+	for (int i = 0; i < n; i++)
+		levels[i] = (uint8_t) n2_random_level(p->seed,
+											  n2_hash_bytes(vecs + (size_t) i * dim,
+															sizeof(float) * dim, 0),
+											  p->mult);
+	return levels;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static bool
+build(N2Graph *g, const N2GraphParams *p, const float *vecs, int n,
+	  int threads, bool merge)
+{
+	uint8_t    *levels = draw_levels(vecs, n, p->dim, p);
+	N2BuildOptions o = {threads, merge};
+	N2BuildPhase r;
+	double		t0 = now();
+
+	if (n2_graph_init(g, p, vecs, n, levels) != 0)
+	{
+		free(levels);
+		return false;
+	}
+	free(levels);
+	r = n2_build_graph(g, &o);
+	printf("  built %d nodes, %d thread(s)%s, %s: %.2f s, max level %d\n",
+		   n, threads, merge ? ", merge_level0" : "",
+		   p->select == N2_SELECT_NAIVE ? "naive" : "heuristic",
+		   now() - t0, g->max_level);
+	return r == N2_BUILD_DONE;
+}
+
+/* Tie-aware recall@10 against the disjoint ground truth (Euclidean). */
+static double
+recall(const N2Graph *g, int ef)
+{
+	N2Search	s;
+	N2Candidate out[K];
+	double		hits = 0;
+
+	if (!n2_search_init(&s, g->n, ef, g->params.max_m0, false))
+		return -1;
+	for (int qi = 0; qi < query.n; qi++)
+	{
+		const float *q = (const float *) query.data + (size_t) qi * query.dim;
+		float		limit = ((const float *) gtdist.data)[(size_t) qi * gtdist.dim + K - 1] + 1e-4f;
+		int			n = n2_graph_search(g, &s, q, K, ef, out);
+
+		for (int i = 0; i < n; i++)
+		{
+			float		d = sqrtf(n2_metric_distance(N2_METRIC_L2, q,
+													 n2_graph_vector(g, (uint32_t) out[i].ref),
+													 g->params.dim));
+
+			hits += d <= limit;
+		}
+	}
+	n2_search_free(&s);
+	return hits / (query.n * K);
+}
+
+/* Structural invariants every finished graph must satisfy. */
+static void
+check_invariants(const N2Graph *g, const char *what)
+{
+	int			bad_self = 0,
+				bad_dup = 0,
+				bad_deg = 0,
+				bad_target = 0,
+				bad_level = 0;
+	long		total0 = 0;
+
+	for (uint32_t i = 0; i < g->n; i++)
+	{
+		for (int l = 0; l <= g->levels[i]; l++)
+		{
+			const uint32_t *lk = n2_graph_links(g, i, l);
+			int			cap = l == 0 ? g->params.max_m0 : g->params.m;
+
+			if ((int) lk[0] > cap)
+			{
+				bad_deg++;
+				continue;
+			}
+			if (l == 0)
+				total0 += lk[0];
+			for (uint32_t a = 0; a < lk[0]; a++)
+			{
+				uint32_t	t = lk[1 + a];
+
+				bad_self += t == i;
+				if (t >= g->n)
+				{
+					bad_target++;
+					continue;
+				}
+				bad_level += g->levels[t] < l;
+				for (uint32_t b = a + 1; b < lk[0]; b++)
+					bad_dup += lk[1 + b] == t;
+			}
+		}
+	}
+	CHECK(bad_self == 0, "%s: %d self links", what, bad_self);
+	CHECK(bad_dup == 0, "%s: %d duplicate links", what, bad_dup);
+	CHECK(bad_deg == 0, "%s: %d lists over their cap", what, bad_deg);
+	CHECK(bad_target == 0, "%s: %d links out of range", what, bad_target);
+	CHECK(bad_level == 0, "%s: %d links to a lower-level node", what, bad_level);
+	CHECK(g->max_level == g->levels[g->entry], "%s: entry on the top level", what);
+	for (uint32_t i = 0; i < g->n; i++)
+		bad_level += g->levels[i] > g->max_level;
+	CHECK(bad_level == 0, "%s: %d nodes above the entry point", what, bad_level);
+	printf("  %s: mean level-0 degree %.1f\n", what, (double) total0 / g->n);
+}
+
+static bool
+same_graph(const N2Graph *a, const N2Graph *b)
+{
+	uint64_t	words;
+
+	if (a->n != b->n || a->entry != b->entry || a->max_level != b->max_level)
+		return false;
+	words = a->n == 0 ? 0 :
+		a->upper_start[a->n - 1] + (uint64_t) a->levels[a->n - 1] * (1 + a->params.m);
+	return memcmp(a->links0, b->links0,
+				  sizeof(uint32_t) * a->n * (1 + a->params.max_m0)) == 0 &&
+		memcmp(a->upper, b->upper, sizeof(uint32_t) * words) == 0;
+}
+
+static void
+test_levels(void)
+{
+	int			counts[N2_MAX_LEVEL + 1] = {0};
+	double		mult = 1.0 / log(12.0);
+	int			n = 200000;
+
+	for (int i = 0; i < n; i++)
+		counts[n2_random_level(7, i, mult)]++;
+	/* P(level >= 1) = exp(-1 / mult) = 1/12. */
+	CHECK(fabs((double) (n - counts[0]) / n - 1.0 / 12) < 0.005,
+		  "level >= 1 fraction %.4f", (double) (n - counts[0]) / n);
+	CHECK(n2_random_level(7, 123, mult) == n2_random_level(7, 123, mult), "reproducible");
+	CHECK(n2_random_level(7, 5, 0.0) == 0, "mult 0 gives level 0");
+	CHECK(n2_random_level(7, 5, 1e9) == N2_MAX_LEVEL, "capped");
+	CHECK(n2_hash_bytes("abcdefghij", 10, 1) == n2_hash_bytes("abcdefghij", 10, 1) &&
+		  n2_hash_bytes("abcdefghij", 10, 1) != n2_hash_bytes("abcdefghij", 10, 2) &&
+		  n2_hash_bytes("abcdefghij", 10, 1) != n2_hash_bytes("abcdefghik", 10, 1) &&
+		  n2_hash_bytes("abcdefghij", 9, 1) != n2_hash_bytes("abcdefghij", 10, 1),
+		  "hash depends on seed, bytes and length");
+}
+
+/* Brute-force top-K agreement on a subset, for metrics without a gt file. */
+static void
+test_metric(N2Metric metric, const char *name, double min_recall)
+{
+	int			n = 3000;
+	int			dim = base.dim;
+	float	   *vecs = malloc(sizeof(float) * n * dim);
+	float	   *qs = malloc(sizeof(float) * query.n * dim);
+	N2GraphParams p = params(metric, dim, N2_SELECT_HEURISTIC);
+	N2Graph		g;
+	N2Search	s;
+	N2Candidate out[K];
+	N2Candidate *all = malloc(sizeof(N2Candidate) * n);
+	double		hits = 0;
+
+	memcpy(vecs, base.data, sizeof(float) * n * dim);
+	memcpy(qs, query.data, sizeof(float) * query.n * dim);
+	if (metric == N2_METRIC_ANGULAR)
+	{
+		for (int i = 0; i < n; i++)
+			n2_normalize(vecs + (size_t) i * dim, dim);
+		for (int i = 0; i < query.n; i++)
+			n2_normalize(qs + (size_t) i * dim, dim);
+	}
+	else
+	{
+		/* Spread the norms so inner product differs from cosine. */
+		for (int i = 0; i < n * dim; i++)
+			vecs[i] *= 1.0f + (float) (i / dim % 7) * 0.1f;
+	}
+	CHECK(build(&g, &p, vecs, n, 2, false), "%s build", name);
+	check_invariants(&g, name);
+	n2_search_init(&s, n, 64, p.max_m0, false);
+	for (int qi = 0; qi < query.n; qi++)
+	{
+		const float *q = qs + (size_t) qi * dim;
+		int			k = n2_graph_search(&g, &s, q, K, 64, out);
+
+		for (int j = 0; j < n; j++)
+		{
+			all[j].ref = j;
+			all[j].dist = n2_metric_distance(metric, vecs + (size_t) j * dim, q, dim);
+		}
+		n2_candidates_sort(all, n);
+		for (int i = 0; i < k; i++)
+			hits += out[i].dist <= all[K - 1].dist;
+	}
+	CHECK(hits / (query.n * K) >= min_recall, "%s recall@10 %.3f", name,
+		  hits / (query.n * K));
+	printf("  %s recall@10 at ef 64: %.3f\n", name, hits / (query.n * K));
+	n2_search_free(&s);
+	n2_graph_free(&g);
+	free(vecs);
+	free(qs);
+	free(all);
+}
+
+static void
+test_cancel(void)
+{
+	N2GraphParams p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
+	uint8_t    *levels = draw_levels(base.data, base.n, base.dim, &p);
+	N2BuildOptions o = {2, true};
+	N2Graph		g;
+	N2Builder  *b;
+	N2BuildPhase phase;
+	uint64_t	done,
+				total;
+	double		t0;
+
+	CHECK(n2_graph_init(&g, &p, base.data, base.n, levels) == 0, "init");
+	b = n2_builder_create(&g, &o);
+	CHECK(b != NULL, "create");
+	CHECK(n2_builder_memory(&g, &o) > (size_t) base.n * 4 * 2, "memory estimate");
+	CHECK(!n2_builder_poll(b, &phase, &done, &total) && phase == N2_BUILD_IDLE,
+		  "idle before start");
+	t0 = now();
+	CHECK(n2_builder_start(b) == 0, "start");
+	n2_builder_cancel(b);
+	phase = n2_builder_join(b);
+	CHECK(phase == N2_BUILD_CANCELLED, "cancelled: %d", phase);
+	CHECK(now() - t0 < 1.0, "stopped quickly: %.3f s", now() - t0);
+	CHECK(n2_builder_poll(b, &phase, &done, &total) && phase == N2_BUILD_CANCELLED &&
+		  total == (uint64_t) base.n && done < total, "poll after cancel");
+	n2_builder_free(b);
+
+	/* Freeing a running build cancels and joins it. */
+	n2_graph_free(&g);
+	CHECK(n2_graph_init(&g, &p, base.data, base.n, levels) == 0, "init");
+	b = n2_builder_create(&g, &o);
+	CHECK(n2_builder_start(b) == 0, "start");
+	n2_builder_free(b);
+	n2_graph_free(&g);
+	free(levels);
+}
+
+static void
+test_progress(void)
+{
+	N2GraphParams p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
+	int			n = 2000;
+	uint8_t    *levels = draw_levels(base.data, n, base.dim, &p);
+	N2BuildOptions o = {2, true};
+	N2Graph		g;
+	N2Builder  *b;
+	N2BuildPhase phase,
+				last = N2_BUILD_IDLE;
+	uint64_t	done,
+				total;
+	bool		ordered = true;
+
+	CHECK(n2_graph_init(&g, &p, base.data, n, levels) == 0, "init");
+	b = n2_builder_create(&g, &o);
+	CHECK(n2_builder_start(b) == 0, "start");
+	while (!n2_builder_poll(b, &phase, &done, &total))
+	{
+		ordered = ordered && phase >= last && done <= total;
+		last = phase;
+	}
+	CHECK(ordered, "phases only advance");
+	CHECK(n2_builder_join(b) == N2_BUILD_DONE, "done");
+	n2_builder_free(b);
+	check_invariants(&g, "2000 nodes merged");
+	n2_graph_free(&g);
+	free(levels);
+}
+
+int
+main(void)
+{
+	N2GraphParams p;
+	N2Graph		g1,
+				g1b,
+				g2,
+				gm,
+				gn;
+	double		r;
+
+	n2_distance_init();
+	CHECK(read_vecs("base_disjoint.fvecs", &base), "base_disjoint.fvecs");
+	CHECK(read_vecs("query.fvecs", &query), "query.fvecs");
+	CHECK(read_vecs("groundtruth_disjoint.ivecs", &gt), "groundtruth_disjoint.ivecs");
+	CHECK(read_vecs("groundtruth_disjoint_distances.fvecs", &gtdist),
+		  "groundtruth_disjoint_distances.fvecs");
+	if (unit_failed > 0)
+		UNIT_DONE();
+	CHECK(base.n == 9900 && base.dim == 128 && query.n == 100 && gt.n == 100,
+		  "dataset shape %d x %d", base.n, base.dim);
+
+	test_levels();
+
+	p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
+	CHECK(build(&g1, &p, base.data, base.n, 1, false), "1-thread build");
+	check_invariants(&g1, "1 thread");
+	r = recall(&g1, 64);
+	printf("  1 thread: recall@10 ef 64 %.3f\n", r);
+	CHECK(r >= 0.95, "1-thread recall %.3f", r);
+
+	CHECK(build(&g1b, &p, base.data, base.n, 1, false), "second 1-thread build");
+	CHECK(same_graph(&g1, &g1b), "1-thread builds are identical");
+	n2_graph_free(&g1b);
+
+	CHECK(build(&g2, &p, base.data, base.n, 2, false), "2-thread build");
+	check_invariants(&g2, "2 threads");
+	r = recall(&g2, 64);
+	printf("  2 threads: recall@10 ef 64 %.3f\n", r);
+	CHECK(r >= 0.95, "2-thread recall %.3f", r);
+	n2_graph_free(&g2);
+
+	CHECK(build(&gm, &p, base.data, base.n, 2, true), "merge_level0 build");
+	check_invariants(&gm, "merge_level0");
+	{
+		double		skip = recall(&g1, 16);
+		double		merged = recall(&gm, 16);
+
+		printf("  recall@10 ef 16: skip %.3f, merge_level0 %.3f\n", skip, merged);
+		CHECK(merged >= skip, "merge_level0 %.3f >= skip %.3f", merged, skip);
+		CHECK(recall(&gm, 64) >= 0.95, "merge_level0 recall at ef 64");
+	}
+	/* Upper levels come from the forward graph. */
+	{
+		uint64_t	words = g1.upper_start[g1.n - 1] +
+			(uint64_t) g1.levels[g1.n - 1] * (1 + p.m);
+		N2Graph		gm1;
+
+		CHECK(build(&gm1, &p, base.data, base.n, 1, true), "1-thread merge build");
+		CHECK(memcmp(gm1.upper, g1.upper, words * sizeof(uint32_t)) == 0 &&
+			  gm1.entry == g1.entry, "upper levels as in the forward build");
+		n2_graph_free(&gm1);
+	}
+	n2_graph_free(&gm);
+	n2_graph_free(&g1);
+
+	p = params(N2_METRIC_L2, base.dim, N2_SELECT_NAIVE);
+	CHECK(build(&gn, &p, base.data, base.n, 2, false), "naive build");
+	check_invariants(&gn, "naive");
+	r = recall(&gn, 64);
+	printf("  naive: recall@10 ef 64 %.3f\n", r);
+	CHECK(r >= 0.9, "naive recall %.3f", r);
+	n2_graph_free(&gn);
+
+	test_metric(N2_METRIC_ANGULAR, "angular", 0.95);
+	test_metric(N2_METRIC_DOT, "dot", 0.9);
+	test_cancel();
+	test_progress();
+
+	UNIT_DONE();
+}
