@@ -54,7 +54,7 @@ trap 'exit 143' TERM
 
 n2_need_root
 n2_install_deps postgresql-$N2_PGVER postgresql-server-dev-$N2_PGVER postgresql-client-$N2_PGVER \
-	build-essential perl ca-certificates tar util-linux
+	build-essential perl
 n2_check_tools
 
 WORK=$(mktemp -d /tmp/n2-demo.XXXXXX)

@@ -6,12 +6,12 @@ N2_PGVER=15
 N2_PG_BINDIR=/usr/lib/postgresql/$N2_PGVER/bin
 N2_PG_CONFIG=$N2_PG_BINDIR/pg_config
 
-# Debian packages needed to build n2 and run every test suite.
+# Debian packages needed to build n2 and run every test suite (perl: prove, Test::More;
+# tar, runuser (util-linux) and coreutils are essential packages, always present).
 N2_APT_PACKAGES=(
 	postgresql-$N2_PGVER postgresql-server-dev-$N2_PGVER postgresql-client-$N2_PGVER
 	libipc-run-perl perl build-essential
 	golang-go golang-github-jackc-pgx-v4-dev
-	ca-certificates tar coreutils util-linux
 )
 
 n2_ts() { date +%H:%M:%S; }
@@ -25,7 +25,7 @@ n2_need_root() {
 }
 
 # apt-get update + install of the given packages (default: N2_APT_PACKAGES);
-# skipped with N2_SKIP_APT=1.
+# skipped with N2_SKIP_APT=1. --no-upgrade: packages already installed are left alone.
 n2_install_deps() {
 	local pkgs=("$@")
 	[ ${#pkgs[@]} -gt 0 ] || pkgs=("${N2_APT_PACKAGES[@]}")
@@ -36,7 +36,7 @@ n2_install_deps() {
 	log "apt-get update && apt-get install ${pkgs[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q </dev/null || die "apt-get update failed"
-	apt-get install -y -q --no-install-recommends "${pkgs[@]}" </dev/null \
+	apt-get install -y -q --no-install-recommends --no-upgrade "${pkgs[@]}" </dev/null \
 		|| die "apt-get install failed"
 }
 

@@ -22,6 +22,7 @@
 #                          e.g. N2_EXTRA_CONF='wal_consistency_checking=all'
 #   N2_SUITES='unit tap'   run only these suites (default: unit regress isolation tap go)
 #   N2_PROVE_TESTS='t/010_x.pl'  run only these TAP files
+#   N2_PROVE_JOBS=2        run TAP files in parallel (prove -j; default serial)
 #   N2_DATA_DIR=/abs/path  the shared/data folder (default: <repo>/../shared/data)
 #   N2_KEEP_WORK=1         keep the work dir (build tree, logs, diffs) for inspection
 #   N2_PORT=54990          first port to try for the throwaway cluster
@@ -222,13 +223,17 @@ if want tap; then
 		log "suite tap: no t/*.pl"
 		record tap empty 0 "no t/*.pl"
 	else
-		log "suite tap: make installcheck (prove, $n files)"
 		T=$SECONDS
 		TAPARGS=()
-		[ -z "${N2_PROVE_TESTS:-}" ] || TAPARGS+=(PROVE_TESTS="$N2_PROVE_TESTS")
+		if [ -n "${N2_PROVE_TESTS:-}" ]; then
+			TAPARGS+=(PROVE_TESTS="$N2_PROVE_TESTS")
+			n=$(wc -w <<<"$N2_PROVE_TESTS")
+		fi
+		log "suite tap: make installcheck (prove, $n files)"
 		TAPENV=(N2_DATA_DIR="$N2_DATA_DIR")
 		[ ! -s "$EXTRA_CONF" ] || TAPENV+=(TEMP_CONFIG="$EXTRA_CONF")
 		[ -z "${PG_TEST_TIMEOUT_DEFAULT:-}" ] || TAPENV+=(PG_TEST_TIMEOUT_DEFAULT="$PG_TEST_TIMEOUT_DEFAULT")
+		[ -z "${N2_PROVE_JOBS:-}" ] || TAPENV+=(HARNESS_OPTIONS="j$N2_PROVE_JOBS")
 		if n2_as_pg "${TAPENV[@]}" make -C "$SRC" installcheck "${MAKEARGS[@]}" REGRESS= ISOLATION= "${TAPARGS[@]}" \
 			</dev/null 2>&1 | tee "$WORK/tap.out"; then
 			record tap passed $((SECONDS - T)) "$n files"
