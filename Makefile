@@ -30,7 +30,7 @@ PG_CONFIG ?= pg_config
 override with_llvm = no
 
 PG_CFLAGS = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
-SHLIB_LINK = -lpthread -lm
+SHLIB_LINK = -lpthread -lm -Wl,-Bsymbolic
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

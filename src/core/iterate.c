@@ -1,0 +1,311 @@
+/*
+ * iterate.c
+ *		Resumable nearest-neighbour search for index scans.  Pure C.
+ *
+ * Every evaluated node enters three heaps: cand (to expand), best or spare
+ * (whether it is among the ef closest, which sets the stopping distance) and
+ * pending (to yield).  Nothing is dropped, so widening ef later resumes the
+ * same search instead of starting over.
+ */
+#include "iterate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static inline bool
+heap_before(const N2Heap *h, N2Candidate a, N2Candidate b)
+{
+	if (a.dist != b.dist)
+		return h->max ? a.dist > b.dist : a.dist < b.dist;
+	return h->max ? a.ref > b.ref : a.ref < b.ref;
+}
+
+static bool
+heap_push(N2Heap *h, N2Candidate c)
+{
+	size_t		i;
+
+	if (h->n == h->cap)
+	{
+		size_t		cap = h->cap ? h->cap * 2 : 64;
+		N2Candidate *items = realloc(h->items, cap * sizeof(N2Candidate));
+
+		if (items == NULL)
+			return false;
+		h->items = items;
+		h->cap = cap;
+	}
+	i = h->n++;
+	while (i > 0)
+	{
+		size_t		parent = (i - 1) / 2;
+
+		if (!heap_before(h, c, h->items[parent]))
+			break;
+		h->items[i] = h->items[parent];
+		i = parent;
+	}
+	h->items[i] = c;
+	return true;
+}
+
+static N2Candidate
+heap_pop(N2Heap *h)
+{
+	N2Candidate top = h->items[0];
+	N2Candidate last = h->items[--h->n];
+	size_t		i = 0;
+
+	for (;;)
+	{
+		size_t		child = 2 * i + 1;
+
+		if (child >= h->n)
+			break;
+		if (child + 1 < h->n && heap_before(h, h->items[child + 1], h->items[child]))
+			child++;
+		if (!heap_before(h, h->items[child], last))
+			break;
+		h->items[i] = h->items[child];
+		i = child;
+	}
+	if (h->n > 0)
+		h->items[i] = last;
+	return top;
+}
+
+bool
+n2_iter_init(N2Iterator *it, const N2GraphOps *ops, void *ctx,
+			 N2IterMode mode, int ef, int max_degree,
+			 uint64_t max_visited, size_t max_memory)
+{
+	memset(it, 0, sizeof(*it));
+	it->ops = ops;
+	it->ctx = ctx;
+	it->mode = mode;
+	it->ef = ef < 1 ? 1 : ef;
+	it->ef_step = it->ef;
+	it->max_visited = max_visited;
+	it->max_memory = max_memory;
+	it->best.max = true;
+	it->nbuf_cap = max_degree < 1 ? 1 : max_degree;
+	it->nbuf = malloc(it->nbuf_cap * sizeof(N2Ref));
+	it->dbuf = malloc(it->nbuf_cap * sizeof(float));
+	if (it->nbuf == NULL || it->dbuf == NULL || !n2_visited_init(&it->visited, 0))
+	{
+		n2_iter_free(it);
+		return false;
+	}
+	return true;
+}
+
+void
+n2_iter_free(N2Iterator *it)
+{
+	free(it->cand.items);
+	free(it->best.items);
+	free(it->spare.items);
+	free(it->pending.items);
+	free(it->nbuf);
+	free(it->dbuf);
+	n2_visited_free(&it->visited);
+	memset(it, 0, sizeof(*it));
+}
+
+size_t
+n2_iter_memory(const N2Iterator *it)
+{
+	return (it->cand.cap + it->best.cap + it->spare.cap + it->pending.cap) *
+		sizeof(N2Candidate) + it->visited.nslots * sizeof(N2Ref) +
+		it->nbuf_cap * (sizeof(N2Ref) + sizeof(float));
+}
+
+/* Records a newly evaluated node in every heap it belongs to. */
+static bool
+iter_add(N2Iterator *it, N2Candidate c)
+{
+	it->nvisited++;
+	if (!heap_push(&it->cand, c) || !heap_push(&it->pending, c))
+		return false;
+	if (it->best.n < (size_t) it->ef)
+		return heap_push(&it->best, c);
+	if (heap_before(&it->best, it->best.items[0], c))
+	{
+		/* c is closer than the current ef-th best: swap them */
+		N2Candidate out = heap_pop(&it->best);
+
+		return heap_push(&it->spare, out) && heap_push(&it->best, c);
+	}
+	return heap_push(&it->spare, c);
+}
+
+static void
+iter_fail(N2Iterator *it, N2IterStop why)
+{
+	if (it->stop == N2_ITER_RUNNING)
+		it->stop = why;
+}
+
+bool
+n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
+{
+	N2Candidate cur;
+	int			level;
+
+	it->started = true;
+	if (entry == N2_INVALID_REF)
+	{
+		it->stop = N2_ITER_EXHAUSTED;
+		return true;
+	}
+	cur.ref = entry;
+	it->ops->distances(it->ctx, &cur.ref, 1, &cur.dist);
+
+	/* Greedy descent: on each upper level move while a neighbour is closer. */
+	for (level = top_level; level >= 1; level--)
+	{
+		bool		moved = true;
+
+		while (moved)
+		{
+			int			n = it->ops->neighbors(it->ctx, cur.ref, level,
+											   it->nbuf, it->nbuf_cap);
+
+			moved = false;
+			if (n == 0)
+				break;
+			it->ops->distances(it->ctx, it->nbuf, n, it->dbuf);
+			for (int i = 0; i < n; i++)
+			{
+				if (it->dbuf[i] < cur.dist)
+				{
+					cur.dist = it->dbuf[i];
+					cur.ref = it->nbuf[i];
+					moved = true;
+				}
+			}
+		}
+	}
+
+	if (n2_visited_test_and_set(&it->visited, cur.ref) < 0 || !iter_add(it, cur))
+	{
+		iter_fail(it, N2_ITER_OUT_OF_MEMORY);
+		return false;
+	}
+	return true;
+}
+
+/* True when the closest unexpanded candidate cannot improve the ef best. */
+static inline bool
+iter_converged(const N2Iterator *it)
+{
+	if (it->cand.n == 0)
+		return true;
+	return it->best.n >= (size_t) it->ef &&
+		it->cand.items[0].dist > it->best.items[0].dist;
+}
+
+/* Expands the closest candidate: evaluates its unvisited neighbours. */
+static void
+iter_expand(N2Iterator *it)
+{
+	N2Candidate c = heap_pop(&it->cand);
+	int			n;
+	int			nnew = 0;
+
+	n = it->ops->neighbors(it->ctx, c.ref, 0, it->nbuf, it->nbuf_cap);
+	for (int i = 0; i < n; i++)
+	{
+		int			seen = n2_visited_test_and_set(&it->visited, it->nbuf[i]);
+
+		if (seen < 0)
+		{
+			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
+			return;
+		}
+		if (seen == 0)
+			it->nbuf[nnew++] = it->nbuf[i];
+	}
+	if (nnew == 0)
+		return;
+	it->ops->distances(it->ctx, it->nbuf, nnew, it->dbuf);
+	for (int i = 0; i < nnew; i++)
+	{
+		N2Candidate nc = {it->dbuf[i], it->nbuf[i]};
+
+		if (!iter_add(it, nc))
+		{
+			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
+			return;
+		}
+	}
+}
+
+/* Widens the search by ef_step, or records why it cannot go on. */
+static void
+iter_widen(N2Iterator *it)
+{
+	if (it->mode == N2_ITER_SINGLE || it->cand.n == 0)
+	{
+		iter_fail(it, N2_ITER_EXHAUSTED);
+		return;
+	}
+	if (it->max_visited > 0 && it->nvisited >= it->max_visited)
+	{
+		iter_fail(it, N2_ITER_TUPLE_LIMIT);
+		return;
+	}
+	if (it->max_memory > 0 && n2_iter_memory(it) >= it->max_memory)
+	{
+		iter_fail(it, N2_ITER_MEMORY_LIMIT);
+		return;
+	}
+	it->ef += it->ef_step;
+	while (it->best.n < (size_t) it->ef && it->spare.n > 0)
+	{
+		if (!heap_push(&it->best, heap_pop(&it->spare)))
+		{
+			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
+			return;
+		}
+	}
+}
+
+bool
+n2_iter_next(N2Iterator *it, N2Candidate *out)
+{
+	for (;;)
+	{
+		if (it->stop == N2_ITER_RUNNING && !iter_converged(it))
+		{
+			iter_expand(it);
+			continue;
+		}
+
+		/*
+		 * Converged (or stopped): everything pending within the ef best is
+		 * final; once stopped, whatever is pending is all there will be.
+		 */
+		if (it->pending.n > 0 &&
+			(it->stop != N2_ITER_RUNNING || it->best.n == 0 ||
+			 it->pending.items[0].dist <= it->best.items[0].dist))
+		{
+			N2Candidate c = heap_pop(&it->pending);
+
+			if (it->yielded_any && c.dist < it->last_dist &&
+				it->mode == N2_ITER_STRICT)
+			{
+				it->nskipped++;
+				continue;
+			}
+			if (!it->yielded_any || c.dist > it->last_dist)
+				it->last_dist = c.dist;
+			it->yielded_any = true;
+			*out = c;
+			return true;
+		}
+		if (it->stop != N2_ITER_RUNNING)
+			return false;
+		iter_widen(it);
+	}
+}

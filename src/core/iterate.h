@@ -1,0 +1,99 @@
+/*
+ * iterate.h
+ *		Resumable nearest-neighbour search for index scans.  Pure C.
+ *
+ * A scan does not know its LIMIT, and a filter above it may reject most of
+ * what it returns.  So instead of one beam search of width ef, the iterator
+ * yields nodes in ascending distance for as long as it is asked: it expands
+ * candidates until the search has converged for the current width (the
+ * closest unexpanded candidate is farther than the ef-th best node found),
+ * yields the nodes within that width, then widens by ef and goes on, keeping
+ * everything it has visited.  With the width never widened it is exactly the
+ * standard HNSW search.
+ */
+#ifndef N2_CORE_ITERATE_H
+#define N2_CORE_ITERATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "search.h"
+
+typedef enum N2IterMode
+{
+	N2_ITER_SINGLE,				/* one round of width ef, then stop */
+	N2_ITER_STRICT,				/* widen; skip nodes closer than one yielded */
+	N2_ITER_RELAXED				/* widen; yield late nodes out of order too */
+} N2IterMode;
+
+typedef enum N2IterStop
+{
+	N2_ITER_RUNNING = 0,
+	N2_ITER_EXHAUSTED,			/* nothing left to visit */
+	N2_ITER_TUPLE_LIMIT,		/* visited max_visited nodes */
+	N2_ITER_MEMORY_LIMIT,		/* state outgrew max_memory */
+	N2_ITER_OUT_OF_MEMORY		/* malloc failed */
+} N2IterStop;
+
+/* A binary heap of candidates; min-heap or max-heap by construction. */
+typedef struct N2Heap
+{
+	N2Candidate *items;
+	size_t		n;
+	size_t		cap;
+	bool		max;
+} N2Heap;
+
+typedef struct N2Iterator
+{
+	const N2GraphOps *ops;
+	void	   *ctx;
+	N2IterMode	mode;
+	int			ef;				/* current width */
+	int			ef_step;		/* widening step (the initial ef) */
+	uint64_t	max_visited;	/* 0: unlimited */
+	size_t		max_memory;		/* bytes, 0: unlimited */
+
+	N2Visited	visited;
+	N2Heap		cand;			/* min: evaluated, not yet expanded */
+	N2Heap		best;			/* max: the ef best evaluated */
+	N2Heap		spare;			/* min: evaluated, pushed out of best */
+	N2Heap		pending;		/* min: evaluated, not yet yielded */
+	N2Ref	   *nbuf;
+	float	   *dbuf;
+	int			nbuf_cap;
+
+	bool		started;
+	bool		yielded_any;
+	float		last_dist;		/* distance of the last node yielded */
+	N2IterStop	stop;
+	uint64_t	nvisited;		/* nodes whose distance was computed */
+	uint64_t	nskipped;		/* strict mode: found after a farther one */
+} N2Iterator;
+
+/*
+ * Prepares an iterator; max_degree bounds a node's neighbour count.
+ * Returns false when out of memory.
+ */
+extern bool n2_iter_init(N2Iterator *it, const N2GraphOps *ops, void *ctx,
+						 N2IterMode mode, int ef, int max_degree,
+						 uint64_t max_visited, size_t max_memory);
+extern void n2_iter_free(N2Iterator *it);
+
+/*
+ * Starts from the entry point: greedy descent from top_level to level 1,
+ * then the level-0 search begins at the node reached.
+ */
+extern bool n2_iter_start(N2Iterator *it, N2Ref entry, int top_level);
+
+/*
+ * The next node in ascending distance; false when there is none (it->stop
+ * says why).
+ */
+extern bool n2_iter_next(N2Iterator *it, N2Candidate *out);
+
+/* Bytes the iterator's state occupies now. */
+extern size_t n2_iter_memory(const N2Iterator *it);
+
+#endif							/* N2_CORE_ITERATE_H */

@@ -1,0 +1,81 @@
+/*
+ * cost.c
+ *		Planner cost estimate for n2 index scans.
+ *
+ * The index is only useful for ORDER BY column <op> constant; without that
+ * ordering the scan returns nothing useful, so its cost is made prohibitive.
+ *
+ * With it, the startup cost is the first beam search: about ef_search nodes
+ * expanded, each costing a page read and max_m0 distance evaluations.  After
+ * that every further row costs about one more expansion, the iterative scan
+ * widening as the executor asks for more.  The total cost therefore grows
+ * with the rows fetched, so a LIMIT over a selective filter (which needs
+ * LIMIT / selectivity rows) looks as expensive as it is, and the planner
+ * prefers a btree or a sequential scan with a sort when those are cheaper.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "optimizer/optimizer.h"
+#include "utils/float.h"
+#include "utils/selfuncs.h"
+#include "utils/spccache.h"
+
+#include "n2.h"
+
+void
+n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+				Cost *indexStartupCost, Cost *indexTotalCost,
+				Selectivity *indexSelectivity, double *indexCorrelation,
+				double *indexPages)
+{
+	GenericCosts costs;
+	IndexOptInfo *index = path->indexinfo;
+	double		ntuples = Max(index->tuples, 1);
+	double		random_page_cost;
+	double		seq_page_cost;
+	int			dims;
+	int			max_m0;
+	double		per_distance;
+	double		per_node;
+	double		first_nodes;
+	Cost		startup;
+
+	if (path->indexorderbys == NIL)
+	{
+		*indexStartupCost = get_float8_infinity();
+		*indexTotalCost = get_float8_infinity();
+		*indexSelectivity = 0;
+		*indexCorrelation = 0;
+		*indexPages = 0;
+		return;
+	}
+
+	MemSet(&costs, 0, sizeof(costs));
+	genericcostestimate(root, path, loop_count, &costs);
+	get_tablespace_page_costs(index->reltablespace, &random_page_cost, &seq_page_cost);
+
+	/* dims and degree from the type modifier and options, with defaults */
+	dims = 128;
+	if (index->opcintype[0] != InvalidOid && index->ncolumns > 0)
+	{
+		/* the typmod is not on IndexOptInfo; page count says enough */
+		double		bytes_per_tuple = (double) index->pages * BLCKSZ / ntuples;
+
+		dims = (int) Max(1, bytes_per_tuple / sizeof(float));
+	}
+	max_m0 = 2 * N2_DEFAULT_M;
+
+	/* one distance: a few operator costs per 64 dimensions */
+	per_distance = cpu_operator_cost * (1.0 + dims / 64.0);
+	per_node = max_m0 * per_distance + random_page_cost * 0.25;
+	first_nodes = Min(ntuples, (double) n2_ef_search);
+
+	startup = first_nodes * per_node + log(ntuples) * per_node;
+	*indexStartupCost = startup;
+	*indexTotalCost = startup + ntuples * (per_node + cpu_index_tuple_cost);
+	*indexSelectivity = costs.indexSelectivity;
+	*indexCorrelation = 0;
+	*indexPages = costs.numIndexPages;
+}

@@ -1,0 +1,704 @@
+/*
+ * insert.c
+ *		Inserting one heap row into a built index.
+ *
+ * Concurrency: inserts hold N2_UPDATE_LOCK in share mode, so they run in
+ * parallel; one that raises the graph's top level (or creates its first
+ * node) takes it exclusively, which serialises entry-point changes.  Every
+ * page is read under a share buffer lock and written under an exclusive one,
+ * one buffer at a time (no lock ordering to get wrong).  A neighbour list is
+ * updated optimistically: read it, compute the new list unlocked, then lock
+ * the page and write only if the list is still what was read, else retry;
+ * so concurrent inserts never lose each other's links.
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "core/graph.h"
+#include "n2.h"
+
+typedef struct N2InsertState
+{
+	Relation	index;
+	N2Params	params;
+	N2MetaPageData meta;
+	N2PageGraph pg;
+	N2Search	search;
+	bool		search_valid;
+	MemoryContextCallback cleanup;
+} N2InsertState;
+
+static void
+insert_free_core(void *arg)
+{
+	N2InsertState *is = (N2InsertState *) arg;
+
+	if (is->search_valid)
+		n2_search_free(&is->search);
+	is->search_valid = false;
+}
+
+/* A copy of an element's vector, palloc'd. */
+static float *
+read_vector(N2PageGraph *pg, N2Ref ref)
+{
+	float	   *v = palloc(sizeof(float) * pg->params->dims);
+	N2ElementTuple et;
+
+	n2_page_graph_read(pg, (BlockNumber) (ref >> 16));
+	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
+	et = n2_page_graph_element(pg, ref);
+	if (et == NULL)
+	{
+		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+		pfree(v);
+		return NULL;
+	}
+	memcpy(v, n2_element_vector(pg, et), sizeof(float) * pg->params->dims);
+	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+	return v;
+}
+
+/*
+ * An exclusively locked buffer, registered in state, with room for a tuple
+ * of size bytes: the metapage's insert page if it has room, else a new page
+ * (then *metabuf is the metapage, locked and registered to move the hint;
+ * the caller releases it after finishing the record).
+ */
+static Buffer
+buffer_with_space(Relation index, Size size, GenericXLogState *state,
+				  Page *page, Buffer *metabuf)
+{
+	BlockNumber blkno;
+	Buffer		buf;
+	Page		metapage;
+
+	*metabuf = ReadBuffer(index, N2_METAPAGE_BLKNO);
+	LockBuffer(*metabuf, BUFFER_LOCK_SHARE);
+	blkno = N2PageGetMeta(BufferGetPage(*metabuf))->insert_page;
+	UnlockReleaseBuffer(*metabuf);
+	*metabuf = InvalidBuffer;
+
+	if (blkno != InvalidBlockNumber && blkno != N2_METAPAGE_BLKNO)
+	{
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		if (PageGetFreeSpace(BufferGetPage(buf)) >= MAXALIGN(size))
+		{
+			*page = GenericXLogRegisterBuffer(state, buf, 0);
+			return buf;
+		}
+		UnlockReleaseBuffer(buf);
+	}
+
+	LockRelationForExtension(index, ExclusiveLock);
+	buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	*page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+	n2_init_page(*page, N2_PAGE_DATA);
+
+	/* lock order is always data page, then metapage */
+	*metabuf = ReadBuffer(index, N2_METAPAGE_BLKNO);
+	LockBuffer(*metabuf, BUFFER_LOCK_EXCLUSIVE);
+	metapage = GenericXLogRegisterBuffer(state, *metabuf, 0);
+	N2PageGetMeta(metapage)->insert_page = BufferGetBlockNumber(buf);
+	return buf;
+}
+
+/* Writes one tuple where there is room; one WAL record; returns its TID. */
+void
+n2_place_tuple(Relation index, const void *tuple, Size size, ItemPointer tid)
+{
+	GenericXLogState *state = GenericXLogStart(index);
+	Buffer		metabuf;
+	Page		page;
+	Buffer		buf = buffer_with_space(index, size, state, &page, &metabuf);
+	OffsetNumber off;
+
+	off = PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false);
+	if (off == InvalidOffsetNumber)
+		elog(ERROR, "failed to add tuple to n2 index \"%s\"",
+			 RelationGetRelationName(index));
+	ItemPointerSet(tid, BufferGetBlockNumber(buf), off);
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+	if (BufferIsValid(metabuf))
+		UnlockReleaseBuffer(metabuf);
+}
+
+/*
+ * Locks the page holding ref exclusively for a WAL-logged change and
+ * returns the element there (NULL, with nothing locked, if it is gone).
+ */
+static N2ElementTuple
+lock_element(Relation index, N2Ref ref, GenericXLogState **state, Buffer *buf)
+{
+	Page		page;
+	OffsetNumber off = (OffsetNumber) (ref & 0xFFFF);
+	ItemId		iid;
+	N2ElementTuple et;
+
+	*buf = ReadBuffer(index, (BlockNumber) (ref >> 16));
+	LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
+	*state = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(*state, *buf, 0);
+	if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page))
+	{
+		iid = PageGetItemId(page, off);
+		if (ItemIdIsNormal(iid))
+		{
+			et = (N2ElementTuple) PageGetItem(page, iid);
+			if (et->type == N2_TUPLE_ELEMENT)
+				return et;
+		}
+	}
+	GenericXLogAbort(*state);
+	UnlockReleaseBuffer(*buf);
+	return NULL;
+}
+
+static void
+finish_element(GenericXLogState *state, Buffer buf)
+{
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
+static void
+abort_element(GenericXLogState *state, Buffer buf)
+{
+	GenericXLogAbort(state);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Adds a heap TID to the element ref names, which holds the same vector:
+ * in a free inline slot, in a TID chunk with room, or in a new chunk
+ * prepended to its chain.
+ */
+static void
+add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
+{
+	GenericXLogState *state;
+	Buffer		buf;
+	N2ElementTuple et;
+	ItemPointerData next;
+	ItemPointerData chunktid;
+	N2TidChunk newchunk = NULL;
+	Size		chunksize = n2_tid_chunk_size(N2_TID_CHUNK_CAPACITY);
+
+	ItemPointerSetInvalid(&chunktid);
+
+	for (;;)
+	{
+		et = lock_element(index, ref, &state, &buf);
+		if (et == NULL)
+			elog(ERROR, "n2 element vanished during insert");
+		if (et->ntids < N2_INLINE_TIDS)
+		{
+			et->heaptids[et->ntids++] = *heaptid;
+			finish_element(state, buf);
+			return;
+		}
+		if (newchunk != NULL)
+		{
+			/* prepend the chunk we wrote, if the chain head did not move */
+			if (ItemPointerEquals(&et->tidchain, &newchunk->next))
+			{
+				et->tidchain = chunktid;
+				finish_element(state, buf);
+				return;
+			}
+		}
+		next = et->tidchain;
+		abort_element(state, buf);
+
+		/* a chunk in the chain with room? */
+		while (ItemPointerIsValid(&next))
+		{
+			Buffer		cbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&next));
+			GenericXLogState *cstate;
+			Page		page;
+			N2TidChunk tc;
+
+			LockBuffer(cbuf, BUFFER_LOCK_EXCLUSIVE);
+			cstate = GenericXLogStart(index);
+			page = GenericXLogRegisterBuffer(cstate, cbuf, 0);
+			tc = (N2TidChunk) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&next)));
+			if (tc->ntids < tc->capacity)
+			{
+				tc->tids[tc->ntids++] = *heaptid;
+				GenericXLogFinish(cstate);
+				UnlockReleaseBuffer(cbuf);
+				return;
+			}
+			next = tc->next;
+			GenericXLogAbort(cstate);
+			UnlockReleaseBuffer(cbuf);
+		}
+
+		if (newchunk == NULL)
+		{
+			newchunk = palloc0(chunksize);
+			newchunk->type = N2_TUPLE_TIDS;
+			newchunk->capacity = N2_TID_CHUNK_CAPACITY;
+			newchunk->ntids = 1;
+			newchunk->tids[0] = *heaptid;
+		}
+		/* (re)point the chunk at the current head and try to prepend it */
+		et = lock_element(index, ref, &state, &buf);
+		if (et == NULL)
+			elog(ERROR, "n2 element vanished during insert");
+		newchunk->next = et->tidchain;
+		abort_element(state, buf);
+		if (!ItemPointerIsValid(&chunktid))
+			n2_place_tuple(index, newchunk, chunksize, &chunktid);
+		else
+		{
+			Buffer		cbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&chunktid));
+			GenericXLogState *cstate;
+			Page		page;
+			N2TidChunk tc;
+
+			LockBuffer(cbuf, BUFFER_LOCK_EXCLUSIVE);
+			cstate = GenericXLogStart(index);
+			page = GenericXLogRegisterBuffer(cstate, cbuf, 0);
+			tc = (N2TidChunk) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&chunktid)));
+			tc->next = newchunk->next;
+			GenericXLogFinish(cstate);
+			UnlockReleaseBuffer(cbuf);
+		}
+	}
+}
+
+/* Pairwise distances for selection, over vectors copied locally. */
+typedef struct N2LocalVectors
+{
+	N2Metric	metric;
+	int			dims;
+	float	  **vecs;
+} N2LocalVectors;
+
+static float
+local_pairdist(void *ctx, N2Ref a, N2Ref b)
+{
+	N2LocalVectors *lv = (N2LocalVectors *) ctx;
+
+	return n2_metric_distance(lv->metric, lv->vecs[a], lv->vecs[b], lv->dims);
+}
+
+/* Offset of a level's list among an element's links, and its capacity. */
+static inline int
+links_start(const N2Params *p, int level)
+{
+	return level == 0 ? 0 : p->max_m0 + (level - 1) * p->m;
+}
+
+static inline int
+links_cap(const N2Params *p, int level)
+{
+	return level == 0 ? p->max_m0 : p->m;
+}
+
+/*
+ * Makes nb link to newref on level, re-selecting nb's list when it is full.
+ * Optimistic: computed from a copy, written only if the list is unchanged.
+ */
+void
+n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
+			const float *newvec)
+{
+	const N2Params *p = pg->params;
+	int			cap = links_cap(p, level);
+	int			start = links_start(p, level);
+	ItemPointerData *old = palloc(sizeof(ItemPointerData) * cap);
+	ItemPointerData *new = palloc(sizeof(ItemPointerData) * cap);
+	N2Candidate *cands = palloc(sizeof(N2Candidate) * (cap + 1));
+	int		   *origin = palloc(sizeof(int) * (cap + 1));
+	N2LocalVectors lv;
+	float	   *nbvec = palloc(sizeof(float) * p->dims);
+	ItemPointerData newtid;
+
+	n2_ref_to_tid(newref, &newtid);
+	lv.metric = p->metric;
+	lv.dims = p->dims;
+	lv.vecs = palloc(sizeof(float *) * (cap + 1));
+
+	for (;;)
+	{
+		N2ElementTuple et;
+		GenericXLogState *state;
+		Buffer		buf;
+		int			count = 0;
+		int			nsel;
+
+		CHECK_FOR_INTERRUPTS();
+		n2_page_graph_read(pg, (BlockNumber) (nb >> 16));
+		LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
+		et = n2_page_graph_element(pg, nb);
+		if (et == NULL || et->level < level || (et->flags & N2_ELEMENT_DELETED))
+		{
+			LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+			return;
+		}
+		memcpy(old, N2ElementLinks(et) + start, sizeof(ItemPointerData) * cap);
+		memcpy(nbvec, n2_element_vector(pg, et), sizeof(float) * p->dims);
+		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+
+		while (count < cap && ItemPointerIsValid(&old[count]))
+		{
+			if (ItemPointerEquals(&old[count], &newtid))
+				return;
+			count++;
+		}
+
+		if (count < cap)
+		{
+			memcpy(new, old, sizeof(ItemPointerData) * cap);
+			new[count] = newtid;
+		}
+		else
+		{
+			bool		keep_new = false;
+			int			n = 0;
+
+			for (int i = 0; i < count; i++)
+			{
+				float	   *v = read_vector(pg, n2_tid_to_ref(&old[i]));
+
+				if (v == NULL)
+					continue;
+				lv.vecs[n] = v;
+				origin[n] = i;
+				cands[n].ref = n;
+				cands[n].dist = n2_metric_distance(p->metric, nbvec, v, p->dims);
+				n++;
+			}
+			lv.vecs[n] = (float *) newvec;
+			origin[n] = -1;
+			cands[n].ref = n;
+			cands[n].dist = n2_metric_distance(p->metric, nbvec, newvec, p->dims);
+			n++;
+			n2_candidates_sort(cands, n);
+			nsel = n2_select_neighbors(p->select, cands, n, cap,
+									   local_pairdist, &lv, cands);
+			for (int i = 0; i < cap; i++)
+			{
+				if (i < nsel)
+				{
+					int			local = (int) cands[i].ref;
+
+					if (origin[local] < 0)
+					{
+						new[i] = newtid;
+						keep_new = true;
+					}
+					else
+						new[i] = old[origin[local]];
+				}
+				else
+					ItemPointerSetInvalid(&new[i]);
+			}
+			if (!keep_new)
+				return;
+		}
+
+		et = lock_element(pg->index, nb, &state, &buf);
+		if (et == NULL)
+			return;
+		if (memcmp(N2ElementLinks(et) + start, old, sizeof(ItemPointerData) * cap) != 0)
+		{
+			/* someone changed the list meanwhile: start over from it */
+			abort_element(state, buf);
+			continue;
+		}
+		memcpy(N2ElementLinks(et) + start, new, sizeof(ItemPointerData) * cap);
+		finish_element(state, buf);
+		return;
+	}
+}
+
+/*
+ * Writes the vector's continuation chunks (wide vectors only), last first so
+ * each can point at the next; returns the head of the chain.
+ */
+static void
+place_vector_chunks(Relation index, const N2Params *p, const float *v,
+					int ninline, ItemPointer head)
+{
+	int			per = (int) ((N2_MAX_TUPLE_SIZE - N2_VECTOR_CHUNK_HEADER) / sizeof(float));
+	int			rest = p->dims - ninline;
+	int			nchunks = (rest + per - 1) / per;
+	N2VectorChunk vc = palloc(N2_MAX_TUPLE_SIZE);
+
+	ItemPointerSetInvalid(head);
+	for (int i = nchunks - 1; i >= 0; i--)
+	{
+		int			start = ninline + i * per;
+		int			take = Min(per, p->dims - start);
+		Size		size = n2_vector_chunk_size(take);
+
+		memset(vc, 0, size);
+		vc->type = N2_TUPLE_VECTOR;
+		vc->nfloats = (uint16) take;
+		vc->next = *head;
+		memcpy(N2VectorChunkFloats(vc), v + start, sizeof(float) * take);
+		n2_place_tuple(index, vc, size, head);
+	}
+	pfree(vc);
+}
+
+/* Writes a new element with its links; returns its ref. */
+static N2Ref
+place_element(Relation index, const N2Params *p, const float *v, int level,
+			  ItemPointer heaptid, N2Candidate **sel, int *nsel)
+{
+	int			ninline;
+	Size		size = n2_element_size(p, level, &ninline);
+	N2ElementTuple et = palloc0(size);
+	ItemPointer links;
+	ItemPointerData tid;
+
+	et->type = N2_TUPLE_ELEMENT;
+	et->level = (uint8) level;
+	et->ntids = 1;
+	et->ninline = (uint16) ninline;
+	et->heaptids[0] = *heaptid;
+	for (int i = 1; i < N2_INLINE_TIDS; i++)
+		ItemPointerSetInvalid(&et->heaptids[i]);
+	ItemPointerSetInvalid(&et->tidchain);
+	place_vector_chunks(index, p, v, ninline, &et->vecnext);
+	memcpy(N2ElementVector(et), v, sizeof(float) * ninline);
+
+	links = N2ElementLinks(et);
+	for (int l = 0; l <= level; l++)
+	{
+		int			start = links_start(p, l);
+		int			cap = links_cap(p, l);
+
+		for (int i = 0; i < cap; i++)
+		{
+			if (sel != NULL && i < nsel[l])
+				n2_ref_to_tid(sel[l][i].ref, &links[start + i]);
+			else
+				ItemPointerSetInvalid(&links[start + i]);
+		}
+	}
+	n2_place_tuple(index, et, size, &tid);
+	pfree(et);
+	return n2_tid_to_ref(&tid);
+}
+
+static void
+update_meta_entry(Relation index, N2Ref entry, int level, int dims)
+{
+	GenericXLogState *state = GenericXLogStart(index);
+	Buffer		buf = ReadBuffer(index, N2_METAPAGE_BLKNO);
+	N2MetaPage	meta;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	meta = N2PageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
+	if (entry != N2_INVALID_REF)
+	{
+		n2_ref_to_tid(entry, &meta->entry);
+		meta->max_level = (int16) level;
+	}
+	if (dims > 0)
+		meta->dims = dims;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Chooses the new node's neighbours on each level it shares with the graph
+ * (search, then selection over the candidates' vectors) and fills sel/nsel.
+ * Returns the ref of an element holding exactly v, if the search found one.
+ */
+static N2Ref
+find_neighbors(N2InsertState *is, const float *v, int level,
+			   N2Candidate **sel, int *nsel)
+{
+	const N2Params *p = &is->params;
+	N2PageGraph *pg = &is->pg;
+	int			top = is->meta.max_level;
+	int			efc = p->ef_construction;
+	N2Candidate ep;
+	N2Candidate *found = palloc(sizeof(N2Candidate) * Max(efc, 1));
+	N2LocalVectors lv;
+
+	lv.metric = p->metric;
+	lv.dims = p->dims;
+	lv.vecs = palloc(sizeof(float *) * Max(efc, 1));
+
+	ep.ref = n2_tid_to_ref(&is->meta.entry);
+	n2_page_graph_ops.distances(pg, &ep.ref, 1, &ep.dist);
+	for (int l = top; l > level; l--)
+		ep = n2_search_greedy(&is->search, &n2_page_graph_ops, pg, ep, l);
+
+	for (int l = Min(level, top); l >= 0; l--)
+	{
+		int			nfound;
+		int			cap = links_cap(p, l);
+		int			n = 0;
+
+		nfound = n2_search_layer(&is->search, &n2_page_graph_ops, pg, &ep, 1,
+								 efc, l, found);
+		if (nfound < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+		if (l == 0 && nfound > 0 && found[0].dist <= 0)
+		{
+			float	   *w = read_vector(pg, found[0].ref);
+
+			if (w != NULL && memcmp(w, v, sizeof(float) * p->dims) == 0)
+				return found[0].ref;
+		}
+		if (nfound > 0)
+			ep = found[0];
+
+		/* selection works on local indexes into the candidates' vectors */
+		sel[l] = palloc(sizeof(N2Candidate) * Max(nfound, 1));
+		for (int i = 0; i < nfound; i++)
+		{
+			float	   *w = read_vector(pg, found[i].ref);
+
+			if (w == NULL)
+				continue;
+			lv.vecs[n] = w;
+			sel[l][n].dist = found[i].dist;
+			sel[l][n].ref = (N2Ref) i;
+			n++;
+		}
+		nsel[l] = n2_select_neighbors(p->select, sel[l], n, cap,
+									  local_pairdist, &lv, sel[l]);
+		for (int i = 0; i < nsel[l]; i++)
+			sel[l][i].ref = found[sel[l][i].ref].ref;
+		for (int i = 0; i < n; i++)
+			pfree(lv.vecs[i]);
+	}
+	return N2_INVALID_REF;
+}
+
+static void
+insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
+{
+	Relation	index = is->index;
+	const N2Params *p = &is->params;
+	LOCKMODE	lockmode = ShareLock;
+	int			level;
+	N2Candidate **sel;
+	int		   *nsel;
+	N2Ref		same;
+	N2Ref		newref;
+
+	level = n2_random_level(is->meta.seed,
+							n2_hash_bytes(v, sizeof(float) * dims, is->meta.seed),
+							p->mult);
+
+	/*
+	 * Creating the first node, raising the top level or fixing the
+	 * dimension of a real[] index changes the metapage's shape: serialise.
+	 */
+	LockPage(index, N2_UPDATE_LOCK, lockmode);
+	n2_read_meta(index, &is->meta);
+	if (!ItemPointerIsValid(&is->meta.entry) || level > is->meta.max_level ||
+		is->meta.dims == 0)
+	{
+		UnlockPage(index, N2_UPDATE_LOCK, lockmode);
+		lockmode = ExclusiveLock;
+		LockPage(index, N2_UPDATE_LOCK, lockmode);
+		n2_read_meta(index, &is->meta);
+	}
+	if (is->meta.dims == 0)
+	{
+		is->params.dims = dims;
+		update_meta_entry(index, N2_INVALID_REF, 0, dims);
+		is->meta.dims = dims;
+	}
+	else if (is->meta.dims != dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", is->meta.dims, dims),
+				 errdetail("Index \"%s\" holds %d-dimensional vectors.",
+						   RelationGetRelationName(index), is->meta.dims)));
+
+	if (!ItemPointerIsValid(&is->meta.entry))
+	{
+		newref = place_element(index, p, v, level, heaptid, NULL, NULL);
+		update_meta_entry(index, newref, level, 0);
+		UnlockPage(index, N2_UPDATE_LOCK, lockmode);
+		return;
+	}
+
+	n2_page_graph_init(&is->pg, index, p, v);
+	sel = palloc0(sizeof(N2Candidate *) * (level + 1));
+	nsel = palloc0(sizeof(int) * (level + 1));
+	same = find_neighbors(is, v, level, sel, nsel);
+	if (same != N2_INVALID_REF)
+	{
+		n2_page_graph_release(&is->pg);
+		add_heap_tid(index, same, heaptid);
+		UnlockPage(index, N2_UPDATE_LOCK, lockmode);
+		return;
+	}
+
+	newref = place_element(index, p, v, level, heaptid, sel, nsel);
+	for (int l = Min(level, is->meta.max_level); l >= 0; l--)
+	{
+		for (int i = 0; i < nsel[l]; i++)
+			n2_add_link(&is->pg, sel[l][i].ref, l, newref, v);
+	}
+	if (level > is->meta.max_level)
+		update_meta_entry(index, newref, level, 0);
+	n2_page_graph_release(&is->pg);
+	UnlockPage(index, N2_UPDATE_LOCK, lockmode);
+}
+
+bool
+n2_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+		  Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+		  IndexInfo *indexInfo)
+{
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	N2InsertState *is;
+	float	   *v;
+	int			dims;
+
+	if (isnull[0])
+		return false;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "n2 insert",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	is = palloc0(sizeof(N2InsertState));
+	is->index = index;
+	n2_read_meta(index, &is->meta);
+	n2_params_from_meta(index, &is->meta, &is->params);
+	v = n2_datum_to_vector(index, values[0], &is->params, &dims);
+
+	is->cleanup.func = insert_free_core;
+	is->cleanup.arg = is;
+	MemoryContextRegisterResetCallback(cxt, &is->cleanup);
+	if (!n2_search_init(&is->search, 0, is->params.ef_construction,
+						Max(is->params.max_m0, is->params.m), false))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	is->search_valid = true;
+
+	insert_vector(is, v, dims, heap_tid);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+	return false;
+}

@@ -1,0 +1,305 @@
+/*
+ * n2.h
+ *		The n2 index access method: page layout and shared declarations.
+ *
+ * Block 0 is the metapage.  Every other page holds tuples of three kinds:
+ *
+ * element	one graph node: flags, level, up to N2_INLINE_TIDS heap TIDs, the
+ *			first part of its vector (all of it unless it is wide), then its
+ *			links: max_m0 on level 0 followed by m per upper level.  Visiting
+ *			a node reads one tuple; its size is fixed when it is created, so
+ *			every later change is an in-place overwrite.
+ * tids		more heap TIDs for an element whose identical vector many heap
+ *			rows share (a chain; no cap).
+ * vector	the rest of a vector too wide to sit in its element tuple (a
+ *			chain of continuation tuples, filled page by page).
+ *
+ * A link is an ItemPointerData naming the element tuple; an invalid block
+ * number marks an empty slot, and a list's valid entries come first.
+ */
+#ifndef N2_H
+#define N2_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/genam.h"
+#include "access/itup.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
+#include "utils/relcache.h"
+
+#include "core/distance.h"
+#include "core/search.h"
+#include "core/select.h"
+
+#define N2_MAGIC			0x4E32484E	/* "N2HN" */
+#define N2_FORMAT_VERSION	1
+#define N2_METAPAGE_BLKNO	0
+#define N2_PAGE_ID			0xFF8C
+
+/* Page special space */
+typedef struct N2PageOpaqueData
+{
+	uint16		flags;
+	uint16		page_id;		/* N2_PAGE_ID, for tools like pg_filedump */
+} N2PageOpaqueData;
+
+typedef N2PageOpaqueData *N2PageOpaque;
+
+#define N2_PAGE_META		(1 << 0)
+#define N2_PAGE_DATA		(1 << 1)
+
+#define N2PageGetOpaque(page) ((N2PageOpaque) PageGetSpecialPointer(page))
+
+/* Bounds */
+#define N2_MAX_DIM			16000
+#define N2_MIN_M			2
+#define N2_MAX_M			100
+#define N2_MAX_M0			400
+#define N2_DEFAULT_M		12
+#define N2_DEFAULT_EF_CONSTRUCTION 100
+#define N2_MAX_EF			1000
+#define N2_MAX_THREADS		256
+
+/* Metapage contents */
+typedef struct N2MetaPageData
+{
+	uint32		magic;
+	uint32		version;
+	int32		dims;			/* 0 until the first vector (real[] columns) */
+	uint8		metric;			/* N2Metric */
+	uint8		select;			/* N2SelectMethod */
+	uint8		merge_level0;
+	uint8		unused;
+	int32		m;
+	int32		max_m0;
+	int32		ef_construction;
+	float8		mult;
+	ItemPointerData entry;		/* entry point, invalid when empty */
+	int16		max_level;		/* level of the entry point, -1 when empty */
+	BlockNumber insert_page;	/* where inserts look for free space first */
+	int64		nelements;		/* graph nodes, including deleted ones */
+	int64		ndeleted;		/* nodes unlinked by VACUUM, space reusable */
+	uint64		seed;			/* mixed into level draws */
+} N2MetaPageData;
+
+typedef N2MetaPageData *N2MetaPage;
+
+#define N2PageGetMeta(page) ((N2MetaPage) PageGetContents(page))
+
+/* Tuple kinds */
+#define N2_TUPLE_ELEMENT	1
+#define N2_TUPLE_TIDS		2
+#define N2_TUPLE_VECTOR		3
+
+#define N2_INLINE_TIDS		3
+
+/* Element flags */
+#define N2_ELEMENT_DELETED	(1 << 0)	/* unlinked by VACUUM; slot reusable */
+
+typedef struct N2ElementTupleData
+{
+	uint8		type;			/* N2_TUPLE_ELEMENT */
+	uint8		level;
+	uint8		flags;
+	uint8		ntids;			/* inline heap TIDs in use */
+	uint16		ninline;		/* vector floats stored here */
+	ItemPointerData tidchain;	/* more heap TIDs, or invalid */
+	ItemPointerData vecnext;	/* rest of the vector, or invalid */
+	ItemPointerData heaptids[N2_INLINE_TIDS];
+	/* float4 vec[ninline] follows, then ItemPointerData links[] */
+} N2ElementTupleData;
+
+typedef N2ElementTupleData *N2ElementTuple;
+
+#define N2_ELEMENT_HEADER	TYPEALIGN(4, sizeof(N2ElementTupleData))
+
+#define N2ElementVector(et) ((float *) ((char *) (et) + N2_ELEMENT_HEADER))
+#define N2ElementLinks(et) \
+	((ItemPointer) ((char *) (et) + N2_ELEMENT_HEADER + \
+					sizeof(float) * (et)->ninline))
+
+typedef struct N2TidChunkData
+{
+	uint8		type;			/* N2_TUPLE_TIDS */
+	uint8		unused;
+	uint16		ntids;			/* in use */
+	uint16		capacity;
+	ItemPointerData next;
+	ItemPointerData tids[FLEXIBLE_ARRAY_MEMBER];
+} N2TidChunkData;
+
+typedef N2TidChunkData *N2TidChunk;
+
+#define N2_TID_CHUNK_CAPACITY 64
+
+typedef struct N2VectorChunkData
+{
+	uint8		type;			/* N2_TUPLE_VECTOR */
+	uint8		unused;
+	uint16		nfloats;
+	ItemPointerData next;
+	/* float4 vec[nfloats] follows at N2_VECTOR_CHUNK_HEADER */
+} N2VectorChunkData;
+
+typedef N2VectorChunkData *N2VectorChunk;
+
+#define N2_VECTOR_CHUNK_HEADER	TYPEALIGN(4, sizeof(N2VectorChunkData))
+#define N2VectorChunkFloats(vc) ((float *) ((char *) (vc) + N2_VECTOR_CHUNK_HEADER))
+
+/* Largest tuple we place on a page (one tuple alone on a page). */
+#define N2_MAX_TUPLE_SIZE \
+	MAXALIGN_DOWN(BLCKSZ - SizeOfPageHeaderData - sizeof(ItemIdData) - \
+				  MAXALIGN(sizeof(N2PageOpaqueData)))
+
+/* Refs: an element's TID packed into the core's N2Ref. */
+static inline N2Ref
+n2_tid_to_ref(ItemPointer tid)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+static inline void
+n2_ref_to_tid(N2Ref ref, ItemPointer tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (ref >> 16), (OffsetNumber) (ref & 0xFFFF));
+}
+
+/* Options (reloptions) */
+typedef struct N2Options
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int			m;
+	int			max_m0;			/* -1: 2 * m */
+	int			ef_construction;
+	int			n_threads;		/* -1: n2.build_threads */
+	double		mult;			/* <= 0: 1 / ln(m) */
+	int			neighbor_selecting; /* N2SelectMethod */
+	int			graph_merging;	/* 0 skip, 1 merge_level0 */
+} N2Options;
+
+/* Parameters in force for an index: from the metapage once built. */
+typedef struct N2Params
+{
+	N2Metric	metric;
+	int			dims;
+	int			m;
+	int			max_m0;
+	int			ef_construction;
+	double		mult;
+	N2SelectMethod select;
+	bool		merge_level0;
+	bool		is_array;		/* real[] column instead of vector */
+} N2Params;
+
+/* Geometry of element tuples for an index (derived from N2Params). */
+static inline int
+n2_links_count(const N2Params *p, int level)
+{
+	return p->max_m0 + level * p->m;
+}
+
+/* GUCs */
+extern int	n2_ef_search;
+extern int	n2_build_threads;
+extern int	n2_iterative_scan;
+extern int	n2_max_scan_tuples;
+extern double n2_scan_mem_multiplier;
+
+typedef enum N2IterativeScan
+{
+	N2_ITERATIVE_OFF,
+	N2_ITERATIVE_STRICT,
+	N2_ITERATIVE_RELAXED
+} N2IterativeScan;
+
+/* CREATE INDEX progress phases (pg_stat_progress_create_index) */
+#define N2_PHASE_LOAD			2
+#define N2_PHASE_BUILD			3
+#define N2_PHASE_BUILD_REVERSE	4
+#define N2_PHASE_MERGE			5
+#define N2_PHASE_WRITE			6
+
+/* Heavyweight page lock serialising graph-shape changes (see insert.c). */
+#define N2_UPDATE_LOCK		0
+
+/* handler.c */
+extern N2Options *n2_get_options(Relation index);
+extern void n2_params_from_options(Relation index, N2Params *p);
+extern N2Metric n2_index_metric(Relation index);
+extern bool n2_index_is_array(Relation index);
+
+/* pages.c */
+extern void n2_init_page(Page page, uint16 flags);
+extern void n2_init_meta(Page page, const N2Params *p, uint64 seed);
+extern void n2_read_meta(Relation index, N2MetaPageData *meta);
+extern void n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p);
+extern Size n2_element_size(const N2Params *p, int level, int *ninline);
+extern Size n2_vector_chunk_size(int nfloats);
+extern Size n2_tid_chunk_size(int capacity);
+extern float *n2_datum_to_vector(Relation index, Datum value, const N2Params *p,
+								 int *dims);
+extern bool n2_vector_is_finite(const float *v, int dims);
+
+/* Page-backed graph access for the core's beam search. */
+typedef struct N2PageGraph
+{
+	Relation	index;
+	const N2Params *params;
+	const float *query;			/* normalised for angular */
+	float	   *vecbuf;			/* assembles split (wide) vectors */
+	Buffer		buf;			/* last buffer pinned, kept to save lookups */
+	uint64		nvisited;		/* tuples whose distance was computed */
+} N2PageGraph;
+
+extern const N2GraphOps n2_page_graph_ops;
+extern void n2_page_graph_init(N2PageGraph *pg, Relation index,
+							   const N2Params *p, const float *query);
+extern void n2_page_graph_release(N2PageGraph *pg);
+extern Page n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno);
+extern N2ElementTuple n2_page_graph_element(N2PageGraph *pg, N2Ref ref);
+extern const float *n2_element_vector(N2PageGraph *pg, N2ElementTuple et);
+
+/* info.c */
+extern Relation n2_open_index(Oid relid);
+
+/* build.c */
+extern IndexBuildResult *n2_build(Relation heap, Relation index,
+								  struct IndexInfo *indexInfo);
+extern void n2_buildempty(Relation index);
+
+/* insert.c */
+extern bool n2_insert(Relation index, Datum *values, bool *isnull,
+					  ItemPointer heap_tid, Relation heap,
+					  IndexUniqueCheck checkUnique, bool indexUnchanged,
+					  struct IndexInfo *indexInfo);
+
+extern void n2_place_tuple(Relation index, const void *tuple, Size size,
+						   ItemPointer tid);
+extern void n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
+						const float *newvec);
+
+/* scan.c */
+extern IndexScanDesc n2_beginscan(Relation index, int nkeys, int norderbys);
+extern void n2_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
+					  ScanKey orderbys, int norderbys);
+extern bool n2_gettuple(IndexScanDesc scan, ScanDirection dir);
+extern void n2_endscan(IndexScanDesc scan);
+
+/* vacuum.c */
+extern IndexBulkDeleteResult *n2_bulkdelete(IndexVacuumInfo *info,
+											IndexBulkDeleteResult *stats,
+											IndexBulkDeleteCallback callback,
+											void *callback_state);
+extern IndexBulkDeleteResult *n2_vacuumcleanup(IndexVacuumInfo *info,
+											   IndexBulkDeleteResult *stats);
+
+/* cost.c */
+extern void n2_costestimate(struct PlannerInfo *root, struct IndexPath *path,
+							double loop_count, Cost *indexStartupCost,
+							Cost *indexTotalCost, Selectivity *indexSelectivity,
+							double *indexCorrelation, double *indexPages);
+
+#endif							/* N2_H */

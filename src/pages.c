@@ -1,0 +1,360 @@
+/*
+ * pages.c
+ *		Page and tuple access: metapage, tuple geometry, column values to
+ *		float vectors, and the page-backed graph the core searches.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "storage/bufmgr.h"
+#include "utils/array.h"
+#include "utils/rel.h"
+
+#include "n2.h"
+#include "vector.h"
+
+void
+n2_init_page(Page page, uint16 flags)
+{
+	N2PageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(N2PageOpaqueData));
+	opaque = N2PageGetOpaque(page);
+	opaque->flags = flags;
+	opaque->page_id = N2_PAGE_ID;
+}
+
+void
+n2_init_meta(Page page, const N2Params *p, uint64 seed)
+{
+	N2MetaPage meta;
+
+	n2_init_page(page, N2_PAGE_META);
+	meta = N2PageGetMeta(page);
+	memset(meta, 0, sizeof(N2MetaPageData));
+	meta->magic = N2_MAGIC;
+	meta->version = N2_FORMAT_VERSION;
+	meta->dims = p->dims;
+	meta->metric = (uint8) p->metric;
+	meta->select = (uint8) p->select;
+	meta->merge_level0 = p->merge_level0 ? 1 : 0;
+	meta->m = p->m;
+	meta->max_m0 = p->max_m0;
+	meta->ef_construction = p->ef_construction;
+	meta->mult = p->mult;
+	ItemPointerSetInvalid(&meta->entry);
+	meta->max_level = -1;
+	meta->insert_page = InvalidBlockNumber;
+	meta->seed = seed;
+	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(N2MetaPageData)) - (char *) page;
+}
+
+/* Copies the metapage, checking that this is an n2 index we understand. */
+void
+n2_read_meta(Relation index, N2MetaPageData *meta)
+{
+	Buffer		buf = ReadBuffer(index, N2_METAPAGE_BLKNO);
+	Page		page;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	memcpy(meta, N2PageGetMeta(page), sizeof(N2MetaPageData));
+	UnlockReleaseBuffer(buf);
+
+	if (meta->magic != N2_MAGIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not an n2 index",
+						RelationGetRelationName(index))));
+	if (meta->version != N2_FORMAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has n2 format version %u, expected %u",
+						RelationGetRelationName(index), meta->version,
+						N2_FORMAT_VERSION),
+				 errhint("REINDEX the index.")));
+}
+
+void
+n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p)
+{
+	p->metric = (N2Metric) meta->metric;
+	p->dims = meta->dims;
+	p->m = meta->m;
+	p->max_m0 = meta->max_m0;
+	p->ef_construction = meta->ef_construction;
+	p->mult = meta->mult;
+	p->select = (N2SelectMethod) meta->select;
+	p->merge_level0 = meta->merge_level0 != 0;
+	p->is_array = n2_index_is_array(index);
+}
+
+/*
+ * Size of an element tuple on the given level.  The vector sits inline when
+ * the whole tuple fits on a page; otherwise the inline part fills the page
+ * and the rest goes to vector continuation tuples.
+ */
+Size
+n2_element_size(const N2Params *p, int level, int *ninline)
+{
+	Size		fixed = N2_ELEMENT_HEADER + sizeof(ItemPointerData) * n2_links_count(p, level);
+	int			room = (int) ((N2_MAX_TUPLE_SIZE - fixed) / sizeof(float));
+
+	*ninline = Min(p->dims, room);
+	return fixed + sizeof(float) * (*ninline);
+}
+
+Size
+n2_vector_chunk_size(int nfloats)
+{
+	return N2_VECTOR_CHUNK_HEADER + sizeof(float) * nfloats;
+}
+
+Size
+n2_tid_chunk_size(int capacity)
+{
+	return offsetof(N2TidChunkData, tids) + sizeof(ItemPointerData) * capacity;
+}
+
+bool
+n2_vector_is_finite(const float *v, int dims)
+{
+	for (int i = 0; i < dims; i++)
+	{
+		if (isnan(v[i]) || isinf(v[i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A column value as a palloc'd float array of *dims elements, normalised
+ * for angular.  p->dims, when set, is the dimension every value must have.
+ */
+float *
+n2_datum_to_vector(Relation index, Datum value, const N2Params *p, int *dims)
+{
+	float	   *result;
+	int			n;
+
+	if (p->is_array)
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(value);
+
+		if (ARR_NDIM(arr) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("n2 index \"%s\" needs one-dimensional arrays, got %d dimensions",
+							RelationGetRelationName(index), ARR_NDIM(arr))));
+		if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("array must not contain nulls")));
+		n = ARR_DIMS(arr)[0];
+		if (n < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("n2 index \"%s\" cannot index an empty array",
+							RelationGetRelationName(index))));
+		if (n > N2_MAX_DIM)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("array has %d elements; n2 indexes at most %d dimensions",
+							n, N2_MAX_DIM)));
+		result = palloc(sizeof(float) * n);
+		memcpy(result, ARR_DATA_PTR(arr), sizeof(float) * n);
+		if (!n2_vector_is_finite(result, n))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("n2 index \"%s\" cannot index NaN or infinite values",
+							RelationGetRelationName(index))));
+	}
+	else
+	{
+		Vector	   *v = DatumGetVector(value);
+
+		n = v->dim;
+		if (n > N2_MAX_DIM)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("vector has %d dimensions; n2 indexes at most %d",
+							n, N2_MAX_DIM)));
+		result = palloc(sizeof(float) * n);
+		memcpy(result, v->x, sizeof(float) * n);
+	}
+
+	if (p->dims > 0 && n != p->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", p->dims, n),
+				 errdetail("Index \"%s\" holds %d-dimensional vectors.",
+						   RelationGetRelationName(index), p->dims)));
+	if (p->metric == N2_METRIC_ANGULAR)
+		n2_normalize(result, n);
+	*dims = n;
+	return result;
+}
+
+/* The page-backed graph */
+
+void
+n2_page_graph_init(N2PageGraph *pg, Relation index, const N2Params *p,
+				   const float *query)
+{
+	pg->index = index;
+	pg->params = p;
+	pg->query = query;
+	pg->vecbuf = palloc(sizeof(float) * Max(p->dims, 1));
+	pg->buf = InvalidBuffer;
+	pg->nvisited = 0;
+}
+
+void
+n2_page_graph_release(N2PageGraph *pg)
+{
+	if (BufferIsValid(pg->buf))
+		ReleaseBuffer(pg->buf);
+	pg->buf = InvalidBuffer;
+}
+
+/* Pins blkno (reusing the last pin when it is the same page); not locked. */
+Page
+n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno)
+{
+	if (!BufferIsValid(pg->buf) || BufferGetBlockNumber(pg->buf) != blkno)
+	{
+		if (BufferIsValid(pg->buf))
+			ReleaseBuffer(pg->buf);
+		pg->buf = ReadBuffer(pg->index, blkno);
+	}
+	return BufferGetPage(pg->buf);
+}
+
+/*
+ * The element tuple ref names, on the pinned page, which the caller has
+ * locked; NULL when ref no longer names an element (a stale link).
+ */
+N2ElementTuple
+n2_page_graph_element(N2PageGraph *pg, N2Ref ref)
+{
+	Page		page = BufferGetPage(pg->buf);
+	OffsetNumber off = (OffsetNumber) (ref & 0xFFFF);
+	ItemId		iid;
+	N2ElementTuple et;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	iid = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(iid))
+		return NULL;
+	et = (N2ElementTuple) PageGetItem(page, iid);
+	if (et->type != N2_TUPLE_ELEMENT)
+		return NULL;
+	return et;
+}
+
+/*
+ * The element's whole vector.  Narrow vectors are returned in place (valid
+ * while the page stays locked); wide ones are assembled in pg->vecbuf, which
+ * reads their continuation pages with the element's page still locked: the
+ * chain is written before the element becomes reachable and never changes.
+ */
+const float *
+n2_element_vector(N2PageGraph *pg, N2ElementTuple et)
+{
+	ItemPointerData next;
+	int			have;
+
+	if (et->ninline >= pg->params->dims)
+		return N2ElementVector(et);
+
+	memcpy(pg->vecbuf, N2ElementVector(et), sizeof(float) * et->ninline);
+	have = et->ninline;
+	next = et->vecnext;
+	while (have < pg->params->dims && ItemPointerIsValid(&next))
+	{
+		Buffer		buf = ReadBuffer(pg->index, ItemPointerGetBlockNumber(&next));
+		Page		page;
+		N2VectorChunk vc;
+		int			take;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		vc = (N2VectorChunk) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&next)));
+		if (vc->type != N2_TUPLE_VECTOR)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("n2 index \"%s\" has a broken vector chain at (%u,%u)",
+							RelationGetRelationName(pg->index),
+							ItemPointerGetBlockNumber(&next),
+							ItemPointerGetOffsetNumber(&next))));
+		take = Min(vc->nfloats, pg->params->dims - have);
+		memcpy(pg->vecbuf + have, N2VectorChunkFloats(vc), sizeof(float) * take);
+		have += take;
+		next = vc->next;
+		UnlockReleaseBuffer(buf);
+	}
+	if (have < pg->params->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("n2 index \"%s\" has a truncated vector chain",
+						RelationGetRelationName(pg->index))));
+	return pg->vecbuf;
+}
+
+static int
+page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
+{
+	N2PageGraph *pg = (N2PageGraph *) ctx;
+	N2ElementTuple et;
+	int			n = 0;
+
+	n2_page_graph_read(pg, (BlockNumber) (ref >> 16));
+	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
+	et = n2_page_graph_element(pg, ref);
+	if (et != NULL && et->level >= level)
+	{
+		ItemPointer links = N2ElementLinks(et);
+		int			start = level == 0 ? 0 : pg->params->max_m0 + (level - 1) * pg->params->m;
+		int			count = level == 0 ? pg->params->max_m0 : pg->params->m;
+
+		for (int i = 0; i < count && n < max; i++)
+		{
+			if (!ItemPointerIsValid(&links[start + i]))
+				break;
+			out[n++] = n2_tid_to_ref(&links[start + i]);
+		}
+	}
+	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+	return n;
+}
+
+static void
+page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
+{
+	N2PageGraph *pg = (N2PageGraph *) ctx;
+	const N2Params *p = pg->params;
+
+	for (int i = 0; i < n; i++)
+	{
+		N2ElementTuple et;
+
+		n2_page_graph_read(pg, (BlockNumber) (refs[i] >> 16));
+		LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
+		et = n2_page_graph_element(pg, refs[i]);
+		if (et != NULL)
+			out[i] = n2_metric_distance(p->metric, n2_element_vector(pg, et),
+										pg->query, p->dims);
+		else
+			out[i] = INFINITY;
+		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+		pg->nvisited++;
+	}
+}
+
+const N2GraphOps n2_page_graph_ops = {
+	page_graph_neighbors,
+	page_graph_distances
+};

@@ -1,0 +1,280 @@
+/*
+ * scan.c
+ *		Ordered index scans: ORDER BY column <op> constant.
+ *
+ * The scan drives the core's resumable search (core/iterate.c) over the
+ * index pages and hands the executor every heap TID of each node it yields,
+ * nearest first.  The executor may ask for more rows than the first ef_search
+ * candidates hold (a filter, or dead rows); the search then widens instead of
+ * ending, within n2.max_scan_tuples and work_mem * n2.scan_mem_multiplier.
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "core/iterate.h"
+#include "n2.h"
+
+typedef struct N2ScanOpaqueData
+{
+	MemoryContext cxt;			/* everything per scan lives here */
+	MemoryContextCallback cleanup;	/* frees the core's malloc'd state */
+	N2Params	params;
+	N2MetaPageData meta;
+	float	   *query;
+	N2PageGraph pg;
+	N2Iterator	it;
+	bool		it_valid;
+	bool		started;
+
+	/* heap TIDs of the node being returned */
+	ItemPointerData *tids;
+	int			ntids;
+	int			tidpos;
+	int			tidcap;
+} N2ScanOpaqueData;
+
+typedef N2ScanOpaqueData *N2ScanOpaque;
+
+static void
+scan_free_core(void *arg)
+{
+	N2ScanOpaque so = (N2ScanOpaque) arg;
+
+	if (so->it_valid)
+		n2_iter_free(&so->it);
+	so->it_valid = false;
+}
+
+IndexScanDesc
+n2_beginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	N2ScanOpaque so = palloc0(sizeof(N2ScanOpaqueData));
+
+	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "n2 scan",
+									ALLOCSET_DEFAULT_SIZES);
+	so->cleanup.func = scan_free_core;
+	so->cleanup.arg = so;
+	MemoryContextRegisterResetCallback(so->cxt, &so->cleanup);
+	so->tidcap = 16;
+	so->tids = MemoryContextAlloc(so->cxt, sizeof(ItemPointerData) * so->tidcap);
+	scan->opaque = so;
+	return scan;
+}
+
+static void
+scan_reset(N2ScanOpaque so)
+{
+	if (so->started)
+		n2_page_graph_release(&so->pg);
+	scan_free_core(so);
+	so->started = false;
+	so->ntids = 0;
+	so->tidpos = 0;
+}
+
+void
+n2_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
+		  int norderbys)
+{
+	N2ScanOpaque so = (N2ScanOpaque) scan->opaque;
+
+	scan_reset(so);
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+}
+
+/* Reads the metapage and prepares the search for this scan's query. */
+static void
+scan_start(IndexScanDesc scan)
+{
+	N2ScanOpaque so = (N2ScanOpaque) scan->opaque;
+	Relation	index = scan->indexRelation;
+	MemoryContext oldcxt = MemoryContextSwitchTo(so->cxt);
+	int			dims;
+	N2IterMode	mode;
+	Size		max_memory;
+
+	n2_read_meta(index, &so->meta);
+	n2_params_from_meta(index, &so->meta, &so->params);
+	so->started = true;
+
+	if (scan->numberOfOrderBys == 0 || so->params.dims == 0)
+	{
+		/* nothing to order by, or an empty real[] index: no rows */
+		so->query = NULL;
+		MemoryContextSwitchTo(oldcxt);
+		return;
+	}
+
+	/* ORDER BY v <op> NULL: any order is right; search around the origin */
+	if (scan->orderByData[0].sk_flags & SK_ISNULL)
+		so->query = palloc0(sizeof(float) * so->params.dims);
+	else
+		so->query = n2_datum_to_vector(index, scan->orderByData[0].sk_argument,
+									   &so->params, &dims);
+
+	n2_page_graph_init(&so->pg, index, &so->params, so->query);
+
+	switch (n2_iterative_scan)
+	{
+		case N2_ITERATIVE_OFF:
+			mode = N2_ITER_SINGLE;
+			break;
+		case N2_ITERATIVE_RELAXED:
+			mode = N2_ITER_RELAXED;
+			break;
+		default:
+			mode = N2_ITER_STRICT;
+			break;
+	}
+	max_memory = (Size) (work_mem * 1024.0 * n2_scan_mem_multiplier);
+	if (!n2_iter_init(&so->it, &n2_page_graph_ops, &so->pg, mode, n2_ef_search,
+					  Max(so->params.max_m0, so->params.m),
+					  (uint64) n2_max_scan_tuples, max_memory))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	so->it_valid = true;
+	if (!n2_iter_start(&so->it, ItemPointerIsValid(&so->meta.entry) ?
+					   n2_tid_to_ref(&so->meta.entry) : N2_INVALID_REF,
+					   so->meta.max_level))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	MemoryContextSwitchTo(oldcxt);
+}
+
+static void
+add_tid(N2ScanOpaque so, ItemPointer tid)
+{
+	if (so->ntids == so->tidcap)
+	{
+		so->tidcap *= 2;
+		so->tids = repalloc(so->tids, sizeof(ItemPointerData) * so->tidcap);
+	}
+	so->tids[so->ntids++] = *tid;
+}
+
+/* Collects the heap TIDs of the element ref names (none if deleted). */
+static void
+load_tids(N2ScanOpaque so, N2Ref ref)
+{
+	N2PageGraph *pg = &so->pg;
+	N2ElementTuple et;
+	ItemPointerData next;
+
+	so->ntids = 0;
+	so->tidpos = 0;
+	n2_page_graph_read(pg, (BlockNumber) (ref >> 16));
+	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
+	et = n2_page_graph_element(pg, ref);
+	if (et == NULL || (et->flags & N2_ELEMENT_DELETED))
+	{
+		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+		return;
+	}
+	for (int i = 0; i < et->ntids; i++)
+		add_tid(so, &et->heaptids[i]);
+	next = et->tidchain;
+	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+
+	while (ItemPointerIsValid(&next))
+	{
+		Page		page = n2_page_graph_read(pg, ItemPointerGetBlockNumber(&next));
+		N2TidChunk tc;
+
+		LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
+		tc = (N2TidChunk) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&next)));
+		if (tc->type != N2_TUPLE_TIDS)
+		{
+			LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("n2 index \"%s\" has a broken TID chain at (%u,%u)",
+							RelationGetRelationName(pg->index),
+							ItemPointerGetBlockNumber(&next),
+							ItemPointerGetOffsetNumber(&next))));
+		}
+		for (int i = 0; i < tc->ntids; i++)
+			add_tid(so, &tc->tids[i]);
+		next = tc->next;
+		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+	}
+}
+
+static void
+report_stop(N2ScanOpaque so)
+{
+	switch (so->it.stop)
+	{
+		case N2_ITER_TUPLE_LIMIT:
+			ereport(DEBUG1,
+					(errmsg("n2 index scan stopped after visiting %llu tuples",
+							(unsigned long long) so->it.nvisited),
+					 errhint("Raise n2.max_scan_tuples to let the scan go further.")));
+			break;
+		case N2_ITER_MEMORY_LIMIT:
+			ereport(DEBUG1,
+					(errmsg("n2 index scan stopped at its memory limit after visiting %llu tuples",
+							(unsigned long long) so->it.nvisited),
+					 errhint("Raise work_mem or n2.scan_mem_multiplier to let the scan go further.")));
+			break;
+		case N2_ITER_OUT_OF_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+			break;
+		default:
+			break;
+	}
+}
+
+bool
+n2_gettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	N2ScanOpaque so = (N2ScanOpaque) scan->opaque;
+
+	if (!so->started)
+		scan_start(scan);
+	if (so->query == NULL)
+		return false;
+
+	for (;;)
+	{
+		N2Candidate c;
+
+		if (so->tidpos < so->ntids)
+		{
+			scan->xs_heaptid = so->tids[so->tidpos++];
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			return true;
+		}
+		CHECK_FOR_INTERRUPTS();
+		if (!n2_iter_next(&so->it, &c))
+		{
+			report_stop(so);
+			return false;
+		}
+		load_tids(so, c.ref);
+	}
+}
+
+void
+n2_endscan(IndexScanDesc scan)
+{
+	N2ScanOpaque so = (N2ScanOpaque) scan->opaque;
+
+	scan_reset(so);
+	MemoryContextDelete(so->cxt);
+	pfree(so);
+	scan->opaque = NULL;
+}
