@@ -65,8 +65,9 @@
 // # Searching
 //
 // Each search is one round trip: a pgx batch (one implicit transaction) that
-// sets n2.ef_search for that transaction only when efSearch > 0 (efSearch
-// -1 or 0 leaves the server's setting, whose default is N2's), sets
+// sets n2.ef_search for that transaction only (efSearch > 0: that value;
+// -1: N2's default, 50 * k, capped at the server's maximum of 1000; 0: the
+// session's n2.ef_search, as SET by the caller or the server default), sets
 // enable_seqscan off for that transaction so the HNSW graph is used even on
 // small tables, as in N2 (and jit off, useless for a LIMIT k query), and
 // runs the kNN query. BatchSearchByVectors runs

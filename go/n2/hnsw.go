@@ -68,6 +68,8 @@ type HnswIndex struct {
 	nextID   int64 // id the next AddData row gets
 	pending  []Vector
 	pendFrom int64 // id of pending[0]
+
+	maxEf int // upper bound of n2.ef_search on the server, once known
 }
 
 type modelMeta struct {
@@ -435,8 +437,10 @@ func (idx *HnswIndex) WriteConfigs(w io.Writer) error {
 // SearchByVector finds the k items nearest to v, writing their ids to
 // *result and, if distances is given, their distances (N2's conventions, see
 // the package documentation) to *distances. efSearch > 0 sets n2.ef_search
-// for this search; -1 (or 0) uses the server's setting, N2's default unless
-// changed. Like N2's binding the distances argument is optional.
+// for this search; -1 (any negative value) means N2's default, 50 * k
+// (capped at the server's maximum for n2.ef_search, 1000); 0 leaves the
+// session's n2.ef_search as it is. Like N2's binding the distances argument
+// is optional.
 func (idx *HnswIndex) SearchByVector(v []float32, k, efSearch int, result *[]int, distances ...*[]float32) error {
 	return idx.SearchByVectorContext(context.Background(), v, k, efSearch, result, distances...)
 }
@@ -453,7 +457,7 @@ func (idx *HnswIndex) SearchByVectorContext(ctx context.Context, v []float32, k,
 	var ids []int
 	var ds []float32
 	if k > 0 {
-		ids, ds, err = idx.runSearch(ctx, efSearch, metric, sql, Vector(v), int64(k))
+		ids, ds, err = idx.runSearch(ctx, k, efSearch, metric, sql, Vector(v), int64(k))
 		if err != nil {
 			return fmt.Errorf("n2: SearchByVector: %w", err)
 		}
@@ -486,7 +490,7 @@ func (idx *HnswIndex) SearchByIdContext(ctx context.Context, id, k, efSearch int
 	var ids []int
 	var ds []float32
 	if k > 0 {
-		ids, ds, err = idx.runSearch(ctx, efSearch, metric, sql, int64(id), int64(k))
+		ids, ds, err = idx.runSearch(ctx, k, efSearch, metric, sql, int64(id), int64(k))
 		if err != nil {
 			return fmt.Errorf("n2: SearchById: %w", err)
 		}
@@ -533,7 +537,7 @@ CROSS JOIN LATERAL (SELECT id, embedding %s q.v AS d FROM %s ORDER BY embedding 
 			d  float64
 		}
 		groups := make([][]hit, len(vs))
-		err = idx.search(ctx, efSearch, sql, []interface{}{vectorArrayText(vs), int64(k)}, func(rows pgx.Rows) error {
+		err = idx.search(ctx, k, efSearch, sql, []interface{}{vectorArrayText(vs), int64(k)}, func(rows pgx.Rows) error {
 			var ord, id int64
 			var d float64
 			if err := rows.Scan(&ord, &id, &d); err != nil {
@@ -588,10 +592,10 @@ func (idx *HnswIndex) prepareSearch(ctx context.Context) (string, string, error)
 }
 
 // runSearch runs a query returning (id, sql distance) rows in order.
-func (idx *HnswIndex) runSearch(ctx context.Context, efSearch int, metric, sql string, args ...interface{}) ([]int, []float32, error) {
+func (idx *HnswIndex) runSearch(ctx context.Context, k, efSearch int, metric, sql string, args ...interface{}) ([]int, []float32, error) {
 	var ids []int
 	var ds []float32
-	err := idx.search(ctx, efSearch, sql, args, func(rows pgx.Rows) error {
+	err := idx.search(ctx, k, efSearch, sql, args, func(rows pgx.Rows) error {
 		var id int64
 		var d float64
 		if err := rows.Scan(&id, &d); err != nil {
@@ -606,14 +610,28 @@ func (idx *HnswIndex) runSearch(ctx context.Context, efSearch int, metric, sql s
 
 // search sends, in one batch (one round trip, one implicit transaction), the
 // transaction-local settings and the query, and hands each row to scan.
-func (idx *HnswIndex) search(ctx context.Context, efSearch int, sql string, args []interface{}, scan func(pgx.Rows) error) error {
+func (idx *HnswIndex) search(ctx context.Context, k, efSearch int, sql string, args []interface{}, scan func(pgx.Rows) error) error {
+	if efSearch < 0 {
+		// N2's default: 50 * k, within the server's bound for n2.ef_search.
+		maxEf, err := idx.maxEfSearch(ctx)
+		if err != nil {
+			return err
+		}
+		efSearch = maxEf
+		if k <= maxEf/50 {
+			efSearch = 50 * k
+		}
+	}
 	b := &pgx.Batch{}
 	// jit off: a kNN query with a LIMIT never gains from JIT compilation,
 	// which the disabled seq scan's huge cost estimate would otherwise
 	// trigger whenever the index is not usable (e.g. not built yet).
 	const settings = "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)"
 	if efSearch > 0 {
-		b.Queue(settings+", set_config('n2.ef_search', $1, true)", strconv.Itoa(efSearch))
+		// The vector literal is coerced when the statement is parsed, which
+		// loads the n2 library in a fresh session, so n2.ef_search is a
+		// real, range-checked setting by the time set_config runs.
+		b.Queue(settings+", set_config('n2.ef_search', $1, true), '[0]'::vector IS NOT NULL", strconv.Itoa(efSearch))
 	} else {
 		b.Queue(settings)
 	}
@@ -643,6 +661,36 @@ func (idx *HnswIndex) search(ctx context.Context, efSearch int, sql string, args
 		}
 		return br.Close()
 	})
+}
+
+// fallbackMaxEf bounds N2's default ef_search if the server does not say.
+const fallbackMaxEf = 1000
+
+// maxEfSearch returns the server's upper bound for n2.ef_search (queried
+// once; the vector literal loads the n2 library so that the setting exists).
+func (idx *HnswIndex) maxEfSearch(ctx context.Context) (int, error) {
+	idx.mu.Lock()
+	m := idx.maxEf
+	idx.mu.Unlock()
+	if m > 0 {
+		return m, nil
+	}
+	var max *int32
+	err := idx.withConn(func(c Conn) error {
+		return c.QueryRow(ctx, "SELECT (SELECT max_val::int FROM pg_settings WHERE name = 'n2.ef_search') "+
+			"WHERE '[0]'::vector IS NOT NULL").Scan(&max)
+	})
+	if err != nil {
+		return 0, err
+	}
+	m = fallbackMaxEf
+	if max != nil && *max > 0 {
+		m = int(*max)
+	}
+	idx.mu.Lock()
+	idx.maxEf = m
+	idx.mu.Unlock()
+	return m, nil
 }
 
 // flushLocked COPYs pending rows into the table. On failure the batch is

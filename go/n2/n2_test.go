@@ -481,13 +481,31 @@ func TestEfSearch(t *testing.T) {
 			t.Fatalf("ef %d: %d results", ef, len(ids))
 		}
 	}
-	// A large ef gives the exact answer.
+	// A large ef gives the exact answer; so does N2's default (-1: 50 * k).
 	var ids []int
 	var ds []float32
-	if err := idx.SearchByVector(q, 10, 1000, &ids, &ds); err != nil {
+	for _, ef := range []int{1000, -1} {
+		if err := idx.SearchByVector(q, 10, ef, &ids, &ds); err != nil {
+			t.Fatal(err)
+		}
+		checkExact(t, "gotest_ef", L2, data, q, 10, ids, ds)
+	}
+	// Out of the server's range: its error. (A fresh connection, to check
+	// that the setting is range-checked there too.)
+	fresh, err := LoadHnswIndex(singleConn(t), "gotest_ef")
+	if err != nil {
 		t.Fatal(err)
 	}
-	checkExact(t, "gotest_ef", L2, data, q, 10, ids, ds)
+	err = fresh.SearchByVector(q, 10, 1000000, &ids)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		t.Fatalf("ef_search 1000000: want a PostgreSQL error, got %v", err)
+	}
+	t.Logf("ef_search 1000000: %v", err)
+	// k beyond the ef bound still gets N2's default (capped) and k results.
+	if err := idx.SearchByVector(q, 300, -1, &ids); err != nil || len(ids) != 300 {
+		t.Fatalf("k=300: %d results, %v", len(ids), err)
+	}
 	// The settings were transaction-local: nothing leaks into the session.
 	if err := idx.SearchByVector(q, 3, 77, &ids); err != nil {
 		t.Fatal(err)

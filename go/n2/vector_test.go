@@ -69,7 +69,7 @@ func TestVectorArrayTextIsExact(t *testing.T) {
 	if !strings.HasPrefix(s, `{"[`) || !strings.HasSuffix(s, `]"}`) || strings.Count(s, `"`) != 4 {
 		t.Fatalf("array literal %s", s)
 	}
-	inner := s[2:strings.Index(s, `]"`)+1]
+	inner := s[2 : strings.Index(s, `]"`)+1]
 	v, err := ParseVector(inner)
 	if err != nil {
 		t.Fatal(err)
