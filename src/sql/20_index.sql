@@ -67,3 +67,10 @@ CREATE FUNCTION n2_index_info(index regclass,
 	OUT format_version int)
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL SAFE;
+
+CREATE FUNCTION n2_verify(index regclass,
+	OUT blkno bigint, OUT offnum int, OUT problem text)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+COMMENT ON FUNCTION n2_verify(regclass) IS
+	'checks the structure of an n2 index; returns one row per problem found';

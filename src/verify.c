@@ -1,0 +1,476 @@
+/*
+ * verify.c
+ *		n2_verify(regclass): checks every structural invariant of an index
+ *		and returns one row per problem found (none when it is sound), in the
+ *		spirit of amcheck.
+ *
+ * Checked: the metapage; every tuple's kind and size; element TID counts;
+ * link targets (an element, not deleted, not the element itself, no
+ * duplicates, on a level the target has, valid entries first); TID and
+ * vector chains (kinds, lengths); the entry point (an element on the top
+ * level); and that every live element is reachable from the entry point on
+ * level 0.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+
+#include "core/graph.h"
+#include "n2.h"
+
+typedef struct N2VerifyState
+{
+	Relation	index;
+	N2MetaPageData meta;
+	N2Params	p;
+	Tuplestorestate *out;
+	TupleDesc	tupdesc;
+	int64		nproblems;
+
+	/* every element, in page order (so sorted by ref) */
+	N2Ref	   *refs;
+	uint8	   *levels;
+	bool	   *live;			/* not deleted and has heap TIDs */
+	int64		nrefs;
+	int64		caprefs;
+} N2VerifyState;
+
+static void
+problem(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
+		const char *fmt,...) pg_attribute_printf(4, 5);
+
+static void
+problem(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
+		const char *fmt,...)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	char		buf[512];
+	va_list		args;
+
+	va_start(args, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, args);
+	va_end(args);
+	values[0] = Int64GetDatum((int64) blkno);
+	values[1] = Int32GetDatum((int32) off);
+	nulls[0] = blkno == InvalidBlockNumber;
+	nulls[1] = off == InvalidOffsetNumber;
+	values[2] = CStringGetTextDatum(buf);
+	tuplestore_putvalues(vs->out, vs->tupdesc, values, nulls);
+	vs->nproblems++;
+}
+
+static int64
+find_ref(const N2VerifyState *vs, N2Ref ref)
+{
+	int64		lo = 0;
+	int64		hi = vs->nrefs - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = (lo + hi) / 2;
+
+		if (vs->refs[mid] == ref)
+			return mid;
+		if (vs->refs[mid] < ref)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* The tuple tid names, with its page share-locked in *buf; NULL if none. */
+static char *
+fetch_tuple(N2VerifyState *vs, ItemPointer tid, Buffer *buf, Size *size)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	Page		page;
+	ItemId		iid;
+
+	*buf = InvalidBuffer;
+	if (blkno == N2_METAPAGE_BLKNO || blkno >= RelationGetNumberOfBlocks(vs->index))
+		return NULL;
+	*buf = ReadBuffer(vs->index, blkno);
+	LockBuffer(*buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(*buf);
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
+		!ItemIdIsNormal(iid = PageGetItemId(page, off)))
+	{
+		UnlockReleaseBuffer(*buf);
+		*buf = InvalidBuffer;
+		return NULL;
+	}
+	*size = ItemIdGetLength(iid);
+	return PageGetItem(page, iid);
+}
+
+/* Walks an element's TID chain; returns the heap TIDs found there. */
+static int64
+check_tid_chain(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
+				ItemPointerData next)
+{
+	int64		ntids = 0;
+	int			hops = 0;
+
+	while (ItemPointerIsValid(&next))
+	{
+		Buffer		buf;
+		Size		size;
+		N2TidChunk tc = (N2TidChunk) fetch_tuple(vs, &next, &buf, &size);
+
+		if (tc == NULL || tc->type != N2_TUPLE_TIDS ||
+			size < n2_tid_chunk_size(tc->capacity) || tc->ntids > tc->capacity)
+		{
+			problem(vs, blkno, off, "TID chain entry (%u,%u) is not a valid TID chunk",
+					ItemPointerGetBlockNumber(&next), ItemPointerGetOffsetNumber(&next));
+			if (BufferIsValid(buf))
+				UnlockReleaseBuffer(buf);
+			return ntids;
+		}
+		ntids += tc->ntids;
+		next = tc->next;
+		UnlockReleaseBuffer(buf);
+		if (++hops > 1000000)
+		{
+			problem(vs, blkno, off, "TID chain does not end");
+			break;
+		}
+	}
+	return ntids;
+}
+
+static void
+check_vector_chain(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
+				   N2ElementTuple et)
+{
+	int			have = et->ninline;
+	ItemPointerData next = et->vecnext;
+
+	while (ItemPointerIsValid(&next) && have < vs->p.dims)
+	{
+		Buffer		buf;
+		Size		size;
+		N2VectorChunk vc = (N2VectorChunk) fetch_tuple(vs, &next, &buf, &size);
+
+		if (vc == NULL || vc->type != N2_TUPLE_VECTOR ||
+			size < n2_vector_chunk_size(vc->nfloats))
+		{
+			problem(vs, blkno, off, "vector chain entry (%u,%u) is not a valid vector chunk",
+					ItemPointerGetBlockNumber(&next), ItemPointerGetOffsetNumber(&next));
+			if (BufferIsValid(buf))
+				UnlockReleaseBuffer(buf);
+			return;
+		}
+		have += vc->nfloats;
+		next = vc->next;
+		UnlockReleaseBuffer(buf);
+	}
+	if (have != vs->p.dims)
+		problem(vs, blkno, off, "vector has %d of %d dimensions", have, vs->p.dims);
+}
+
+/* Pass 1: tuple formats, element inventory. */
+static void
+check_pages(N2VerifyState *vs)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+
+	for (BlockNumber blkno = N2_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf = ReadBuffer(vs->index, blkno);
+		Page		page;
+		OffsetNumber maxoff;
+		N2ElementTuple *elements;
+		int			nelements = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page))
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		if (PageGetSpecialSize(page) != MAXALIGN(sizeof(N2PageOpaqueData)) ||
+			N2PageGetOpaque(page)->page_id != N2_PAGE_ID ||
+			!(N2PageGetOpaque(page)->flags & N2_PAGE_DATA))
+		{
+			problem(vs, blkno, InvalidOffsetNumber, "not an n2 data page");
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		maxoff = PageGetMaxOffsetNumber(page);
+		elements = palloc(sizeof(N2ElementTuple) * (maxoff + 1));
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			char	   *tuple;
+			Size		size;
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			tuple = PageGetItem(page, iid);
+			size = ItemIdGetLength(iid);
+			if (tuple[0] == N2_TUPLE_ELEMENT)
+			{
+				N2ElementTuple et = (N2ElementTuple) tuple;
+				int			ninline;
+				ItemPointerData tid;
+
+				if (et->level > N2_MAX_LEVEL ||
+					size != n2_element_size(&vs->p, et->level, &ninline) ||
+					et->ninline != ninline)
+				{
+					problem(vs, blkno, off, "element has size %zu, level %d and %d inline floats, which do not match the index parameters",
+							size, et->level, et->ninline);
+					continue;
+				}
+				if (et->ntids > N2_INLINE_TIDS)
+					problem(vs, blkno, off, "element claims %d inline heap TIDs", et->ntids);
+				if (vs->nrefs == vs->caprefs)
+				{
+					vs->caprefs = Max(vs->caprefs * 2, 1024);
+					vs->refs = repalloc_huge(vs->refs, sizeof(N2Ref) * vs->caprefs);
+					vs->levels = repalloc_huge(vs->levels, vs->caprefs);
+					vs->live = repalloc_huge(vs->live, sizeof(bool) * vs->caprefs);
+				}
+				ItemPointerSet(&tid, blkno, off);
+				vs->refs[vs->nrefs] = n2_tid_to_ref(&tid);
+				vs->levels[vs->nrefs] = et->level;
+				vs->live[vs->nrefs] = !(et->flags & N2_ELEMENT_DELETED);
+				vs->nrefs++;
+				elements[nelements++] = et;
+			}
+			else if (tuple[0] != N2_TUPLE_TIDS && tuple[0] != N2_TUPLE_VECTOR)
+				problem(vs, blkno, off, "unknown tuple kind %d", tuple[0]);
+		}
+		pfree(elements);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* Pass 2: every element's links and chains. */
+static void
+check_elements(N2VerifyState *vs)
+{
+	const N2Params *p = &vs->p;
+
+	for (int64 i = 0; i < vs->nrefs; i++)
+	{
+		ItemPointerData tid;
+		Buffer		buf;
+		Size		size;
+		N2ElementTuple et;
+		BlockNumber blkno;
+		OffsetNumber off;
+		ItemPointerData tidchain;
+		int64		ntids;
+		ItemPointer links;
+
+		CHECK_FOR_INTERRUPTS();
+		n2_ref_to_tid(vs->refs[i], &tid);
+		blkno = ItemPointerGetBlockNumber(&tid);
+		off = ItemPointerGetOffsetNumber(&tid);
+		et = (N2ElementTuple) fetch_tuple(vs, &tid, &buf, &size);
+		if (et == NULL)
+			continue;			/* removed concurrently */
+		if (!vs->live[i])
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+
+		links = N2ElementLinks(et);
+		for (int level = 0; level <= et->level; level++)
+		{
+			int			start = level == 0 ? 0 : p->max_m0 + (level - 1) * p->m;
+			int			cap = level == 0 ? p->max_m0 : p->m;
+			bool		ended = false;
+
+			for (int j = 0; j < cap; j++)
+			{
+				ItemPointer link = &links[start + j];
+				int64		target;
+
+				if (!ItemPointerIsValid(link))
+				{
+					ended = true;
+					continue;
+				}
+				if (ended)
+					problem(vs, blkno, off, "level %d link %d follows an empty slot", level, j);
+				if (ItemPointerEquals(link, &tid))
+					problem(vs, blkno, off, "level %d links to the element itself", level);
+				for (int k = 0; k < j; k++)
+				{
+					if (ItemPointerEquals(link, &links[start + k]))
+						problem(vs, blkno, off, "level %d links twice to (%u,%u)", level,
+								ItemPointerGetBlockNumber(link), ItemPointerGetOffsetNumber(link));
+				}
+				target = find_ref(vs, n2_tid_to_ref(link));
+				if (target < 0)
+					problem(vs, blkno, off, "level %d link (%u,%u) is not an element",
+							level, ItemPointerGetBlockNumber(link), ItemPointerGetOffsetNumber(link));
+				else if (!vs->live[target])
+					problem(vs, blkno, off, "level %d links to deleted element (%u,%u)",
+							level, ItemPointerGetBlockNumber(link), ItemPointerGetOffsetNumber(link));
+				else if (vs->levels[target] < level)
+					problem(vs, blkno, off, "level %d links to (%u,%u), which has only level %d",
+							level, ItemPointerGetBlockNumber(link),
+							ItemPointerGetOffsetNumber(link), vs->levels[target]);
+			}
+		}
+		tidchain = et->tidchain;
+		ntids = et->ntids;
+		if (et->ninline < p->dims)
+			check_vector_chain(vs, blkno, off, et);
+		else if (ItemPointerIsValid(&et->vecnext))
+			problem(vs, blkno, off, "narrow element has a vector chain");
+		UnlockReleaseBuffer(buf);
+
+		ntids += check_tid_chain(vs, blkno, off, tidchain);
+		if (ntids == 0)
+			vs->live[i] = false;	/* awaiting VACUUM: not expected reachable */
+	}
+}
+
+/* Pass 3: level-0 reachability of every live element from the entry. */
+static void
+check_reachable(N2VerifyState *vs)
+{
+	bool	   *seen;
+	int64	   *queue;
+	int64		head = 0;
+	int64		tail = 0;
+	int64		entry;
+	ItemPointer links;
+
+	if (!ItemPointerIsValid(&vs->meta.entry))
+	{
+		for (int64 i = 0; i < vs->nrefs; i++)
+		{
+			if (vs->live[i])
+			{
+				problem(vs, InvalidBlockNumber, InvalidOffsetNumber,
+						"index has live elements but no entry point");
+				break;
+			}
+		}
+		return;
+	}
+	entry = find_ref(vs, n2_tid_to_ref(&vs->meta.entry));
+	if (entry < 0)
+	{
+		problem(vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber, "entry point (%u,%u) is not an element",
+				ItemPointerGetBlockNumber(&vs->meta.entry), ItemPointerGetOffsetNumber(&vs->meta.entry));
+		return;
+	}
+	if (vs->levels[entry] != vs->meta.max_level)
+		problem(vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
+				"entry point has level %d but the metapage says %d",
+				vs->levels[entry], vs->meta.max_level);
+	for (int64 i = 0; i < vs->nrefs; i++)
+	{
+		if (vs->levels[i] > vs->meta.max_level)
+		{
+			ItemPointerData tid;
+
+			n2_ref_to_tid(vs->refs[i], &tid);
+			problem(vs, ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
+					"element level %d is above the top level %d", vs->levels[i],
+					vs->meta.max_level);
+		}
+	}
+
+	seen = palloc0_array(bool, vs->nrefs);
+	queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * vs->nrefs);
+	seen[entry] = true;
+	queue[tail++] = entry;
+	while (head < tail)
+	{
+		ItemPointerData tid;
+		Buffer		buf;
+		Size		size;
+		N2ElementTuple et;
+
+		CHECK_FOR_INTERRUPTS();
+		n2_ref_to_tid(vs->refs[queue[head++]], &tid);
+		et = (N2ElementTuple) fetch_tuple(vs, &tid, &buf, &size);
+		if (et == NULL)
+			continue;
+		links = N2ElementLinks(et);
+		for (int j = 0; j < vs->p.max_m0 && ItemPointerIsValid(&links[j]); j++)
+		{
+			int64		target = find_ref(vs, n2_tid_to_ref(&links[j]));
+
+			if (target >= 0 && !seen[target])
+			{
+				seen[target] = true;
+				queue[tail++] = target;
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	for (int64 i = 0; i < vs->nrefs; i++)
+	{
+		if (vs->live[i] && !seen[i])
+		{
+			ItemPointerData tid;
+
+			n2_ref_to_tid(vs->refs[i], &tid);
+			problem(vs, ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
+					"element is not reachable from the entry point");
+		}
+	}
+}
+
+PG_FUNCTION_INFO_V1(n2_verify);
+Datum
+n2_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	N2VerifyState vs;
+
+	InitMaterializedSRF(fcinfo, 0);
+	memset(&vs, 0, sizeof(vs));
+	vs.index = n2_open_index(PG_GETARG_OID(0));
+	vs.out = rsinfo->setResult;
+	vs.tupdesc = rsinfo->setDesc;
+	vs.caprefs = 1024;
+	vs.refs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(N2Ref) * vs.caprefs);
+	vs.levels = MemoryContextAllocHuge(CurrentMemoryContext, vs.caprefs);
+	vs.live = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * vs.caprefs);
+
+	n2_read_meta(vs.index, &vs.meta);
+	n2_params_from_meta(vs.index, &vs.meta, &vs.p);
+	if (vs.meta.m < N2_MIN_M || vs.meta.m > N2_MAX_M ||
+		vs.meta.max_m0 < vs.meta.m || vs.meta.max_m0 > N2_MAX_M0 ||
+		vs.meta.dims < 0 || vs.meta.dims > N2_MAX_DIM)
+		problem(&vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
+				"metapage parameters out of range (m %d, max_m0 %d, dims %d)",
+				vs.meta.m, vs.meta.max_m0, vs.meta.dims);
+	else
+	{
+		/*
+		 * Inserts and VACUUM's repair pass wait meanwhile, so every link is
+		 * checked against a complete graph; scans go on.
+		 */
+		LockPage(vs.index, N2_UPDATE_LOCK, ExclusiveLock);
+		check_pages(&vs);
+		check_elements(&vs);
+		check_reachable(&vs);
+		UnlockPage(vs.index, N2_UPDATE_LOCK, ExclusiveLock);
+	}
+	relation_close(vs.index, AccessShareLock);
+	return (Datum) 0;
+}
