@@ -45,27 +45,6 @@ insert_free_core(void *arg)
 	is->search_valid = false;
 }
 
-/* A copy of an element's vector, palloc'd. */
-static float *
-read_vector(N2PageGraph *pg, N2Ref ref)
-{
-	float	   *v = palloc(sizeof(float) * pg->params->dims);
-	N2ElementTuple et;
-
-	n2_page_graph_read(pg, (BlockNumber) (ref >> 16));
-	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
-	et = n2_page_graph_element(pg, ref);
-	if (et == NULL)
-	{
-		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
-		pfree(v);
-		return NULL;
-	}
-	memcpy(v, n2_element_vector(pg, et), sizeof(float) * pg->params->dims);
-	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
-	return v;
-}
-
 /*
  * An exclusively locked buffer, registered in state, with room for a tuple
  * of size bytes: the metapage's insert page if it has room, else a new page
@@ -135,51 +114,6 @@ n2_place_tuple(Relation index, const void *tuple, Size size, ItemPointer tid)
 }
 
 /*
- * Locks the page holding ref exclusively for a WAL-logged change and
- * returns the element there (NULL, with nothing locked, if it is gone).
- */
-static N2ElementTuple
-lock_element(Relation index, N2Ref ref, GenericXLogState **state, Buffer *buf)
-{
-	Page		page;
-	OffsetNumber off = (OffsetNumber) (ref & 0xFFFF);
-	ItemId		iid;
-	N2ElementTuple et;
-
-	*buf = ReadBuffer(index, (BlockNumber) (ref >> 16));
-	LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
-	*state = GenericXLogStart(index);
-	page = GenericXLogRegisterBuffer(*state, *buf, 0);
-	if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page))
-	{
-		iid = PageGetItemId(page, off);
-		if (ItemIdIsNormal(iid))
-		{
-			et = (N2ElementTuple) PageGetItem(page, iid);
-			if (et->type == N2_TUPLE_ELEMENT)
-				return et;
-		}
-	}
-	GenericXLogAbort(*state);
-	UnlockReleaseBuffer(*buf);
-	return NULL;
-}
-
-static void
-finish_element(GenericXLogState *state, Buffer buf)
-{
-	GenericXLogFinish(state);
-	UnlockReleaseBuffer(buf);
-}
-
-static void
-abort_element(GenericXLogState *state, Buffer buf)
-{
-	GenericXLogAbort(state);
-	UnlockReleaseBuffer(buf);
-}
-
-/*
  * Adds a heap TID to the element ref names, which holds the same vector:
  * in a free inline slot, in a TID chunk with room, or in a new chunk
  * prepended to its chain.
@@ -199,13 +133,13 @@ add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
 
 	for (;;)
 	{
-		et = lock_element(index, ref, &state, &buf);
+		et = n2_lock_element(index, ref, &state, &buf);
 		if (et == NULL)
 			elog(ERROR, "n2 element vanished during insert");
 		if (et->ntids < N2_INLINE_TIDS)
 		{
 			et->heaptids[et->ntids++] = *heaptid;
-			finish_element(state, buf);
+			n2_finish_element(state, buf);
 			return;
 		}
 		if (newchunk != NULL)
@@ -214,12 +148,12 @@ add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
 			if (ItemPointerEquals(&et->tidchain, &newchunk->next))
 			{
 				et->tidchain = chunktid;
-				finish_element(state, buf);
+				n2_finish_element(state, buf);
 				return;
 			}
 		}
 		next = et->tidchain;
-		abort_element(state, buf);
+		n2_abort_element(state, buf);
 
 		/* a chunk in the chain with room? */
 		while (ItemPointerIsValid(&next))
@@ -254,11 +188,11 @@ add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
 			newchunk->tids[0] = *heaptid;
 		}
 		/* (re)point the chunk at the current head and try to prepend it */
-		et = lock_element(index, ref, &state, &buf);
+		et = n2_lock_element(index, ref, &state, &buf);
 		if (et == NULL)
 			elog(ERROR, "n2 element vanished during insert");
 		newchunk->next = et->tidchain;
-		abort_element(state, buf);
+		n2_abort_element(state, buf);
 		if (!ItemPointerIsValid(&chunktid))
 			n2_place_tuple(index, newchunk, chunksize, &chunktid);
 		else
@@ -276,153 +210,6 @@ add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
 			GenericXLogFinish(cstate);
 			UnlockReleaseBuffer(cbuf);
 		}
-	}
-}
-
-/* Pairwise distances for selection, over vectors copied locally. */
-typedef struct N2LocalVectors
-{
-	N2Metric	metric;
-	int			dims;
-	float	  **vecs;
-} N2LocalVectors;
-
-static float
-local_pairdist(void *ctx, N2Ref a, N2Ref b)
-{
-	N2LocalVectors *lv = (N2LocalVectors *) ctx;
-
-	return n2_metric_distance(lv->metric, lv->vecs[a], lv->vecs[b], lv->dims);
-}
-
-/* Offset of a level's list among an element's links, and its capacity. */
-static inline int
-links_start(const N2Params *p, int level)
-{
-	return level == 0 ? 0 : p->max_m0 + (level - 1) * p->m;
-}
-
-static inline int
-links_cap(const N2Params *p, int level)
-{
-	return level == 0 ? p->max_m0 : p->m;
-}
-
-/*
- * Makes nb link to newref on level, re-selecting nb's list when it is full.
- * Optimistic: computed from a copy, written only if the list is unchanged.
- */
-void
-n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
-			const float *newvec)
-{
-	const N2Params *p = pg->params;
-	int			cap = links_cap(p, level);
-	int			start = links_start(p, level);
-	ItemPointerData *old = palloc(sizeof(ItemPointerData) * cap);
-	ItemPointerData *new = palloc(sizeof(ItemPointerData) * cap);
-	N2Candidate *cands = palloc(sizeof(N2Candidate) * (cap + 1));
-	int		   *origin = palloc(sizeof(int) * (cap + 1));
-	N2LocalVectors lv;
-	float	   *nbvec = palloc(sizeof(float) * p->dims);
-	ItemPointerData newtid;
-
-	n2_ref_to_tid(newref, &newtid);
-	lv.metric = p->metric;
-	lv.dims = p->dims;
-	lv.vecs = palloc(sizeof(float *) * (cap + 1));
-
-	for (;;)
-	{
-		N2ElementTuple et;
-		GenericXLogState *state;
-		Buffer		buf;
-		int			count = 0;
-		int			nsel;
-
-		CHECK_FOR_INTERRUPTS();
-		n2_page_graph_read(pg, (BlockNumber) (nb >> 16));
-		LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
-		et = n2_page_graph_element(pg, nb);
-		if (et == NULL || et->level < level || (et->flags & N2_ELEMENT_DELETED))
-		{
-			LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
-			return;
-		}
-		memcpy(old, N2ElementLinks(et) + start, sizeof(ItemPointerData) * cap);
-		memcpy(nbvec, n2_element_vector(pg, et), sizeof(float) * p->dims);
-		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
-
-		while (count < cap && ItemPointerIsValid(&old[count]))
-		{
-			if (ItemPointerEquals(&old[count], &newtid))
-				return;
-			count++;
-		}
-
-		if (count < cap)
-		{
-			memcpy(new, old, sizeof(ItemPointerData) * cap);
-			new[count] = newtid;
-		}
-		else
-		{
-			bool		keep_new = false;
-			int			n = 0;
-
-			for (int i = 0; i < count; i++)
-			{
-				float	   *v = read_vector(pg, n2_tid_to_ref(&old[i]));
-
-				if (v == NULL)
-					continue;
-				lv.vecs[n] = v;
-				origin[n] = i;
-				cands[n].ref = n;
-				cands[n].dist = n2_metric_distance(p->metric, nbvec, v, p->dims);
-				n++;
-			}
-			lv.vecs[n] = (float *) newvec;
-			origin[n] = -1;
-			cands[n].ref = n;
-			cands[n].dist = n2_metric_distance(p->metric, nbvec, newvec, p->dims);
-			n++;
-			n2_candidates_sort(cands, n);
-			nsel = n2_select_neighbors(p->select, cands, n, cap,
-									   local_pairdist, &lv, cands);
-			for (int i = 0; i < cap; i++)
-			{
-				if (i < nsel)
-				{
-					int			local = (int) cands[i].ref;
-
-					if (origin[local] < 0)
-					{
-						new[i] = newtid;
-						keep_new = true;
-					}
-					else
-						new[i] = old[origin[local]];
-				}
-				else
-					ItemPointerSetInvalid(&new[i]);
-			}
-			if (!keep_new)
-				return;
-		}
-
-		et = lock_element(pg->index, nb, &state, &buf);
-		if (et == NULL)
-			return;
-		if (memcmp(N2ElementLinks(et) + start, old, sizeof(ItemPointerData) * cap) != 0)
-		{
-			/* someone changed the list meanwhile: start over from it */
-			abort_element(state, buf);
-			continue;
-		}
-		memcpy(N2ElementLinks(et) + start, new, sizeof(ItemPointerData) * cap);
-		finish_element(state, buf);
-		return;
 	}
 }
 
@@ -481,8 +268,8 @@ place_element(Relation index, const N2Params *p, const float *v, int level,
 	links = N2ElementLinks(et);
 	for (int l = 0; l <= level; l++)
 	{
-		int			start = links_start(p, l);
-		int			cap = links_cap(p, l);
+		int			start = n2_links_start(p, l);
+		int			cap = n2_links_cap(p, l);
 
 		for (int i = 0; i < cap; i++)
 		{
@@ -519,8 +306,8 @@ update_meta_entry(Relation index, N2Ref entry, int level, int dims)
 
 /*
  * Chooses the new node's neighbours on each level it shares with the graph
- * (search, then selection over the candidates' vectors) and fills sel/nsel.
- * Returns the ref of an element holding exactly v, if the search found one.
+ * and fills sel/nsel.  Returns the ref of an element holding exactly v, if
+ * the search found one (the new row then joins it).
  */
 static N2Ref
 find_neighbors(N2InsertState *is, const float *v, int level,
@@ -529,14 +316,9 @@ find_neighbors(N2InsertState *is, const float *v, int level,
 	const N2Params *p = &is->params;
 	N2PageGraph *pg = &is->pg;
 	int			top = is->meta.max_level;
-	int			efc = p->ef_construction;
+	int			efc = Max(p->ef_construction, 1);
 	N2Candidate ep;
-	N2Candidate *found = palloc(sizeof(N2Candidate) * Max(efc, 1));
-	N2LocalVectors lv;
-
-	lv.metric = p->metric;
-	lv.dims = p->dims;
-	lv.vecs = palloc(sizeof(float *) * Max(efc, 1));
+	N2Candidate *found = palloc(sizeof(N2Candidate) * efc);
 
 	ep.ref = n2_tid_to_ref(&is->meta.entry);
 	n2_page_graph_ops.distances(pg, &ep.ref, 1, &ep.dist);
@@ -546,8 +328,6 @@ find_neighbors(N2InsertState *is, const float *v, int level,
 	for (int l = Min(level, top); l >= 0; l--)
 	{
 		int			nfound;
-		int			cap = links_cap(p, l);
-		int			n = 0;
 
 		nfound = n2_search_layer(&is->search, &n2_page_graph_ops, pg, &ep, 1,
 								 efc, l, found);
@@ -555,35 +335,18 @@ find_neighbors(N2InsertState *is, const float *v, int level,
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory")));
-		if (l == 0 && nfound > 0 && found[0].dist <= 0)
+		if (nfound == 0)
+			continue;
+		if (l == 0 && found[0].dist <= 0)
 		{
-			float	   *w = read_vector(pg, found[0].ref);
+			float	   *w = n2_read_vector(pg, found[0].ref);
 
 			if (w != NULL && memcmp(w, v, sizeof(float) * p->dims) == 0)
 				return found[0].ref;
 		}
-		if (nfound > 0)
-			ep = found[0];
-
-		/* selection works on local indexes into the candidates' vectors */
-		sel[l] = palloc(sizeof(N2Candidate) * Max(nfound, 1));
-		for (int i = 0; i < nfound; i++)
-		{
-			float	   *w = read_vector(pg, found[i].ref);
-
-			if (w == NULL)
-				continue;
-			lv.vecs[n] = w;
-			sel[l][n].dist = found[i].dist;
-			sel[l][n].ref = (N2Ref) i;
-			n++;
-		}
-		nsel[l] = n2_select_neighbors(p->select, sel[l], n, cap,
-									  local_pairdist, &lv, sel[l]);
-		for (int i = 0; i < nsel[l]; i++)
-			sel[l][i].ref = found[sel[l][i].ref].ref;
-		for (int i = 0; i < n; i++)
-			pfree(lv.vecs[i]);
+		ep = found[0];
+		sel[l] = palloc(sizeof(N2Candidate) * nfound);
+		nsel[l] = n2_select_refs(pg, found, nfound, n2_links_cap(p, l), sel[l]);
 	}
 	return N2_INVALID_REF;
 }
@@ -654,8 +417,13 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	newref = place_element(index, p, v, level, heaptid, sel, nsel);
 	for (int l = Min(level, is->meta.max_level); l >= 0; l--)
 	{
+		bool		linked = false;
+
 		for (int i = 0; i < nsel[l]; i++)
-			n2_add_link(&is->pg, sel[l][i].ref, l, newref, v);
+			linked |= n2_add_link(&is->pg, sel[l][i].ref, l, newref);
+		if (l == 0 && !linked)
+			n2_connect(&is->pg, &is->search, &is->meta.entry,
+					   is->meta.max_level, newref);
 	}
 	if (level > is->meta.max_level)
 		update_meta_entry(index, newref, level, 0);

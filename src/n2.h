@@ -201,6 +201,19 @@ n2_links_count(const N2Params *p, int level)
 	return p->max_m0 + level * p->m;
 }
 
+/* Where a level's list starts among an element's links, and its capacity. */
+static inline int
+n2_links_start(const N2Params *p, int level)
+{
+	return level == 0 ? 0 : p->max_m0 + (level - 1) * p->m;
+}
+
+static inline int
+n2_links_cap(const N2Params *p, int level)
+{
+	return level == 0 ? p->max_m0 : p->m;
+}
+
 /* GUCs */
 extern int	n2_ef_search;
 extern int	n2_build_threads;
@@ -278,8 +291,22 @@ extern bool n2_insert(Relation index, Datum *values, bool *isnull,
 
 extern void n2_place_tuple(Relation index, const void *tuple, Size size,
 						   ItemPointer tid);
-extern void n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
-						const float *newvec);
+
+/* links.c */
+struct GenericXLogState;
+extern float *n2_read_vector(N2PageGraph *pg, N2Ref ref);
+extern N2ElementTuple n2_lock_element(Relation index, N2Ref ref,
+									  struct GenericXLogState **state,
+									  Buffer *buf);
+extern void n2_finish_element(struct GenericXLogState *state, Buffer buf);
+extern void n2_abort_element(struct GenericXLogState *state, Buffer buf);
+extern int	n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
+						   N2Candidate *out);
+extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref);
+extern int	n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
+							int top, int level, int ef, N2Candidate *out);
+extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,
+					   int top, N2Ref ref);
 
 /* scan.c */
 extern IndexScanDesc n2_beginscan(Relation index, int nkeys, int norderbys);

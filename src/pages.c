@@ -317,8 +317,8 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 	if (et != NULL && et->level >= level)
 	{
 		ItemPointer links = N2ElementLinks(et);
-		int			start = level == 0 ? 0 : pg->params->max_m0 + (level - 1) * pg->params->m;
-		int			count = level == 0 ? pg->params->max_m0 : pg->params->m;
+		int			start = n2_links_start(pg->params, level);
+		int			count = n2_links_cap(pg->params, level);
 
 		for (int i = 0; i < count && n < max; i++)
 		{

@@ -293,8 +293,8 @@ check_elements(N2VerifyState *vs)
 		links = N2ElementLinks(et);
 		for (int level = 0; level <= et->level; level++)
 		{
-			int			start = level == 0 ? 0 : p->max_m0 + (level - 1) * p->m;
-			int			cap = level == 0 ? p->max_m0 : p->m;
+			int			start = n2_links_start(p, level);
+			int			cap = n2_links_cap(p, level);
 			bool		ended = false;
 
 			for (int j = 0; j < cap; j++)
