@@ -3,9 +3,12 @@
  *		The threaded builder on bigann10k: recall, determinism, merge_level0,
  *		naive selection, other metrics, cancellation and graph invariants.
  */
+#include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "build.h"
 #include "unit.h"
@@ -342,6 +345,93 @@ test_cancel(void)
 	free(levels);
 }
 
+/* Blocked-signal mask of one thread of this process, from /proc. */
+static unsigned long long
+thread_sigblk(const char *tid)
+{
+	char		path[320];
+	char		line[256];
+	unsigned long long mask = 0;
+	FILE	   *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/status", tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		if (sscanf(line, "SigBlk: %llx", &mask) == 1)
+			break;
+	}
+	fclose(f);
+	return mask;
+}
+
+/*
+ * Workers must block every signal, so that a backend's handlers only run on
+ * its own thread, and the caller's mask must come back unchanged.
+ */
+static void
+test_signal_mask(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2,
+	SIGALRM, SIGCHLD, SIGHUP, SIGPIPE};
+	unsigned long long want = 0;
+	N2GraphParams p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
+	uint8_t    *levels = draw_levels(base.data, base.n, base.dim, &p);
+	N2BuildOptions o = {2, false};
+	N2Graph		g;
+	N2Builder  *b;
+	sigset_t	mine;
+	DIR		   *d;
+	struct dirent *e;
+	int			workers = 0,
+				unblocked = 0;
+	char		self[32];
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		want |= 1ULL << (sigs[i] - 1);
+	snprintf(self, sizeof(self), "%d", (int) getpid());
+
+	CHECK(n2_graph_init(&g, &p, base.data, base.n, levels) == 0, "init");
+	b = n2_builder_create(&g, &o);
+	CHECK(n2_builder_start(b) == 0, "start");
+
+	/*
+	 * glibc starts a thread with everything blocked until it has set it up,
+	 * so look only once the workers are well under way.
+	 */
+	for (;;)
+	{
+		struct timespec ms = {0, 1000000};
+		uint64_t	done;
+
+		if (n2_builder_poll(b, NULL, &done, NULL) || done > 1000)
+			break;
+		nanosleep(&ms, NULL);
+	}
+	d = opendir("/proc/self/task");
+	CHECK(d != NULL, "/proc/self/task");
+	while (d != NULL && (e = readdir(d)) != NULL)
+	{
+		if (e->d_name[0] == '.' || strcmp(e->d_name, self) == 0)
+			continue;
+		workers++;
+		unblocked += (thread_sigblk(e->d_name) & want) != want;
+	}
+	if (d != NULL)
+		closedir(d);
+	CHECK(workers == 2, "2 worker threads seen: %d", workers);
+	CHECK(unblocked == 0, "%d workers with signals unblocked", unblocked);
+	pthread_sigmask(SIG_SETMASK, NULL, &mine);
+	CHECK(!sigismember(&mine, SIGINT) && !sigismember(&mine, SIGTERM),
+		  "caller's mask restored");
+	CHECK(n2_builder_join(b) == N2_BUILD_DONE, "done");
+	n2_builder_free(b);
+	n2_graph_free(&g);
+	free(levels);
+}
+
 static void
 test_progress(void)
 {
@@ -362,8 +452,11 @@ test_progress(void)
 	CHECK(n2_builder_start(b) == 0, "start");
 	while (!n2_builder_poll(b, &phase, &done, &total))
 	{
+		struct timespec ms = {0, 1000000};
+
 		ordered = ordered && phase >= last && done <= total;
 		last = phase;
+		nanosleep(&ms, NULL);
 	}
 	CHECK(ordered, "phases only advance");
 	CHECK(n2_builder_join(b) == N2_BUILD_DONE, "done");
@@ -450,6 +543,7 @@ main(void)
 	test_metric(N2_METRIC_ANGULAR, "angular", 0.95);
 	test_metric(N2_METRIC_DOT, "dot", 0.9);
 	test_cancel();
+	test_signal_mask();
 	test_progress();
 
 	UNIT_DONE();
