@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -53,11 +54,36 @@ insert_free_core(void *arg)
  */
 static Buffer
 buffer_with_space(Relation index, Size size, GenericXLogState *state,
-				  Page *page, Buffer *metabuf)
+				  Page *page, Buffer *metabuf, bool *from_fsm)
 {
 	BlockNumber blkno;
 	Buffer		buf;
 	Page		metapage;
+	Size		need = MAXALIGN(size);
+
+	*metabuf = InvalidBuffer;
+	*from_fsm = true;
+
+	/* space VACUUM freed first, then the page inserts are filling */
+	for (int tries = 0; tries < 3; tries++)
+	{
+		blkno = GetPageWithFreeSpace(index, need + sizeof(ItemIdData));
+		if (blkno == InvalidBlockNumber)
+			break;
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		if (!PageIsNew(BufferGetPage(buf)) &&
+			PageGetFreeSpace(BufferGetPage(buf)) >= need)
+		{
+			*page = GenericXLogRegisterBuffer(state, buf, 0);
+			return buf;
+		}
+		RecordPageWithFreeSpace(index, blkno,
+								PageIsNew(BufferGetPage(buf)) ? 0 :
+								PageGetFreeSpace(BufferGetPage(buf)));
+		UnlockReleaseBuffer(buf);
+	}
+	*from_fsm = false;
 
 	*metabuf = ReadBuffer(index, N2_METAPAGE_BLKNO);
 	LockBuffer(*metabuf, BUFFER_LOCK_SHARE);
@@ -69,7 +95,7 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 	{
 		buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		if (PageGetFreeSpace(BufferGetPage(buf)) >= MAXALIGN(size))
+		if (PageGetFreeSpace(BufferGetPage(buf)) >= need)
 		{
 			*page = GenericXLogRegisterBuffer(state, buf, 0);
 			return buf;
@@ -99,7 +125,9 @@ n2_place_tuple(Relation index, const void *tuple, Size size, ItemPointer tid)
 	GenericXLogState *state = GenericXLogStart(index);
 	Buffer		metabuf;
 	Page		page;
-	Buffer		buf = buffer_with_space(index, size, state, &page, &metabuf);
+	bool		from_fsm;
+	Buffer		buf = buffer_with_space(index, size, state, &page, &metabuf,
+										&from_fsm);
 	OffsetNumber off;
 
 	off = PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false);
@@ -108,6 +136,9 @@ n2_place_tuple(Relation index, const void *tuple, Size size, ItemPointer tid)
 			 RelationGetRelationName(index));
 	ItemPointerSet(tid, BufferGetBlockNumber(buf), off);
 	GenericXLogFinish(state);
+	if (from_fsm)
+		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
+								PageGetFreeSpace(BufferGetPage(buf)));
 	UnlockReleaseBuffer(buf);
 	if (BufferIsValid(metabuf))
 		UnlockReleaseBuffer(metabuf);

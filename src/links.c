@@ -107,6 +107,7 @@ n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
 	const N2Params *p = pg->params;
 	N2LocalVectors lv;
 	N2Candidate *local = palloc(sizeof(N2Candidate) * Max(n, 1));
+	int		   *origin = palloc(sizeof(int) * Max(n, 1));
 	int			nlocal = 0;
 	int			nsel;
 
@@ -124,14 +125,15 @@ n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
 		if (v == NULL && p->select != N2_SELECT_NAIVE)
 			continue;
 		lv.vecs[nlocal] = v;
+		origin[nlocal] = i;
 		local[nlocal].dist = cands[i].dist;
-		local[nlocal].ref = (N2Ref) i;
+		local[nlocal].ref = (N2Ref) nlocal;
 		nlocal++;
 	}
 	nsel = n2_select_neighbors(p->select, local, nlocal, cap, local_pairdist,
 							   &lv, local);
 	for (int i = 0; i < nsel; i++)
-		out[i] = cands[local[i].ref];
+		out[i] = cands[origin[local[i].ref]];
 	for (int i = 0; i < nlocal; i++)
 	{
 		if (lv.vecs[i])
@@ -139,6 +141,7 @@ n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
 	}
 	pfree(lv.vecs);
 	pfree(local);
+	pfree(origin);
 	return nsel;
 }
 

@@ -1,6 +1,20 @@
 /*
  * vacuum.c
- *		VACUUM: remove dead heap TIDs from elements and their TID chains.
+ *		VACUUM: remove dead heap TIDs, then unlink the elements left with
+ *		none, repair the neighbour lists that pointed to them, and free
+ *		their space for later inserts.
+ *
+ * Pass 1 (no graph lock; scans and inserts go on) filters heap TIDs page by
+ * page and notes the elements left empty.  The repair passes hold
+ * N2_UPDATE_LOCK exclusively: inserts wait, so no new link to a doomed
+ * element can appear, while scans go on and simply find fewer nodes.  In
+ * order: the empty elements are re-checked (an insert of the same vector may
+ * have refilled one), the entry point moves if it is doomed, every list that
+ * links to a doomed element is rebuilt from the doomed element's own
+ * neighbours (and a search when that leaves too few), the doomed tuples are
+ * deleted without moving other line pointers and their space recorded in
+ * the free space map, and any live element left without an incoming path is
+ * reconnected.
  */
 #include "postgres.h"
 
@@ -8,37 +22,139 @@
 #include "commands/vacuum.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
+#include "storage/indexfsm.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "n2.h"
 
-/* Removes dead TIDs from tids[0..*n) in place; returns how many it removed. */
+typedef struct N2RefSet
+{
+	N2Ref	   *refs;			/* sorted */
+	int64		n;
+	int64		cap;
+} N2RefSet;
+
+typedef struct N2VacuumState
+{
+	IndexVacuumInfo *info;
+	Relation	index;
+	IndexBulkDeleteResult *stats;
+	IndexBulkDeleteCallback callback;
+	void	   *callback_state;
+	N2MetaPageData meta;
+	N2Params	p;
+	N2RefSet	dead;			/* elements left without heap TIDs */
+	N2PageGraph pg;
+	N2Search	search;
+	bool		search_valid;
+	MemoryContextCallback cleanup;
+} N2VacuumState;
+
+static void
+refset_add(N2RefSet *set, N2Ref ref)
+{
+	if (set->n == set->cap)
+	{
+		set->cap = Max(set->cap * 2, 256);
+		if (set->refs == NULL)
+			set->refs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(N2Ref) * set->cap);
+		else
+			set->refs = repalloc_huge(set->refs, sizeof(N2Ref) * set->cap);
+	}
+	set->refs[set->n++] = ref;
+}
+
+static bool
+refset_contains(const N2RefSet *set, N2Ref ref)
+{
+	int64		lo = 0;
+	int64		hi = set->n - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = (lo + hi) / 2;
+
+		if (set->refs[mid] == ref)
+			return true;
+		if (set->refs[mid] < ref)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
+}
+
+static int64
+refset_index(const N2RefSet *set, N2Ref ref)
+{
+	int64		lo = 0;
+	int64		hi = set->n - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = (lo + hi) / 2;
+
+		if (set->refs[mid] == ref)
+			return mid;
+		if (set->refs[mid] < ref)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* Removes dead TIDs from tids[0..n) in place; returns how many remain. */
 static int
-filter_tids(ItemPointerData *tids, int n, int *remaining,
-			IndexBulkDeleteCallback callback, void *callback_state)
+filter_tids(N2VacuumState *vs, ItemPointerData *tids, int n, bool *changed)
 {
 	int			kept = 0;
 
 	for (int i = 0; i < n; i++)
 	{
-		if (!callback(&tids[i], callback_state))
+		if (!vs->callback(&tids[i], vs->callback_state))
 			tids[kept++] = tids[i];
 	}
 	for (int i = kept; i < n; i++)
 		ItemPointerSetInvalid(&tids[i]);
-	*remaining = kept;
-	return n - kept;
+	vs->stats->tuples_removed += n - kept;
+	vs->stats->num_index_tuples += kept;
+	if (kept != n)
+		*changed = true;
+	return kept;
 }
 
-IndexBulkDeleteResult *
-n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
-			  IndexBulkDeleteCallback callback, void *callback_state)
+/* Heap TIDs an element holds, its chain included. */
+static int64
+element_tid_count(Relation index, N2ElementTuple et)
 {
-	Relation	index = info->index;
-	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	int64		n = et->ntids;
+	ItemPointerData next = et->tidchain;
 
-	if (stats == NULL)
-		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	while (ItemPointerIsValid(&next))
+	{
+		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&next));
+		Page		page;
+		N2TidChunk	tc;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		tc = (N2TidChunk) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&next)));
+		n += tc->ntids;
+		next = tc->next;
+		UnlockReleaseBuffer(buf);
+	}
+	return n;
+}
+
+/* Pass 1: filter heap TIDs; collect elements left with none inline. */
+static void
+remove_dead_tids(N2VacuumState *vs, N2RefSet *empty)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
 
 	for (BlockNumber blkno = N2_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
 	{
@@ -49,17 +165,16 @@ n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		bool		changed = false;
 
 		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 info->strategy);
+		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+								 vs->info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		state = GenericXLogStart(index);
+		state = GenericXLogStart(vs->index);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
-		maxoff = PageGetMaxOffsetNumber(page);
+		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			ItemId		iid = PageGetItemId(page, off);
 			char	   *tuple;
-			int			remaining;
 
 			if (!ItemIdIsNormal(iid))
 				continue;
@@ -67,30 +182,23 @@ n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			if (tuple[0] == N2_TUPLE_ELEMENT)
 			{
 				N2ElementTuple et = (N2ElementTuple) tuple;
-				int			removed = filter_tids(et->heaptids, et->ntids, &remaining,
-												  callback, callback_state);
 
-				if (removed > 0)
+				if (et->flags & N2_ELEMENT_DELETED)
+					continue;
+				et->ntids = (uint8) filter_tids(vs, et->heaptids, et->ntids, &changed);
+				if (et->ntids == 0)
 				{
-					et->ntids = (uint8) remaining;
-					stats->tuples_removed += removed;
-					changed = true;
+					ItemPointerData tid;
+
+					ItemPointerSet(&tid, blkno, off);
+					refset_add(empty, n2_tid_to_ref(&tid));
 				}
-				stats->num_index_tuples += remaining;
 			}
 			else if (tuple[0] == N2_TUPLE_TIDS)
 			{
-				N2TidChunk tc = (N2TidChunk) tuple;
-				int			removed = filter_tids(tc->tids, tc->ntids, &remaining,
-												  callback, callback_state);
+				N2TidChunk	tc = (N2TidChunk) tuple;
 
-				if (removed > 0)
-				{
-					tc->ntids = (uint16) remaining;
-					stats->tuples_removed += removed;
-					changed = true;
-				}
-				stats->num_index_tuples += remaining;
+				tc->ntids = (uint16) filter_tids(vs, tc->tids, tc->ntids, &changed);
 			}
 		}
 		if (changed)
@@ -99,7 +207,469 @@ n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			GenericXLogAbort(state);
 		UnlockReleaseBuffer(buf);
 	}
-	stats->num_pages = nblocks;
+}
+
+/*
+ * Keeps in vs->dead the elements of candidates that hold no heap TID at
+ * all now (run under the exclusive update lock, so this stays true).
+ */
+static void
+confirm_dead(N2VacuumState *vs, const N2RefSet *candidates)
+{
+	for (int64 i = 0; i < candidates->n; i++)
+	{
+		N2Ref		ref = candidates->refs[i];
+		N2ElementTuple et;
+		bool		dead;
+
+		n2_page_graph_read(&vs->pg, (BlockNumber) (ref >> 16));
+		LockBuffer(vs->pg.buf, BUFFER_LOCK_SHARE);
+		et = n2_page_graph_element(&vs->pg, ref);
+		dead = et != NULL && !(et->flags & N2_ELEMENT_DELETED) &&
+			element_tid_count(vs->index, et) == 0;
+		LockBuffer(vs->pg.buf, BUFFER_LOCK_UNLOCK);
+		if (dead)
+			refset_add(&vs->dead, ref);
+	}
+}
+
+typedef void (*ElementVisitor) (N2VacuumState *vs, N2Ref ref,
+								N2ElementTuple et, void *arg);
+
+/* Calls visit for every live element, its page share-locked. */
+static void
+for_each_element(N2VacuumState *vs, ElementVisitor visit, void *arg)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+
+	for (BlockNumber blkno = N2_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+								 vs->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			N2ElementTuple et;
+			ItemPointerData tid;
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			et = (N2ElementTuple) PageGetItem(page, iid);
+			if (et->type != N2_TUPLE_ELEMENT || (et->flags & N2_ELEMENT_DELETED))
+				continue;
+			ItemPointerSet(&tid, blkno, off);
+			visit(vs, n2_tid_to_ref(&tid), et, arg);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+typedef struct N2TopArg
+{
+	N2Ref		ref;
+	int			level;
+} N2TopArg;
+
+static void
+visit_top(N2VacuumState *vs, N2Ref ref, N2ElementTuple et, void *arg)
+{
+	N2TopArg   *top = (N2TopArg *) arg;
+
+	if (et->level > top->level && !refset_contains(&vs->dead, ref))
+	{
+		top->level = et->level;
+		top->ref = ref;
+	}
+}
+
+static void
+write_meta(N2VacuumState *vs)
+{
+	GenericXLogState *state = GenericXLogStart(vs->index);
+	Buffer		buf = ReadBuffer(vs->index, N2_METAPAGE_BLKNO);
+	N2MetaPage	meta;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	meta = N2PageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
+	meta->entry = vs->meta.entry;
+	meta->max_level = vs->meta.max_level;
+	meta->nelements = vs->meta.nelements;
+	meta->ndeleted = vs->meta.ndeleted;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
+/* Moves the entry point off a doomed element, to the highest survivor. */
+static void
+move_entry_point(N2VacuumState *vs)
+{
+	N2TopArg	top = {N2_INVALID_REF, -1};
+
+	if (!ItemPointerIsValid(&vs->meta.entry) ||
+		!refset_contains(&vs->dead, n2_tid_to_ref(&vs->meta.entry)))
+		return;
+	for_each_element(vs, visit_top, &top);
+	if (top.ref == N2_INVALID_REF)
+		ItemPointerSetInvalid(&vs->meta.entry);
+	else
+		n2_ref_to_tid(top.ref, &vs->meta.entry);
+	vs->meta.max_level = (int16) top.level;
+	write_meta(vs);
+}
+
+static void
+visit_damaged(N2VacuumState *vs, N2Ref ref, N2ElementTuple et, void *arg)
+{
+	N2RefSet   *damaged = (N2RefSet *) arg;
+	ItemPointer links = N2ElementLinks(et);
+	int			nlinks = n2_links_count(&vs->p, et->level);
+
+	if (refset_contains(&vs->dead, ref))
+		return;
+	for (int i = 0; i < nlinks; i++)
+	{
+		if (ItemPointerIsValid(&links[i]) &&
+			refset_contains(&vs->dead, n2_tid_to_ref(&links[i])))
+		{
+			refset_add(damaged, ref);
+			return;
+		}
+	}
+}
+
+/* Valid links of ref on level, appended to out; returns the new count. */
+static int
+append_links(N2VacuumState *vs, N2Ref ref, int level, N2Ref *out, int n, int cap)
+{
+	int			got = n2_page_graph_ops.neighbors(&vs->pg, ref, level, out + n, cap - n);
+
+	return n + got;
+}
+
+/* Rebuilds e's lists on every level where it links to a doomed element. */
+static void
+repair_element(N2VacuumState *vs, N2Ref e)
+{
+	const N2Params *p = &vs->p;
+	float	   *vec = n2_read_vector(&vs->pg, e);
+	N2ElementTuple et;
+	int			level;
+	int			maxcand = (p->max_m0 + 1) * (p->max_m0 + 1) + p->ef_construction;
+	N2Ref	   *pool = palloc(sizeof(N2Ref) * maxcand);
+	N2Ref	   *hop = palloc(sizeof(N2Ref) * (p->max_m0 + 1));
+	N2Candidate *cands = palloc(sizeof(N2Candidate) * maxcand);
+	float	   *dists = palloc(sizeof(float) * maxcand);
+
+	if (vec == NULL)
+		return;
+	n2_page_graph_read(&vs->pg, (BlockNumber) (e >> 16));
+	LockBuffer(vs->pg.buf, BUFFER_LOCK_SHARE);
+	et = n2_page_graph_element(&vs->pg, e);
+	level = et ? et->level : -1;
+	LockBuffer(vs->pg.buf, BUFFER_LOCK_UNLOCK);
+
+	vs->pg.query = vec;
+	for (int l = 0; l <= level; l++)
+	{
+		int			cap = n2_links_cap(p, l);
+		int			start = n2_links_start(p, l);
+		int			nlinks = append_links(vs, e, l, hop, 0, cap);
+		int			npool = 0;
+		bool		damaged = false;
+		int			n = 0;
+		int			nsel;
+		GenericXLogState *state;
+		Buffer		buf;
+		ItemPointer links;
+
+		for (int i = 0; i < nlinks; i++)
+		{
+			N2Ref		x = hop[i];
+
+			if (!refset_contains(&vs->dead, x))
+			{
+				pool[npool++] = x;
+				continue;
+			}
+			damaged = true;
+
+			/* a doomed neighbour's neighbours, one more hop past doomed ones */
+			{
+				int			first = npool;
+
+				npool = append_links(vs, x, l, pool, npool, maxcand - p->ef_construction);
+				for (int j = first, end = npool; j < end && npool < maxcand - p->ef_construction - cap; j++)
+				{
+					if (refset_contains(&vs->dead, pool[j]))
+						npool = append_links(vs, pool[j], l, pool, npool,
+											 maxcand - p->ef_construction);
+				}
+			}
+		}
+		if (!damaged)
+			continue;
+
+		/* keep the live ones, once each, not e itself */
+		for (int i = 0; i < npool; i++)
+		{
+			if (pool[i] != e && !refset_contains(&vs->dead, pool[i]))
+				pool[n++] = pool[i];
+		}
+		npool = n;
+
+		/* too few to choose from: search for more around e */
+		if (npool < cap)
+		{
+			N2Candidate *found = palloc(sizeof(N2Candidate) * Max(p->ef_construction, 1));
+			int			nfound = n2_search_level(&vs->pg, &vs->search, &vs->meta.entry,
+												 vs->meta.max_level, l,
+												 Max(p->ef_construction, 1), found);
+
+			for (int i = 0; i < nfound; i++)
+			{
+				if (found[i].ref != e && !refset_contains(&vs->dead, found[i].ref))
+					pool[npool++] = found[i].ref;
+			}
+			pfree(found);
+		}
+
+		n2_page_graph_ops.distances(&vs->pg, pool, npool, dists);
+		for (int i = 0; i < npool; i++)
+		{
+			cands[i].ref = pool[i];
+			cands[i].dist = dists[i];
+		}
+		nsel = n2_select_refs(&vs->pg, cands, npool, cap, cands);
+
+		et = n2_lock_element(vs->index, e, &state, &buf);
+		if (et == NULL)
+			break;
+		links = N2ElementLinks(et) + start;
+		for (int i = 0; i < cap; i++)
+		{
+			if (i < nsel)
+				n2_ref_to_tid(cands[i].ref, &links[i]);
+			else
+				ItemPointerSetInvalid(&links[i]);
+		}
+		n2_finish_element(state, buf);
+	}
+	pfree(pool);
+	pfree(hop);
+	pfree(cands);
+	pfree(dists);
+	pfree(vec);
+}
+
+/* Deletes a tuple without moving other line pointers; WAL-logged. */
+static void
+delete_tuple(N2VacuumState *vs, ItemPointer tid, ItemPointerData *tidchain,
+			 ItemPointerData *vecnext)
+{
+	Buffer		buf = ReadBuffer(vs->index, ItemPointerGetBlockNumber(tid));
+	GenericXLogState *state;
+	Page		page;
+	char	   *tuple;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(vs->index);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	tuple = PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
+	ItemPointerSetInvalid(tidchain);
+	ItemPointerSetInvalid(vecnext);
+	if (tuple[0] == N2_TUPLE_ELEMENT)
+	{
+		*tidchain = ((N2ElementTuple) tuple)->tidchain;
+		*vecnext = ((N2ElementTuple) tuple)->vecnext;
+	}
+	else if (tuple[0] == N2_TUPLE_TIDS)
+		*tidchain = ((N2TidChunk) tuple)->next;
+	else
+		*vecnext = ((N2VectorChunk) tuple)->next;
+	PageIndexTupleDeleteNoCompact(page, ItemPointerGetOffsetNumber(tid));
+	PageSetHasFreeLinePointers(page);
+	GenericXLogFinish(state);
+	RecordPageWithFreeSpace(vs->index, BufferGetBlockNumber(buf),
+							PageGetFreeSpace(BufferGetPage(buf)));
+	UnlockReleaseBuffer(buf);
+}
+
+/* Deletes a doomed element and its TID and vector chains. */
+static void
+delete_element(N2VacuumState *vs, N2Ref ref)
+{
+	ItemPointerData tid;
+	ItemPointerData tidchain;
+	ItemPointerData vecnext;
+
+	n2_ref_to_tid(ref, &tid);
+	delete_tuple(vs, &tid, &tidchain, &vecnext);
+	while (ItemPointerIsValid(&tidchain))
+	{
+		ItemPointerData next;
+		ItemPointerData unused;
+
+		delete_tuple(vs, &tidchain, &next, &unused);
+		tidchain = next;
+	}
+	while (ItemPointerIsValid(&vecnext))
+	{
+		ItemPointerData next;
+		ItemPointerData unused;
+
+		delete_tuple(vs, &vecnext, &unused, &next);
+		vecnext = next;
+	}
+}
+
+static void
+visit_collect(N2VacuumState *vs, N2Ref ref, N2ElementTuple et, void *arg)
+{
+	refset_add((N2RefSet *) arg, ref);
+}
+
+/* Reconnects live elements that no level-0 path from the entry reaches. */
+static void
+reconnect_orphans(N2VacuumState *vs)
+{
+	N2RefSet	all = {0};
+	bool	   *seen;
+	int64	   *queue;
+	int64		head = 0;
+	int64		tail = 0;
+	int64		entry;
+	N2Ref	   *nbuf = palloc(sizeof(N2Ref) * vs->p.max_m0);
+
+	if (!ItemPointerIsValid(&vs->meta.entry))
+		return;
+	for_each_element(vs, visit_collect, &all);
+	entry = refset_index(&all, n2_tid_to_ref(&vs->meta.entry));
+	if (entry < 0)
+		return;
+	seen = palloc0_array(bool, all.n);
+	queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * all.n);
+	seen[entry] = true;
+	queue[tail++] = entry;
+	while (head < tail)
+	{
+		int			n = n2_page_graph_ops.neighbors(&vs->pg, all.refs[queue[head++]],
+													0, nbuf, vs->p.max_m0);
+
+		for (int i = 0; i < n; i++)
+		{
+			int64		j = refset_index(&all, nbuf[i]);
+
+			if (j >= 0 && !seen[j])
+			{
+				seen[j] = true;
+				queue[tail++] = j;
+			}
+		}
+	}
+	for (int64 i = 0; i < all.n; i++)
+	{
+		float	   *vec;
+
+		if (seen[i])
+			continue;
+		vacuum_delay_point();
+		vec = n2_read_vector(&vs->pg, all.refs[i]);
+		if (vec == NULL)
+			continue;
+		vs->pg.query = vec;
+		n2_connect(&vs->pg, &vs->search, &vs->meta.entry, vs->meta.max_level,
+				   all.refs[i]);
+		pfree(vec);
+	}
+}
+
+static void
+vacuum_free_core(void *arg)
+{
+	N2VacuumState *vs = (N2VacuumState *) arg;
+
+	if (vs->search_valid)
+		n2_search_free(&vs->search);
+	vs->search_valid = false;
+}
+
+static void
+repair_graph(N2VacuumState *vs, const N2RefSet *empty)
+{
+	N2RefSet	damaged = {0};
+
+	LockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+	n2_read_meta(vs->index, &vs->meta);
+	n2_params_from_meta(vs->index, &vs->meta, &vs->p);
+	n2_page_graph_init(&vs->pg, vs->index, &vs->p, NULL);
+	if (!n2_search_init(&vs->search, 0, Max(vs->p.ef_construction, 1),
+						Max(vs->p.max_m0, vs->p.m), false))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	vs->search_valid = true;
+
+	confirm_dead(vs, empty);
+	if (vs->dead.n > 0)
+	{
+		move_entry_point(vs);
+		for_each_element(vs, visit_damaged, &damaged);
+		for (int64 i = 0; i < damaged.n; i++)
+		{
+			vacuum_delay_point();
+			repair_element(vs, damaged.refs[i]);
+		}
+		for (int64 i = 0; i < vs->dead.n; i++)
+		{
+			vacuum_delay_point();
+			delete_element(vs, vs->dead.refs[i]);
+		}
+		reconnect_orphans(vs);
+		vs->meta.nelements = Max(vs->meta.nelements - vs->dead.n, 0);
+		write_meta(vs);
+		IndexFreeSpaceMapVacuum(vs->index);
+	}
+	n2_page_graph_release(&vs->pg);
+	UnlockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+}
+
+IndexBulkDeleteResult *
+n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			  IndexBulkDeleteCallback callback, void *callback_state)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "n2 vacuum", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	N2VacuumState *vs = palloc0(sizeof(N2VacuumState));
+	N2RefSet	empty = {0};
+
+	if (stats == NULL)
+		stats = MemoryContextAllocZero(oldcxt, sizeof(IndexBulkDeleteResult));
+	vs->info = info;
+	vs->index = info->index;
+	vs->stats = stats;
+	vs->callback = callback;
+	vs->callback_state = callback_state;
+	vs->cleanup.func = vacuum_free_core;
+	vs->cleanup.arg = vs;
+	MemoryContextRegisterResetCallback(cxt, &vs->cleanup);
+
+	stats->num_index_tuples = 0;
+	remove_dead_tids(vs, &empty);
+	if (empty.n > 0)
+		repair_graph(vs, &empty);
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
 	return stats;
 }
 
@@ -110,7 +680,7 @@ n2_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		return stats;
 	if (stats == NULL)
 	{
-		/* no bulkdelete pass ran: count what is there */
+		/* no bulkdelete pass ran: report what the heap says */
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 		stats->num_index_tuples = info->num_heap_tuples;
 		stats->estimated_count = info->estimated_count;
