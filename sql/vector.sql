@@ -124,10 +124,10 @@ SELECT oprname, oprcode::regprocedure, oprcom::regoperator
 -- Distances on real[]
 SELECT '{1,2,3}'::real[] <-> '{4,5,6}'::real[] AS l2,
 	'{1,2,3}'::real[] <#> '{4,5,6}'::real[] AS neg_ip,
-	inner_product('{1,2,3}'::real[], '{4,5,6}'::real[]) AS ip,
-	l2_distance('{0,0}'::real[], '{3,4}'::real[]) AS five;
+	float4_inner_product('{1,2,3}'::real[], '{4,5,6}'::real[]) AS ip,
+	float4_l2_distance('{0,0}'::real[], '{3,4}'::real[]) AS five;
 SELECT '{1,0}'::real[] <=> '{0,1}'::real[] AS orthogonal,
-	cosine_distance('{0,0}'::real[], '{1,2}'::real[]) AS zero_vector;
+	float4_cosine_distance('{0,0}'::real[], '{1,2}'::real[]) AS zero_vector;
 SELECT '[0:2]={1,2,3}'::real[] <-> '{4,5,6}'::real[] AS lower_bounds_ignored;
 
 -- Properties and arithmetic
@@ -225,3 +225,8 @@ SELECT vector_combine('{0}', '{2,4,6}'), vector_combine('{1,1,2}', '{2,4,6}'),
 DROP TABLE agg_test, roundtrip;
 DROP FUNCTION copy_binary_in(regclass, bytea);
 DROP FUNCTION test_file();
+
+-- Two untyped literals resolve to the vector functions (the real[] ones
+-- have their own names), as client libraries expect.
+SELECT l2_distance('[1,2]', '[4,6]') AS five, inner_product('[1,2]', '[3,4]') AS eleven,
+	cosine_distance('[1,0]', '[0,1]') AS one;

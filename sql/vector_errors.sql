@@ -117,8 +117,8 @@ SELECT try($$SELECT sum(v) FROM (VALUES ('[3e38]'::vector), ('[3e38]')) t(v)$$);
 SELECT try($$SELECT '{{1,2}}'::real[] <-> '{1,2}'::real[]$$);
 SELECT try($$SELECT '{1,2}'::real[] <=> '{1,NULL}'::real[]$$);
 SELECT try($$SELECT '{1,2,3}'::real[] <#> '{1,2}'::real[]$$);
-SELECT try($$SELECT l2_distance('{}'::real[], '{}'::real[])$$);
-SELECT try($$SELECT cosine_distance('{1}'::real[], '{}'::real[])$$);
+SELECT try($$SELECT float4_l2_distance('{}'::real[], '{}'::real[])$$);
+SELECT try($$SELECT float4_cosine_distance('{1}'::real[], '{}'::real[])$$);
 
 -- Binary input through COPY: 22P03 for malformed messages
 CREATE FUNCTION test_file() RETURNS text

@@ -103,36 +103,38 @@ CREATE OPERATOR <=> (
 	COMMUTATOR = '<=>'
 );
 
--- The same distances on plain real[] columns.
+-- The same distances on plain real[] columns.  The functions carry a
+-- float4_ prefix: overloading the vector names would make calls with two
+-- untyped literals, such as l2_distance('[1,2]', '[3,4]'), ambiguous.
 
-CREATE FUNCTION l2_distance(real[], real[]) RETURNS double precision
+CREATE FUNCTION float4_l2_distance(real[], real[]) RETURNS double precision
 	AS 'MODULE_PATHNAME', 'real_l2_distance'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION inner_product(real[], real[]) RETURNS double precision
+CREATE FUNCTION float4_inner_product(real[], real[]) RETURNS double precision
 	AS 'MODULE_PATHNAME', 'real_inner_product'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION negative_inner_product(real[], real[]) RETURNS double precision
+CREATE FUNCTION float4_negative_inner_product(real[], real[]) RETURNS double precision
 	AS 'MODULE_PATHNAME', 'real_negative_inner_product'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION cosine_distance(real[], real[]) RETURNS double precision
+CREATE FUNCTION float4_cosine_distance(real[], real[]) RETURNS double precision
 	AS 'MODULE_PATHNAME', 'real_cosine_distance'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE OPERATOR <-> (
-	LEFTARG = real[], RIGHTARG = real[], PROCEDURE = l2_distance,
+	LEFTARG = real[], RIGHTARG = real[], PROCEDURE = float4_l2_distance,
 	COMMUTATOR = '<->'
 );
 
 CREATE OPERATOR <#> (
-	LEFTARG = real[], RIGHTARG = real[], PROCEDURE = negative_inner_product,
+	LEFTARG = real[], RIGHTARG = real[], PROCEDURE = float4_negative_inner_product,
 	COMMUTATOR = '<#>'
 );
 
 CREATE OPERATOR <=> (
-	LEFTARG = real[], RIGHTARG = real[], PROCEDURE = cosine_distance,
+	LEFTARG = real[], RIGHTARG = real[], PROCEDURE = float4_cosine_distance,
 	COMMUTATOR = '<=>'
 );
 
