@@ -1,0 +1,140 @@
+# Recall of n2 index scans on bigann10k (disjoint base: 9,900 x 128, 100 queries).
+#
+#   L2, angular and dot indexes reach recall@10 >= 0.95 at the DEFAULT n2.ef_search
+#   (ground truth: the dataset's for L2, an exact sequential scan for angular and dot);
+#   graph_merging = 'merge_level0' is at least as good as 'skip' at a low ef_search;
+#   neighbor_selecting = 'naive' builds and answers (recall >= 0.9);
+#   an index created on an empty table and filled by INSERT reaches >= 0.95.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time);
+use N2Test;
+
+my $K  = 10;
+my $ds = dataset('bigann10k-128-euclidean');
+my $queries  = read_fvecs($ds->{query});
+my $gt_ids   = read_ivecs($ds->{groundtruth_disjoint});
+my $gt_dists = read_fvecs($ds->{groundtruth_disjoint_distances});
+is(scalar @$queries, 100, '100 queries');
+
+my $node = n2_node('recall');
+my $t0   = time;
+is(load_vectors($node, 'items', $ds->{base_disjoint}), 9_900, 'loaded base_disjoint');
+
+# The default ef_search must be in force: nothing in this file sets it unless said.
+is($node->safe_psql('postgres', "LOAD 'n2'; SHOW n2.ef_search"), '40', 'default n2.ef_search is 40');
+
+sub build
+{
+	my ($sql) = @_;
+	my $t = time;
+	$node->safe_psql('postgres', $sql);
+	note sprintf('%.1fs: %s', time - $t, $sql);
+}
+
+# Plan must be an index scan on the named index, else recall would be meaningless.
+sub uses_index
+{
+	my ($table, $index, $op, $setup) = @_;
+	my $plan = explain_knn($node, knn_sql($table, $K, op => $op), $queries->[0],
+		defined $setup ? (setup => $setup) : ());
+	like($plan, qr/Index Scan using \Q$index\E on \Q$table\E/, "$op query uses $index")
+	  or diag $plan;
+}
+
+sub recall
+{
+	my ($table, $op, $gi, $gd, $setup) = @_;
+	my ($ids, $dists) = knn_ids($node, knn_sql($table, $K, op => $op), $queries,
+		defined $setup ? (setup => $setup) : ());
+	is(scalar(grep { @$_ == $K } @$ids), scalar @$queries, "$table $op: every query returns $K rows");
+	return scalar recall_at_k($ids, $gi, $gd, $dists, $K);
+}
+
+# Exact top-20 (ids and distances) for the angular and dot ground truth.
+sub exact
+{
+	my ($op) = @_;
+	return knn_ids($node, knn_sql('items', 20, op => $op), $queries,
+		setup => 'SET enable_indexscan = off; SET enable_bitmapscan = off;');
+}
+
+# --- L2 (default operator class vector_l2_ops), default options
+build('CREATE INDEX items_l2 ON items USING n2 (embedding vector_l2_ops)');
+uses_index('items', 'items_l2', '<->');
+my $r_l2 = recall('items', '<->', $gt_ids, $gt_dists);
+cmp_ok($r_l2, '>=', 0.95, "L2 recall\@10 at default ef_search = $r_l2");
+
+# The exact scan agrees with the dataset's ground truth (checks the harness itself).
+{
+	my ($ids, $dists) = knn_ids($node, knn_sql('items', $K), $queries,
+		setup => 'SET enable_indexscan = off;');
+	is(recall_at_k($ids, $gt_ids, $gt_dists, $dists, $K), 1, 'exact L2 scan has recall 1');
+}
+
+# --- angular and dot, ground truth by exact scan
+my ($gi_ang, $gd_ang) = exact('<=>');
+my ($gi_dot, $gd_dot) = exact('<#>');
+build('CREATE INDEX items_angular ON items USING n2 (embedding vector_angular_ops)');
+uses_index('items', 'items_angular', '<=>');
+my $r_ang = recall('items', '<=>', $gi_ang, $gd_ang);
+cmp_ok($r_ang, '>=', 0.95, "angular recall\@10 at default ef_search = $r_ang");
+
+build('CREATE INDEX items_dot ON items USING n2 (embedding vector_dot_ops)');
+uses_index('items', 'items_dot', '<#>');
+my $r_dot = recall('items', '<#>', $gi_dot, $gd_dot);
+cmp_ok($r_dot, '>=', 0.95, "dot recall\@10 at default ef_search = $r_dot");
+$node->safe_psql('postgres', 'DROP INDEX items_angular, items_dot');
+
+# --- graph_merging: merge_level0 >= skip at the same low ef_search
+my $low = 'SET n2.ef_search = 10;';
+uses_index('items', 'items_l2', '<->', $low);
+my $r_skip = recall('items', '<->', $gt_ids, $gt_dists, $low);
+build("CREATE INDEX items_merge ON items USING n2 (embedding) WITH (graph_merging = 'merge_level0')");
+$node->safe_psql('postgres', 'DROP INDEX items_l2');
+uses_index('items', 'items_merge', '<->', $low);
+my $r_merge = recall('items', '<->', $gt_ids, $gt_dists, $low);
+note "ef_search=10: skip $r_skip, merge_level0 $r_merge";
+cmp_ok($r_merge, '>=', $r_skip, "merge_level0 recall ($r_merge) >= skip recall ($r_skip) at ef_search 10");
+is($node->safe_psql('postgres', "SELECT graph_merging FROM n2_index_info('items_merge')"),
+	'merge_level0', 'n2_index_info reports merge_level0');
+my $r_merge_def = recall('items', '<->', $gt_ids, $gt_dists);
+cmp_ok($r_merge_def, '>=', 0.95, "merge_level0 recall\@10 at default ef_search = $r_merge_def");
+$node->safe_psql('postgres', 'DROP INDEX items_merge');
+
+# --- naive neighbour selection
+build("CREATE INDEX items_naive ON items USING n2 (embedding) WITH (neighbor_selecting = 'naive')");
+is($node->safe_psql('postgres', "SELECT neighbor_selecting, elements FROM n2_index_info('items_naive')"),
+	'naive|9900', 'naive index holds every vector');
+uses_index('items', 'items_naive', '<->');
+my $r_naive = recall('items', '<->', $gt_ids, $gt_dists);
+cmp_ok($r_naive, '>=', 0.9, "naive recall\@10 at default ef_search = $r_naive");
+$node->safe_psql('postgres', 'DROP INDEX items_naive');
+
+# --- index created empty, filled by INSERT (aminsert path)
+$node->safe_psql('postgres', q{
+	CREATE TABLE grown (id int PRIMARY KEY, embedding vector(128));
+	CREATE INDEX grown_l2 ON grown USING n2 (embedding);
+});
+my $t = time;
+# several statements, so inserts also land on a non-trivial existing graph
+for my $part (0 .. 3)
+{
+	$node->safe_psql('postgres',
+		"INSERT INTO grown SELECT id, embedding FROM items WHERE id % 4 = $part ORDER BY id");
+}
+note sprintf('%.1fs: 9,900 INSERTs', time - $t);
+$node->safe_psql('postgres', 'ANALYZE grown');
+is($node->safe_psql('postgres', "SELECT elements, heap_tids FROM n2_index_info('grown_l2')"),
+	'9900|9900', 'inserted index holds every vector');
+uses_index('grown', 'grown_l2', '<->');
+my $r_grown = recall('grown', '<->', $gt_ids, $gt_dists);
+cmp_ok($r_grown, '>=', 0.95, "insert-built recall\@10 at default ef_search = $r_grown");
+
+note sprintf('total %.1fs', time - $t0);
+$node->stop;
+done_testing();
