@@ -245,7 +245,14 @@ iter_expand(N2Iterator *it)
 static void
 iter_widen(N2Iterator *it)
 {
-	if (it->mode == N2_ITER_SINGLE || it->cand.n == 0)
+	if (it->mode == N2_ITER_SINGLE)
+	{
+		/* classic HNSW: the ef best and nothing more */
+		it->pending.n = 0;
+		iter_fail(it, N2_ITER_EXHAUSTED);
+		return;
+	}
+	if (it->cand.n == 0)
 	{
 		iter_fail(it, N2_ITER_EXHAUSTED);
 		return;

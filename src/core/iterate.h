@@ -22,7 +22,7 @@
 
 typedef enum N2IterMode
 {
-	N2_ITER_SINGLE,				/* one round of width ef, then stop */
+	N2_ITER_SINGLE,				/* the ef nearest found, as plain HNSW */
 	N2_ITER_STRICT,				/* widen; skip nodes closer than one yielded */
 	N2_ITER_RELAXED				/* widen; yield late nodes out of order too */
 } N2IterMode;
