@@ -1,0 +1,197 @@
+/*
+ * test_iterate.c
+ *		Unit tests for the resumable search (core/iterate.c) over a small
+ *		in-memory graph: order, completeness, the single-round mode and the
+ *		visit and memory limits.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "distance.h"
+#include "iterate.h"
+#include "unit.h"
+
+#define NPOINTS 600
+#define DIM 8
+#define DEGREE 10
+
+static float points[NPOINTS][DIM];
+static uint32_t links[NPOINTS][DEGREE];
+static const float *query;
+
+static float
+dist_to(const float *a, const float *b)
+{
+	return n2_kernels.l2sq(a, b, DIM);
+}
+
+static int
+graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
+{
+	int			n = 0;
+
+	if (level > 0)
+		return 0;
+	for (int i = 0; i < DEGREE && n < max; i++)
+		out[n++] = links[ref][i];
+	return n;
+}
+
+static void
+graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = dist_to(points[refs[i]], query);
+}
+
+static const N2GraphOps ops = {graph_neighbors, graph_distances};
+
+/* Each point links to its DEGREE nearest (a connected kNN graph here). */
+static void
+make_graph(void)
+{
+	uint64_t	state = 42;
+
+	for (int i = 0; i < NPOINTS; i++)
+	{
+		for (int d = 0; d < DIM; d++)
+		{
+			state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+			points[i][d] = (float) ((state >> 33) % 1000) / 100.0f;
+		}
+	}
+	for (int i = 0; i < NPOINTS; i++)
+	{
+		float		best[DEGREE];
+		int			n = 0;
+
+		for (int j = 0; j < NPOINTS; j++)
+		{
+			float		d;
+			int			k;
+
+			if (j == i)
+				continue;
+			d = dist_to(points[i], points[j]);
+			if (n == DEGREE && d >= best[n - 1])
+				continue;
+			if (n < DEGREE)
+				n++;
+			for (k = n - 1; k > 0 && best[k - 1] > d; k--)
+			{
+				best[k] = best[k - 1];
+				links[i][k] = links[i][k - 1];
+			}
+			best[k] = d;
+			links[i][k] = (uint32_t) j;
+		}
+	}
+	/* a ring as well, so every point is reachable from every other */
+	for (int i = 0; i < NPOINTS; i++)
+		links[i][DEGREE - 1] = (uint32_t) ((i + 1) % NPOINTS);
+}
+
+static int
+count_yielded(N2IterMode mode, int ef, uint64_t max_visited, size_t max_memory,
+			  bool *ordered, bool *unique, N2IterStop *stop)
+{
+	N2Iterator	it;
+	N2Candidate c;
+	int			n = 0;
+	float		last = -1;
+	static bool seen[NPOINTS];
+
+	memset(seen, 0, sizeof(seen));
+	*ordered = true;
+	*unique = true;
+	CHECK(n2_iter_init(&it, &ops, NULL, mode, ef, DEGREE, max_visited, max_memory),
+		  "init");
+	CHECK(n2_iter_start(&it, 0, 0), "start");
+	while (n2_iter_next(&it, &c))
+	{
+		if (c.dist < last)
+			*ordered = false;
+		last = c.dist;
+		if (seen[c.ref])
+			*unique = false;
+		seen[c.ref] = true;
+		n++;
+	}
+	*stop = it.stop;
+	n2_iter_free(&it);
+	return n;
+}
+
+int
+main(void)
+{
+	float		q[DIM];
+	bool		ordered;
+	bool		unique;
+	N2IterStop	stop;
+	int			n;
+
+	n2_distance_init();
+	make_graph();
+	for (int d = 0; d < DIM; d++)
+		q[d] = 5.0f;
+	query = q;
+
+	/* strict, unlimited: every node once, in ascending distance */
+	n = count_yielded(N2_ITER_STRICT, 16, 0, 0, &ordered, &unique, &stop);
+	CHECK(ordered, "strict mode yields in ascending distance");
+	CHECK(unique, "no node yielded twice");
+	CHECK(stop == N2_ITER_EXHAUSTED, "strict mode ends exhausted (stop %d)", stop);
+	CHECK(n > NPOINTS * 9 / 10, "strict mode reaches nearly every node (%d of %d)",
+		  n, NPOINTS);
+
+	/* relaxed: every node exactly once */
+	n = count_yielded(N2_ITER_RELAXED, 16, 0, 0, &ordered, &unique, &stop);
+	CHECK(unique, "relaxed mode yields no node twice");
+	CHECK(n == NPOINTS, "relaxed mode yields every node (%d of %d)", n, NPOINTS);
+
+	/* single: at most ef, ordered, and the true nearest first */
+	n = count_yielded(N2_ITER_SINGLE, 16, 0, 0, &ordered, &unique, &stop);
+	CHECK(n <= 16 && n > 0, "single mode yields at most ef (%d)", n);
+	CHECK(ordered, "single mode yields in ascending distance");
+	{
+		N2Iterator	it;
+		N2Candidate c;
+		int			best = 0;
+
+		for (int i = 1; i < NPOINTS; i++)
+		{
+			if (dist_to(points[i], q) < dist_to(points[best], q))
+				best = i;
+		}
+		n2_iter_init(&it, &ops, NULL, N2_ITER_SINGLE, 32, DEGREE, 0, 0);
+		n2_iter_start(&it, 0, 0);
+		CHECK(n2_iter_next(&it, &c) && c.ref == (N2Ref) best,
+			  "nearest node comes first (got %llu, want %d)",
+			  (unsigned long long) c.ref, best);
+		n2_iter_free(&it);
+	}
+
+	/* visit limit: stops early, says why, stays ordered */
+	n = count_yielded(N2_ITER_STRICT, 8, 50, 0, &ordered, &unique, &stop);
+	CHECK(stop == N2_ITER_TUPLE_LIMIT, "visit limit reported (stop %d)", stop);
+	CHECK(n < NPOINTS && n > 0, "visit limit stops early (%d)", n);
+	CHECK(ordered, "ordered under the visit limit");
+
+	/* memory limit */
+	n = count_yielded(N2_ITER_STRICT, 8, 0, 8192, &ordered, &unique, &stop);
+	CHECK(stop == N2_ITER_MEMORY_LIMIT, "memory limit reported (stop %d)", stop);
+	CHECK(n < NPOINTS && n > 0, "memory limit stops early (%d)", n);
+
+	/* empty graph */
+	{
+		N2Iterator	it;
+		N2Candidate c;
+
+		n2_iter_init(&it, &ops, NULL, N2_ITER_STRICT, 8, DEGREE, 0, 0);
+		n2_iter_start(&it, N2_INVALID_REF, 0);
+		CHECK(!n2_iter_next(&it, &c), "empty graph yields nothing");
+		n2_iter_free(&it);
+	}
+	UNIT_DONE();
+}
