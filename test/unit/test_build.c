@@ -421,7 +421,7 @@ test_signal_mask(void)
 	}
 	if (d != NULL)
 		closedir(d);
-	CHECK(workers == 2, "2 worker threads seen: %d", workers);
+	CHECK(workers >= 2, "worker threads seen: %d", workers);
 	CHECK(unblocked == 0, "%d workers with signals unblocked", unblocked);
 	pthread_sigmask(SIG_SETMASK, NULL, &mine);
 	CHECK(!sigismember(&mine, SIGINT) && !sigismember(&mine, SIGTERM),
