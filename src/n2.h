@@ -267,6 +267,7 @@ typedef struct N2PageGraph
 	uint64		nvisited;		/* tuples whose distance was computed */
 } N2PageGraph;
 
+extern Buffer n2_read_buffer(Relation index, BlockNumber blkno);
 extern const N2GraphOps n2_page_graph_ops;
 extern void n2_page_graph_init(N2PageGraph *pg, Relation index,
 							   const N2Params *p, const float *query);

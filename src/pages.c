@@ -10,6 +10,7 @@
 #include "catalog/pg_type.h"
 #include "storage/bufmgr.h"
 #include "utils/array.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "n2.h"
@@ -219,6 +220,47 @@ n2_page_graph_release(N2PageGraph *pg)
 	pg->buf = InvalidBuffer;
 }
 
+/*
+ * Where index pages were last seen in shared buffers, per backend.  A hit
+ * lets ReadRecentBuffer pin the page without a buffer mapping lookup, which
+ * otherwise costs a hash probe under a partition lock per visited node.  The
+ * hint may be stale; ReadRecentBuffer checks the tag before pinning.
+ */
+#define N2_RECENT_SLOTS 16384
+
+typedef struct N2RecentBuffer
+{
+	RelFileNode node;
+	BlockNumber blkno;
+	Buffer		buf;
+} N2RecentBuffer;
+
+static N2RecentBuffer *recent_buffers;
+
+Buffer
+n2_read_buffer(Relation index, BlockNumber blkno)
+{
+	N2RecentBuffer *slot;
+	Buffer		buf;
+
+	if (RelationUsesLocalBuffers(index))
+		return ReadBuffer(index, blkno);
+	if (recent_buffers == NULL)
+		recent_buffers = MemoryContextAllocZero(TopMemoryContext,
+												sizeof(N2RecentBuffer) * N2_RECENT_SLOTS);
+	slot = &recent_buffers[(blkno ^ (index->rd_node.relNode * 0x9E3779B1U)) &
+						   (N2_RECENT_SLOTS - 1)];
+	if (slot->blkno == blkno && BufferIsValid(slot->buf) &&
+		RelFileNodeEquals(slot->node, index->rd_node) &&
+		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, slot->buf))
+		return slot->buf;
+	buf = ReadBuffer(index, blkno);
+	slot->node = index->rd_node;
+	slot->blkno = blkno;
+	slot->buf = buf;
+	return buf;
+}
+
 /* Pins blkno (reusing the last pin when it is the same page); not locked. */
 Page
 n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno)
@@ -227,7 +269,7 @@ n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno)
 	{
 		if (BufferIsValid(pg->buf))
 			ReleaseBuffer(pg->buf);
-		pg->buf = ReadBuffer(pg->index, blkno);
+		pg->buf = n2_read_buffer(pg->index, blkno);
 	}
 	return BufferGetPage(pg->buf);
 }
@@ -331,26 +373,71 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 	return n;
 }
 
+/*
+ * Distances to a batch of nodes.  All their pages are pinned first and, while
+ * one vector is being compared, the next tuple's header and first vector
+ * lines are prefetched: a visit is mostly a cache miss on a random page, so
+ * overlapping the misses with arithmetic is what makes scans fast.
+ */
 static void
 page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
 {
 	N2PageGraph *pg = (N2PageGraph *) ctx;
 	const N2Params *p = pg->params;
+	Buffer		bufs[N2_MAX_M0 + N2_MAX_M + 1];
 
+	Assert(n <= lengthof(bufs));
 	for (int i = 0; i < n; i++)
 	{
-		N2ElementTuple et;
+		BlockNumber blkno = (BlockNumber) (refs[i] >> 16);
 
-		n2_page_graph_read(pg, (BlockNumber) (refs[i] >> 16));
-		LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
-		et = n2_page_graph_element(pg, refs[i]);
+		bufs[i] = i > 0 && (BlockNumber) (refs[i - 1] >> 16) == blkno ?
+			bufs[i - 1] : n2_read_buffer(pg->index, blkno);
+		__builtin_prefetch(PageGetItemId(BufferGetPage(bufs[i]),
+										 (OffsetNumber) (refs[i] & 0xFFFF)));
+	}
+	for (int i = 0; i < n; i++)
+	{
+		Page		page = BufferGetPage(bufs[i]);
+		N2ElementTuple et = NULL;
+		OffsetNumber off = (OffsetNumber) (refs[i] & 0xFFFF);
+
+		if (i + 1 < n)
+		{
+			/* a hint only: a stale line pointer just prefetches a wrong line */
+			Page		next = BufferGetPage(bufs[i + 1]);
+			ItemId		iid = PageGetItemId(next, (OffsetNumber) (refs[i + 1] & 0xFFFF));
+			char	   *t = (char *) next + ItemIdGetOffset(iid);
+
+			if (ItemIdGetOffset(iid) < BLCKSZ - 4 * PG_CACHE_LINE_SIZE)
+			{
+				__builtin_prefetch(t);
+				__builtin_prefetch(t + PG_CACHE_LINE_SIZE);
+				__builtin_prefetch(t + 2 * PG_CACHE_LINE_SIZE);
+				__builtin_prefetch(t + 3 * PG_CACHE_LINE_SIZE);
+			}
+		}
+
+		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+		if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) &&
+			ItemIdIsNormal(PageGetItemId(page, off)))
+		{
+			et = (N2ElementTuple) PageGetItem(page, PageGetItemId(page, off));
+			if (et->type != N2_TUPLE_ELEMENT)
+				et = NULL;
+		}
 		if (et != NULL)
 			out[i] = n2_metric_distance(p->metric, n2_element_vector(pg, et),
 										pg->query, p->dims);
 		else
 			out[i] = INFINITY;
-		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+		LockBuffer(bufs[i], BUFFER_LOCK_UNLOCK);
 		pg->nvisited++;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (i + 1 == n || bufs[i + 1] != bufs[i])
+			ReleaseBuffer(bufs[i]);
 	}
 }
 
