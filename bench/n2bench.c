@@ -1,0 +1,599 @@
+/*
+ * n2bench.c
+ *		libpq client of the benchmark suite (bench/run.sh drives it).
+ *
+ * The server is taken from the usual libpq environment (PGHOST, PGPORT,
+ * PGUSER, PGDATABASE).  Every subcommand prints machine-readable CSV lines
+ * on stdout, first field the record kind; commentary goes to stderr.
+ * N2BENCH_SETUP, when set, is SQL run on every connection first (e.g.
+ * "SET n2.iterative_scan = off").
+ *
+ *   n2bench load  base.fvecs query.fvecs NQ
+ *       (re)creates items(id int4, v vector(d)) by binary COPY, id = 0-based
+ *       row number of base.fvecs, and queries(i int4, v vector(d)) with the
+ *       first NQ queries (for the LATERAL batch statement); VACUUM ANALYZE.
+ *       -> load,<rows>,<dim>,<seconds>
+ *   n2bench build 'm=16, max_m0=32, ...'
+ *       drops and creates items_v_idx USING n2 WITH (...), timing CREATE
+ *       INDEX; measures the backend's peak memory: resets its high-water mark
+ *       (/proc/<pid>/clear_refs, needs root) and reads VmHWM afterwards.
+ *       -> build,<seconds>,<index bytes>,<VmHWM kB>,<VmRSS before kB>,
+ *          <RssAnon after kB>,<levels>,<level-0 degree avg>,<m>,<max_m0>,
+ *          <ef_construction>,<neighbor_selecting>,<graph_merging>
+ *   n2bench search base.fvecs query.fvecs gtdist.fvecs NQ MINTIME EF...
+ *       for each ef: recall@10 (tie-aware, from the client's own exact
+ *       distances of the returned ids), QPS of a prepared statement over this
+ *       single connection (binary parameter and result), in passes over the
+ *       NQ queries until MINTIME seconds, median pass rate; then QPS of one LATERAL statement over the NQ rows
+ *       of queries, timed from the client (one round trip; median of the
+ *       repetitions within MINTIME), and its recall.
+ *       The backend's CPU time (/proc/<pid>/schedstat) per query is reported
+ *       too: unlike the rates it barely moves when other work shares the CPUs.
+ *       -> search,<ef>,<recall>,<qps>,<batch qps>,<batch recall>,
+ *          <backend CPU us/query, single>,<backend CPU us/query, batch>
+ *   n2bench exact base.fvecs query.fvecs gtdist.fvecs N
+ *       the same prepared statement with index scans off (and no parallel
+ *       workers): exact sequential scan over N queries.
+ *       -> exact,<n>,<ms per query>,<recall>
+ */
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#define K 10
+
+typedef struct Vecs
+{
+	int			n;
+	int			dim;
+	float	   *data;
+} Vecs;
+
+static PGconn *conn;
+
+static void
+die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "n2bench: ");
+	fprintf(stderr, fmt, arg ? arg : "");
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* .fvecs: per row an int32 dim, then dim float32 (little endian). */
+static void
+read_fvecs(const char *path, Vecs *v)
+{
+	FILE	   *f = fopen(path, "rb");
+	int32_t		dim;
+	long		size;
+
+	if (f == NULL)
+		die("cannot open %s", path);
+	if (fread(&dim, 4, 1, f) != 1 || dim <= 0)
+		die("bad header in %s", path);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	v->dim = dim;
+	v->n = (int) (size / (4 * ((long) dim + 1)));
+	v->data = malloc((size_t) v->n * dim * 4);
+	if (v->data == NULL)
+		die("out of memory%s", NULL);
+	for (int i = 0; i < v->n; i++)
+	{
+		int32_t		d;
+
+		if (fread(&d, 4, 1, f) != 1 || d != dim ||
+			fread(v->data + (size_t) i * dim, 4, dim, f) != (size_t) dim)
+			die("bad row in %s", path);
+	}
+	fclose(f);
+}
+
+static PGresult *
+exec_ok(const char *sql)
+{
+	PGresult   *r = PQexec(conn, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+	{
+		fprintf(stderr, "n2bench: %s\n  in: %s\n", PQerrorMessage(conn), sql);
+		exit(1);
+	}
+	return r;
+}
+
+static void
+exec_cmd(const char *sql)
+{
+	PQclear(exec_ok(sql));
+}
+
+static void
+connect_db(void)
+{
+	conn = PQconnectdb("");
+	if (PQstatus(conn) != CONNECTION_OK)
+		die("connection failed: %s", PQerrorMessage(conn));
+	exec_cmd("SET client_min_messages = warning");
+	if (getenv("N2BENCH_SETUP") && *getenv("N2BENCH_SETUP"))
+		exec_cmd(getenv("N2BENCH_SETUP"));
+}
+
+/* vector binary format: int16 dim, int16 unused, dim float4, big endian. */
+static int
+vector_binary(const float *x, int dim, char *buf)
+{
+	uint16_t	h[2] = {htons((uint16_t) dim), 0};
+
+	memcpy(buf, h, 4);
+	for (int i = 0; i < dim; i++)
+	{
+		uint32_t	u;
+
+		memcpy(&u, &x[i], 4);
+		u = htonl(u);
+		memcpy(buf + 4 + 4 * i, &u, 4);
+	}
+	return 4 + 4 * dim;
+}
+
+static void
+put_u16(char **p, uint16_t v)
+{
+	v = htons(v);
+	memcpy(*p, &v, 2);
+	*p += 2;
+}
+
+static void
+put_u32(char **p, uint32_t v)
+{
+	v = htonl(v);
+	memcpy(*p, &v, 4);
+	*p += 4;
+}
+
+/* COPY table FROM STDIN (FORMAT binary): rows (int4 id, vector). */
+static void
+copy_vectors(const char *table, const Vecs *v, int n)
+{
+	char		sql[128];
+	size_t		rowlen = 2 + 4 + 4 + 4 + 4 + 4 * (size_t) v->dim;
+	char	   *buf = malloc(rowlen * 256 + 32);
+	char	   *p;
+	PGresult   *r;
+
+	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN (FORMAT binary)", table);
+	r = PQexec(conn, sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN)
+		die("COPY failed: %s", PQerrorMessage(conn));
+	PQclear(r);
+
+	p = buf;
+	memcpy(p, "PGCOPY\n\377\r\n\0", 11);
+	p += 11;
+	put_u32(&p, 0);
+	put_u32(&p, 0);
+	for (int i = 0; i < n; i++)
+	{
+		put_u16(&p, 2);
+		put_u32(&p, 4);
+		put_u32(&p, (uint32_t) i);
+		put_u32(&p, 4 + 4 * v->dim);
+		p += vector_binary(v->data + (size_t) i * v->dim, v->dim, p);
+		if (i % 256 == 255 || i == n - 1)
+		{
+			if (i == n - 1)
+				put_u16(&p, 0xFFFF);
+			if (PQputCopyData(conn, buf, (int) (p - buf)) != 1)
+				die("COPY data: %s", PQerrorMessage(conn));
+			p = buf;
+		}
+	}
+	if (PQputCopyEnd(conn, NULL) != 1)
+		die("COPY end: %s", PQerrorMessage(conn));
+	r = PQgetResult(conn);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		die("COPY failed: %s", PQerrorMessage(conn));
+	PQclear(r);
+	free(buf);
+}
+
+static int
+cmd_load(int argc, char **argv)
+{
+	Vecs		base,
+				query;
+	int			nq;
+	char		sql[256];
+	double		t0;
+
+	if (argc != 3)
+		die("usage: n2bench load base.fvecs query.fvecs NQ%s", NULL);
+	read_fvecs(argv[0], &base);
+	read_fvecs(argv[1], &query);
+	nq = atoi(argv[2]);
+	if (nq <= 0 || nq > query.n)
+		nq = query.n;
+	connect_db();
+	exec_cmd("CREATE EXTENSION IF NOT EXISTS n2");
+	exec_cmd("DROP TABLE IF EXISTS items, queries");
+	snprintf(sql, sizeof(sql), "CREATE TABLE items (id int4, v vector(%d))", base.dim);
+	exec_cmd(sql);
+	snprintf(sql, sizeof(sql), "CREATE TABLE queries (i int4, v vector(%d))", base.dim);
+	exec_cmd(sql);
+	t0 = now();
+	copy_vectors("items", &base, base.n);
+	copy_vectors("queries", &query, nq);
+	exec_cmd("VACUUM ANALYZE items");
+	exec_cmd("VACUUM ANALYZE queries");
+	printf("load,%d,%d,%.3f\n", base.n, base.dim, now() - t0);
+	return 0;
+}
+
+/* Reads "Key:   value kB" from /proc/<pid>/status. */
+static long
+proc_status_kb(int pid, const char *key)
+{
+	char		path[64],
+				line[256];
+	FILE	   *f;
+	long		v = -1;
+	size_t		klen = strlen(key);
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':')
+		{
+			v = atol(line + klen + 1);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static int
+cmd_build(int argc, char **argv)
+{
+	PGresult   *r;
+	char		sql[1024],
+				path[64];
+	int			pid;
+	long		rss0,
+				hwm,
+				anon;
+	double		t0,
+				secs;
+	FILE	   *f;
+
+	if (argc != 1)
+		die("usage: n2bench build 'options'%s", NULL);
+	connect_db();
+	exec_cmd("DROP INDEX IF EXISTS items_v_idx");
+	exec_cmd("CHECKPOINT");
+	r = exec_ok("SELECT pg_backend_pid()");
+	pid = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+
+	/* Peak RSS from here on: reset the backend's high-water mark. */
+	snprintf(path, sizeof(path), "/proc/%d/clear_refs", pid);
+	if ((f = fopen(path, "w")) != NULL)
+	{
+		fputs("5", f);
+		fclose(f);
+	}
+	else
+		fprintf(stderr, "n2bench: cannot reset VmHWM of backend %d (not root?)\n", pid);
+	rss0 = proc_status_kb(pid, "VmRSS");
+
+	snprintf(sql, sizeof(sql),
+			 "CREATE INDEX items_v_idx ON items USING n2 (v vector_l2_ops) WITH (%s)",
+			 argv[0]);
+	t0 = now();
+	exec_cmd(sql);
+	secs = now() - t0;
+	hwm = proc_status_kb(pid, "VmHWM");
+	anon = proc_status_kb(pid, "RssAnon");
+
+	r = exec_ok("SELECT pg_relation_size('items_v_idx'), levels, "
+				"round(level0_degree_avg::numeric, 2), m, max_m0, ef_construction, "
+				"neighbor_selecting, graph_merging FROM n2_index_info('items_v_idx')");
+	printf("build,%.3f,%s,%ld,%ld,%ld", secs, PQgetvalue(r, 0, 0), hwm, rss0, anon);
+	for (int i = 1; i < 8; i++)
+		printf(",%s", PQgetvalue(r, 0, i));
+	printf("\n");
+	PQclear(r);
+	return 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a,
+				y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median of n rates (sorts them). */
+static double
+median(double *v, int n)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define MAXPASS 100000
+
+/* Nanoseconds the process has run on a CPU (/proc/<pid>/schedstat), or -1. */
+static double
+proc_cpu_ns(int pid)
+{
+	char		path[64];
+	FILE	   *f;
+	double		ns = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+	if ((f = fopen(path, "r")) != NULL)
+	{
+		if (fscanf(f, "%lf", &ns) != 1)
+			ns = -1;
+		fclose(f);
+	}
+	return ns;
+}
+
+typedef struct SearchCtx
+{
+	int			backend_pid;
+	Vecs		base,
+				query,
+				gtdist;
+	int			nq;
+	Oid			vector_oid;
+	char	   *param;			/* binary parameter buffers, nq of them */
+	int			paramlen;
+} SearchCtx;
+
+static void
+search_setup(SearchCtx *c, char **argv, int nq)
+{
+	PGresult   *r;
+
+	read_fvecs(argv[0], &c->base);
+	read_fvecs(argv[1], &c->query);
+	read_fvecs(argv[2], &c->gtdist);
+	if (c->query.dim != c->base.dim || c->gtdist.n < c->query.n || c->gtdist.dim < K)
+		die("inconsistent input shapes%s", NULL);
+	c->nq = (nq <= 0 || nq > c->query.n) ? c->query.n : nq;
+	connect_db();
+	r = exec_ok("SELECT 'vector'::regtype::oid, pg_backend_pid()");
+	c->vector_oid = (Oid) strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+	c->backend_pid = atoi(PQgetvalue(r, 0, 1));
+	PQclear(r);
+	c->paramlen = 4 + 4 * c->base.dim;
+	c->param = malloc((size_t) c->paramlen * c->nq);
+	for (int i = 0; i < c->nq; i++)
+		vector_binary(c->query.data + (size_t) i * c->query.dim, c->query.dim,
+					  c->param + (size_t) i * c->paramlen);
+	r = PQprepare(conn, "knn", "SELECT id FROM items ORDER BY v <-> $1 LIMIT 10",
+				  1, &c->vector_oid);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		die("prepare: %s", PQerrorMessage(conn));
+	PQclear(r);
+}
+
+/* Tie-aware hit: the row is no farther than the k-th true neighbour. */
+static int
+is_hit(const SearchCtx *c, int qi, int id)
+{
+	const float *q = c->query.data + (size_t) qi * c->query.dim;
+	const float *b;
+	double		s = 0;
+	float		limit = c->gtdist.data[(size_t) qi * c->gtdist.dim + K - 1];
+
+	if (id < 0 || id >= c->base.n)
+		return 0;
+	b = c->base.data + (size_t) id * c->base.dim;
+	for (int i = 0; i < c->base.dim; i++)
+	{
+		double		d = (double) q[i] - b[i];
+
+		s += d * d;
+	}
+	return (float) sqrt(s) <= limit + 1e-5f * (1 + limit);
+}
+
+static int
+result_id(PGresult *r, int row, int col)
+{
+	uint32_t	u;
+
+	memcpy(&u, PQgetvalue(r, row, col), 4);
+	return (int) ntohl(u);
+}
+
+/* One query through the prepared statement; returns hits, or -1 untallied. */
+static int
+run_one(const SearchCtx *c, int qi, int tally)
+{
+	const char *values[1] = {c->param + (size_t) qi * c->paramlen};
+	int			lengths[1] = {c->paramlen};
+	int			formats[1] = {1};
+	PGresult   *r = PQexecPrepared(conn, "knn", 1, values, lengths, formats, 1);
+	int			hits = 0;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		die("query: %s", PQerrorMessage(conn));
+	if (tally)
+		for (int i = 0; i < PQntuples(r); i++)
+			hits += is_hit(c, qi, result_id(r, i, 0));
+	PQclear(r);
+	return hits;
+}
+
+static int
+cmd_search(int argc, char **argv)
+{
+	SearchCtx	c;
+	double		mintime;
+	double	   *rates = malloc(sizeof(double) * MAXPASS);
+	char		sql[512];
+	PGresult   *r;
+
+	if (argc < 6)
+		die("usage: n2bench search base query gtdist NQ MINTIME EF...%s", NULL);
+	search_setup(&c, argv, atoi(argv[3]));
+	mintime = atof(argv[4]);
+
+	/* Warm up: one pass at the largest ef reads the graph into the buffers. */
+	snprintf(sql, sizeof(sql), "SET n2.ef_search = %d", atoi(argv[argc - 1]));
+	exec_cmd(sql);
+	for (int qi = 0; qi < c.nq; qi++)
+		run_one(&c, qi, 0);
+
+	for (int e = 5; e < argc; e++)
+	{
+		int			ef = atoi(argv[e]);
+		long		hits = 0,
+					bhits = 0,
+					brows = 0;
+		double		t0,
+					el,
+					qps,
+					bqps,
+					cpu0,
+					cpu_us,
+					bcpu_us;
+		long		done = 0;
+		int			reps = 0;
+
+		snprintf(sql, sizeof(sql), "SET n2.ef_search = %d", ef);
+		exec_cmd(sql);
+
+		/*
+		 * Passes over all queries until mintime; the rate reported is the
+		 * median pass, which shrugs off other work on a busy machine.
+		 */
+		cpu0 = proc_cpu_ns(c.backend_pid);
+		t0 = now();
+		do
+		{
+			double		p0 = now();
+
+			for (int qi = 0; qi < c.nq; qi++)
+			{
+				int			h = run_one(&c, qi, reps == 0);
+
+				if (reps == 0)
+					hits += h;
+			}
+			rates[reps++] = c.nq / (now() - p0);
+			done += c.nq;
+			el = now() - t0;
+		} while (el < mintime && reps < MAXPASS);
+		qps = median(rates, reps);
+		cpu_us = (proc_cpu_ns(c.backend_pid) - cpu0) / 1000.0 / done;
+
+		/* One LATERAL statement over all queries, server side. */
+		reps = 0;
+		cpu0 = proc_cpu_ns(c.backend_pid);
+		t0 = now();
+		do
+		{
+			double		p0 = now();
+
+			r = exec_ok("SELECT q.i, x.id FROM queries q CROSS JOIN LATERAL "
+						"(SELECT id FROM items ORDER BY items.v <-> q.v LIMIT 10) x");
+			rates[reps] = c.nq / (now() - p0);
+			if (reps == 0)
+			{
+				brows = PQntuples(r);
+				for (int i = 0; i < brows; i++)
+					bhits += is_hit(&c, atoi(PQgetvalue(r, i, 0)),
+									atoi(PQgetvalue(r, i, 1)));
+			}
+			PQclear(r);
+			reps++;
+			el = now() - t0;
+		} while (el < mintime && reps < MAXPASS);
+		bqps = median(rates, reps);
+		bcpu_us = (proc_cpu_ns(c.backend_pid) - cpu0) / 1000.0 / ((double) c.nq * reps);
+		if (cpu0 < 0)
+			cpu_us = bcpu_us = -1;
+
+		printf("search,%d,%.4f,%.1f,%.1f,%.4f,%.1f,%.1f\n", ef,
+			   (double) hits / ((double) c.nq * K), qps, bqps,
+			   (double) bhits / ((double) c.nq * K), cpu_us, bcpu_us);
+		fflush(stdout);
+	}
+	return 0;
+}
+
+static int
+cmd_exact(int argc, char **argv)
+{
+	SearchCtx	c;
+	long		hits = 0;
+	double		t0,
+				el;
+
+	if (argc != 4)
+		die("usage: n2bench exact base query gtdist N%s", NULL);
+	search_setup(&c, argv, atoi(argv[3]));
+	exec_cmd("SET enable_indexscan = off");
+	exec_cmd("SET enable_bitmapscan = off");
+	exec_cmd("SET max_parallel_workers_per_gather = 0");
+	run_one(&c, 0, 0);			/* warm the heap into the buffers */
+	t0 = now();
+	for (int qi = 0; qi < c.nq; qi++)
+		hits += run_one(&c, qi, 1);
+	el = now() - t0;
+	printf("exact,%d,%.3f,%.4f\n", c.nq, el * 1000 / c.nq,
+		   (double) hits / ((double) c.nq * K));
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int			rc;
+
+	if (argc < 2)
+	{
+		fprintf(stderr, "usage: n2bench load|build|search|exact ...\n");
+		return 2;
+	}
+	if (strcmp(argv[1], "load") == 0)
+		rc = cmd_load(argc - 2, argv + 2);
+	else if (strcmp(argv[1], "build") == 0)
+		rc = cmd_build(argc - 2, argv + 2);
+	else if (strcmp(argv[1], "search") == 0)
+		rc = cmd_search(argc - 2, argv + 2);
+	else if (strcmp(argv[1], "exact") == 0)
+		rc = cmd_exact(argc - 2, argv + 2);
+	else
+		die("unknown subcommand %s", argv[1]);
+	if (conn)
+		PQfinish(conn);
+	return rc;
+}
