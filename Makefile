@@ -29,7 +29,7 @@ PG_CONFIG ?= pg_config
 # gains nothing from inlining our distance kernels.
 override with_llvm = no
 
-PG_CFLAGS = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+PG_CFLAGS = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers -Wno-clobbered
 SHLIB_LINK = -lpthread -lm -Wl,-Bsymbolic
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -680,6 +680,22 @@ write_pages(N2BuildState *bs, const N2Graph *g)
 						  RelationGetNumberOfBlocks(bs->index), true);
 }
 
+/* The graph's memory is malloc'd by the core: free it on error too. */
+static void
+build_and_write(N2BuildState *bs, N2Graph *graph)
+{
+	PG_TRY();
+	{
+		run_graph_build(bs, graph);
+		write_pages(bs, graph);
+	}
+	PG_FINALLY();
+	{
+		n2_graph_free(graph);
+	}
+	PG_END_TRY();
+}
+
 IndexBuildResult *
 n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
@@ -723,9 +739,10 @@ n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	memset(&graph, 0, sizeof(graph));
 	levels = palloc_array(uint8, Max(bs.nnodes, 1));
 	for (uint32 i = 0; i < bs.nnodes; i++)
-		levels[i] = (uint8) n2_random_level(N2_LEVEL_SEED,
-											vector_hash(&bs, bs.vectors + (Size) i * bs.params.dims),
-											bs.params.mult);
+		levels[i] = (uint8) Min(n2_random_level(N2_LEVEL_SEED,
+												vector_hash(&bs, bs.vectors + (Size) i * bs.params.dims),
+												bs.params.mult),
+								n2_max_level(&bs.params));
 
 	if (bs.nnodes > 0)
 	{
@@ -744,16 +761,7 @@ n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory while building n2 index \"%s\"",
 							RelationGetRelationName(index))));
-		PG_TRY();
-		{
-			run_graph_build(&bs, &graph);
-			write_pages(&bs, &graph);
-		}
-		PG_FINALLY();
-		{
-			n2_graph_free(&graph);
-		}
-		PG_END_TRY();
+		build_and_write(&bs, &graph);
 	}
 	else
 	{

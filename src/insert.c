@@ -394,9 +394,10 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	N2Ref		same;
 	N2Ref		newref;
 
-	level = n2_random_level(is->meta.seed,
-							n2_hash_bytes(v, sizeof(float) * dims, is->meta.seed),
-							p->mult);
+	level = Min(n2_random_level(is->meta.seed,
+								n2_hash_bytes(v, sizeof(float) * dims, is->meta.seed),
+								p->mult),
+				n2_max_level(p));
 
 	/*
 	 * Creating the first node, raising the top level or fixing the

@@ -250,6 +250,7 @@ extern void n2_init_meta(Page page, const N2Params *p, uint64 seed);
 extern void n2_read_meta(Relation index, N2MetaPageData *meta);
 extern void n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p);
 extern Size n2_element_size(const N2Params *p, int level, int *ninline);
+extern int	n2_max_level(const N2Params *p);
 extern Size n2_vector_chunk_size(int nfloats);
 extern Size n2_tid_chunk_size(int capacity);
 extern float *n2_datum_to_vector(Relation index, Datum value, const N2Params *p,

@@ -13,6 +13,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "core/graph.h"
 #include "n2.h"
 #include "vector.h"
 
@@ -105,6 +106,22 @@ n2_element_size(const N2Params *p, int level, int *ninline)
 
 	*ninline = Min(p->dims, room);
 	return fixed + sizeof(float) * (*ninline);
+}
+
+/*
+ * The highest level an element may have: its links must leave room in a
+ * page for at least part of its vector.  Levels drawn above it are capped
+ * (they are only reached with tiny m and huge mult).
+ */
+int
+n2_max_level(const N2Params *p)
+{
+	Size		room = N2_MAX_TUPLE_SIZE - N2_ELEMENT_HEADER -
+		sizeof(float) * Min(p->dims, 16) -
+		sizeof(ItemPointerData) * p->max_m0;
+	int			level = (int) (room / (sizeof(ItemPointerData) * p->m));
+
+	return Min(level, N2_MAX_LEVEL);
 }
 
 Size
