@@ -1,0 +1,120 @@
+# Concurrency: pgbench (4 clients, 20 s) mixing INSERT, UPDATE, DELETE and k-NN
+# SELECT on a table with an n2 index while another session VACUUMs it in a
+# bounded loop.  Afterwards the index must be structurally clean, every live
+# row reachable (by a 1-NN query at its own vector, and by an index-ordered
+# scan of the whole table), and VACUUM must leave one heap TID per live row.
+use strict;
+use warnings;
+
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use N2Test;
+
+my $ds   = dataset('bigann10k-128-euclidean');
+my $node = n2_node('pgbench', conf => "autovacuum = off\nmax_connections = 20");
+my $t0   = time;
+
+# pool: all 10,000 vectors, the source of inserted and updated values;
+# items: the first 3,000, with the n2 index.
+load_vectors($node, 'pool',  $ds->{base});
+load_vectors($node, 'items', $ds->{base}, limit => 3000);
+$node->safe_psql('postgres', q{
+	CREATE SEQUENCE item_ids START 100000;
+	ALTER TABLE items ALTER id SET DEFAULT nextval('item_ids');
+	CREATE INDEX items_idx ON items USING n2 (embedding vector_l2_ops) WITH (m = 8, ef_construction = 64);});
+is($node->safe_psql('postgres', "SELECT count(*) FROM n2_verify('items_idx')"), '0', 'n2_verify clean after build');
+
+like($node->safe_psql('postgres', q{SET enable_seqscan = off;
+	EXPLAIN (COSTS OFF) SELECT id FROM items
+	ORDER BY embedding <-> (SELECT embedding FROM pool WHERE id = 7) LIMIT 10}),
+	qr/Index Scan using items_idx/, 'the pgbench k-NN query is an n2 index scan');
+
+my %scripts = (
+	'n2_insert@4' => q{
+\set r random(0, 9999)
+INSERT INTO items (embedding) SELECT embedding FROM pool WHERE id = :r;
+},
+	'n2_update@2' => q{
+\set r random(0, 2999)
+\set s random(0, 9999)
+UPDATE items SET embedding = (SELECT embedding FROM pool WHERE id = :s) WHERE id = :r;
+},
+	'n2_delete@3' => q{
+\set r random(0, 2999)
+\set s random(100000, 100000 + 2000)
+DELETE FROM items WHERE id = :r OR id = :s;
+},
+	'n2_select@4' => q{
+\set r random(0, 9999)
+SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM pool WHERE id = :r) LIMIT 10;
+},
+	'n2_txn@1' => q{
+\set r random(0, 9999)
+BEGIN;
+INSERT INTO items (embedding) SELECT embedding FROM pool WHERE id = :r;
+DELETE FROM items WHERE id = (SELECT max(id) FROM items WHERE id >= 100000);
+SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM pool WHERE id = :r) LIMIT 20) s;
+ROLLBACK;
+},);
+
+# VACUUM in a bounded loop in the background (60 rounds, a short pause each:
+# it spans the pgbench run; the test does not depend on how they overlap).
+my $vac_sql = "SET client_min_messages = warning;\n"
+  . ("VACUUM items;\nSELECT pg_sleep(0.2);\n" x 60);
+my ($vac_out, $vac_err) = ('', '');
+my $vac = IPC::Run::start(
+	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', '-' ],
+	'<', \$vac_sql, '>', \$vac_out, '2>', \$vac_err);
+
+$node->pgbench(
+	'--no-vacuum --client=4 --jobs=2 --time=20',
+	0,
+	[qr{processed: [1-9]}],
+	[qr{^$}],
+	'pgbench with INSERT/UPDATE/DELETE/k-NN on an n2 index, VACUUM running alongside',
+	\%scripts);
+
+ok($vac->finish, 'the background VACUUM loop ran without error') or diag $vac_err;
+note sprintf('pgbench phase done at %ds', time - $t0);
+
+# --- the index after the storm
+my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM items');
+note "live rows: $rows";
+is($node->safe_psql('postgres',
+		"SELECT coalesce(string_agg(format('%s/%s: %s', blkno, offnum, problem), E'\\n'), '') FROM n2_verify('items_idx')"),
+	'', 'n2_verify clean after the concurrent run');
+
+# Every live row is found by a k-NN query at its own vector (k = the number
+# of rows sharing that vector: they are one index element with several TIDs).
+# At the default ef_search a greedy search may, rarely, miss a poorly placed
+# node (approximate search: allow 0.1%); at ef_search 1000 none may be missed.
+my $self_knn = q{
+	WITH d AS (SELECT id, embedding, count(*) OVER (PARTITION BY embedding) AS n FROM items)
+	SELECT count(*) || ':' || coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM d
+	WHERE d.id NOT IN (SELECT j.id FROM items j ORDER BY j.embedding <-> d.embedding LIMIT d.n)};
+my ($miss40) = split /:/, $node->safe_psql('postgres', "SET enable_seqscan = off; SET n2.ef_search = 40; $self_knn");
+note "rows not found by a k-NN query at their own vector with ef_search 40: $miss40 of $rows";
+cmp_ok($miss40, '<=', $rows / 1000, 'ef_search 40: at most 0.1% of rows missed by a k-NN query at their own vector');
+is($node->safe_psql('postgres', "SET enable_seqscan = off; SET n2.ef_search = 1000; $self_knn"),
+	'0:', "ef_search 1000: each of the $rows live rows is found by a k-NN query at its own vector");
+
+# An index-ordered scan of the whole table returns every row (relaxed_order:
+# strict_order skips nodes found after a farther one was returned).
+is($node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET n2.iterative_scan = relaxed_order; SET n2.max_scan_tuples = 10000000;
+	SELECT count(*) FROM (SELECT id FROM items
+		ORDER BY embedding <-> (SELECT embedding FROM pool WHERE id = 1) LIMIT 100000) x}),
+	$rows, 'an index-ordered full scan returns count(*) rows');
+
+# After a final VACUUM the index holds exactly one heap TID per live row.
+$node->safe_psql('postgres', 'VACUUM items');
+is($node->safe_psql('postgres', "SELECT heap_tids FROM n2_index_info('items_idx')"),
+	$rows, 'after VACUUM: heap TIDs in the index = live rows');
+is($node->safe_psql('postgres', "SELECT count(*) FROM n2_verify('items_idx')"), '0',
+	'n2_verify clean after the final VACUUM');
+
+note sprintf('total %ds', time - $t0);
+$node->stop;
+done_testing();

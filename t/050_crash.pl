@@ -1,0 +1,171 @@
+# Crash safety: kill -9 during an insert load and during VACUUM of an n2
+# index.  After crash recovery the index must be structurally clean
+# (n2_verify), every committed row must be there and be found through the
+# index, and the index must keep working (insert, VACUUM).
+use strict;
+use warnings;
+
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use N2Test;
+
+my $ds   = dataset('bigann10k-128-euclidean');
+my $node = n2_node('crash', conf => "autovacuum = off\nrestart_after_crash = on");
+my $t0   = time;
+
+load_vectors($node, 'pool',  $ds->{base});
+load_vectors($node, 'items', $ds->{base}, limit => 2000);
+$node->safe_psql('postgres',
+	'CREATE INDEX items_idx ON items USING n2 (embedding vector_l2_ops) WITH (m = 8, ef_construction = 64)');
+# Force the pages of the index to be written by a checkpoint, so that the
+# WAL replayed after the crashes starts from full-page images and deltas.
+$node->safe_psql('postgres', 'CHECKPOINT');
+
+# Every row of items must be found through the index: by a k-NN query at its
+# own vector (k = rows sharing that vector) and by a full index-ordered scan.
+sub check_index
+{
+	my ($what) = @_;
+	is($node->safe_psql('postgres',
+			"SELECT coalesce(string_agg(format('%s/%s: %s', blkno, offnum, problem), E'\\n'), '') FROM n2_verify('items_idx')"),
+		'', "$what: n2_verify clean");
+	my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM items');
+	is($node->safe_psql('postgres', q{
+		SET enable_seqscan = off; SET n2.ef_search = 1000;
+		WITH d AS (SELECT id, embedding, count(*) OVER (PARTITION BY embedding) AS n FROM items)
+		SELECT count(*) FROM d
+		WHERE d.id NOT IN (SELECT j.id FROM items j ORDER BY j.embedding <-> d.embedding LIMIT d.n)}),
+		'0', "$what: all $rows rows found by a k-NN query at their own vector");
+	is($node->safe_psql('postgres', q{
+		SET enable_seqscan = off; SET n2.iterative_scan = relaxed_order; SET n2.max_scan_tuples = 10000000;
+		SELECT count(*) FROM (SELECT id FROM items
+			ORDER BY embedding <-> (SELECT embedding FROM pool WHERE id = 3) LIMIT 100000) x}),
+		$rows, "$what: index-ordered full scan returns all $rows rows");
+}
+
+# The ids a client saw committed: psql prints "c <id>" after each autocommit
+# INSERT returned.  Rows may also exist whose commit the client never saw.
+sub committed_ids
+{
+	my ($out) = @_;
+	return [ $out =~ /^c (\d+)$/mg ];
+}
+
+sub all_present
+{
+	my ($ids, $what) = @_;
+	ok(scalar @$ids > 0, "$what: the client saw " . scalar(@$ids) . ' commits');
+	my $list = join(',', @$ids) || '-1';
+	is($node->safe_psql('postgres', "SELECT count(*) FROM items WHERE id IN ($list)"),
+		scalar @$ids, "$what: every row the client saw committed survived the crash");
+}
+
+# Start psql in the background on an SQL script, reading it from a file and
+# writing to files (no pumping needed); returns (harness, output file).
+my $nscript = 0;
+sub start_psql
+{
+	my ($sql) = @_;
+	$nscript++;
+	my $in  = $node->basedir . "/script_$nscript.sql";
+	my $out = $node->basedir . "/script_$nscript.out";
+	append_to_file($in, $sql);
+	my $h = IPC::Run::start(
+		[ 'psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $in ],
+		'<', '/dev/null', '>', $out, '2>', "$out.err");
+	return ($h, $out);
+}
+
+# SIGKILL the postmaster and then every process it had started (they would
+# otherwise linger attached to shared memory), as a power cut would.
+sub kill9_cluster
+{
+	my $pid = $node->{_pid};
+	my @children;
+	for my $stat (glob '/proc/[0-9]*/stat')
+	{
+		open(my $fh, '<', $stat) or next;
+		my $line = <$fh>;
+		close $fh;
+		next unless defined $line && $line =~ /^(\d+) \(.*\) \S+ (\d+)/;
+		push @children, $1 if $2 == $pid;
+	}
+	$node->kill9;
+	kill 'KILL', @children;
+	note 'killed postmaster ' . $pid . ' and ' . scalar(@children) . ' children';
+	# wait (bounded) for the children to be gone
+	for (1 .. 100)
+	{
+		last unless grep { kill 0, $_ } @children;
+		select undef, undef, undef, 0.1;
+	}
+}
+
+# --- 1. kill -9 during an insert load
+{
+	my $sql = '';
+	for my $i (10_000 .. 10_000 + 4999)
+	{
+		$sql .= "INSERT INTO items SELECT $i, embedding FROM pool WHERE id = " . ($i % 10_000) . ";\n"
+		  . "\\echo c $i\n";
+	}
+	my ($h, $out) = start_psql($sql);
+	# let some inserts commit (bounded wait), then pull the plug
+	$node->poll_query_until('postgres', 'SELECT count(*) >= 300 FROM items WHERE id >= 10000')
+	  or die 'inserts did not start';
+	kill9_cluster();
+	$h->finish;    # psql exits on the lost connection
+	my $ids = committed_ids(slurp_file($out));
+	note scalar(@$ids) . ' inserts acknowledged before the crash';
+	ok(scalar @$ids < 5000, 'the crash interrupted the insert load');
+	$node->start;
+	all_present($ids, 'insert crash');
+	check_index('after crash during inserts');
+}
+
+# --- 2. kill -9 of the backend running VACUUM (the postmaster then resets
+# every backend and replays WAL: crash recovery without a restart)
+{
+	$node->safe_psql('postgres', 'DELETE FROM items WHERE id % 3 = 0 OR (id >= 10000 AND id % 5 = 0)');
+	my $left = $node->safe_psql('postgres', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM items');
+	my ($h, $out) = start_psql("VACUUM items;\n");
+	my $pid;
+	for (1 .. 300)
+	{
+		$pid = $node->safe_psql('postgres',
+			"SELECT pid FROM pg_stat_activity WHERE query = 'VACUUM items;'");
+		last if $pid;
+		select undef, undef, undef, 0.02;
+	}
+	ok($pid, 'VACUUM backend started');
+	# wait (bounded) until VACUUM works on the index, then kill it
+	my $phase = '';
+	for (1 .. 400)
+	{
+		$phase = $node->safe_psql('postgres',
+			"SELECT coalesce((SELECT phase FROM pg_stat_progress_vacuum WHERE pid = $pid), 'gone')");
+		last if $phase ne 'initializing' && $phase ne 'scanning heap';
+		select undef, undef, undef, 0.02;
+	}
+	note "VACUUM phase when killed: $phase";
+	kill 'KILL', $pid;
+	$h->finish;
+	# the postmaster reinitialises; wait until it accepts queries again
+	$node->poll_query_until('postgres', 'SELECT true') or die 'no recovery after the crash';
+	like(slurp_file($node->logfile), qr/terminated by signal 9: Killed/, 'the server saw the backend die');
+	is($node->safe_psql('postgres', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM items'),
+		$left, 'after crash during VACUUM: the same rows');
+	check_index('after crash during VACUUM');
+
+	# the index still works: a complete VACUUM, more inserts, the checks again
+	$node->safe_psql('postgres', 'VACUUM items');
+	$node->safe_psql('postgres',
+		'INSERT INTO items SELECT 20000 + id, embedding FROM pool WHERE id % 7 = 0');
+	check_index('after VACUUM and inserts following recovery');
+}
+
+note sprintf('total %ds', time - $t0);
+$node->stop;
+done_testing();

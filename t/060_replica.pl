@@ -1,0 +1,103 @@
+# Streaming replication: an n2 index is WAL-logged, so a hot standby returns
+# the same k-NN answers as the primary after the build, inserts, deletes and
+# VACUUM, and n2_verify on the standby is clean.  An index on an UNLOGGED
+# table exists on the standby only as its init fork (queries there fail as
+# for any unlogged table); on the primary it is empty and usable after a
+# crash restart.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use N2Test;
+
+my $ds      = dataset('bigann10k-128-euclidean');
+my $primary = n2_node('primary', init => { allows_streaming => 1 }, conf => 'autovacuum = off');
+my $t0      = time;
+
+load_vectors($primary, 'items', $ds->{base}, limit => 5000);
+load_vectors($primary, 'pool',  $ds->{base});
+$primary->safe_psql('postgres',
+	'CREATE INDEX items_idx ON items USING n2 (embedding vector_l2_ops) WITH (m = 8, ef_construction = 64)');
+load_vectors($primary, 'scratch', $ds->{base}, limit => 500, unlogged => 1);
+$primary->safe_psql('postgres', 'CREATE INDEX scratch_idx ON scratch USING n2 (embedding vector_l2_ops)');
+
+$primary->backup('bk');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'bk', has_streaming => 1);
+$standby->start;
+
+my $queries = read_fvecs($ds->{query}, 30);
+my $setup   = 'SET enable_seqscan = off; SET n2.ef_search = 60;';
+
+sub compare
+{
+	my ($what) = @_;
+	$primary->wait_for_catchup($standby);
+	my ($p_ids, $p_d) = knn_ids($primary, knn_sql('items', 10), $queries, setup => $setup);
+	my ($s_ids, $s_d) = knn_ids($standby, knn_sql('items', 10), $queries, setup => $setup);
+	is_deeply($s_ids, $p_ids, "$what: standby k-NN ids equal the primary's");
+	is_deeply($s_d, $p_d, "$what: standby k-NN distances equal the primary's");
+	like(explain_knn($standby, knn_sql('items', 10), $queries->[0], setup => $setup),
+		qr/Index Scan using items_idx/, "$what: the standby uses the n2 index");
+	my $problems = "SELECT coalesce(string_agg(format('%s/%s: %s', blkno, offnum, problem), E'\\n'), '') FROM n2_verify('items_idx')";
+	is($primary->safe_psql('postgres', $problems), '', "$what: n2_verify clean on the primary");
+	is($standby->safe_psql('postgres', $problems), '', "$what: n2_verify clean on the standby");
+	is($standby->safe_psql('postgres', "SELECT elements || ' ' || heap_tids || ' ' || pages FROM n2_index_info('items_idx')"),
+		$primary->safe_psql('postgres', "SELECT elements || ' ' || heap_tids || ' ' || pages FROM n2_index_info('items_idx')"),
+		"$what: same elements, heap TIDs and pages on both");
+	# the standby's answers are good ones, not just the same
+	my ($e_ids, $e_d) = knn_ids($primary, knn_sql('items', 50), $queries, setup => 'SET enable_indexscan = off;');
+	cmp_ok(recall_at_k($s_ids, $e_ids, $e_d, $s_d, 10), '>=', 0.9, "$what: standby recall\@10 >= 0.9");
+}
+
+compare('after build');
+
+$primary->safe_psql('postgres', 'INSERT INTO items SELECT id, embedding FROM pool WHERE id >= 5000 AND id < 8000');
+compare('after inserts');
+
+$primary->safe_psql('postgres', 'DELETE FROM items WHERE id % 3 = 0');
+compare('after deletes (before VACUUM)');
+
+$primary->safe_psql('postgres', 'VACUUM items');
+compare('after VACUUM');
+
+# inserts that reuse the space VACUUM freed
+$primary->safe_psql('postgres', 'INSERT INTO items SELECT id, embedding FROM pool WHERE id >= 8000');
+compare('after inserts into freed space');
+
+# --- unlogged table: only the init fork reaches the standby
+my ($ret, $out, $err) = $standby->psql('postgres',
+	'SET enable_seqscan = off; SELECT id FROM scratch ORDER BY embedding <-> (SELECT embedding FROM items LIMIT 1) LIMIT 1');
+isnt($ret, 0, 'standby: querying the unlogged table fails');
+like($err, qr/cannot access temporary or unlogged relations during recovery/, 'standby: with the usual error');
+is($standby->safe_psql('postgres', "SELECT count(*) FROM pg_class WHERE relname = 'scratch_idx'"),
+	'1', 'standby: the unlogged index exists in the catalog');
+
+is($primary->safe_psql('postgres', 'SELECT count(*) FROM (SELECT id FROM scratch ORDER BY embedding <-> (SELECT embedding FROM pool WHERE id = 1) LIMIT 5) s'),
+	'5', 'primary: the unlogged index answers');
+$primary->stop('immediate');
+$primary->start;
+is($primary->safe_psql('postgres', 'SELECT count(*) FROM scratch'), '0',
+	'primary after a crash restart: the unlogged table is empty');
+is($primary->safe_psql('postgres', "SELECT count(*) FROM n2_verify('scratch_idx')"), '0',
+	'primary after a crash restart: the empty unlogged index is valid (reset from its init fork)');
+$primary->safe_psql('postgres', 'INSERT INTO scratch SELECT id, embedding FROM pool WHERE id < 300');
+is($primary->safe_psql('postgres', q{SET enable_seqscan = off;
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM scratch
+		ORDER BY embedding <-> (SELECT embedding FROM pool WHERE id = 17) LIMIT 3) s}),
+	$primary->safe_psql('postgres', q{SET enable_indexscan = off;
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM scratch
+		ORDER BY embedding <-> (SELECT embedding FROM pool WHERE id = 17) LIMIT 3) s}),
+	'primary: the unlogged index is usable again after inserts (same top-3 as exact)');
+is($primary->safe_psql('postgres', "SELECT count(*) FROM n2_verify('scratch_idx')"), '0',
+	'primary: n2_verify clean on the refilled unlogged index');
+
+# the logged index came through the crash restart, and the standby follows
+compare('after primary crash restart');
+
+note sprintf('total %ds', time - $t0);
+$standby->stop;
+$primary->stop;
+done_testing();

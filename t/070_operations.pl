@@ -1,0 +1,135 @@
+# Operations on n2 indexes: REINDEX, REINDEX CONCURRENTLY, CREATE INDEX
+# CONCURRENTLY while inserts run, pg_dump / pg_restore keeping reloptions and
+# answers, partitioned tables (Merge Append of per-partition n2 scans, exact
+# answers) and unlogged tables.
+use strict;
+use warnings;
+
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use N2Test;
+
+my $ds   = dataset('bigann10k-128-euclidean');
+my $node = n2_node('ops', conf => 'autovacuum = off');
+my $t0   = time;
+load_vectors($node, 'items', $ds->{base}, limit => 4000);
+load_vectors($node, 'pool',  $ds->{base});
+my $queries = read_fvecs($ds->{query}, 20);
+my $idx     = 'SET enable_seqscan = off; SET n2.ef_search = 100;';
+my ($exact) = knn_ids($node, knn_sql('items', 50), $queries, setup => 'SET enable_indexscan = off;');
+
+sub clean
+{
+	my ($node, $index, $what) = @_;
+	is($node->safe_psql('postgres', "SELECT count(*) FROM n2_verify('$index')"), '0', "$what: n2_verify clean");
+}
+
+sub recall_ok
+{
+	my ($node, $table, $what, $exact_ids) = @_;
+	my ($ids, $d) = knn_ids($node, knn_sql($table, 10), $queries, setup => $idx);
+	my ($e_ids, $e_d) = knn_ids($node, knn_sql($table, 50), $queries, setup => 'SET enable_indexscan = off;');
+	my $r = recall_at_k($ids, $e_ids, $e_d, $d, 10);
+	cmp_ok($r, '>=', 0.95, "$what: recall\@10 $r >= 0.95");
+	return $ids;
+}
+
+# --- CREATE INDEX CONCURRENTLY while another session inserts
+{
+	my $sql = join '', map { "INSERT INTO items SELECT id, embedding FROM pool WHERE id = $_;\n" } 4000 .. 5999;
+	my $file = $node->basedir . '/inserts.sql';
+	append_to_file($file, $sql);
+	my $h = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $file ],
+		'>', '/dev/null', '2>', $node->basedir . '/inserts.err');
+	$node->safe_psql('postgres',
+		"CREATE INDEX CONCURRENTLY items_idx ON items USING n2 (embedding vector_l2_ops) WITH (m = 12, ef_construction = 80)");
+	ok($h->finish, 'inserts during CREATE INDEX CONCURRENTLY succeeded');
+	is($node->safe_psql('postgres', "SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_idx'::regclass"),
+		't', 'CREATE INDEX CONCURRENTLY: index valid');
+	clean($node, 'items_idx', 'CREATE INDEX CONCURRENTLY');
+	is($node->safe_psql('postgres', "SELECT heap_tids FROM n2_index_info('items_idx')"),
+		'6000', 'CREATE INDEX CONCURRENTLY: the index has every row, including those inserted meanwhile');
+	recall_ok($node, 'items', 'CREATE INDEX CONCURRENTLY');
+}
+
+# --- REINDEX and REINDEX CONCURRENTLY keep options and answers
+my $opts = "{m=12,ef_construction=80}";
+for my $cmd ('REINDEX INDEX items_idx', 'REINDEX INDEX CONCURRENTLY items_idx', 'REINDEX TABLE items')
+{
+	$node->safe_psql('postgres', 'DELETE FROM items WHERE id % 17 = 0');
+	$node->safe_psql('postgres', $cmd);
+	is($node->safe_psql('postgres', "SELECT reloptions FROM pg_class WHERE relname = 'items_idx'"),
+		$opts, "$cmd: reloptions kept");
+	is($node->safe_psql('postgres', "SELECT heap_tids = (SELECT count(*) FROM items) FROM n2_index_info('items_idx')"),
+		't', "$cmd: only live rows indexed");
+	clean($node, 'items_idx', $cmd);
+	recall_ok($node, 'items', $cmd);
+}
+
+# --- partitioned table: an index on the parent, per-partition n2 scans
+$node->safe_psql('postgres', q{
+	CREATE TABLE parts (id int, embedding vector(128)) PARTITION BY RANGE (id);
+	CREATE TABLE parts_a PARTITION OF parts FOR VALUES FROM (0) TO (3000);
+	CREATE TABLE parts_b PARTITION OF parts FOR VALUES FROM (3000) TO (6000);
+	CREATE TABLE parts_c PARTITION OF parts FOR VALUES FROM (6000) TO (MAXVALUE);
+	INSERT INTO parts SELECT id, embedding FROM pool WHERE id < 8000;
+	CREATE INDEX parts_idx ON parts USING n2 (embedding vector_l2_ops);
+	INSERT INTO parts SELECT id, embedding FROM pool WHERE id >= 8000;
+	ANALYZE parts;});
+{
+	my $plan = explain_knn($node, knn_sql('parts', 5), $queries->[0], setup => $idx);
+	like($plan, qr/Merge Append/, 'partitioned: Merge Append');
+	my $n = () = $plan =~ /Index Scan using parts_\w+_embedding_idx on parts_/g;
+	is($n, 3, 'partitioned: one n2 index scan per partition') or diag $plan;
+	my ($ids, $d) = knn_ids($node, knn_sql('parts', 5), $queries, setup => 'SET enable_seqscan = off; SET n2.ef_search = 400;');
+	my ($e_ids, $e_d) = knn_ids($node, knn_sql('parts', 50), $queries, setup => 'SET enable_indexscan = off;');
+	is(recall_at_k($ids, $e_ids, $e_d, $d, 5), 1, 'partitioned: the 5-NN over the parent equal the exact answer');
+	for my $p (qw(parts_a parts_b parts_c))
+	{
+		clean($node, "${p}_embedding_idx", "partition $p");
+	}
+}
+
+# --- unlogged table
+load_vectors($node, 'ulog', $ds->{base}, limit => 2000, unlogged => 1);
+$node->safe_psql('postgres', 'CREATE INDEX ulog_idx ON ulog USING n2 (embedding vector_l2_ops)');
+is($node->safe_psql('postgres', "SELECT relpersistence FROM pg_class WHERE relname = 'ulog_idx'"),
+	'u', 'unlogged table: the index is unlogged');
+$node->safe_psql('postgres', 'INSERT INTO ulog SELECT id, embedding FROM pool WHERE id >= 2000 AND id < 3000; DELETE FROM ulog WHERE id % 5 = 0; VACUUM ulog');
+clean($node, 'ulog_idx', 'unlogged index after insert/delete/VACUUM');
+recall_ok($node, 'ulog', 'unlogged index');
+$node->restart;    # clean shutdown keeps unlogged data
+is($node->safe_psql('postgres', 'SELECT count(*) FROM ulog'), '2400', 'unlogged table kept over a clean restart');
+recall_ok($node, 'ulog', 'unlogged index after a clean restart');
+
+# --- pg_dump / pg_restore round trip
+{
+	my $dump = $node->basedir . '/n2.dump';
+	$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('postgres') ], 'pg_dump -Fc');
+	$node->safe_psql('postgres', 'CREATE DATABASE restored');
+	$node->command_ok([ 'pg_restore', '-d', $node->connstr('restored'), $dump ], 'pg_restore');
+	my $def = "SELECT indexdef FROM pg_indexes WHERE indexname = 'items_idx'";
+	is($node->safe_psql('restored', $def), $node->safe_psql('postgres', $def), 'restored indexdef equals the original');
+	like($node->safe_psql('restored', $def), qr/USING n2 \(embedding(?: vector_l2_ops)?\) WITH \(m='?12'?, ef_construction='?80'?\)/,
+		'restored indexdef has n2 (default opclass vector_l2_ops) and the reloptions');
+	is($node->safe_psql('restored', "SELECT reloptions FROM pg_class WHERE relname = 'items_idx'"),
+		$opts, 'restored reloptions');
+	is($node->safe_psql('restored', "SELECT count(*) FROM n2_verify('items_idx')"), '0', 'restored index: n2_verify clean');
+	my ($orig) = knn_ids($node, knn_sql('items', 10), $queries, setup => 'SET enable_seqscan = off; SET n2.ef_search = 400;');
+	my ($rest) = knn_ids($node, knn_sql('items', 10), $queries, dbname => 'restored',
+		setup => 'SET enable_seqscan = off; SET n2.ef_search = 400;');
+	like(explain_knn($node, knn_sql('items', 10), $queries->[0], dbname => 'restored', setup => $idx),
+		qr/Index Scan using items_idx/, 'restored: k-NN uses the n2 index');
+	is_deeply($rest, $orig, 'restored: k-NN answers equal the original (ef_search 400)');
+	is($node->safe_psql('restored', 'SELECT count(*) FROM parts'), '10000', 'restored: partitioned table');
+	is($node->safe_psql('restored', "SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING n2%'"),
+		$node->safe_psql('postgres', "SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING n2%'"),
+		'restored: every n2 index');
+}
+
+note sprintf('total %ds', time - $t0);
+$node->stop;
+done_testing();
