@@ -103,6 +103,10 @@ sub kill9_cluster
 	}
 }
 
+# The state before any crash, so that a problem found after recovery is
+# known to come from the crash (or not).
+check_index('after build, before any crash');
+
 # --- 1. kill -9 during an insert load
 {
 	my $sql = '';
