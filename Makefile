@@ -91,3 +91,37 @@ bench/build/n2bench: bench/n2bench.c
 bench: install bench/build/n2bench bench/build/core_bench
 	DATASET='$(DATASET)' SETTINGS='$(SETTINGS)' EF='$(EF)' NQ='$(NQ)' bench/run.sh
 # ---- end bench ----
+
+# ---- fuzz: libFuzzer target for the vector text parser and binary receive (issue 5) ----
+# make fuzz [FUZZ_SECONDS=60]   (clang-14 + libclang-rt-14-dev; not part of CI)
+# Builds test/fuzz/build/fuzz_vector from src/vector.c + backend stubs
+# (test/fuzz/pg_stubs.c) and runs it on test/fuzz/build/corpus (seeded from
+# test/fuzz/seeds).  See test/fuzz/README.md.
+FUZZ_CC ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -g -O1 -std=gnu11 -w $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Isrc -Itest/fuzz -I$(shell $(PG_CONFIG) --includedir-server)
+FUZZ_SRCS = src/vector.c src/core/distance.c test/fuzz/pg_stubs.c test/fuzz/unused_stubs.c test/fuzz/fuzz_vector.c
+FUZZ_OBJS = $(patsubst %.c,test/fuzz/build/%.o,$(notdir $(FUZZ_SRCS))) test/fuzz/build/distance_avx2.o test/fuzz/build/distance_avx512.o
+
+test/fuzz/build/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+test/fuzz/build/%.o: src/core/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+test/fuzz/build/%.o: test/fuzz/%.c test/fuzz/fuzz.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+test/fuzz/build/distance_avx2.o: FUZZ_CFLAGS += -mavx2 -mfma
+test/fuzz/build/distance_avx512.o: FUZZ_CFLAGS += -mavx512f -mavx2 -mfma
+
+test/fuzz/build/fuzz_vector: $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ -L$(shell $(PG_CONFIG) --pkglibdir) -lpgcommon -lpgport -lm
+
+.PHONY: fuzz
+fuzz: test/fuzz/build/fuzz_vector
+	@mkdir -p test/fuzz/build/corpus
+	cp -n test/fuzz/seeds/* test/fuzz/build/corpus/ 2>/dev/null || true
+	test/fuzz/build/fuzz_vector -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 test/fuzz/build/corpus
+# ---- end fuzz ----
