@@ -77,7 +77,8 @@ bench-kernels: bench/build/kernels
 
 # ---- bench: benchmark suite (issue 9), see bench/run.sh ----
 # make bench DATASET=bigann10k|fashion-mnist [SETTINGS='m=16,...;m=16,...'] [EF='10 32 64']
-# Runs as root: installs the current build, starts a throwaway cluster, writes
+# Runs as root: builds, installs this tree into a private copy of PostgreSQL,
+# starts a throwaway cluster from it, writes
 # bench/results/<dataset>-<timestamp>/ (results.md, results.csv, recall_qps.png).
 DATASET ?= bigann10k
 BENCH_PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
@@ -88,7 +89,7 @@ bench/build/n2bench: bench/n2bench.c
 	$(UNIT_CC) -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -I$(BENCH_PG_INCLUDEDIR) $< -o $@ -L$(BENCH_PG_LIBDIR) -lpq -lm
 
 .PHONY: bench
-bench: install bench/build/n2bench bench/build/core_bench
+bench: all bench/build/n2bench bench/build/core_bench
 	DATASET='$(DATASET)' SETTINGS='$(SETTINGS)' EF='$(EF)' NQ='$(NQ)' bench/run.sh
 # ---- end bench ----
 

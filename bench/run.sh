@@ -20,6 +20,8 @@
 #   MINTIME   seconds each QPS measurement runs at least (default 2); the rate
 #             reported is the median over the passes (one pass = all NQ queries)
 #   NO_CORE=1 skip the core-only runs
+# The throwaway cluster runs from a private copy of the PostgreSQL installation
+# with this tree's n2 installed into it, so nothing is installed system-wide.
 #   BENCH_SERVER=1  use the server of the libpq environment (PGHOST, PGPORT, PGUSER,
 #             PGDATABASE; it needs the n2 extension installed) instead of a throwaway
 #             cluster; peak-memory needs the client on the same machine, as root
@@ -99,6 +101,19 @@ if [ "${BENCH_SERVER:-0}" != 1 ]; then
 		max_wal_size = 8GB
 		checkpoint_timeout = 1h
 	EOF
+	# A private PostgreSQL root: copies of the server's bin, lib and share
+	# folders with this tree's n2 installed into it (make install DESTDIR=):
+	# PostgreSQL finds lib and share relative to its binary, so the cluster
+	# runs exactly this build, whatever else is installed meanwhile.
+	pgroot=$work/pg
+	for d in "$("$N2_PG_CONFIG" --bindir)" "$("$N2_PG_CONFIG" --pkglibdir)" "$("$N2_PG_CONFIG" --sharedir)"; do
+		mkdir -p "$pgroot$d"
+		cp -a "$d/." "$pgroot$d/"
+	done
+	log "install n2 from $root into $pgroot"
+	make -C "$root" install DESTDIR="$pgroot" PG_CONFIG="$N2_PG_CONFIG" >"$work/install.log" 2>&1 \
+		|| { tail -n 30 "$work/install.log"; die "make install DESTDIR=$pgroot failed"; }
+	N2_PG_BINDIR=$pgroot$("$N2_PG_CONFIG" --bindir)
 	port=$(n2_free_port 55990)
 	n2_cluster_start "$work" "$port" "$work/extra.conf"
 	export PGHOST=$N2_PGSOCK PGPORT=$port PGUSER=postgres PGDATABASE=postgres
@@ -109,6 +124,9 @@ if [ "${BENCH_SERVER:-0}" != 1 ]; then
 		renice -n "${BENCH_RENICE:--10}" -p $$ >/dev/null
 	fi
 fi
+
+pkglib=$(psql -XAtc "SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'" 2>/dev/null || echo '?')
+info "server's PKGLIBDIR (where n2.so is loaded from): $pkglib"
 
 log "load $DATASET: $BASE"
 "$n2bench" load "$BASE" "$QUERY" "$NQ" | tee "$OUT/raw/load.csv"
@@ -173,7 +191,7 @@ simd=$(sed -n 's/.*simd \([a-z0-9_-]*\).*/\1/p' "$OUT"/raw/core-*.txt 2>/dev/nul
 	echo "# n2 benchmark: $DATASET"
 	echo
 	echo "- data: $nrows × $dim ($(basename "$BASE")), $NQ queries ($(basename "$QUERY")), k = 10, L2; load (binary COPY) ${load_s} s"
-	echo "- machine: $cpu, $ncpu CPUs, $mem; PostgreSQL $pgver, shared_buffers $sb; n2 commit $commit${simd:+, core SIMD $simd}"
+	echo "- machine: $cpu, $ncpu CPUs, $mem; PostgreSQL $pgver, shared_buffers $sb; n2 commit $commit from $pkglib${simd:+, core SIMD $simd}"
 	echo "- recall@10 is tie-aware (a hit is a row no farther than the 10th true neighbour);"
 	echo "  QPS = prepared statement, binary, one connection, client on the same machine, median rate over passes of all queries;"
 	echo "  batch QPS = one \`SELECT ... FROM queries q CROSS JOIN LATERAL (SELECT id FROM items ORDER BY v <-> q.v LIMIT 10)\` statement;"
