@@ -11,10 +11,12 @@
  * order: the empty elements are re-checked (an insert of the same vector may
  * have refilled one), the entry point moves if it is doomed, every list that
  * links to a doomed element is rebuilt from the doomed element's own
- * neighbours (and a search when that leaves too few), the doomed tuples are
- * deleted without moving other line pointers and their space recorded in
- * the free space map, and any live element left without an incoming path is
- * reconnected.
+ * neighbours (and a search when that leaves too few), the doomed elements
+ * are flagged deleted, any live element left without an incoming path is
+ * reconnected, and only then are the doomed tuples deleted (without moving
+ * other line pointers) and their space recorded in the free space map.
+ * Each step is WAL-logged page by page and leaves a graph in which every
+ * live element is reachable, so a crash anywhere in between is harmless.
  */
 #include "postgres.h"
 
@@ -183,8 +185,6 @@ remove_dead_tids(N2VacuumState *vs, N2RefSet *empty)
 			{
 				N2ElementTuple et = (N2ElementTuple) tuple;
 
-				if (et->flags & N2_ELEMENT_DELETED)
-					continue;
 				et->ntids = (uint8) filter_tids(vs, et->heaptids, et->ntids, &changed);
 				if (et->ntids == 0)
 				{
@@ -225,8 +225,7 @@ confirm_dead(N2VacuumState *vs, const N2RefSet *candidates)
 		n2_page_graph_read(&vs->pg, (BlockNumber) (ref >> 16));
 		LockBuffer(vs->pg.buf, BUFFER_LOCK_SHARE);
 		et = n2_page_graph_element(&vs->pg, ref);
-		dead = et != NULL && !(et->flags & N2_ELEMENT_DELETED) &&
-			element_tid_count(vs->index, et) == 0;
+		dead = et != NULL && element_tid_count(vs->index, et) == 0;
 		LockBuffer(vs->pg.buf, BUFFER_LOCK_UNLOCK);
 		if (dead)
 			refset_add(&vs->dead, ref);
@@ -469,6 +468,24 @@ repair_element(N2VacuumState *vs, N2Ref e)
 	pfree(vec);
 }
 
+/*
+ * Flags a doomed element deleted: from here on inserts and reconnection
+ * skip it.  A VACUUM interrupted after this finds it again (it has no heap
+ * TIDs) and finishes the job.
+ */
+static void
+flag_dead(N2VacuumState *vs, N2Ref ref)
+{
+	GenericXLogState *state;
+	Buffer		buf;
+	N2ElementTuple et = n2_lock_element(vs->index, ref, &state, &buf);
+
+	if (et == NULL)
+		return;
+	et->flags |= N2_ELEMENT_DELETED;
+	n2_finish_element(state, buf);
+}
+
 /* Deletes a tuple without moving other line pointers; WAL-logged. */
 static void
 delete_tuple(N2VacuumState *vs, ItemPointer tid, ItemPointerData *tidchain,
@@ -628,11 +645,19 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 			repair_element(vs, damaged.refs[i]);
 		}
 		for (int64 i = 0; i < vs->dead.n; i++)
+			flag_dead(vs, vs->dead.refs[i]);
+
+		/*
+		 * Reconnect before deleting: once no live list names a doomed
+		 * element, a crash at any point below leaves every live element
+		 * reachable.
+		 */
+		reconnect_orphans(vs);
+		for (int64 i = 0; i < vs->dead.n; i++)
 		{
 			vacuum_delay_point();
 			delete_element(vs, vs->dead.refs[i]);
 		}
-		reconnect_orphans(vs);
 		vs->meta.nelements = Max(vs->meta.nelements - vs->dead.n, 0);
 		write_meta(vs);
 		IndexFreeSpaceMapVacuum(vs->index);

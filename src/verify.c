@@ -8,19 +8,22 @@
  * link targets (an element, not deleted, not the element itself, no
  * duplicates, on a level the target has, valid entries first); TID and
  * vector chains (kinds, lengths); the entry point (an element on the top
- * level); and that every live element is reachable from the entry point on
- * level 0.
+ * level); and that every element holding a visible row is reachable from
+ * the entry point on level 0.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
 #include "core/graph.h"
@@ -29,6 +32,7 @@
 typedef struct N2VerifyState
 {
 	Relation	index;
+	Relation	heap;
 	N2MetaPageData meta;
 	N2Params	p;
 	Tuplestorestate *out;
@@ -344,6 +348,62 @@ check_elements(N2VerifyState *vs)
 	}
 }
 
+/*
+ * Whether any heap row of the element at tid is visible to our snapshot.
+ * An insert that crashed (or was cancelled) between writing its element and
+ * linking it leaves an unreachable element whose rows never committed; that
+ * is harmless, and VACUUM removes it, so only visible rows count.
+ */
+static bool
+holds_visible_row(N2VerifyState *vs, ItemPointer tid)
+{
+	Buffer		buf;
+	Size		size;
+	N2ElementTuple et = (N2ElementTuple) fetch_tuple(vs, tid, &buf, &size);
+	ItemPointerData tids[N2_INLINE_TIDS];
+	int			ntids;
+	ItemPointerData next;
+	bool		visible = false;
+
+	if (et == NULL)
+		return false;
+	ntids = et->ntids;
+	memcpy(tids, et->heaptids, sizeof(tids));
+	next = et->tidchain;
+	UnlockReleaseBuffer(buf);
+
+	for (int i = 0; i < ntids && !visible; i++)
+	{
+		bool		all_dead;
+
+		visible = table_index_fetch_tuple_check(vs->heap, &tids[i],
+												GetActiveSnapshot(), &all_dead);
+	}
+	while (!visible && ItemPointerIsValid(&next))
+	{
+		N2TidChunk	tc = (N2TidChunk) fetch_tuple(vs, &next, &buf, &size);
+		ItemPointerData *chunk;
+		int			n;
+
+		if (tc == NULL)
+			break;
+		n = tc->ntids;
+		chunk = palloc(sizeof(ItemPointerData) * Max(n, 1));
+		memcpy(chunk, tc->tids, sizeof(ItemPointerData) * n);
+		next = tc->next;
+		UnlockReleaseBuffer(buf);
+		for (int i = 0; i < n && !visible; i++)
+		{
+			bool		all_dead;
+
+			visible = table_index_fetch_tuple_check(vs->heap, &chunk[i],
+													GetActiveSnapshot(), &all_dead);
+		}
+		pfree(chunk);
+	}
+	return visible;
+}
+
 /* Pass 3: level-0 reachability of every live element from the entry. */
 static void
 check_reachable(N2VerifyState *vs)
@@ -428,8 +488,9 @@ check_reachable(N2VerifyState *vs)
 			ItemPointerData tid;
 
 			n2_ref_to_tid(vs->refs[i], &tid);
-			problem(vs, ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
-					"element is not reachable from the entry point");
+			if (holds_visible_row(vs, &tid))
+				problem(vs, ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
+						"element holds a visible row but is not reachable from the entry point");
 		}
 	}
 }
@@ -465,11 +526,13 @@ n2_verify(PG_FUNCTION_ARGS)
 		 * Inserts and VACUUM's repair pass wait meanwhile, so every link is
 		 * checked against a complete graph; scans go on.
 		 */
+		vs.heap = table_open(vs.index->rd_index->indrelid, AccessShareLock);
 		LockPage(vs.index, N2_UPDATE_LOCK, ExclusiveLock);
 		check_pages(&vs);
 		check_elements(&vs);
 		check_reachable(&vs);
 		UnlockPage(vs.index, N2_UPDATE_LOCK, ExclusiveLock);
+		table_close(vs.heap, AccessShareLock);
 	}
 	relation_close(vs.index, AccessShareLock);
 	return (Datum) 0;

@@ -1,0 +1,96 @@
+/*
+ * test_repair.c
+ *		Unit tests for n2_graph_connect_orphans.
+ */
+#include <string.h>
+
+#include "graph.h"
+#include "repair.h"
+#include "unit.h"
+
+#define N 6
+
+static void
+set_list(N2Graph *g, uint32_t node, int n, const uint32_t *ids)
+{
+	uint32_t   *list = n2_graph_links(g, node, 0);
+
+	list[0] = (uint32_t) n;
+	memcpy(list + 1, ids, sizeof(uint32_t) * n);
+}
+
+static int
+reachable(const N2Graph *g)
+{
+	int			seen[N] = {0};
+	int			queue[N];
+	int			head = 0;
+	int			tail = 0;
+
+	seen[g->entry] = 1;
+	queue[tail++] = (int) g->entry;
+	while (head < tail)
+	{
+		const uint32_t *l = n2_graph_links(g, (uint32_t) queue[head++], 0);
+
+		for (uint32_t i = 0; i < l[0]; i++)
+		{
+			if (!seen[l[1 + i]])
+			{
+				seen[l[1 + i]] = 1;
+				queue[tail++] = (int) l[1 + i];
+			}
+		}
+	}
+	return tail;
+}
+
+int
+main(void)
+{
+	N2GraphParams p = {0};
+	N2Graph		g;
+	float		vectors[N * 2] = {0};
+	uint8_t		levels[N] = {0};
+
+	p.metric = N2_METRIC_L2;
+	p.dim = 2;
+	p.m = 2;
+	p.max_m0 = 2;
+	p.ef_construction = 4;
+	p.mult = 0;
+	CHECK(n2_graph_init(&g, &p, vectors, N, levels) == 0, "init");
+	g.entry = 0;
+	g.max_level = 0;
+
+	/* 0 <-> 1 <-> 2 form the reachable part; 3 and 4 point in, nothing
+	 * points at them; 5 points at 4 only. Lists of 0 and 1 are full. */
+	set_list(&g, 0, 2, (uint32_t[]) {1, 2});
+	set_list(&g, 1, 2, (uint32_t[]) {0, 2});
+	set_list(&g, 2, 1, (uint32_t[]) {1});
+	set_list(&g, 3, 1, (uint32_t[]) {2});
+	set_list(&g, 4, 2, (uint32_t[]) {3, 0});
+	set_list(&g, 5, 1, (uint32_t[]) {4});
+	CHECK(reachable(&g) == 3, "precondition: 3 reachable, got %d", reachable(&g));
+
+	CHECK(n2_graph_connect_orphans(&g) > 0, "orphans reconnected");
+	CHECK(reachable(&g) == N, "every node reachable afterwards (%d of %d)",
+		  reachable(&g), N);
+	/* 3's neighbour 2 had a free slot, so 2 now links to 3 */
+	{
+		const uint32_t *l = n2_graph_links(&g, 2, 0);
+
+		CHECK(l[0] == 2 && l[2] == 3, "free slot used first");
+	}
+	for (uint32_t u = 0; u < N; u++)
+	{
+		const uint32_t *l = n2_graph_links(&g, u, 0);
+
+		CHECK(l[0] <= (uint32_t) p.max_m0, "degree of %u within cap", u);
+		for (uint32_t i = 0; i < l[0]; i++)
+			CHECK(l[1 + i] != u, "no self link at %u", u);
+	}
+	CHECK(n2_graph_connect_orphans(&g) == 0, "second run finds nothing");
+	n2_graph_free(&g);
+	UNIT_DONE();
+}
