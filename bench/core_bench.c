@@ -5,7 +5,10 @@
  *		PostgreSQL and no buffer manager in the way.
  *
  * usage: core_bench base.fvecs query.fvecs gt.ivecs gt_dist.fvecs|-
- *                   m max_m0 ef_construction threads [merge]
+ *                   m max_m0 ef_construction threads [merge] [sq8]
+ *
+ * sq8 builds over 8-bit codes, as an index build short of memory does, then
+ * searches those links with the float vectors, as the index stores them.
  *
  * gt_dist holds the true Euclidean distances; with it a result counts as a
  * hit when it is no farther than the 10th true neighbour (ties), without it
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <float.h>
 #include <time.h>
 
 #include "build.h"
@@ -92,6 +96,9 @@ main(int argc, char **argv)
 	N2GraphParams p = {0};
 	N2BuildOptions o = {0};
 	N2Graph		g;
+	N2Quantizer q;
+	uint8_t    *codes = NULL;
+	bool		sq8 = false;
 	N2Search	s;
 	N2Candidate *out;
 	uint8_t    *levels;
@@ -101,10 +108,10 @@ main(int argc, char **argv)
 				build_cpu;
 	size_t		mem;
 
-	if (argc != 9 && argc != 10)
+	if (argc < 9 || argc > 11)
 	{
 		fprintf(stderr, "usage: %s base.fvecs query.fvecs gt.ivecs gt_dist.fvecs|- "
-				"m max_m0 ef_construction threads [merge]\n", argv[0]);
+				"m max_m0 ef_construction threads [merge] [sq8]\n", argv[0]);
 		return 2;
 	}
 	n2_distance_init();
@@ -126,7 +133,15 @@ main(int argc, char **argv)
 	p.select = N2_SELECT_HEURISTIC;
 	p.seed = 42;
 	o.n_threads = atoi(argv[8]);
-	o.merge_level0 = argc == 10 && strcmp(argv[9], "merge") == 0;
+	for (int i = 9; i < argc; i++)
+	{
+		if (strcmp(argv[i], "merge") == 0)
+			o.merge_level0 = true;
+		else if (strcmp(argv[i], "sq8") == 0)
+			sq8 = true;
+		else
+			die("unknown option", argv[i]);
+	}
 	if (p.m < 2 || p.max_m0 < 1 || p.ef_construction < 1 || o.n_threads < 1)
 		die("bad parameters", NULL);
 
@@ -136,23 +151,60 @@ main(int argc, char **argv)
 											  n2_hash_bytes((float *) base.data + (size_t) i * base.dim,
 															sizeof(float) * base.dim, 0),
 											  p.mult);
-	if (n2_graph_init(&g, &p, base.data, base.n, levels) != 0)
-		die("out of memory", NULL);
-	mem = n2_graph_memory(&p, base.n, levels) + n2_builder_memory(&g, &o);
 
 	/* CPU time too: on a shared machine it shows what wall time hides. */
 	t0 = now();
 	cpu0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+	if (sq8)
+	{
+		float	   *mins = malloc(sizeof(float) * base.dim);
+		float	   *maxs = malloc(sizeof(float) * base.dim);
+		const float *v = base.data;
+
+		/* The quantizer's two passes are part of the build's cost. */
+		for (int d = 0; d < base.dim; d++)
+		{
+			mins[d] = FLT_MAX;
+			maxs[d] = -FLT_MAX;
+		}
+		for (size_t i = 0; i < (size_t) base.n * base.dim; i++)
+		{
+			int			d = (int) (i % base.dim);
+
+			mins[d] = v[i] < mins[d] ? v[i] : mins[d];
+			maxs[d] = v[i] > maxs[d] ? v[i] : maxs[d];
+		}
+		codes = malloc((size_t) base.n * base.dim);
+		if (mins == NULL || maxs == NULL || codes == NULL ||
+			n2_quantizer_fit(&q, mins, maxs, base.dim) != 0)
+			die("out of memory", NULL);
+		for (int i = 0; i < base.n; i++)
+			n2_quantize(&q, v + (size_t) i * base.dim, codes + (size_t) i * base.dim);
+		free(mins);
+		free(maxs);
+		if (n2_graph_init_sq8(&g, &p, codes, &q, base.n, levels) != 0)
+			die("out of memory", NULL);
+	}
+	else if (n2_graph_init(&g, &p, base.data, base.n, levels) != 0)
+		die("out of memory", NULL);
+	mem = n2_graph_memory(&p, base.n, levels, sq8 ? N2_VECTORS_SQ8 : N2_VECTORS_FLOAT) +
+		n2_builder_memory(&g, &o);
 	if (n2_build_graph(&g, &o) != N2_BUILD_DONE)
 		die("build failed", NULL);
 	build_time = now() - t0;
 	build_cpu = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 
+	/* Search the links with exact distances, as the index does. */
+	g.vectors = base.data;
+	g.codes = NULL;
+	g.quant = NULL;
+
 	printf("# core_bench: %d x %d, m %d, max_m0 %d, ef_construction %d, "
-		   "%d thread(s)%s, simd %s\n\n",
+		   "%d thread(s)%s%s, simd %s\n\n",
 		   base.n, base.dim, p.m, p.max_m0, p.ef_construction, o.n_threads,
-		   o.merge_level0 ? ", merge_level0" : "", n2_simd_name(n2_simd_active()));
-	printf("build: %.2f s wall, %.2f s CPU, max level %d, graph + builder memory %.1f MB\n\n",
+		   o.merge_level0 ? ", merge_level0" : "", sq8 ? ", sq8" : "",
+		   n2_simd_name(n2_simd_active()));
+	printf("build: %.2f s wall, %.2f s CPU, max level %d, vectors + graph + builder memory %.1f MB\n\n",
 		   build_time, build_cpu, g.max_level, mem / 1048576.0);
 
 	printf("| ef | recall@10 | QPS | distances/query |\n");
@@ -207,6 +259,11 @@ main(int argc, char **argv)
 	}
 	n2_search_free(&s);
 	n2_graph_free(&g);
+	if (sq8)
+	{
+		n2_quantizer_free(&q);
+		free(codes);
+	}
 	free(out);
 	free(levels);
 	return 0;

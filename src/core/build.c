@@ -10,6 +10,9 @@
  *
  * Worker threads never allocate and call nothing but this core; all memory is
  * set up by n2_builder_create on the caller's thread.
+ *
+ * The graph holds float vectors or SQ8 codes; node_distance and
+ * graph_distances are the only places that tell them apart.
  */
 #include "build.h"
 
@@ -25,10 +28,15 @@
 /* Prefetch at most this many bytes of a vector; the hardware does the rest. */
 #define PREFETCH_BYTES 512
 
+/*
+ * The query is a float vector, or when building over codes the code of the
+ * node being inserted (qcode set).
+ */
 typedef struct GraphCtx
 {
 	const N2Graph *g;
 	const float *query;
+	const uint8_t *qcode;
 } GraphCtx;
 
 typedef struct N2Worker
@@ -113,8 +121,19 @@ pack_entry(int level, uint32_t id)
 static inline void
 prefetch_vector(const N2Graph *g, N2Ref ref)
 {
-	const char *p = (const char *) n2_graph_vector(g, (uint32_t) ref);
-	size_t		bytes = (size_t) g->params.dim * sizeof(float);
+	const char *p;
+	size_t		bytes;
+
+	if (g->codes != NULL)
+	{
+		p = (const char *) n2_graph_code(g, (uint32_t) ref);
+		bytes = (size_t) g->params.dim;
+	}
+	else
+	{
+		p = (const char *) n2_graph_vector(g, (uint32_t) ref);
+		bytes = (size_t) g->params.dim * sizeof(float);
+	}
 
 	if (bytes > PREFETCH_BYTES)
 		bytes = PREFETCH_BYTES;
@@ -160,6 +179,27 @@ plain_neighbors(void *arg, N2Ref ref, int level, N2Ref *out, int max)
 	return n;
 }
 
+/* graph_distances over codes: from another code, or from a float query. */
+static void
+code_distances(const GraphCtx *c, const N2Ref *refs, int n, float *out)
+{
+	const N2Graph *g = c->g;
+	N2Metric	metric = g->params.metric;
+
+	prefetch_vector(g, refs[0]);
+	for (int i = 0; i < n; i++)
+	{
+		const uint8_t *code = n2_graph_code(g, (uint32_t) refs[i]);
+
+		if (i + 1 < n)
+			prefetch_vector(g, refs[i + 1]);
+		if (c->qcode != NULL)
+			out[i] = n2_sq8_distance(metric, g->quant, c->qcode, code);
+		else
+			out[i] = n2_sq8_float_distance(metric, g->quant, c->query, code);
+	}
+}
+
 static void
 graph_distances(void *arg, const N2Ref *refs, int n, float *out)
 {
@@ -168,6 +208,11 @@ graph_distances(void *arg, const N2Ref *refs, int n, float *out)
 	const float *q = c->query;
 	int			dim = g->params.dim;
 
+	if (g->codes != NULL)
+	{
+		code_distances(c, refs, n, out);
+		return;
+	}
 	prefetch_vector(g, refs[0]);
 	switch (g->params.metric)
 	{
@@ -206,9 +251,13 @@ graph_distances(void *arg, const N2Ref *refs, int n, float *out)
 static const N2GraphOps build_ops = {locked_neighbors, graph_distances};
 static const N2GraphOps finished_ops = {plain_neighbors, graph_distances};
 
+/* Every node-to-node distance of the build, in the graph's representation. */
 static float
 node_distance(const N2Graph *g, uint32_t a, uint32_t b)
 {
+	if (g->codes != NULL)
+		return n2_sq8_distance(g->params.metric, g->quant, n2_graph_code(g, a),
+							   n2_graph_code(g, b));
 	return n2_metric_distance(g->params.metric, n2_graph_vector(g, a),
 							  n2_graph_vector(g, b), g->params.dim);
 }
@@ -336,7 +385,8 @@ insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q)
 	int			nw = 1;
 
 	w->ctx.g = g;
-	w->ctx.query = n2_graph_vector(g, q);
+	w->ctx.query = g->codes != NULL ? NULL : n2_graph_vector(g, q);
+	w->ctx.qcode = g->codes != NULL ? n2_graph_code(g, q) : NULL;
 	graph_distances(&w->ctx, &ep, 1, &cur.dist);
 	cur.ref = ep;
 
@@ -815,7 +865,7 @@ int
 n2_graph_search(const N2Graph *g, N2Search *s, const float *query, int k,
 				int ef, N2Candidate *out)
 {
-	GraphCtx	ctx = {g, query};
+	GraphCtx	ctx = {g, query, NULL};
 	N2Candidate ep;
 	N2Ref		entry = g->entry;
 	int			n;

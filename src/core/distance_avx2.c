@@ -14,6 +14,7 @@
 #if defined(__AVX2__) && defined(__FMA__)
 
 #include <immintrin.h>
+#include <string.h>
 
 /* Lanes 0 .. n-1 set, for 0 < n < 8. */
 static inline __m256i
@@ -165,11 +166,205 @@ dot_norms_avx2(const float *a, const float *b, int dim,
 	*bb = hsum(_mm256_add_ps(bb0, bb1));
 }
 
+/*
+ * SQ8 kernels.  Codes widen to 32-bit lanes (vpmovzxbd), so eight dimensions
+ * go per step as for floats; the widening shuffles, not the FMA latency, set
+ * the pace, so two accumulators do.  The tail codes are copied into a zeroed
+ * buffer and the per-dimension arrays read with a masked load: past the end
+ * every operand is zero, and so is every term.
+ */
+static inline __m256i
+codes_epi32(const uint8_t *p)
+{
+	return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) p));
+}
+
+static inline __m256
+codes_ps(const uint8_t *p)
+{
+	return _mm256_cvtepi32_ps(codes_epi32(p));
+}
+
+static inline void
+copy_tail(uint8_t *buf, const uint8_t *p, int n)
+{
+	memset(buf, 0, 8);
+	memcpy(buf, p, n);
+}
+
+static float
+sq8_l2sq_avx2(const uint8_t *a, const uint8_t *b, const float *scale, int dim)
+{
+	__m256		s0 = _mm256_setzero_ps();
+	__m256		s1 = _mm256_setzero_ps();
+	__m256		d0;
+	__m256		d1;
+	int			i = 0;
+
+	for (; i + 16 <= dim; i += 16)
+	{
+		d0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(codes_epi32(a + i), codes_epi32(b + i)));
+		d1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(codes_epi32(a + i + 8), codes_epi32(b + i + 8)));
+		d0 = _mm256_mul_ps(d0, _mm256_loadu_ps(scale + i));
+		d1 = _mm256_mul_ps(d1, _mm256_loadu_ps(scale + i + 8));
+		s0 = _mm256_fmadd_ps(d0, d0, s0);
+		s1 = _mm256_fmadd_ps(d1, d1, s1);
+	}
+	if (i + 8 <= dim)
+	{
+		d0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(codes_epi32(a + i), codes_epi32(b + i)));
+		d0 = _mm256_mul_ps(d0, _mm256_loadu_ps(scale + i));
+		s0 = _mm256_fmadd_ps(d0, d0, s0);
+		i += 8;
+	}
+	if (i < dim)
+	{
+		uint8_t		ta[8];
+		uint8_t		tb[8];
+
+		copy_tail(ta, a + i, dim - i);
+		copy_tail(tb, b + i, dim - i);
+		d1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(codes_epi32(ta), codes_epi32(tb)));
+		d1 = _mm256_mul_ps(d1, _mm256_maskload_ps(scale + i, tail_mask(dim - i)));
+		s1 = _mm256_fmadd_ps(d1, d1, s1);
+	}
+	return hsum(_mm256_add_ps(s0, s1));
+}
+
+static float
+sq8_dot_avx2(const uint8_t *a, const uint8_t *b, const float *offset,
+			 const float *scale, int dim)
+{
+	__m256		s0 = _mm256_setzero_ps();
+	__m256		s1 = _mm256_setzero_ps();
+	__m256		o;
+	__m256		k;
+	int			i = 0;
+
+	for (; i + 16 <= dim; i += 16)
+	{
+		o = _mm256_loadu_ps(offset + i);
+		k = _mm256_loadu_ps(scale + i);
+		s0 = _mm256_fmadd_ps(_mm256_fmadd_ps(k, codes_ps(a + i), o),
+							 _mm256_fmadd_ps(k, codes_ps(b + i), o), s0);
+		o = _mm256_loadu_ps(offset + i + 8);
+		k = _mm256_loadu_ps(scale + i + 8);
+		s1 = _mm256_fmadd_ps(_mm256_fmadd_ps(k, codes_ps(a + i + 8), o),
+							 _mm256_fmadd_ps(k, codes_ps(b + i + 8), o), s1);
+	}
+	if (i + 8 <= dim)
+	{
+		o = _mm256_loadu_ps(offset + i);
+		k = _mm256_loadu_ps(scale + i);
+		s0 = _mm256_fmadd_ps(_mm256_fmadd_ps(k, codes_ps(a + i), o),
+							 _mm256_fmadd_ps(k, codes_ps(b + i), o), s0);
+		i += 8;
+	}
+	if (i < dim)
+	{
+		__m256i		m = tail_mask(dim - i);
+		uint8_t		ta[8];
+		uint8_t		tb[8];
+
+		copy_tail(ta, a + i, dim - i);
+		copy_tail(tb, b + i, dim - i);
+		o = _mm256_maskload_ps(offset + i, m);
+		k = _mm256_maskload_ps(scale + i, m);
+		s1 = _mm256_fmadd_ps(_mm256_fmadd_ps(k, codes_ps(ta), o),
+							 _mm256_fmadd_ps(k, codes_ps(tb), o), s1);
+	}
+	return hsum(_mm256_add_ps(s0, s1));
+}
+
+static float
+sq8_l2sq_float_avx2(const float *v, const uint8_t *code, const float *offset,
+					const float *scale, int dim)
+{
+	__m256		s0 = _mm256_setzero_ps();
+	__m256		s1 = _mm256_setzero_ps();
+	__m256		d0;
+	__m256		d1;
+	int			i = 0;
+
+	for (; i + 16 <= dim; i += 16)
+	{
+		d0 = _mm256_fmadd_ps(_mm256_loadu_ps(scale + i), codes_ps(code + i),
+							 _mm256_loadu_ps(offset + i));
+		d1 = _mm256_fmadd_ps(_mm256_loadu_ps(scale + i + 8), codes_ps(code + i + 8),
+							 _mm256_loadu_ps(offset + i + 8));
+		d0 = _mm256_sub_ps(_mm256_loadu_ps(v + i), d0);
+		d1 = _mm256_sub_ps(_mm256_loadu_ps(v + i + 8), d1);
+		s0 = _mm256_fmadd_ps(d0, d0, s0);
+		s1 = _mm256_fmadd_ps(d1, d1, s1);
+	}
+	if (i + 8 <= dim)
+	{
+		d0 = _mm256_fmadd_ps(_mm256_loadu_ps(scale + i), codes_ps(code + i),
+							 _mm256_loadu_ps(offset + i));
+		d0 = _mm256_sub_ps(_mm256_loadu_ps(v + i), d0);
+		s0 = _mm256_fmadd_ps(d0, d0, s0);
+		i += 8;
+	}
+	if (i < dim)
+	{
+		__m256i		m = tail_mask(dim - i);
+		uint8_t		tc[8];
+
+		copy_tail(tc, code + i, dim - i);
+		d1 = _mm256_fmadd_ps(_mm256_maskload_ps(scale + i, m), codes_ps(tc),
+							 _mm256_maskload_ps(offset + i, m));
+		d1 = _mm256_sub_ps(_mm256_maskload_ps(v + i, m), d1);
+		s1 = _mm256_fmadd_ps(d1, d1, s1);
+	}
+	return hsum(_mm256_add_ps(s0, s1));
+}
+
+static float
+sq8_dot_float_avx2(const float *v, const uint8_t *code, const float *offset,
+				   const float *scale, int dim)
+{
+	__m256		s0 = _mm256_setzero_ps();
+	__m256		s1 = _mm256_setzero_ps();
+	int			i = 0;
+
+	for (; i + 16 <= dim; i += 16)
+	{
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(v + i),
+							 _mm256_fmadd_ps(_mm256_loadu_ps(scale + i), codes_ps(code + i),
+											 _mm256_loadu_ps(offset + i)), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(v + i + 8),
+							 _mm256_fmadd_ps(_mm256_loadu_ps(scale + i + 8), codes_ps(code + i + 8),
+											 _mm256_loadu_ps(offset + i + 8)), s1);
+	}
+	if (i + 8 <= dim)
+	{
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(v + i),
+							 _mm256_fmadd_ps(_mm256_loadu_ps(scale + i), codes_ps(code + i),
+											 _mm256_loadu_ps(offset + i)), s0);
+		i += 8;
+	}
+	if (i < dim)
+	{
+		__m256i		m = tail_mask(dim - i);
+		uint8_t		tc[8];
+
+		copy_tail(tc, code + i, dim - i);
+		s1 = _mm256_fmadd_ps(_mm256_maskload_ps(v + i, m),
+							 _mm256_fmadd_ps(_mm256_maskload_ps(scale + i, m), codes_ps(tc),
+											 _mm256_maskload_ps(offset + i, m)), s1);
+	}
+	return hsum(_mm256_add_ps(s0, s1));
+}
+
 const N2Kernels n2_kernels_avx2 = {
 	.name = "avx2",
 	.l2sq = l2sq_avx2,
 	.dot = dot_avx2,
 	.dot_norms = dot_norms_avx2,
+	.sq8_l2sq = sq8_l2sq_avx2,
+	.sq8_dot = sq8_dot_avx2,
+	.sq8_l2sq_float = sq8_l2sq_float_avx2,
+	.sq8_dot_float = sq8_dot_float_avx2,
 };
 
 #else							/* !(__AVX2__ && __FMA__) */

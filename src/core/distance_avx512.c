@@ -12,6 +12,7 @@
 #if defined(__AVX512F__)
 
 #include <immintrin.h>
+#include <string.h>
 
 static inline __mmask16
 tail_mask(int n)
@@ -165,11 +166,203 @@ dot_norms_avx512(const float *a, const float *b, int dim,
 											 _mm512_add_ps(bb2, bb3)));
 }
 
+/*
+ * SQ8 kernels, as in distance_avx2.c with sixteen lanes.  Only AVX-512F may
+ * be assumed, which has no masked byte load, so the tail codes go through a
+ * zeroed buffer while the per-dimension arrays are read with masked loads.
+ */
+static inline __m512i
+codes_epi32(const uint8_t *p)
+{
+	return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) p));
+}
+
+static inline __m512
+codes_ps(const uint8_t *p)
+{
+	return _mm512_cvtepi32_ps(codes_epi32(p));
+}
+
+static inline void
+copy_tail(uint8_t *buf, const uint8_t *p, int n)
+{
+	memset(buf, 0, 16);
+	memcpy(buf, p, n);
+}
+
+static float
+sq8_l2sq_avx512(const uint8_t *a, const uint8_t *b, const float *scale, int dim)
+{
+	__m512		s0 = _mm512_setzero_ps();
+	__m512		s1 = _mm512_setzero_ps();
+	__m512		d0;
+	__m512		d1;
+	int			i = 0;
+
+	for (; i + 32 <= dim; i += 32)
+	{
+		d0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(codes_epi32(a + i), codes_epi32(b + i)));
+		d1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(codes_epi32(a + i + 16), codes_epi32(b + i + 16)));
+		d0 = _mm512_mul_ps(d0, _mm512_loadu_ps(scale + i));
+		d1 = _mm512_mul_ps(d1, _mm512_loadu_ps(scale + i + 16));
+		s0 = _mm512_fmadd_ps(d0, d0, s0);
+		s1 = _mm512_fmadd_ps(d1, d1, s1);
+	}
+	if (i + 16 <= dim)
+	{
+		d0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(codes_epi32(a + i), codes_epi32(b + i)));
+		d0 = _mm512_mul_ps(d0, _mm512_loadu_ps(scale + i));
+		s0 = _mm512_fmadd_ps(d0, d0, s0);
+		i += 16;
+	}
+	if (i < dim)
+	{
+		uint8_t		ta[16];
+		uint8_t		tb[16];
+
+		copy_tail(ta, a + i, dim - i);
+		copy_tail(tb, b + i, dim - i);
+		d1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(codes_epi32(ta), codes_epi32(tb)));
+		d1 = _mm512_mul_ps(d1, _mm512_maskz_loadu_ps(tail_mask(dim - i), scale + i));
+		s1 = _mm512_fmadd_ps(d1, d1, s1);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static float
+sq8_dot_avx512(const uint8_t *a, const uint8_t *b, const float *offset,
+			   const float *scale, int dim)
+{
+	__m512		s0 = _mm512_setzero_ps();
+	__m512		s1 = _mm512_setzero_ps();
+	__m512		o;
+	__m512		k;
+	int			i = 0;
+
+	for (; i + 32 <= dim; i += 32)
+	{
+		o = _mm512_loadu_ps(offset + i);
+		k = _mm512_loadu_ps(scale + i);
+		s0 = _mm512_fmadd_ps(_mm512_fmadd_ps(k, codes_ps(a + i), o),
+							 _mm512_fmadd_ps(k, codes_ps(b + i), o), s0);
+		o = _mm512_loadu_ps(offset + i + 16);
+		k = _mm512_loadu_ps(scale + i + 16);
+		s1 = _mm512_fmadd_ps(_mm512_fmadd_ps(k, codes_ps(a + i + 16), o),
+							 _mm512_fmadd_ps(k, codes_ps(b + i + 16), o), s1);
+	}
+	if (i + 16 <= dim)
+	{
+		o = _mm512_loadu_ps(offset + i);
+		k = _mm512_loadu_ps(scale + i);
+		s0 = _mm512_fmadd_ps(_mm512_fmadd_ps(k, codes_ps(a + i), o),
+							 _mm512_fmadd_ps(k, codes_ps(b + i), o), s0);
+		i += 16;
+	}
+	if (i < dim)
+	{
+		__mmask16	m = tail_mask(dim - i);
+		uint8_t		ta[16];
+		uint8_t		tb[16];
+
+		copy_tail(ta, a + i, dim - i);
+		copy_tail(tb, b + i, dim - i);
+		o = _mm512_maskz_loadu_ps(m, offset + i);
+		k = _mm512_maskz_loadu_ps(m, scale + i);
+		s1 = _mm512_fmadd_ps(_mm512_fmadd_ps(k, codes_ps(ta), o),
+							 _mm512_fmadd_ps(k, codes_ps(tb), o), s1);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static float
+sq8_l2sq_float_avx512(const float *v, const uint8_t *code, const float *offset,
+					  const float *scale, int dim)
+{
+	__m512		s0 = _mm512_setzero_ps();
+	__m512		s1 = _mm512_setzero_ps();
+	__m512		d0;
+	__m512		d1;
+	int			i = 0;
+
+	for (; i + 32 <= dim; i += 32)
+	{
+		d0 = _mm512_fmadd_ps(_mm512_loadu_ps(scale + i), codes_ps(code + i),
+							 _mm512_loadu_ps(offset + i));
+		d1 = _mm512_fmadd_ps(_mm512_loadu_ps(scale + i + 16), codes_ps(code + i + 16),
+							 _mm512_loadu_ps(offset + i + 16));
+		d0 = _mm512_sub_ps(_mm512_loadu_ps(v + i), d0);
+		d1 = _mm512_sub_ps(_mm512_loadu_ps(v + i + 16), d1);
+		s0 = _mm512_fmadd_ps(d0, d0, s0);
+		s1 = _mm512_fmadd_ps(d1, d1, s1);
+	}
+	if (i + 16 <= dim)
+	{
+		d0 = _mm512_fmadd_ps(_mm512_loadu_ps(scale + i), codes_ps(code + i),
+							 _mm512_loadu_ps(offset + i));
+		d0 = _mm512_sub_ps(_mm512_loadu_ps(v + i), d0);
+		s0 = _mm512_fmadd_ps(d0, d0, s0);
+		i += 16;
+	}
+	if (i < dim)
+	{
+		__mmask16	m = tail_mask(dim - i);
+		uint8_t		tc[16];
+
+		copy_tail(tc, code + i, dim - i);
+		d1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, scale + i), codes_ps(tc),
+							 _mm512_maskz_loadu_ps(m, offset + i));
+		d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, v + i), d1);
+		s1 = _mm512_fmadd_ps(d1, d1, s1);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static float
+sq8_dot_float_avx512(const float *v, const uint8_t *code, const float *offset,
+					 const float *scale, int dim)
+{
+	__m512		s0 = _mm512_setzero_ps();
+	__m512		s1 = _mm512_setzero_ps();
+	int			i = 0;
+
+	for (; i + 32 <= dim; i += 32)
+	{
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(v + i),
+							 _mm512_fmadd_ps(_mm512_loadu_ps(scale + i), codes_ps(code + i),
+											 _mm512_loadu_ps(offset + i)), s0);
+		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(v + i + 16),
+							 _mm512_fmadd_ps(_mm512_loadu_ps(scale + i + 16), codes_ps(code + i + 16),
+											 _mm512_loadu_ps(offset + i + 16)), s1);
+	}
+	if (i + 16 <= dim)
+	{
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(v + i),
+							 _mm512_fmadd_ps(_mm512_loadu_ps(scale + i), codes_ps(code + i),
+											 _mm512_loadu_ps(offset + i)), s0);
+		i += 16;
+	}
+	if (i < dim)
+	{
+		__mmask16	m = tail_mask(dim - i);
+		uint8_t		tc[16];
+
+		copy_tail(tc, code + i, dim - i);
+		s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, v + i),
+							 _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, scale + i), codes_ps(tc),
+											 _mm512_maskz_loadu_ps(m, offset + i)), s1);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
 const N2Kernels n2_kernels_avx512 = {
 	.name = "avx512",
 	.l2sq = l2sq_avx512,
 	.dot = dot_avx512,
 	.dot_norms = dot_norms_avx512,
+	.sq8_l2sq = sq8_l2sq_avx512,
+	.sq8_dot = sq8_dot_avx512,
+	.sq8_l2sq_float = sq8_l2sq_float_avx512,
+	.sq8_dot_float = sq8_dot_float_avx512,
 };
 
 #else							/* !__AVX512F__ */

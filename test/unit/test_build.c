@@ -10,59 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build.h"
-#include "unit.h"
+#include "dataset.h"
 
 #define K 10
-
-typedef struct Vecs
-{
-	int			n;
-	int			dim;
-	void	   *data;			/* n * dim elements of 4 bytes */
-} Vecs;
-
-/* Reads .fvecs or .ivecs (per row: int32 dim, then dim 4-byte values). */
-static bool
-read_vecs(const char *name, Vecs *v)
-{
-	char		path[1024];
-	FILE	   *f;
-	int32_t		dim;
-	long		size;
-
-	snprintf(path, sizeof(path), "%s/bigann10k-128-euclidean/%s", unit_data_dir(), name);
-	f = fopen(path, "rb");
-	if (f == NULL)
-	{
-		fprintf(stderr, "cannot open %s\n", path);
-		return false;
-	}
-	if (fread(&dim, 4, 1, f) != 1 || dim <= 0)
-	{
-		fclose(f);
-		return false;
-	}
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	v->dim = dim;
-	v->n = (int) (size / (4 * ((long) dim + 1)));
-	v->data = malloc((size_t) v->n * dim * 4);
-	for (int i = 0; i < v->n; i++)
-	{
-		int32_t		d;
-
-		if (fread(&d, 4, 1, f) != 1 || d != dim ||
-			fread((char *) v->data + (size_t) i * dim * 4, 4, dim, f) != (size_t) dim)
-		{
-			fclose(f);
-			return false;
-		}
-	}
-	fclose(f);
-	return true;
-}
+#define DATASET "bigann10k-128-euclidean"
 
 static Vecs base,
 			query,
@@ -83,29 +34,6 @@ params(N2Metric metric, int dim, N2SelectMethod sel)
 	p.select = sel;
 	p.seed = 42;
 	return p;
-}
-
-/* Levels seeded from the data, as the index build does. */
-static uint8_t *
-draw_levels(const float *vecs, int n, int dim, const N2GraphParams *p)
-{
-	uint8_t    *levels = malloc(n);
-
-	for (int i = 0; i < n; i++)
-		levels[i] = (uint8_t) n2_random_level(p->seed,
-											  n2_hash_bytes(vecs + (size_t) i * dim,
-															sizeof(float) * dim, 0),
-											  p->mult);
-	return levels;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static bool
@@ -135,29 +63,7 @@ build(N2Graph *g, const N2GraphParams *p, const float *vecs, int n,
 static double
 recall(const N2Graph *g, int ef)
 {
-	N2Search	s;
-	N2Candidate out[K];
-	double		hits = 0;
-
-	if (!n2_search_init(&s, g->n, ef, g->params.max_m0, false))
-		return -1;
-	for (int qi = 0; qi < query.n; qi++)
-	{
-		const float *q = (const float *) query.data + (size_t) qi * query.dim;
-		float		limit = ((const float *) gtdist.data)[(size_t) qi * gtdist.dim + K - 1] + 1e-4f;
-		int			n = n2_graph_search(g, &s, q, K, ef, out);
-
-		for (int i = 0; i < n; i++)
-		{
-			float		d = sqrtf(n2_metric_distance(N2_METRIC_L2, q,
-													 n2_graph_vector(g, (uint32_t) out[i].ref),
-													 g->params.dim));
-
-			hits += d <= limit;
-		}
-	}
-	n2_search_free(&s);
-	return hits / (query.n * K);
+	return recall_l2(g, g->vectors, &query, &gtdist, K, ef);
 }
 
 /* Structural invariants every finished graph must satisfy. */
@@ -478,10 +384,10 @@ main(void)
 	double		r;
 
 	n2_distance_init();
-	CHECK(read_vecs("base_disjoint.fvecs", &base), "base_disjoint.fvecs");
-	CHECK(read_vecs("query.fvecs", &query), "query.fvecs");
-	CHECK(read_vecs("groundtruth_disjoint.ivecs", &gt), "groundtruth_disjoint.ivecs");
-	CHECK(read_vecs("groundtruth_disjoint_distances.fvecs", &gtdist),
+	CHECK(read_vecs(DATASET, "base_disjoint.fvecs", &base), "base_disjoint.fvecs");
+	CHECK(read_vecs(DATASET, "query.fvecs", &query), "query.fvecs");
+	CHECK(read_vecs(DATASET, "groundtruth_disjoint.ivecs", &gt), "groundtruth_disjoint.ivecs");
+	CHECK(read_vecs(DATASET, "groundtruth_disjoint_distances.fvecs", &gtdist),
 		  "groundtruth_disjoint_distances.fvecs");
 	if (unit_failed > 0)
 		UNIT_DONE();
