@@ -55,7 +55,7 @@ test/unit/build/core/%.o: src/core/%.c $(wildcard src/core/*.h)
 test/unit/build/core/distance_avx2.o: UNIT_CFLAGS += -mavx2 -mfma
 test/unit/build/core/distance_avx512.o: UNIT_CFLAGS += -mavx512f -mavx2 -mfma
 
-test/unit/build/%: test/unit/%.c test/unit/unit.h $(UNIT_CORE_OBJS)
+test/unit/build/%: test/unit/%.c $(wildcard test/unit/*.h) $(UNIT_CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(UNIT_CC) $(UNIT_CFLAGS) -Itest/unit $< $(UNIT_CORE_OBJS) -o $@ -lpthread -lm
 

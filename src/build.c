@@ -5,14 +5,21 @@
  * The data path is one-way: the main thread scans the heap into one array
  * of vectors (identical vectors share a node and collect their heap TIDs),
  * the core builds the graph with worker threads while the main thread polls
- * for cancellation and reports progress, then the main thread lays the graph
- * out in pages and WAL-logs them in bulk.
+ * for cancellation and reports progress, then layout.c writes the pages.
+ *
+ * When the float vectors would not fit in maintenance_work_mem the build
+ * says so and goes compact: it finishes the scan collecting only each
+ * dimension's range, scans again keeping 8-bit codes (a quarter of the
+ * memory), builds the graph on those, and scans a third time to write every
+ * node with its full-precision vector.  Nodes are numbered in order of first
+ * appearance, which the later scans reproduce (the table is locked against
+ * writes); each one re-identifies its node by hash and code, and any
+ * mismatch is an error rather than a wrong index.
  */
 #include "postgres.h"
 
 #include <unistd.h>
 
-#include "access/generic_xlog.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
@@ -22,11 +29,14 @@
 #include "storage/bufmgr.h"
 #include "storage/latch.h"
 #include "storage/smgr.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "core/build.h"
 #include "core/graph.h"
+#include "core/quantize.h"
+#include "core/repair.h"
 #include "n2.h"
 
 /* Mixed into every level draw; stored in the metapage for inserts. */
@@ -35,16 +45,32 @@
 /* How often the main thread wakes to check for cancel and report progress. */
 #define N2_POLL_MS		20
 
+typedef enum N2ScanMode
+{
+	N2_SCAN_FLOATS,				/* keep float vectors */
+	N2_SCAN_RANGE,				/* over budget: only per-dimension ranges */
+	N2_SCAN_CODES,				/* keep 8-bit codes */
+	N2_SCAN_WRITE				/* write each node as it first appears */
+} N2ScanMode;
+
 typedef struct N2BuildState
 {
 	Relation	index;
 	N2Params	params;
 	MemoryContext tmpcxt;
+	N2ScanMode	mode;
+	Size		budget;			/* maintenance_work_mem, bytes */
 
-	/* nodes */
-	float	   *vectors;		/* nnodes * dims */
+	/* nodes: float vectors, or codes and hashes when compact */
+	float	   *vectors;
+	uint8	   *codes;
+	uint64	   *hashes;
 	uint32		nnodes;
-	uint32		capnodes;
+	int64		capnodes;
+	float	   *mins;			/* per-dimension range */
+	float	   *maxs;
+	N2Quantizer quant;
+	uint8	   *code;			/* scratch: the current tuple's code */
 
 	/* heap tuples: their TID and the node holding their vector */
 	ItemPointerData *tids;
@@ -57,6 +83,12 @@ typedef struct N2BuildState
 	uint64		nslots;
 
 	double		reltuples;
+
+	/* writing (compact builds write while scanning) */
+	N2Layout   *layout;
+	int64	   *tidstart;		/* per node + 1 */
+	ItemPointerData *nodetids;	/* heap TIDs grouped by node */
+	uint32		nextwrite;
 } N2BuildState;
 
 static void *
@@ -80,6 +112,26 @@ vector_hash(const N2BuildState *bs, const float *v)
 	return n2_hash_bytes(v, sizeof(float) * bs->params.dims, N2_LEVEL_SEED);
 }
 
+static uint64
+node_hash(const N2BuildState *bs, uint32 node)
+{
+	if (bs->hashes)
+		return bs->hashes[node];
+	return vector_hash(bs, bs->vectors + (Size) node * bs->params.dims);
+}
+
+/* Does node hold the vector v (hash h; bs->code is its code if compact)? */
+static bool
+node_matches(const N2BuildState *bs, uint32 node, const float *v, uint64 h)
+{
+	int			dims = bs->params.dims;
+
+	if (bs->codes)
+		return bs->hashes[node] == h &&
+			memcmp(bs->codes + (Size) node * dims, bs->code, dims) == 0;
+	return memcmp(bs->vectors + (Size) node * dims, v, sizeof(float) * dims) == 0;
+}
+
 static void
 dedup_grow(N2BuildState *bs)
 {
@@ -94,7 +146,7 @@ dedup_grow(N2BuildState *bs)
 
 		if (node1 == 0)
 			continue;
-		j = vector_hash(bs, bs->vectors + (Size) (node1 - 1) * bs->params.dims) & (nslots - 1);
+		j = node_hash(bs, node1 - 1) & (nslots - 1);
 		while (slots[j] != 0)
 			j = (j + 1) & (nslots - 1);
 		slots[j] = node1;
@@ -105,23 +157,30 @@ dedup_grow(N2BuildState *bs)
 	bs->nslots = nslots;
 }
 
-/* Node id holding vector v: an existing identical one, or a new node. */
+/*
+ * The node holding vector v: an existing identical one, else a new node
+ * (or, when add is false, PG_UINT32_MAX).
+ */
 static uint32
-node_for_vector(N2BuildState *bs, const float *v)
+node_for_vector(N2BuildState *bs, const float *v, bool add)
 {
-	Size		vbytes = sizeof(float) * bs->params.dims;
+	int			dims = bs->params.dims;
+	uint64		h = vector_hash(bs, v);
 	uint64		j;
 
+	if (bs->codes || bs->mode == N2_SCAN_CODES)
+		n2_quantize(&bs->quant, v, bs->code);
 	if ((uint64) (bs->nnodes + 1) * 2 > bs->nslots)
 		dedup_grow(bs);
-	for (j = vector_hash(bs, v) & (bs->nslots - 1); bs->slots[j] != 0;
-		 j = (j + 1) & (bs->nslots - 1))
+	for (j = h & (bs->nslots - 1); bs->slots[j] != 0; j = (j + 1) & (bs->nslots - 1))
 	{
 		uint32		node = bs->slots[j] - 1;
 
-		if (memcmp(bs->vectors + (Size) node * bs->params.dims, v, vbytes) == 0)
+		if (node_matches(bs, node, v, h))
 			return node;
 	}
+	if (!add)
+		return PG_UINT32_MAX;
 	if (bs->nnodes == PG_UINT32_MAX - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -130,35 +189,79 @@ node_for_vector(N2BuildState *bs, const float *v)
 	{
 		int64		cap = bs->capnodes;
 
-		bs->vectors = grow_huge(bs->vectors, vbytes, &cap, bs->nnodes + 1);
-		bs->capnodes = (uint32) Min(cap, PG_UINT32_MAX);
+		if (bs->mode == N2_SCAN_CODES)
+		{
+			bs->codes = grow_huge(bs->codes, dims, &cap, bs->nnodes + 1);
+			cap = bs->capnodes;
+			bs->hashes = grow_huge(bs->hashes, sizeof(uint64), &cap, bs->nnodes + 1);
+		}
+		else
+			bs->vectors = grow_huge(bs->vectors, sizeof(float) * dims, &cap,
+									bs->nnodes + 1);
+		bs->capnodes = Min(cap, PG_UINT32_MAX);
 	}
-	memcpy(bs->vectors + (Size) bs->nnodes * bs->params.dims, v, vbytes);
+	if (bs->mode == N2_SCAN_CODES)
+	{
+		memcpy(bs->codes + (Size) bs->nnodes * dims, bs->code, dims);
+		bs->hashes[bs->nnodes] = h;
+	}
+	else
+		memcpy(bs->vectors + (Size) bs->nnodes * dims, v, sizeof(float) * dims);
 	bs->slots[j] = bs->nnodes + 1;
 	return bs->nnodes++;
 }
 
-static void
-build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-			   bool tupleIsAlive, void *state)
+/* Rough bytes a build of the nodes seen so far needs, vectors as floats. */
+static Size
+float_build_memory(const N2BuildState *bs)
 {
-	N2BuildState *bs = (N2BuildState *) state;
-	MemoryContext oldcxt;
-	float	   *v;
-	int			dims;
-	uint32		node;
+	const N2Params *p = &bs->params;
+	Size		per_node = sizeof(float) * p->dims +
+		sizeof(uint32) * (1 + p->max_m0) * (p->merge_level0 ? 2 : 1) +
+		sizeof(uint32) * 2 * 2 + 16;
 
-	bs->reltuples++;
-	if (isnull[0])
-		return;
+	return bs->nnodes * per_node +
+		bs->ntids * (sizeof(ItemPointerData) + sizeof(uint32));
+}
 
-	oldcxt = MemoryContextSwitchTo(bs->tmpcxt);
-	v = n2_datum_to_vector(index, values[0], &bs->params, &dims);
-	MemoryContextSwitchTo(oldcxt);
-	if (bs->params.dims == 0)
-		bs->params.dims = dims;
+static void
+switch_to_compact(N2BuildState *bs)
+{
+	ereport(NOTICE,
+			(errmsg("n2 index \"%s\" does not fit in maintenance_work_mem (%d kB) with full-precision vectors",
+					RelationGetRelationName(bs->index), maintenance_work_mem),
+			 errdetail("Building the graph from 8-bit quantized vectors, reading the table twice more; the index still stores full-precision vectors."),
+			 errhint("Raise maintenance_work_mem for a faster build.")));
+	pfree(bs->vectors);
+	bs->vectors = NULL;
+	pfree(bs->tids);
+	pfree(bs->tidnode);
+	bs->tids = NULL;
+	bs->tidnode = NULL;
+	if (bs->slots)
+		pfree(bs->slots);
+	bs->slots = NULL;
+	bs->nslots = 0;
+	bs->nnodes = 0;
+	bs->capnodes = 0;
+	bs->ntids = 0;
+	bs->captids = 0;
+	bs->mode = N2_SCAN_RANGE;
+}
 
-	node = node_for_vector(bs, v);
+static void
+track_range(N2BuildState *bs, const float *v)
+{
+	for (int i = 0; i < bs->params.dims; i++)
+	{
+		bs->mins[i] = Min(bs->mins[i], v[i]);
+		bs->maxs[i] = Max(bs->maxs[i], v[i]);
+	}
+}
+
+static void
+add_heap_tid(N2BuildState *bs, ItemPointer tid, uint32 node)
+{
 	if (bs->ntids == bs->captids)
 	{
 		int64		cap = bs->captids;
@@ -171,10 +274,93 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	bs->tids[bs->ntids] = *tid;
 	bs->tidnode[bs->ntids] = node;
 	bs->ntids++;
+}
+
+/* Writes node (compact builds) when the third scan first meets its vector. */
+static void
+write_scanned(N2BuildState *bs, const float *v)
+{
+	uint32		node = node_for_vector(bs, v, false);
+
+	if (node == PG_UINT32_MAX || node > bs->nextwrite)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table changed while n2 index \"%s\" was being built",
+						RelationGetRelationName(bs->index))));
+	if (node < bs->nextwrite)
+		return;					/* a later row sharing a node's vector */
+	n2_layout_write_node(bs->layout, node, v, bs->nodetids + bs->tidstart[node]);
+	bs->nextwrite++;
+}
+
+static void
+build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			   bool tupleIsAlive, void *state)
+{
+	N2BuildState *bs = (N2BuildState *) state;
+	MemoryContext oldcxt;
+	float	   *v;
+	int			dims;
+
+	bs->reltuples++;
+	if (isnull[0])
+		return;
+
+	oldcxt = MemoryContextSwitchTo(bs->tmpcxt);
+	v = n2_datum_to_vector(index, values[0], &bs->params, &dims);
+	MemoryContextSwitchTo(oldcxt);
+	if (bs->params.dims == 0)
+		bs->params.dims = dims;
+	if (bs->mins == NULL)
+	{
+		bs->mins = palloc_array(float, dims);
+		bs->maxs = palloc_array(float, dims);
+		for (int i = 0; i < dims; i++)
+		{
+			bs->mins[i] = get_float4_infinity();
+			bs->maxs[i] = -get_float4_infinity();
+		}
+		bs->code = palloc(dims);
+	}
+
+	switch (bs->mode)
+	{
+		case N2_SCAN_FLOATS:
+			track_range(bs, v);
+			add_heap_tid(bs, tid, node_for_vector(bs, v, true));
+			if ((bs->ntids & 255) == 0 && float_build_memory(bs) > bs->budget)
+				switch_to_compact(bs);
+			break;
+		case N2_SCAN_RANGE:
+			track_range(bs, v);
+			break;
+		case N2_SCAN_CODES:
+			add_heap_tid(bs, tid, node_for_vector(bs, v, true));
+			break;
+		case N2_SCAN_WRITE:
+			write_scanned(bs, v);
+			break;
+	}
 	MemoryContextReset(bs->tmpcxt);
 
-	if ((bs->ntids & 1023) == 0)
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->ntids);
+	if (((int64) bs->reltuples & 1023) == 0)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
+									 (int64) bs->reltuples);
+}
+
+static void
+scan_heap(N2BuildState *bs, Relation heap, IndexInfo *indexInfo, N2ScanMode mode,
+		  int64 phase)
+{
+	const int	ids[] = {PROGRESS_CREATEIDX_SUBPHASE,
+		PROGRESS_CREATEIDX_TUPLES_TOTAL, PROGRESS_CREATEIDX_TUPLES_DONE};
+	const int64 vals[] = {phase, (int64) Max(heap->rd_rel->reltuples, 0), 0};
+
+	pgstat_progress_update_multi_param(3, ids, vals);
+	bs->mode = mode;
+	bs->reltuples = 0;
+	table_index_build_scan(heap, bs->index, indexInfo, true, true,
+						   build_callback, bs, NULL);
 }
 
 static int
@@ -279,415 +465,69 @@ run_graph_build(N2BuildState *bs, N2Graph *g)
 						RelationGetRelationName(bs->index))));
 }
 
-/* Page layout pass */
-
-/* Space a tuple takes on a page, line pointer included. */
-static inline Size
-placed_size(Size size)
-{
-	return MAXALIGN(size) + sizeof(ItemIdData);
-}
-
-#define N2_PAGE_ROOM \
-	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(N2PageOpaqueData)))
-
-typedef struct N2PageCursor
-{
-	BlockNumber blkno;
-	Size		free;
-	OffsetNumber next;
-} N2PageCursor;
-
+/* Groups heap TIDs by node: tidstart[node] .. tidstart[node + 1]. */
 static void
-cursor_place(N2PageCursor *c, Size size, ItemPointer tid)
+group_tids(N2BuildState *bs)
 {
-	Size		need = placed_size(size);
+	int64	   *start = MemoryContextAllocHuge(CurrentMemoryContext,
+											   sizeof(int64) * (bs->nnodes + 1));
+	int64	   *fill;
 
-	if (c->blkno == InvalidBlockNumber || need > c->free)
-	{
-		c->blkno = c->blkno == InvalidBlockNumber ? N2_METAPAGE_BLKNO + 1 : c->blkno + 1;
-		c->free = N2_PAGE_ROOM;
-		c->next = FirstOffsetNumber;
-	}
-	ItemPointerSet(tid, c->blkno, c->next);
-	c->free -= need;
-	c->next++;
-}
-
-typedef struct N2NodeTids
-{
-	int64	   *start;			/* per node: first index into order */
-	int64	   *order;			/* heap tuple indexes grouped by node */
-} N2NodeTids;
-
-static void
-group_tids(N2BuildState *bs, N2NodeTids *nt)
-{
-	int64	   *count = palloc0_array(int64, bs->nnodes + 1);
-
+	memset(start, 0, sizeof(int64) * (bs->nnodes + 1));
 	for (int64 i = 0; i < bs->ntids; i++)
-		count[bs->tidnode[i] + 1]++;
+		start[bs->tidnode[i] + 1]++;
 	for (uint32 i = 0; i < bs->nnodes; i++)
-		count[i + 1] += count[i];
-	nt->start = count;
-	nt->order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(bs->ntids, 1));
-	{
-		int64	   *fill = palloc_array(int64, bs->nnodes);
-
-		memcpy(fill, count, sizeof(int64) * bs->nnodes);
-		for (int64 i = 0; i < bs->ntids; i++)
-			nt->order[fill[bs->tidnode[i]]++] = i;
-		pfree(fill);
-	}
-}
-
-static inline int
-node_extra_chunks(const N2NodeTids *nt, uint32 node)
-{
-	int64		ntids = nt->start[node + 1] - nt->start[node];
-
-	if (ntids <= N2_INLINE_TIDS)
-		return 0;
-	return (int) ((ntids - N2_INLINE_TIDS + N2_TID_CHUNK_CAPACITY - 1) / N2_TID_CHUNK_CAPACITY);
-}
-
-static int
-vector_chunk_floats(void)
-{
-	return (int) ((N2_MAX_TUPLE_SIZE - N2_VECTOR_CHUNK_HEADER) / sizeof(float));
-}
-
-static void *
-huge_array(Size elsize, int64 n)
-{
-	return MemoryContextAllocHuge(CurrentMemoryContext, elsize * Max(n, 1));
-}
-
-static int
-node_vector_chunks(const N2Params *p, int level)
-{
-	int			ninline;
-	int			rest;
-
-	n2_element_size(p, level, &ninline);
-	rest = p->dims - ninline;
-	return (rest + vector_chunk_floats() - 1) / vector_chunk_floats();
+		start[i + 1] += start[i];
+	bs->nodetids = MemoryContextAllocHuge(CurrentMemoryContext,
+										  sizeof(ItemPointerData) * Max(bs->ntids, 1));
+	fill = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(bs->nnodes, 1));
+	memcpy(fill, start, sizeof(int64) * bs->nnodes);
+	for (int64 i = 0; i < bs->ntids; i++)
+		bs->nodetids[fill[bs->tidnode[i]]++] = bs->tids[i];
+	pfree(fill);
+	bs->tidstart = start;
 }
 
 static void
-count_chunks(N2BuildState *bs, const N2Graph *g, const N2NodeTids *nt,
-			 int64 *nchunks, int64 *nvecs)
+write_pages(N2BuildState *bs, const N2Graph *g, Relation heap,
+			IndexInfo *indexInfo)
 {
-	*nchunks = 0;
-	*nvecs = 0;
-	for (uint32 node = 0; node < bs->nnodes; node++)
+	const int	ids[] = {PROGRESS_CREATEIDX_SUBPHASE,
+		PROGRESS_CREATEIDX_TUPLES_TOTAL, PROGRESS_CREATEIDX_TUPLES_DONE};
+	const int64 vals[] = {N2_PHASE_WRITE, bs->nnodes, 0};
+
+	pgstat_progress_update_multi_param(3, ids, vals);
+	group_tids(bs);
+	bs->layout = n2_layout_create(bs->index, &bs->params, g, bs->tidstart);
+	n2_layout_write_meta(bs->layout, N2_LEVEL_SEED);
+	if (bs->codes == NULL)
 	{
-		*nchunks += node_extra_chunks(nt, node);
-		*nvecs += node_vector_chunks(&bs->params, g->levels[node]);
-	}
-}
-
-/*
- * Visits every tuple of every node in page order, calling emit with its
- * TID; the same walk assigns TIDs (layout) and writes them (emit).
- */
-typedef void (*EmitFn) (void *arg, uint32 node, int kind, int index,
-						Size size, ItemPointer tid);
-
-static void
-walk_layout(N2BuildState *bs, const N2Graph *g, const N2NodeTids *nt,
-			EmitFn emit, void *arg)
-{
-	N2PageCursor cur = {InvalidBlockNumber, 0, 0};
-
-	for (uint32 node = 0; node < bs->nnodes; node++)
-	{
-		int			ninline;
-		Size		esize = n2_element_size(&bs->params, g->levels[node], &ninline);
-		int			nchunks = node_extra_chunks(nt, node);
-		int			nvecs = node_vector_chunks(&bs->params, g->levels[node]);
-		ItemPointerData tid;
-
-		cursor_place(&cur, esize, &tid);
-		emit(arg, node, N2_TUPLE_ELEMENT, 0, esize, &tid);
-		for (int i = 0; i < nchunks; i++)
-		{
-			Size		size = n2_tid_chunk_size(N2_TID_CHUNK_CAPACITY);
-
-			cursor_place(&cur, size, &tid);
-			emit(arg, node, N2_TUPLE_TIDS, i, size, &tid);
-		}
-		for (int i = 0; i < nvecs; i++)
-		{
-			int			take = Min(bs->params.dims - ninline - i * vector_chunk_floats(),
-								   vector_chunk_floats());
-			Size		size = n2_vector_chunk_size(take);
-
-			cursor_place(&cur, size, &tid);
-			emit(arg, node, N2_TUPLE_VECTOR, i, size, &tid);
-		}
-	}
-}
-
-typedef struct N2LayoutArg
-{
-	ItemPointerData *element;	/* per node */
-	int64	   *chunkidx;		/* per node: its first TID chunk in chunks */
-	int64	   *vecidx;			/* per node: its first vector chunk in vecs */
-	ItemPointerData *chunks;	/* every TID chunk, node by node */
-	ItemPointerData *vecs;		/* every vector chunk, node by node */
-	int64		nchunks;
-	int64		nvecs;
-	BlockNumber lastblk;
-} N2LayoutArg;
-
-static void
-layout_emit(void *arg, uint32 node, int kind, int index, Size size, ItemPointer tid)
-{
-	N2LayoutArg *la = (N2LayoutArg *) arg;
-
-	if (kind == N2_TUPLE_ELEMENT)
-		la->element[node] = *tid;
-	else if (kind == N2_TUPLE_TIDS)
-	{
-		if (index == 0)
-			la->chunkidx[node] = la->nchunks;
-		la->chunks[la->nchunks++] = *tid;
+		for (uint32 node = 0; node < g->n; node++)
+			n2_layout_write_node(bs->layout, node,
+								 bs->vectors + (Size) node * bs->params.dims,
+								 bs->nodetids + bs->tidstart[node]);
 	}
 	else
 	{
-		if (index == 0)
-			la->vecidx[node] = la->nvecs;
-		la->vecs[la->nvecs++] = *tid;
+		bs->nextwrite = 0;
+		scan_heap(bs, heap, indexInfo, N2_SCAN_WRITE, N2_PHASE_WRITE);
 	}
-	la->lastblk = ItemPointerGetBlockNumber(tid);
-}
-
-typedef struct N2WriteArg
-{
-	N2BuildState *bs;
-	const N2Graph *g;
-	const N2NodeTids *nt;
-	N2LayoutArg *la;
-	PGAlignedBlock page;
-	BlockNumber blkno;			/* page being filled */
-	char	   *tuple;			/* scratch, N2_MAX_TUPLE_SIZE */
-	int64		written;
-} N2WriteArg;
-
-static void
-flush_page(N2WriteArg *wa)
-{
-	Buffer		buf;
-
-	if (wa->blkno == InvalidBlockNumber)
-		return;
-	buf = ReadBufferExtended(wa->bs->index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-	Assert(BufferGetBlockNumber(buf) == wa->blkno);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	memcpy(BufferGetPage(buf), wa->page.data, BLCKSZ);
-	MarkBufferDirty(buf);
-	UnlockReleaseBuffer(buf);
-	wa->blkno = InvalidBlockNumber;
-}
-
-static void
-set_links(ItemPointer dst, int cap, const uint32 *list, const N2LayoutArg *la)
-{
-	uint32		count = list[0];
-
-	for (int i = 0; i < cap; i++)
-	{
-		if ((uint32) i < count)
-			dst[i] = la->element[list[1 + i]];
-		else
-			ItemPointerSetInvalid(&dst[i]);
-	}
-}
-
-static void
-fill_element(N2WriteArg *wa, uint32 node, Size size)
-{
-	N2BuildState *bs = wa->bs;
-	const N2Params *p = &bs->params;
-	N2ElementTuple et = (N2ElementTuple) wa->tuple;
-	int64		first = wa->nt->start[node];
-	int64		ntids = wa->nt->start[node + 1] - first;
-	int			level = wa->g->levels[node];
-	ItemPointer links;
-	int			ninline;
-
-	memset(et, 0, size);
-	n2_element_size(p, level, &ninline);
-	et->type = N2_TUPLE_ELEMENT;
-	et->level = (uint8) level;
-	et->ntids = (uint8) Min(ntids, N2_INLINE_TIDS);
-	et->ninline = (uint16) ninline;
-	for (int i = 0; i < N2_INLINE_TIDS; i++)
-	{
-		if (i < ntids)
-			et->heaptids[i] = bs->tids[wa->nt->order[first + i]];
-		else
-			ItemPointerSetInvalid(&et->heaptids[i]);
-	}
-	if (ntids > N2_INLINE_TIDS)
-		et->tidchain = wa->la->chunks[wa->la->chunkidx[node]];
-	else
-		ItemPointerSetInvalid(&et->tidchain);
-	if (ninline < p->dims)
-		et->vecnext = wa->la->vecs[wa->la->vecidx[node]];
-	else
-		ItemPointerSetInvalid(&et->vecnext);
-	memcpy(N2ElementVector(et), n2_graph_vector(wa->g, node), sizeof(float) * ninline);
-
-	links = N2ElementLinks(et);
-	set_links(links, p->max_m0, n2_graph_links(wa->g, node, 0), wa->la);
-	for (int l = 1; l <= level; l++)
-		set_links(links + p->max_m0 + (l - 1) * p->m, p->m,
-				  n2_graph_links(wa->g, node, l), wa->la);
-}
-
-static void
-write_emit(void *arg, uint32 node, int kind, int index, Size size, ItemPointer tid)
-{
-	N2WriteArg *wa = (N2WriteArg *) arg;
-	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
-	const N2Params *p = &wa->bs->params;
-
-	if (blkno != wa->blkno)
-	{
-		flush_page(wa);
-		n2_init_page(wa->page.data, N2_PAGE_DATA);
-		wa->blkno = blkno;
-	}
-
-	if (kind == N2_TUPLE_ELEMENT)
-	{
-		fill_element(wa, node, size);
-		wa->written++;
-		if ((wa->written & 255) == 0)
-			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, wa->written);
-	}
-	else if (kind == N2_TUPLE_TIDS)
-	{
-		N2TidChunk tc = (N2TidChunk) wa->tuple;
-		int64		first = wa->nt->start[node] + N2_INLINE_TIDS + (int64) index * N2_TID_CHUNK_CAPACITY;
-		int64		last = Min(wa->nt->start[node + 1], first + N2_TID_CHUNK_CAPACITY);
-		int			nchunks = node_extra_chunks(wa->nt, node);
-
-		memset(tc, 0, size);
-		tc->type = N2_TUPLE_TIDS;
-		tc->capacity = N2_TID_CHUNK_CAPACITY;
-		tc->ntids = (uint16) (last - first);
-		for (int64 i = first; i < last; i++)
-			tc->tids[i - first] = wa->bs->tids[wa->nt->order[i]];
-		if (index + 1 < nchunks)
-			tc->next = wa->la->chunks[wa->la->chunkidx[node] + index + 1];
-		else
-			ItemPointerSetInvalid(&tc->next);
-	}
-	else
-	{
-		N2VectorChunk vc = (N2VectorChunk) wa->tuple;
-		int			ninline;
-		int			per = vector_chunk_floats();
-		int			start;
-		int			take;
-
-		n2_element_size(p, wa->g->levels[node], &ninline);
-		start = ninline + index * per;
-		take = Min(per, p->dims - start);
-		memset(vc, 0, size);
-		vc->type = N2_TUPLE_VECTOR;
-		vc->nfloats = (uint16) take;
-		if (start + take < p->dims)
-			vc->next = wa->la->vecs[wa->la->vecidx[node] + index + 1];
-		else
-			ItemPointerSetInvalid(&vc->next);
-		memcpy(N2VectorChunkFloats(vc), n2_graph_vector(wa->g, node) + start,
-			   sizeof(float) * take);
-	}
-
-	if (PageAddItem(wa->page.data, (Item) wa->tuple, size,
-					ItemPointerGetOffsetNumber(tid), false, false) !=
-		ItemPointerGetOffsetNumber(tid))
-		elog(ERROR, "failed to add tuple to n2 index \"%s\"",
-			 RelationGetRelationName(wa->bs->index));
-}
-
-static void
-write_meta(N2BuildState *bs, const N2Graph *g, const N2LayoutArg *la)
-{
-	Buffer		buf;
-	Page		page;
-	N2MetaPage meta;
-
-	buf = ReadBufferExtended(bs->index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-	Assert(BufferGetBlockNumber(buf) == N2_METAPAGE_BLKNO);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	page = BufferGetPage(buf);
-	n2_init_meta(page, &bs->params, N2_LEVEL_SEED);
-	meta = N2PageGetMeta(page);
-	if (bs->nnodes > 0)
-	{
-		meta->entry = la->element[g->entry];
-		meta->max_level = (int16) g->max_level;
-		meta->insert_page = la->lastblk;
-	}
-	meta->nelements = bs->nnodes;
-	MarkBufferDirty(buf);
-	UnlockReleaseBuffer(buf);
-}
-
-static void
-write_pages(N2BuildState *bs, const N2Graph *g)
-{
-	N2NodeTids nt;
-	N2LayoutArg la;
-	N2WriteArg *wa;
-	int64		nchunks;
-	int64		nvecs;
-
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, N2_PHASE_WRITE);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs->nnodes);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, 0);
-
-	group_tids(bs, &nt);
-	count_chunks(bs, g, &nt, &nchunks, &nvecs);
-	memset(&la, 0, sizeof(la));
-	la.element = huge_array(sizeof(ItemPointerData), bs->nnodes);
-	la.chunkidx = huge_array(sizeof(int64), bs->nnodes);
-	la.vecidx = huge_array(sizeof(int64), bs->nnodes);
-	la.chunks = huge_array(sizeof(ItemPointerData), nchunks);
-	la.vecs = huge_array(sizeof(ItemPointerData), nvecs);
-	la.lastblk = N2_METAPAGE_BLKNO;
-	walk_layout(bs, g, &nt, layout_emit, &la);
-
-	write_meta(bs, g, &la);
-
-	wa = palloc0(sizeof(N2WriteArg));
-	wa->bs = bs;
-	wa->g = g;
-	wa->nt = &nt;
-	wa->la = &la;
-	wa->blkno = InvalidBlockNumber;
-	wa->tuple = palloc(N2_MAX_TUPLE_SIZE);
-	walk_layout(bs, g, &nt, write_emit, wa);
-	flush_page(wa);
-
-	if (RelationNeedsWAL(bs->index))
-		log_newpage_range(bs->index, MAIN_FORKNUM, 0,
-						  RelationGetNumberOfBlocks(bs->index), true);
+	n2_layout_finish(bs->layout);
 }
 
 /* The graph's memory is malloc'd by the core: free it on error too. */
 static void
-build_and_write(N2BuildState *bs, N2Graph *graph)
+build_and_write(N2BuildState *bs, N2Graph *graph, Relation heap,
+				IndexInfo *indexInfo)
 {
 	PG_TRY();
 	{
 		run_graph_build(bs, graph);
-		write_pages(bs, graph);
+		if (n2_graph_connect_orphans(graph) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+		write_pages(bs, graph, heap, indexInfo);
 	}
 	PG_FINALLY();
 	{
@@ -696,13 +536,63 @@ build_and_write(N2BuildState *bs, N2Graph *graph)
 	PG_END_TRY();
 }
 
+static void
+init_graph(N2BuildState *bs, N2Graph *graph)
+{
+	N2GraphParams gp;
+	uint8	   *levels = palloc_array(uint8, Max(bs->nnodes, 1));
+	int			rc;
+
+	for (uint32 i = 0; i < bs->nnodes; i++)
+		levels[i] = (uint8) Min(n2_random_level(N2_LEVEL_SEED, node_hash(bs, i),
+												bs->params.mult),
+								n2_max_level(&bs->params));
+	gp.metric = bs->params.metric;
+	gp.dim = bs->params.dims;
+	gp.m = bs->params.m;
+	gp.max_m0 = bs->params.max_m0;
+	gp.ef_construction = bs->params.ef_construction;
+	gp.mult = bs->params.mult;
+	gp.select = bs->params.select;
+	gp.seed = N2_LEVEL_SEED;
+	if (bs->codes)
+		rc = n2_graph_init_sq8(graph, &gp, bs->codes, &bs->quant,
+							   bs->nnodes, levels);
+	else
+		rc = n2_graph_init(graph, &gp, bs->vectors, bs->nnodes, levels);
+	if (rc != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while building n2 index \"%s\"",
+						RelationGetRelationName(bs->index))));
+	pfree(levels);
+}
+
+/* The quantizer for the ranges seen, kept in palloc'd memory. */
+static void
+fit_quantizer(N2BuildState *bs)
+{
+	N2Quantizer q;
+	int			dims = bs->params.dims;
+
+	if (n2_quantizer_fit(&q, bs->mins, bs->maxs, dims) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	bs->quant.dim = dims;
+	bs->quant.offset = palloc_array(float, dims);
+	bs->quant.scale = palloc_array(float, dims);
+	memcpy(bs->quant.offset, q.offset, sizeof(float) * dims);
+	memcpy(bs->quant.scale, q.scale, sizeof(float) * dims);
+	n2_quantizer_free(&q);
+}
+
 IndexBuildResult *
 n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IndexBuildResult *result;
 	N2BuildState bs;
 	N2Graph		graph;
-	uint8	   *levels;
 	MemoryContext buildcxt;
 	MemoryContext oldcxt;
 	int32		typmod;
@@ -717,6 +607,7 @@ n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	memset(&bs, 0, sizeof(bs));
 	bs.index = index;
+	bs.budget = (Size) maintenance_work_mem * 1024;
 	n2_params_from_options(index, &bs.params);
 	typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 	if (!bs.params.is_array && typmod > 0)
@@ -729,48 +620,25 @@ n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.tmpcxt = AllocSetContextCreate(buildcxt, "n2 build tuple",
 									  ALLOCSET_DEFAULT_SIZES);
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, N2_PHASE_LOAD);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
-								 (int64) Max(heap->rd_rel->reltuples, 0));
-	bs.reltuples = 0;
-	table_index_build_scan(heap, index, indexInfo, true, true,
-						   build_callback, &bs, NULL);
+	scan_heap(&bs, heap, indexInfo, N2_SCAN_FLOATS, N2_PHASE_LOAD);
+	if (bs.mode == N2_SCAN_RANGE)
+	{
+		fit_quantizer(&bs);
+		scan_heap(&bs, heap, indexInfo, N2_SCAN_CODES, N2_PHASE_LOAD);
+	}
 
 	memset(&graph, 0, sizeof(graph));
-	levels = palloc_array(uint8, Max(bs.nnodes, 1));
-	for (uint32 i = 0; i < bs.nnodes; i++)
-		levels[i] = (uint8) Min(n2_random_level(N2_LEVEL_SEED,
-												vector_hash(&bs, bs.vectors + (Size) i * bs.params.dims),
-												bs.params.mult),
-								n2_max_level(&bs.params));
-
 	if (bs.nnodes > 0)
 	{
-		N2GraphParams gp;
-
-		gp.metric = bs.params.metric;
-		gp.dim = bs.params.dims;
-		gp.m = bs.params.m;
-		gp.max_m0 = bs.params.max_m0;
-		gp.ef_construction = bs.params.ef_construction;
-		gp.mult = bs.params.mult;
-		gp.select = bs.params.select;
-		gp.seed = N2_LEVEL_SEED;
-		if (n2_graph_init(&graph, &gp, bs.vectors, bs.nnodes, levels) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory while building n2 index \"%s\"",
-							RelationGetRelationName(index))));
-		build_and_write(&bs, &graph);
+		init_graph(&bs, &graph);
+		build_and_write(&bs, &graph, heap, indexInfo);
 	}
 	else
 	{
-		N2LayoutArg la = {0};
+		N2Layout   *lo = n2_layout_create(index, &bs.params, &graph, NULL);
 
-		la.lastblk = N2_METAPAGE_BLKNO;
-		write_meta(&bs, &graph, &la);
-		if (RelationNeedsWAL(index))
-			log_newpage_range(index, MAIN_FORKNUM, 0, 1, true);
+		n2_layout_write_meta(lo, N2_LEVEL_SEED);
+		n2_layout_finish(lo);
 	}
 
 	MemoryContextSwitchTo(oldcxt);

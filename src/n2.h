@@ -280,6 +280,16 @@ extern const float *n2_element_vector(N2PageGraph *pg, N2ElementTuple et);
 /* info.c */
 extern Relation n2_open_index(Oid relid);
 
+/* layout.c */
+typedef struct N2Layout N2Layout;
+struct N2Graph;
+extern N2Layout *n2_layout_create(Relation index, const N2Params *p,
+								  const struct N2Graph *g, const int64 *tidstart);
+extern void n2_layout_write_meta(N2Layout *lo, uint64 seed);
+extern void n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec,
+								 const ItemPointerData *tids);
+extern void n2_layout_finish(N2Layout *lo);
+
 /* build.c */
 extern IndexBuildResult *n2_build(Relation heap, Relation index,
 								  struct IndexInfo *indexInfo);
