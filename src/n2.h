@@ -148,10 +148,14 @@ typedef N2VectorChunkData *N2VectorChunk;
 #define N2_VECTOR_CHUNK_HEADER	TYPEALIGN(4, sizeof(N2VectorChunkData))
 #define N2VectorChunkFloats(vc) ((float *) ((char *) (vc) + N2_VECTOR_CHUNK_HEADER))
 
-/* Largest tuple we place on a page (one tuple alone on a page). */
+/*
+ * Largest tuple we place on a page: one alone on a page, less one free
+ * space map step, so that a page VACUUM emptied is found again for a tuple
+ * this big (the map rounds free space down to BLCKSZ / 256 bytes).
+ */
 #define N2_MAX_TUPLE_SIZE \
 	MAXALIGN_DOWN(BLCKSZ - SizeOfPageHeaderData - sizeof(ItemIdData) - \
-				  MAXALIGN(sizeof(N2PageOpaqueData)))
+				  MAXALIGN(sizeof(N2PageOpaqueData)) - BLCKSZ / 256)
 
 /* Refs: an element's TID packed into the core's N2Ref. */
 static inline N2Ref

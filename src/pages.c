@@ -391,19 +391,22 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 }
 
 /*
- * Distances to a batch of nodes.  All their pages are pinned first and, while
- * one vector is being compared, the next tuple's header and first vector
- * lines are prefetched: a visit is mostly a cache miss on a random page, so
- * overlapping the misses with arithmetic is what makes scans fast.
+ * Distances to a batch of nodes, N2_PIN_BATCH at a time.  A batch's pages
+ * are pinned first and, while one vector is being compared, the next
+ * tuple's header and first vector lines are prefetched: a visit is mostly a
+ * cache miss on a random page, so overlapping the misses with arithmetic is
+ * what makes scans fast.  The batch stays small so that a scan never holds
+ * more than a few pins, even with a tiny shared_buffers.
  */
-static void
-page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
-{
-	N2PageGraph *pg = (N2PageGraph *) ctx;
-	const N2Params *p = pg->params;
-	Buffer		bufs[N2_MAX_M0 + N2_MAX_M + 1];
+#define N2_PIN_BATCH 8
 
-	Assert(n <= lengthof(bufs));
+static void
+distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
+{
+	const N2Params *p = pg->params;
+	Buffer		bufs[N2_PIN_BATCH];
+
+	Assert(n <= N2_PIN_BATCH);
 	for (int i = 0; i < n; i++)
 	{
 		BlockNumber blkno = (BlockNumber) (refs[i] >> 16);
@@ -456,6 +459,14 @@ page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
 		if (i + 1 == n || bufs[i + 1] != bufs[i])
 			ReleaseBuffer(bufs[i]);
 	}
+}
+
+static void
+page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
+{
+	for (int i = 0; i < n; i += N2_PIN_BATCH)
+		distances_batch((N2PageGraph *) ctx, refs + i, Min(N2_PIN_BATCH, n - i),
+						out + i);
 }
 
 const N2GraphOps n2_page_graph_ops = {
