@@ -88,11 +88,33 @@ timed('CREATE INDEX items_m8 ON items USING n2 (embedding) WITH (n_threads = 1, 
 isnt(pages_md5('items_m8'), $m1, 'a build with other options has other pages');
 $node->safe_psql('postgres', 'DROP INDEX items_t1, items_t1b, items_m8');
 
+# --- a maintenance_work_mem too small for the graph: NOTICE, compact build,
+# same recall, and a sound index
+{
+	my ($ret, $stdout, $stderr) = $node->psql('postgres', q{
+		SET maintenance_work_mem = '1MB';
+		CREATE INDEX items_small ON items USING n2 (embedding) WITH (n_threads = 2);
+	});
+	is($ret, 0, 'build under a 1MB maintenance_work_mem succeeds') or diag $stderr;
+	like($stderr, qr/NOTICE:  n2 index "items_small" does not fit in maintenance_work_mem/,
+		'and says so in a NOTICE');
+	my $rs = recall_of('items_small');
+	cmp_ok($rs, '>=', 0.95, "compact build: recall\@10 = $rs");
+	cmp_ok(abs($rs - $r1), '<=', 0.01, 'compact build recall within 1 point of the in-memory build');
+	is($node->safe_psql('postgres', "SELECT count(*) FROM n2_verify('items_small')"),
+		'0', 'compact build passes n2_verify');
+	$node->safe_psql('postgres', 'DROP INDEX items_small');
+}
+
 # --- a slow build: fashion-mnist 30,000 x 784, one thread
 my $fm = dataset('fashion-mnist-784-euclidean');
 my $t = time;
 my $nslow = load_vectors($node, 'slow', $fm->{base}, limit => 30_000);
 note sprintf('%.1fs: loaded %d x 784', time - $t, $nslow);
+# enough memory for an in-memory build: these tests are about progress and
+# cancellation, and must not see the compact build's NOTICE
+$node->safe_psql('postgres', "ALTER SYSTEM SET maintenance_work_mem = '256MB'");
+$node->reload;
 my $slow_sql = 'CREATE INDEX slow_idx ON slow USING n2 (embedding) WITH (n_threads = 1)';
 
 my $deadline_s = $PostgreSQL::Test::Utils::timeout_default;
