@@ -113,13 +113,13 @@ else
 	t0=$(date +%s.%N)
 	fvecs_copy "$BASE" "$LABELS" | "${PSQL[@]}" -c "\\copy items (id, label, bucket, embedding) FROM STDIN"
 	t1=$(date +%s.%N)
-	info "loaded $("${PSQL[@]}" -Atc 'SELECT count(*) FROM items') rows in $(echo "$t1 - $t0" | bc) s"
+	info "loaded $("${PSQL[@]}" -Atc 'SELECT count(*) FROM items') rows in $(printf %.1f "$(echo "$t1 - $t0" | bc)") s"
 	log "CREATE INDEX items_n2 ... USING n2 (embedding) WITH ($INDEX_OPTS)"
 	t0=$(date +%s.%N)
 	"${PSQL[@]}" -c "SET maintenance_work_mem = '2GB'" \
 		-c "CREATE INDEX items_n2 ON items USING n2 (embedding) WITH ($INDEX_OPTS)"
 	t1=$(date +%s.%N)
-	build_s=$(echo "$t1 - $t0" | bc)
+	build_s=$(printf %.1f "$(echo "$t1 - $t0" | bc)")
 	info "built in $build_s s"
 	"${PSQL[@]}" -c "VACUUM ANALYZE items"
 fi
@@ -189,7 +189,7 @@ out_md=$tmp/results.md
 	echo "# n2 filtered k-NN: fashion-mnist (60,000 × 784, L2), k = 10, $NQ queries"
 	echo
 	echo "- index: n2 WITH ($INDEX_OPTS)${build_s:+, built in ${build_s} s}; PostgreSQL $("${PSQL[@]}" -Atc 'SHOW server_version'), shared_buffers $("${PSQL[@]}" -Atc 'SHOW shared_buffers'), work_mem $("${PSQL[@]}" -Atc 'SHOW work_mem')"
-	echo "- machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1), $(nproc) CPUs; n2 commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "- machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; repository HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown) (what runs is the installed n2 library)"
 	echo "- index plan: default settings (n2.ef_search $("${PSQL[@]}" -Atc "LOAD 'n2'; SHOW n2.ef_search"), n2.iterative_scan $("${PSQL[@]}" -Atc "LOAD 'n2'; SHOW n2.iterative_scan"), n2.max_scan_tuples $("${PSQL[@]}" -Atc "LOAD 'n2'; SHOW n2.max_scan_tuples"), default planner); exact plan: SET enable_indexscan = off (ground truth)"
 	echo "- 10%: WHERE label = <query's class>; 1%: WHERE bucket = i % 100 (bucket = id % 100); median of $PASSES passes over all queries in one psql session"
 	echo
