@@ -19,7 +19,8 @@
  *       (/proc/<pid>/clear_refs, needs root) and reads VmHWM afterwards.
  *       -> build,<seconds>,<index bytes>,<VmHWM kB>,<VmRSS before kB>,
  *          <RssAnon after kB>,<levels>,<level-0 degree avg>,<m>,<max_m0>,
- *          <ef_construction>,<neighbor_selecting>,<graph_merging>
+ *          <ef_construction>,<neighbor_selecting>,<graph_merging>,
+ *          <backend CPU seconds, all build threads>
  *   n2bench search base.fvecs query.fvecs gtdist.fvecs NQ MINTIME EF...
  *       for each ef: recall@10 (tie-aware, from the client's own exact
  *       distances of the returned ids), QPS of a prepared statement over this
@@ -43,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -271,6 +273,29 @@ proc_status_kb(int pid, const char *key)
 	return v;
 }
 
+/* CPU seconds (user + system) of the whole process, all threads, or -1. */
+static double
+proc_cpu_s(int pid)
+{
+	char		path[64],
+				line[1024];
+	FILE	   *f;
+	char	   *p;
+	unsigned long long ut,
+				st;
+	double		v = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')')) != NULL &&
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			   &ut, &st) == 2)
+		v = (double) (ut + st) / sysconf(_SC_CLK_TCK);
+	fclose(f);
+	return v;
+}
+
 static int
 cmd_build(int argc, char **argv)
 {
@@ -282,7 +307,8 @@ cmd_build(int argc, char **argv)
 				hwm,
 				anon;
 	double		t0,
-				secs;
+				secs,
+				cpu0;
 	FILE	   *f;
 
 	if (argc != 1)
@@ -308,9 +334,11 @@ cmd_build(int argc, char **argv)
 	snprintf(sql, sizeof(sql),
 			 "CREATE INDEX items_v_idx ON items USING n2 (v vector_l2_ops) WITH (%s)",
 			 argv[0]);
+	cpu0 = proc_cpu_s(pid);
 	t0 = now();
 	exec_cmd(sql);
 	secs = now() - t0;
+	cpu0 = cpu0 < 0 ? -1 : proc_cpu_s(pid) - cpu0;
 	hwm = proc_status_kb(pid, "VmHWM");
 	anon = proc_status_kb(pid, "RssAnon");
 
@@ -320,7 +348,7 @@ cmd_build(int argc, char **argv)
 	printf("build,%.3f,%s,%ld,%ld,%ld", secs, PQgetvalue(r, 0, 0), hwm, rss0, anon);
 	for (int i = 1; i < 8; i++)
 		printf(",%s", PQgetvalue(r, 0, i));
-	printf("\n");
+	printf(",%.2f\n", cpu0);
 	PQclear(r);
 	return 0;
 }

@@ -138,7 +138,7 @@ log "exact baseline (sequential scan, $NEXACT queries)"
 
 # results.csv: one row per (setting, mode, ef); build columns repeated on each row.
 csv=$OUT/results.csv
-echo "dataset,setting,mode,ef,recall,qps,batch_qps,batch_recall,backend_us_per_query,batch_backend_us_per_query,build_s,index_bytes,peak_rss_kb,levels,level0_degree_avg" >"$csv"
+echo "dataset,setting,mode,ef,recall,qps,batch_qps,batch_recall,backend_us_per_query,batch_backend_us_per_query,build_s,index_bytes,peak_rss_kb,levels,level0_degree_avg,build_cpu_s" >"$csv"
 
 IFS=';' read -r -a settings <<<"$SETTINGS"
 i=0
@@ -148,12 +148,13 @@ for s in "${settings[@]}"; do
 	i=$((i + 1))
 	log "setting $i: $s: CREATE INDEX"
 	"$n2bench" build "$s" | tee "$OUT/raw/build-$i.csv"
-	IFS=, read -r _ build_s isize hwm _ _ levels deg m max_m0 efc sel merge <"$OUT/raw/build-$i.csv"
+	IFS=, read -r _ build_s isize hwm _ _ levels deg m max_m0 efc sel merge bcpu <"$OUT/raw/build-$i.csv"
 	log "setting $i: ef sweep ($EF) over $NQ queries"
 	# shellcheck disable=SC2086
 	"$n2bench" search "$BASE" "$QUERY" "$GT_DIST" "$NQ" "$MINTIME" $EF | tee "$OUT/raw/search-$i.csv"
+	bcpu_build=$bcpu
 	while IFS=, read -r _ ef rec qps bqps brec cpu bcpu; do
-		echo "$DATASET,${s//,/ },sql,$ef,$rec,$qps,$bqps,$brec,$cpu,$bcpu,$build_s,$isize,$hwm,$levels,$deg" >>"$csv"
+		echo "$DATASET,${s//,/ },sql,$ef,$rec,$qps,$bqps,$brec,$cpu,$bcpu,$build_s,$isize,$hwm,$levels,$deg,$bcpu_build" >>"$csv"
 	done <"$OUT/raw/search-$i.csv"
 
 	if [ "${NO_CORE:-0}" != 1 ]; then
@@ -170,9 +171,10 @@ for s in "${settings[@]}"; do
 		"$core_bench" "$BASE" "$QUERY" "$GT" "$GT_DIST" "$m" "$max_m0" "$efc" "$threads" $mergearg \
 			| tee "$OUT/raw/core-$i.txt"
 		cbuild=$(sed -n 's/^build: \([0-9.]*\) s.*/\1/p' "$OUT/raw/core-$i.txt")
+		ccpu=$(sed -n 's/^build: .* s wall, \([0-9.]*\) s CPU.*/\1/p' "$OUT/raw/core-$i.txt")
 		grep -E '^\| [0-9]+ \|' "$OUT/raw/core-$i.txt" | tr -d ' ' | tr '|' ',' |
 			while IFS=, read -r _ ef rec qps _; do
-				echo "$DATASET,${s//,/ },core,$ef,$rec,$qps,,,,,$cbuild,,,," >>"$csv"
+				echo "$DATASET,${s//,/ },core,$ef,$rec,$qps,,,,,$cbuild,,,,,$ccpu" >>"$csv"
 			done
 	fi
 done
@@ -198,7 +200,8 @@ simd=$(sed -n 's/.*simd \([a-z0-9_-]*\).*/\1/p' "$OUT"/raw/core-*.txt 2>/dev/nul
 	echo "  core = bench/build/core_bench: the same parameters built and searched in memory by the C core, one thread, all $(( $(stat -c %s "$QUERY") / (4 * (dim + 1)) )) queries;"
 	echo "  backend µs/query = CPU time of the server process per query (/proc/<pid>/schedstat), steadier than QPS on a busy machine;"
 	echo "  core/SQL QPS = core QPS interpolated at the SQL row's recall ÷ SQL QPS; core/SQL CPU = the same against 1e6 ÷ backend µs/query."
-	echo "- peak RSS = the backend's VmHWM during CREATE INDEX (reset just before; includes shared buffers it touched)"
+	echo "- backend CPU s = user + system time of the backend over CREATE INDEX, all its build threads (/proc/<pid>/stat);
+  peak RSS = the backend's VmHWM during CREATE INDEX (reset just before; includes shared buffers it touched)"
 	echo
 	awk -F, '{printf "- exact baseline (sequential scan, no parallel workers): %.2f ms/query = %.1f QPS over %d queries, recall %.4f\n", $3, 1000/$3, $2, $4}' "$OUT/raw/exact.csv"
 	echo
@@ -228,15 +231,15 @@ NR == 1 { next }
 	n = ++cn[key]
 	crec[key, n] = $5; cqps[key, n] = $6; cef[key, n] = $4
 	if (mode == "sql") { bq[key, n] = $7; br[key, n] = $8; cpu[key, n] = $9; bcpu[key, n] = $10
-		build[sid[s]] = $11; size[sid[s]] = $12; hwm[sid[s]] = $13; lev[sid[s]] = $14; deg[sid[s]] = $15 }
-	else cbuild[sid[s]] = $11
+		build[sid[s]] = $11; size[sid[s]] = $12; hwm[sid[s]] = $13; lev[sid[s]] = $14; deg[sid[s]] = $15; bcpus[sid[s]] = $16 }
+	else { cbuild[sid[s]] = $11; ccpus[sid[s]] = $16 }
 }
 END {
 	print "## Builds\n"
-	print "| # | setting | CREATE INDEX s | index MB | backend peak RSS MB | levels | level-0 degree avg | core build s |"
-	print "|---:|---|---:|---:|---:|---:|---:|---:|"
+	print "| # | setting | CREATE INDEX s | backend CPU s | index MB | backend peak RSS MB | levels | level-0 degree avg | core build s (CPU s) |"
+	print "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 	for (k = 1; k <= ns; k++)
-		printf "| %d | `%s` | %.2f | %.1f | %.0f | %s | %s | %s |\n", k, sname[k], build[k], size[k] / 1048576, hwm[k] / 1024, lev[k], deg[k], (k in cbuild) ? sprintf("%.2f", cbuild[k]) : "–"
+		printf "| %d | `%s` | %.2f | %s | %.1f | %.0f | %s | %s | %s |\n", k, sname[k], build[k], bcpus[k], size[k] / 1048576, hwm[k] / 1024, lev[k], deg[k], (k in cbuild) ? sprintf("%.2f (%s)", cbuild[k], ccpus[k]) : "–"
 	print "\n## ef_search sweep\n"
 	print "| # | ef | recall@10 | QPS | backend µs/query | batch QPS | batch µs/query | batch recall | QPS vs exact | core recall (same ef) | core QPS @ recall | core/SQL QPS | core/SQL CPU |"
 	print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
