@@ -455,7 +455,7 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 			linked |= n2_add_link(&is->pg, sel[l][i].ref, l, newref);
 		if (l == 0 && !linked)
 			n2_connect(&is->pg, &is->search, &is->meta.entry,
-					   is->meta.max_level, newref);
+					   is->meta.max_level, newref, NULL, NULL);
 	}
 	if (level > is->meta.max_level)
 		update_meta_entry(index, newref, level, 0);

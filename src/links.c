@@ -275,17 +275,25 @@ n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 /*
  * Guarantees ref an incoming level-0 link, so it stays reachable: appends
  * it to the nearest node (found from pg->query, ref's vector) that has a
- * free slot, else makes the nearest one replace its farthest link.
+ * free slot, else makes the nearest one replace its farthest link.  When
+ * usable is given, only nodes it accepts are linked from (VACUUM passes the
+ * nodes it knows to be reachable on level 0: a search also arrives through
+ * upper levels).
  */
 void
 n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry, int top,
-		   N2Ref ref)
+		   N2Ref ref, bool (*usable) (void *arg, N2Ref ref), void *arg)
 {
 	const N2Params *p = pg->params;
 	int			ef = Max(p->ef_construction, 1);
-	N2Candidate *near = palloc(sizeof(N2Candidate) * ef);
+	N2Candidate *near = palloc(sizeof(N2Candidate) * (ef + 1));
 	int			n = n2_search_level(pg, search, entry, top, 0, ef, near);
 	ItemPointerData tid;
+
+	/* the entry point, reachable by definition, is the last resort */
+	near[n].ref = n2_tid_to_ref(entry);
+	near[n].dist = 0;
+	n++;
 
 	n2_ref_to_tid(ref, &tid);
 	for (int pass = 0; pass < 2; pass++)
@@ -297,8 +305,9 @@ n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry, int top,
 			N2ElementTuple et;
 			ItemPointer links;
 			int			count = 0;
+			bool		last = i == n - 1;
 
-			if (near[i].ref == ref)
+			if (near[i].ref == ref || (usable && !last && !usable(arg, near[i].ref)))
 				continue;
 			et = n2_lock_element(pg->index, near[i].ref, &state, &buf);
 			if (et == NULL)

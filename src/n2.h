@@ -322,7 +322,8 @@ extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref);
 extern int	n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 							int top, int level, int ef, N2Candidate *out);
 extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,
-					   int top, N2Ref ref);
+					   int top, N2Ref ref,
+					   bool (*usable) (void *arg, N2Ref ref), void *arg);
 
 /* scan.c */
 extern IndexScanDesc n2_beginscan(Relation index, int nkeys, int norderbys);

@@ -424,8 +424,11 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		}
 		npool = n;
 
-		/* too few to choose from: search for more around e */
-		if (npool < cap)
+		/*
+		 * Few to choose from (the neighbourhood lost much of itself):
+		 * search for more around e, as an insert would.
+		 */
+		if (npool < 2 * cap)
 		{
 			N2Candidate *found = palloc(sizeof(N2Candidate) * Max(p->ef_construction, 1));
 			int			nfound = n2_search_level(&vs->pg, &vs->search, &vs->meta.entry,
@@ -553,58 +556,90 @@ visit_collect(N2VacuumState *vs, N2Ref ref, N2ElementTuple et, void *arg)
 	refset_add((N2RefSet *) arg, ref);
 }
 
-/* Reconnects live elements that no level-0 path from the entry reaches. */
-static void
-reconnect_orphans(N2VacuumState *vs)
+typedef struct N2Reach
 {
-	N2RefSet	all = {0};
-	bool	   *seen;
+	N2VacuumState *vs;
+	N2RefSet	all;			/* live elements, sorted */
+	bool	   *seen;			/* reachable on level 0, per element */
 	int64	   *queue;
+	N2Ref	   *nbuf;
+} N2Reach;
+
+/* Marks what is reachable on level 0 from all.refs[start]. */
+static void
+reach_from(N2Reach *r, int64 start)
+{
 	int64		head = 0;
 	int64		tail = 0;
-	int64		entry;
-	N2Ref	   *nbuf = palloc(sizeof(N2Ref) * vs->p.max_m0);
 
-	if (!ItemPointerIsValid(&vs->meta.entry))
+	if (r->seen[start])
 		return;
-	for_each_element(vs, visit_collect, &all);
-	entry = refset_index(&all, n2_tid_to_ref(&vs->meta.entry));
-	if (entry < 0)
-		return;
-	seen = palloc0_array(bool, all.n);
-	queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * all.n);
-	seen[entry] = true;
-	queue[tail++] = entry;
+	r->seen[start] = true;
+	r->queue[tail++] = start;
 	while (head < tail)
 	{
-		int			n = n2_page_graph_ops.neighbors(&vs->pg, all.refs[queue[head++]],
-													0, nbuf, vs->p.max_m0);
+		int			n = n2_page_graph_ops.neighbors(&r->vs->pg, r->all.refs[r->queue[head++]],
+													0, r->nbuf, r->vs->p.max_m0);
 
 		for (int i = 0; i < n; i++)
 		{
-			int64		j = refset_index(&all, nbuf[i]);
+			int64		j = refset_index(&r->all, r->nbuf[i]);
 
-			if (j >= 0 && !seen[j])
+			if (j >= 0 && !r->seen[j])
 			{
-				seen[j] = true;
-				queue[tail++] = j;
+				r->seen[j] = true;
+				r->queue[tail++] = j;
 			}
 		}
 	}
-	for (int64 i = 0; i < all.n; i++)
+}
+
+static bool
+reach_seen(void *arg, N2Ref ref)
+{
+	N2Reach    *r = (N2Reach *) arg;
+	int64		j = refset_index(&r->all, ref);
+
+	return j >= 0 && r->seen[j];
+}
+
+/*
+ * Reconnects live elements that no level-0 path from the entry reaches,
+ * each from a node already known reachable; what a reconnected element
+ * reaches becomes reachable with it.
+ */
+static void
+reconnect_orphans(N2VacuumState *vs)
+{
+	N2Reach		r = {0};
+	int64		entry;
+
+	if (!ItemPointerIsValid(&vs->meta.entry))
+		return;
+	r.vs = vs;
+	for_each_element(vs, visit_collect, &r.all);
+	entry = refset_index(&r.all, n2_tid_to_ref(&vs->meta.entry));
+	if (entry < 0)
+		return;
+	r.seen = palloc0_array(bool, r.all.n);
+	r.queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * r.all.n);
+	r.nbuf = palloc(sizeof(N2Ref) * vs->p.max_m0);
+	reach_from(&r, entry);
+	for (int64 i = 0; i < r.all.n; i++)
 	{
 		float	   *vec;
 
-		if (seen[i])
+		if (r.seen[i])
 			continue;
 		vacuum_delay_point();
-		vec = n2_read_vector(&vs->pg, all.refs[i]);
+		vec = n2_read_vector(&vs->pg, r.all.refs[i]);
 		if (vec == NULL)
 			continue;
 		vs->pg.query = vec;
 		n2_connect(&vs->pg, &vs->search, &vs->meta.entry, vs->meta.max_level,
-				   all.refs[i]);
+				   r.all.refs[i], reach_seen, &r);
 		pfree(vec);
+		reach_from(&r, i);
 	}
 }
 
