@@ -20,7 +20,8 @@
 #   N2_EXTRA_CONF='k=v;..' extra server settings (';' or newline separated) for the
 #                          installcheck cluster and, via TEMP_CONFIG, every TAP cluster,
 #                          e.g. N2_EXTRA_CONF='wal_consistency_checking=all'
-#   N2_SUITES='unit tap'   run only these suites (default: unit regress isolation tap go)
+#   N2_SUITES='unit tap'   run only these suites (default: unit regress isolation tap tapwal go;
+#                          tapwal is the TAP suite again with wal_consistency_checking = all)
 #   N2_PROVE_TESTS='t/010_x.pl'  run only these TAP files
 #   N2_PROVE_JOBS=2        run TAP files in parallel (prove -j; default serial)
 #   N2_DATA_DIR=/abs/path  the shared/data folder (default: <repo>/../shared/data)
@@ -38,7 +39,7 @@ case "${1:-}" in
 *) die "unknown argument: $1 (see --help)" ;;
 esac
 
-SUITES=${N2_SUITES:-unit regress isolation tap go}
+SUITES=${N2_SUITES:-unit regress isolation tap tapwal go}
 WORK=
 PASSED=0 FAILED=0
 RESULTS=()
@@ -217,45 +218,60 @@ if want isolation; then
 fi
 
 # ---------------------------------------------------------------- tap
-if want tap; then
+# tap_suite NAME CONF: the TAP files, each cluster getting CONF's settings
+tap_suite() {
+	local name=$1 conf=$2
 	n=$(count_files "$SRC/t/*.pl")
 	if [ "$n" -eq 0 ]; then
-		log "suite tap: no t/*.pl"
-		record tap empty 0 "no t/*.pl"
-	else
-		T=$SECONDS
-		TAPARGS=()
-		if [ -n "${N2_PROVE_TESTS:-}" ]; then
-			TAPARGS+=(PROVE_TESTS="$N2_PROVE_TESTS")
-			n=$(wc -w <<<"$N2_PROVE_TESTS")
-		fi
-		log "suite tap: make installcheck (prove, $n files)"
-		TAPENV=(N2_DATA_DIR="$N2_DATA_DIR")
-		[ ! -s "$EXTRA_CONF" ] || TAPENV+=(TEMP_CONFIG="$EXTRA_CONF")
-		[ -z "${PG_TEST_TIMEOUT_DEFAULT:-}" ] || TAPENV+=(PG_TEST_TIMEOUT_DEFAULT="$PG_TEST_TIMEOUT_DEFAULT")
-		[ -z "${N2_PROVE_JOBS:-}" ] || TAPENV+=(HARNESS_OPTIONS="j$N2_PROVE_JOBS")
-		if n2_as_pg "${TAPENV[@]}" make -C "$SRC" installcheck "${MAKEARGS[@]}" REGRESS= ISOLATION= "${TAPARGS[@]}" \
-			</dev/null 2>&1 | tee "$WORK/tap.out"; then
-			record tap passed $((SECONDS - T)) "$n files"
-		else
-			record tap FAILED $((SECONDS - T)) "$n files"
-			# failing files from prove's "Test Summary Report" (or "Dubious"/"Failed" lines)
-			mapfile -t bad < <(grep -Eo '^t/[^ ]+\.pl' "$WORK/tap.out" | sort -u |
-				while read -r f; do
-					if grep -Eq "^$f +\(Wstat|^$f \.+ *(Dubious|Failed|not ok)" "$WORK/tap.out"; then echo "$f"; fi
-				done)
-			logdir=$SRC/tmp_check/log
-			if [ ${#bad[@]} -eq 0 ]; then
-				mapfile -t bad < <(cd "$SRC" && ls t/*.pl)
-			fi
-			for f in "${bad[@]}"; do
-				b=$(basename "$f" .pl)
-				echo "!!! TAP failure: $f"
-				show_tail "$logdir/regress_log_$b" 80
-				for l in "$logdir/${b}_"*.log; do show_tail "$l" 40; done
-			done
-		fi
+		log "suite $name: no t/*.pl"
+		record "$name" empty 0 "no t/*.pl"
+		return
 	fi
+	T=$SECONDS
+	TAPARGS=()
+	if [ -n "${N2_PROVE_TESTS:-}" ]; then
+		TAPARGS+=(PROVE_TESTS="$N2_PROVE_TESTS")
+		n=$(wc -w <<<"$N2_PROVE_TESTS")
+	fi
+	log "suite $name: make installcheck (prove, $n files)"
+	TAPENV=(N2_DATA_DIR="$N2_DATA_DIR")
+	[ ! -s "$conf" ] || TAPENV+=(TEMP_CONFIG="$conf")
+	[ -z "${PG_TEST_TIMEOUT_DEFAULT:-}" ] || TAPENV+=(PG_TEST_TIMEOUT_DEFAULT="$PG_TEST_TIMEOUT_DEFAULT")
+	[ -z "${N2_PROVE_JOBS:-}" ] || TAPENV+=(HARNESS_OPTIONS="j$N2_PROVE_JOBS")
+	if n2_as_pg "${TAPENV[@]}" make -C "$SRC" installcheck "${MAKEARGS[@]}" REGRESS= ISOLATION= "${TAPARGS[@]}" \
+		</dev/null 2>&1 | tee "$WORK/$name.out"; then
+		record "$name" passed $((SECONDS - T)) "$n files"
+	else
+		record "$name" FAILED $((SECONDS - T)) "$n files"
+		# failing files from prove's "Test Summary Report" (or "Dubious"/"Failed" lines)
+		mapfile -t bad < <(grep -Eo '^t/[^ ]+\.pl' "$WORK/$name.out" | sort -u |
+			while read -r f; do
+				if grep -Eq "^$f +\(Wstat|^$f \.+ *(Dubious|Failed|not ok)" "$WORK/$name.out"; then echo "$f"; fi
+			done)
+		logdir=$SRC/tmp_check/log
+		if [ ${#bad[@]} -eq 0 ]; then
+			mapfile -t bad < <(cd "$SRC" && ls t/*.pl)
+		fi
+		for f in "${bad[@]}"; do
+			b=$(basename "$f" .pl)
+			echo "!!! TAP failure: $f"
+			show_tail "$logdir/regress_log_$b" 80
+			for l in "$logdir/${b}_"*.log; do show_tail "$l" 40; done
+		done
+	fi
+}
+
+if want tap; then
+	tap_suite tap "$EXTRA_CONF"
+fi
+
+# The whole TAP suite once more with every WAL record checked against the
+# page it rebuilds on replay (crash recovery, standbys).
+if want tapwal; then
+	WALCONF=$WORK/walcheck.conf
+	{ cat "$EXTRA_CONF"; echo "wal_consistency_checking = 'all'"; } >"$WALCONF"
+	chmod 644 "$WALCONF"
+	tap_suite tapwal "$WALCONF"
 fi
 
 # ---------------------------------------------------------------- go
