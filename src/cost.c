@@ -56,15 +56,11 @@ n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	genericcostestimate(root, path, loop_count, &costs);
 	get_tablespace_page_costs(index->reltablespace, &random_page_cost, &seq_page_cost);
 
-	/* dims and degree from the type modifier and options, with defaults */
-	dims = 128;
-	if (index->opcintype[0] != InvalidOid && index->ncolumns > 0)
-	{
-		/* the typmod is not on IndexOptInfo; page count says enough */
-		double		bytes_per_tuple = (double) index->pages * BLCKSZ / ntuples;
-
-		dims = (int) Max(1, bytes_per_tuple / sizeof(float));
-	}
+	/*
+	 * The work per visited node scales with the element's size (vector and
+	 * links), which the page count gives without opening the index.
+	 */
+	dims = (int) Max(1, (double) index->pages * BLCKSZ / ntuples / sizeof(float));
 	max_m0 = 2 * N2_DEFAULT_M;
 
 	/* one distance: a few operator costs per 64 dimensions */

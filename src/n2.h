@@ -171,6 +171,27 @@ n2_ref_to_tid(N2Ref ref, ItemPointer tid)
 	ItemPointerSet(tid, (BlockNumber) (ref >> 16), (OffsetNumber) (ref & 0xFFFF));
 }
 
+/* Position of ref in refs[0..n), sorted ascending; -1 when absent. */
+static inline int64
+n2_ref_position(const N2Ref *refs, int64 n, N2Ref ref)
+{
+	int64		lo = 0;
+	int64		hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (refs[mid] == ref)
+			return mid;
+		if (refs[mid] < ref)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
 /* Options (reloptions) */
 typedef struct N2Options
 {

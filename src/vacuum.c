@@ -69,44 +69,16 @@ refset_add(N2RefSet *set, N2Ref ref)
 	set->refs[set->n++] = ref;
 }
 
-static bool
-refset_contains(const N2RefSet *set, N2Ref ref)
-{
-	int64		lo = 0;
-	int64		hi = set->n - 1;
-
-	while (lo <= hi)
-	{
-		int64		mid = (lo + hi) / 2;
-
-		if (set->refs[mid] == ref)
-			return true;
-		if (set->refs[mid] < ref)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return false;
-}
-
-static int64
+static inline int64
 refset_index(const N2RefSet *set, N2Ref ref)
 {
-	int64		lo = 0;
-	int64		hi = set->n - 1;
+	return n2_ref_position(set->refs, set->n, ref);
+}
 
-	while (lo <= hi)
-	{
-		int64		mid = (lo + hi) / 2;
-
-		if (set->refs[mid] == ref)
-			return mid;
-		if (set->refs[mid] < ref)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+static inline bool
+refset_contains(const N2RefSet *set, N2Ref ref)
+{
+	return refset_index(set, ref) >= 0;
 }
 
 /* Removes dead TIDs from tids[0..n) in place; returns how many remain. */

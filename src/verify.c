@@ -72,24 +72,10 @@ problem(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
 	vs->nproblems++;
 }
 
-static int64
+static inline int64
 find_ref(const N2VerifyState *vs, N2Ref ref)
 {
-	int64		lo = 0;
-	int64		hi = vs->nrefs - 1;
-
-	while (lo <= hi)
-	{
-		int64		mid = (lo + hi) / 2;
-
-		if (vs->refs[mid] == ref)
-			return mid;
-		if (vs->refs[mid] < ref)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	return n2_ref_position(vs->refs, vs->nrefs, ref);
 }
 
 /* The tuple tid names, with its page share-locked in *buf; NULL if none. */
