@@ -382,6 +382,22 @@ find_neighbors(N2InsertState *is, const float *v, int level,
 	return N2_INVALID_REF;
 }
 
+/* Links ref from a node near it, searching from its own vector. */
+static void
+reconnect(N2InsertState *is, N2Ref ref)
+{
+	const float *query = is->pg.query;
+	float	   *vec = n2_read_vector(&is->pg, ref);
+
+	if (vec == NULL)
+		return;
+	is->pg.query = vec;
+	n2_connect(&is->pg, &is->search, &is->meta.entry, is->meta.max_level,
+			   ref, NULL, NULL);
+	is->pg.query = query;
+	pfree(vec);
+}
+
 static void
 insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 {
@@ -393,6 +409,7 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	int		   *nsel;
 	N2Ref		same;
 	N2Ref		newref;
+	N2Ref	   *dropped;
 
 	level = Min(n2_random_level(is->meta.seed,
 								n2_hash_bytes(v, sizeof(float) * dims, is->meta.seed),
@@ -447,15 +464,32 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	}
 
 	newref = place_element(index, p, v, level, heaptid, sel, nsel);
+	dropped = palloc(sizeof(N2Ref) * Max(p->max_m0, p->m));
 	for (int l = Min(level, is->meta.max_level); l >= 0; l--)
 	{
 		bool		linked = false;
 
 		for (int i = 0; i < nsel[l]; i++)
-			linked |= n2_add_link(&is->pg, sel[l][i].ref, l, newref);
+		{
+			int			ndropped;
+
+			if (!n2_add_link(&is->pg, sel[l][i].ref, l, newref, dropped, &ndropped))
+				continue;
+			linked = true;
+
+			/*
+			 * The neighbour made room for us by dropping links, each maybe
+			 * the only way to reach that node on level 0: keep a path to
+			 * them through the new node, which the neighbour links.
+			 */
+			for (int j = 0; l == 0 && j < ndropped; j++)
+			{
+				if (!n2_append_link(index, p, newref, 0, dropped[j]))
+					reconnect(is, dropped[j]);
+			}
+		}
 		if (l == 0 && !linked)
-			n2_connect(&is->pg, &is->search, &is->meta.entry,
-					   is->meta.max_level, newref, NULL, NULL);
+			reconnect(is, newref);
 	}
 	if (level > is->meta.max_level)
 		update_meta_entry(index, newref, level, 0);

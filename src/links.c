@@ -149,10 +149,13 @@ n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
  * Makes nb link to newref on level, re-selecting nb's list when it is full.
  * Optimistic: the new list is computed from a copy and written only if the
  * list is still that copy, else recomputed.  Returns true when newref ends
- * up in the list.
+ * up in the list.  The links re-selection dropped are reported in dropped
+ * (room for the level's capacity) and *ndropped, so that the caller can keep
+ * a path to them.
  */
 bool
-n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
+n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
+			N2Ref *dropped, int *ndropped)
 {
 	const N2Params *p = pg->params;
 	int			cap = n2_links_cap(p, level);
@@ -166,6 +169,7 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 	ItemPointerData newtid;
 
 	n2_ref_to_tid(newref, &newtid);
+	*ndropped = 0;
 	for (;;)
 	{
 		N2ElementTuple et;
@@ -243,8 +247,61 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 		}
 		memcpy(N2ElementLinks(et) + start, new, sizeof(ItemPointerData) * cap);
 		n2_finish_element(state, buf);
+		for (int i = 0; i < count; i++)
+		{
+			bool		kept = false;
+
+			for (int j = 0; j < cap && !kept; j++)
+				kept = ItemPointerEquals(&old[i], &new[j]);
+			if (!kept)
+				dropped[(*ndropped)++] = n2_tid_to_ref(&old[i]);
+		}
 		return true;
 	}
+}
+
+/*
+ * Appends target to ref's list on level if there is room and it is not
+ * there yet; returns whether target is in the list afterwards.
+ */
+bool
+n2_append_link(Relation index, const N2Params *p, N2Ref ref, int level,
+			   N2Ref target)
+{
+	GenericXLogState *state;
+	Buffer		buf;
+	N2ElementTuple et = n2_lock_element(index, ref, &state, &buf);
+	ItemPointer links;
+	ItemPointerData tid;
+	int			cap = n2_links_cap(p, level);
+	int			count = 0;
+
+	if (et == NULL)
+		return false;
+	if (et->level < level || target == ref)
+	{
+		n2_abort_element(state, buf);
+		return false;
+	}
+	n2_ref_to_tid(target, &tid);
+	links = N2ElementLinks(et) + n2_links_start(p, level);
+	while (count < cap && ItemPointerIsValid(&links[count]))
+	{
+		if (ItemPointerEquals(&links[count], &tid))
+		{
+			n2_abort_element(state, buf);
+			return true;
+		}
+		count++;
+	}
+	if (count == cap)
+	{
+		n2_abort_element(state, buf);
+		return false;
+	}
+	links[count] = tid;
+	n2_finish_element(state, buf);
+	return true;
 }
 
 /*

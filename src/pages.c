@@ -243,11 +243,11 @@ n2_page_graph_release(N2PageGraph *pg)
  * otherwise costs a hash probe under a partition lock per visited node.  The
  * hint may be stale; ReadRecentBuffer checks the tag before pinning.
  */
-#define N2_RECENT_SLOTS 16384
+#define N2_RECENT_SLOTS 65536
 
 typedef struct N2RecentBuffer
 {
-	RelFileNode node;
+	Oid			relnode;		/* with blkno, a hint; the tag is rechecked */
 	BlockNumber blkno;
 	Buffer		buf;
 } N2RecentBuffer;
@@ -268,11 +268,11 @@ n2_read_buffer(Relation index, BlockNumber blkno)
 	slot = &recent_buffers[(blkno ^ (index->rd_node.relNode * 0x9E3779B1U)) &
 						   (N2_RECENT_SLOTS - 1)];
 	if (slot->blkno == blkno && BufferIsValid(slot->buf) &&
-		RelFileNodeEquals(slot->node, index->rd_node) &&
+		slot->relnode == index->rd_node.relNode &&
 		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, slot->buf))
 		return slot->buf;
 	buf = ReadBuffer(index, blkno);
-	slot->node = index->rd_node;
+	slot->relnode = index->rd_node.relNode;
 	slot->blkno = blkno;
 	slot->buf = buf;
 	return buf;
