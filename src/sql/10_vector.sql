@@ -32,7 +32,7 @@ CREATE TYPE vector (
 	SEND = vector_send,
 	INTERNALLENGTH = VARIABLE,
 	ALIGNMENT = int4,
-	STORAGE = external
+	STORAGE = extended
 );
 
 -- Casts
