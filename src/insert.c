@@ -103,10 +103,27 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 		UnlockReleaseBuffer(buf);
 	}
 
-	LockRelationForExtension(index, ExclusiveLock);
-	buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	UnlockRelationForExtension(index, ExclusiveLock);
+	for (;;)
+	{
+		LockRelationForExtension(index, ExclusiveLock);
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		UnlockRelationForExtension(index, ExclusiveLock);
+		if (PageIsNew(BufferGetPage(buf)))
+			break;
+
+		/*
+		 * VACUUM initialises pages an insert left new (by crashing before
+		 * writing them) and offers them to others, and it may have got to
+		 * this one before we locked it: use it as any other page.
+		 */
+		if (PageGetFreeSpace(BufferGetPage(buf)) >= need)
+		{
+			*page = GenericXLogRegisterBuffer(state, buf, 0);
+			return buf;
+		}
+		UnlockReleaseBuffer(buf);
+	}
 	*page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
 	n2_init_page(*page, N2_PAGE_DATA);
 

@@ -143,8 +143,21 @@ remove_dead_tids(N2VacuumState *vs, N2RefSet *empty)
 								 vs->info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		state = GenericXLogStart(vs->index);
+		if (PageIsNew(BufferGetPage(buf)))
+		{
+			/*
+			 * An insert extended the file and crashed before writing the
+			 * page: initialise it and offer it to later inserts.
+			 */
+			page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+			n2_init_page(page, N2_PAGE_DATA);
+			GenericXLogFinish(state);
+			RecordPageWithFreeSpace(vs->index, blkno, PageGetFreeSpace(BufferGetPage(buf)));
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
 		page = GenericXLogRegisterBuffer(state, buf, 0);
-		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
+		maxoff = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			ItemId		iid = PageGetItemId(page, off);

@@ -181,9 +181,13 @@ sub compare
 	my $verify = "SELECT coalesce(string_agg(format('%s/%s: %s', blkno, offnum, problem), E'\\n'), '') FROM n2_verify('$index')";
 	is($primary->safe_psql('postgres', $verify), '', "$what: n2_verify clean on the primary");
 	is($standby->safe_psql('postgres', $verify), '', "$what: n2_verify clean on the standby");
-	my $info = "SELECT elements || ' ' || heap_tids || ' ' || pages FROM n2_index_info('$index')";
+	# pages are compared only where no crash intervened: a page the primary
+	# added to the file just before crashing was never WAL-logged, so the
+	# standby's copy of the index can be a page or two shorter
+	my $info = "SELECT elements || ' ' || heap_tids FROM n2_index_info('$index')";
+	$info =~ s/heap_tids/heap_tids || ' ' || pages/ unless $what =~ /crash/;
 	is($standby->safe_psql('postgres', $info), $primary->safe_psql('postgres', $info),
-		"$what: same elements, heap TIDs and pages on both");
+		"$what: same elements, heap TIDs" . ($what =~ /crash/ ? '' : ' and pages') . ' on both');
 	return if $table eq 'items';	# its recall was checked above
 	my ($e_ids, $e_d) = knn($primary, $table, 20, 'SET enable_indexscan = off; SET enable_bitmapscan = off;');
 	# the queries come from all 100 clusters, w and c from 5 of them: most
