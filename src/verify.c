@@ -42,7 +42,8 @@ typedef struct N2VerifyState
 	/* every element, in page order (so sorted by ref) */
 	N2Ref	   *refs;
 	uint8	   *levels;
-	bool	   *live;			/* not deleted and has heap TIDs */
+	bool	   *live;			/* not flagged deleted: a valid link target */
+	bool	   *holds;			/* live and holding heap TIDs: must be reachable */
 	int64		nrefs;
 	int64		caprefs;
 } N2VerifyState;
@@ -233,11 +234,13 @@ check_pages(N2VerifyState *vs)
 					vs->refs = repalloc_huge(vs->refs, sizeof(N2Ref) * vs->caprefs);
 					vs->levels = repalloc_huge(vs->levels, vs->caprefs);
 					vs->live = repalloc_huge(vs->live, sizeof(bool) * vs->caprefs);
+					vs->holds = repalloc_huge(vs->holds, sizeof(bool) * vs->caprefs);
 				}
 				ItemPointerSet(&tid, blkno, off);
 				vs->refs[vs->nrefs] = n2_tid_to_ref(&tid);
 				vs->levels[vs->nrefs] = et->level;
 				vs->live[vs->nrefs] = !(et->flags & N2_ELEMENT_DELETED);
+				vs->holds[vs->nrefs] = false;
 				vs->nrefs++;
 				elements[nelements++] = et;
 			}
@@ -329,8 +332,9 @@ check_elements(N2VerifyState *vs)
 		UnlockReleaseBuffer(buf);
 
 		ntids += check_tid_chain(vs, blkno, off, tidchain);
-		if (ntids == 0)
-			vs->live[i] = false;	/* awaiting VACUUM: not expected reachable */
+		/* an element whose rows all died awaits VACUUM: still a fine link
+		 * target, but nothing needs to reach it */
+		vs->holds[i] = ntids > 0;
 	}
 }
 
@@ -405,7 +409,7 @@ check_reachable(N2VerifyState *vs)
 	{
 		for (int64 i = 0; i < vs->nrefs; i++)
 		{
-			if (vs->live[i])
+			if (vs->holds[i])
 			{
 				problem(vs, InvalidBlockNumber, InvalidOffsetNumber,
 						"index has live elements but no entry point");
@@ -469,7 +473,7 @@ check_reachable(N2VerifyState *vs)
 	}
 	for (int64 i = 0; i < vs->nrefs; i++)
 	{
-		if (vs->live[i] && !seen[i])
+		if (vs->holds[i] && !seen[i])
 		{
 			ItemPointerData tid;
 
@@ -497,6 +501,7 @@ n2_verify(PG_FUNCTION_ARGS)
 	vs.refs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(N2Ref) * vs.caprefs);
 	vs.levels = MemoryContextAllocHuge(CurrentMemoryContext, vs.caprefs);
 	vs.live = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * vs.caprefs);
+	vs.holds = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * vs.caprefs);
 
 	n2_read_meta(vs.index, &vs.meta);
 	n2_params_from_meta(vs.index, &vs.meta, &vs.p);
