@@ -22,15 +22,10 @@
 #include <time.h>
 
 #include "build.h"
+#include "vecs.h"
 
 #define K 10
 
-typedef struct Vecs
-{
-	int			n;
-	int			dim;
-	void	   *data;
-} Vecs;
 
 static void
 die(const char *msg, const char *arg)
@@ -39,35 +34,13 @@ die(const char *msg, const char *arg)
 	exit(1);
 }
 
-/* .fvecs / .ivecs: per row an int32 dim, then dim 4-byte values. */
 static void
 read_vecs(const char *path, Vecs *v)
 {
-	FILE	   *f = fopen(path, "rb");
-	int32_t		dim;
-	long		size;
+	const char *err = vecs_read(path, v);
 
-	if (f == NULL)
-		die("cannot open", path);
-	if (fread(&dim, 4, 1, f) != 1 || dim <= 0)
-		die("bad header", path);
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	v->dim = dim;
-	v->n = (int) (size / (4 * ((long) dim + 1)));
-	v->data = malloc((size_t) v->n * dim * 4);
-	if (v->data == NULL)
-		die("out of memory", NULL);
-	for (int i = 0; i < v->n; i++)
-	{
-		int32_t		d;
-
-		if (fread(&d, 4, 1, f) != 1 || d != dim ||
-			fread((char *) v->data + (size_t) i * dim * 4, 4, dim, f) != (size_t) dim)
-			die("bad row", path);
-	}
-	fclose(f);
+	if (err)
+		die(err, path);
 }
 
 static double

@@ -48,14 +48,10 @@
 
 #include <libpq-fe.h>
 
+#include "vecs.h"
+
 #define K 10
 
-typedef struct Vecs
-{
-	int			n;
-	int			dim;
-	float	   *data;
-} Vecs;
 
 static PGconn *conn;
 
@@ -77,35 +73,16 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* .fvecs: per row an int32 dim, then dim float32 (little endian). */
 static void
 read_fvecs(const char *path, Vecs *v)
 {
-	FILE	   *f = fopen(path, "rb");
-	int32_t		dim;
-	long		size;
+	const char *err = vecs_read(path, v);
 
-	if (f == NULL)
-		die("cannot open %s", path);
-	if (fread(&dim, 4, 1, f) != 1 || dim <= 0)
-		die("bad header in %s", path);
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	v->dim = dim;
-	v->n = (int) (size / (4 * ((long) dim + 1)));
-	v->data = malloc((size_t) v->n * dim * 4);
-	if (v->data == NULL)
-		die("out of memory%s", NULL);
-	for (int i = 0; i < v->n; i++)
+	if (err)
 	{
-		int32_t		d;
-
-		if (fread(&d, 4, 1, f) != 1 || d != dim ||
-			fread(v->data + (size_t) i * dim, 4, dim, f) != (size_t) dim)
-			die("bad row in %s", path);
+		fprintf(stderr, "n2bench: %s: %s\n", path, err);
+		exit(1);
 	}
-	fclose(f);
 }
 
 static PGresult *

@@ -15,13 +15,8 @@
 
 #include "build.h"
 #include "unit.h"
+#include "../../bench/vecs.h"
 
-typedef struct Vecs
-{
-	int			n;
-	int			dim;
-	void	   *data;			/* n * dim elements of 4 bytes */
-} Vecs;
 
 /*
  * Reads dataset/name under the data directory, .fvecs or .ivecs (per row:
@@ -31,41 +26,13 @@ static inline bool
 read_vecs(const char *dataset, const char *name, Vecs *v)
 {
 	char		path[1024];
-	FILE	   *f;
-	int32_t		dim;
-	long		size;
+	const char *err;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", unit_data_dir(), dataset, name);
-	f = fopen(path, "rb");
-	if (f == NULL)
-	{
-		fprintf(stderr, "cannot open %s\n", path);
-		return false;
-	}
-	if (fread(&dim, 4, 1, f) != 1 || dim <= 0)
-	{
-		fclose(f);
-		return false;
-	}
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	v->dim = dim;
-	v->n = (int) (size / (4 * ((long) dim + 1)));
-	v->data = malloc((size_t) v->n * dim * 4);
-	for (int i = 0; i < v->n; i++)
-	{
-		int32_t		d;
-
-		if (fread(&d, 4, 1, f) != 1 || d != dim ||
-			fread((char *) v->data + (size_t) i * dim * 4, 4, dim, f) != (size_t) dim)
-		{
-			fclose(f);
-			return false;
-		}
-	}
-	fclose(f);
-	return true;
+	err = vecs_read(path, v);
+	if (err)
+		fprintf(stderr, "%s: %s\n", path, err);
+	return err == NULL;
 }
 
 /* Levels seeded from the data, as the index build does. */
