@@ -1,8 +1,9 @@
 --
 -- Filtered k-NN queries (issue 8): the GUCs of iterative scans and their
 -- bounds, filtered queries that return their LIMIT in ascending distance, a
--- filter matching 5 rows, plans for selective filters, and the DEBUG1 message
--- of a scan stopped by a bound.
+-- filter matching 5 rows, plans for selective filters, the exact finish of a
+-- scan whose graph walk a bound stopped (n2.scan_fallback), and the DEBUG1
+-- messages of a bound.
 --
 
 -- The GUCs exist once the library is loaded (an index scan, or LOAD, or
@@ -12,10 +13,12 @@ LOAD 'n2';
 SHOW n2.iterative_scan;
 SHOW n2.max_scan_tuples;
 SHOW n2.scan_mem_multiplier;
+SHOW n2.scan_fallback;
 SHOW n2.ef_search;
 SELECT name, setting, unit, vartype, min_val, max_val, enumvals, context
 	FROM pg_settings
-	WHERE name IN ('n2.iterative_scan', 'n2.max_scan_tuples', 'n2.scan_mem_multiplier')
+	WHERE name IN ('n2.iterative_scan', 'n2.max_scan_tuples', 'n2.scan_mem_multiplier',
+				   'n2.scan_fallback')
 	ORDER BY name;
 
 -- Every value of n2.iterative_scan, and the bounds of the other two.
@@ -46,13 +49,21 @@ SET n2.scan_mem_multiplier = 0.99;
 SET n2.scan_mem_multiplier = 0;
 SET n2.scan_mem_multiplier = 1000.5;
 SET n2.scan_mem_multiplier = 'NaN';
+SET n2.scan_fallback = off;
+SHOW n2.scan_fallback;
+SET n2.scan_fallback = sequential;
+SHOW n2.scan_fallback;
+SET n2.scan_fallback = 'stop';
+SET n2.scan_fallback = on;
 -- The failed SETs left the last good values.
 SHOW n2.max_scan_tuples;
 SHOW n2.scan_mem_multiplier;
+SHOW n2.scan_fallback;
 RESET ALL;
 SHOW n2.iterative_scan;
 SHOW n2.max_scan_tuples;
 SHOW n2.scan_mem_multiplier;
+SHOW n2.scan_fallback;
 -- Per transaction.
 BEGIN;
 SET LOCAL n2.iterative_scan = off;
@@ -133,11 +144,26 @@ SELECT count(*) <= 10 AS at_most_ef_search FROM (
 RESET n2.iterative_scan;
 RESET n2.ef_search;
 
--- A f_tiny n2.max_scan_tuples stops the widening: fewer rows than the LIMIT.
+-- A tiny n2.max_scan_tuples stops the graph walk almost at once; the
+-- sequential finish still returns the exact filtered answer, in order.
 SET n2.max_scan_tuples = 1;
+SELECT q.qid,
+	   (SELECT array_agg(id) FROM (SELECT id FROM f_pts WHERE bucket = q.qid
+								   ORDER BY v <-> q.v LIMIT 10) s) =
+	   (SELECT array_agg(id) FROM (SELECT id FROM f_pts WHERE bucket = q.qid
+								   ORDER BY v <-> q.v, id LIMIT 10) e) AS exact
+	FROM f_q q ORDER BY q.qid;
+SET n2.iterative_scan = relaxed_order;
+SELECT q.qid, (SELECT count(*) FROM (SELECT id FROM f_pts WHERE bucket = q.qid
+									 ORDER BY v <-> q.v LIMIT 10) s) AS n
+	FROM f_q q ORDER BY q.qid;
+RESET n2.iterative_scan;
+-- With n2.scan_fallback = off the bound ends the scan: fewer rows than the LIMIT.
+SET n2.scan_fallback = off;
 SELECT q.qid, (SELECT count(*) FROM (SELECT id FROM f_pts WHERE bucket = q.qid
 										ORDER BY v <-> q.v LIMIT 10) s) < 10 AS stopped_short
 	FROM f_q q ORDER BY q.qid;
+RESET n2.scan_fallback;
 RESET n2.max_scan_tuples;
 
 --
@@ -156,6 +182,11 @@ SELECT id FROM f_pts WHERE rare = 1 ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 10;
 SET n2.iterative_scan = relaxed_order;
 SELECT id FROM f_pts WHERE rare = 1 ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 10;
 RESET n2.iterative_scan;
+-- Even when the graph walk stops after one tuple, the sequential finish
+-- returns the same 5 rows in the same order.
+SET n2.max_scan_tuples = 1;
+SELECT id FROM f_pts WHERE rare = 1 ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 10;
+RESET n2.max_scan_tuples;
 -- A filter nothing matches ends with no rows.
 SELECT count(*) FROM (SELECT id FROM f_pts WHERE label = 10
 					  ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 10) s;
@@ -174,7 +205,7 @@ EXPLAIN (costs off)
 	SELECT id FROM f_pts WHERE label = 3 AND bucket = 13 ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 10;
 
 --
--- When a bound stops a scan it says so at DEBUG1.  30 points whose level-0
+-- When a bound stops the graph walk the scan says so at DEBUG1.  30 points whose level-0
 -- graph is complete (naive selection, max_m0 above the row count): the first
 -- expansion visits all 30, so the count in the message does not depend on
 -- the graph's shape.
@@ -189,10 +220,15 @@ SET enable_seqscan = off;
 SET n2.ef_search = 1;
 SET n2.max_scan_tuples = 1;
 SET client_min_messages = debug1;
--- LIMIT 10 but only 3 rows pass: the scan is asked past its bound.
+-- LIMIT 10 but only 3 rows pass: the scan is asked past its bound and
+-- finishes with a sequential pass, which finds all 3.
 SELECT id FROM f_tiny WHERE id % 10 = 0 ORDER BY v <-> '[3,3]' LIMIT 10;
--- A LIMIT met before the scan ends: no message.
-SELECT id FROM f_tiny WHERE id % 10 = 0 ORDER BY v <-> '[3,3]' LIMIT 2;
+-- n2.scan_fallback = off: the scan stops there, with fewer rows.
+SET n2.scan_fallback = off;
+SELECT id FROM f_tiny WHERE id % 10 = 0 ORDER BY v <-> '[3,3]' LIMIT 10;
+RESET n2.scan_fallback;
+-- A LIMIT met before the bound: no message.
+SELECT id FROM f_tiny ORDER BY v <-> '[3,3]' LIMIT 1;
 -- Without a bound in the way the scan runs out of graph: no message.
 SET n2.max_scan_tuples = 1000;
 SELECT id FROM f_tiny WHERE id % 10 = 0 ORDER BY v <-> '[3,3]' LIMIT 10;

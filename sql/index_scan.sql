@@ -354,11 +354,18 @@ SELECT count(*) <= 10 AS at_most_ef_search FROM (SELECT id FROM pts
 	ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 300) s;
 SELECT count(*) < 10 AS filter_starves FROM (SELECT id FROM pts WHERE id % 10 = 0
 	ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 10) s;
--- n2.max_scan_tuples bounds how far an iterative scan widens.
+-- n2.max_scan_tuples bounds how far an iterative scan walks the graph; with
+-- n2.scan_fallback = off the scan ends there, otherwise a sequential pass
+-- returns the rest in order.
 SET n2.iterative_scan = strict_order;
 SET n2.max_scan_tuples = 1;
+SET n2.scan_fallback = off;
 SELECT count(*) < 300 AS limited FROM (SELECT id FROM pts
 	ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 300) s;
+RESET n2.scan_fallback;
+SELECT array_agg(id) = (SELECT array_agg(id) FROM (SELECT id FROM pts
+							ORDER BY v <-> '[1,0,0,0,0,0,0,0]', id LIMIT 300) e) AS exact
+	FROM (SELECT id FROM pts ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 300) s;
 RESET n2.max_scan_tuples;
 SET n2.scan_mem_multiplier = 2;
 SELECT count(*) FROM (SELECT id FROM pts WHERE id % 10 = 0

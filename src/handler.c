@@ -34,6 +34,7 @@ int			n2_build_threads = 0;
 int			n2_iterative_scan = N2_ITERATIVE_STRICT;
 int			n2_max_scan_tuples = 20000;
 double		n2_scan_mem_multiplier = 1.0;
+int			n2_scan_fallback = N2_FALLBACK_SEQUENTIAL;
 
 static relopt_kind n2_relopt_kind;
 
@@ -53,6 +54,12 @@ static const struct config_enum_entry n2_iterative_values[] = {
 	{"off", N2_ITERATIVE_OFF, false},
 	{"strict_order", N2_ITERATIVE_STRICT, false},
 	{"relaxed_order", N2_ITERATIVE_RELAXED, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry n2_fallback_values[] = {
+	{"off", N2_FALLBACK_OFF, false},
+	{"sequential", N2_FALLBACK_SEQUENTIAL, false},
 	{NULL, 0, false}
 };
 
@@ -110,13 +117,26 @@ _PG_init(void)
 							 n2_iterative_values, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("n2.max_scan_tuples",
-							"Most index tuples an iterative scan visits.",
-							NULL, &n2_max_scan_tuples, 20000, 1, INT_MAX,
+							"Most index tuples the graph walk of an iterative "
+							"scan visits.",
+							"Past it, n2.scan_fallback says how the scan goes on.",
+							&n2_max_scan_tuples, 20000, 1, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("n2.scan_mem_multiplier",
 							 "Multiple of work_mem an iterative scan may use.",
-							 NULL, &n2_scan_mem_multiplier, 1.0, 1.0, 1000.0,
+							 "Past it, n2.scan_fallback says how the scan goes on.",
+							 &n2_scan_mem_multiplier, 1.0, 1.0, 1000.0,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("n2.scan_fallback",
+							 "How an iterative scan goes on once "
+							 "n2.max_scan_tuples or its memory bound stops "
+							 "the graph walk.",
+							 "sequential reads the rest of the index once and "
+							 "returns the remaining rows in distance order; "
+							 "off ends the scan.",
+							 &n2_scan_fallback, N2_FALLBACK_SEQUENTIAL,
+							 n2_fallback_values, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("n2");
 }

@@ -245,6 +245,7 @@ extern int	n2_build_threads;
 extern int	n2_iterative_scan;
 extern int	n2_max_scan_tuples;
 extern double n2_scan_mem_multiplier;
+extern int	n2_scan_fallback;
 
 typedef enum N2IterativeScan
 {
@@ -252,6 +253,13 @@ typedef enum N2IterativeScan
 	N2_ITERATIVE_STRICT,
 	N2_ITERATIVE_RELAXED
 } N2IterativeScan;
+
+/* What a scan does when a bound stops its graph walk (n2.scan_fallback) */
+typedef enum N2ScanFallback
+{
+	N2_FALLBACK_OFF,			/* end the scan there */
+	N2_FALLBACK_SEQUENTIAL		/* finish with an exact pass over the index */
+} N2ScanFallback;
 
 /* CREATE INDEX progress phases (pg_stat_progress_create_index) */
 #define N2_PHASE_LOAD			2

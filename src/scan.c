@@ -7,16 +7,22 @@
  * nearest first.  The executor may ask for more rows than the first ef_search
  * candidates hold (a filter, or dead rows); the search then widens instead of
  * ending, within n2.max_scan_tuples and work_mem * n2.scan_mem_multiplier.
+ * Past those bounds a random walk over the graph costs more per row than
+ * reading the index in order, so with n2.scan_fallback = sequential the scan
+ * finishes exactly: passes over every index page that return the elements
+ * the walk never reached, nearest first (core/sweep.c).
  */
 #include "postgres.h"
 
 #include "access/relscan.h"
+#include "storage/bufmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "core/iterate.h"
+#include "core/sweep.h"
 #include "n2.h"
 
 typedef struct N2ScanOpaqueData
@@ -30,6 +36,18 @@ typedef struct N2ScanOpaqueData
 	N2Iterator	it;
 	bool		it_valid;
 	bool		started;
+
+	/* the exact finish once a bound stopped the walk */
+	N2Sweep		sweep;
+	bool		sweeping;
+	int			npasses;
+	BufferAccessStrategy strategy;
+
+	/* strict order: the nodes yielded at the last distance, for the finish */
+	float		tie_dist;
+	N2Ref	   *ties;
+	int			nties;
+	int			tiecap;
 
 	/* heap TIDs of the node being returned */
 	ItemPointerData *tids;
@@ -48,6 +66,9 @@ scan_free_core(void *arg)
 	if (so->it_valid)
 		n2_iter_free(&so->it);
 	so->it_valid = false;
+	if (so->sweeping)
+		n2_sweep_free(&so->sweep);
+	so->sweeping = false;
 }
 
 IndexScanDesc
@@ -63,6 +84,8 @@ n2_beginscan(Relation index, int nkeys, int norderbys)
 	MemoryContextRegisterResetCallback(so->cxt, &so->cleanup);
 	so->tidcap = 16;
 	so->tids = MemoryContextAlloc(so->cxt, sizeof(ItemPointerData) * so->tidcap);
+	so->tiecap = 16;
+	so->ties = MemoryContextAlloc(so->cxt, sizeof(N2Ref) * so->tiecap);
 	scan->opaque = so;
 	return scan;
 }
@@ -76,6 +99,8 @@ scan_reset(N2ScanOpaque so)
 	so->started = false;
 	so->ntids = 0;
 	so->tidpos = 0;
+	so->npasses = 0;
+	so->nties = 0;
 }
 
 void
@@ -143,6 +168,13 @@ scan_start(IndexScanDesc scan)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
 	so->it_valid = true;
+
+	/*
+	 * In strict order the sequential finish takes over right where the walk
+	 * stops, so nodes the walk found but could not yet place are left to it.
+	 */
+	so->it.stop_at_bound = mode == N2_ITER_STRICT &&
+		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL;
 	if (!n2_iter_start(&so->it, ItemPointerIsValid(&so->meta.entry) ?
 					   n2_tid_to_ref(&so->meta.entry) : N2_INVALID_REF,
 					   so->meta.max_level))
@@ -237,6 +269,144 @@ report_stop(N2ScanOpaque so)
 	}
 }
 
+/*
+ * Once a bound has stopped the graph walk, switches to the exact finish if
+ * n2.scan_fallback allows; false when the scan ends here.
+ */
+static bool
+sweep_begin(N2ScanOpaque so)
+{
+	Size		max_memory = (Size) (work_mem * 1024.0 * n2_scan_mem_multiplier);
+	Size		used = n2_iter_memory(&so->it);
+	Size		room;
+
+	if (so->it.mode == N2_ITER_SINGLE || n2_scan_fallback != N2_FALLBACK_SEQUENTIAL ||
+		(so->it.stop != N2_ITER_TUPLE_LIMIT && so->it.stop != N2_ITER_MEMORY_LIMIT))
+	{
+		report_stop(so);
+		return false;
+	}
+
+	/* the sweep gets what the walk left of the bound, never under 64 kB */
+	room = Max(max_memory > used ? max_memory - used : 0, (Size) 65536);
+	if (!n2_sweep_init(&so->sweep, room / sizeof(N2Candidate)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	so->sweeping = true;
+
+	/* strict order: nothing nearer than a row already returned */
+	if (so->it.mode == N2_ITER_STRICT && so->it.yielded_any)
+		n2_sweep_set_floor(&so->sweep, so->it.last_dist);
+	if (so->strategy == NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(so->cxt);
+
+		so->strategy = GetAccessStrategy(BAS_BULKREAD);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	ereport(DEBUG1,
+			(errmsg("n2 index scan reached its %s after visiting %llu tuples; finishing with a sequential pass over the index",
+					so->it.stop == N2_ITER_TUPLE_LIMIT ?
+					"n2.max_scan_tuples" : "memory limit",
+					(unsigned long long) so->it.nvisited)));
+	return true;
+}
+
+static bool
+is_tie(N2ScanOpaque so, N2Ref ref)
+{
+	for (int i = 0; i < so->nties; i++)
+	{
+		if (so->ties[i] == ref)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * One pass over every index page: offers each live element the walk did not
+ * return to the sweep, which keeps the nearest that fit in its memory.  In
+ * relaxed order the walk returned every node it visited; in strict order it
+ * returned nodes up to the sweep's floor, and those at the floor are in ties.
+ */
+static void
+sweep_pass(N2ScanOpaque so)
+{
+	N2PageGraph *pg = &so->pg;
+	const N2Params *p = &so->params;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(pg->index);
+
+	n2_sweep_begin_pass(&so->sweep);
+	for (BlockNumber blkno = N2_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(pg->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+								 so->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			N2ElementTuple et;
+			N2Candidate c;
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			et = (N2ElementTuple) PageGetItem(page, iid);
+			if (et->type != N2_TUPLE_ELEMENT || (et->flags & N2_ELEMENT_DELETED))
+				continue;
+			c.ref = (N2Ref) blkno << 16 | off;
+			if (!so->it.stop_at_bound && n2_visited_contains(&so->it.visited, c.ref))
+				continue;
+			c.dist = n2_metric_distance(p->metric, n2_element_vector(pg, et),
+										so->query, p->dims);
+			if (so->it.stop_at_bound && so->nties > 0 && c.dist == so->tie_dist &&
+				is_tie(so, c.ref))
+				continue;
+			n2_sweep_offer(&so->sweep, c);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	n2_sweep_end_pass(&so->sweep);
+	so->npasses++;
+}
+
+/* Remembers a node the walk yields in strict order, if at the top distance. */
+static void
+note_yield(N2ScanOpaque so, N2Candidate c)
+{
+	if (so->nties == 0 || c.dist != so->tie_dist)
+	{
+		so->tie_dist = c.dist;
+		so->nties = 0;
+	}
+	if (so->nties == so->tiecap)
+	{
+		so->tiecap *= 2;
+		so->ties = repalloc(so->ties, sizeof(N2Ref) * so->tiecap);
+	}
+	so->ties[so->nties++] = c.ref;
+}
+
+/* The next element of the exact finish; false when it is done. */
+static bool
+sweep_next(N2ScanOpaque so, N2Candidate *c)
+{
+	while (!n2_sweep_next(&so->sweep, c))
+	{
+		if (so->npasses > 0 && !n2_sweep_needs_pass(&so->sweep))
+			return false;
+		sweep_pass(so);
+	}
+	return true;
+}
+
 bool
 n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -259,11 +429,19 @@ n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 			return true;
 		}
 		CHECK_FOR_INTERRUPTS();
-		if (!n2_iter_next(&so->it, &c))
+		if (so->sweeping)
 		{
-			report_stop(so);
-			return false;
+			if (!sweep_next(so, &c))
+				return false;
 		}
+		else if (!n2_iter_next(&so->it, &c))
+		{
+			if (!sweep_begin(so))
+				return false;
+			continue;
+		}
+		else if (so->it.stop_at_bound)
+			note_yield(so, c);
 		load_tids(so, c.ref);
 	}
 }

@@ -289,6 +289,10 @@ n2_iter_next(N2Iterator *it, N2Candidate *out)
 			continue;
 		}
 
+		if (it->stop_at_bound &&
+			(it->stop == N2_ITER_TUPLE_LIMIT || it->stop == N2_ITER_MEMORY_LIMIT))
+			return false;
+
 		/*
 		 * Converged (or stopped): everything pending within the ef best is
 		 * final; once stopped, whatever is pending is all there will be.

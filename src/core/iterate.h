@@ -54,6 +54,7 @@ typedef struct N2Iterator
 	int			ef_step;		/* widening step (the initial ef) */
 	uint64_t	max_visited;	/* 0: unlimited */
 	size_t		max_memory;		/* bytes, 0: unlimited */
+	bool		stop_at_bound;	/* a bound ends it before pending is yielded */
 
 	N2Visited	visited;
 	N2Heap		cand;			/* min: evaluated, not yet expanded */
@@ -89,7 +90,10 @@ extern bool n2_iter_start(N2Iterator *it, N2Ref entry, int top_level);
 
 /*
  * The next node in ascending distance; false when there is none (it->stop
- * says why).
+ * says why).  Once a bound stops the search, the nodes still pending are
+ * yielded too, unless stop_at_bound is set: then the caller, which finishes
+ * the scan some other way, gets false at once and everything past the last
+ * node yielded is left to it.
  */
 extern bool n2_iter_next(N2Iterator *it, N2Candidate *out);
 

@@ -135,6 +135,24 @@ n2_visited_test_and_set(N2Visited *v, N2Ref ref)
 }
 
 bool
+n2_visited_contains(const N2Visited *v, N2Ref ref)
+{
+	uint64_t	mask;
+
+	if (v->dense_capacity > 0)
+		return ref >= v->dense_capacity || v->epochs[ref] == v->epoch;
+	if (v->nslots == 0)
+		return false;
+	mask = v->nslots - 1;
+	for (uint64_t j = visited_slot(ref, mask); v->slots[j] != N2_INVALID_REF; j = (j + 1) & mask)
+	{
+		if (v->slots[j] == ref)
+			return true;
+	}
+	return false;
+}
+
+bool
 n2_search_init(N2Search *s, uint64_t dense_capacity, int ef_max,
 			   int max_degree, bool fixed)
 {

@@ -76,6 +76,9 @@ extern void n2_visited_reset(N2Visited *v);
  */
 extern int	n2_visited_test_and_set(N2Visited *v, N2Ref ref);
 
+/* Whether ref is marked, without marking it. */
+extern bool n2_visited_contains(const N2Visited *v, N2Ref ref);
+
 /*
  * dense_capacity > 0: refs are ids below it (epoch array); 0: any refs (hash).
  * ef_max and max_degree size the buffers; with fixed = true they never grow,

@@ -91,6 +91,8 @@ make_graph(void)
 		links[i][DEGREE - 1] = (uint32_t) ((i + 1) % NPOINTS);
 }
 
+static bool stop_at_bound;
+
 static int
 count_yielded(N2IterMode mode, int ef, uint64_t max_visited, size_t max_memory,
 			  bool *ordered, bool *unique, N2IterStop *stop)
@@ -106,6 +108,7 @@ count_yielded(N2IterMode mode, int ef, uint64_t max_visited, size_t max_memory,
 	*unique = true;
 	CHECK(n2_iter_init(&it, &ops, NULL, mode, ef, DEGREE, max_visited, max_memory),
 		  "init");
+	it.stop_at_bound = stop_at_bound;
 	CHECK(n2_iter_start(&it, 0, 0), "start");
 	while (n2_iter_next(&it, &c))
 	{
@@ -177,6 +180,23 @@ main(void)
 	CHECK(stop == N2_ITER_TUPLE_LIMIT, "visit limit reported (stop %d)", stop);
 	CHECK(n < NPOINTS && n > 0, "visit limit stops early (%d)", n);
 	CHECK(ordered, "ordered under the visit limit");
+
+	/*
+	 * stop_at_bound: the bound ends the iteration without yielding what is
+	 * pending, so fewer nodes come out, every one within the converged
+	 * region, and the limit is still reported.
+	 */
+	{
+		int			drained = n;
+
+		stop_at_bound = true;
+		n = count_yielded(N2_ITER_STRICT, 8, 50, 0, &ordered, &unique, &stop);
+		stop_at_bound = false;
+		CHECK(stop == N2_ITER_TUPLE_LIMIT, "stop_at_bound: limit reported (stop %d)", stop);
+		CHECK(n > 0 && n < drained, "stop_at_bound: pending left unyielded (%d of %d)",
+			  n, drained);
+		CHECK(ordered && unique, "stop_at_bound: ordered, no repeats");
+	}
 
 	/* memory limit */
 	n = count_yielded(N2_ITER_STRICT, 8, 0, 8192, &ordered, &unique, &stop);
