@@ -63,8 +63,9 @@ n2_index_info(PG_FUNCTION_ARGS)
 	int			deg_min = -1;
 	int			deg_max = 0;
 	int			levels = 0;
-	Datum		values[19];
-	bool		nulls[19] = {0};
+	int64		elem_bytes = 0;
+	Datum		values[20];
+	bool		nulls[20] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -103,6 +104,7 @@ n2_index_info(PG_FUNCTION_ARGS)
 					continue;
 				}
 				nelements++;
+				elem_bytes += ItemIdGetLength(iid) + sizeof(ItemIdData);
 				nheaptids += et->ntids;
 				levels = Max(levels, et->level + 1);
 				while (deg < p.max_m0 && ItemPointerIsValid(&links[deg]))
@@ -113,6 +115,8 @@ n2_index_info(PG_FUNCTION_ARGS)
 			}
 			else if (tuple[0] == N2_TUPLE_TIDS)
 				nheaptids += ((N2TidChunk) tuple)->ntids;
+			else if (tuple[0] == N2_TUPLE_VECTOR)
+				elem_bytes += ItemIdGetLength(iid) + sizeof(ItemIdData);
 		}
 		UnlockReleaseBuffer(buf);
 	}
@@ -137,6 +141,7 @@ n2_index_info(PG_FUNCTION_ARGS)
 	values[16] = CStringGetTextDatum(p.select == N2_SELECT_NAIVE ? "naive" : "heuristic");
 	values[17] = CStringGetTextDatum(p.merge_level0 ? "merge_level0" : "skip");
 	values[18] = Int32GetDatum(meta.version);
+	values[19] = Float8GetDatum(nelements > 0 ? (double) elem_bytes / nelements : 0);
 
 	relation_close(index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

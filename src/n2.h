@@ -93,7 +93,7 @@ typedef N2MetaPageData *N2MetaPage;
 #define N2_TUPLE_TIDS		2
 #define N2_TUPLE_VECTOR		3
 
-#define N2_INLINE_TIDS		3
+#define N2_INLINE_TIDS		1
 
 /* Element flags */
 #define N2_ELEMENT_DELETED	(1 << 0)	/* unlinked by VACUUM; slot reusable */
