@@ -165,6 +165,16 @@ SELECT a.qid, a.ids = ARRAY(SELECT id FROM w16 ORDER BY w16.v <-> q.v LIMIT 40) 
 FROM a16 a JOIN q16 q USING (qid) ORDER BY 1;
 RESET enable_indexscan;
 RESET enable_bitmapscan;
+-- The sequential finish reads wide vectors through their chunk chains too:
+-- with the graph walk cut short after its first round, the same 40 rows.
+SET n2.ef_search = 1;
+SET n2.max_scan_tuples = 1;
+SET enable_seqscan = off;
+SELECT a.qid, a.ids = ARRAY(SELECT id FROM w16 ORDER BY w16.v <-> q.v LIMIT 40) AS same_after_sweep
+FROM a16 a JOIN q16 q USING (qid) ORDER BY 1;
+RESET enable_seqscan;
+RESET n2.max_scan_tuples;
+SET n2.ef_search = 100;
 -- DELETE + VACUUM at 16000, then new rows in the space freed
 DELETE FROM w16 WHERE id % 4 = 1;
 VACUUM w16;

@@ -12,7 +12,8 @@
 #   and says so at DEBUG1; the sequential finish (n2.scan_fallback, default) then returns
 #   10 rows in ascending distance, while n2.scan_fallback = off stops the query short;
 #   a filter matching 5 rows returns those 5 and ends: with the planner's plan, with the
-#   index forced under any bound, and for a 5-row filter the planner cannot estimate;
+#   index forced under any bound, and for a 5-row filter the planner cannot estimate
+#   (which CREATE STATISTICS on the expression turns into the exact plan);
 #   the planner prefers the btree for WHERE id = 5 and a non-n2 plan for ~50 rows.
 # Timings are in bench/filtered.sh, not here.
 use strict;
@@ -300,6 +301,14 @@ for my $sel ('10%', '1%')
 	is(scalar(grep { $sorted->($_) eq $five } @$oids), $NFULL,
 		"WHERE $w (5 rows, default settings): every query returns those 5 rows");
 	is(scalar(grep { ascending($_) } @$od), $NFULL, "WHERE $w: ascending distance");
+
+	# statistics on the expression let the planner see it is 5 rows: the exact plan
+	$node->safe_psql('postgres', 'CREATE STATISTICS items_mod ON (id % 12000) FROM items; ANALYZE items;');
+	$p = explain_knn($node, knn_sql('items', $K, where => $w), $queries[0]);
+	unlike($p, qr/items_n2/, "WHERE $w after CREATE STATISTICS on the expression: not items_n2") or diag $p;
+	my ($sids) = run_filtered('1%', $K, '', where => $w, n => $NFULL);
+	is(scalar(grep { $sorted->($_) eq $five } @$sids), $NFULL, "WHERE $w, exact plan: those 5 rows");
+	$node->safe_psql('postgres', 'DROP STATISTICS items_mod; ANALYZE items;');
 }
 
 # --- the planner prefers other plans for very selective filters
