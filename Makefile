@@ -77,6 +77,7 @@ bench-kernels: bench/build/kernels
 
 # ---- bench: benchmark suite (issue 9), see bench/run.sh ----
 # make bench DATASET=bigann10k|fashion-mnist [SETTINGS='m=16,...;m=16,...'] [EF='10 32 64']
+#            [COMPRESSION=lz4] [TOAST_TUPLE_TARGET=8160]
 # Runs as root: builds, installs this tree into a private copy of PostgreSQL,
 # starts a throwaway cluster from it, writes
 # bench/results/<dataset>-<timestamp>/ (results.md, results.csv, recall_qps.png).
@@ -90,7 +91,8 @@ bench/build/n2bench: bench/n2bench.c
 
 .PHONY: bench
 bench: all bench/build/n2bench bench/build/core_bench
-	DATASET='$(DATASET)' SETTINGS='$(SETTINGS)' EF='$(EF)' NQ='$(NQ)' bench/run.sh
+	DATASET='$(DATASET)' SETTINGS='$(SETTINGS)' EF='$(EF)' NQ='$(NQ)' \
+		COMPRESSION='$(COMPRESSION)' TOAST_TUPLE_TARGET='$(TOAST_TUPLE_TARGET)' bench/run.sh
 # ---- end bench ----
 
 # ---- fuzz: libFuzzer target for the vector text parser and binary receive (issue 5) ----

@@ -12,7 +12,11 @@
  *       (re)creates items(id int4, v vector(d)) by binary COPY, id = 0-based
  *       row number of base.fvecs, and queries(i int4, v vector(d)) with the
  *       first NQ queries (for the LATERAL batch statement); VACUUM ANALYZE.
- *       -> load,<rows>,<dim>,<seconds>
+ *       How items stores v can be set before the COPY: N2BENCH_COMPRESSION
+ *       (pglz, lz4: ALTER COLUMN v SET COMPRESSION) and N2BENCH_TOAST_TARGET
+ *       (the toast_tuple_target of items, in bytes).
+ *       -> load,<rows>,<dim>,<seconds>,<compression of v, '' when none>,
+ *          <average stored bytes of v>,<heap bytes of items>
  *   n2bench build 'm=16, max_m0=32, ...'
  *       drops and creates items_v_idx USING n2 WITH (...), timing CREATE
  *       INDEX; measures the backend's peak memory: resets its high-water mark
@@ -203,6 +207,7 @@ cmd_load(int argc, char **argv)
 	int			nq;
 	char		sql[256];
 	double		t0;
+	PGresult   *r;
 
 	if (argc != 3)
 		die("usage: n2bench load base.fvecs query.fvecs NQ%s", NULL);
@@ -216,6 +221,18 @@ cmd_load(int argc, char **argv)
 	exec_cmd("DROP TABLE IF EXISTS items, queries");
 	snprintf(sql, sizeof(sql), "CREATE TABLE items (id int4, v vector(%d))", base.dim);
 	exec_cmd(sql);
+	if (getenv("N2BENCH_COMPRESSION") && *getenv("N2BENCH_COMPRESSION"))
+	{
+		snprintf(sql, sizeof(sql), "ALTER TABLE items ALTER COLUMN v SET COMPRESSION %s",
+				 getenv("N2BENCH_COMPRESSION"));
+		exec_cmd(sql);
+	}
+	if (getenv("N2BENCH_TOAST_TARGET") && *getenv("N2BENCH_TOAST_TARGET"))
+	{
+		snprintf(sql, sizeof(sql), "ALTER TABLE items SET (toast_tuple_target = %d)",
+				 atoi(getenv("N2BENCH_TOAST_TARGET")));
+		exec_cmd(sql);
+	}
 	snprintf(sql, sizeof(sql), "CREATE TABLE queries (i int4, v vector(%d))", base.dim);
 	exec_cmd(sql);
 	t0 = now();
@@ -223,7 +240,14 @@ cmd_load(int argc, char **argv)
 	copy_vectors("queries", &query, nq);
 	exec_cmd("VACUUM ANALYZE items");
 	exec_cmd("VACUUM ANALYZE queries");
-	printf("load,%d,%d,%.3f\n", base.n, base.dim, now() - t0);
+	t0 = now() - t0;
+
+	/* What the executor detoasts for each row it returns. */
+	r = exec_ok("SELECT coalesce(max(pg_column_compression(v)), ''), "
+				"round(avg(pg_column_size(v))), pg_relation_size('items') FROM items");
+	printf("load,%d,%d,%.3f,%s,%s,%s\n", base.n, base.dim, t0,
+		   PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
+	PQclear(r);
 	return 0;
 }
 

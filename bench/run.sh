@@ -20,6 +20,14 @@
 #   MINTIME   seconds each QPS measurement runs at least (default 2); the rate
 #             reported is the median over the passes (one pass = all NQ queries)
 #   NO_CORE=1 skip the core-only runs
+#   COMPRESSION  compression method of items.v (pglz, lz4; default: the server's
+#             default_toast_compression, pglz).  Rows wider than about 2 kB
+#             (fashion-mnist's 3.1 kB) are compressed inline, and the executor
+#             decompresses each row it returns to evaluate the ORDER BY
+#             distance; lz4 decompresses several times faster than pglz.
+#   TOAST_TUPLE_TARGET  toast_tuple_target of items (bytes, up to 8160): rows
+#             below it are stored uncompressed, at the price of a larger heap
+# Both are table settings a DBA may choose; the report says which were used.
 # The throwaway cluster runs from a private copy of the PostgreSQL installation
 # with this tree's n2 installed into it, so nothing is installed system-wide.
 #   BENCH_SERVER=1  use the server of the libpq environment (PGHOST, PGPORT, PGUSER,
@@ -129,8 +137,9 @@ pkglib=$(psql -XAtc "SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'" 2>/
 info "server's PKGLIBDIR (where n2.so is loaded from): $pkglib"
 
 log "load $DATASET: $BASE"
-"$n2bench" load "$BASE" "$QUERY" "$NQ" | tee "$OUT/raw/load.csv"
-IFS=, read -r _ nrows dim load_s <"$OUT/raw/load.csv"
+N2BENCH_COMPRESSION=${COMPRESSION:-} N2BENCH_TOAST_TARGET=${TOAST_TUPLE_TARGET:-} \
+	"$n2bench" load "$BASE" "$QUERY" "$NQ" | tee "$OUT/raw/load.csv"
+IFS=, read -r _ nrows dim load_s vcomp vbytes heap_bytes <"$OUT/raw/load.csv"
 [ "$NQ" -gt 0 ] || NQ=$(( $(stat -c %s "$QUERY") / (4 * (dim + 1)) ))
 
 log "exact baseline (sequential scan, $NEXACT queries)"
@@ -193,6 +202,8 @@ simd=$(sed -n 's/.*simd \([a-z0-9_-]*\).*/\1/p' "$OUT"/raw/core-*.txt 2>/dev/nul
 	echo "# n2 benchmark: $DATASET"
 	echo
 	echo "- data: $nrows × $dim ($(basename "$BASE")), $NQ queries ($(basename "$QUERY")), k = 10, L2; load (binary COPY) ${load_s} s"
+	echo "- items storage: column compression ${COMPRESSION:-default (pglz)}, toast_tuple_target ${TOAST_TUPLE_TARGET:-default (2032)};" \
+		"v stored ${vcomp:+$vcomp-compressed, }$vbytes bytes on average ($((4 * dim + 8)) raw); heap $(awk -v b="$heap_bytes" 'BEGIN {printf "%.1f", b / 1048576}') MB"
 	echo "- machine: $cpu, $ncpu CPUs, $mem; PostgreSQL $pgver, shared_buffers $sb; n2 commit $commit from $pkglib${simd:+, core SIMD $simd}"
 	echo "- recall@10 is tie-aware (a hit is a row no farther than the 10th true neighbour);"
 	echo "  QPS = prepared statement, binary, one connection, client on the same machine, median rate over passes of all queries;"
