@@ -602,6 +602,70 @@ cmd_exact(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * PostgreSQL's own floor for the k-NN query's shape: a prepared statement
+ * returning 10 rows through a btree (index scan, 10 heap fetches, the same
+ * protocol round trip), with no vector work at all.  No SQL k-NN query can
+ * beat it, so core/SQL can at best reach core QPS / floor QPS.
+ */
+static int
+cmd_floor(int argc, char **argv)
+{
+	double		mintime;
+	double	   *rates = malloc(sizeof(double) * MAXPASS);
+	int			nrows,
+				pid,
+				reps = 0;
+	long		done = 0;
+	double		t0,
+				cpu0;
+	PGresult   *r;
+	Oid			int4_oid = 23;
+
+	if (argc != 2)
+		die("usage: n2bench floor NQ MINTIME%s", NULL);
+	mintime = atof(argv[1]);
+	connect_db();
+	exec_cmd("CREATE INDEX IF NOT EXISTS items_id_btree ON items (id)");
+	exec_cmd("ANALYZE items");
+	r = exec_ok("SELECT count(*), pg_backend_pid() FROM items");
+	nrows = atoi(PQgetvalue(r, 0, 0));
+	pid = atoi(PQgetvalue(r, 0, 1));
+	PQclear(r);
+	r = PQprepare(conn, "floor", "SELECT id FROM items WHERE id >= $1 ORDER BY id LIMIT 10",
+				  1, &int4_oid);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		die("prepare: %s", PQerrorMessage(conn));
+	PQclear(r);
+
+	cpu0 = proc_cpu_ns(pid);
+	t0 = now();
+	do
+	{
+		int			nq = atoi(argv[0]);
+		double		p0 = now();
+
+		for (int qi = 0; qi < nq; qi++)
+		{
+			char		start[16];
+			const char *values[1] = {start};
+
+			snprintf(start, sizeof(start), "%d",
+					 (int) (((unsigned) qi * 2654435761u) % (unsigned) (nrows > 10 ? nrows - 10 : 1)));
+			r = PQexecPrepared(conn, "floor", 1, values, NULL, NULL, 1);
+			if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 10)
+				die("floor query: %s", PQerrorMessage(conn));
+			PQclear(r);
+		}
+		rates[reps++] = nq / (now() - p0);
+		done += nq;
+	} while (now() - t0 < mintime && reps < MAXPASS);
+	printf("floor,%.1f,%.1f\n", median(rates, reps),
+		   cpu0 < 0 ? -1 : (proc_cpu_ns(pid) - cpu0) / 1000.0 / done);
+	exec_cmd("DROP INDEX items_id_btree");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -609,7 +673,7 @@ main(int argc, char **argv)
 
 	if (argc < 2)
 	{
-		fprintf(stderr, "usage: n2bench load|build|search|exact ...\n");
+		fprintf(stderr, "usage: n2bench load|build|search|floor|exact ...\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "load") == 0)
@@ -618,6 +682,8 @@ main(int argc, char **argv)
 		rc = cmd_build(argc - 2, argv + 2);
 	else if (strcmp(argv[1], "search") == 0)
 		rc = cmd_search(argc - 2, argv + 2);
+	else if (strcmp(argv[1], "floor") == 0)
+		rc = cmd_floor(argc - 2, argv + 2);
 	else if (strcmp(argv[1], "exact") == 0)
 		rc = cmd_exact(argc - 2, argv + 2);
 	else

@@ -144,6 +144,9 @@ IFS=, read -r _ nrows dim load_s vcomp vbytes heap_bytes <"$OUT/raw/load.csv"
 
 log "exact baseline (sequential scan, $NEXACT queries)"
 "$n2bench" exact "$BASE" "$QUERY" "$GT_DIST" "$NEXACT" | tee "$OUT/raw/exact.csv"
+log "PostgreSQL floor: a prepared 10-row btree query, no vectors"
+"$n2bench" floor "$NQ" "$MINTIME" | tee "$OUT/raw/floor.csv"
+IFS=, read -r _ floor_qps floor_us <"$OUT/raw/floor.csv"
 
 # results.csv: one row per (setting, mode, ef); build columns repeated on each row.
 csv=$OUT/results.csv
@@ -215,10 +218,11 @@ simd=$(sed -n 's/.*simd \([a-z0-9_-]*\).*/\1/p' "$OUT"/raw/core-*.txt 2>/dev/nul
   peak RSS = the backend's VmHWM during CREATE INDEX (reset just before; includes shared buffers it touched)"
 	echo
 	awk -F, '{printf "- exact baseline (sequential scan, no parallel workers): %.2f ms/query = %.1f QPS over %d queries, recall %.4f\n", $3, 1000/$3, $2, $4}' "$OUT/raw/exact.csv"
+	echo "- PostgreSQL floor: \`SELECT id FROM items WHERE id >= \$1 ORDER BY id LIMIT 10\` through a btree, prepared, same client and connection: $floor_qps QPS, $floor_us backend µs/query. No SQL k-NN query can be faster, so core/SQL can at best reach core QPS ÷ this"
 	echo
 } >"$OUT/results.md"
 
-awk -F, -v t_build="$T_BUILD" -v t_size="$T_SIZE_MB" -v t_qps="$T_QPS" -v t_rec="$T_RECALL" \
+awk -F, -v t_build="$T_BUILD" -v t_size="$T_SIZE_MB" -v t_qps="$T_QPS" -v t_rec="$T_RECALL" -v floor_qps="$floor_qps" \
 	-v exact_ms="$(cut -d, -f3 "$OUT/raw/exact.csv")" -v plotdir="$OUT/raw" '
 function lg(x) { return log(x) }
 # QPS at recall r on curve (rec[], qps[], n points sorted by ef): log-linear interpolation.
@@ -276,6 +280,7 @@ END {
 		c = (1 SUBSEP "core" in cn) ? at_recall(1 SUBSEP "core", t_rec) : ""
 		printf "| core-only QPS at recall %s | | %s | core/SQL %s |\n", t_rec, c == "" ? "–" : sprintf("%.0f", c), (c == "" || q == "") ? "–" : sprintf("%.2f", c / q)
 		if (b != "") printf "| batch (LATERAL) QPS at recall %s | | %.0f | %.2f |\n", t_rec, b, b / t_qps
+		if (floor_qps != "") printf "| PostgreSQL floor QPS (10-row btree query) | | %.0f | core/floor %s |\n", floor_qps, c == "" ? "–" : sprintf("%.2f", c / floor_qps)
 	}
 	# gnuplot data: one file per curve
 	for (k = 1; k <= ns; k++) for (mo = 1; mo <= 2; mo++) {
