@@ -35,6 +35,10 @@ SHLIB_LINK = -lpthread -lm -Wl,-Bsymbolic
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: rebuild everything when a header changes,
+# so that no object keeps an old page layout.
+$(OBJS): $(wildcard src/*.h src/core/*.h)
+
 # SIMD kernels get their instruction sets per file; the dispatcher picks one at
 # run time, so the library still loads on any x86-64.
 src/core/distance_avx2.o: CFLAGS += -mavx2 -mfma
