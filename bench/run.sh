@@ -199,7 +199,7 @@ mem=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
 commit=${N2_COMMIT:-$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)}
 pgver=$(psql -XAtc 'SHOW server_version' 2>/dev/null || echo '?')
 sb=$(psql -XAtc 'SHOW shared_buffers' 2>/dev/null || echo '?')
-simd=$(sed -n 's/.*simd \([a-z0-9_-]*\).*/\1/p' "$OUT"/raw/core-*.txt 2>/dev/null | head -n1)
+simd=$(cat "$OUT"/raw/core-*.txt 2>/dev/null | sed -n 's/.*simd \([a-z0-9_-]*\).*/\1/p' | head -n1 || true)
 
 {
 	echo "# n2 benchmark: $DATASET"
