@@ -23,9 +23,14 @@ $primary->safe_psql('postgres',
 load_vectors($primary, 'scratch', $ds->{base}, limit => 500, unlogged => 1);
 $primary->safe_psql('postgres', 'CREATE INDEX scratch_idx ON scratch USING n2 (embedding vector_l2_ops)');
 
+# a physical slot keeps the WAL the standby still needs, however far the
+# primary (which writes full-page images under wal_consistency_checking)
+# runs ahead or crashes in between
+$primary->safe_psql('postgres', "SELECT pg_create_physical_replication_slot('standby')");
 $primary->backup('bk');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'bk', has_streaming => 1);
+$standby->append_conf('postgresql.conf', "primary_slot_name = 'standby'");
 $standby->start;
 
 my $queries = read_fvecs($ds->{query}, 30);

@@ -33,10 +33,15 @@ my $primary = n2_node('wide_primary',
 		'maintenance_work_mem = 1GB', 'shared_buffers = 512MB',
 		'max_wal_size = 4GB', 'checkpoint_timeout = 30min'));
 
-# the standby starts before anything wide exists: it replays all of it
+# the standby starts before anything wide exists: it replays all of it; a
+# physical slot keeps the WAL it still needs, however far the primary (which
+# writes full-page images under wal_consistency_checking) runs ahead or
+# crashes in between
+$primary->safe_psql('postgres', "SELECT pg_create_physical_replication_slot('wide_standby')");
 $primary->backup('bk');
 my $standby = PostgreSQL::Test::Cluster->new('wide_standby');
 $standby->init_from_backup($primary, 'bk', has_streaming => 1);
+$standby->append_conf('postgresql.conf', "primary_slot_name = 'wide_standby'");
 $standby->start;
 
 # ---------------------------------------------------------------------------
