@@ -1,13 +1,16 @@
 /*
  * pages.c
  *		Page and tuple access: metapage, tuple geometry, column values to
- *		float vectors, and the page-backed graph the core searches.
+ *		float vectors, a walk over every live element, and the page-backed
+ *		graph the core searches.
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "commands/vacuum.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
@@ -213,6 +216,47 @@ n2_datum_to_vector(Relation index, Datum value, const N2Params *p, int *dims)
 		n2_normalize(result, n);
 	*dims = n;
 	return result;
+}
+
+/*
+ * Calls visit for every live element of the index in physical order, with
+ * its page share-locked.  Before each page it honours cancel requests, and
+ * in VACUUM also the cost-based delay.
+ */
+void
+n2_for_each_element(Relation index, BufferAccessStrategy strategy,
+					bool in_vacuum, N2ElementVisitor visit, void *arg)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+	for (BlockNumber blkno = N2_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+
+		if (in_vacuum)
+			vacuum_delay_point();
+		else
+			CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			N2ElementTuple et;
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			et = (N2ElementTuple) PageGetItem(page, iid);
+			if (et->type != N2_TUPLE_ELEMENT || (et->flags & N2_ELEMENT_DELETED))
+				continue;
+			visit(arg, (N2Ref) blkno << 16 | off, et);
+		}
+		UnlockReleaseBuffer(buf);
+	}
 }
 
 /* The page-backed graph */

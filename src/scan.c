@@ -325,54 +325,37 @@ is_tie(N2ScanOpaque so, N2Ref ref)
 }
 
 /*
- * One pass over every index page: offers each live element the walk did not
- * return to the sweep, which keeps the nearest that fit in its memory.  In
- * relaxed order the walk returned every node it visited; in strict order it
- * returned nodes up to the sweep's floor, and those at the floor are in ties.
+ * Offers one live element to the sweep unless the walk already returned it:
+ * in relaxed order the walk returned every node it visited; in strict order
+ * it returned nodes up to the sweep's floor, and those at the floor are in
+ * ties.
+ */
+static void
+sweep_offer(void *arg, N2Ref ref, N2ElementTuple et)
+{
+	N2ScanOpaque so = (N2ScanOpaque) arg;
+	N2Candidate c;
+
+	if (!so->it.stop_at_bound && n2_visited_contains(&so->it.visited, ref))
+		return;
+	c.ref = ref;
+	c.dist = n2_metric_distance(so->params.metric, n2_element_vector(&so->pg, et),
+								so->query, so->params.dims);
+	if (so->it.stop_at_bound && so->nties > 0 && c.dist == so->tie_dist &&
+		is_tie(so, ref))
+		return;
+	n2_sweep_offer(&so->sweep, c);
+}
+
+/*
+ * One pass over every index page; the sweep keeps the nearest elements
+ * offered that fit in its memory.
  */
 static void
 sweep_pass(N2ScanOpaque so)
 {
-	N2PageGraph *pg = &so->pg;
-	const N2Params *p = &so->params;
-	BlockNumber nblocks = RelationGetNumberOfBlocks(pg->index);
-
 	n2_sweep_begin_pass(&so->sweep);
-	for (BlockNumber blkno = N2_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
-	{
-		Buffer		buf;
-		Page		page;
-		OffsetNumber maxoff;
-
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBufferExtended(pg->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 so->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			ItemId		iid = PageGetItemId(page, off);
-			N2ElementTuple et;
-			N2Candidate c;
-
-			if (!ItemIdIsNormal(iid))
-				continue;
-			et = (N2ElementTuple) PageGetItem(page, iid);
-			if (et->type != N2_TUPLE_ELEMENT || (et->flags & N2_ELEMENT_DELETED))
-				continue;
-			c.ref = (N2Ref) blkno << 16 | off;
-			if (!so->it.stop_at_bound && n2_visited_contains(&so->it.visited, c.ref))
-				continue;
-			c.dist = n2_metric_distance(p->metric, n2_element_vector(pg, et),
-										so->query, p->dims);
-			if (so->it.stop_at_bound && so->nties > 0 && c.dist == so->tie_dist &&
-				is_tie(so, c.ref))
-				continue;
-			n2_sweep_offer(&so->sweep, c);
-		}
-		UnlockReleaseBuffer(buf);
-	}
+	n2_for_each_element(so->pg.index, so->strategy, false, sweep_offer, so);
 	n2_sweep_end_pass(&so->sweep);
 	so->npasses++;
 }

@@ -220,40 +220,28 @@ confirm_dead(N2VacuumState *vs, const N2RefSet *candidates)
 typedef void (*ElementVisitor) (N2VacuumState *vs, N2Ref ref,
 								N2ElementTuple et, void *arg);
 
+typedef struct N2VacuumVisit
+{
+	N2VacuumState *vs;
+	ElementVisitor visit;
+	void	   *arg;
+} N2VacuumVisit;
+
+static void
+vacuum_visit(void *arg, N2Ref ref, N2ElementTuple et)
+{
+	N2VacuumVisit *v = (N2VacuumVisit *) arg;
+
+	v->visit(v->vs, ref, et, v->arg);
+}
+
 /* Calls visit for every live element, its page share-locked. */
 static void
 for_each_element(N2VacuumState *vs, ElementVisitor visit, void *arg)
 {
-	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+	N2VacuumVisit v = {vs, visit, arg};
 
-	for (BlockNumber blkno = N2_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
-	{
-		Buffer		buf;
-		Page		page;
-		OffsetNumber maxoff;
-
-		vacuum_delay_point();
-		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 vs->info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			ItemId		iid = PageGetItemId(page, off);
-			N2ElementTuple et;
-			ItemPointerData tid;
-
-			if (!ItemIdIsNormal(iid))
-				continue;
-			et = (N2ElementTuple) PageGetItem(page, iid);
-			if (et->type != N2_TUPLE_ELEMENT || (et->flags & N2_ELEMENT_DELETED))
-				continue;
-			ItemPointerSet(&tid, blkno, off);
-			visit(vs, n2_tid_to_ref(&tid), et, arg);
-		}
-		UnlockReleaseBuffer(buf);
-	}
+	n2_for_each_element(vs->index, vs->info->strategy, true, vacuum_visit, &v);
 }
 
 typedef struct N2TopArg
