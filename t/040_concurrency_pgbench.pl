@@ -108,10 +108,19 @@ is($node->safe_psql('postgres', q{
 		ORDER BY embedding <-> (SELECT embedding FROM pool WHERE id = 1) LIMIT 100000) x}),
 	$rows, 'an index-ordered full scan returns count(*) rows');
 
-# After a final VACUUM the index holds exactly one heap TID per live row.
-$node->safe_psql('postgres', 'VACUUM items');
-is($node->safe_psql('postgres', "SELECT heap_tids FROM n2_index_info('items_idx')"),
-	$rows, 'after VACUUM: heap TIDs in the index = live rows');
+# After a final VACUUM the index holds exactly one heap TID per live row.  A
+# VACUUM that cannot get the cleanup lock on a heap page (a checkpointer or
+# bgwriter pin) leaves that page's dead tuples, and their index entries, for
+# the next round (PostgreSQL's "missed dead tuples"): a few rounds at most.
+my $tids;
+for my $round (1 .. 5)
+{
+	$node->safe_psql('postgres', 'VACUUM items');
+	$tids = $node->safe_psql('postgres', "SELECT heap_tids FROM n2_index_info('items_idx')");
+	last if $tids eq $rows;
+	note "VACUUM round $round left $tids index TIDs for $rows live rows";
+}
+is($tids, $rows, 'after VACUUM: heap TIDs in the index = live rows');
 is($node->safe_psql('postgres', "SELECT count(*) FROM n2_verify('items_idx')"), '0',
 	'n2_verify clean after the final VACUUM');
 
