@@ -15,9 +15,9 @@
 #include "postgres.h"
 
 #include "access/relscan.h"
-#include "storage/bufmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/bufmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 

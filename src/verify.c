@@ -332,8 +332,10 @@ check_elements(N2VerifyState *vs)
 		UnlockReleaseBuffer(buf);
 
 		ntids += check_tid_chain(vs, blkno, off, tidchain);
-		/* an element whose rows all died awaits VACUUM: still a fine link
-		 * target, but nothing needs to reach it */
+		/*
+		 * An element whose rows all died awaits VACUUM: still a fine link
+		 * target, but nothing needs to reach it.
+		 */
 		vs->holds[i] = ntids > 0;
 	}
 }
