@@ -10,6 +10,13 @@
  * updated optimistically: read it, compute the new list unlocked, then lock
  * the page and write only if the list is still what was read, else retry;
  * so concurrent inserts never lose each other's links.
+ *
+ * Reachability: every live node stays reachable on level 0 from the entry
+ * point at every moment (scans widen over level 0 alone, and a crash may
+ * come at any time).  A neighbour that drops links to take the new node
+ * first makes the new node link to what it drops (links.c); a new node no
+ * neighbour takes is linked from a near node (n2_connect); a new entry point
+ * links to the old one.
  */
 #include "postgres.h"
 
@@ -399,20 +406,44 @@ find_neighbors(N2InsertState *is, const float *v, int level,
 	return N2_INVALID_REF;
 }
 
-/* Links ref from a node near it, searching from its own vector. */
-static void
-reconnect(N2InsertState *is, N2Ref ref)
+/* Makes the new node's neighbours on level link to it; true if any does. */
+static bool
+link_level(N2InsertState *is, N2Candidate *sel, int nsel, int level,
+		   N2Ref newref)
 {
-	const float *query = is->pg.query;
-	float	   *vec = n2_read_vector(&is->pg, ref);
+	bool		linked = false;
 
-	if (vec == NULL)
-		return;
-	is->pg.query = vec;
-	n2_connect(&is->pg, &is->search, &is->meta.entry, is->meta.max_level,
-			   ref, NULL, NULL);
-	is->pg.query = query;
-	pfree(vec);
+	for (int i = 0; i < nsel; i++)
+		linked |= n2_add_link(&is->pg, sel[i].ref, level, newref);
+	return linked;
+}
+
+/*
+ * A node above the top level becomes the entry point: it links to the old
+ * one on level 0 (in place of its farthest choice if it has no room left),
+ * so that everything reachable before stays reachable.
+ */
+static void
+link_old_entry(N2InsertState *is, N2Candidate **sel, int *nsel)
+{
+	N2Ref		old = n2_tid_to_ref(&is->meta.entry);
+	int			cap = n2_links_cap(&is->params, 0);
+	N2Candidate *list;
+
+	for (int i = 0; i < nsel[0]; i++)
+	{
+		if (sel[0][i].ref == old)
+			return;
+	}
+	list = palloc(sizeof(N2Candidate) * cap);
+	if (nsel[0] > 0)
+		memcpy(list, sel[0], sizeof(N2Candidate) * nsel[0]);
+	if (nsel[0] == cap)
+		nsel[0]--;
+	list[nsel[0]].ref = old;
+	n2_page_graph_ops.distances(&is->pg, &old, 1, &list[nsel[0]].dist);
+	nsel[0]++;
+	sel[0] = list;
 }
 
 static void
@@ -426,7 +457,6 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	int		   *nsel;
 	N2Ref		same;
 	N2Ref		newref;
-	N2Ref	   *dropped;
 
 	level = Min(n2_random_level(is->meta.seed,
 								n2_hash_bytes(v, sizeof(float) * dims, is->meta.seed),
@@ -480,34 +510,20 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 		return;
 	}
 
+	if (level > is->meta.max_level)
+		link_old_entry(is, sel, nsel);
 	newref = place_element(index, p, v, level, heaptid, sel, nsel);
-	dropped = palloc(sizeof(N2Ref) * Max(p->max_m0, p->m));
-	for (int l = Min(level, is->meta.max_level); l >= 0; l--)
-	{
-		bool		linked = false;
 
-		for (int i = 0; i < nsel[l]; i++)
-		{
-			int			ndropped;
-
-			if (!n2_add_link(&is->pg, sel[l][i].ref, l, newref, dropped, &ndropped))
-				continue;
-			linked = true;
-
-			/*
-			 * The neighbour made room for us by dropping links, each maybe
-			 * the only way to reach that node on level 0: keep a path to
-			 * them through the new node, which the neighbour links.
-			 */
-			for (int j = 0; l == 0 && j < ndropped; j++)
-			{
-				if (!n2_append_link(index, p, newref, 0, dropped[j]))
-					reconnect(is, dropped[j]);
-			}
-		}
-		if (l == 0 && !linked)
-			reconnect(is, newref);
-	}
+	/*
+	 * Level 0 first: until some list links to the new node, no search can
+	 * find it, so if no neighbour takes it, connecting it cannot disturb a
+	 * concurrent insert that relies on its links.
+	 */
+	if (!link_level(is, sel[0], nsel[0], 0, newref))
+		n2_connect(&is->pg, &is->search, &is->meta.entry, is->meta.max_level,
+				   newref, NULL, NULL);
+	for (int l = Min(level, is->meta.max_level); l >= 1; l--)
+		link_level(is, sel[l], nsel[l], l, newref);
 	if (level > is->meta.max_level)
 		update_meta_entry(index, newref, level, 0);
 	n2_page_graph_release(&is->pg);

@@ -78,6 +78,29 @@ n2_abort_element(GenericXLogState *state, Buffer buf)
 	UnlockReleaseBuffer(buf);
 }
 
+/* Position of tid among the first n links, or -1. */
+static int
+link_position(ItemPointerData *links, int n, ItemPointer tid)
+{
+	for (int i = 0; i < n && ItemPointerIsValid(&links[i]); i++)
+	{
+		if (ItemPointerEquals(&links[i], tid))
+			return i;
+	}
+	return -1;
+}
+
+/* How many valid links lead a list of cap. */
+static int
+links_used(const ItemPointerData *links, int cap)
+{
+	int			n = 0;
+
+	while (n < cap && ItemPointerIsValid(&links[n]))
+		n++;
+	return n;
+}
+
 /* Selection runs over local indexes into vectors copied from the pages. */
 typedef struct N2LocalVectors
 {
@@ -146,22 +169,67 @@ n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
 }
 
 /*
+ * Makes newref link on level 0 to the nodes in drop[0..n) (links that a
+ * re-selection is about to take out of another list) in its free slots.
+ * Moves the ones it has no room for to the front of drop and returns how
+ * many.
+ */
+static int
+absorb_links(Relation index, const N2Params *p, N2Ref newref,
+			 ItemPointerData *drop, int n)
+{
+	GenericXLogState *state;
+	Buffer		buf;
+	N2ElementTuple et = n2_lock_element(index, newref, &state, &buf);
+	ItemPointer links;
+	int			cap = p->max_m0;
+	int			used;
+	int			kept = 0;
+	bool		changed = false;
+
+	if (et == NULL)
+		return n;
+	links = N2ElementLinks(et);
+	used = links_used(links, cap);
+	for (int i = 0; i < n; i++)
+	{
+		if (link_position(links, used, &drop[i]) >= 0)
+			continue;
+		if (used < cap)
+		{
+			links[used++] = drop[i];
+			changed = true;
+		}
+		else
+			drop[kept++] = drop[i];
+	}
+	if (changed)
+		n2_finish_element(state, buf);
+	else
+		n2_abort_element(state, buf);
+	return kept;
+}
+
+/*
  * Makes nb link to newref on level, re-selecting nb's list when it is full.
  * Optimistic: the new list is computed from a copy and written only if the
- * list is still that copy, else recomputed.  Returns true when newref ends
- * up in the list.  The links re-selection dropped are reported in dropped
- * (room for the level's capacity) and *ndropped, so that the caller can keep
- * a path to them.
+ * list is still that copy, else recomputed.  On level 0 a link the
+ * re-selection drops may be the only path to its target, so newref links to
+ * each dropped target before nb's list changes (nb then reaches it through
+ * newref); a target newref has no room for stays in nb's list, and if that
+ * leaves no room for newref, nb does not take it.  So no change here ever
+ * leaves a node unreachable, whatever runs concurrently.  Returns true when
+ * newref ends up in the list.
  */
 bool
-n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
-			N2Ref *dropped, int *ndropped)
+n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 {
 	const N2Params *p = pg->params;
 	int			cap = n2_links_cap(p, level);
 	int			start = n2_links_start(p, level);
 	ItemPointerData *old = palloc(sizeof(ItemPointerData) * cap);
 	ItemPointerData *new = palloc(sizeof(ItemPointerData) * cap);
+	ItemPointerData *drop = palloc(sizeof(ItemPointerData) * cap);
 	N2Candidate *cands = palloc(sizeof(N2Candidate) * (cap + 1));
 	N2Ref	   *refs = palloc(sizeof(N2Ref) * (cap + 1));
 	float	   *dists = palloc(sizeof(float) * (cap + 1));
@@ -169,14 +237,12 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
 	ItemPointerData newtid;
 
 	n2_ref_to_tid(newref, &newtid);
-	*ndropped = 0;
 	for (;;)
 	{
 		N2ElementTuple et;
 		GenericXLogState *state;
 		Buffer		buf;
-		int			count = 0;
-		bool		keep_new = true;
+		int			count;
 
 		CHECK_FOR_INTERRUPTS();
 		n2_page_graph_read(pg, (BlockNumber) (nb >> 16));
@@ -191,12 +257,9 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
 		memcpy(nbvec, n2_element_vector(pg, et), sizeof(float) * p->dims);
 		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 
-		while (count < cap && ItemPointerIsValid(&old[count]))
-		{
-			if (ItemPointerEquals(&old[count], &newtid))
-				return true;
-			count++;
-		}
+		count = links_used(old, cap);
+		if (link_position(old, count, &newtid) >= 0)
+			return true;
 
 		memcpy(new, old, sizeof(ItemPointerData) * cap);
 		if (count < cap)
@@ -205,6 +268,8 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
 		{
 			const float *q = pg->query;
 			int			nsel;
+			int			ndrop = 0;
+			bool		keep_new = false;
 
 			/* distances from nb to its links and to the new node */
 			for (int i = 0; i < count; i++)
@@ -219,21 +284,31 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
 				cands[i].dist = dists[i];
 			}
 			nsel = n2_select_refs(pg, cands, count + 1, cap, cands);
-
-			keep_new = false;
 			for (int i = 0; i < cap; i++)
 			{
 				if (i < nsel)
 				{
 					n2_ref_to_tid(cands[i].ref, &new[i]);
-					if (cands[i].ref == newref)
-						keep_new = true;
+					keep_new |= cands[i].ref == newref;
 				}
 				else
 					ItemPointerSetInvalid(&new[i]);
 			}
 			if (!keep_new)
 				return false;
+
+			if (level == 0)
+			{
+				for (int i = 0; i < count; i++)
+				{
+					if (link_position(new, nsel, &old[i]) < 0)
+						drop[ndrop++] = old[i];
+				}
+				ndrop = absorb_links(pg->index, p, newref, drop, ndrop);
+				if (nsel + ndrop > cap)
+					return false;
+				memcpy(new + nsel, drop, sizeof(ItemPointerData) * ndrop);
+			}
 		}
 
 		et = n2_lock_element(pg->index, nb, &state, &buf);
@@ -247,61 +322,8 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
 		}
 		memcpy(N2ElementLinks(et) + start, new, sizeof(ItemPointerData) * cap);
 		n2_finish_element(state, buf);
-		for (int i = 0; i < count; i++)
-		{
-			bool		kept = false;
-
-			for (int j = 0; j < cap && !kept; j++)
-				kept = ItemPointerEquals(&old[i], &new[j]);
-			if (!kept)
-				dropped[(*ndropped)++] = n2_tid_to_ref(&old[i]);
-		}
 		return true;
 	}
-}
-
-/*
- * Appends target to ref's list on level if there is room and it is not
- * there yet; returns whether target is in the list afterwards.
- */
-bool
-n2_append_link(Relation index, const N2Params *p, N2Ref ref, int level,
-			   N2Ref target)
-{
-	GenericXLogState *state;
-	Buffer		buf;
-	N2ElementTuple et = n2_lock_element(index, ref, &state, &buf);
-	ItemPointer links;
-	ItemPointerData tid;
-	int			cap = n2_links_cap(p, level);
-	int			count = 0;
-
-	if (et == NULL)
-		return false;
-	if (et->level < level || target == ref)
-	{
-		n2_abort_element(state, buf);
-		return false;
-	}
-	n2_ref_to_tid(target, &tid);
-	links = N2ElementLinks(et) + n2_links_start(p, level);
-	while (count < cap && ItemPointerIsValid(&links[count]))
-	{
-		if (ItemPointerEquals(&links[count], &tid))
-		{
-			n2_abort_element(state, buf);
-			return true;
-		}
-		count++;
-	}
-	if (count == cap)
-	{
-		n2_abort_element(state, buf);
-		return false;
-	}
-	links[count] = tid;
-	n2_finish_element(state, buf);
-	return true;
 }
 
 /*
@@ -330,71 +352,190 @@ n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 }
 
 /*
- * Guarantees ref an incoming level-0 link, so it stays reachable: appends
- * it to the nearest node (found from pg->query, ref's vector) that has a
- * free slot, else makes the nearest one replace its farthest link.  When
- * usable is given, only nodes it accepts are linked from (VACUUM passes the
- * nodes it knows to be reachable on level 0: a search also arrives through
- * upper levels).
+ * Locks near's element for a change to its level-0 list; NULL (nothing
+ * locked) when it is gone or deleted.
+ */
+static ItemPointer
+lock_list(Relation index, N2Ref near, GenericXLogState **state, Buffer *buf)
+{
+	N2ElementTuple et = n2_lock_element(index, near, state, buf);
+
+	if (et == NULL)
+		return NULL;
+	if (et->flags & N2_ELEMENT_DELETED)
+	{
+		n2_abort_element(*state, *buf);
+		return NULL;
+	}
+	return N2ElementLinks(et);
+}
+
+/*
+ * Step 3 of n2_connect: near, locked in state and buf with a full list whose
+ * last link is z, gives that slot to ref once ref links to z.  Locks one
+ * page at a time, ref's first, so that z always has a path.  Returns false
+ * when near's list lost z meanwhile (a concurrent change, which keeps z
+ * reachable itself): ref then still needs a link.
+ */
+static bool
+give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, ItemPointerData z,
+			   GenericXLogState *state, Buffer buf)
+{
+	int			cap = pg->params->max_m0;
+	ItemPointer links;
+	ItemPointerData tid;
+	int			used;
+	int			slot;
+
+	n2_abort_element(state, buf);
+	links = lock_list(pg->index, ref, &state, &buf);
+	if (links == NULL)
+		return true;
+	used = links_used(links, cap);
+	if (link_position(links, used, &z) >= 0)
+		n2_abort_element(state, buf);
+	else
+	{
+		links[used < cap ? used : cap - 1] = z;
+		n2_finish_element(state, buf);
+	}
+
+	links = lock_list(pg->index, near, &state, &buf);
+	if (links == NULL)
+		return false;
+	n2_ref_to_tid(ref, &tid);
+	used = links_used(links, cap);
+	slot = link_position(links, used, &z);
+	if (slot < 0 && link_position(links, used, &tid) >= 0)
+	{
+		n2_abort_element(state, buf);
+		return true;
+	}
+	if (slot < 0 && used < cap)
+		slot = used;
+	if (slot < 0)
+	{
+		n2_abort_element(state, buf);
+		return false;
+	}
+	links[slot] = tid;
+	n2_finish_element(state, buf);
+	return true;
+}
+
+/* What n2_connect needs to know of the node it connects. */
+typedef struct N2ConnectTarget
+{
+	N2Ref		ref;
+	ItemPointerData tid;
+	ItemPointerData *own;		/* its level-0 links */
+	int			nown;
+} N2ConnectTarget;
+
+/*
+ * One step of n2_connect over the near nodes: 1 when ref is linked now,
+ * 0 when no node suits this step, -1 when step 3 lost a race (try again).
+ */
+static int
+connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
+			 int n, int step, bool (*usable) (void *arg, N2Ref ref), void *arg)
+{
+	int			cap = pg->params->max_m0;
+
+	for (int i = 0; i < n; i++)
+	{
+		GenericXLogState *state;
+		Buffer		buf;
+		ItemPointer links;
+		int			used;
+		int			slot = -1;
+
+		if (near[i].ref == t->ref ||
+			(usable && i < n - 1 && !usable(arg, near[i].ref)))
+			continue;
+		links = lock_list(pg->index, near[i].ref, &state, &buf);
+		if (links == NULL)
+			continue;
+		used = links_used(links, cap);
+		if (link_position(links, used, &t->tid) >= 0)
+		{
+			n2_abort_element(state, buf);
+			return 1;
+		}
+		if (step == 1 && used < cap)
+			slot = used;
+		for (int k = 0; step == 2 && k < used && slot < 0; k++)
+		{
+			if (link_position(t->own, t->nown, &links[k]) >= 0)
+				slot = k;
+		}
+		if (slot >= 0)
+		{
+			links[slot] = t->tid;
+			n2_finish_element(state, buf);
+			return 1;
+		}
+		if (step < 3 || used == 0)
+		{
+			n2_abort_element(state, buf);
+			continue;
+		}
+		return give_last_slot(pg, t->ref, near[i].ref, links[used - 1], state,
+							  buf) ? 1 : -1;
+	}
+	return 0;
+}
+
+/*
+ * Gives ref, which no level-0 path from the entry reaches, an incoming
+ * level-0 link from one of the nodes nearest to it (found from pg->query,
+ * ref's vector; the entry point, reachable by definition, is the last
+ * resort), without taking the only path to anything else:
+ *	1. a node with a free slot appends ref;
+ *	2. else a node linking to one of ref's own neighbours x gives that slot
+ *	   to ref (x stays reachable, through ref);
+ *	3. else the nearest node gives its last slot, whose target z ref then
+ *	   links to, in a free slot or in place of its own last link (which
+ *	   nothing reachable went through: ref was unreachable).
+ * The search may arrive through upper levels at nodes that are not
+ * reachable on level 0 either; when usable is given, only nodes it accepts
+ * are linked from (VACUUM passes those it knows to be reachable).  An insert
+ * passes none: it connects a node no other list names yet, while every
+ * other node is reachable.
  */
 void
 n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry, int top,
 		   N2Ref ref, bool (*usable) (void *arg, N2Ref ref), void *arg)
 {
-	const N2Params *p = pg->params;
-	int			ef = Max(p->ef_construction, 1);
+	int			cap = pg->params->max_m0;
+	int			ef = Max(pg->params->ef_construction, 1);
 	N2Candidate *near = palloc(sizeof(N2Candidate) * (ef + 1));
 	int			n = n2_search_level(pg, search, entry, top, 0, ef, near);
-	ItemPointerData tid;
+	N2Ref	   *ownrefs = palloc(sizeof(N2Ref) * cap);
+	N2ConnectTarget t;
 
-	/* the entry point, reachable by definition, is the last resort */
 	near[n].ref = n2_tid_to_ref(entry);
 	near[n].dist = 0;
 	n++;
 
-	n2_ref_to_tid(ref, &tid);
-	for (int pass = 0; pass < 2; pass++)
-	{
-		for (int i = 0; i < n; i++)
-		{
-			GenericXLogState *state;
-			Buffer		buf;
-			N2ElementTuple et;
-			ItemPointer links;
-			int			count = 0;
-			bool		last = i == n - 1;
+	t.ref = ref;
+	n2_ref_to_tid(ref, &t.tid);
+	t.own = palloc(sizeof(ItemPointerData) * cap);
+	t.nown = n2_page_graph_ops.neighbors(pg, ref, 0, ownrefs, cap);
+	for (int i = 0; i < t.nown; i++)
+		n2_ref_to_tid(ownrefs[i], &t.own[i]);
 
-			if (near[i].ref == ref || (usable && !last && !usable(arg, near[i].ref)))
-				continue;
-			et = n2_lock_element(pg->index, near[i].ref, &state, &buf);
-			if (et == NULL)
-				continue;
-			if (et->flags & N2_ELEMENT_DELETED)
-			{
-				n2_abort_element(state, buf);
-				continue;
-			}
-			links = N2ElementLinks(et);
-			while (count < p->max_m0 && ItemPointerIsValid(&links[count]))
-			{
-				if (ItemPointerEquals(&links[count], &tid))
-				{
-					n2_abort_element(state, buf);
-					return;
-				}
-				count++;
-			}
-			if (count < p->max_m0)
-				links[count] = tid;
-			else if (pass == 1)
-				links[p->max_m0 - 1] = tid;
-			else
-			{
-				n2_abort_element(state, buf);
-				continue;
-			}
-			n2_finish_element(state, buf);
-			return;
+	/* a retry only follows a concurrent change to the list step 3 chose */
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		for (int step = 1; step <= 3; step++)
+		{
+			int			r = connect_step(pg, &t, near, n, step, usable, arg);
+
+			if (r > 0)
+				return;
+			if (r < 0)
+				break;
 		}
 	}
 }

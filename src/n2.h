@@ -351,10 +351,7 @@ extern void n2_finish_element(struct GenericXLogState *state, Buffer buf);
 extern void n2_abort_element(struct GenericXLogState *state, Buffer buf);
 extern int	n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
 						   N2Candidate *out);
-extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
-						N2Ref *dropped, int *ndropped);
-extern bool n2_append_link(Relation index, const N2Params *p, N2Ref ref,
-						   int level, N2Ref target);
+extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref);
 extern int	n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 							int top, int level, int ef, N2Candidate *out);
 extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,

@@ -124,6 +124,47 @@ is($tids, $rows, 'after VACUUM: heap TIDs in the index = live rows');
 is($node->safe_psql('postgres', "SELECT count(*) FROM n2_verify('items_idx')"), '0',
 	'n2_verify clean after the final VACUUM');
 
+# --- the smallest lists (m = 2, max_m0 = 2): nearly every insert makes a
+# neighbour drop a link, often the only one into its target, so this is where
+# concurrent inserts, deletes and VACUUM could leave a live row unreachable.
+$node->safe_psql('postgres', q{
+	CREATE TABLE tiny (id bigint DEFAULT nextval('item_ids'), embedding vector(128));
+	INSERT INTO tiny SELECT id, embedding FROM pool WHERE id < 1000;
+	CREATE INDEX tiny_idx ON tiny USING n2 (embedding vector_l2_ops) WITH (m = 2, max_m0 = 2, ef_construction = 32);});
+is($node->safe_psql('postgres', "SELECT count(*) FROM n2_verify('tiny_idx')"), '0', 'm = 2: n2_verify clean after build');
+my ($tvac_out, $tvac_err) = ('', '');
+my $tvac_sql = "SET client_min_messages = warning;\n" . ("VACUUM tiny;\nSELECT pg_sleep(0.3);\n" x 30);
+my $tvac = IPC::Run::start(
+	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', '-' ],
+	'<', \$tvac_sql, '>', \$tvac_out, '2>', \$tvac_err);
+$node->pgbench(
+	'--no-vacuum --client=4 --jobs=2 --time=10',
+	0,
+	[qr{processed: [1-9]}],
+	[qr{^$}],
+	'm = 2: pgbench inserting and deleting, VACUUM running alongside',
+	{
+		'tiny_insert@6' => q{
+\set r random(0, 9999)
+INSERT INTO tiny (embedding) SELECT embedding FROM pool WHERE id = :r;
+},
+		'tiny_delete@1' => q{
+\set r random(0, 999)
+DELETE FROM tiny WHERE id = :r;
+},
+	});
+ok($tvac->finish, 'm = 2: the background VACUUM loop ran without error') or diag $tvac_err;
+my $trows = $node->safe_psql('postgres', 'SELECT count(*) FROM tiny');
+is($node->safe_psql('postgres',
+		"SELECT coalesce(string_agg(format('%s/%s: %s', blkno, offnum, problem), E'\\n'), '') FROM n2_verify('tiny_idx')"),
+	'', "m = 2: n2_verify clean after concurrent inserts ($trows rows)");
+is($node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET n2.iterative_scan = relaxed_order; SET n2.max_scan_tuples = 10000000;
+	SET n2.scan_fallback = off;
+	SELECT count(*) FROM (SELECT id FROM tiny
+		ORDER BY embedding <-> (SELECT embedding FROM pool WHERE id = 1) LIMIT 100000) x}),
+	$trows, 'm = 2: the graph walk alone returns every row');
+
 note sprintf('total %ds', time - $t0);
 $node->stop;
 done_testing();

@@ -150,6 +150,7 @@ bool
 n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
 {
 	N2Candidate cur;
+	N2Candidate first;
 	int			level;
 
 	it->started = true;
@@ -160,6 +161,7 @@ n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
 	}
 	cur.ref = entry;
 	it->ops->distances(it->ctx, &cur.ref, 1, &cur.dist);
+	first = cur;
 
 	/* Greedy descent: on each upper level move while a neighbour is closer. */
 	for (level = top_level; level >= 1; level--)
@@ -191,6 +193,21 @@ n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
 	{
 		iter_fail(it, N2_ITER_OUT_OF_MEMORY);
 		return false;
+	}
+
+	/*
+	 * The entry point seeds level 0 too.  Far from the query, it is only
+	 * expanded once the search has widened past everything nearer; but from
+	 * it every node is reachable on level 0, which the node the descent
+	 * reached need not be, so a search that keeps widening finds them all.
+	 */
+	if (cur.ref != entry)
+	{
+		if (n2_visited_test_and_set(&it->visited, entry) < 0 || !iter_add(it, first))
+		{
+			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
+			return false;
+		}
 	}
 	return true;
 }

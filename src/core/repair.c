@@ -1,113 +1,179 @@
 /*
  * repair.c
  *		Post-build repair of an in-memory graph.  Pure C.
+ *
+ * Every change made here keeps what is already reachable reachable: a link
+ * p -> x is only ever replaced by p -> u when u -> x exists, and links are
+ * only dropped out of the node being connected, which nothing reachable
+ * depends on.  So each orphan connected grows the reachable set for good and
+ * one pass over the nodes suffices.
  */
 #include "repair.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Marks everything reachable from start; returns the new queue tail. */
-static uint32_t
-mark_from(const N2Graph *g, uint32_t start, uint8_t *seen, uint32_t *queue,
-		  uint32_t tail)
-{
-	uint32_t	head = tail;
+#define NO_PARENT UINT32_MAX
 
-	if (seen[start])
-		return tail;
-	seen[start] = 1;
-	queue[tail++] = start;
-	while (head < tail)
+typedef struct Reach
+{
+	uint8_t    *seen;
+	uint32_t   *parent;			/* a reached node that links to it */
+	uint32_t   *queue;
+	uint32_t	tail;
+} Reach;
+
+/* Marks everything reachable from start on level 0. */
+static void
+mark_from(const N2Graph *g, Reach *r, uint32_t start)
+{
+	uint32_t	head = r->tail;
+
+	if (r->seen[start])
+		return;
+	r->seen[start] = 1;
+	r->queue[r->tail++] = start;
+	while (head < r->tail)
 	{
-		const uint32_t *list = n2_graph_links(g, queue[head++], 0);
+		uint32_t	v = r->queue[head++];
+		const uint32_t *list = n2_graph_links(g, v, 0);
 
 		for (uint32_t i = 0; i < list[0]; i++)
 		{
-			if (!seen[list[1 + i]])
+			uint32_t	x = list[1 + i];
+
+			if (!r->seen[x])
 			{
-				seen[list[1 + i]] = 1;
-				queue[tail++] = list[1 + i];
+				r->seen[x] = 1;
+				r->parent[x] = v;
+				r->queue[r->tail++] = x;
 			}
 		}
 	}
-	return tail;
 }
 
-/* Adds u to v's level-0 list: a free slot, else in place of the last. */
-static void
-link_into(N2Graph *g, uint32_t v, uint32_t u)
+/* Position of x in v's level-0 list, or -1. */
+static int
+link_position(const N2Graph *g, uint32_t v, uint32_t x)
 {
-	uint32_t   *list = n2_graph_links(g, v, 0);
+	const uint32_t *list = n2_graph_links(g, v, 0);
 
 	for (uint32_t i = 0; i < list[0]; i++)
 	{
-		if (list[1 + i] == u)
-			return;
+		if (list[1 + i] == x)
+			return (int) i;
 	}
-	if (list[0] < (uint32_t) g->params.max_m0)
-		list[1 + list[0]++] = u;
-	else
-		list[list[0]] = u;
+	return -1;
+}
+
+static bool
+has_room(const N2Graph *g, uint32_t v)
+{
+	return n2_graph_links(g, v, 0)[0] < (uint32_t) g->params.max_m0;
+}
+
+static void
+append_link(N2Graph *g, uint32_t v, uint32_t u)
+{
+	uint32_t   *list = n2_graph_links(g, v, 0);
+
+	list[1 + list[0]++] = u;
+}
+
+/*
+ * Gives orphan u an incoming link from a reached node, in order of
+ * preference: from one of u's reached neighbours with a free slot (the
+ * reverse link the build meant to make) or the entry point's free slot; in
+ * place of a reached neighbour x in the list of the node x was reached
+ * through (u links to x, so x stays reached); else in place of the entry
+ * point's last link z, which u then links to instead of its own last link.
+ */
+static uint32_t
+connect_orphan(N2Graph *g, Reach *r, uint32_t u)
+{
+	uint32_t   *out = n2_graph_links(g, u, 0);
+	uint32_t	entry = g->entry;
+	uint32_t   *elist;
+	uint32_t	z;
+
+	for (uint32_t i = 0; i < out[0]; i++)
+	{
+		if (r->seen[out[1 + i]] && has_room(g, out[1 + i]))
+		{
+			append_link(g, out[1 + i], u);
+			return out[1 + i];
+		}
+	}
+	if (has_room(g, entry))
+	{
+		append_link(g, entry, u);
+		return entry;
+	}
+	for (uint32_t i = 0; i < out[0]; i++)
+	{
+		uint32_t	x = out[1 + i];
+		uint32_t	p;
+		int			pos;
+
+		if (!r->seen[x] || r->parent[x] == NO_PARENT)
+			continue;
+		p = r->parent[x];
+		pos = link_position(g, p, x);
+		if (pos >= 0)
+		{
+			n2_graph_links(g, p, 0)[1 + pos] = u;
+			r->parent[x] = u;
+			return p;
+		}
+	}
+
+	elist = n2_graph_links(g, entry, 0);
+	z = elist[elist[0]];
+	if (link_position(g, u, z) < 0)
+	{
+		if (out[0] < (uint32_t) g->params.max_m0)
+			append_link(g, u, z);
+		else
+			out[out[0]] = z;
+	}
+	elist[elist[0]] = u;
+	r->parent[z] = u;
+	return entry;
 }
 
 int64_t
 n2_graph_connect_orphans(N2Graph *g)
 {
-	uint8_t    *seen;
-	uint32_t   *queue;
-	uint32_t	tail;
+	Reach		r;
 	int64_t		fixed = 0;
-	int			pass;
 
 	if (g->n == 0)
 		return 0;
-	seen = calloc(g->n, 1);
-	queue = malloc(sizeof(uint32_t) * g->n);
-	if (seen == NULL || queue == NULL)
+	r.seen = calloc(g->n, 1);
+	r.parent = malloc(sizeof(uint32_t) * g->n);
+	r.queue = malloc(sizeof(uint32_t) * g->n);
+	r.tail = 0;
+	if (r.seen == NULL || r.parent == NULL || r.queue == NULL)
 	{
-		free(seen);
-		free(queue);
+		free(r.seen);
+		free(r.parent);
+		free(r.queue);
 		return -1;
 	}
+	for (uint32_t u = 0; u < g->n; u++)
+		r.parent[u] = NO_PARENT;
 
-	/*
-	 * Replacing a full list's last link can orphan that node in turn; a few
-	 * passes settle it (each pass starts from a fresh traversal).
-	 */
-	for (pass = 0; pass < 8; pass++)
+	mark_from(g, &r, g->entry);
+	for (uint32_t u = 0; u < g->n && r.tail < g->n; u++)
 	{
-		int64_t		before = fixed;
-
-		memset(seen, 0, g->n);
-		tail = mark_from(g, g->entry, seen, queue, 0);
-		for (uint32_t u = 0; u < g->n && tail < g->n; u++)
-		{
-			const uint32_t *out;
-			uint32_t	target = g->entry;
-
-			if (seen[u])
-				continue;
-			out = n2_graph_links(g, u, 0);
-			for (uint32_t i = 0; i < out[0]; i++)
-			{
-				const uint32_t *l = n2_graph_links(g, out[1 + i], 0);
-
-				if (seen[out[1 + i]])
-				{
-					target = out[1 + i];
-					if (l[0] < (uint32_t) g->params.max_m0)
-						break;
-				}
-			}
-			link_into(g, target, u);
-			fixed++;
-			tail = mark_from(g, u, seen, queue, tail);
-		}
-		if (fixed == before)
-			break;
+		if (r.seen[u])
+			continue;
+		r.parent[u] = connect_orphan(g, &r, u);
+		fixed++;
+		mark_from(g, &r, u);
 	}
-	free(seen);
-	free(queue);
+	free(r.seen);
+	free(r.parent);
+	free(r.queue);
 	return fixed;
 }

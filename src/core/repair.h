@@ -8,12 +8,13 @@
 #include "graph.h"
 
 /*
- * Makes every node reachable from the entry point on level 0.  Neighbour
- * re-selection during a build can prune every link into a node; such a node
- * is added to the list of the first of its own neighbours that has a free
- * slot (or replaces that list's last, farthest link), which is the reverse
- * link the build meant to make.  Runs on the caller's thread after the
- * build.  Returns how many nodes it reconnected, or -1 when out of memory.
+ * Makes every node reachable from the entry point on level 0, in one pass
+ * and for any max_m0.  Neighbour re-selection during a build can prune every
+ * link into a node; such a node gets the reverse link the build meant to
+ * make, from one of its own neighbours with a free slot, or else takes a
+ * slot whose target it links to itself, so that nothing reachable is lost.
+ * Runs on the caller's thread after the build.  Returns how many nodes it
+ * reconnected, or -1 when out of memory.
  */
 extern int64_t n2_graph_connect_orphans(N2Graph *g);
 

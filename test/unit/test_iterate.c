@@ -125,6 +125,53 @@ count_yielded(N2IterMode mode, int ef, uint64_t max_visited, size_t max_memory,
 	return n;
 }
 
+/*
+ * A chain 0 -> 1 -> ... -> 9 on level 0 with 0, the entry point, linking
+ * straight to 9 on level 1: a query near 9 descends to 9, from which level
+ * 0 leads nowhere.  Everything is reachable from the entry on level 0, so
+ * a search that also starts level 0 from the entry still finds it all.
+ */
+#define CHAIN 10
+
+static int
+chain_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
+{
+	if (level == 1)
+	{
+		if (ref != 0)
+			return 0;
+		out[0] = CHAIN - 1;
+		return 1;
+	}
+	if (ref + 1 >= CHAIN)
+		return 0;
+	out[0] = ref + 1;
+	return 1;
+}
+
+static void
+chain_distances(void *ctx, const N2Ref *refs, int n, float *out)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = (float) (CHAIN - 1 - refs[i]);
+}
+
+static void
+entry_seeds_level0(void)
+{
+	static const N2GraphOps chain = {chain_neighbors, chain_distances};
+	N2Iterator	it;
+	N2Candidate c;
+	int			n = 0;
+
+	CHECK(n2_iter_init(&it, &chain, NULL, N2_ITER_RELAXED, 4, 2, 0, 0), "init chain");
+	CHECK(n2_iter_start(&it, 0, 1), "start chain");
+	while (n2_iter_next(&it, &c))
+		n++;
+	CHECK(n == CHAIN, "the entry point seeds level 0 too: %d of %d nodes", n, CHAIN);
+	n2_iter_free(&it);
+}
+
 int
 main(void)
 {
@@ -135,6 +182,7 @@ main(void)
 	int			n;
 
 	n2_distance_init();
+	entry_seeds_level0();
 	make_graph();
 	for (int d = 0; d < DIM; d++)
 		q[d] = 5.0f;

@@ -2,6 +2,7 @@
  * test_repair.c
  *		Unit tests for n2_graph_connect_orphans.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "graph.h"
@@ -19,11 +20,12 @@ set_list(N2Graph *g, uint32_t node, int n, const uint32_t *ids)
 	memcpy(list + 1, ids, sizeof(uint32_t) * n);
 }
 
+/* How many nodes a level-0 traversal from the entry reaches. */
 static int
 reachable(const N2Graph *g)
 {
-	int			seen[N] = {0};
-	int			queue[N];
+	int		   *seen = calloc(g->n, sizeof(int));
+	int		   *queue = malloc(sizeof(int) * g->n);
 	int			head = 0;
 	int			tail = 0;
 
@@ -42,7 +44,94 @@ reachable(const N2Graph *g)
 			}
 		}
 	}
+	free(seen);
+	free(queue);
 	return tail;
+}
+
+static uint64_t rng_state;
+
+static uint32_t
+rng(void)
+{
+	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t) (rng_state >> 33);
+}
+
+/*
+ * Random graphs where most nodes are orphans or reached only through long
+ * chains, with lists often full and max_m0 down to 1: one call must leave
+ * every node reachable with every list within its cap, free of self and
+ * duplicate links.
+ */
+static void
+random_graphs(void)
+{
+	int			bad = 0;
+
+	for (int seed = 1; seed <= 2000; seed++)
+	{
+		N2GraphParams p = {0};
+		N2Graph		g;
+		uint32_t	n = 2 + (uint32_t) seed % 97;
+		float	   *vectors = calloc(n * 2, sizeof(float));
+		uint8_t    *levels = calloc(n, 1);
+		int64_t		fixed;
+
+		rng_state = (uint64_t) seed;
+		p.metric = N2_METRIC_L2;
+		p.dim = 2;
+		p.m = 2;
+		p.max_m0 = 1 + seed % 4;
+		p.ef_construction = 4;
+		if (n2_graph_init(&g, &p, vectors, n, levels) != 0)
+		{
+			CHECK(0, "init seed %d", seed);
+			return;
+		}
+		g.entry = rng() % n;
+		g.max_level = 0;
+		for (uint32_t u = 0; u < n; u++)
+		{
+			uint32_t   *l = n2_graph_links(&g, u, 0);
+			uint32_t	want = rng() % (uint32_t) (p.max_m0 + 1);
+
+			l[0] = 0;
+			for (uint32_t tries = 0; l[0] < want && tries < 8; tries++)
+			{
+				uint32_t	x = rng() % n;
+				bool		dup = x == u;
+
+				for (uint32_t i = 0; i < l[0]; i++)
+					dup |= l[1 + i] == x;
+				if (!dup)
+					l[1 + l[0]++] = x;
+			}
+		}
+		fixed = n2_graph_connect_orphans(&g);
+		if (fixed < 0 || reachable(&g) != (int) n)
+			bad++;
+		for (uint32_t u = 0; u < n; u++)
+		{
+			const uint32_t *l = n2_graph_links(&g, u, 0);
+
+			if (l[0] > (uint32_t) p.max_m0)
+				bad++;
+			for (uint32_t i = 0; i < l[0]; i++)
+			{
+				if (l[1 + i] == u || l[1 + i] >= n)
+					bad++;
+				for (uint32_t j = 0; j < i; j++)
+					bad += l[1 + j] == l[1 + i];
+			}
+		}
+		if (n2_graph_connect_orphans(&g) != 0)
+			bad++;
+		n2_graph_free(&g);
+		free(vectors);
+		free(levels);
+	}
+	CHECK(bad == 0, "2000 random graphs: every node reachable, lists valid (%d problems)", bad);
 }
 
 int
@@ -92,5 +181,7 @@ main(void)
 	}
 	CHECK(n2_graph_connect_orphans(&g) == 0, "second run finds nothing");
 	n2_graph_free(&g);
+
+	random_graphs();
 	UNIT_DONE();
 }
