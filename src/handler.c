@@ -67,6 +67,7 @@ void
 _PG_init(void)
 {
 	n2_distance_init();
+	n2_install_planner_hook();
 
 	n2_relopt_kind = add_reloption_kind();
 	add_int_reloption(n2_relopt_kind, "m",

@@ -25,6 +25,7 @@
 #include "access/amapi.h"
 #include "access/genam.h"
 #include "access/itup.h"
+#include "lib/ilist.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
 #include "utils/relcache.h"
@@ -357,6 +358,21 @@ extern int	n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 					   int top, N2Ref ref,
 					   bool (*usable) (void *arg, N2Ref ref), void *arg);
+
+/* plan.c: the distance an n2 scan computed for the row it last returned */
+typedef struct N2ScanDistance
+{
+	dlist_node	node;
+	Oid			indexoid;
+	struct varlena *query;		/* the ORDER BY argument, detoasted */
+	bool		valid;			/* tid and dist are set */
+	ItemPointerData tid;		/* the heap TID last returned */
+	double		dist;			/* its distance, as the operator gives it */
+} N2ScanDistance;
+
+extern void n2_scan_distance_register(N2ScanDistance *sd);
+extern void n2_scan_distance_unregister(N2ScanDistance *sd);
+extern void n2_install_planner_hook(void);
 
 /* scan.c */
 extern IndexScanDesc n2_beginscan(Relation index, int nkeys, int norderbys);

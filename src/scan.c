@@ -14,6 +14,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/relscan.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -49,11 +51,16 @@ typedef struct N2ScanOpaqueData
 	int			nties;
 	int			tiecap;
 
-	/* heap TIDs of the node being returned */
+	/* heap TIDs of the node being returned, and its distance */
 	ItemPointerData *tids;
 	int			ntids;
 	int			tidpos;
 	int			tidcap;
+	double		dist;
+
+	/* that distance, for the projection (plan.c), when it is the operator's */
+	N2ScanDistance sd;
+	bool		sd_registered;
 } N2ScanOpaqueData;
 
 typedef N2ScanOpaqueData *N2ScanOpaque;
@@ -69,6 +76,9 @@ scan_free_core(void *arg)
 	if (so->sweeping)
 		n2_sweep_free(&so->sweep);
 	so->sweeping = false;
+	if (so->sd_registered)
+		n2_scan_distance_unregister(&so->sd);
+	so->sd_registered = false;
 }
 
 IndexScanDesc
@@ -147,6 +157,20 @@ scan_start(IndexScanDesc scan)
 									   &so->params, &dims);
 
 	n2_page_graph_init(&so->pg, index, &so->params, so->query);
+
+	/*
+	 * On L2 and inner product the index computes exactly what the operator
+	 * does (the vectors are stored as they are): offer those distances to
+	 * the projection.
+	 */
+	if (so->params.metric != N2_METRIC_ANGULAR &&
+		!(scan->orderByData[0].sk_flags & SK_ISNULL))
+	{
+		so->sd.indexoid = RelationGetRelid(index);
+		so->sd.query = PG_DETOAST_DATUM_COPY(scan->orderByData[0].sk_argument);
+		n2_scan_distance_register(&so->sd);
+		so->sd_registered = true;
+	}
 
 	switch (n2_iterative_scan)
 	{
@@ -409,6 +433,12 @@ n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 			scan->xs_heaptid = so->tids[so->tidpos++];
 			scan->xs_recheck = false;
 			scan->xs_recheckorderby = false;
+			if (so->sd_registered)
+			{
+				so->sd.tid = scan->xs_heaptid;
+				so->sd.dist = so->dist;
+				so->sd.valid = true;
+			}
 			return true;
 		}
 		CHECK_FOR_INTERRUPTS();
@@ -425,6 +455,7 @@ n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 		}
 		else if (so->it.stop_at_bound)
 			note_yield(so, c);
+		so->dist = so->params.metric == N2_METRIC_L2 ? sqrt((double) c.dist) : (double) c.dist;
 		load_tids(so, c.ref);
 	}
 }

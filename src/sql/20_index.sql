@@ -74,3 +74,9 @@ CREATE FUNCTION n2_verify(index regclass,
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 COMMENT ON FUNCTION n2_verify(regclass) IS
 	'checks the structure of an n2 index; returns one row per problem found';
+
+-- What the planner puts in place of ORDER BY distances in the rows of an n2
+-- index scan: the distance the index computed, when it is the row's (see
+-- plan.c); internal arguments keep it out of reach of SQL calls.
+CREATE FUNCTION n2_index_distance(internal, internal, tid, regclass, regproc)
+	RETURNS float8 AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;

@@ -1,0 +1,246 @@
+/*
+ * plan.c
+ *		Lets the rows of an n2 index scan carry the distance the index already
+ *		computed, instead of the executor computing it again.
+ *
+ * For ORDER BY v <-> q the planner puts v <-> q in the scan's target list,
+ * so the executor evaluates it for every row the scan returns: it reads the
+ * row's vector, decompressing it when it is stored compressed (as vectors of
+ * more than about 500 dimensions are by default), and computes a distance the
+ * index computed moments before.  That is up to a fifth of a k-NN query.
+ *
+ * A planner hook rewrites that expression, in the target list and filter of
+ * each n2 index scan, into n2_index_distance(v, q, ctid, index, function).
+ * It returns the distance the scan computed when the row in hand is the one
+ * the scan just returned for that query (same heap TID: an updated row
+ * version has another) and the index's distance is exactly the operator's
+ * (L2 and inner product: the index keeps those vectors as they are and runs
+ * the same kernels; angular normalises them, so its values differ in the
+ * last bits); in every other case it calls the operator's function.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/sysattr.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/planner.h"
+#include "parser/parse_func.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "n2.h"
+
+static planner_hook_type prev_planner_hook = NULL;
+
+/* Distances the running n2 scans of this backend last returned. */
+static dlist_head active_scans = DLIST_STATIC_INIT(active_scans);
+
+void
+n2_scan_distance_register(N2ScanDistance *sd)
+{
+	sd->valid = false;
+	dlist_push_head(&active_scans, &sd->node);
+}
+
+void
+n2_scan_distance_unregister(N2ScanDistance *sd)
+{
+	dlist_delete(&sd->node);
+}
+
+typedef struct N2PlanRewrite
+{
+	Expr	   *orderby;		/* the scan's ORDER BY expression */
+	Expr	   *replacement;	/* n2_index_distance(...) */
+} N2PlanRewrite;
+
+static Node *
+rewrite_mutator(Node *node, N2PlanRewrite *rw)
+{
+	if (node == NULL)
+		return NULL;
+	if (equal(node, rw->orderby))
+		return copyObject((Node *) rw->replacement);
+	return expression_tree_mutator(node, rewrite_mutator, (void *) rw);
+}
+
+/* The access method of an n2 index; InvalidOid for other indexes. */
+static Oid
+n2_access_method(Oid indexoid)
+{
+	Relation	index = relation_open(indexoid, NoLock);
+	Oid			am = InvalidOid;
+
+	if (index->rd_indam != NULL && index->rd_indam->amgettuple == n2_gettuple)
+		am = index->rd_rel->relam;
+	relation_close(index, NoLock);
+	return am;
+}
+
+/* n2_index_distance, in the schema of the access method's handler. */
+static Oid
+lookup_distance_function(Oid am)
+{
+	Oid			argtypes[5] = {INTERNALOID, INTERNALOID, TIDOID, REGCLASSOID, REGPROCOID};
+	HeapTuple	tuple = SearchSysCache1(AMOID, ObjectIdGetDatum(am));
+	char	   *schema;
+
+	if (!HeapTupleIsValid(tuple))
+		return InvalidOid;
+	schema = get_namespace_name(get_func_namespace(((Form_pg_am) GETSTRUCT(tuple))->amhandler));
+	ReleaseSysCache(tuple);
+	if (schema == NULL)
+		return InvalidOid;
+	return LookupFuncName(list_make2(makeString(schema), makeString("n2_index_distance")),
+						  5, argtypes, true);
+}
+
+static void
+rewrite_index_scan(IndexScan *scan, Oid *funcoid)
+{
+	OpExpr	   *op;
+	N2PlanRewrite rw;
+	List	   *args;
+	Oid			am;
+
+	if (list_length(scan->indexorderbyorig) != 1)
+		return;
+	op = (OpExpr *) linitial(scan->indexorderbyorig);
+	if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+		return;
+	am = n2_access_method(scan->indexid);
+	if (!OidIsValid(am))
+		return;
+	if (!OidIsValid(*funcoid))
+		*funcoid = lookup_distance_function(am);
+	if (!OidIsValid(*funcoid))
+		return;
+
+	args = list_make5(copyObject(linitial(op->args)),
+					  copyObject(lsecond(op->args)),
+					  makeVar(scan->scan.scanrelid, SelfItemPointerAttributeNumber,
+							  TIDOID, -1, InvalidOid, 0),
+					  makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+								ObjectIdGetDatum(scan->indexid), false, true),
+					  makeConst(REGPROCOID, -1, InvalidOid, sizeof(Oid),
+								ObjectIdGetDatum(op->opfuncid), false, true));
+	rw.orderby = (Expr *) op;
+	rw.replacement = (Expr *) makeFuncExpr(*funcoid, op->opresulttype, args,
+										   InvalidOid, op->inputcollid,
+										   COERCE_EXPLICIT_CALL);
+	scan->scan.plan.targetlist = (List *)
+		rewrite_mutator((Node *) scan->scan.plan.targetlist, &rw);
+	scan->scan.plan.qual = (List *)
+		rewrite_mutator((Node *) scan->scan.plan.qual, &rw);
+}
+
+static void rewrite_plan(Plan *plan, Oid *funcoid);
+
+static void
+rewrite_plans(List *plans, Oid *funcoid)
+{
+	ListCell   *lc;
+
+	foreach(lc, plans)
+		rewrite_plan((Plan *) lfirst(lc), funcoid);
+}
+
+static void
+rewrite_plan(Plan *plan, Oid *funcoid)
+{
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+	switch (nodeTag(plan))
+	{
+		case T_IndexScan:
+			rewrite_index_scan((IndexScan *) plan, funcoid);
+			break;
+		case T_Append:
+			rewrite_plans(((Append *) plan)->appendplans, funcoid);
+			break;
+		case T_MergeAppend:
+			rewrite_plans(((MergeAppend *) plan)->mergeplans, funcoid);
+			break;
+		case T_BitmapAnd:
+			rewrite_plans(((BitmapAnd *) plan)->bitmapplans, funcoid);
+			break;
+		case T_BitmapOr:
+			rewrite_plans(((BitmapOr *) plan)->bitmapplans, funcoid);
+			break;
+		case T_SubqueryScan:
+			rewrite_plan(((SubqueryScan *) plan)->subplan, funcoid);
+			break;
+		case T_CustomScan:
+			rewrite_plans(((CustomScan *) plan)->custom_plans, funcoid);
+			break;
+		default:
+			break;
+	}
+	rewrite_plan(plan->lefttree, funcoid);
+	rewrite_plan(plan->righttree, funcoid);
+}
+
+static PlannedStmt *
+n2_planner(Query *parse, const char *query_string, int cursorOptions,
+		   ParamListInfo boundParams)
+{
+	PlannedStmt *stmt;
+	Oid			funcoid = InvalidOid;
+
+	if (prev_planner_hook)
+		stmt = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+	else
+		stmt = standard_planner(parse, query_string, cursorOptions, boundParams);
+	rewrite_plan(stmt->planTree, &funcoid);
+	rewrite_plans(stmt->subplans, &funcoid);
+	return stmt;
+}
+
+void
+n2_install_planner_hook(void)
+{
+	prev_planner_hook = planner_hook;
+	planner_hook = n2_planner;
+}
+
+PG_FUNCTION_INFO_V1(n2_index_distance);
+Datum
+n2_index_distance(PG_FUNCTION_ARGS)
+{
+	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(2);
+	Oid			indexoid = PG_GETARG_OID(3);
+	FmgrInfo   *opfn = (FmgrInfo *) fcinfo->flinfo->fn_extra;
+	struct varlena *query = NULL;
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &active_scans)
+	{
+		N2ScanDistance *sd = dlist_container(N2ScanDistance, node, iter.cur);
+
+		if (!sd->valid || sd->indexoid != indexoid || !ItemPointerEquals(&sd->tid, tid))
+			continue;
+		if (query == NULL)
+			query = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(1));
+		if (VARSIZE_ANY_EXHDR(query) == VARSIZE_ANY_EXHDR(sd->query) &&
+			memcmp(VARDATA_ANY(query), VARDATA_ANY(sd->query),
+				   VARSIZE_ANY_EXHDR(query)) == 0)
+			PG_RETURN_FLOAT8(sd->dist);
+	}
+
+	if (opfn == NULL)
+	{
+		opfn = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(FmgrInfo));
+		fmgr_info_cxt(PG_GETARG_OID(4), opfn, fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = opfn;
+	}
+	return FunctionCall2Coll(opfn, PG_GET_COLLATION(), PG_GETARG_DATUM(0),
+							 PG_GETARG_DATUM(1));
+}
