@@ -365,6 +365,7 @@ typedef struct N2ScanDistance
 	dlist_node	node;
 	Oid			indexoid;
 	struct varlena *query;		/* the ORDER BY argument, detoasted */
+	struct varlena *packed;		/* and as given, if compressed or toasted */
 	bool		valid;			/* tid and dist are set */
 	ItemPointerData tid;		/* the heap TID last returned */
 	double		dist;			/* its distance, as the operator gives it */

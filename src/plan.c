@@ -215,6 +215,7 @@ PG_FUNCTION_INFO_V1(n2_index_distance);
 Datum
 n2_index_distance(PG_FUNCTION_ARGS)
 {
+	struct varlena *arg = (struct varlena *) PG_GETARG_POINTER(1);
 	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(2);
 	Oid			indexoid = PG_GETARG_OID(3);
 	FmgrInfo   *opfn = (FmgrInfo *) fcinfo->flinfo->fn_extra;
@@ -227,8 +228,16 @@ n2_index_distance(PG_FUNCTION_ARGS)
 
 		if (!sd->valid || sd->indexoid != indexoid || !ItemPointerEquals(&sd->tid, tid))
 			continue;
+
+		/*
+		 * The same compressed or toasted bytes are the same value: no need
+		 * to decompress a query taken from a table (a LATERAL batch) per row.
+		 */
+		if (sd->packed != NULL && VARSIZE_ANY(arg) == VARSIZE_ANY(sd->packed) &&
+			memcmp(arg, sd->packed, VARSIZE_ANY(arg)) == 0)
+			PG_RETURN_FLOAT8(sd->dist);
 		if (query == NULL)
-			query = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(1));
+			query = PG_DETOAST_DATUM_PACKED(PointerGetDatum(arg));
 		if (VARSIZE_ANY_EXHDR(query) == VARSIZE_ANY_EXHDR(sd->query) &&
 			memcmp(VARDATA_ANY(query), VARDATA_ANY(sd->query),
 				   VARSIZE_ANY_EXHDR(query)) == 0)

@@ -166,8 +166,17 @@ scan_start(IndexScanDesc scan)
 	if (so->params.metric != N2_METRIC_ANGULAR &&
 		!(scan->orderByData[0].sk_flags & SK_ISNULL))
 	{
+		struct varlena *arg = (struct varlena *) DatumGetPointer(scan->orderByData[0].sk_argument);
+
 		so->sd.indexoid = RelationGetRelid(index);
 		so->sd.query = PG_DETOAST_DATUM_COPY(scan->orderByData[0].sk_argument);
+		so->sd.packed = NULL;
+		if (VARATT_IS_EXTENDED(arg) && !VARATT_IS_SHORT(arg) &&
+			!VARATT_IS_EXTERNAL_EXPANDED(arg))
+		{
+			so->sd.packed = palloc(VARSIZE_ANY(arg));
+			memcpy(so->sd.packed, arg, VARSIZE_ANY(arg));
+		}
 		n2_scan_distance_register(&so->sd);
 		so->sd_registered = true;
 	}
