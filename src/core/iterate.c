@@ -4,8 +4,9 @@
  *
  * Every evaluated node enters three heaps: cand (to expand), best or spare
  * (whether it is among the ef closest, which sets the stopping distance) and
- * pending (to yield).  Nothing is dropped, so widening ef later resumes the
- * same search instead of starting over.
+ * pending (to yield); one farther than the ef closest waits in the far list
+ * until the search widens.  Nothing is dropped, so widening ef later resumes
+ * the same search instead of starting over.
  */
 #include "iterate.h"
 
@@ -106,6 +107,7 @@ n2_iter_free(N2Iterator *it)
 	free(it->best.items);
 	free(it->spare.items);
 	free(it->pending.items);
+	free(it->far.items);
 	free(it->nbuf);
 	free(it->dbuf);
 	n2_visited_free(&it->visited);
@@ -115,16 +117,34 @@ n2_iter_free(N2Iterator *it)
 size_t
 n2_iter_memory(const N2Iterator *it)
 {
-	return (it->cand.cap + it->best.cap + it->spare.cap + it->pending.cap) *
+	return (it->cand.cap + it->best.cap + it->spare.cap + it->pending.cap +
+			it->far.cap) *
 		sizeof(N2Candidate) + it->visited.nslots * sizeof(N2Ref) +
 		it->nbuf_cap * (sizeof(N2Ref) + sizeof(float));
 }
 
-/* Records a newly evaluated node in every heap it belongs to. */
+/* Appends c to the unordered far list. */
 static bool
-iter_add(N2Iterator *it, N2Candidate c)
+far_push(N2Heap *far, N2Candidate c)
 {
-	it->nvisited++;
+	if (far->n == far->cap)
+	{
+		size_t		cap = far->cap ? far->cap * 2 : 64;
+		N2Candidate *items = realloc(far->items, cap * sizeof(N2Candidate));
+
+		if (items == NULL)
+			return false;
+		far->items = items;
+		far->cap = cap;
+	}
+	far->items[far->n++] = c;
+	return true;
+}
+
+/* Records a node in every heap it belongs to. */
+static bool
+iter_place(N2Iterator *it, N2Candidate c)
+{
 	if (!heap_push(&it->cand, c) || !heap_push(&it->pending, c))
 		return false;
 	if (it->best.n < (size_t) it->ef)
@@ -137,6 +157,35 @@ iter_add(N2Iterator *it, N2Candidate c)
 		return heap_push(&it->spare, out) && heap_push(&it->best, c);
 	}
 	return heap_push(&it->spare, c);
+}
+
+/*
+ * Records a newly evaluated node.  One farther than the ef best can be
+ * neither expanded nor yielded before the search widens (the ef-th best
+ * distance only falls until then), and most nodes a search evaluates are:
+ * they wait in an unordered list, which costs no heap work unless the search
+ * does widen.
+ */
+static bool
+iter_add(N2Iterator *it, N2Candidate c)
+{
+	it->nvisited++;
+	if (it->best.n >= (size_t) it->ef && c.dist > it->best.items[0].dist)
+		return far_push(&it->far, c);
+	return iter_place(it, c);
+}
+
+/* Moves the far list into the heaps, before widening or once stopped. */
+static bool
+iter_flush_far(N2Iterator *it)
+{
+	for (size_t i = 0; i < it->far.n; i++)
+	{
+		if (!iter_place(it, it->far.items[i]))
+			return false;
+	}
+	it->far.n = 0;
+	return true;
 }
 
 static void
@@ -267,6 +316,11 @@ iter_widen(N2Iterator *it)
 		/* classic HNSW: the ef best and nothing more */
 		it->pending.n = 0;
 		iter_fail(it, N2_ITER_EXHAUSTED);
+		return;
+	}
+	if (!iter_flush_far(it))
+	{
+		iter_fail(it, N2_ITER_OUT_OF_MEMORY);
 		return;
 	}
 	if (it->cand.n == 0)

@@ -61,6 +61,7 @@ typedef struct N2Iterator
 	N2Heap		best;			/* max: the ef best evaluated */
 	N2Heap		spare;			/* min: evaluated, pushed out of best */
 	N2Heap		pending;		/* min: evaluated, not yet yielded */
+	N2Heap		far;			/* unordered: evaluated beyond the ef best */
 	N2Ref	   *nbuf;
 	float	   *dbuf;
 	int			nbuf_cap;
