@@ -378,7 +378,7 @@ n2_element_vector(N2PageGraph *pg, N2ElementTuple et)
 	next = et->vecnext;
 	while (have < pg->params->dims && ItemPointerIsValid(&next))
 	{
-		Buffer		buf = ReadBuffer(pg->index, ItemPointerGetBlockNumber(&next));
+		Buffer		buf = n2_read_buffer(pg->index, ItemPointerGetBlockNumber(&next));
 		Page		page;
 		N2VectorChunk vc;
 		int			take;
