@@ -21,21 +21,31 @@ heap_before(const N2Heap *h, N2Candidate a, N2Candidate b)
 	return h->max ? a.ref > b.ref : a.ref < b.ref;
 }
 
+/* Room for one more item; false when out of memory. */
+static bool
+heap_reserve(N2Heap *h)
+{
+	size_t		cap;
+	N2Candidate *items;
+
+	if (h->n < h->cap)
+		return true;
+	cap = h->cap ? h->cap * 2 : 64;
+	items = realloc(h->items, cap * sizeof(N2Candidate));
+	if (items == NULL)
+		return false;
+	h->items = items;
+	h->cap = cap;
+	return true;
+}
+
 static bool
 heap_push(N2Heap *h, N2Candidate c)
 {
 	size_t		i;
 
-	if (h->n == h->cap)
-	{
-		size_t		cap = h->cap ? h->cap * 2 : 64;
-		N2Candidate *items = realloc(h->items, cap * sizeof(N2Candidate));
-
-		if (items == NULL)
-			return false;
-		h->items = items;
-		h->cap = cap;
-	}
+	if (!heap_reserve(h))
+		return false;
 	i = h->n++;
 	while (i > 0)
 	{
@@ -127,16 +137,8 @@ n2_iter_memory(const N2Iterator *it)
 static bool
 far_push(N2Heap *far, N2Candidate c)
 {
-	if (far->n == far->cap)
-	{
-		size_t		cap = far->cap ? far->cap * 2 : 64;
-		N2Candidate *items = realloc(far->items, cap * sizeof(N2Candidate));
-
-		if (items == NULL)
-			return false;
-		far->items = items;
-		far->cap = cap;
-	}
+	if (!heap_reserve(far))
+		return false;
 	far->items[far->n++] = c;
 	return true;
 }
