@@ -30,6 +30,7 @@
 typedef struct N2ScanOpaqueData
 {
 	MemoryContext cxt;			/* everything per scan lives here */
+	MemoryContext querycxt;		/* what one rescan's query needs, reset by the next */
 	MemoryContextCallback cleanup;	/* frees the core's malloc'd state */
 	N2Params	params;
 	N2MetaPageData meta;
@@ -92,6 +93,8 @@ n2_beginscan(Relation index, int nkeys, int norderbys)
 	so->cleanup.func = scan_free_core;
 	so->cleanup.arg = so;
 	MemoryContextRegisterResetCallback(so->cxt, &so->cleanup);
+	so->querycxt = AllocSetContextCreate(so->cxt, "n2 scan query",
+										 ALLOCSET_DEFAULT_SIZES);
 	so->tidcap = 16;
 	so->tids = MemoryContextAlloc(so->cxt, sizeof(ItemPointerData) * so->tidcap);
 	so->tiecap = 16;
@@ -106,6 +109,7 @@ scan_reset(N2ScanOpaque so)
 	if (so->started)
 		n2_page_graph_release(&so->pg);
 	scan_free_core(so);
+	MemoryContextReset(so->querycxt);
 	so->started = false;
 	so->ntids = 0;
 	so->tidpos = 0;
@@ -132,7 +136,7 @@ scan_start(IndexScanDesc scan)
 {
 	N2ScanOpaque so = (N2ScanOpaque) scan->opaque;
 	Relation	index = scan->indexRelation;
-	MemoryContext oldcxt = MemoryContextSwitchTo(so->cxt);
+	MemoryContext oldcxt = MemoryContextSwitchTo(so->querycxt);
 	int			dims;
 	N2IterMode	mode;
 	Size		max_memory;
