@@ -140,6 +140,8 @@ scan_start(IndexScanDesc scan)
 	int			dims;
 	N2IterMode	mode;
 	Size		max_memory;
+	struct varlena *arg;		/* the ORDER BY argument as given, or NULL */
+	struct varlena *value = NULL;	/* and detoasted */
 
 	n2_read_meta(index, &so->meta);
 	n2_params_from_meta(index, &so->meta, &so->params);
@@ -154,11 +156,16 @@ scan_start(IndexScanDesc scan)
 	}
 
 	/* ORDER BY v <op> NULL: any order is right; search around the origin */
+	arg = NULL;
 	if (scan->orderByData[0].sk_flags & SK_ISNULL)
 		so->query = palloc0(sizeof(float) * so->params.dims);
 	else
-		so->query = n2_datum_to_vector(index, scan->orderByData[0].sk_argument,
+	{
+		arg = (struct varlena *) DatumGetPointer(scan->orderByData[0].sk_argument);
+		value = PG_DETOAST_DATUM_COPY(scan->orderByData[0].sk_argument);
+		so->query = n2_datum_to_vector(index, PointerGetDatum(value),
 									   &so->params, &dims);
+	}
 
 	n2_page_graph_init(&so->pg, index, &so->params, so->query);
 
@@ -167,13 +174,10 @@ scan_start(IndexScanDesc scan)
 	 * does (the vectors are stored as they are): offer those distances to
 	 * the projection.
 	 */
-	if (so->params.metric != N2_METRIC_ANGULAR &&
-		!(scan->orderByData[0].sk_flags & SK_ISNULL))
+	if (so->params.metric != N2_METRIC_ANGULAR && arg != NULL)
 	{
-		struct varlena *arg = (struct varlena *) DatumGetPointer(scan->orderByData[0].sk_argument);
-
 		so->sd.indexoid = RelationGetRelid(index);
-		so->sd.query = PG_DETOAST_DATUM_COPY(scan->orderByData[0].sk_argument);
+		so->sd.query = value;
 		so->sd.packed = NULL;
 		if (VARATT_IS_EXTENDED(arg) && !VARATT_IS_SHORT(arg) &&
 			!VARATT_IS_EXTERNAL_EXPANDED(arg))
