@@ -11,6 +11,7 @@
 #include "catalog/pg_type.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
@@ -298,28 +299,54 @@ typedef struct N2RecentBuffer
 
 static N2RecentBuffer *recent_buffers;
 
-Buffer
-n2_read_buffer(Relation index, BlockNumber blkno)
+/* The hint slot of blkno, or NULL for a temporary index (local buffers). */
+static inline N2RecentBuffer *
+recent_slot(Relation index, BlockNumber blkno)
 {
-	N2RecentBuffer *slot;
-	Buffer		buf;
-
 	if (RelationUsesLocalBuffers(index))
-		return ReadBuffer(index, blkno);
+		return NULL;
 	if (recent_buffers == NULL)
 		recent_buffers = MemoryContextAllocZero(TopMemoryContext,
 												sizeof(N2RecentBuffer) * N2_RECENT_SLOTS);
-	slot = &recent_buffers[(blkno ^ (index->rd_node.relNode * 0x9E3779B1U)) &
+	return &recent_buffers[(blkno ^ (index->rd_node.relNode * 0x9E3779B1U)) &
 						   (N2_RECENT_SLOTS - 1)];
-	if (slot->blkno == blkno && BufferIsValid(slot->buf) &&
-		slot->relnode == index->rd_node.relNode &&
-		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, slot->buf))
+}
+
+/* The buffer slot last saw blkno in, or InvalidBuffer. */
+static inline Buffer
+recent_hint(N2RecentBuffer *slot, Relation index, BlockNumber blkno)
+{
+	if (slot != NULL && slot->blkno == blkno &&
+		slot->relnode == index->rd_node.relNode)
 		return slot->buf;
+	return InvalidBuffer;
+}
+
+/* Pins blkno, trying the hint first and recording where it was found. */
+static Buffer
+read_hinted(Relation index, BlockNumber blkno, N2RecentBuffer *slot, Buffer hint)
+{
+	Buffer		buf;
+
+	if (BufferIsValid(hint) &&
+		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, hint))
+		return hint;
 	buf = ReadBuffer(index, blkno);
-	slot->relnode = index->rd_node.relNode;
-	slot->blkno = blkno;
-	slot->buf = buf;
+	if (slot != NULL)
+	{
+		slot->relnode = index->rd_node.relNode;
+		slot->blkno = blkno;
+		slot->buf = buf;
+	}
 	return buf;
+}
+
+Buffer
+n2_read_buffer(Relation index, BlockNumber blkno)
+{
+	N2RecentBuffer *slot = recent_slot(index, blkno);
+
+	return read_hinted(index, blkno, slot, recent_hint(slot, index, blkno));
 }
 
 /* Pins blkno (reusing the last pin when it is the same page); not locked. */
@@ -435,19 +462,40 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 }
 
 /*
- * Distances to a batch of nodes, N2_PIN_BATCH at a time.  A batch's pages
- * are pinned first and, while one vector is being compared, the next
- * tuple's header and first vector lines are prefetched: a visit is mostly a
- * cache miss on a random page, so overlapping the misses with arithmetic is
- * what makes scans fast.  The batch stays small so that a scan never holds
- * more than a few pins, even with a tiny shared_buffers.
+ * Distances to a batch of nodes, N2_PIN_BATCH at a time.  A visit is mostly
+ * cache misses on a random page: its buffer header, its line pointers, the
+ * tuple.  So the batch goes in stages that each start the next stage's
+ * misses for every node before waiting on any: the headers and line pointers
+ * where the hints say the pages are, then the pins and the tuples' first
+ * lines, then the arithmetic.  The batch stays small so that a scan never
+ * holds more than a few pins, even with a tiny shared_buffers.
  */
 #define N2_PIN_BATCH 8
+
+/*
+ * Starts loading the first lines of the tuple at off on a pinned page.  A
+ * hint only: the page is not locked, and a stale line pointer just
+ * prefetches a wrong line.
+ */
+static inline void
+prefetch_tuple(Page page, OffsetNumber off, int lines)
+{
+	ItemId		iid = PageGetItemId(page, off);
+	char	   *t = (char *) page + ItemIdGetOffset(iid);
+
+	if (ItemIdGetOffset(iid) > BLCKSZ - lines * PG_CACHE_LINE_SIZE)
+		return;
+	for (int l = 0; l < lines; l++)
+		__builtin_prefetch(t + l * PG_CACHE_LINE_SIZE);
+}
 
 static void
 distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 {
 	const N2Params *p = pg->params;
+	Relation	index = pg->index;
+	N2RecentBuffer *slots[N2_PIN_BATCH];
+	Buffer		hints[N2_PIN_BATCH];
 	Buffer		bufs[N2_PIN_BATCH];
 
 	Assert(n <= N2_PIN_BATCH);
@@ -455,10 +503,30 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 	{
 		BlockNumber blkno = (BlockNumber) (refs[i] >> 16);
 
+		slots[i] = recent_slot(index, blkno);
+		__builtin_prefetch(slots[i]);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		BlockNumber blkno = (BlockNumber) (refs[i] >> 16);
+
+		/* prefetching a stale hint's memory is harmless */
+		hints[i] = recent_hint(slots[i], index, blkno);
+		if (BufferIsValid(hints[i]))
+		{
+			__builtin_prefetch(GetBufferDescriptor(hints[i] - 1), 1);
+			__builtin_prefetch(PageGetItemId((Page) BufferGetBlock(hints[i]),
+											 (OffsetNumber) (refs[i] & 0xFFFF)));
+		}
+	}
+	for (int i = 0; i < n; i++)
+	{
+		BlockNumber blkno = (BlockNumber) (refs[i] >> 16);
+
 		bufs[i] = i > 0 && (BlockNumber) (refs[i - 1] >> 16) == blkno ?
-			bufs[i - 1] : n2_read_buffer(pg->index, blkno);
-		__builtin_prefetch(PageGetItemId(BufferGetPage(bufs[i]),
-										 (OffsetNumber) (refs[i] & 0xFFFF)));
+			bufs[i - 1] : read_hinted(index, blkno, slots[i], hints[i]);
+
+		prefetch_tuple(BufferGetPage(bufs[i]), (OffsetNumber) (refs[i] & 0xFFFF), 2);
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -467,21 +535,8 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 		OffsetNumber off = (OffsetNumber) (refs[i] & 0xFFFF);
 
 		if (i + 1 < n)
-		{
-			/* a hint only: a stale line pointer just prefetches a wrong line */
-			Page		next = BufferGetPage(bufs[i + 1]);
-			ItemId		iid = PageGetItemId(next, (OffsetNumber) (refs[i + 1] & 0xFFFF));
-			char	   *t = (char *) next + ItemIdGetOffset(iid);
-
-			if (ItemIdGetOffset(iid) < BLCKSZ - 4 * PG_CACHE_LINE_SIZE)
-			{
-				__builtin_prefetch(t);
-				__builtin_prefetch(t + PG_CACHE_LINE_SIZE);
-				__builtin_prefetch(t + 2 * PG_CACHE_LINE_SIZE);
-				__builtin_prefetch(t + 3 * PG_CACHE_LINE_SIZE);
-			}
-		}
-
+			prefetch_tuple(BufferGetPage(bufs[i + 1]),
+						   (OffsetNumber) (refs[i + 1] & 0xFFFF), 8);
 		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
 		if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) &&
 			ItemIdIsNormal(PageGetItemId(page, off)))
@@ -508,8 +563,13 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 static void
 page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
 {
+	N2PageGraph *pg = (N2PageGraph *) ctx;
+
+	/* the hint slots of later batches load while earlier ones are computed */
+	for (int i = N2_PIN_BATCH; i < n; i++)
+		__builtin_prefetch(recent_slot(pg->index, (BlockNumber) (refs[i] >> 16)));
 	for (int i = 0; i < n; i += N2_PIN_BATCH)
-		distances_batch((N2PageGraph *) ctx, refs + i, Min(N2_PIN_BATCH, n - i),
+		distances_batch(pg, refs + i, Min(N2_PIN_BATCH, n - i),
 						out + i);
 }
 
