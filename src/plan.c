@@ -211,6 +211,47 @@ n2_install_planner_hook(void)
 	planner_hook = n2_planner;
 }
 
+/* What one n2_index_distance call keeps from row to row. */
+typedef struct N2DistanceCache
+{
+	FmgrInfo	opfn;			/* the operator's function */
+	struct varlena *packed;		/* the last compressed or toasted query */
+	struct varlena *query;		/* and detoasted */
+} N2DistanceCache;
+
+/*
+ * The query argument detoasted.  A query taken from a table reaches every
+ * row of its scan compressed (the scan's own copy was detoasted by the
+ * executor, so the bytes do not match the scan's): decompress it once per
+ * distinct value, not once per row.
+ */
+static struct varlena *
+detoast_query(N2DistanceCache *cache, MemoryContext mcxt, struct varlena *arg)
+{
+	Size		size;
+	MemoryContext oldcxt;
+
+	if (!VARATT_IS_EXTENDED(arg) || VARATT_IS_SHORT(arg))
+		return arg;
+	if (VARATT_IS_EXTERNAL_EXPANDED(arg))
+		return PG_DETOAST_DATUM_PACKED(PointerGetDatum(arg));
+	size = VARSIZE_ANY(arg);
+	if (cache->packed != NULL && VARSIZE_ANY(cache->packed) == size &&
+		memcmp(cache->packed, arg, size) == 0)
+		return cache->query;
+	if (cache->packed != NULL)
+	{
+		pfree(cache->packed);
+		pfree(cache->query);
+	}
+	oldcxt = MemoryContextSwitchTo(mcxt);
+	cache->packed = palloc(size);
+	memcpy(cache->packed, arg, size);
+	cache->query = PG_DETOAST_DATUM_PACKED(PointerGetDatum(arg));
+	MemoryContextSwitchTo(oldcxt);
+	return cache->query;
+}
+
 PG_FUNCTION_INFO_V1(n2_index_distance);
 Datum
 n2_index_distance(PG_FUNCTION_ARGS)
@@ -218,9 +259,17 @@ n2_index_distance(PG_FUNCTION_ARGS)
 	struct varlena *arg = (struct varlena *) PG_GETARG_POINTER(1);
 	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(2);
 	Oid			indexoid = PG_GETARG_OID(3);
-	FmgrInfo   *opfn = (FmgrInfo *) fcinfo->flinfo->fn_extra;
+	N2DistanceCache *cache = (N2DistanceCache *) fcinfo->flinfo->fn_extra;
 	struct varlena *query = NULL;
 	dlist_iter	iter;
+
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+									   sizeof(N2DistanceCache));
+		fmgr_info_cxt(PG_GETARG_OID(4), &cache->opfn, fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = cache;
+	}
 
 	dlist_foreach(iter, &active_scans)
 	{
@@ -237,19 +286,13 @@ n2_index_distance(PG_FUNCTION_ARGS)
 			memcmp(arg, sd->packed, VARSIZE_ANY(arg)) == 0)
 			PG_RETURN_FLOAT8(sd->dist);
 		if (query == NULL)
-			query = PG_DETOAST_DATUM_PACKED(PointerGetDatum(arg));
+			query = detoast_query(cache, fcinfo->flinfo->fn_mcxt, arg);
 		if (VARSIZE_ANY_EXHDR(query) == VARSIZE_ANY_EXHDR(sd->query) &&
 			memcmp(VARDATA_ANY(query), VARDATA_ANY(sd->query),
 				   VARSIZE_ANY_EXHDR(query)) == 0)
 			PG_RETURN_FLOAT8(sd->dist);
 	}
 
-	if (opfn == NULL)
-	{
-		opfn = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(FmgrInfo));
-		fmgr_info_cxt(PG_GETARG_OID(4), opfn, fcinfo->flinfo->fn_mcxt);
-		fcinfo->flinfo->fn_extra = opfn;
-	}
-	return FunctionCall2Coll(opfn, PG_GET_COLLATION(), PG_GETARG_DATUM(0),
+	return FunctionCall2Coll(&cache->opfn, PG_GET_COLLATION(), PG_GETARG_DATUM(0),
 							 PG_GETARG_DATUM(1));
 }
