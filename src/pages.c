@@ -462,31 +462,30 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 }
 
 /*
- * Distances to a batch of nodes, N2_PIN_BATCH at a time.  A visit is mostly
- * cache misses on a random page: its buffer header, its line pointers, the
- * tuple.  So the batch goes in stages that each start the next stage's
- * misses for every node before waiting on any: the headers and line pointers
- * where the hints say the pages are, then the pins and the tuples' first
- * lines, then the arithmetic.  The batch stays small so that a scan never
- * holds more than a few pins, even with a tiny shared_buffers.
+ * Distances to a batch of nodes, N2_DISTANCE_BATCH at a time.  A visit is
+ * mostly cache misses on a random page: its hint slot, its buffer header,
+ * its line pointer, the tuple, each address known only once the one before
+ * has arrived.  So the batch goes in stages that each start the next stage's
+ * misses for every node before waiting on any: the hint slots; the headers
+ * and line pointers where the hints say the pages are; the tuples those line
+ * pointers name; then, node by node, pin, compare and unpin.  Only the last
+ * stage relies on what it reads: the earlier ones read unpinned pages, where
+ * a stale hint or line pointer just prefetches the wrong lines.  One page is
+ * pinned at a time, so the backend's few fast pin slots never overflow.
  */
-#define N2_PIN_BATCH 8
+#define N2_DISTANCE_BATCH 16
 
-/*
- * Starts loading the first lines of the tuple at off on a pinned page.  A
- * hint only: the page is not locked, and a stale line pointer just
- * prefetches a wrong line.
- */
+/* Starts loading the first lines of the tuple the line pointer at off names. */
 static inline void
 prefetch_tuple(Page page, OffsetNumber off, int lines)
 {
 	ItemId		iid = PageGetItemId(page, off);
-	char	   *t = (char *) page + ItemIdGetOffset(iid);
+	Size		start = ItemIdGetOffset(iid);
 
-	if (ItemIdGetOffset(iid) > BLCKSZ - lines * PG_CACHE_LINE_SIZE)
+	if (start > BLCKSZ - lines * PG_CACHE_LINE_SIZE)
 		return;
 	for (int l = 0; l < lines; l++)
-		__builtin_prefetch(t + l * PG_CACHE_LINE_SIZE);
+		__builtin_prefetch((char *) page + start + l * PG_CACHE_LINE_SIZE);
 }
 
 static void
@@ -494,24 +493,19 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 {
 	const N2Params *p = pg->params;
 	Relation	index = pg->index;
-	N2RecentBuffer *slots[N2_PIN_BATCH];
-	Buffer		hints[N2_PIN_BATCH];
-	Buffer		bufs[N2_PIN_BATCH];
+	N2RecentBuffer *slots[N2_DISTANCE_BATCH];
+	Buffer		hints[N2_DISTANCE_BATCH];
+	Buffer		buf = InvalidBuffer;
 
-	Assert(n <= N2_PIN_BATCH);
+	Assert(n <= N2_DISTANCE_BATCH);
 	for (int i = 0; i < n; i++)
 	{
-		BlockNumber blkno = (BlockNumber) (refs[i] >> 16);
-
-		slots[i] = recent_slot(index, blkno);
+		slots[i] = recent_slot(index, (BlockNumber) (refs[i] >> 16));
 		__builtin_prefetch(slots[i]);
 	}
 	for (int i = 0; i < n; i++)
 	{
-		BlockNumber blkno = (BlockNumber) (refs[i] >> 16);
-
-		/* prefetching a stale hint's memory is harmless */
-		hints[i] = recent_hint(slots[i], index, blkno);
+		hints[i] = recent_hint(slots[i], index, (BlockNumber) (refs[i] >> 16));
 		if (BufferIsValid(hints[i]))
 		{
 			__builtin_prefetch(GetBufferDescriptor(hints[i] - 1), 1);
@@ -521,23 +515,24 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 	}
 	for (int i = 0; i < n; i++)
 	{
-		BlockNumber blkno = (BlockNumber) (refs[i] >> 16);
-
-		bufs[i] = i > 0 && (BlockNumber) (refs[i - 1] >> 16) == blkno ?
-			bufs[i - 1] : read_hinted(index, blkno, slots[i], hints[i]);
-
-		prefetch_tuple(BufferGetPage(bufs[i]), (OffsetNumber) (refs[i] & 0xFFFF), 2);
+		if (BufferIsValid(hints[i]))
+			prefetch_tuple((Page) BufferGetBlock(hints[i]),
+						   (OffsetNumber) (refs[i] & 0xFFFF), 2);
 	}
 	for (int i = 0; i < n; i++)
 	{
-		Page		page = BufferGetPage(bufs[i]);
-		N2ElementTuple et = NULL;
+		BlockNumber blkno = (BlockNumber) (refs[i] >> 16);
 		OffsetNumber off = (OffsetNumber) (refs[i] & 0xFFFF);
+		N2ElementTuple et = NULL;
+		Page		page;
 
-		if (i + 1 < n)
-			prefetch_tuple(BufferGetPage(bufs[i + 1]),
+		if (!BufferIsValid(buf))
+			buf = read_hinted(index, blkno, slots[i], hints[i]);
+		page = BufferGetPage(buf);
+		if (i + 1 < n && BufferIsValid(hints[i + 1]))
+			prefetch_tuple((Page) BufferGetBlock(hints[i + 1]),
 						   (OffsetNumber) (refs[i + 1] & 0xFFFF), 8);
-		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) &&
 			ItemIdIsNormal(PageGetItemId(page, off)))
 		{
@@ -550,13 +545,15 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 										pg->query, p->dims);
 		else
 			out[i] = INFINITY;
-		LockBuffer(bufs[i], BUFFER_LOCK_UNLOCK);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		pg->nvisited++;
-	}
-	for (int i = 0; i < n; i++)
-	{
-		if (i + 1 == n || bufs[i + 1] != bufs[i])
-			ReleaseBuffer(bufs[i]);
+
+		/* the next node on the same page keeps the pin */
+		if (i + 1 == n || (BlockNumber) (refs[i + 1] >> 16) != blkno)
+		{
+			ReleaseBuffer(buf);
+			buf = InvalidBuffer;
+		}
 	}
 }
 
@@ -566,11 +563,10 @@ page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
 	N2PageGraph *pg = (N2PageGraph *) ctx;
 
 	/* the hint slots of later batches load while earlier ones are computed */
-	for (int i = N2_PIN_BATCH; i < n; i++)
+	for (int i = N2_DISTANCE_BATCH; i < n; i++)
 		__builtin_prefetch(recent_slot(pg->index, (BlockNumber) (refs[i] >> 16)));
-	for (int i = 0; i < n; i += N2_PIN_BATCH)
-		distances_batch(pg, refs + i, Min(N2_PIN_BATCH, n - i),
-						out + i);
+	for (int i = 0; i < n; i += N2_DISTANCE_BATCH)
+		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i);
 }
 
 const N2GraphOps n2_page_graph_ops = {
