@@ -80,3 +80,13 @@ COMMENT ON FUNCTION n2_verify(regclass) IS
 -- plan.c); internal arguments keep it out of reach of SQL calls.
 CREATE FUNCTION n2_index_distance(internal, internal, tid, regclass, regproc)
 	RETURNS float8 AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE FUNCTION n2_index_graph(index regclass,
+	OUT element tid, OUT level int, OUT is_entry bool,
+	OUT heap_tids tid[], OUT neighbors tid[])
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+COMMENT ON FUNCTION n2_index_graph(regclass) IS
+	'the graph of an n2 index: one row per live element and level it is on';
+-- It names the heap TIDs of every row: not for everyone, like pageinspect.
+REVOKE ALL ON FUNCTION n2_index_graph(regclass) FROM PUBLIC;

@@ -1,0 +1,182 @@
+/*
+ * export.c
+ *		n2_index_graph(regclass): the graph an index holds, one row per live
+ *		element and level.  For looking at a graph, and for searching the very
+ *		same graph outside PostgreSQL (bench/core_bench).
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/array.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+
+#include "n2.h"
+
+#define N2_GRAPH_COLUMNS 5
+
+/* A tid[] of n TIDs. */
+static Datum
+tid_array(ItemPointerData *tids, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	ArrayType  *arr;
+
+	for (int i = 0; i < n; i++)
+		elems[i] = PointerGetDatum(&tids[i]);
+	arr = construct_array(elems, n, TIDOID, sizeof(ItemPointerData), false,
+						  TYPALIGN_SHORT);
+	return PointerGetDatum(arr);
+}
+
+/*
+ * Every heap TID of an element: the inline ones, then its chain, read one
+ * page at a time with no other page locked.
+ */
+static ItemPointerData *
+element_heap_tids(Relation index, N2ElementTuple et, int *ntids)
+{
+	int			cap = Max(et->ntids, 16);
+	int			n = 0;
+	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * cap);
+	ItemPointerData next = et->tidchain;
+
+	for (int i = 0; i < et->ntids; i++)
+		tids[n++] = et->heaptids[i];
+	while (ItemPointerIsValid(&next))
+	{
+		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&next));
+		Page		page;
+		ItemId		iid;
+		N2TidChunk	tc;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		iid = PageGetItemId(page, ItemPointerGetOffsetNumber(&next));
+		tc = NULL;
+		if (ItemPointerGetOffsetNumber(&next) <= PageGetMaxOffsetNumber(page) &&
+			ItemIdIsNormal(iid))
+			tc = (N2TidChunk) PageGetItem(page, iid);
+		if (tc == NULL || tc->type != N2_TUPLE_TIDS)
+		{
+			UnlockReleaseBuffer(buf);
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("n2 index \"%s\" has a broken TID chain at (%u,%u)",
+							RelationGetRelationName(index),
+							ItemPointerGetBlockNumber(&next),
+							ItemPointerGetOffsetNumber(&next))));
+		}
+		if (n + tc->ntids > cap)
+		{
+			cap = (n + tc->ntids) * 2;
+			tids = repalloc(tids, sizeof(ItemPointerData) * cap);
+		}
+		memcpy(tids + n, tc->tids, sizeof(ItemPointerData) * tc->ntids);
+		n += tc->ntids;
+		next = tc->next;
+		UnlockReleaseBuffer(buf);
+	}
+	*ntids = n;
+	return tids;
+}
+
+/* The rows of one element: one per level it is on. */
+static void
+emit_element(ReturnSetInfo *rsinfo, Relation index, const N2Params *p,
+			 const N2MetaPageData *meta, ItemPointer self, N2ElementTuple et)
+{
+	ItemPointer links = N2ElementLinks(et);
+	ItemPointerData *tids;
+	int			ntids;
+	Datum		values[N2_GRAPH_COLUMNS];
+	bool		nulls[N2_GRAPH_COLUMNS] = {false};
+
+	tids = element_heap_tids(index, et, &ntids);
+	values[0] = PointerGetDatum(self);
+	values[2] = BoolGetDatum(ItemPointerEquals(self, (ItemPointer) &meta->entry));
+	values[3] = tid_array(tids, ntids);
+	for (int level = 0; level <= et->level; level++)
+	{
+		ItemPointer list = links + n2_links_start(p, level);
+		int			n = 0;
+
+		while (n < n2_links_cap(p, level) && ItemPointerIsValid(&list[n]))
+			n++;
+		values[1] = Int32GetDatum(level);
+		values[4] = tid_array(list, n);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+PG_FUNCTION_INFO_V1(n2_index_graph);
+Datum
+n2_index_graph(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	index;
+	N2MetaPageData meta;
+	N2Params	p;
+	BlockNumber nblocks;
+	MemoryContext pagecxt;
+	MemoryContext oldcxt;
+
+	InitMaterializedSRF(fcinfo, 0);
+	index = n2_open_index(PG_GETARG_OID(0));
+	n2_read_meta(index, &meta);
+	n2_params_from_meta(index, &meta, &p);
+	nblocks = RelationGetNumberOfBlocks(index);
+	pagecxt = AllocSetContextCreate(CurrentMemoryContext, "n2_index_graph page",
+									ALLOCSET_DEFAULT_SIZES);
+
+	for (BlockNumber blkno = N2_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+		N2ElementTuple *copies;
+		ItemPointerData *selves;
+		int			ncopies = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		oldcxt = MemoryContextSwitchTo(pagecxt);
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
+		copies = palloc(sizeof(N2ElementTuple) * Max(maxoff, 1));
+		selves = palloc(sizeof(ItemPointerData) * Max(maxoff, 1));
+
+		/* copies first: the TID chains are read with this page unlocked */
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			N2ElementTuple et;
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			et = (N2ElementTuple) PageGetItem(page, iid);
+			if (et->type != N2_TUPLE_ELEMENT || (et->flags & N2_ELEMENT_DELETED))
+				continue;
+			copies[ncopies] = palloc(ItemIdGetLength(iid));
+			memcpy(copies[ncopies], et, ItemIdGetLength(iid));
+			ItemPointerSet(&selves[ncopies], blkno, off);
+			ncopies++;
+		}
+		UnlockReleaseBuffer(buf);
+
+		for (int i = 0; i < ncopies; i++)
+			emit_element(rsinfo, index, &p, &meta, &selves[i], copies[i]);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(pagecxt);
+	}
+
+	MemoryContextDelete(pagecxt);
+	relation_close(index, AccessShareLock);
+	return (Datum) 0;
+}
