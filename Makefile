@@ -71,7 +71,7 @@ unittest: $(UNIT_TESTS)
 PROVE_FLAGS += -I ./t
 
 # Micro-benchmarks and tools built against the core alone.
-bench/build/%: bench/%.c $(UNIT_CORE_OBJS)
+bench/build/%: bench/%.c $(wildcard bench/*.h) $(UNIT_CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(UNIT_CC) $(UNIT_CFLAGS) -O3 $< $(UNIT_CORE_OBJS) -o $@ -lpthread -lm
 
@@ -89,7 +89,7 @@ DATASET ?= bigann10k
 BENCH_PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
 BENCH_PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
 
-bench/build/n2bench: bench/n2bench.c
+bench/build/n2bench: bench/n2bench.c bench/vecs.h bench/graphfile.h
 	@mkdir -p $(dir $@)
 	$(UNIT_CC) -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -I$(BENCH_PG_INCLUDEDIR) $< -o $@ -L$(BENCH_PG_LIBDIR) -lpq -lm
 

@@ -6,9 +6,14 @@
  *
  * usage: core_bench base.fvecs query.fvecs gt.ivecs gt_dist.fvecs|-
  *                   m max_m0 ef_construction threads [merge] [sq8]
+ *                   [graph=FILE] [ef=10,16,...] [nq=N] [nosearch]
  *
  * sq8 builds over 8-bit codes, as an index build short of memory does, then
  * searches those links with the float vectors, as the index stores them.
+ * graph=FILE searches, instead of a graph of its own, the graph an index
+ * holds (written by n2bench graph, see graphfile.h): the same graph the SQL
+ * search walks.  ef= sets the ef sweep, nq= how many queries (the first N,
+ * default all); nosearch only builds.
  *
  * gt_dist holds the true Euclidean distances; with it a result counts as a
  * hit when it is no farther than the 10th true neighbour (ties), without it
@@ -22,6 +27,7 @@
 #include <time.h>
 
 #include "build.h"
+#include "graphfile.h"
 #include "vecs.h"
 
 #define K 10
@@ -58,22 +64,63 @@ now(void)
 	return clock_seconds(CLOCK_MONOTONIC);
 }
 
-int
-main(int argc, char **argv)
+#define MAXPASS 1000
+
+static int
+cmp_double(const void *a, const void *b)
 {
-	static const int efs[] = {10, 16, 32, 64, 128, 256, 512};
-	Vecs		base,
-				query,
-				gt,
-				gtdist = {0};
-	N2GraphParams p = {0};
-	N2BuildOptions o = {0};
-	N2Graph		g;
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(double *v, int n)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * A hit, scored as n2bench does: with true distances, a row no farther than
+ * the k-th true neighbour (ties); without, one of the k true ids.
+ */
+static int
+is_hit(const Vecs *base, const Vecs *gt, const Vecs *gtdist, const float *q,
+	   int qi, int id)
+{
+	const float *b = base->data + (size_t) id * base->dim;
+	double		s = 0;
+	float		limit;
+
+	if (gtdist->data == NULL)
+	{
+		for (int j = 0; j < K; j++)
+			if (((const int32_t *) gt->data)[(size_t) qi * gt->dim + j] == id)
+				return 1;
+		return 0;
+	}
+	limit = gtdist->data[(size_t) qi * gtdist->dim + K - 1];
+	for (int i = 0; i < base->dim; i++)
+	{
+		double		d = (double) q[i] - b[i];
+
+		s += d * d;
+	}
+	return (float) sqrt(s) <= limit + 1e-5f * (1 + limit);
+}
+
+/*
+ * Builds g over base (over 8-bit codes with sq8) and prints the build's
+ * time and memory; g is left searchable with the float vectors.
+ */
+static void
+build(const Vecs *base, const N2GraphParams *p, const N2BuildOptions *o,
+	  bool sq8, N2Graph *g)
+{
 	N2Quantizer q;
 	uint8_t    *codes = NULL;
-	bool		sq8 = false;
-	N2Search	s;
-	N2Candidate *out;
 	uint8_t    *levels;
 	double		t0,
 				cpu0,
@@ -81,10 +128,163 @@ main(int argc, char **argv)
 				build_cpu;
 	size_t		mem;
 
-	if (argc < 9 || argc > 11)
+	levels = malloc(base->n);
+	for (int i = 0; i < base->n; i++)
+		levels[i] = (uint8_t) n2_random_level(p->seed,
+											  n2_hash_bytes((float *) base->data + (size_t) i * base->dim,
+															sizeof(float) * base->dim, 0),
+											  p->mult);
+
+	/* CPU time too: on a shared machine it shows what wall time hides. */
+	t0 = now();
+	cpu0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+	if (sq8)
+	{
+		float	   *mins = malloc(sizeof(float) * base->dim);
+		float	   *maxs = malloc(sizeof(float) * base->dim);
+		const float *v = base->data;
+
+		/* The quantizer's two passes are part of the build's cost. */
+		for (int d = 0; d < base->dim; d++)
+		{
+			mins[d] = FLT_MAX;
+			maxs[d] = -FLT_MAX;
+		}
+		for (size_t i = 0; i < (size_t) base->n * base->dim; i++)
+		{
+			int			d = (int) (i % base->dim);
+
+			mins[d] = v[i] < mins[d] ? v[i] : mins[d];
+			maxs[d] = v[i] > maxs[d] ? v[i] : maxs[d];
+		}
+		codes = malloc((size_t) base->n * base->dim);
+		if (mins == NULL || maxs == NULL || codes == NULL ||
+			n2_quantizer_fit(&q, mins, maxs, base->dim) != 0)
+			die("out of memory", NULL);
+		for (int i = 0; i < base->n; i++)
+			n2_quantize(&q, v + (size_t) i * base->dim, codes + (size_t) i * base->dim);
+		free(mins);
+		free(maxs);
+		if (n2_graph_init_sq8(g, p, codes, &q, base->n, levels) != 0)
+			die("out of memory", NULL);
+	}
+	else if (n2_graph_init(g, p, base->data, base->n, levels) != 0)
+		die("out of memory", NULL);
+	mem = n2_graph_memory(p, base->n, levels, sq8 ? N2_VECTORS_SQ8 : N2_VECTORS_FLOAT) +
+		n2_builder_memory(g, o);
+	if (n2_build_graph(g, o) != N2_BUILD_DONE)
+		die("build failed", NULL);
+	build_time = now() - t0;
+	build_cpu = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+
+	/* Search the links with exact distances, as the index does. */
+	g->vectors = base->data;
+	g->codes = NULL;
+	g->quant = NULL;
+	if (sq8)
+	{
+		n2_quantizer_free(&q);
+		free(codes);
+	}
+	free(levels);
+
+	printf("# core_bench: %d x %d, m %d, max_m0 %d, ef_construction %d, "
+		   "%d thread(s)%s%s, simd %s\n\n",
+		   base->n, base->dim, p->m, p->max_m0, p->ef_construction, o->n_threads,
+		   o->merge_level0 ? ", merge_level0" : "", sq8 ? ", sq8" : "",
+		   n2_simd_name(n2_simd_active()));
+	printf("build: %.2f s wall, %.2f s CPU, max level %d, vectors + graph + builder memory %.1f MB\n\n",
+		   build_time, build_cpu, g->max_level, mem / 1048576.0);
+}
+
+static int32_t
+get_i32(FILE *f, const char *path)
+{
+	int32_t		v;
+
+	if (fread(&v, sizeof(v), 1, f) != 1)
+		die("truncated graph file", path);
+	return v;
+}
+
+/* Loads a graph file over base's vectors into g (p gets its m and max_m0). */
+static void
+load_graph(const char *path, const Vecs *base, N2GraphParams *p, N2Graph *g)
+{
+	FILE	   *f = fopen(path, "rb");
+	uint8_t    *levels;
+	int32_t		nodes,
+				entry,
+				entry_level,
+				id;
+
+	if (f == NULL)
+		die("cannot open", path);
+	if (get_i32(f, path) != GRAPHFILE_MAGIC || get_i32(f, path) != GRAPHFILE_VERSION)
+		die("not a graph file of this version", path);
+	nodes = get_i32(f, path);
+	p->m = get_i32(f, path);
+	p->max_m0 = get_i32(f, path);
+	entry = get_i32(f, path);
+	entry_level = get_i32(f, path);
+	if (nodes != base->n || p->m < 2 || p->max_m0 < 1 || entry < 0 ||
+		entry >= nodes || entry_level < 0 || entry_level > N2_MAX_LEVEL)
+		die("graph file does not fit the base vectors", path);
+	levels = malloc(nodes);
+	if (levels == NULL || fread(levels, 1, nodes, f) != (size_t) nodes)
+		die("truncated graph file", path);
+	if (n2_graph_init(g, p, base->data, nodes, levels) != 0)
+		die("out of memory", NULL);
+	while (fread(&id, sizeof(id), 1, f) == 1)
+	{
+		int32_t		level = get_i32(f, path);
+		int32_t		n = get_i32(f, path);
+		uint32_t   *list;
+
+		if (id < 0 || id >= nodes || level < 0 || level > levels[id] ||
+			n < 0 || n > (level == 0 ? p->max_m0 : p->m))
+			die("bad neighbour list in graph file", path);
+		list = n2_graph_links(g, (uint32_t) id, level);
+		list[0] = (uint32_t) n;
+		for (int i = 0; i < n; i++)
+		{
+			int32_t		nb = get_i32(f, path);
+
+			if (nb < 0 || nb >= nodes)
+				die("bad neighbour in graph file", path);
+			list[1 + i] = (uint32_t) nb;
+		}
+	}
+	fclose(f);
+	g->entry = (uint32_t) entry;
+	g->max_level = entry_level;
+	free(levels);
+}
+
+int
+main(int argc, char **argv)
+{
+	int			efs[32] = {10, 16, 32, 64, 128, 256, 512};
+	int			nefs = 7;
+	const char *graph_path = NULL;
+	bool		search = true;
+	Vecs		base,
+				query,
+				gt,
+				gtdist = {0};
+	N2GraphParams p = {0};
+	N2BuildOptions o = {0};
+	N2Graph		g;
+	bool		sq8 = false;
+	N2Search	s;
+	N2Candidate *out;
+	int			nq = 0;
+
+	if (argc < 9)
 	{
 		fprintf(stderr, "usage: %s base.fvecs query.fvecs gt.ivecs gt_dist.fvecs|- "
-				"m max_m0 ef_construction threads [merge] [sq8]\n", argv[0]);
+				"m max_m0 ef_construction threads [merge] [sq8] [graph=FILE] "
+				"[ef=10,16,...] [nq=N] [nosearch]\n", argv[0]);
 		return 2;
 	}
 	n2_distance_init();
@@ -112,132 +312,81 @@ main(int argc, char **argv)
 			o.merge_level0 = true;
 		else if (strcmp(argv[i], "sq8") == 0)
 			sq8 = true;
+		else if (strncmp(argv[i], "graph=", 6) == 0)
+			graph_path = argv[i] + 6;
+		else if (strcmp(argv[i], "nosearch") == 0)
+			search = false;
+		else if (strncmp(argv[i], "nq=", 3) == 0)
+			nq = atoi(argv[i] + 3);
+		else if (strncmp(argv[i], "ef=", 3) == 0)
+		{
+			char	   *s = argv[i] + 3;
+
+			for (nefs = 0; *s && nefs < 32; nefs++)
+			{
+				efs[nefs] = (int) strtol(s, &s, 10);
+				if (efs[nefs] < 1 || (*s != ',' && *s != '\0'))
+					die("bad ef list", argv[i]);
+				s += *s == ',';
+			}
+		}
 		else
 			die("unknown option", argv[i]);
 	}
 	if (p.m < 2 || p.max_m0 < 1 || p.ef_construction < 1 || o.n_threads < 1)
 		die("bad parameters", NULL);
 
-	levels = malloc(base.n);
-	for (int i = 0; i < base.n; i++)
-		levels[i] = (uint8_t) n2_random_level(p.seed,
-											  n2_hash_bytes((float *) base.data + (size_t) i * base.dim,
-															sizeof(float) * base.dim, 0),
-											  p.mult);
-
-	/* CPU time too: on a shared machine it shows what wall time hides. */
-	t0 = now();
-	cpu0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-	if (sq8)
+	if (graph_path != NULL)
 	{
-		float	   *mins = malloc(sizeof(float) * base.dim);
-		float	   *maxs = malloc(sizeof(float) * base.dim);
-		const float *v = base.data;
-
-		/* The quantizer's two passes are part of the build's cost. */
-		for (int d = 0; d < base.dim; d++)
-		{
-			mins[d] = FLT_MAX;
-			maxs[d] = -FLT_MAX;
-		}
-		for (size_t i = 0; i < (size_t) base.n * base.dim; i++)
-		{
-			int			d = (int) (i % base.dim);
-
-			mins[d] = v[i] < mins[d] ? v[i] : mins[d];
-			maxs[d] = v[i] > maxs[d] ? v[i] : maxs[d];
-		}
-		codes = malloc((size_t) base.n * base.dim);
-		if (mins == NULL || maxs == NULL || codes == NULL ||
-			n2_quantizer_fit(&q, mins, maxs, base.dim) != 0)
-			die("out of memory", NULL);
-		for (int i = 0; i < base.n; i++)
-			n2_quantize(&q, v + (size_t) i * base.dim, codes + (size_t) i * base.dim);
-		free(mins);
-		free(maxs);
-		if (n2_graph_init_sq8(&g, &p, codes, &q, base.n, levels) != 0)
-			die("out of memory", NULL);
+		load_graph(graph_path, &base, &p, &g);
+		printf("# core_bench: %d x %d, the graph of an index (%s): m %d, max_m0 %d, "
+			   "max level %d, simd %s\n\n",
+			   base.n, base.dim, graph_path, p.m, p.max_m0, g.max_level,
+			   n2_simd_name(n2_simd_active()));
 	}
-	else if (n2_graph_init(&g, &p, base.data, base.n, levels) != 0)
-		die("out of memory", NULL);
-	mem = n2_graph_memory(&p, base.n, levels, sq8 ? N2_VECTORS_SQ8 : N2_VECTORS_FLOAT) +
-		n2_builder_memory(&g, &o);
-	if (n2_build_graph(&g, &o) != N2_BUILD_DONE)
-		die("build failed", NULL);
-	build_time = now() - t0;
-	build_cpu = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-
-	/* Search the links with exact distances, as the index does. */
-	g.vectors = base.data;
-	g.codes = NULL;
-	g.quant = NULL;
-
-	printf("# core_bench: %d x %d, m %d, max_m0 %d, ef_construction %d, "
-		   "%d thread(s)%s%s, simd %s\n\n",
-		   base.n, base.dim, p.m, p.max_m0, p.ef_construction, o.n_threads,
-		   o.merge_level0 ? ", merge_level0" : "", sq8 ? ", sq8" : "",
-		   n2_simd_name(n2_simd_active()));
-	printf("build: %.2f s wall, %.2f s CPU, max level %d, vectors + graph + builder memory %.1f MB\n\n",
-		   build_time, build_cpu, g.max_level, mem / 1048576.0);
+	else
+		build(&base, &p, &o, sq8, &g);
+	if (!search)
+		return 0;
+	if (nq <= 0 || nq > query.n)
+		nq = query.n;
 
 	printf("| ef | recall@10 | QPS | distances/query |\n");
 	printf("|---:|---:|---:|---:|\n");
 	out = malloc(sizeof(N2Candidate) * K);
 	if (!n2_search_init(&s, base.n, 512, p.max_m0 > p.m ? p.max_m0 : p.m, false))
 		die("out of memory", NULL);
-	for (size_t e = 0; e < sizeof(efs) / sizeof(efs[0]); e++)
+	for (int e = 0; e < nefs; e++)
 	{
 		int			ef = efs[e];
 		double		hits = 0;
-		double		elapsed;
+		double		rates[MAXPASS];
+		double		t0 = now();
 		int			reps = 0;
-		uint64_t	ndist;
 
-		/* Repeat the query set until timing is meaningful. */
+		/* Passes over the queries until a second has gone; median pass rate. */
 		s.ndistances = 0;
-		t0 = now();
 		do
 		{
-			for (int qi = 0; qi < query.n; qi++)
+			double		p0 = now();
+
+			for (int qi = 0; qi < nq; qi++)
 			{
-				const float *q = (const float *) query.data + (size_t) qi * query.dim;
+				const float *q = query.data + (size_t) qi * query.dim;
 				int			n = n2_graph_search(&g, &s, q, K, ef, out);
 
 				if (reps > 0)
 					continue;
 				for (int i = 0; i < n; i++)
-				{
-					if (gtdist.data != NULL)
-					{
-						float		limit = ((float *) gtdist.data)[(size_t) qi * gtdist.dim + K - 1];
-						float		d = sqrtf(n2_metric_distance(N2_METRIC_L2, q,
-																 n2_graph_vector(&g, (uint32_t) out[i].ref),
-																 base.dim));
-
-						hits += d <= limit + 1e-4f;
-					}
-					else
-					{
-						for (int j = 0; j < K; j++)
-							hits += out[i].ref == (N2Ref) ((int32_t *) gt.data)[(size_t) qi * gt.dim + j];
-					}
-				}
+					hits += is_hit(&base, &gt, &gtdist, q, qi, (int) out[i].ref);
 			}
-			reps++;
-			elapsed = now() - t0;
-		} while (elapsed < 0.5);
-		ndist = s.ndistances;
-		printf("| %d | %.4f | %.0f | %.0f |\n", ef, hits / ((double) query.n * K),
-			   (double) query.n * reps / elapsed, (double) ndist / ((double) query.n * reps));
+			rates[reps++] = nq / (now() - p0);
+		} while (now() - t0 < 1.0 && reps < MAXPASS);
+		printf("| %d | %.4f | %.0f | %.0f |\n", ef, hits / ((double) nq * K),
+			   median(rates, reps), (double) s.ndistances / ((double) nq * reps));
 	}
 	n2_search_free(&s);
 	n2_graph_free(&g);
-	if (sq8)
-	{
-		n2_quantizer_free(&q);
-		free(codes);
-	}
 	free(out);
-	free(levels);
 	return 0;
 }

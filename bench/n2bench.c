@@ -40,6 +40,10 @@
  *       the same prepared statement with index scans off (and no parallel
  *       workers): exact sequential scan over N queries.
  *       -> exact,<n>,<ms per query>,<recall>
+ *   n2bench graph OUT
+ *       writes the graph of items_v_idx (n2_index_graph) to OUT in the form
+ *       core_bench reads (graphfile.h), nodes numbered by items.id.
+ *       -> graph,<nodes>,<lists>,<links>
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -52,6 +56,7 @@
 
 #include <libpq-fe.h>
 
+#include "graphfile.h"
 #include "vecs.h"
 
 #define K 10
@@ -666,6 +671,172 @@ cmd_floor(int argc, char **argv)
 	return 0;
 }
 
+/* A heap or index TID as one sortable key. */
+typedef struct TidId
+{
+	uint64_t	tid;
+	int32_t		id;
+} TidId;
+
+static int
+cmp_tidid(const void *a, const void *b)
+{
+	uint64_t	x = ((const TidId *) a)->tid;
+	uint64_t	y = ((const TidId *) b)->tid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* "(block,offset)" as a key; the end of what was read goes to *end. */
+static uint64_t
+parse_tid(const char *s, const char **end)
+{
+	unsigned	blk,
+				off;
+	int			used;
+
+	if (sscanf(s, "(%u,%u)%n", &blk, &off, &used) != 2)
+		die("bad tid '%s'", s);
+	if (end)
+		*end = s + used;
+	return ((uint64_t) blk << 16) | off;
+}
+
+/* The id a TID maps to, or -1. */
+static int32_t
+tid_lookup(const TidId *map, long n, uint64_t tid)
+{
+	TidId		key = {tid, 0};
+	const TidId *hit = bsearch(&key, map, n, sizeof(TidId), cmp_tidid);
+
+	return hit ? hit->id : -1;
+}
+
+static void
+put_i32(FILE *f, int32_t v)
+{
+	if (fwrite(&v, sizeof(v), 1, f) != 1)
+		die("write failed%s", NULL);
+}
+
+/*
+ * The index's graph with every element named by the items.id of its first
+ * heap row, so that core_bench finds its vector in base.fvecs.
+ */
+static int
+cmd_graph(int argc, char **argv)
+{
+	PGresult   *r,
+			   *g;
+	TidId	   *rows,
+			   *elems;
+	long		nrows,
+				ngraph,
+				nelems = 0,
+				nlinks = 0;
+	int32_t		nodes,
+				entry = -1,
+				entry_level = -1;
+	int			m,
+				max_m0;
+	uint8_t    *levels;
+	int32_t    *ids;
+	FILE	   *f;
+
+	if (argc != 1)
+		die("usage: n2bench graph OUT%s", NULL);
+	connect_db();
+	r = exec_ok("SELECT ctid, id FROM items");
+	nrows = PQntuples(r);
+	rows = malloc(sizeof(TidId) * (nrows + 1));
+	nodes = 0;
+	for (long i = 0; i < nrows; i++)
+	{
+		rows[i].tid = parse_tid(PQgetvalue(r, i, 0), NULL);
+		rows[i].id = atoi(PQgetvalue(r, i, 1));
+		if (rows[i].id < 0)
+			die("negative items.id%s", NULL);
+		if (rows[i].id >= nodes)
+			nodes = rows[i].id + 1;
+	}
+	PQclear(r);
+	qsort(rows, nrows, sizeof(TidId), cmp_tidid);
+
+	r = exec_ok("SELECT m, max_m0 FROM n2_index_info('items_v_idx')");
+	m = atoi(PQgetvalue(r, 0, 0));
+	max_m0 = atoi(PQgetvalue(r, 0, 1));
+	PQclear(r);
+
+	g = exec_ok("SELECT element, level, is_entry, heap_tids[1], neighbors "
+				"FROM n2_index_graph('items_v_idx')");
+	ngraph = PQntuples(g);
+	elems = malloc(sizeof(TidId) * (ngraph + 1));
+	levels = calloc(nodes > 0 ? nodes : 1, 1);
+	for (long i = 0; i < ngraph; i++)
+	{
+		int			level = atoi(PQgetvalue(g, i, 1));
+		int32_t		id = tid_lookup(rows, nrows, parse_tid(PQgetvalue(g, i, 3), NULL));
+
+		if (id < 0)
+			die("element %s names no row of items", PQgetvalue(g, i, 0));
+		if (level > levels[id])
+			levels[id] = (uint8_t) level;
+		if (PQgetvalue(g, i, 2)[0] == 't' && level > entry_level)
+		{
+			entry = id;
+			entry_level = level;
+		}
+		if (level == 0)
+		{
+			elems[nelems].tid = parse_tid(PQgetvalue(g, i, 0), NULL);
+			elems[nelems++].id = id;
+		}
+	}
+	qsort(elems, nelems, sizeof(TidId), cmp_tidid);
+	if (entry < 0)
+		die("the index has no entry point%s", NULL);
+
+	if ((f = fopen(argv[0], "wb")) == NULL)
+		die("cannot write %s", argv[0]);
+	put_i32(f, GRAPHFILE_MAGIC);
+	put_i32(f, GRAPHFILE_VERSION);
+	put_i32(f, nodes);
+	put_i32(f, m);
+	put_i32(f, max_m0);
+	put_i32(f, entry);
+	put_i32(f, entry_level);
+	if (fwrite(levels, 1, nodes, f) != (size_t) nodes)
+		die("write failed%s", NULL);
+	ids = malloc(sizeof(int32_t) * (max_m0 > m ? max_m0 : m));
+	for (long i = 0; i < ngraph; i++)
+	{
+		const char *s = PQgetvalue(g, i, 4);
+		int			n = 0;
+
+		while ((s = strchr(s, '(')) != NULL)
+		{
+			int32_t		id = tid_lookup(elems, nelems, parse_tid(s, &s));
+
+			if (id < 0)
+				die("a link names no live element: %s", PQgetvalue(g, i, 0));
+			if (n == (max_m0 > m ? max_m0 : m))
+				die("a list longer than max_m0: %s", PQgetvalue(g, i, 0));
+			ids[n++] = id;
+		}
+		put_i32(f, tid_lookup(rows, nrows, parse_tid(PQgetvalue(g, i, 3), NULL)));
+		put_i32(f, atoi(PQgetvalue(g, i, 1)));
+		put_i32(f, n);
+		if (n > 0 && fwrite(ids, sizeof(int32_t), n, f) != (size_t) n)
+			die("write failed%s", NULL);
+		nlinks += n;
+	}
+	if (fclose(f) != 0)
+		die("write failed%s", NULL);
+	PQclear(g);
+	printf("graph,%d,%ld,%ld\n", nodes, ngraph, nlinks);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -673,7 +844,7 @@ main(int argc, char **argv)
 
 	if (argc < 2)
 	{
-		fprintf(stderr, "usage: n2bench load|build|search|floor|exact ...\n");
+		fprintf(stderr, "usage: n2bench load|build|search|floor|exact|graph ...\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "load") == 0)
@@ -686,6 +857,8 @@ main(int argc, char **argv)
 		rc = cmd_floor(argc - 2, argv + 2);
 	else if (strcmp(argv[1], "exact") == 0)
 		rc = cmd_exact(argc - 2, argv + 2);
+	else if (strcmp(argv[1], "graph") == 0)
+		rc = cmd_graph(argc - 2, argv + 2);
 	else
 		die("unknown subcommand %s", argv[1]);
 	if (conn)

@@ -4,9 +4,9 @@
 # For each index setting: CREATE INDEX time, index size, backend peak memory; then
 # an n2.ef_search sweep with recall@10 (tie-aware), QPS over one connection with a
 # prepared statement, QPS of one LATERAL batch statement; the exact sequential
-# scan as baseline; and the core-only graph (bench/build/core_bench: same data,
-# same parameters, searched in memory without the buffer manager) with the
-# SQL/core ratio at equal recall.
+# scan as baseline; and the core-only search (bench/build/core_bench) of the very
+# graph the index holds (exported with n2_index_graph), in memory without the
+# buffer manager, with the core/SQL ratio at each ef.
 #
 # Output: bench/results/<dataset>-<timestamp>/{results.md,results.csv,recall_qps.png,raw/}
 #
@@ -19,7 +19,8 @@
 #   NEXACT    queries for the exact baseline (default 50)
 #   MINTIME   seconds each QPS measurement runs at least (default 2); the rate
 #             reported is the median over the passes (one pass = all NQ queries)
-#   NO_CORE=1 skip the core-only runs
+#   NO_CORE=1 skip the core-only runs (they read the graph with n2_index_graph,
+#             which needs a superuser or EXECUTE granted on it)
 #   COMPRESSION  compression method of items.v (pglz, lz4; default: the server's
 #             default_toast_compression, pglz).  Rows wider than about 2 kB
 #             (fashion-mnist's 3.1 kB) are compressed inline, and the executor
@@ -170,20 +171,31 @@ for s in "${settings[@]}"; do
 	done <"$OUT/raw/search-$i.csv"
 
 	if [ "${NO_CORE:-0}" != 1 ]; then
-		if [ "$sel" != heuristic ]; then
-			info "core_bench builds heuristic graphs only: no core-only run for $sel"
-			continue
-		fi
-		threads=$(echo "$s" | tr ',' '\n' | sed -n 's/^n_threads=//p')
-		[ -n "$threads" ] && [ "$threads" -gt 0 ] || threads=$(nproc)
-		mergearg=
-		[ "$merge" = merge_level0 ] && mergearg=merge
-		log "setting $i: core-only (core_bench $m $max_m0 $efc $threads $mergearg)"
+		# The index's own graph, searched by the core alone: same nodes, same
+		# links, same queries, so the two differ only in where the graph lives.
+		log "setting $i: core-only search of the index's graph"
+		"$n2bench" graph "$OUT/raw/graph-$i.bin" | tee "$OUT/raw/graph-$i.csv"
 		# shellcheck disable=SC2086
-		"$core_bench" "$BASE" "$QUERY" "$GT" "$GT_DIST" "$m" "$max_m0" "$efc" "$threads" $mergearg \
+		"$core_bench" "$BASE" "$QUERY" "$GT" "$GT_DIST" "$m" "$max_m0" "$efc" 1 \
+			graph="$OUT/raw/graph-$i.bin" ef="$(echo $EF | tr ' ' ',')" nq="$NQ" \
 			| tee "$OUT/raw/core-$i.txt"
-		cbuild=$(sed -n 's/^build: \([0-9.]*\) s.*/\1/p' "$OUT/raw/core-$i.txt")
-		ccpu=$(sed -n 's/^build: .* s wall, \([0-9.]*\) s CPU.*/\1/p' "$OUT/raw/core-$i.txt")
+		rm -f "$OUT/raw/graph-$i.bin"
+		# And the core's own build with the same parameters, for build times.
+		cbuild= ccpu=
+		if [ "$sel" = heuristic ]; then
+			threads=$(echo "$s" | tr ',' '\n' | sed -n 's/^n_threads=//p')
+			[ -n "$threads" ] && [ "$threads" -gt 0 ] || threads=$(nproc)
+			mergearg=
+			[ "$merge" = merge_level0 ] && mergearg=merge
+			log "setting $i: core-only build (core_bench $m $max_m0 $efc $threads $mergearg)"
+			# shellcheck disable=SC2086
+			"$core_bench" "$BASE" "$QUERY" "$GT" "$GT_DIST" "$m" "$max_m0" "$efc" "$threads" $mergearg nosearch \
+				| tee "$OUT/raw/core-build-$i.txt"
+			cbuild=$(sed -n 's/^build: \([0-9.]*\) s.*/\1/p' "$OUT/raw/core-build-$i.txt")
+			ccpu=$(sed -n 's/^build: .* s wall, \([0-9.]*\) s CPU.*/\1/p' "$OUT/raw/core-build-$i.txt")
+		else
+			info "core_bench builds heuristic graphs only: no core-only build for $sel"
+		fi
 		grep -E '^\| [0-9]+ \|' "$OUT/raw/core-$i.txt" | tr -d ' ' | tr '|' ',' |
 			while IFS=, read -r _ ef rec qps _; do
 				echo "$DATASET,${s//,/ },core,$ef,$rec,$qps,,,,,$cbuild,,,,,$ccpu" >>"$csv"
@@ -211,9 +223,10 @@ simd=$(cat "$OUT"/raw/core-*.txt 2>/dev/null | sed -n 's/.*simd \([a-z0-9_-]*\).
 	echo "- recall@10 is tie-aware (a hit is a row no farther than the 10th true neighbour);"
 	echo "  QPS = prepared statement, binary, one connection, client on the same machine, median rate over passes of all queries;"
 	echo "  batch QPS = one \`SELECT ... FROM queries q CROSS JOIN LATERAL (SELECT id FROM items ORDER BY v <-> q.v LIMIT 10)\` statement;"
-	echo "  core = bench/build/core_bench: the same parameters built and searched in memory by the C core, one thread, all $(( $(stat -c %s "$QUERY") / (4 * (dim + 1)) )) queries;"
+	echo "  core = bench/build/core_bench searching the index's own graph (n2_index_graph: the same nodes and links) in memory with the C core, one thread, the same $NQ queries;"
 	echo "  backend µs/query = CPU time of the server process per query (/proc/<pid>/schedstat), steadier than QPS on a busy machine;"
-	echo "  core/SQL QPS = core QPS interpolated at the SQL row's recall ÷ SQL QPS; core/SQL CPU = the same against 1e6 ÷ backend µs/query."
+	echo "  core/SQL QPS = core QPS ÷ SQL QPS at the same ef (the same graph and search, so the same recall); core/SQL CPU = core QPS × backend µs/query ÷ 1e6;"
+	echo "  core build = core_bench building its own graph with the same parameters (heuristic selection only)."
 	echo "- backend CPU s = user + system time of the backend over CREATE INDEX, all its build threads (/proc/<pid>/stat);
   peak RSS = the backend's VmHWM during CREATE INDEX (reset just before; includes shared buffers it touched)"
 	echo
@@ -256,14 +269,13 @@ END {
 	for (k = 1; k <= ns; k++)
 		printf "| %d | `%s` | %.2f | %s | %.1f | %.0f | %s | %s | %s |\n", k, sname[k], build[k], bcpus[k], size[k] / 1048576, hwm[k] / 1024, lev[k], deg[k], (k in cbuild) ? sprintf("%.2f (%s)", cbuild[k], ccpus[k]) : "–"
 	print "\n## ef_search sweep\n"
-	print "| # | ef | recall@10 | QPS | backend µs/query | batch QPS | batch µs/query | batch recall | QPS vs exact | core recall (same ef) | core QPS @ recall | core/SQL QPS | core/SQL CPU |"
+	print "| # | ef | recall@10 | QPS | backend µs/query | batch QPS | batch µs/query | batch recall | QPS vs exact | core recall | core QPS | core/SQL QPS | core/SQL CPU |"
 	print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for (k = 1; k <= ns; k++) {
 		key = k SUBSEP "sql"; ck = k SUBSEP "core"
 		for (j = 1; j <= cn[key]; j++) {
-			cr = "–"
-			for (jj = 1; jj <= cn[ck]; jj++) if (cef[ck, jj] == cef[key, j]) cr = sprintf("%.4f", crec[ck, jj])
-			c = (ck in cn) ? at_recall(ck, crec[key, j]) : ""
+			cr = "–"; c = ""
+			for (jj = 1; jj <= cn[ck]; jj++) if (cef[ck, jj] == cef[key, j]) { cr = sprintf("%.4f", crec[ck, jj]); c = cqps[ck, jj] }
 			printf "| %d | %d | %.4f | %.0f | %.0f | %.0f | %.0f | %.4f | %.0f× | %s | %s | %s | %s |\n", k, cef[key, j], crec[key, j], cqps[key, j], cpu[key, j], bq[key, j], bcpu[key, j], br[key, j], cqps[key, j] * exact_ms / 1000, cr, c == "" ? "–" : sprintf("%.0f", c), c == "" ? "–" : sprintf("%.1f", c / cqps[key, j]), (c == "" || cpu[key, j] <= 0) ? "–" : sprintf("%.1f", c * cpu[key, j] / 1e6)
 		}
 	}
@@ -299,6 +311,11 @@ function at_recall2(k, r,    key2, j) {
 	return at_recall(key2, r)
 }' "$csv" >>"$OUT/results.md"
 
+if ! command -v gnuplot >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && [ "${N2_SKIP_APT:-0}" != 1 ]; then
+	log "install gnuplot-nox for the plot"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gnuplot-nox </dev/null >"$OUT/raw/apt.log" 2>&1 \
+		|| warn "apt-get install gnuplot-nox failed: see $OUT/raw/apt.log"
+fi
 if command -v gnuplot >/dev/null 2>&1; then
 	{
 		echo "set terminal pngcairo size 1000,760 noenhanced font 'sans,10'"
