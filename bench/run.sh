@@ -19,6 +19,9 @@
 #   NEXACT    queries for the exact baseline (default 50)
 #   MINTIME   seconds each QPS measurement runs at least (default 2); the rate
 #             reported is the median over the passes (one pass = all NQ queries)
+#   ROUNDS    ef sweeps per setting (default 1), each after a floor measurement;
+#             the report gives the medians: on a shared machine rates drift by
+#             2-3x within minutes, and rounds spread over time even that out
 #   NO_CORE=1 skip the core-only runs (they read the graph with n2_index_graph,
 #             which needs a superuser or EXECUTE granted on it)
 #   COMPRESSION  compression method of items.v (pglz, lz4; default: the server's
@@ -76,6 +79,24 @@ m=16,max_m0=32,ef_construction=64,n_threads=2,neighbor_selecting=naive"}
 EF=${EF:-"10 16 24 32 48 64 96 128 256"}
 NEXACT=${NEXACT:-50}
 MINTIME=${MINTIME:-2}
+ROUNDS=${ROUNDS:-1}
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
+
+# search lines of several rounds (search,ef,recall,qps,batch qps,batch recall,
+# µs,batch µs) -> one per ef, in first-seen order, rates and times medians
+median_rounds() {
+	awk -F, '
+	function med(list,    a, n, i, j, t) {
+		n = split(list, a, " ")
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	$1 == "search" {
+		if (!($2 in seen)) { seen[$2] = ++n; ef[n] = $2; rec[n] = $3; brec[n] = $6 }
+		k = seen[$2]; q[k] = q[k] " " $4; b[k] = b[k] " " $5; c[k] = c[k] " " $7; bc[k] = bc[k] " " $8
+	}
+	END { for (k = 1; k <= n; k++) printf "search,%s,%s,%.1f,%.1f,%s,%.1f,%.1f\n", ef[k], rec[k], med(q[k]), med(b[k]), brec[k], med(c[k]), med(bc[k]) }'
+}
 stamp=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$here/results/$DATASET-$stamp}
 mkdir -p "$OUT/raw"
@@ -147,7 +168,6 @@ log "exact baseline (sequential scan, $NEXACT queries)"
 "$n2bench" exact "$BASE" "$QUERY" "$GT_DIST" "$NEXACT" | tee "$OUT/raw/exact.csv"
 log "PostgreSQL floor: a prepared 10-row btree query, no vectors"
 "$n2bench" floor "$NQ" "$MINTIME" | tee "$OUT/raw/floor.csv"
-IFS=, read -r _ floor_qps floor_us <"$OUT/raw/floor.csv"
 
 # results.csv: one row per (setting, mode, ef); build columns repeated on each row.
 csv=$OUT/results.csv
@@ -162,9 +182,18 @@ for s in "${settings[@]}"; do
 	log "setting $i: $s: CREATE INDEX"
 	"$n2bench" build "$s" | tee "$OUT/raw/build-$i.csv"
 	IFS=, read -r _ build_s isize hwm _ _ levels deg m max_m0 efc sel merge bcpu <"$OUT/raw/build-$i.csv"
-	log "setting $i: ef sweep ($EF) over $NQ queries"
-	# shellcheck disable=SC2086
-	"$n2bench" search "$BASE" "$QUERY" "$GT_DIST" "$NQ" "$MINTIME" $EF | tee "$OUT/raw/search-$i.csv"
+	for r in $(seq "$ROUNDS"); do
+		if [ "$ROUNDS" -gt 1 ]; then
+			log "setting $i, round $r of $ROUNDS: floor, then the ef sweep ($EF) over $NQ queries"
+			"$n2bench" floor "$NQ" "$MINTIME" | tee -a "$OUT/raw/floor.csv"
+		else
+			log "setting $i: ef sweep ($EF) over $NQ queries"
+		fi
+		# shellcheck disable=SC2086
+		"$n2bench" search "$BASE" "$QUERY" "$GT_DIST" "$NQ" "$MINTIME" $EF | tee "$OUT/raw/search-$i-r$r.csv"
+	done
+	# one line per ef: the median of every rate and CPU time over the rounds
+	cat "$OUT"/raw/search-"$i"-r*.csv | median_rounds >"$OUT/raw/search-$i.csv"
 	bcpu_build=$bcpu
 	while IFS=, read -r _ ef rec qps bqps brec cpu bcpu; do
 		echo "$DATASET,${s//,/ },sql,$ef,$rec,$qps,$bqps,$brec,$cpu,$bcpu,$build_s,$isize,$hwm,$levels,$deg,$bcpu_build" >>"$csv"
@@ -204,6 +233,13 @@ for s in "${settings[@]}"; do
 done
 
 # ---- report ----
+# the floor: median (and range) over every measurement of the run
+read -r floor_qps floor_us floor_min floor_max floor_n < <(awk -F, '$1 == "floor" { q[++n] = $2; u[n] = $3 }
+	END {
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && q[j - 1] > q[j]; j--) { t = q[j]; q[j] = q[j - 1]; q[j - 1] = t; t = u[j]; u[j] = u[j - 1]; u[j - 1] = t }
+		m = int((n + 1) / 2)
+		printf "%.1f %.1f %.1f %.1f %d\n", q[m], u[m], q[1], q[n], n
+	}' "$OUT/raw/floor.csv")
 log "report: $OUT/results.md"
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)
 ncpu=$(nproc)
@@ -231,7 +267,10 @@ simd=$(cat "$OUT"/raw/core-*.txt 2>/dev/null | sed -n 's/.*simd \([a-z0-9_-]*\).
   peak RSS = the backend's VmHWM during CREATE INDEX (reset just before; includes shared buffers it touched)"
 	echo
 	awk -F, '{printf "- exact baseline (sequential scan, no parallel workers): %.2f ms/query = %.1f QPS over %d queries, recall %.4f\n", $3, 1000/$3, $2, $4}' "$OUT/raw/exact.csv"
-	echo "- PostgreSQL floor: \`SELECT id FROM items WHERE id >= \$1 ORDER BY id LIMIT 10\` through a btree, prepared, same client and connection: $floor_qps QPS, $floor_us backend µs/query. No SQL k-NN query can be faster, so core/SQL can at best reach core QPS ÷ this"
+	echo "- PostgreSQL floor: \`SELECT id FROM items WHERE id >= \$1 ORDER BY id LIMIT 10\` through a btree, prepared, same client and connection: $floor_qps QPS, $floor_us backend µs/query$([ "$floor_n" -gt 1 ] && echo " (median of $floor_n measurements over the run, from $floor_min to $floor_max QPS)"). No SQL k-NN query can be faster, so core/SQL can at best reach core QPS ÷ this"
+	if [ "$ROUNDS" -gt 1 ]; then
+		echo "- each setting's ef sweep ran $ROUNDS times, each after a floor measurement; QPS and µs/query are the medians over those rounds (raw/search-<setting>-r<round>.csv)"
+	fi
 	echo
 } >"$OUT/results.md"
 
