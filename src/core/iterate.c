@@ -102,7 +102,9 @@ n2_iter_init(N2Iterator *it, const N2GraphOps *ops, void *ctx,
 	it->nbuf_cap = max_degree < 1 ? 1 : max_degree;
 	it->nbuf = malloc(it->nbuf_cap * sizeof(N2Ref));
 	it->dbuf = malloc(it->nbuf_cap * sizeof(float));
-	if (it->nbuf == NULL || it->dbuf == NULL || !n2_visited_init(&it->visited, 0))
+	/* a search of width ef evaluates some ef * degree / 2 nodes */
+	if (it->nbuf == NULL || it->dbuf == NULL ||
+		!n2_visited_init_hash(&it->visited, (uint64_t) it->ef * it->nbuf_cap / 2))
 	{
 		n2_iter_free(it);
 		return false;

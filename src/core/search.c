@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define HASH_MIN_SLOTS 256
+#define HASH_MAX_PRESIZE 65536		/* slots sized up front; more by growing */
 
 /* Fibonacci hashing spreads packed (block, offset) refs well enough. */
 static inline uint64_t
@@ -21,21 +22,31 @@ visited_slot(N2Ref ref, uint64_t mask)
 bool
 n2_visited_init(N2Visited *v, uint64_t dense_capacity)
 {
+	if (dense_capacity == 0)
+		return n2_visited_init_hash(v, 0);
 	memset(v, 0, sizeof(*v));
 	v->dense_capacity = dense_capacity;
-	if (dense_capacity > 0)
-	{
-		v->epochs = calloc(dense_capacity, sizeof(uint32_t));
-		if (v->epochs == NULL)
-			return false;
-		v->epoch = 1;
-		return true;
-	}
-	v->slots = malloc(HASH_MIN_SLOTS * sizeof(N2Ref));
+	v->epochs = calloc(dense_capacity, sizeof(uint32_t));
+	if (v->epochs == NULL)
+		return false;
+	v->epoch = 1;
+	return true;
+}
+
+bool
+n2_visited_init_hash(N2Visited *v, uint64_t expected)
+{
+	uint64_t	nslots = HASH_MIN_SLOTS;
+
+	/* room for expected marks at the load limit of one half */
+	while (nslots < 2 * expected && nslots < HASH_MAX_PRESIZE)
+		nslots *= 2;
+	memset(v, 0, sizeof(*v));
+	v->slots = malloc(nslots * sizeof(N2Ref));
 	if (v->slots == NULL)
 		return false;
-	v->nslots = HASH_MIN_SLOTS;
-	memset(v->slots, 0xff, HASH_MIN_SLOTS * sizeof(N2Ref));
+	v->nslots = nslots;
+	memset(v->slots, 0xff, nslots * sizeof(N2Ref));
 	return true;
 }
 

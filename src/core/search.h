@@ -66,6 +66,9 @@ typedef struct N2Search
  * allocates after init; hash mode grows as needed.
  */
 extern bool n2_visited_init(N2Visited *v, uint64_t dense_capacity);
+
+/* Hash mode with room for about expected marks before it first grows. */
+extern bool n2_visited_init_hash(N2Visited *v, uint64_t expected);
 extern void n2_visited_free(N2Visited *v);
 extern void n2_visited_reset(N2Visited *v);
 

@@ -206,6 +206,33 @@ test_visited(void)
 		CHECK(v.nused == 0 && n2_visited_test_and_set(&v, 0) == 0, "reset");
 	}
 	n2_visited_free(&v);
+
+	/* Hash sized up front: expected marks fit without growing; more still do. */
+	CHECK(n2_visited_init_hash(&v, 1000), "sized hash init");
+	{
+		uint64_t	initial = v.nslots;
+
+		CHECK(initial >= 2000, "room for 1000 marks at half load: %llu slots",
+			  (unsigned long long) initial);
+		ok = true;
+		for (int i = 0; i < 1000; i++)
+			ok = ok && n2_visited_test_and_set(&v, (uint64_t) i << 16 | 3) == 0;
+		CHECK(ok && v.nslots == initial, "1000 marks, no growth");
+		ok = true;
+		for (int i = 1000; i < 5000; i++)
+			ok = ok && n2_visited_test_and_set(&v, (uint64_t) i << 16 | 3) == 0;
+		CHECK(ok && v.nslots > initial, "grows past what was expected");
+		ok = true;
+		for (int i = 0; i < 5000; i++)
+			ok = ok && n2_visited_contains(&v, (uint64_t) i << 16 | 3) &&
+				!n2_visited_contains(&v, (uint64_t) i << 16 | 4);
+		CHECK(ok, "every mark found, no other");
+	}
+	n2_visited_free(&v);
+	CHECK(n2_visited_init_hash(&v, UINT64_C(1) << 40), "huge expectation");
+	CHECK(v.nslots <= 65536, "sized up front only so far: %llu slots",
+		  (unsigned long long) v.nslots);
+	n2_visited_free(&v);
 }
 
 /* A path 0 - 1 - ... - 9 on a line, query at 7.2. */
