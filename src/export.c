@@ -155,16 +155,14 @@ n2_index_graph(PG_FUNCTION_ARGS)
 		/* copies first: the TID chains are read with this page unlocked */
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			ItemId		iid = PageGetItemId(page, off);
-			N2ElementTuple et;
+			N2ElementTuple et = n2_page_live_element(page, off);
+			Size		size;
 
-			if (!ItemIdIsNormal(iid))
+			if (et == NULL)
 				continue;
-			et = (N2ElementTuple) PageGetItem(page, iid);
-			if (et->type != N2_TUPLE_ELEMENT || (et->flags & N2_ELEMENT_DELETED))
-				continue;
-			copies[ncopies] = palloc(ItemIdGetLength(iid));
-			memcpy(copies[ncopies], et, ItemIdGetLength(iid));
+			size = ItemIdGetLength(PageGetItemId(page, off));
+			copies[ncopies] = palloc(size);
+			memcpy(copies[ncopies], et, size);
 			ItemPointerSet(&selves[ncopies], blkno, off);
 			ncopies++;
 		}

@@ -313,6 +313,7 @@ extern N2ElementTuple n2_page_graph_element(N2PageGraph *pg, N2Ref ref);
 typedef void (*N2ElementVisitor) (void *arg, N2Ref ref, N2ElementTuple et);
 extern void n2_for_each_element(Relation index, BufferAccessStrategy strategy,
 								bool in_vacuum, N2ElementVisitor visit, void *arg);
+extern N2ElementTuple n2_page_live_element(Page page, OffsetNumber off);
 extern const float *n2_element_vector(N2PageGraph *pg, N2ElementTuple et);
 
 /* info.c */

@@ -246,18 +246,28 @@ n2_for_each_element(Relation index, BufferAccessStrategy strategy,
 		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			ItemId		iid = PageGetItemId(page, off);
-			N2ElementTuple et;
+			N2ElementTuple et = n2_page_live_element(page, off);
 
-			if (!ItemIdIsNormal(iid))
-				continue;
-			et = (N2ElementTuple) PageGetItem(page, iid);
-			if (et->type != N2_TUPLE_ELEMENT || (et->flags & N2_ELEMENT_DELETED))
-				continue;
-			visit(arg, (N2Ref) blkno << 16 | off, et);
+			if (et != NULL)
+				visit(arg, (N2Ref) blkno << 16 | off, et);
 		}
 		UnlockReleaseBuffer(buf);
 	}
+}
+
+/* The element at off on a locked page, or NULL if off holds no live one. */
+N2ElementTuple
+n2_page_live_element(Page page, OffsetNumber off)
+{
+	ItemId		iid = PageGetItemId(page, off);
+	N2ElementTuple et;
+
+	if (!ItemIdIsNormal(iid))
+		return NULL;
+	et = (N2ElementTuple) PageGetItem(page, iid);
+	if (et->type != N2_TUPLE_ELEMENT || (et->flags & N2_ELEMENT_DELETED))
+		return NULL;
+	return et;
 }
 
 /* The page-backed graph */
