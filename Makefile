@@ -97,6 +97,12 @@ bench/build/n2bench: bench/n2bench.c bench/vecs.h bench/graphfile.h
 bench: all bench/build/n2bench bench/build/core_bench
 	DATASET='$(DATASET)' SETTINGS='$(SETTINGS)' EF='$(EF)' NQ='$(NQ)' ROUNDS='$(ROUNDS)' MINTIME='$(MINTIME)' \
 		COMPRESSION='$(COMPRESSION)' TOAST_TUPLE_TARGET='$(TOAST_TUPLE_TARGET)' bench/run.sh
+
+# make bench-callgrind [DATASET=bigann10k] [EF=20] [NQ=100]: instructions and
+# simulated cache misses per query of the scan, repeatable (bench/callgrind.sh).
+.PHONY: bench-callgrind
+bench-callgrind: all bench/build/n2bench
+	DATASET='$(DATASET)' EF='$(EF)' NQ='$(NQ)' bench/callgrind.sh
 # ---- end bench ----
 
 # ---- fuzz: libFuzzer target for the vector text parser and binary receive (issue 5) ----

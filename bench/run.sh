@@ -47,30 +47,11 @@ here=$(cd "$(dirname "$0")" && pwd -P)
 root=$(cd "$here/.." && pwd -P)
 # shellcheck source=../scripts/lib.sh
 . "$root/scripts/lib.sh"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
-data=${DATA_DIR:-$root/../shared/data}
 DATASET=${DATASET:-bigann10k}
-case $DATASET in
-bigann10k)
-	d=$data/bigann10k-128-euclidean
-	BASE=$d/base_disjoint.fvecs QUERY=$d/query.fvecs
-	GT=$d/groundtruth_disjoint.ivecs GT_DIST=$d/groundtruth_disjoint_distances.fvecs
-	NQ=${NQ:-100}
-	# pgvector 0.8.6, m=16, ef_construction=64, same machine class
-	T_BUILD=1.74 T_SIZE_MB=7.9 T_QPS=2714 T_RECALL=0.973 ;;
-fashion-mnist)
-	d=$data/fashion-mnist-784-euclidean
-	BASE=$d/base.fvecs QUERY=$d/query.fvecs
-	GT=$d/groundtruth.ivecs GT_DIST=$d/groundtruth_distances.fvecs
-	NQ=${NQ:-1000}
-	T_BUILD=24.5 T_SIZE_MB=234 T_QPS=1628 T_RECALL=0.970 ;;
-custom)
-	: "${BASE:?BASE=base.fvecs needed}" "${QUERY:?QUERY=query.fvecs needed}"
-	: "${GT_DIST:?GT_DIST=groundtruth_distances.fvecs needed}" "${GT:?GT=groundtruth.ivecs needed}"
-	NQ=${NQ:-0} T_BUILD= T_SIZE_MB= T_QPS= T_RECALL= ;;
-*) die "unknown DATASET '$DATASET' (bigann10k, fashion-mnist, custom)" ;;
-esac
-for f in "$BASE" "$QUERY" "$GT" "$GT_DIST"; do [ -r "$f" ] || die "missing data file $f"; done
+bench_dataset "$DATASET"
 
 SETTINGS=${SETTINGS:-"m=16,max_m0=32,ef_construction=64,n_threads=2;\
 m=16,max_m0=32,ef_construction=64,n_threads=1;\
@@ -121,32 +102,8 @@ trap cleanup EXIT
 if [ "${BENCH_SERVER:-0}" != 1 ]; then
 	n2_need_root
 	work=$(mktemp -d /tmp/n2bench.XXXXXX)
-	chmod 755 "$work"
-	cat >"$work/extra.conf" <<-EOF
-		shared_buffers = ${SHARED_BUFFERS:-2GB}
-		maintenance_work_mem = 2GB
-		work_mem = 64MB
-		jit = off
-		synchronous_commit = off
-		max_wal_size = 8GB
-		checkpoint_timeout = 1h
-	EOF
-	# A private PostgreSQL root: copies of the server's bin, lib and share
-	# folders with this tree's n2 installed into it (make install DESTDIR=):
-	# PostgreSQL finds lib and share relative to its binary, so the cluster
-	# runs exactly this build, whatever else is installed meanwhile.
-	pgroot=$work/pg
-	for d in "$("$N2_PG_CONFIG" --bindir)" "$("$N2_PG_CONFIG" --pkglibdir)" "$("$N2_PG_CONFIG" --sharedir)"; do
-		mkdir -p "$pgroot$d"
-		cp -a "$d/." "$pgroot$d/"
-	done
-	log "install n2 from $root into $pgroot"
-	make -C "$root" install DESTDIR="$pgroot" PG_CONFIG="$N2_PG_CONFIG" >"$work/install.log" 2>&1 \
-		|| { tail -n 30 "$work/install.log"; die "make install DESTDIR=$pgroot failed"; }
-	N2_PG_BINDIR=$pgroot$("$N2_PG_CONFIG" --bindir)
-	port=$(n2_free_port 55990)
-	n2_cluster_start "$work" "$port" "$work/extra.conf"
-	export PGHOST=$N2_PGSOCK PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+	bench_cluster_start "$work" "${SHARED_BUFFERS:-2GB}" 55990
+	export PGHOST=$N2_PGSOCK PGPORT=$N2_PGPORT PGUSER=postgres PGDATABASE=postgres
 	# A busy machine skews every rate: the cluster (its backends inherit it)
 	# and the clients below run at a raised priority; BENCH_RENICE=0 keeps it.
 	if [ "${BENCH_RENICE:--10}" != 0 ]; then
