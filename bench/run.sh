@@ -64,19 +64,25 @@ ROUNDS=${ROUNDS:-1}
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 
 # search lines of several rounds (search,ef,recall,qps,batch qps,batch recall,
-# µs,batch µs) -> one per ef, in first-seen order, rates and times medians
+# µs,batch µs) -> one per ef, in first-seen order, rates and times medians,
+# then the best round's two rates
 median_rounds() {
 	awk -F, '
-	function med(list,    a, n, i, j, t) {
+	function sorted(list, a,    n, i, j, t) {
 		n = split(list, a, " ")
 		for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return n
+	}
+	function med(list,    a, n) {
+		n = sorted(list, a)
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
+	function max(list,    a) { return a[sorted(list, a)] }
 	$1 == "search" {
 		if (!($2 in seen)) { seen[$2] = ++n; ef[n] = $2; rec[n] = $3; brec[n] = $6 }
 		k = seen[$2]; q[k] = q[k] " " $4; b[k] = b[k] " " $5; c[k] = c[k] " " $7; bc[k] = bc[k] " " $8
 	}
-	END { for (k = 1; k <= n; k++) printf "search,%s,%s,%.1f,%.1f,%s,%.1f,%.1f\n", ef[k], rec[k], med(q[k]), med(b[k]), brec[k], med(c[k]), med(bc[k]) }'
+	END { for (k = 1; k <= n; k++) printf "search,%s,%s,%.1f,%.1f,%s,%.1f,%.1f,%.1f,%.1f\n", ef[k], rec[k], med(q[k]), med(b[k]), brec[k], med(c[k]), med(bc[k]), max(q[k]), max(b[k]) }'
 }
 stamp=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$here/results/$DATASET-$stamp}
@@ -128,7 +134,7 @@ log "PostgreSQL floor: a prepared 10-row btree query, no vectors"
 
 # results.csv: one row per (setting, mode, ef); build columns repeated on each row.
 csv=$OUT/results.csv
-echo "dataset,setting,mode,ef,recall,qps,batch_qps,batch_recall,backend_us_per_query,batch_backend_us_per_query,build_s,index_bytes,peak_rss_kb,levels,level0_degree_avg,build_cpu_s" >"$csv"
+echo "dataset,setting,mode,ef,recall,qps,batch_qps,batch_recall,backend_us_per_query,batch_backend_us_per_query,build_s,index_bytes,peak_rss_kb,levels,level0_degree_avg,build_cpu_s,qps_best_round,batch_qps_best_round" >"$csv"
 
 IFS=';' read -r -a settings <<<"$SETTINGS"
 i=0
@@ -152,8 +158,8 @@ for s in "${settings[@]}"; do
 	# one line per ef: the median of every rate and CPU time over the rounds
 	cat "$OUT"/raw/search-"$i"-r*.csv | median_rounds >"$OUT/raw/search-$i.csv"
 	bcpu_build=$bcpu
-	while IFS=, read -r _ ef rec qps bqps brec cpu bcpu; do
-		echo "$DATASET,${s//,/ },sql,$ef,$rec,$qps,$bqps,$brec,$cpu,$bcpu,$build_s,$isize,$hwm,$levels,$deg,$bcpu_build" >>"$csv"
+	while IFS=, read -r _ ef rec qps bqps brec cpu bcpu qbest bbest; do
+		echo "$DATASET,${s//,/ },sql,$ef,$rec,$qps,$bqps,$brec,$cpu,$bcpu,$build_s,$isize,$hwm,$levels,$deg,$bcpu_build,$qbest,$bbest" >>"$csv"
 	done <"$OUT/raw/search-$i.csv"
 
 	if [ "${NO_CORE:-0}" != 1 ]; then
@@ -226,12 +232,12 @@ simd=$(cat "$OUT"/raw/core-*.txt 2>/dev/null | sed -n 's/.*simd \([a-z0-9_-]*\).
 	awk -F, '{printf "- exact baseline (sequential scan, no parallel workers): %.2f ms/query = %.1f QPS over %d queries, recall %.4f\n", $3, 1000/$3, $2, $4}' "$OUT/raw/exact.csv"
 	echo "- PostgreSQL floor: \`SELECT id FROM items WHERE id >= \$1 ORDER BY id LIMIT 10\` through a btree, prepared, same client and connection: $floor_qps QPS, $floor_us backend µs/query$([ "$floor_n" -gt 1 ] && echo " (median of $floor_n measurements over the run, from $floor_min to $floor_max QPS)"). No SQL k-NN query can be faster, so core/SQL can at best reach core QPS ÷ this"
 	if [ "$ROUNDS" -gt 1 ]; then
-		echo "- each setting's ef sweep ran $ROUNDS times, each after a floor measurement; QPS and µs/query are the medians over those rounds (raw/search-<setting>-r<round>.csv)"
+		echo "- each setting's ef sweep ran $ROUNDS times, each after a floor measurement; QPS and µs/query are the medians over those rounds, best round QPS the highest (raw/search-<setting>-r<round>.csv)"
 	fi
 	echo
 } >"$OUT/results.md"
 
-awk -F, -v t_build="$T_BUILD" -v t_size="$T_SIZE_MB" -v t_qps="$T_QPS" -v t_rec="$T_RECALL" -v floor_qps="$floor_qps" \
+awk -F, -v t_build="$T_BUILD" -v t_size="$T_SIZE_MB" -v t_qps="$T_QPS" -v t_rec="$T_RECALL" -v floor_qps="$floor_qps" -v rounds="$ROUNDS" \
 	-v exact_ms="$(cut -d, -f3 "$OUT/raw/exact.csv")" -v plotdir="$OUT/raw" '
 function lg(x) { return log(x) }
 # QPS at recall r on curve (rec[], qps[], n points sorted by ef): log-linear interpolation.
@@ -254,7 +260,7 @@ NR == 1 { next }
 	key = sid[s] SUBSEP mode
 	n = ++cn[key]
 	crec[key, n] = $5; cqps[key, n] = $6; cef[key, n] = $4
-	if (mode == "sql") { bq[key, n] = $7; br[key, n] = $8; cpu[key, n] = $9; bcpu[key, n] = $10
+	if (mode == "sql") { bq[key, n] = $7; br[key, n] = $8; cpu[key, n] = $9; bcpu[key, n] = $10; qb[key, n] = $17; bb[key, n] = $18
 		build[sid[s]] = $11; size[sid[s]] = $12; hwm[sid[s]] = $13; lev[sid[s]] = $14; deg[sid[s]] = $15; bcpus[sid[s]] = $16 }
 	else { cbuild[sid[s]] = $11; ccpus[sid[s]] = $16 }
 }
@@ -265,14 +271,14 @@ END {
 	for (k = 1; k <= ns; k++)
 		printf "| %d | `%s` | %.2f | %s | %.1f | %.0f | %s | %s | %s |\n", k, sname[k], build[k], bcpus[k], size[k] / 1048576, hwm[k] / 1024, lev[k], deg[k], (k in cbuild) ? sprintf("%.2f (%s)", cbuild[k], ccpus[k]) : "–"
 	print "\n## ef_search sweep\n"
-	print "| # | ef | recall@10 | QPS | backend µs/query | batch QPS | batch µs/query | batch recall | QPS vs exact | core recall | core QPS | core/SQL QPS | core/SQL CPU |"
-	print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	print "| # | ef | recall@10 | QPS | best round QPS | backend µs/query | batch QPS | best round batch QPS | batch µs/query | batch recall | QPS vs exact | core recall | core QPS | core/SQL QPS | core/SQL CPU |"
+	print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for (k = 1; k <= ns; k++) {
 		key = k SUBSEP "sql"; ck = k SUBSEP "core"
 		for (j = 1; j <= cn[key]; j++) {
 			cr = "–"; c = ""
 			for (jj = 1; jj <= cn[ck]; jj++) if (cef[ck, jj] == cef[key, j]) { cr = sprintf("%.4f", crec[ck, jj]); c = cqps[ck, jj] }
-			printf "| %d | %d | %.4f | %.0f | %.0f | %.0f | %.0f | %.4f | %.0f× | %s | %s | %s | %s |\n", k, cef[key, j], crec[key, j], cqps[key, j], cpu[key, j], bq[key, j], bcpu[key, j], br[key, j], cqps[key, j] * exact_ms / 1000, cr, c == "" ? "–" : sprintf("%.0f", c), c == "" ? "–" : sprintf("%.1f", c / cqps[key, j]), (c == "" || cpu[key, j] <= 0) ? "–" : sprintf("%.1f", c * cpu[key, j] / 1e6)
+			printf "| %d | %d | %.4f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.4f | %.0f× | %s | %s | %s | %s |\n", k, cef[key, j], crec[key, j], cqps[key, j], qb[key, j], cpu[key, j], bq[key, j], bb[key, j], bcpu[key, j], br[key, j], cqps[key, j] * exact_ms / 1000, cr, c == "" ? "–" : sprintf("%.0f", c), c == "" ? "–" : sprintf("%.1f", c / cqps[key, j]), (c == "" || cpu[key, j] <= 0) ? "–" : sprintf("%.1f", c * cpu[key, j] / 1e6)
 		}
 	}
 	if (t_qps != "") {
@@ -283,7 +289,11 @@ END {
 		printf "| build s | %s | %.2f | %.2f |\n", t_build, build[1], build[1] / t_build
 		printf "| index MB | %s | %.1f | %.2f |\n", t_size, size[1] / 1048576, size[1] / 1048576 / t_size
 		q = at_recall(1 SUBSEP "sql", t_rec)
-		printf "| QPS at recall %s | %s | %s | %s |\n", t_rec, t_qps, q == "" ? "not reached" : sprintf("%.0f", q), q == "" ? "–" : sprintf("%.2f", q / t_qps)
+		printf "| QPS at recall %s%s | %s | %s | %s |\n", t_rec, (rounds > 1 ? ", median of rounds" : ""), t_qps, q == "" ? "not reached" : sprintf("%.0f", q), q == "" ? "–" : sprintf("%.2f", q / t_qps)
+		if (rounds > 1) {
+			qbest = at_recall_best(1, t_rec)
+			printf "| QPS at recall %s, best round | %s | %s | %s |\n", t_rec, t_qps, qbest == "" ? "not reached" : sprintf("%.0f", qbest), qbest == "" ? "–" : sprintf("%.2f", qbest / t_qps)
+		}
 		b = at_recall2(1, t_rec)
 		c = (1 SUBSEP "core" in cn) ? at_recall(1 SUBSEP "core", t_rec) : ""
 		printf "| core-only QPS at recall %s | | %s | core/SQL %s |\n", t_rec, c == "" ? "–" : sprintf("%.0f", c), (c == "" || q == "") ? "–" : sprintf("%.2f", c / q)
@@ -299,6 +309,12 @@ END {
 		for (j = 1; j <= cn[key]; j++) printf "%s %s %s\n", crec[key, j], cqps[key, j], cef[key, j] >> f
 		close(f)
 	}
+}
+function at_recall_best(k, r,    key2, j) {
+	key2 = k SUBSEP "best"
+	if (!(key2 in cn)) { cn[key2] = cn[k SUBSEP "sql"]
+		for (j = 1; j <= cn[key2]; j++) { crec[key2, j] = crec[k SUBSEP "sql", j]; cqps[key2, j] = qb[k SUBSEP "sql", j] } }
+	return at_recall(key2, r)
 }
 function at_recall2(k, r,    key2, j) {
 	key2 = k SUBSEP "batch"
