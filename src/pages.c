@@ -485,13 +485,19 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
  */
 #define N2_DISTANCE_BATCH 16
 
-/* Starts loading the first lines of the tuple the line pointer at off names. */
+/*
+ * Starts loading the first lines of the tuple the line pointer at off names.
+ * The page need not be pinned: whatever it holds, nothing is read outside it.
+ */
 static inline void
 prefetch_tuple(Page page, OffsetNumber off, int lines)
 {
-	ItemId		iid = PageGetItemId(page, off);
-	Size		start = ItemIdGetOffset(iid);
+	Size		start;
 
+	if (off < FirstOffsetNumber ||
+		off > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
+		return;
+	start = ItemIdGetOffset(PageGetItemId(page, off));
 	if (start > BLCKSZ - lines * PG_CACHE_LINE_SIZE)
 		return;
 	for (int l = 0; l < lines; l++)
