@@ -80,7 +80,7 @@ bench-kernels: bench/build/kernels
 	bench/build/kernels
 
 # ---- bench: benchmark suite (issue 9), see bench/run.sh ----
-# make bench DATASET=bigann10k|fashion-mnist [SETTINGS='m=16,...;m=16,...'] [EF='10 32 64'] [ROUNDS=3]
+# make bench DATASET=bigann10k|fashion-mnist [SETTINGS='m=16,...;m=16,...'] [EF='10 32 64'] [ROUNDS=3] [PIN=same|split|off]
 #            [COMPRESSION=lz4] [TOAST_TUPLE_TARGET=8160]
 # Runs as root: builds, installs this tree into a private copy of PostgreSQL,
 # starts a throwaway cluster from it, writes
@@ -95,7 +95,7 @@ bench/build/n2bench: bench/n2bench.c bench/vecs.h bench/graphfile.h
 
 .PHONY: bench
 bench: all bench/build/n2bench bench/build/core_bench
-	DATASET='$(DATASET)' SETTINGS='$(SETTINGS)' EF='$(EF)' NQ='$(NQ)' ROUNDS='$(ROUNDS)' MINTIME='$(MINTIME)' \
+	DATASET='$(DATASET)' SETTINGS='$(SETTINGS)' EF='$(EF)' NQ='$(NQ)' ROUNDS='$(ROUNDS)' MINTIME='$(MINTIME)' PIN='$(PIN)' \
 		COMPRESSION='$(COMPRESSION)' TOAST_TUPLE_TARGET='$(TOAST_TUPLE_TARGET)' bench/run.sh
 
 # make bench-callgrind [DATASET=bigann10k] [EF=20] [NQ=100]: instructions and

@@ -6,7 +6,12 @@
  * PGUSER, PGDATABASE).  Every subcommand prints machine-readable CSV lines
  * on stdout, first field the record kind; commentary goes to stderr.
  * N2BENCH_SETUP, when set, is SQL run on every connection first (e.g.
- * "SET n2.iterative_scan = off").
+ * "SET n2.iterative_scan = off").  N2BENCH_PIN places the client and its
+ * backend for the timed subcommands (search, exact, floor): "same" on one
+ * CPU, "split" on two, unset or "off" wherever the scheduler puts them.  On a
+ * VM a round trip between two CPUs wakes the other one through the host,
+ * which can cost more than the query: left free, the scheduler picks one or
+ * the other per connection and the rates split in two.
  *
  *   n2bench load  base.fvecs query.fvecs NQ
  *       (re)creates items(id int4, v vector(d)) by binary COPY, id = 0-based
@@ -45,8 +50,10 @@
  *       core_bench reads (graphfile.h), nodes numbered by items.id.
  *       -> graph,<nodes>,<lists>,<links>
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <math.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +118,43 @@ static void
 exec_cmd(const char *sql)
 {
 	PQclear(exec_ok(sql));
+}
+
+/*
+ * Pins this client and the backend with pid as N2BENCH_PIN says (needs the
+ * right to set another user's affinity: root).
+ */
+static void
+pin_backend(int pid)
+{
+	const char *how = getenv("N2BENCH_PIN");
+	cpu_set_t	allowed,
+				one;
+	int			cpus[2],
+				n = 0;
+
+	if (how == NULL || *how == '\0' || strcmp(how, "off") == 0)
+		return;
+	if (strcmp(how, "same") != 0 && strcmp(how, "split") != 0)
+		die("N2BENCH_PIN must be same, split or off, not %s", how);
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+		die("sched_getaffinity failed%s", NULL);
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &allowed))
+			cpus[n++] = c;
+	if (strcmp(how, "split") == 0 && n < 2)
+		die("N2BENCH_PIN=split needs two CPUs%s", NULL);
+	CPU_ZERO(&one);
+	CPU_SET(cpus[0], &one);
+	if (sched_setaffinity(0, sizeof(one), &one) != 0)
+		die("cannot pin the client%s", NULL);
+	if (strcmp(how, "split") == 0)
+	{
+		CPU_ZERO(&one);
+		CPU_SET(cpus[1], &one);
+	}
+	if (sched_setaffinity(pid, sizeof(one), &one) != 0)
+		die("cannot pin the backend (run as root, or N2BENCH_PIN=off)%s", NULL);
 }
 
 static void
@@ -423,6 +467,7 @@ search_setup(SearchCtx *c, char **argv, int nq)
 	r = exec_ok("SELECT 'vector'::regtype::oid, pg_backend_pid()");
 	c->vector_oid = (Oid) strtoul(PQgetvalue(r, 0, 0), NULL, 10);
 	c->backend_pid = atoi(PQgetvalue(r, 0, 1));
+	pin_backend(c->backend_pid);
 	PQclear(r);
 	c->paramlen = 4 + 4 * c->base.dim;
 	c->param = malloc((size_t) c->paramlen * c->nq);
@@ -636,6 +681,7 @@ cmd_floor(int argc, char **argv)
 	r = exec_ok("SELECT count(*), pg_backend_pid() FROM items");
 	nrows = atoi(PQgetvalue(r, 0, 0));
 	pid = atoi(PQgetvalue(r, 0, 1));
+	pin_backend(pid);
 	PQclear(r);
 	r = PQprepare(conn, "floor", "SELECT id FROM items WHERE id >= $1 ORDER BY id LIMIT 10",
 				  1, &int4_oid);

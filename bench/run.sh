@@ -19,6 +19,11 @@
 #   NEXACT    queries for the exact baseline (default 50)
 #   MINTIME   seconds each QPS measurement runs at least (default 2); the rate
 #             reported is the median over the passes (one pass = all NQ queries)
+#   PIN       where the client and its backend run while timed (n2bench's
+#             N2BENCH_PIN): same (default) one CPU, split two CPUs, off wherever
+#             the scheduler puts them.  On a VM a round trip across CPUs goes
+#             through the host and can cost more than the query itself; left
+#             free, each connection lands one way or the other and rates split.
 #   ROUNDS    ef sweeps per setting (default 1), each after a floor measurement;
 #             the report gives the medians: on a shared machine rates drift by
 #             2-3x within minutes, and rounds spread over time even that out
@@ -61,6 +66,9 @@ EF=${EF:-"10 16 24 32 48 64 96 128 256"}
 NEXACT=${NEXACT:-50}
 MINTIME=${MINTIME:-2}
 ROUNDS=${ROUNDS:-1}
+PIN=${PIN:-same}
+case $PIN in same | split | off) ;; *) die "PIN must be same, split or off" ;; esac
+export N2BENCH_PIN=$PIN
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 
 # search lines of several rounds (search,ef,recall,qps,batch qps,batch recall,
@@ -221,6 +229,11 @@ simd=$(cat "$OUT"/raw/core-*.txt 2>/dev/null | sed -n 's/.*simd \([a-z0-9_-]*\).
 	echo "- machine: $cpu, $ncpu CPUs, $mem; PostgreSQL $pgver, shared_buffers $sb; n2 commit $commit from $pkglib${simd:+, core SIMD $simd}"
 	echo "- recall@10 is tie-aware (a hit is a row no farther than the 10th true neighbour);"
 	echo "  QPS = prepared statement, binary, one connection, client on the same machine, median rate over passes of all queries;"
+	case $PIN in
+	same) echo "  client and backend pinned to one CPU while timed (PIN=same: a round trip costs the least, no wake-up across CPUs);" ;;
+	split) echo "  client and backend pinned to two CPUs while timed (PIN=split: every round trip wakes the other CPU);" ;;
+	off) echo "  client and backend placed by the scheduler (PIN=off: rates split by whether they share a CPU);" ;;
+	esac
 	echo "  batch QPS = one \`SELECT ... FROM queries q CROSS JOIN LATERAL (SELECT id FROM items ORDER BY v <-> q.v LIMIT 10)\` statement;"
 	echo "  core = bench/build/core_bench searching the index's own graph (n2_index_graph: the same nodes and links) in memory with the C core, one thread, the same $NQ queries;"
 	echo "  backend µs/query = CPU time of the server process per query (/proc/<pid>/schedstat), steadier than QPS on a busy machine;"
