@@ -261,7 +261,9 @@ function at_recall(key, r,    j, best, lo, hi, a, b) {
 		if (a <= r && (lo == "" || a > crec[key, lo])) lo = j
 		if (a >= r && (hi == "" || a < crec[key, hi])) hi = j
 	}
-	if (lo == "" || hi == "") return ""
+	if (hi == "") return ""
+	# every point above r: the least of them is a lower bound for QPS at r
+	if (lo == "") return cqps[key, hi]
 	if (crec[key, hi] == crec[key, lo]) return (cqps[key, lo] > cqps[key, hi] ? cqps[key, lo] : cqps[key, hi])
 	b = (r - crec[key, lo]) / (crec[key, hi] - crec[key, lo])
 	return exp(lg(cqps[key, lo]) + b * (lg(cqps[key, hi]) - lg(cqps[key, lo])))
