@@ -89,7 +89,7 @@ DATASET ?= bigann10k
 BENCH_PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
 BENCH_PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
 
-bench/build/n2bench: bench/n2bench.c bench/vecs.h bench/graphfile.h
+bench/build/n2bench: bench/n2bench.c bench/vecs.h bench/graphfile.h bench/score.h
 	@mkdir -p $(dir $@)
 	$(UNIT_CC) -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -I$(BENCH_PG_INCLUDEDIR) $< -o $@ -L$(BENCH_PG_LIBDIR) -lpq -lm
 

@@ -28,6 +28,7 @@
 
 #include "build.h"
 #include "graphfile.h"
+#include "score.h"
 #include "vecs.h"
 
 #define K 10
@@ -66,49 +67,17 @@ now(void)
 
 #define MAXPASS 1000
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/*
- * A hit, scored as n2bench does: with true distances, a row no farther than
- * the k-th true neighbour (ties); without, one of the k true ids.
- */
+/* A hit: tie-aware with true distances, else one of the k true ids. */
 static int
 is_hit(const Vecs *base, const Vecs *gt, const Vecs *gtdist, const float *q,
 	   int qi, int id)
 {
-	const float *b = base->data + (size_t) id * base->dim;
-	double		s = 0;
-	float		limit;
-
-	if (gtdist->data == NULL)
-	{
-		for (int j = 0; j < K; j++)
-			if (((const int32_t *) gt->data)[(size_t) qi * gt->dim + j] == id)
-				return 1;
-		return 0;
-	}
-	limit = gtdist->data[(size_t) qi * gtdist->dim + K - 1];
-	for (int i = 0; i < base->dim; i++)
-	{
-		double		d = (double) q[i] - b[i];
-
-		s += d * d;
-	}
-	return (float) sqrt(s) <= limit + 1e-5f * (1 + limit);
+	if (gtdist->data != NULL)
+		return score_hit(base, gtdist, K, q, qi, id);
+	for (int j = 0; j < K; j++)
+		if (((const int32_t *) gt->data)[(size_t) qi * gt->dim + j] == id)
+			return 1;
+	return 0;
 }
 
 /*
@@ -383,7 +352,7 @@ main(int argc, char **argv)
 			rates[reps++] = nq / (now() - p0);
 		} while (now() - t0 < 1.0 && reps < MAXPASS);
 		printf("| %d | %.4f | %.0f | %.0f |\n", ef, hits / ((double) nq * K),
-			   median(rates, reps), (double) s.ndistances / ((double) nq * reps));
+			   score_median(rates, reps), (double) s.ndistances / ((double) nq * reps));
 	}
 	n2_search_free(&s);
 	n2_graph_free(&g);

@@ -64,6 +64,7 @@
 #include <libpq-fe.h>
 
 #include "graphfile.h"
+#include "score.h"
 #include "vecs.h"
 
 #define K 10
@@ -403,23 +404,6 @@ cmd_build(int argc, char **argv)
 	return 0;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a,
-				y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* Median of n rates (sorts them). */
-static double
-median(double *v, int n)
-{
-	qsort(v, n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 #define MAXPASS 100000
 
 /* Nanoseconds the process has run on a CPU (/proc/<pid>/schedstat), or -1. */
@@ -485,21 +469,8 @@ search_setup(SearchCtx *c, char **argv, int nq)
 static int
 is_hit(const SearchCtx *c, int qi, int id)
 {
-	const float *q = c->query.data + (size_t) qi * c->query.dim;
-	const float *b;
-	double		s = 0;
-	float		limit = c->gtdist.data[(size_t) qi * c->gtdist.dim + K - 1];
-
-	if (id < 0 || id >= c->base.n)
-		return 0;
-	b = c->base.data + (size_t) id * c->base.dim;
-	for (int i = 0; i < c->base.dim; i++)
-	{
-		double		d = (double) q[i] - b[i];
-
-		s += d * d;
-	}
-	return (float) sqrt(s) <= limit + 1e-5f * (1 + limit);
+	return score_hit(&c->base, &c->gtdist, K,
+					 c->query.data + (size_t) qi * c->query.dim, qi, id);
 }
 
 static int
@@ -590,7 +561,7 @@ cmd_search(int argc, char **argv)
 			done += c.nq;
 			el = now() - t0;
 		} while (el < mintime && reps < MAXPASS);
-		qps = median(rates, reps);
+		qps = score_median(rates, reps);
 		cpu_us = (proc_cpu_ns(c.backend_pid) - cpu0) / 1000.0 / done;
 
 		/* One LATERAL statement over all queries, server side. */
@@ -615,7 +586,7 @@ cmd_search(int argc, char **argv)
 			reps++;
 			el = now() - t0;
 		} while (el < mintime && reps < MAXPASS);
-		bqps = median(rates, reps);
+		bqps = score_median(rates, reps);
 		bcpu_us = (proc_cpu_ns(c.backend_pid) - cpu0) / 1000.0 / ((double) c.nq * reps);
 		if (cpu0 < 0)
 			cpu_us = bcpu_us = -1;
@@ -711,7 +682,7 @@ cmd_floor(int argc, char **argv)
 		rates[reps++] = nq / (now() - p0);
 		done += nq;
 	} while (now() - t0 < mintime && reps < MAXPASS);
-	printf("floor,%.1f,%.1f\n", median(rates, reps),
+	printf("floor,%.1f,%.1f\n", score_median(rates, reps),
 		   cpu0 < 0 ? -1 : (proc_cpu_ns(pid) - cpu0) / 1000.0 / done);
 	exec_cmd("DROP INDEX items_id_btree");
 	return 0;

@@ -51,27 +51,10 @@ element_heap_tids(Relation index, N2ElementTuple et, int *ntids)
 	while (ItemPointerIsValid(&next))
 	{
 		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&next));
-		Page		page;
-		ItemId		iid;
 		N2TidChunk	tc;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		iid = PageGetItemId(page, ItemPointerGetOffsetNumber(&next));
-		tc = NULL;
-		if (ItemPointerGetOffsetNumber(&next) <= PageGetMaxOffsetNumber(page) &&
-			ItemIdIsNormal(iid))
-			tc = (N2TidChunk) PageGetItem(page, iid);
-		if (tc == NULL || tc->type != N2_TUPLE_TIDS)
-		{
-			UnlockReleaseBuffer(buf);
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("n2 index \"%s\" has a broken TID chain at (%u,%u)",
-							RelationGetRelationName(index),
-							ItemPointerGetBlockNumber(&next),
-							ItemPointerGetOffsetNumber(&next))));
-		}
+		tc = n2_page_tid_chunk(index, BufferGetPage(buf), &next);
 		if (n + tc->ntids > cap)
 		{
 			cap = (n + tc->ntids) * 2;

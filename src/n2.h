@@ -314,6 +314,7 @@ typedef void (*N2ElementVisitor) (void *arg, N2Ref ref, N2ElementTuple et);
 extern void n2_for_each_element(Relation index, BufferAccessStrategy strategy,
 								bool in_vacuum, N2ElementVisitor visit, void *arg);
 extern N2ElementTuple n2_page_live_element(Page page, OffsetNumber off);
+extern N2TidChunk n2_page_tid_chunk(Relation index, Page page, ItemPointer tid);
 extern const float *n2_element_vector(N2PageGraph *pg, N2ElementTuple et);
 
 /* info.c */

@@ -270,6 +270,28 @@ n2_page_live_element(Page page, OffsetNumber off)
 	return et;
 }
 
+/*
+ * The TID chunk tid names on a locked page.  A TID chain only ever names
+ * chunks, so anything else is a broken index: an error.
+ */
+N2TidChunk
+n2_page_tid_chunk(Relation index, Page page, ItemPointer tid)
+{
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	N2TidChunk	tc = NULL;
+
+	if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) &&
+		ItemIdIsNormal(PageGetItemId(page, off)))
+		tc = (N2TidChunk) PageGetItem(page, PageGetItemId(page, off));
+	if (tc == NULL || tc->type != N2_TUPLE_TIDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("n2 index \"%s\" has a broken TID chain at (%u,%u)",
+						RelationGetRelationName(index),
+						ItemPointerGetBlockNumber(tid), off)));
+	return tc;
+}
+
 /* The page-backed graph */
 
 void

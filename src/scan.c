@@ -265,17 +265,7 @@ load_tids(N2ScanOpaque so, N2Ref ref)
 		N2TidChunk tc;
 
 		LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
-		tc = (N2TidChunk) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&next)));
-		if (tc->type != N2_TUPLE_TIDS)
-		{
-			LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("n2 index \"%s\" has a broken TID chain at (%u,%u)",
-							RelationGetRelationName(pg->index),
-							ItemPointerGetBlockNumber(&next),
-							ItemPointerGetOffsetNumber(&next))));
-		}
+		tc = n2_page_tid_chunk(pg->index, page, &next);
 		for (int i = 0; i < tc->ntids; i++)
 			add_tid(so, &tc->tids[i]);
 		next = tc->next;
