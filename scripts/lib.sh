@@ -3,7 +3,8 @@
 # Source it; it does not change shell options itself (the callers use set -euo pipefail).
 
 N2_PGVER=15
-N2_PG_BINDIR=/usr/lib/postgresql/$N2_PGVER/bin
+# N2_PG_BINDIR may name another (relocated) PostgreSQL 15 installation.
+N2_PG_BINDIR=${N2_PG_BINDIR:-/usr/lib/postgresql/$N2_PGVER/bin}
 N2_PG_CONFIG=$N2_PG_BINDIR/pg_config
 
 # Debian packages needed to build n2 and run every test suite (perl: prove, Test::More;
