@@ -517,9 +517,12 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	/*
 	 * Level 0 first: until some list links to the new node, no search can
 	 * find it, so if no neighbour takes it, connecting it cannot disturb a
-	 * concurrent insert that relies on its links.
+	 * concurrent insert that relies on its links.  A new entry point needs
+	 * no incoming link, and must not get one from n2_connect, which may
+	 * replace one of its own links: the one to the old entry.
 	 */
-	if (!link_level(is, sel[0], nsel[0], 0, newref))
+	if (!link_level(is, sel[0], nsel[0], 0, newref) &&
+		level <= is->meta.max_level)
 		n2_connect(&is->pg, &is->search, &is->meta.entry, is->meta.max_level,
 				   newref, NULL, NULL);
 	for (int l = Min(level, is->meta.max_level); l >= 1; l--)

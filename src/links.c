@@ -373,9 +373,12 @@ lock_list(Relation index, N2Ref near, GenericXLogState **state, Buffer *buf)
 /*
  * Step 3 of n2_connect: near, locked in state and buf with a full list whose
  * last link is z, gives that slot to ref once ref links to z.  Locks one
- * page at a time, ref's first, so that z always has a path.  Returns false
+ * page at a time, ref's first, so that z always has a path.  If ref's list
+ * is full, z takes its last slot: nothing reachable goes through ref yet
+ * (that is n2_connect's precondition), so no path is lost.  Returns false
  * when near's list lost z meanwhile (a concurrent change, which keeps z
- * reachable itself): ref then still needs a link.
+ * reachable itself): ref then still needs a link, and its own list may
+ * have changed, which the caller reads again.
  */
 static bool
 give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, ItemPointerData z,
@@ -428,7 +431,7 @@ typedef struct N2ConnectTarget
 {
 	N2Ref		ref;
 	ItemPointerData tid;
-	ItemPointerData *own;		/* its level-0 links */
+	ItemPointerData *own;		/* its level-0 links, as last read */
 	int			nown;
 } N2ConnectTarget;
 
@@ -495,13 +498,21 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
  *	2. else a node linking to one of ref's own neighbours x gives that slot
  *	   to ref (x stays reachable, through ref);
  *	3. else the nearest node gives its last slot, whose target z ref then
- *	   links to, in a free slot or in place of its own last link (which
- *	   nothing reachable went through: ref was unreachable).
+ *	   links to (see give_last_slot).
+ * Precondition: nothing reachable goes through ref, so its own links may
+ * change.  A node that is to become the entry point does not qualify (its
+ * links are the only path to the old entry): it needs no incoming link.
+ *
  * The search may arrive through upper levels at nodes that are not
  * reachable on level 0 either; when usable is given, only nodes it accepts
  * are linked from (VACUUM passes those it knows to be reachable).  An insert
  * passes none: it connects a node no other list names yet, while every
  * other node is reachable.
+ *
+ * It never gives up: a lost race in step 3 means a concurrent change took z
+ * out of that list, so every attempt starts afresh, from a new search and
+ * ref's own list as it is now (step 3 may have replaced one of its links).
+ * Only an entry point that cannot be read stops it, with an error.
  */
 void
 n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry, int top,
@@ -510,32 +521,46 @@ n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry, int top,
 	int			cap = pg->params->max_m0;
 	int			ef = Max(pg->params->ef_construction, 1);
 	N2Candidate *near = palloc(sizeof(N2Candidate) * (ef + 1));
-	int			n = n2_search_level(pg, search, entry, top, 0, ef, near);
 	N2Ref	   *ownrefs = palloc(sizeof(N2Ref) * cap);
 	N2ConnectTarget t;
-
-	near[n].ref = n2_tid_to_ref(entry);
-	near[n].dist = 0;
-	n++;
 
 	t.ref = ref;
 	n2_ref_to_tid(ref, &t.tid);
 	t.own = palloc(sizeof(ItemPointerData) * cap);
-	t.nown = n2_page_graph_ops.neighbors(pg, ref, 0, ownrefs, cap);
-	for (int i = 0; i < t.nown; i++)
-		n2_ref_to_tid(ownrefs[i], &t.own[i]);
 
-	/* a retry only follows a concurrent change to the list step 3 chose */
-	for (int attempt = 0; attempt < 3; attempt++)
+	for (;;)
 	{
+		int			n;
+		int			r = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		n = n2_search_level(pg, search, entry, top, 0, ef, near);
+		near[n].ref = n2_tid_to_ref(entry);
+		near[n].dist = 0;
+		n++;
+
+		t.nown = n2_page_graph_ops.neighbors(pg, ref, 0, ownrefs, cap);
+		for (int i = 0; i < t.nown; i++)
+			n2_ref_to_tid(ownrefs[i], &t.own[i]);
+
 		for (int step = 1; step <= 3; step++)
 		{
-			int			r = connect_step(pg, &t, near, n, step, usable, arg);
-
-			if (r > 0)
-				return;
-			if (r < 0)
+			r = connect_step(pg, &t, near, n, step, usable, arg);
+			if (r != 0)
 				break;
 		}
+		if (r > 0)
+			break;
+		if (r == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("n2 index \"%s\" has no readable entry point at (%u,%u)",
+							RelationGetRelationName(pg->index),
+							ItemPointerGetBlockNumber(entry),
+							ItemPointerGetOffsetNumber(entry)),
+					 errhint("REINDEX the index.")));
 	}
+	pfree(near);
+	pfree(ownrefs);
+	pfree(t.own);
 }
