@@ -12,7 +12,10 @@
 
 #include "n2.h"
 
-/* A palloc'd copy of an element's vector; NULL if ref names none. */
+/*
+ * A palloc'd copy of an element's vector; NULL if ref names none, or one
+ * VACUUM flagged deleted: no new link may lead to such an element.
+ */
 float *
 n2_read_vector(N2PageGraph *pg, N2Ref ref)
 {
@@ -22,7 +25,7 @@ n2_read_vector(N2PageGraph *pg, N2Ref ref)
 	n2_page_graph_read(pg, (BlockNumber) (ref >> 16));
 	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
 	et = n2_page_graph_element(pg, ref);
-	if (et == NULL)
+	if (et == NULL || (et->flags & N2_ELEMENT_DELETED))
 	{
 		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 		pfree(v);
@@ -120,12 +123,13 @@ local_pairdist(void *ctx, N2Ref a, N2Ref b)
 /*
  * Chooses at most cap links among cands (refs with their distance to the
  * base node, in any order) with the index's selection method.  Candidates
- * that no longer exist are dropped.  Writes the chosen refs to out in
- * ascending distance and returns how many.
+ * that no longer exist or are flagged deleted are dropped.  Writes the
+ * chosen refs to out in ascending distance and returns how many; if gone is
+ * given, the refs of the dropped candidates are added to it (*ngone).
  */
 int
 n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
-			   N2Candidate *out)
+			   N2Candidate *out, N2Ref *gone, int *ngone)
 {
 	const N2Params *p = pg->params;
 	N2LocalVectors lv;
@@ -144,9 +148,13 @@ n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
 
 		if (i > 0 && cands[i].ref == cands[i - 1].ref)
 			continue;
-		v = p->select == N2_SELECT_NAIVE ? NULL : n2_read_vector(pg, cands[i].ref);
-		if (v == NULL && p->select != N2_SELECT_NAIVE)
+		v = n2_read_vector(pg, cands[i].ref);
+		if (v == NULL)
+		{
+			if (gone != NULL)
+				gone[(*ngone)++] = cands[i].ref;
 			continue;
+		}
 		lv.vecs[nlocal] = v;
 		origin[nlocal] = i;
 		local[nlocal].dist = cands[i].dist;
@@ -234,6 +242,8 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 	N2Ref	   *refs = palloc(sizeof(N2Ref) * (cap + 1));
 	float	   *dists = palloc(sizeof(float) * (cap + 1));
 	float	   *nbvec = palloc(sizeof(float) * p->dims);
+	N2Ref	   *gone = palloc(sizeof(N2Ref) * (cap + 1));
+	int			ngone;
 	ItemPointerData newtid;
 
 	n2_ref_to_tid(newref, &newtid);
@@ -283,7 +293,8 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 				cands[i].ref = refs[i];
 				cands[i].dist = dists[i];
 			}
-			nsel = n2_select_refs(pg, cands, count + 1, cap, cands);
+			ngone = 0;
+			nsel = n2_select_refs(pg, cands, count + 1, cap, cands, gone, &ngone);
 			for (int i = 0; i < cap; i++)
 			{
 				if (i < nsel)
@@ -301,7 +312,12 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 			{
 				for (int i = 0; i < count; i++)
 				{
-					if (link_position(new, nsel, &old[i]) < 0)
+					bool		is_gone = false;
+
+					/* a deleted target needs no path, and must get no link */
+					for (int g = 0; g < ngone && !is_gone; g++)
+						is_gone = gone[g] == n2_tid_to_ref(&old[i]);
+					if (!is_gone && link_position(new, nsel, &old[i]) < 0)
 						drop[ndrop++] = old[i];
 				}
 				ndrop = absorb_links(pg->index, p, newref, drop, ndrop);

@@ -262,8 +262,13 @@ visit_top(N2VacuumState *vs, N2Ref ref, N2ElementTuple et, void *arg)
 	}
 }
 
+/*
+ * Writes the entry point (only under the exclusive update lock) or, with
+ * deleted > 0, takes that many elements off the metapage's count (inserts
+ * may have moved the entry meanwhile: it is left as it is).
+ */
 static void
-write_meta(N2VacuumState *vs)
+write_meta(N2VacuumState *vs, int64 deleted)
 {
 	GenericXLogState *state = GenericXLogStart(vs->index);
 	Buffer		buf = ReadBuffer(vs->index, N2_METAPAGE_BLKNO);
@@ -271,10 +276,13 @@ write_meta(N2VacuumState *vs)
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	meta = N2PageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
-	meta->entry = vs->meta.entry;
-	meta->max_level = vs->meta.max_level;
-	meta->nelements = vs->meta.nelements;
-	meta->ndeleted = vs->meta.ndeleted;
+	if (deleted > 0)
+		meta->nelements = Max(meta->nelements - deleted, 0);
+	else
+	{
+		meta->entry = vs->meta.entry;
+		meta->max_level = vs->meta.max_level;
+	}
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
 }
@@ -294,7 +302,7 @@ move_entry_point(N2VacuumState *vs)
 	else
 		n2_ref_to_tid(top.ref, &vs->meta.entry);
 	vs->meta.max_level = (int16) top.level;
-	write_meta(vs);
+	write_meta(vs, 0);
 }
 
 static void
@@ -339,6 +347,7 @@ repair_element(N2VacuumState *vs, N2Ref e)
 	N2Ref	   *hop = palloc(sizeof(N2Ref) * (p->max_m0 + 1));
 	N2Candidate *cands = palloc(sizeof(N2Candidate) * maxcand);
 	float	   *dists = palloc(sizeof(float) * maxcand);
+	ItemPointerData *seen = palloc(sizeof(ItemPointerData) * (p->max_m0 + 1));
 
 	if (vec == NULL)
 		return;
@@ -353,7 +362,7 @@ repair_element(N2VacuumState *vs, N2Ref e)
 	{
 		int			cap = n2_links_cap(p, l);
 		int			start = n2_links_start(p, l);
-		int			nlinks = append_links(vs, e, l, hop, 0, cap);
+		int			nlinks;
 		int			npool = 0;
 		bool		damaged = false;
 		int			n = 0;
@@ -361,6 +370,24 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		GenericXLogState *state;
 		Buffer		buf;
 		ItemPointer links;
+
+		/*
+		 * Inserts go on meanwhile: the new list is computed from a copy and
+		 * written only if the list is still that copy, else this level is
+		 * done again from the list as it is now.
+		 */
+		n2_page_graph_read(&vs->pg, (BlockNumber) (e >> 16));
+		LockBuffer(vs->pg.buf, BUFFER_LOCK_SHARE);
+		et = n2_page_graph_element(&vs->pg, e);
+		if (et == NULL)
+		{
+			LockBuffer(vs->pg.buf, BUFFER_LOCK_UNLOCK);
+			break;
+		}
+		memcpy(seen, N2ElementLinks(et) + start, sizeof(ItemPointerData) * cap);
+		LockBuffer(vs->pg.buf, BUFFER_LOCK_UNLOCK);
+		for (nlinks = 0; nlinks < cap && ItemPointerIsValid(&seen[nlinks]); nlinks++)
+			hop[nlinks] = n2_tid_to_ref(&seen[nlinks]);
 
 		for (int i = 0; i < nlinks; i++)
 		{
@@ -422,12 +449,18 @@ repair_element(N2VacuumState *vs, N2Ref e)
 			cands[i].ref = pool[i];
 			cands[i].dist = dists[i];
 		}
-		nsel = n2_select_refs(&vs->pg, cands, npool, cap, cands);
+		nsel = n2_select_refs(&vs->pg, cands, npool, cap, cands, NULL, NULL);
 
 		et = n2_lock_element(vs->index, e, &state, &buf);
 		if (et == NULL)
 			break;
 		links = N2ElementLinks(et) + start;
+		if (memcmp(links, seen, sizeof(ItemPointerData) * cap) != 0)
+		{
+			n2_abort_element(state, buf);
+			l--;
+			continue;
+		}
 		for (int i = 0; i < cap; i++)
 		{
 			if (i < nsel)
@@ -441,6 +474,7 @@ repair_element(N2VacuumState *vs, N2Ref e)
 	pfree(hop);
 	pfree(cands);
 	pfree(dists);
+	pfree(seen);
 	pfree(vec);
 }
 
@@ -626,11 +660,37 @@ vacuum_free_core(void *arg)
 	vs->search_valid = false;
 }
 
+/* Rebuilds every live list that links to a doomed element. */
 static void
-repair_graph(N2VacuumState *vs, const N2RefSet *empty)
+repair_damaged(N2VacuumState *vs)
 {
 	N2RefSet	damaged = {0};
 
+	for_each_element(vs, visit_damaged, &damaged);
+	for (int64 i = 0; i < damaged.n; i++)
+	{
+		vacuum_delay_point();
+		repair_element(vs, damaged.refs[i]);
+	}
+	if (damaged.refs)
+		pfree(damaged.refs);
+}
+
+/*
+ * The graph lock is held exclusively only twice, briefly: to confirm and
+ * flag the doomed elements and move the entry point off them, and to
+ * reconnect what the repair left unreachable.  In between, inserts go on
+ * while the lists that link to doomed elements are rebuilt: they see the
+ * deleted flags, so they neither join nor link to a doomed element (see
+ * n2_read_vector), and the repair writes a list only if it is still the
+ * one it read.  A new node may meanwhile be linked only from a node the
+ * repair left unreachable; the reconnection, under the lock, finds it with
+ * the rest.  Once no live list names a doomed element and no insert can
+ * reach one, the doomed tuples are deleted without the lock.
+ */
+static void
+repair_graph(N2VacuumState *vs, const N2RefSet *empty)
+{
 	LockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
 	n2_read_meta(vs->index, &vs->meta);
 	n2_params_from_meta(vs->index, &vs->meta, &vs->p);
@@ -643,35 +703,39 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 	vs->search_valid = true;
 
 	confirm_dead(vs, empty);
-	if (vs->dead.n > 0)
+	if (vs->dead.n == 0)
 	{
-		move_entry_point(vs);
-		for_each_element(vs, visit_damaged, &damaged);
-		for (int64 i = 0; i < damaged.n; i++)
-		{
-			vacuum_delay_point();
-			repair_element(vs, damaged.refs[i]);
-		}
-		for (int64 i = 0; i < vs->dead.n; i++)
-			flag_dead(vs, vs->dead.refs[i]);
-
-		/*
-		 * Reconnect before deleting: once no live list names a doomed
-		 * element, a crash at any point below leaves every live element
-		 * reachable.
-		 */
-		reconnect_orphans(vs);
-		for (int64 i = 0; i < vs->dead.n; i++)
-		{
-			vacuum_delay_point();
-			delete_element(vs, vs->dead.refs[i]);
-		}
-		vs->meta.nelements = Max(vs->meta.nelements - vs->dead.n, 0);
-		write_meta(vs);
-		IndexFreeSpaceMapVacuum(vs->index);
+		n2_page_graph_release(&vs->pg);
+		UnlockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+		return;
 	}
-	n2_page_graph_release(&vs->pg);
+	move_entry_point(vs);
+	for (int64 i = 0; i < vs->dead.n; i++)
+		flag_dead(vs, vs->dead.refs[i]);
 	UnlockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+
+	repair_damaged(vs);
+
+	/*
+	 * Under the lock again: an insert that ran during the repair may have
+	 * taken a doomed link over from a list not yet rebuilt; rebuild those
+	 * too, then reconnect.  A crash before this point leaves live elements
+	 * that the next VACUUM reconnects.
+	 */
+	LockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+	n2_read_meta(vs->index, &vs->meta);
+	repair_damaged(vs);
+	reconnect_orphans(vs);
+	UnlockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+
+	for (int64 i = 0; i < vs->dead.n; i++)
+	{
+		vacuum_delay_point();
+		delete_element(vs, vs->dead.refs[i]);
+	}
+	write_meta(vs, vs->dead.n);
+	IndexFreeSpaceMapVacuum(vs->index);
+	n2_page_graph_release(&vs->pg);
 }
 
 IndexBulkDeleteResult *
