@@ -4,19 +4,31 @@
  *
  * Concurrency: inserts hold N2_UPDATE_LOCK in share mode, so they run in
  * parallel; one that raises the graph's top level (or creates its first
- * node) takes it exclusively, which serialises entry-point changes.  Every
- * page is read under a share buffer lock and written under an exclusive one,
- * one buffer at a time (no lock ordering to get wrong).  A neighbour list is
- * updated optimistically: read it, compute the new list unlocked, then lock
- * the page and write only if the list is still what was read, else retry;
- * so concurrent inserts never lose each other's links.
+ * node) takes it exclusively, which serialises entry-point changes, and
+ * VACUUM takes it exclusively for its two short critical steps (vacuum.c).
+ * Pages are read under a share buffer lock and written under an exclusive
+ * one, one buffer at a time, except that a new page is locked before the
+ * metapage whose insert-page hint it becomes (buffer_with_space), and a
+ * wide vector's continuation pages are read with its element's page
+ * share-locked (pages.c, n2_element_vector).  A
+ * neighbour list is updated optimistically: read it, compute the new list
+ * unlocked, then lock the page and write only if the list is still what
+ * was read, else retry; so concurrent inserts never lose each other's links.
  *
- * Reachability: every live node stays reachable on level 0 from the entry
- * point at every moment (scans widen over level 0 alone, and a crash may
- * come at any time).  A neighbour that drops links to take the new node
- * first makes the new node link to what it drops (links.c); a new node no
- * neighbour takes is linked from a near node (n2_connect); a new entry point
- * links to the old one.
+ * Reachability invariant: when an insert returns, every live node is
+ * reachable on level 0 from the entry point, and no step of it makes a
+ * node unreachable that was reachable (scans widen over level 0 alone, and
+ * concurrent inserts rely on the paths they see):
+ *	- a neighbour that drops links to take the new node first makes the new
+ *	  node link to what it drops, in free slots only; what the new node has
+ *	  no room for stays in the neighbour's list (links.c, n2_add_link);
+ *	- a new node no neighbour takes is linked from a near reachable node
+ *	  without cutting another path, retrying until it is (n2_connect);
+ *	- a new entry point links to the old one and needs no incoming link, so
+ *	  it never goes through n2_connect, which may replace its own links;
+ *	- level 0 is linked before the upper levels, so no search finds the new
+ *	  node before it is reachable on level 0;
+ *	- nothing links to an element VACUUM flagged deleted.
  */
 #include "postgres.h"
 

@@ -5,18 +5,22 @@
  *		their space for later inserts.
  *
  * Pass 1 (no graph lock; scans and inserts go on) filters heap TIDs page by
- * page and notes the elements left empty.  The repair passes hold
- * N2_UPDATE_LOCK exclusively: inserts wait, so no new link to a doomed
- * element can appear, while scans go on and simply find fewer nodes.  In
- * order: the empty elements are re-checked (an insert of the same vector may
- * have refilled one), the entry point moves if it is doomed, every list that
- * links to a doomed element is rebuilt from the doomed element's own
- * neighbours (and a search when that leaves too few), the doomed elements
- * are flagged deleted, any live element left without an incoming path is
- * reconnected, and only then are the doomed tuples deleted (without moving
- * other line pointers) and their space recorded in the free space map.
- * Each step is WAL-logged page by page and leaves a graph in which every
- * live element is reachable, so a crash anywhere in between is harmless.
+ * page and notes the elements left empty.  The repair takes N2_UPDATE_LOCK
+ * exclusively (inserts wait; scans go on) only for two short steps.  First:
+ * the empty elements are re-checked (an insert of the same vector may have
+ * refilled one), the entry point moves if it is doomed, and the doomed
+ * elements are flagged deleted, so that no insert joins or links to them
+ * from then on.  Then, without the lock, every list that links to a doomed
+ * element is rebuilt from the doomed element's own neighbours (and a search
+ * when that leaves too few), each written only if no insert changed it
+ * meanwhile.  Second, under the lock: lists an insert gave a doomed link
+ * meanwhile are rebuilt too, and any live element left without an incoming
+ * path is reconnected.  Only then, without the lock, are the doomed tuples
+ * deleted (without moving other line pointers) and their space recorded in
+ * the free space map.  Each change is WAL-logged page by page.  A crash
+ * before the reconnection may leave live elements unreachable (the repair
+ * dropped their only path); the next VACUUM finds the flagged elements
+ * again (they hold no heap TIDs) and reconnects them.
  */
 #include "postgres.h"
 
