@@ -513,6 +513,7 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	if (level > is->meta.max_level)
 		link_old_entry(is, sel, nsel);
 	newref = place_element(index, p, v, level, heaptid, sel, nsel);
+	n2_pause_point("insert-placed");
 
 	/*
 	 * Level 0 first: until some list links to the new node, no search can
@@ -522,6 +523,7 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	if (!link_level(is, sel[0], nsel[0], 0, newref))
 		n2_connect(&is->pg, &is->search, &is->meta.entry, is->meta.max_level,
 				   newref, NULL, NULL);
+	n2_pause_point("insert-linked-level0");
 	for (int l = Min(level, is->meta.max_level); l >= 1; l--)
 		link_level(is, sel[l], nsel[l], l, newref);
 	if (level > is->meta.max_level)
