@@ -25,3 +25,38 @@ FROM (SELECT id FROM r ORDER BY v <-> rvec(7) LIMIT 100000) s;
 RESET ALL;
 DROP TABLE r;
 DROP FUNCTION rvec(int);
+-- Inserts into a graph built with the smallest lists and a beam of 2: the
+-- neighbours an insert picks are often far from ideal, so lists churn and
+-- most new nodes need a link of their own (n2_connect).  Random 8-d reals
+-- (seeded: the same rows every run; no two equal).  No element may be left
+-- unreachable, and an index scan at each row's own vector, with the graph
+-- walk alone (no sequential finish), must return that row at distance 0.
+CREATE FUNCTION rv(d int) RETURNS vector LANGUAGE sql VOLATILE AS
+  $$SELECT array_agg(random()::real)::vector FROM generate_series(1, d)$$;
+SELECT setseed(0.07);
+CREATE TABLE h3 (id bigserial PRIMARY KEY, v vector(8));
+INSERT INTO h3 (v) SELECT rv(8) FROM generate_series(1, 200);
+CREATE INDEX h3_idx ON h3 USING n2 (v) WITH (m = 2, max_m0 = 2, ef_construction = 2, n_threads = 1);
+INSERT INTO h3 (v) SELECT rv(8) FROM generate_series(1, 4000);
+SELECT problem, count(*) FROM n2_verify('h3_idx') GROUP BY 1;
+SELECT count(DISTINCT v) = count(*) AS all_distinct FROM h3;
+-- The filter (id + 0: no other index can serve it) rejects every other row,
+-- so the scan walks on until it finds the row or runs out of graph;
+-- relaxed_order, as strict_order skips a node found after a farther one.
+SET enable_seqscan = off;
+SET n2.ef_search = 400;
+SET n2.iterative_scan = relaxed_order;
+SET n2.scan_fallback = off;
+SET n2.max_scan_tuples = 100000000;
+CREATE VIEW h3_not_self_found AS
+SELECT a.id
+FROM h3 a LEFT JOIN LATERAL
+	(SELECT b.id, l2_distance(b.v, a.v) AS d FROM h3 b WHERE b.id + 0 = a.id
+	 ORDER BY b.v <-> a.v LIMIT 1) s ON true
+WHERE s.id IS NULL OR s.d <> 0;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM h3_not_self_found;
+SELECT count(*) AS not_self_found FROM h3_not_self_found;
+RESET ALL;
+DROP VIEW h3_not_self_found;
+DROP TABLE h3;
+DROP FUNCTION rv(int);

@@ -35,6 +35,8 @@ int			n2_iterative_scan = N2_ITERATIVE_STRICT;
 int			n2_max_scan_tuples = 20000;
 double		n2_scan_mem_multiplier = 1.0;
 int			n2_scan_fallback = N2_FALLBACK_SEQUENTIAL;
+char	   *n2_pause_at = NULL;
+int			n2_pause_key = 0x6E32;
 
 static relopt_kind n2_relopt_kind;
 
@@ -138,6 +140,21 @@ _PG_init(void)
 							 &n2_scan_fallback, N2_FALLBACK_SEQUENTIAL,
 							 n2_fallback_values, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomStringVariable("n2.pause_at",
+							   "Test only: the pause point where this "
+							   "session's index operations wait.",
+							   "At that point the backend waits until it can "
+							   "take the advisory lock n2.pause_key in share "
+							   "mode (src/pause.c).",
+							   &n2_pause_at, "", PGC_SUSET,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("n2.pause_key",
+							"Test only: the advisory lock key that holds "
+							"n2.pause_at's point.",
+							NULL, &n2_pause_key, 0x6E32, 0, INT_MAX,
+							PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("n2");
 }

@@ -526,6 +526,7 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	if (level > is->meta.max_level)
 		link_old_entry(is, sel, nsel);
 	newref = place_element(index, p, v, level, heaptid, sel, nsel);
+	n2_pause_point("insert-placed");
 
 	/*
 	 * Level 0 first: until some list links to the new node, no search can
@@ -538,6 +539,7 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 		level <= is->meta.max_level)
 		n2_connect(&is->pg, &is->search, &is->meta.entry, is->meta.max_level,
 				   newref, NULL, NULL);
+	n2_pause_point("insert-linked-level0");
 	for (int l = Min(level, is->meta.max_level); l >= 1; l--)
 		link_level(is, sel[l], nsel[l], l, newref);
 	if (level > is->meta.max_level)

@@ -247,6 +247,8 @@ extern int	n2_iterative_scan;
 extern int	n2_max_scan_tuples;
 extern double n2_scan_mem_multiplier;
 extern int	n2_scan_fallback;
+extern char *n2_pause_at;
+extern int	n2_pause_key;
 
 typedef enum N2IterativeScan
 {
@@ -360,6 +362,9 @@ extern int	n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 					   int top, N2Ref ref,
 					   bool (*usable) (void *arg, N2Ref ref), void *arg);
+
+/* pause.c: test-only pause points (n2.pause_at) */
+extern void n2_pause_point(const char *name);
 
 /* plan.c: the distance an n2 scan computed for the row it last returned */
 typedef struct N2ScanDistance

@@ -696,6 +696,7 @@ static void
 repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 {
 	LockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+	n2_pause_point("vacuum-repair");
 	n2_read_meta(vs->index, &vs->meta);
 	n2_params_from_meta(vs->index, &vs->meta, &vs->p);
 	n2_page_graph_init(&vs->pg, vs->index, &vs->p, NULL);

@@ -1,0 +1,57 @@
+/*
+ * pause.c
+ *		Test-only pause points: an isolation spec can stop a backend at a
+ *		chosen place inside an index operation and let it go on later, so
+ *		that concurrent operations overlap exactly where a race could hide.
+ *
+ * n2_pause_point(name) costs one string comparison and does nothing unless
+ * the superuser-only setting n2.pause_at equals name.  Then the backend
+ * takes the advisory lock n2.pause_key (default 28210, that is 0x6E32,
+ * "n2") in share mode and releases it at once.  So a session that holds
+ * that lock exclusively keeps the backend waiting at the point, where
+ * isolationtester sees it blocked, until it unlocks:
+ *
+ *		s1:	SET n2.pause_at = 'insert-placed';
+ *		s3:	SELECT pg_advisory_lock(28210);
+ *		s1:	INSERT ...;						-- waits after placing its element
+ *		s2:	INSERT ...;						-- runs meanwhile
+ *		s3:	SELECT pg_advisory_unlock(28210);	-- s1 goes on
+ *
+ * The key is that of the bigint advisory lock functions (pg_locks shows a
+ * waiter as locktype advisory, objid 28210, objsubid 1); sessions given
+ * different keys are held and released independently.  It is a lock wait
+ * like any other: interruptible, subject to lock_timeout and the deadlock
+ * detector.  The lock is not kept: nothing past the point depends on it.
+ *
+ * Points:
+ *	insert-placed			insert.c: the new element is written with its own
+ *							links, no list links to it yet
+ *	insert-linked-level0	insert.c: it has its level-0 in-links (from its
+ *							neighbours or n2_connect); upper levels not yet
+ *	vacuum-repair			vacuum.c: VACUUM found elements left without heap
+ *							rows and holds the update lock, before repairing
+ *
+ * An insert pauses holding N2_UPDATE_LOCK in share mode (exclusively when it
+ * raises the top level), VACUUM exclusively: inserts needing it the other
+ * way wait behind the paused one.  No buffer is locked at any point.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/lock.h"
+
+#include "n2.h"
+
+void
+n2_pause_point(const char *name)
+{
+	LOCKTAG		tag;
+	int64		key = n2_pause_key;
+
+	if (n2_pause_at == NULL || strcmp(n2_pause_at, name) != 0)
+		return;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (key >> 32),
+						 (uint32) key, 1);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+	LockRelease(&tag, ShareLock, false);
+}
