@@ -718,8 +718,10 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 	for (int64 i = 0; i < vs->dead.n; i++)
 		flag_dead(vs, vs->dead.refs[i]);
 	UnlockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+	n2_pause_point("vacuum-flagged");
 
 	repair_damaged(vs);
+	n2_pause_point("vacuum-rebuilt");
 
 	/*
 	 * Under the lock again: an insert that ran during the repair may have
