@@ -63,9 +63,19 @@ test/unit/build/%: test/unit/%.c $(wildcard test/unit/*.h) $(UNIT_CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(UNIT_CC) $(UNIT_CFLAGS) -Itest/unit $< $(UNIT_CORE_OBJS) -o $@ -lpthread -lm
 
+# Runs every unit program, even after a failure, and lists the failures at the
+# end; the datasets are in $(N2_DATA_DIR) (the environment's, else ../shared/data).
+N2_DATA_DIR ?= $(abspath ../shared/data)
+
 .PHONY: unittest
 unittest: $(UNIT_TESTS)
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; N2_DATA_DIR=$(abspath ../shared/data) $$t; done
+	@failed=; \
+	for t in $(UNIT_TESTS); do \
+		echo "== $$t"; \
+		N2_DATA_DIR='$(N2_DATA_DIR)' $$t || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "unit tests FAILED:$$failed"; exit 1; fi; \
+	echo "unit tests: all $(words $(UNIT_TESTS)) passed"
 
 # TAP tests share helpers in t/ (t/N2Test.pm).
 PROVE_FLAGS += -I ./t
@@ -79,7 +89,7 @@ bench/build/%: bench/%.c $(wildcard bench/*.h) $(UNIT_CORE_OBJS)
 bench-kernels: bench/build/kernels
 	bench/build/kernels
 
-# ---- bench: benchmark suite (issue 9), see bench/run.sh ----
+# ---- bench: benchmark suite, see bench/run.sh ----
 # make bench DATASET=bigann10k|fashion-mnist [SETTINGS='m=16,...;m=16,...'] [EF='10 32 64'] [ROUNDS=3] [PIN=same|split|off]
 #            [COMPRESSION=lz4] [TOAST_TUPLE_TARGET=8160]
 # Runs as root: builds, installs this tree into a private copy of PostgreSQL,
@@ -105,7 +115,7 @@ bench-callgrind: all bench/build/n2bench
 	DATASET='$(DATASET)' EF='$(EF)' NQ='$(NQ)' bench/callgrind.sh
 # ---- end bench ----
 
-# ---- fuzz: libFuzzer target for the vector text parser and binary receive (issue 5) ----
+# ---- fuzz: libFuzzer target for the vector text parser and binary receive ----
 # make fuzz [FUZZ_SECONDS=60]   (clang-14 + libclang-rt-14-dev; not part of CI)
 # Builds test/fuzz/build/fuzz_vector from src/vector.c + backend stubs
 # (test/fuzz/pg_stubs.c) and runs it on test/fuzz/build/corpus (seeded from
