@@ -695,6 +695,8 @@ n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	vs->cleanup.arg = vs;
 	MemoryContextRegisterResetCallback(cxt, &vs->cleanup);
 
+	/* refuse an index in another format before changing any page */
+	n2_read_meta(vs->index, &vs->meta);
 	stats->num_index_tuples = 0;
 	remove_dead_tids(vs, &empty);
 	if (empty.n > 0)
