@@ -4,10 +4,13 @@
 #   src/*.c        PostgreSQL layer (type, access method callbacks, WAL)
 #   src/core/*.c   pure C core (no PostgreSQL headers), also unit-tested alone
 #   src/sql/*.sql  pieces of the extension script, concatenated in name order
+#   src/sql/versions/  the full scripts of earlier versions, frozen, and the
+#                  update scripts between versions
 #   sql/*.sql      pg_regress tests, t/*.pl TAP tests, specs/*.spec isolation
 
 EXTENSION = n2
-EXTVERSION = 0.1.0
+# The version being built is the control file's default_version.
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'$$/\1/p" $(EXTENSION).control)
 MODULE_big = n2
 
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
@@ -15,6 +18,7 @@ PG_SRCS = $(sort $(wildcard src/*.c))
 OBJS = $(PG_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA = $(sort $(wildcard src/sql/versions/$(EXTENSION)--*.sql))
 EXTRA_CLEAN = test/unit/build
 
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
