@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * n2.h
  *		The n2 index access method: page layout and shared declarations.
  *

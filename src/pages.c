@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * pages.c
  *		Page and tuple access: metapage, tuple geometry, column values to
  *		float vectors, a walk over every live element, and the page-backed

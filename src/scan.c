@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * scan.c
  *		Ordered index scans: ORDER BY column <op> constant.
  *

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * vacuum.c
  *		VACUUM: remove dead heap TIDs, then unlink the elements left with
  *		none, repair the neighbour lists that pointed to them, and free
