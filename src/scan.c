@@ -147,6 +147,7 @@ scan_start(IndexScanDesc scan)
 	n2_read_meta(index, &so->meta);
 	n2_params_from_meta(index, &so->meta, &so->params);
 	so->started = true;
+	pgstat_count_index_scan(index);
 
 	if (scan->numberOfOrderBys == 0 || so->params.dims == 0)
 	{
