@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * build.c
  *		CREATE INDEX: heap scan, threaded graph build in the core, pages.
  *

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * export.c
  *		n2_index_graph(regclass): the graph an index holds, one row per live
  *		element and level.  For looking at a graph, and for searching the very

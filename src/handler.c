@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * handler.c
  *		Module load, the index AM handler, reloptions, GUCs and operator
  *		class validation.

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * info.c
  *		n2_index_info(regclass): what an index holds and how it was built.
  */

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * insert.c
  *		Inserting one heap row into a built index.
  *

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * links.c
  *		Neighbour-list maintenance on index pages, shared by inserts and
  *		VACUUM's repair: reading vectors, choosing links, writing them.

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * n2.h
  *		The n2 index access method: page layout and shared declarations.
  *
@@ -63,11 +64,11 @@ typedef N2PageOpaqueData *N2PageOpaque;
 #define N2_MAX_EF			1000
 #define N2_MAX_THREADS		256
 
-/* Metapage contents */
+/* Metapage contents; magic and version lead it in every format version */
 typedef struct N2MetaPageData
 {
 	uint32		magic;
-	uint32		version;
+	uint32		version;		/* N2_FORMAT_VERSION when written */
 	int32		dims;			/* 0 until the first vector (real[] columns) */
 	uint8		metric;			/* N2Metric */
 	uint8		select;			/* N2SelectMethod */

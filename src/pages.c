@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * pages.c
  *		Page and tuple access: metapage, tuple geometry, column values to
  *		float vectors, a walk over every live element, and the page-backed
@@ -14,6 +15,8 @@
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -57,7 +60,34 @@ n2_init_meta(Page page, const N2Params *p, uint64 seed)
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(N2MetaPageData)) - (char *) page;
 }
 
-/* Copies the metapage, checking that this is an n2 index we understand. */
+/*
+ * Refuses an index this build cannot read: not n2's, or written in another
+ * on-disk format.  magic and version lead the metapage in every format, so
+ * they can be checked before anything else is trusted.
+ */
+static void
+n2_check_meta(Relation index, const N2MetaPageData *meta)
+{
+	if (meta->magic != N2_MAGIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not an n2 index",
+						RelationGetRelationName(index))));
+	if (meta->version != N2_FORMAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("index \"%s\" has n2 on-disk format version %u, this n2 needs version %u",
+						RelationGetRelationName(index), meta->version,
+						N2_FORMAT_VERSION),
+				 errhint("REINDEX INDEX %s",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+													RelationGetRelationName(index)))));
+}
+
+/*
+ * Copies the metapage, checking that this is an n2 index in the format this
+ * build reads.  Every path that reads or changes an index calls this first.
+ */
 void
 n2_read_meta(Relation index, N2MetaPageData *meta)
 {
@@ -68,19 +98,7 @@ n2_read_meta(Relation index, N2MetaPageData *meta)
 	page = BufferGetPage(buf);
 	memcpy(meta, N2PageGetMeta(page), sizeof(N2MetaPageData));
 	UnlockReleaseBuffer(buf);
-
-	if (meta->magic != N2_MAGIC)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is not an n2 index",
-						RelationGetRelationName(index))));
-	if (meta->version != N2_FORMAT_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" has n2 format version %u, expected %u",
-						RelationGetRelationName(index), meta->version,
-						N2_FORMAT_VERSION),
-				 errhint("REINDEX the index.")));
+	n2_check_meta(index, meta);
 }
 
 void

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * scan.c
  *		Ordered index scans: ORDER BY column <op> constant.
  *
@@ -146,6 +147,7 @@ scan_start(IndexScanDesc scan)
 	n2_read_meta(index, &so->meta);
 	n2_params_from_meta(index, &so->meta, &so->params);
 	so->started = true;
+	pgstat_count_index_scan(index);
 
 	if (scan->numberOfOrderBys == 0 || so->params.dims == 0)
 	{

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * vacuum.c
  *		VACUUM: remove dead heap TIDs, then unlink the elements left with
  *		none, repair the neighbour lists that pointed to them, and free
@@ -766,6 +767,8 @@ n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	vs->cleanup.arg = vs;
 	MemoryContextRegisterResetCallback(cxt, &vs->cleanup);
 
+	/* refuse an index in another format before changing any page */
+	n2_read_meta(vs->index, &vs->meta);
 	stats->num_index_tuples = 0;
 	remove_dead_tids(vs, &empty);
 	if (empty.n > 0)

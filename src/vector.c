@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * vector.c
  *		The vector type: I/O, casts, operators, comparison and aggregates.
  *

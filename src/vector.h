@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * vector.h
  *		The vector data type: a varlena holding float4 elements.
  *

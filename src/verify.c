@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * verify.c
  *		n2_verify(regclass): checks every structural invariant of an index
  *		and returns one row per problem found (none when it is sound), in the
