@@ -39,6 +39,7 @@ void		_PG_init(void);
 
 int			n2_ef_search = 40;
 int			n2_build_threads = 0;
+int			n2_max_build_threads = 0;
 int			n2_iterative_scan = N2_ITERATIVE_STRICT;
 int			n2_max_scan_tuples = 20000;
 double		n2_scan_mem_multiplier = 1.0;
@@ -118,8 +119,16 @@ _PG_init(void)
 	DefineCustomIntVariable("n2.build_threads",
 							"Threads building an n2 index when its n_threads "
 							"option is not set (0: number of CPUs).",
-							NULL, &n2_build_threads, 0, 0, N2_MAX_THREADS,
+							"n2.max_build_threads caps it.",
+							&n2_build_threads, 0, 0, N2_MAX_THREADS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("n2.max_build_threads",
+							"Most threads one n2 index build starts "
+							"(0: number of CPUs).",
+							"Caps both n2.build_threads and the n_threads "
+							"option; only superusers can raise it.",
+							&n2_max_build_threads, 0, 0, N2_MAX_THREADS,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("n2.iterative_scan",
 							 "How an index scan continues past its first "
 							 "ef_search candidates.",
