@@ -299,7 +299,7 @@ merge_name(bool merge_level0)
 	return merge_level0 ? "merge_level0" : "skip";
 }
 
-/* "m = 16, max_m0 = 32": the shape options on which a and b differ, as a has them. */
+/* The shape options on which a and b differ, as a has them: "m = 16, ...". */
 static char *
 shape_differences(const N2Params *a, const N2Params *b)
 {
@@ -393,9 +393,11 @@ check_altered_options(Oid relid)
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		memcpy(&meta, N2PageGetMeta(BufferGetPage(buf)), sizeof(meta));
 		UnlockReleaseBuffer(buf);
-		n2_params_from_meta(index, &meta, &built);
-		if (meta.magic == N2_MAGIC && meta.version == N2_FORMAT_VERSION &&
-			!same_shape(&after, &built))
+		if (meta.magic == N2_MAGIC && meta.version == N2_FORMAT_VERSION)
+			n2_params_from_meta(index, &meta, &built);
+		else
+			built = after;
+		if (!same_shape(&after, &built))
 			ereport(NOTICE,
 					(errmsg("n2 index \"%s\" keeps the graph it was built with until it is rebuilt",
 							RelationGetRelationName(index)),
