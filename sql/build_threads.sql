@@ -49,7 +49,17 @@ RESET client_min_messages;
 RESET ROLE;
 REVOKE SET ON PARAMETER n2.max_build_threads FROM regress_n2_builder;
 
+-- Nor by setting it before the library is loaded: a new session has not
+-- loaded it yet, and when the build does, the value is refused.
+\c -
+SET ROLE regress_n2_builder;
+SET n2.max_build_threads = 100;
+REINDEX INDEX bt_d;
+SHOW n2.max_build_threads;
+RESET ROLE;
+
 -- Never more threads than vectors.
+SET n2.max_build_threads = 8;
 CREATE TABLE bt_small (v vector(3));
 INSERT INTO bt_small VALUES ('[1,2,3]'), ('[4,5,6]');
 SET client_min_messages = debug1;
