@@ -12,6 +12,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -112,6 +113,14 @@ n2_index_graph(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	index = n2_open_index(PG_GETARG_OID(0));
+
+	/*
+	 * Holding this lock in share mode keeps VACUUM's repair pass, which
+	 * deletes elements and their TID chains, from running while a chain read
+	 * from a copy is followed, and the metapage (entry point, dimension) from
+	 * changing under us.  Inserts that only link new nodes go on.
+	 */
+	LockPage(index, N2_UPDATE_LOCK, ShareLock);
 	n2_read_meta(index, &meta);
 	n2_params_from_meta(index, &meta, &p);
 	nblocks = RelationGetNumberOfBlocks(index);
@@ -159,6 +168,7 @@ n2_index_graph(PG_FUNCTION_ARGS)
 	}
 
 	MemoryContextDelete(pagecxt);
+	UnlockPage(index, N2_UPDATE_LOCK, ShareLock);
 	relation_close(index, AccessShareLock);
 	return (Datum) 0;
 }

@@ -244,6 +244,7 @@ n2_links_cap(const N2Params *p, int level)
 /* GUCs */
 extern int	n2_ef_search;
 extern int	n2_build_threads;
+extern int	n2_max_build_threads;
 extern int	n2_iterative_scan;
 extern int	n2_max_scan_tuples;
 extern double n2_scan_mem_multiplier;

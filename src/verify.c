@@ -18,6 +18,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/index.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -493,11 +494,23 @@ Datum
 n2_verify(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			indexoid = PG_GETARG_OID(0);
+	Oid			heapoid;
 	N2VerifyState vs;
 
 	InitMaterializedSRF(fcinfo, 0);
 	memset(&vs, 0, sizeof(vs));
-	vs.index = n2_open_index(PG_GETARG_OID(0));
+
+	/* The table before its index, as everyone else locks them. */
+	heapoid = IndexGetRelation(indexoid, true);
+	if (OidIsValid(heapoid))
+		vs.heap = table_open(heapoid, AccessShareLock);
+	vs.index = n2_open_index(indexoid);
+	if (vs.heap == NULL || vs.index->rd_index->indrelid != heapoid)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("could not open the table of index \"%s\"",
+						RelationGetRelationName(vs.index))));
 	vs.out = rsinfo->setResult;
 	vs.tupdesc = rsinfo->setDesc;
 	vs.caprefs = 1024;
@@ -506,6 +519,13 @@ n2_verify(PG_FUNCTION_ARGS)
 	vs.live = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * vs.caprefs);
 	vs.holds = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * vs.caprefs);
 
+	/*
+	 * Inserts and VACUUM's repair pass wait meanwhile, so every link is
+	 * checked against a complete graph; scans go on.  The metapage is read
+	 * under this lock too: an insert may set the dimension of a real[] index
+	 * or move the entry point until we hold it.
+	 */
+	LockPage(vs.index, N2_UPDATE_LOCK, ExclusiveLock);
 	n2_read_meta(vs.index, &vs.meta);
 	n2_params_from_meta(vs.index, &vs.meta, &vs.p);
 	if (vs.meta.m < N2_MIN_M || vs.meta.m > N2_MAX_M ||
@@ -516,18 +536,12 @@ n2_verify(PG_FUNCTION_ARGS)
 				vs.meta.m, vs.meta.max_m0, vs.meta.dims);
 	else
 	{
-		/*
-		 * Inserts and VACUUM's repair pass wait meanwhile, so every link is
-		 * checked against a complete graph; scans go on.
-		 */
-		vs.heap = table_open(vs.index->rd_index->indrelid, AccessShareLock);
-		LockPage(vs.index, N2_UPDATE_LOCK, ExclusiveLock);
 		check_pages(&vs);
 		check_elements(&vs);
 		check_reachable(&vs);
-		UnlockPage(vs.index, N2_UPDATE_LOCK, ExclusiveLock);
-		table_close(vs.heap, AccessShareLock);
 	}
+	UnlockPage(vs.index, N2_UPDATE_LOCK, ExclusiveLock);
 	relation_close(vs.index, AccessShareLock);
+	table_close(vs.heap, AccessShareLock);
 	return (Datum) 0;
 }
