@@ -37,11 +37,13 @@ tid_array(ItemPointerData *tids, int n)
 }
 
 /*
- * Every heap TID of an element: the inline ones, then its chain, read one
- * page at a time with no other page locked.
+ * Every heap TID of an element: the inline ones, then its chain.  The
+ * element's page (in buf) stays share-locked meanwhile: VACUUM deletes an
+ * element before its chain, so no chunk of it is deleted, and its slot
+ * reused, while we follow it.
  */
 static ItemPointerData *
-element_heap_tids(Relation index, N2ElementTuple et, int *ntids)
+element_heap_tids(Relation index, Buffer ebuf, N2ElementTuple et, int *ntids)
 {
 	int			cap = Max(et->ntids, 16);
 	int			n = 0;
@@ -52,10 +54,12 @@ element_heap_tids(Relation index, N2ElementTuple et, int *ntids)
 		tids[n++] = et->heaptids[i];
 	while (ItemPointerIsValid(&next))
 	{
-		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&next));
+		bool		own = ItemPointerGetBlockNumber(&next) == BufferGetBlockNumber(ebuf);
+		Buffer		buf = own ? ebuf : ReadBuffer(index, ItemPointerGetBlockNumber(&next));
 		N2TidChunk	tc;
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		if (!own)
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
 		tc = n2_page_tid_chunk(index, BufferGetPage(buf), &next);
 		if (n + tc->ntids > cap)
 		{
@@ -65,7 +69,8 @@ element_heap_tids(Relation index, N2ElementTuple et, int *ntids)
 		memcpy(tids + n, tc->tids, sizeof(ItemPointerData) * tc->ntids);
 		n += tc->ntids;
 		next = tc->next;
-		UnlockReleaseBuffer(buf);
+		if (!own)
+			UnlockReleaseBuffer(buf);
 	}
 	*ntids = n;
 	return tids;
@@ -73,16 +78,14 @@ element_heap_tids(Relation index, N2ElementTuple et, int *ntids)
 
 /* The rows of one element: one per level it is on. */
 static void
-emit_element(ReturnSetInfo *rsinfo, Relation index, const N2Params *p,
-			 const N2MetaPageData *meta, ItemPointer self, N2ElementTuple et)
+emit_element(ReturnSetInfo *rsinfo, const N2Params *p,
+			 const N2MetaPageData *meta, ItemPointer self, N2ElementTuple et,
+			 ItemPointerData *tids, int ntids)
 {
 	ItemPointer links = N2ElementLinks(et);
-	ItemPointerData *tids;
-	int			ntids;
 	Datum		values[N2_GRAPH_COLUMNS];
 	bool		nulls[N2_GRAPH_COLUMNS] = {false};
 
-	tids = element_heap_tids(index, et, &ntids);
 	values[0] = PointerGetDatum(self);
 	values[2] = BoolGetDatum(ItemPointerEquals(self, (ItemPointer) &meta->entry));
 	values[3] = tid_array(tids, ntids);
@@ -115,10 +118,9 @@ n2_index_graph(PG_FUNCTION_ARGS)
 	index = n2_open_index(PG_GETARG_OID(0));
 
 	/*
-	 * Holding this lock in share mode keeps VACUUM's repair pass, which
-	 * deletes elements and their TID chains, from running while a chain read
-	 * from a copy is followed, and the metapage (entry point, dimension) from
-	 * changing under us.  Inserts that only link new nodes go on.
+	 * Holding this lock in share mode keeps the metapage (entry point,
+	 * dimension) from changing under us.  Inserts that only link new nodes
+	 * go on.
 	 */
 	LockPage(index, N2_UPDATE_LOCK, ShareLock);
 	n2_read_meta(index, &meta);
@@ -134,6 +136,8 @@ n2_index_graph(PG_FUNCTION_ARGS)
 		OffsetNumber maxoff;
 		N2ElementTuple *copies;
 		ItemPointerData *selves;
+		ItemPointerData **tids;
+		int		   *ntids;
 		int			ncopies = 0;
 
 		CHECK_FOR_INTERRUPTS();
@@ -144,8 +148,10 @@ n2_index_graph(PG_FUNCTION_ARGS)
 		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
 		copies = palloc(sizeof(N2ElementTuple) * Max(maxoff, 1));
 		selves = palloc(sizeof(ItemPointerData) * Max(maxoff, 1));
+		tids = palloc(sizeof(ItemPointerData *) * Max(maxoff, 1));
+		ntids = palloc(sizeof(int) * Max(maxoff, 1));
 
-		/* copies first: the TID chains are read with this page unlocked */
+		/* copies first: rows are emitted with this page unlocked */
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			N2ElementTuple et = n2_page_live_element(page, off);
@@ -157,12 +163,14 @@ n2_index_graph(PG_FUNCTION_ARGS)
 			copies[ncopies] = palloc(size);
 			memcpy(copies[ncopies], et, size);
 			ItemPointerSet(&selves[ncopies], blkno, off);
+			tids[ncopies] = element_heap_tids(index, buf, et, &ntids[ncopies]);
 			ncopies++;
 		}
 		UnlockReleaseBuffer(buf);
 
 		for (int i = 0; i < ncopies; i++)
-			emit_element(rsinfo, index, &p, &meta, &selves[i], copies[i]);
+			emit_element(rsinfo, &p, &meta, &selves[i], copies[i], tids[i],
+						 ntids[i]);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(pagecxt);
 	}

@@ -327,20 +327,29 @@ load_tids(N2ScanOpaque so, N2Ref ref)
 	for (int i = 0; i < et->ntids; i++)
 		add_tid(so, &et->heaptids[i]);
 	next = et->tidchain;
-	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 
+	/*
+	 * The chain is read with the element's page still share-locked: VACUUM
+	 * deletes an element before its chain, so no chunk of it can be deleted,
+	 * and its slot reused by another element's chunk, meanwhile.
+	 */
 	while (ItemPointerIsValid(&next))
 	{
-		Page		page = n2_page_graph_read(pg, ItemPointerGetBlockNumber(&next));
-		N2TidChunk tc;
+		BlockNumber blkno = ItemPointerGetBlockNumber(&next);
+		bool		own = blkno == BufferGetBlockNumber(pg->buf);
+		Buffer		cbuf = own ? pg->buf : n2_read_buffer(pg->index, blkno);
+		N2TidChunk	tc;
 
-		LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
-		tc = n2_page_tid_chunk(pg->index, page, &next);
+		if (!own)
+			LockBuffer(cbuf, BUFFER_LOCK_SHARE);
+		tc = n2_page_tid_chunk(pg->index, BufferGetPage(cbuf), &next);
 		for (int i = 0; i < tc->ntids; i++)
 			add_tid(so, &tc->tids[i]);
 		next = tc->next;
-		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+		if (!own)
+			UnlockReleaseBuffer(cbuf);
 	}
+	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 }
 
 static void

@@ -16,9 +16,10 @@
  * when that leaves too few), each written only if no insert changed it
  * meanwhile.  Second, under the lock: lists an insert gave a doomed link
  * meanwhile are rebuilt too, and any live element left without an incoming
- * path is reconnected.  Only then, without the lock, are the doomed tuples
- * deleted (without moving other line pointers) and their space recorded in
- * the free space map.  Each change is WAL-logged page by page.  A crash
+ * path is reconnected.  Only then, with the lock in a mode inserts do not
+ * wait for, are the doomed tuples deleted (without moving other line
+ * pointers) and their space recorded in the free space map.  Each change
+ * is WAL-logged page by page.  A crash
  * before the reconnection may leave live elements unreachable (the repair
  * dropped their only path); the next VACUUM finds the flagged elements
  * again (they hold no heap TIDs) and reconnects them.
@@ -691,7 +692,7 @@ repair_damaged(N2VacuumState *vs)
  * one it read.  A new node may meanwhile be linked only from a node the
  * repair left unreachable; the reconnection, under the lock, finds it with
  * the rest.  Once no live list names a doomed element and no insert can
- * reach one, the doomed tuples are deleted without the lock.
+ * reach one, the doomed tuples are deleted while inserts go on.
  */
 static void
 repair_graph(N2VacuumState *vs, const N2RefSet *empty)
@@ -736,11 +737,17 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 	reconnect_orphans(vs);
 	UnlockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
 
+	/*
+	 * RowShareLock lets inserts (ShareLock) go on but waits for n2_verify
+	 * (ExclusiveLock), which follows TID chains from copies.
+	 */
+	LockPage(vs->index, N2_UPDATE_LOCK, RowShareLock);
 	for (int64 i = 0; i < vs->dead.n; i++)
 	{
 		vacuum_delay_point();
 		delete_element(vs, vs->dead.refs[i]);
 	}
+	UnlockPage(vs->index, N2_UPDATE_LOCK, RowShareLock);
 	write_meta(vs, vs->dead.n);
 	IndexFreeSpaceMapVacuum(vs->index);
 	n2_page_graph_release(&vs->pg);
