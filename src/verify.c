@@ -119,8 +119,10 @@ check_tid_chain(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
 	{
 		Buffer		buf;
 		Size		size;
-		N2TidChunk tc = (N2TidChunk) fetch_tuple(vs, &next, &buf, &size);
+		N2TidChunk	tc;
 
+		CHECK_FOR_INTERRUPTS();
+		tc = (N2TidChunk) fetch_tuple(vs, &next, &buf, &size);
 		if (tc == NULL || tc->type != N2_TUPLE_TIDS ||
 			size < n2_tid_chunk_size(tc->capacity) || tc->ntids > tc->capacity)
 		{
@@ -375,10 +377,12 @@ holds_visible_row(N2VerifyState *vs, ItemPointer tid)
 	}
 	while (!visible && ItemPointerIsValid(&next))
 	{
-		N2TidChunk	tc = (N2TidChunk) fetch_tuple(vs, &next, &buf, &size);
+		N2TidChunk	tc;
 		ItemPointerData *chunk;
 		int			n;
 
+		CHECK_FOR_INTERRUPTS();
+		tc = (N2TidChunk) fetch_tuple(vs, &next, &buf, &size);
 		if (tc == NULL)
 			break;
 		n = tc->ntids;
@@ -481,6 +485,7 @@ check_reachable(N2VerifyState *vs)
 		{
 			ItemPointerData tid;
 
+			CHECK_FOR_INTERRUPTS();
 			n2_ref_to_tid(vs->refs[i], &tid);
 			if (holds_visible_row(vs, &tid))
 				problem(vs, ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
