@@ -6,8 +6,10 @@
  *		spirit of amcheck.
  *
  * Checked: the metapage; every tuple's kind and size; element TID counts;
- * link targets (an element, not deleted, not the element itself, no
- * duplicates, on a level the target has, valid entries first); TID and
+ * link targets (an element, not the element itself, no duplicates, on a
+ * level the target has, valid entries first; an element VACUUM flagged
+ * deleted is a valid target until VACUUM, which rebuilds every list naming
+ * it before deleting it, gets there, concurrently or after a cancel); TID and
  * vector chains (kinds, lengths); the entry point (an element on the top
  * level); and that every element holding a visible row is reachable from
  * the entry point on level 0.
@@ -317,9 +319,6 @@ check_elements(N2VerifyState *vs)
 				target = find_ref(vs, n2_tid_to_ref(link));
 				if (target < 0)
 					problem(vs, blkno, off, "level %d link (%u,%u) is not an element",
-							level, ItemPointerGetBlockNumber(link), ItemPointerGetOffsetNumber(link));
-				else if (!vs->live[target])
-					problem(vs, blkno, off, "level %d links to deleted element (%u,%u)",
 							level, ItemPointerGetBlockNumber(link), ItemPointerGetOffsetNumber(link));
 				else if (vs->levels[target] < level)
 					problem(vs, blkno, off, "level %d links to (%u,%u), which has only level %d",
