@@ -122,7 +122,7 @@ n2_index_graph(PG_FUNCTION_ARGS)
 	 * dimension) from changing under us.  Inserts that only link new nodes
 	 * go on.
 	 */
-	LockPage(index, N2_UPDATE_LOCK, ShareLock);
+	LockPage(index, N2_UPDATE_LOCK, N2_LOCK_INSERT);
 	n2_read_meta(index, &meta);
 	n2_params_from_meta(index, &meta, &p);
 	nblocks = RelationGetNumberOfBlocks(index);
@@ -176,7 +176,7 @@ n2_index_graph(PG_FUNCTION_ARGS)
 	}
 
 	MemoryContextDelete(pagecxt);
-	UnlockPage(index, N2_UPDATE_LOCK, ShareLock);
+	UnlockPage(index, N2_UPDATE_LOCK, N2_LOCK_INSERT);
 	relation_close(index, AccessShareLock);
 	return (Datum) 0;
 }

@@ -3,10 +3,11 @@
  * insert.c
  *		Inserting one heap row into a built index.
  *
- * Concurrency: inserts hold N2_UPDATE_LOCK in share mode, so they run in
- * parallel; one that raises the graph's top level (or creates its first
- * node) takes it exclusively, which serialises entry-point changes, and
- * VACUUM takes it exclusively for its two short critical steps (vacuum.c).
+ * Concurrency: inserts hold N2_UPDATE_LOCK in N2_LOCK_INSERT mode, so they
+ * run in parallel; one that creates the first node, raises the graph's top
+ * level or fixes a real[] index's dimension takes N2_LOCK_INSERT_ENTRY,
+ * which serialises those changes; VACUUM excludes inserts only for its two
+ * short critical steps (vacuum.c).
  * Pages are read under a share buffer lock and written under an exclusive
  * one, one buffer at a time, except that a new page is locked before the
  * metapage whose insert-page hint it becomes (buffer_with_space), and a
@@ -465,7 +466,7 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 {
 	Relation	index = is->index;
 	const N2Params *p = &is->params;
-	LOCKMODE	lockmode = ShareLock;
+	LOCKMODE	lockmode = N2_LOCK_INSERT;
 	int			level;
 	N2Candidate **sel;
 	int		   *nsel;
@@ -487,7 +488,7 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 		is->meta.dims == 0)
 	{
 		UnlockPage(index, N2_UPDATE_LOCK, lockmode);
-		lockmode = ExclusiveLock;
+		lockmode = N2_LOCK_INSERT_ENTRY;
 		LockPage(index, N2_UPDATE_LOCK, lockmode);
 		n2_read_meta(index, &is->meta);
 	}

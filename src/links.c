@@ -370,16 +370,17 @@ n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 
 /*
  * Locks near's element for a change to its level-0 list; NULL (nothing
- * locked) when it is gone or deleted.
+ * locked) when it is gone, or flagged deleted and not allowed.
  */
 static ItemPointer
-lock_list(Relation index, N2Ref near, GenericXLogState **state, Buffer *buf)
+lock_list(Relation index, N2Ref near, bool allow_deleted,
+		  GenericXLogState **state, Buffer *buf)
 {
 	N2ElementTuple et = n2_lock_element(index, near, state, buf);
 
 	if (et == NULL)
 		return NULL;
-	if (et->flags & N2_ELEMENT_DELETED)
+	if ((et->flags & N2_ELEMENT_DELETED) && !allow_deleted)
 	{
 		n2_abort_element(*state, *buf);
 		return NULL;
@@ -398,8 +399,8 @@ lock_list(Relation index, N2Ref near, GenericXLogState **state, Buffer *buf)
  * have changed, which the caller reads again.
  */
 static bool
-give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, ItemPointerData z,
-			   GenericXLogState *state, Buffer buf)
+give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, bool near_is_entry,
+			   ItemPointerData z, GenericXLogState *state, Buffer buf)
 {
 	int			cap = pg->params->max_m0;
 	ItemPointer links;
@@ -408,7 +409,7 @@ give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, ItemPointerData z,
 	int			slot;
 
 	n2_abort_element(state, buf);
-	links = lock_list(pg->index, ref, &state, &buf);
+	links = lock_list(pg->index, ref, false, &state, &buf);
 	if (links == NULL)
 		return true;
 	used = links_used(links, cap);
@@ -420,7 +421,7 @@ give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, ItemPointerData z,
 		n2_finish_element(state, buf);
 	}
 
-	links = lock_list(pg->index, near, &state, &buf);
+	links = lock_list(pg->index, near, near_is_entry, &state, &buf);
 	if (links == NULL)
 		return false;
 	n2_ref_to_tid(ref, &tid);
@@ -473,7 +474,7 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
 		if (near[i].ref == t->ref ||
 			(usable && i < n - 1 && !usable(arg, near[i].ref)))
 			continue;
-		links = lock_list(pg->index, near[i].ref, &state, &buf);
+		links = lock_list(pg->index, near[i].ref, i == n - 1, &state, &buf);
 		if (links == NULL)
 			continue;
 		used = links_used(links, cap);
@@ -500,8 +501,8 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
 			n2_abort_element(state, buf);
 			continue;
 		}
-		return give_last_slot(pg, t->ref, near[i].ref, links[used - 1], state,
-							  buf) ? 1 : -1;
+		return give_last_slot(pg, t->ref, near[i].ref, i == n - 1,
+							  links[used - 1], state, buf) ? 1 : -1;
 	}
 	return 0;
 }
@@ -510,7 +511,9 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
  * Gives ref, which no level-0 path from the entry reaches, an incoming
  * level-0 link from one of the nodes nearest to it (found from pg->query,
  * ref's vector; the entry point, reachable by definition, is the last
- * resort), without taking the only path to anything else:
+ * resort, even while VACUUM has it flagged deleted and not yet moved: it
+ * is still walked through, and VACUUM reconnects what only it links to
+ * before deleting it), without taking the only path to anything else:
  *	1. a node with a free slot appends ref;
  *	2. else a node linking to one of ref's own neighbours x gives that slot
  *	   to ref (x stays reachable, through ref);

@@ -273,8 +273,24 @@ typedef enum N2ScanFallback
 #define N2_PHASE_MERGE			5
 #define N2_PHASE_WRITE			6
 
-/* Heavyweight page lock serialising graph-shape changes (see insert.c). */
-#define N2_UPDATE_LOCK		0
+/*
+ * Heavyweight page lock (block 0 used as a name) serialising graph-shape
+ * changes, and its modes:
+ *	N2_LOCK_INSERT			an insert that keeps the entry point; inserts run
+ *							in parallel
+ *	N2_LOCK_INSERT_ENTRY	an insert that sets the entry point or the real[]
+ *							dimension: one at a time, and alone among inserts
+ *	N2_LOCK_VACUUM			VACUUM's repair and deletions: only n2_verify and
+ *							VACUUM's own critical steps wait for it
+ *	N2_LOCK_EXCLUSIVE		VACUUM's two critical steps and n2_verify: alone
+ * (ShareLock, ShareRowExclusiveLock, RowShareLock and ExclusiveLock: each
+ * conflicts with the others as that list says.)
+ */
+#define N2_UPDATE_LOCK			0
+#define N2_LOCK_INSERT			ShareLock
+#define N2_LOCK_INSERT_ENTRY	ShareRowExclusiveLock
+#define N2_LOCK_VACUUM			RowShareLock
+#define N2_LOCK_EXCLUSIVE		ExclusiveLock
 
 /* handler.c */
 extern N2Options *n2_get_options(Relation index);

@@ -7,18 +7,18 @@
  *
  * Pass 1 (no graph lock; scans and inserts go on) filters heap TIDs page by
  * page and notes the elements left empty.  The repair takes N2_UPDATE_LOCK
- * exclusively (inserts wait; scans go on) only for two short steps.  First:
- * the empty elements are re-checked (an insert of the same vector may have
- * refilled one), the entry point moves if it is doomed, and the doomed
- * elements are flagged deleted, so that no insert joins or links to them
- * from then on.  Then, without the lock, every list that links to a doomed
- * element is rebuilt from the doomed element's own neighbours (and a search
- * when that leaves too few), each written only if no insert changed it
- * meanwhile.  Second, under the lock: lists an insert gave a doomed link
- * meanwhile are rebuilt too, and any live element left without an incoming
- * path is reconnected.  Only then, with the lock in a mode inserts do not
- * wait for, are the doomed tuples deleted (without moving other line
- * pointers) and their space recorded in the free space map.  Each change
+ * exclusively (inserts wait; scans go on) only for two short steps, and
+ * holds it in N2_LOCK_VACUUM mode, which inserts do not wait for, from the
+ * first to the end.  First: the empty elements are re-checked (an insert
+ * of the same vector may have refilled one) and the doomed ones flagged
+ * deleted, so that no insert joins or links to them from then on.  Then
+ * every list that links to a doomed element is rebuilt from the doomed
+ * element's own neighbours (and a search when that leaves too few), each
+ * written only if no insert changed it meanwhile.  Second: the entry point
+ * moves if it is doomed, lists an insert gave a doomed link meanwhile are
+ * rebuilt too, and any live element left without an incoming path is
+ * reconnected.  Only then are the doomed tuples deleted (without moving
+ * other line pointers) and their space recorded in the free space map.  Each change
  * is WAL-logged page by page.  A crash (or a cancel) before the
  * reconnection may leave live elements unreachable (the repair dropped
  * their only path); the next VACUUM finds the flagged elements again (they
@@ -931,20 +931,21 @@ vacuum_free_core(void *arg)
 
 /*
  * The graph lock is held exclusively only twice, briefly: to confirm and
- * flag the doomed elements and move the entry point off them, and to
+ * flag the doomed elements, and to move the entry point off them and
  * reconnect what the repair left unreachable.  In between, inserts go on
  * while the lists that link to doomed elements are rebuilt: they see the
  * deleted flags, so they neither join nor link to a doomed element (see
  * n2_read_vector), and the repair writes a list only if it is still the
  * one it read.  A new node may meanwhile be linked only from a node the
- * repair left unreachable; the reconnection, under the lock, finds it with
- * the rest.  Once no live list names a doomed element and no insert can
- * reach one, the doomed tuples are deleted while inserts go on.
+ * repair left unreachable, or from the flagged entry point; the second
+ * step finds it with the rest.  Once no live list names a doomed element
+ * and no insert can reach one, the doomed tuples are deleted while inserts
+ * go on.
  */
 static void
 repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 {
-	LockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+	LockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	n2_pause_point("vacuum-repair");
 	n2_read_meta(vs->index, &vs->meta);
 	n2_params_from_meta(vs->index, &vs->meta, &vs->p);
@@ -962,44 +963,52 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 		n2_page_graph_release(&vs->pg);
 		n2_search_free(&vs->search);
 		vs->search_valid = false;
-		UnlockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+		UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 		return;
 	}
-	move_entry_point(vs);
 	for (int64 i = 0; i < vs->dead.n; i++)
 	{
 		vacuum_delay_point();
 		flag_dead(vs, vs->dead.refs[i]);
 	}
-	UnlockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+
+	/*
+	 * From here to the end VACUUM holds the lock in N2_LOCK_VACUUM, which
+	 * only n2_verify (it must not see the graph half repaired) and the
+	 * critical steps wait for.  The entry point stays where it is, even if
+	 * doomed, until the second critical step: a flagged element can still
+	 * be walked through, so everything it reached stays reachable for scans
+	 * and inserts meanwhile.
+	 */
+	LockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_VACUUM);
+	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	n2_pause_point("vacuum-flagged");
 
 	repair_damaged(vs);
 	n2_pause_point("vacuum-rebuilt");
 
 	/*
-	 * Under the lock again: an insert that ran during the repair may have
-	 * taken a doomed link over from a list not yet rebuilt; rebuild those
-	 * too, then reconnect.  A crash before this point leaves live elements
-	 * that the next VACUUM reconnects.
+	 * Exclusive again: the entry point moves off a doomed element; lists an
+	 * insert gave a doomed link meanwhile (a new entry point links the old
+	 * one, or a re-selection kept a link of a list not yet rebuilt) are
+	 * rebuilt; then what the repair left unreachable is reconnected.  A
+	 * crash before this point leaves live elements that the next VACUUM
+	 * reconnects.
 	 */
-	LockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+	LockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	n2_read_meta(vs->index, &vs->meta);
+	move_entry_point(vs);
 	repair_damaged(vs);
 	reconnect_orphans(vs);
-	UnlockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 
-	/*
-	 * RowShareLock lets inserts (ShareLock) go on but waits for n2_verify
-	 * (ExclusiveLock), which follows TID chains from copies.
-	 */
-	LockPage(vs->index, N2_UPDATE_LOCK, RowShareLock);
+	/* no live list names a doomed element, and no insert can reach one */
 	for (int64 i = 0; i < vs->dead.n; i++)
 	{
 		vacuum_delay_point();
 		delete_element(vs, vs->dead.refs[i]);
 	}
-	UnlockPage(vs->index, N2_UPDATE_LOCK, RowShareLock);
+	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_VACUUM);
 	write_meta(vs, vs->dead.n);
 	IndexFreeSpaceMapVacuum(vs->index);
 	n2_page_graph_release(&vs->pg);

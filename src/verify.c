@@ -529,7 +529,7 @@ n2_verify(PG_FUNCTION_ARGS)
 	 * under this lock too: an insert may set the dimension of a real[] index
 	 * or move the entry point until we hold it.
 	 */
-	LockPage(vs.index, N2_UPDATE_LOCK, ExclusiveLock);
+	LockPage(vs.index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	n2_read_meta(vs.index, &vs.meta);
 	n2_params_from_meta(vs.index, &vs.meta, &vs.p);
 	if (vs.meta.m < N2_MIN_M || vs.meta.m > N2_MAX_M ||
@@ -544,7 +544,7 @@ n2_verify(PG_FUNCTION_ARGS)
 		check_elements(&vs);
 		check_reachable(&vs);
 	}
-	UnlockPage(vs.index, N2_UPDATE_LOCK, ExclusiveLock);
+	UnlockPage(vs.index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	relation_close(vs.index, AccessShareLock);
 	table_close(vs.heap, AccessShareLock);
 	return (Datum) 0;
