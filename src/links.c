@@ -23,7 +23,7 @@ n2_read_vector(N2PageGraph *pg, N2Ref ref)
 	float	   *v = palloc(sizeof(float) * pg->params->dims);
 	N2ElementTuple et;
 
-	n2_page_graph_read(pg, (BlockNumber) (ref >> 16));
+	n2_page_graph_read(pg, n2_ref_block(ref));
 	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
 	et = n2_page_graph_element(pg, ref);
 	if (et == NULL || (et->flags & N2_ELEMENT_DELETED))
@@ -45,9 +45,9 @@ N2ElementTuple
 n2_lock_element(Relation index, N2Ref ref, GenericXLogState **state, Buffer *buf)
 {
 	Page		page;
-	OffsetNumber off = (OffsetNumber) (ref & 0xFFFF);
+	OffsetNumber off = n2_ref_offset(ref);
 
-	*buf = ReadBuffer(index, (BlockNumber) (ref >> 16));
+	*buf = ReadBuffer(index, n2_ref_block(ref));
 	LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
 	*state = GenericXLogStart(index);
 	page = GenericXLogRegisterBuffer(*state, *buf, 0);
@@ -256,7 +256,7 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 		int			count;
 
 		CHECK_FOR_INTERRUPTS();
-		n2_page_graph_read(pg, (BlockNumber) (nb >> 16));
+		n2_page_graph_read(pg, n2_ref_block(nb));
 		LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
 		et = n2_page_graph_element(pg, nb);
 		if (et == NULL || et->level < level || (et->flags & N2_ELEMENT_DELETED))

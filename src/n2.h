@@ -161,16 +161,34 @@ typedef N2VectorChunkData *N2VectorChunk;
 
 /* Refs: an element's TID packed into the core's N2Ref. */
 static inline N2Ref
+n2_ref(BlockNumber blkno, OffsetNumber off)
+{
+	return ((uint64) blkno << 16) | off;
+}
+
+static inline BlockNumber
+n2_ref_block(N2Ref ref)
+{
+	return (BlockNumber) (ref >> 16);
+}
+
+static inline OffsetNumber
+n2_ref_offset(N2Ref ref)
+{
+	return (OffsetNumber) (ref & 0xFFFF);
+}
+
+static inline N2Ref
 n2_tid_to_ref(ItemPointer tid)
 {
-	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
-		ItemPointerGetOffsetNumberNoCheck(tid);
+	return n2_ref(ItemPointerGetBlockNumberNoCheck(tid),
+				  ItemPointerGetOffsetNumberNoCheck(tid));
 }
 
 static inline void
 n2_ref_to_tid(N2Ref ref, ItemPointer tid)
 {
-	ItemPointerSet(tid, (BlockNumber) (ref >> 16), (OffsetNumber) (ref & 0xFFFF));
+	ItemPointerSet(tid, n2_ref_block(ref), n2_ref_offset(ref));
 }
 
 /* Position of ref in refs[0..n), sorted ascending; -1 when absent. */

@@ -267,7 +267,7 @@ n2_for_each_element(Relation index, BufferAccessStrategy strategy,
 			N2ElementTuple et = n2_page_live_element(page, off);
 
 			if (et != NULL)
-				visit(arg, (N2Ref) blkno << 16 | off, et);
+				visit(arg, n2_ref(blkno, off), et);
 		}
 		UnlockReleaseBuffer(buf);
 	}
@@ -420,7 +420,7 @@ N2ElementTuple
 n2_page_graph_element(N2PageGraph *pg, N2Ref ref)
 {
 	Page		page = BufferGetPage(pg->buf);
-	OffsetNumber off = (OffsetNumber) (ref & 0xFFFF);
+	OffsetNumber off = n2_ref_offset(ref);
 	ItemId		iid;
 	N2ElementTuple et;
 
@@ -491,7 +491,7 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 	N2ElementTuple et;
 	int			n = 0;
 
-	n2_page_graph_read(pg, (BlockNumber) (ref >> 16));
+	n2_page_graph_read(pg, n2_ref_block(ref));
 	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
 	et = n2_page_graph_element(pg, ref);
 	if (et != NULL && et->level >= level)
@@ -556,29 +556,29 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 	Assert(n <= N2_DISTANCE_BATCH);
 	for (int i = 0; i < n; i++)
 	{
-		slots[i] = recent_slot(index, (BlockNumber) (refs[i] >> 16));
+		slots[i] = recent_slot(index, n2_ref_block(refs[i]));
 		__builtin_prefetch(slots[i]);
 	}
 	for (int i = 0; i < n; i++)
 	{
-		hints[i] = recent_hint(slots[i], index, (BlockNumber) (refs[i] >> 16));
+		hints[i] = recent_hint(slots[i], index, n2_ref_block(refs[i]));
 		if (BufferIsValid(hints[i]))
 		{
 			__builtin_prefetch(GetBufferDescriptor(hints[i] - 1), 1);
 			__builtin_prefetch(PageGetItemId((Page) BufferGetBlock(hints[i]),
-											 (OffsetNumber) (refs[i] & 0xFFFF)));
+											 n2_ref_offset(refs[i])));
 		}
 	}
 	for (int i = 0; i < n; i++)
 	{
 		if (BufferIsValid(hints[i]))
 			prefetch_tuple((Page) BufferGetBlock(hints[i]),
-						   (OffsetNumber) (refs[i] & 0xFFFF), 2);
+						   n2_ref_offset(refs[i]), 2);
 	}
 	for (int i = 0; i < n; i++)
 	{
-		BlockNumber blkno = (BlockNumber) (refs[i] >> 16);
-		OffsetNumber off = (OffsetNumber) (refs[i] & 0xFFFF);
+		BlockNumber blkno = n2_ref_block(refs[i]);
+		OffsetNumber off = n2_ref_offset(refs[i]);
 		N2ElementTuple et = NULL;
 		Page		page;
 
@@ -587,7 +587,7 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 		page = BufferGetPage(buf);
 		if (i + 1 < n && BufferIsValid(hints[i + 1]))
 			prefetch_tuple((Page) BufferGetBlock(hints[i + 1]),
-						   (OffsetNumber) (refs[i + 1] & 0xFFFF), 8);
+						   n2_ref_offset(refs[i + 1]), 8);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) &&
 			ItemIdIsNormal(PageGetItemId(page, off)))
@@ -605,7 +605,7 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 		pg->nvisited++;
 
 		/* the next node on the same page keeps the pin */
-		if (i + 1 == n || (BlockNumber) (refs[i + 1] >> 16) != blkno)
+		if (i + 1 == n || n2_ref_block(refs[i + 1]) != blkno)
 		{
 			ReleaseBuffer(buf);
 			buf = InvalidBuffer;
@@ -620,7 +620,7 @@ page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
 
 	/* the hint slots of later batches load while earlier ones are computed */
 	for (int i = N2_DISTANCE_BATCH; i < n; i++)
-		__builtin_prefetch(recent_slot(pg->index, (BlockNumber) (refs[i] >> 16)));
+		__builtin_prefetch(recent_slot(pg->index, n2_ref_block(refs[i])));
 	for (int i = 0; i < n; i += N2_DISTANCE_BATCH)
 		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i);
 }

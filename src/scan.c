@@ -316,7 +316,7 @@ load_tids(N2ScanOpaque so, N2Ref ref)
 
 	so->ntids = 0;
 	so->tidpos = 0;
-	n2_page_graph_read(pg, (BlockNumber) (ref >> 16));
+	n2_page_graph_read(pg, n2_ref_block(ref));
 	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
 	et = n2_page_graph_element(pg, ref);
 	if (et == NULL || (et->flags & N2_ELEMENT_DELETED))

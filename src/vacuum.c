@@ -231,12 +231,7 @@ remove_dead_tids(N2VacuumState *vs, BlockNumber start, BlockNumber end,
 
 				et->ntids = (uint8) filter_tids(vs, et->heaptids, et->ntids, &changed);
 				if (et->ntids == 0)
-				{
-					ItemPointerData tid;
-
-					ItemPointerSet(&tid, blkno, off);
-					refset_add(empty, n2_tid_to_ref(&tid));
-				}
+					refset_add(empty, n2_ref(blkno, off));
 			}
 			else if (tuple[0] == N2_TUPLE_TIDS)
 			{
@@ -271,7 +266,7 @@ confirm_dead(N2VacuumState *vs, const N2RefSet *candidates)
 		int64		ndead = 0;
 
 		vacuum_delay_point();
-		n2_page_graph_read(&vs->pg, (BlockNumber) (ref >> 16));
+		n2_page_graph_read(&vs->pg, n2_ref_block(ref));
 		LockBuffer(vs->pg.buf, BUFFER_LOCK_SHARE);
 		et = n2_page_graph_element(&vs->pg, ref);
 		dead = et != NULL && et->ntids == 0 &&
@@ -404,7 +399,7 @@ repair_element(N2VacuumState *vs, N2Ref e)
 	cands = palloc(sizeof(N2Candidate) * maxcand);
 	dists = palloc(sizeof(float) * maxcand);
 	seen = palloc(sizeof(ItemPointerData) * (p->max_m0 + 1));
-	n2_page_graph_read(&vs->pg, (BlockNumber) (e >> 16));
+	n2_page_graph_read(&vs->pg, n2_ref_block(e));
 	LockBuffer(vs->pg.buf, BUFFER_LOCK_SHARE);
 	et = n2_page_graph_element(&vs->pg, e);
 	level = et ? et->level : -1;
@@ -429,7 +424,7 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		 * written only if the list is still that copy, else this level is
 		 * done again from the list as it is now.
 		 */
-		n2_page_graph_read(&vs->pg, (BlockNumber) (e >> 16));
+		n2_page_graph_read(&vs->pg, n2_ref_block(e));
 		LockBuffer(vs->pg.buf, BUFFER_LOCK_SHARE);
 		et = n2_page_graph_element(&vs->pg, e);
 		if (et == NULL)
@@ -576,7 +571,7 @@ repair_damaged(N2VacuumState *vs)
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			N2ElementTuple et = n2_page_live_element(page, off);
-			N2Ref		ref = (N2Ref) blkno << 16 | off;
+			N2Ref		ref = n2_ref(blkno, off);
 
 			if (et != NULL && !refset_contains(&vs->dead, ref) &&
 				links_to_dead(vs, et))
@@ -736,8 +731,8 @@ bitmap_alloc(uint64 nwords)
 static int64
 reach_slot(const N2Reach *r, N2Ref ref)
 {
-	BlockNumber blkno = (BlockNumber) (ref >> 16);
-	OffsetNumber off = (OffsetNumber) (ref & 0xFFFF);
+	BlockNumber blkno = n2_ref_block(ref);
+	OffsetNumber off = n2_ref_offset(ref);
 	uint64		slot;
 
 	if (blkno >= r->nblocks || off < FirstOffsetNumber)
@@ -764,7 +759,7 @@ reach_ref(const N2Reach *r, uint64 slot)
 		else
 			hi = mid - 1;
 	}
-	return (N2Ref) lo << 16 | (slot - r->base[lo] + 1);
+	return n2_ref(lo, slot - r->base[lo] + 1);
 }
 
 /* Pages come in order and offsets ascend on each: slots are appended. */
@@ -772,14 +767,14 @@ static void
 visit_live(N2VacuumState *vs, N2Ref ref, N2ElementTuple et, void *arg)
 {
 	N2Reach    *r = (N2Reach *) arg;
-	BlockNumber blkno = (BlockNumber) (ref >> 16);
+	BlockNumber blkno = n2_ref_block(ref);
 	uint64		slot;
 
 	if (blkno >= r->nblocks)
 		return;
 	while (r->based < blkno)
 		r->base[++r->based] = r->nslots;
-	slot = r->base[blkno] + (ref & 0xFFFF) - 1;
+	slot = r->base[blkno] + n2_ref_offset(ref) - 1;
 	if (slot / 64 >= r->nwords)
 	{
 		uint64		nwords = Max(r->nwords * 2, slot / 64 + 1);

@@ -222,7 +222,6 @@ check_pages(N2VerifyState *vs)
 			{
 				N2ElementTuple et = (N2ElementTuple) tuple;
 				int			ninline;
-				ItemPointerData tid;
 
 				if (et->level > N2_MAX_LEVEL ||
 					size != n2_element_size(&vs->p, et->level, &ninline) ||
@@ -242,8 +241,7 @@ check_pages(N2VerifyState *vs)
 					vs->live = repalloc_huge(vs->live, sizeof(bool) * vs->caprefs);
 					vs->holds = repalloc_huge(vs->holds, sizeof(bool) * vs->caprefs);
 				}
-				ItemPointerSet(&tid, blkno, off);
-				vs->refs[vs->nrefs] = n2_tid_to_ref(&tid);
+				vs->refs[vs->nrefs] = n2_ref(blkno, off);
 				vs->levels[vs->nrefs] = et->level;
 				vs->live[vs->nrefs] = !(et->flags & N2_ELEMENT_DELETED);
 				vs->holds[vs->nrefs] = false;
