@@ -37,10 +37,8 @@ tid_array(ItemPointerData *tids, int n)
 }
 
 /*
- * Every heap TID of an element: the inline ones, then its chain.  The
- * element's page (in buf) stays share-locked meanwhile: VACUUM deletes an
- * element before its chain, so no chunk of it is deleted, and its slot
- * reused, while we follow it.
+ * Every heap TID of an element: the inline ones, then its chain (read with
+ * the element's page, ebuf, share-locked: see n2_tid_chain_begin).
  */
 static ItemPointerData *
 element_heap_tids(Relation index, Buffer ebuf, N2ElementTuple et, int *ntids)
@@ -48,19 +46,14 @@ element_heap_tids(Relation index, Buffer ebuf, N2ElementTuple et, int *ntids)
 	int			cap = Max(et->ntids, 16);
 	int			n = 0;
 	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * cap);
-	ItemPointerData next = et->tidchain;
+	N2TidChainIter it;
+	N2TidChunk	tc;
 
 	for (int i = 0; i < et->ntids; i++)
 		tids[n++] = et->heaptids[i];
-	while (ItemPointerIsValid(&next))
+	n2_tid_chain_begin(&it, index, ebuf, et->tidchain);
+	while ((tc = n2_tid_chain_next(&it)) != NULL)
 	{
-		bool		own = ItemPointerGetBlockNumber(&next) == BufferGetBlockNumber(ebuf);
-		Buffer		buf = own ? ebuf : ReadBuffer(index, ItemPointerGetBlockNumber(&next));
-		N2TidChunk	tc;
-
-		if (!own)
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-		tc = n2_page_tid_chunk(index, BufferGetPage(buf), &next);
 		if (n + tc->ntids > cap)
 		{
 			cap = (n + tc->ntids) * 2;
@@ -68,10 +61,8 @@ element_heap_tids(Relation index, Buffer ebuf, N2ElementTuple et, int *ntids)
 		}
 		memcpy(tids + n, tc->tids, sizeof(ItemPointerData) * tc->ntids);
 		n += tc->ntids;
-		next = tc->next;
-		if (!own)
-			UnlockReleaseBuffer(buf);
 	}
+	n2_tid_chain_end(&it);
 	*ntids = n;
 	return tids;
 }

@@ -353,6 +353,19 @@ extern void n2_for_each_element(Relation index, BufferAccessStrategy strategy,
 								bool in_vacuum, N2ElementVisitor visit, void *arg);
 extern N2ElementTuple n2_page_live_element(Page page, OffsetNumber off);
 extern N2TidChunk n2_page_tid_chunk(Relation index, Page page, ItemPointer tid);
+
+typedef struct N2TidChainIter
+{
+	Relation	index;
+	Buffer		ebuf;			/* the element's page, locked by the caller */
+	ItemPointerData next;
+	Buffer		cbuf;			/* the current chunk's, when another page */
+} N2TidChainIter;
+
+extern void n2_tid_chain_begin(N2TidChainIter *it, Relation index, Buffer ebuf,
+							   ItemPointerData next);
+extern N2TidChunk n2_tid_chain_next(N2TidChainIter *it);
+extern void n2_tid_chain_end(N2TidChainIter *it);
 extern const float *n2_element_vector(N2PageGraph *pg, N2ElementTuple et);
 
 /* info.c */

@@ -310,6 +310,61 @@ n2_page_tid_chunk(Relation index, Page page, ItemPointer tid)
 	return tc;
 }
 
+/*
+ * Walks the TID chain that starts at next, one chunk at a time:
+ *
+ *		n2_tid_chain_begin(&it, index, ebuf, et->tidchain);
+ *		while ((tc = n2_tid_chain_next(&it)) != NULL)
+ *			... tc, its page share-locked until the next call ...
+ *		n2_tid_chain_end(&it);
+ *
+ * ebuf is the element's buffer, share-locked by the caller, who keeps it so
+ * throughout: VACUUM deletes an element before its chain, so no chunk of it
+ * is deleted, and its slot reused, during the walk.  Chunks on the
+ * element's own page are read there, others locked one at a time.
+ */
+void
+n2_tid_chain_begin(N2TidChainIter *it, Relation index, Buffer ebuf,
+				   ItemPointerData next)
+{
+	it->index = index;
+	it->ebuf = ebuf;
+	it->next = next;
+	it->cbuf = InvalidBuffer;
+}
+
+N2TidChunk
+n2_tid_chain_next(N2TidChainIter *it)
+{
+	BlockNumber blkno;
+	Buffer		buf;
+	N2TidChunk	tc;
+
+	n2_tid_chain_end(it);
+	if (!ItemPointerIsValid(&it->next))
+		return NULL;
+	blkno = ItemPointerGetBlockNumber(&it->next);
+	if (blkno == BufferGetBlockNumber(it->ebuf))
+		buf = it->ebuf;
+	else
+	{
+		buf = it->cbuf = n2_read_buffer(it->index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+	}
+	tc = n2_page_tid_chunk(it->index, BufferGetPage(buf), &it->next);
+	it->next = tc->next;
+	return tc;
+}
+
+/* Releases the chunk the walk last returned (not the element's page). */
+void
+n2_tid_chain_end(N2TidChainIter *it)
+{
+	if (BufferIsValid(it->cbuf))
+		UnlockReleaseBuffer(it->cbuf);
+	it->cbuf = InvalidBuffer;
+}
+
 /* The page-backed graph */
 
 void

@@ -312,7 +312,8 @@ load_tids(N2ScanOpaque so, N2Ref ref)
 {
 	N2PageGraph *pg = &so->pg;
 	N2ElementTuple et;
-	ItemPointerData next;
+	N2TidChainIter it;
+	N2TidChunk	tc;
 
 	so->ntids = 0;
 	so->tidpos = 0;
@@ -326,29 +327,13 @@ load_tids(N2ScanOpaque so, N2Ref ref)
 	}
 	for (int i = 0; i < et->ntids; i++)
 		add_tid(so, &et->heaptids[i]);
-	next = et->tidchain;
-
-	/*
-	 * The chain is read with the element's page still share-locked: VACUUM
-	 * deletes an element before its chain, so no chunk of it can be deleted,
-	 * and its slot reused by another element's chunk, meanwhile.
-	 */
-	while (ItemPointerIsValid(&next))
+	n2_tid_chain_begin(&it, pg->index, pg->buf, et->tidchain);
+	while ((tc = n2_tid_chain_next(&it)) != NULL)
 	{
-		BlockNumber blkno = ItemPointerGetBlockNumber(&next);
-		bool		own = blkno == BufferGetBlockNumber(pg->buf);
-		Buffer		cbuf = own ? pg->buf : n2_read_buffer(pg->index, blkno);
-		N2TidChunk	tc;
-
-		if (!own)
-			LockBuffer(cbuf, BUFFER_LOCK_SHARE);
-		tc = n2_page_tid_chunk(pg->index, BufferGetPage(cbuf), &next);
 		for (int i = 0; i < tc->ntids; i++)
 			add_tid(so, &tc->tids[i]);
-		next = tc->next;
-		if (!own)
-			UnlockReleaseBuffer(cbuf);
 	}
+	n2_tid_chain_end(&it);
 	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 }
 

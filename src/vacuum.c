@@ -152,17 +152,17 @@ filter_tids(N2VacuumState *vs, ItemPointerData *tids, int n, bool *changed)
  * element's page locked, which keeps the chain from changing.
  */
 static bool
-chain_holds_live_tid(N2VacuumState *vs, ItemPointerData next, int64 *ndead)
+chain_holds_live_tid(N2VacuumState *vs, Buffer ebuf, ItemPointerData next,
+					 int64 *ndead)
 {
-	*ndead = 0;
-	while (ItemPointerIsValid(&next))
-	{
-		Buffer		buf = ReadBuffer(vs->index, ItemPointerGetBlockNumber(&next));
-		N2TidChunk	tc;
-		bool		live = false;
+	N2TidChainIter it;
+	N2TidChunk	tc;
+	bool		live = false;
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		tc = n2_page_tid_chunk(vs->index, BufferGetPage(buf), &next);
+	*ndead = 0;
+	n2_tid_chain_begin(&it, vs->index, ebuf, next);
+	while (!live && (tc = n2_tid_chain_next(&it)) != NULL)
+	{
 		for (int i = 0; i < tc->ntids && !live; i++)
 		{
 			if (vs->callback(&tc->tids[i], vs->callback_state))
@@ -170,12 +170,9 @@ chain_holds_live_tid(N2VacuumState *vs, ItemPointerData next, int64 *ndead)
 			else
 				live = true;
 		}
-		next = tc->next;
-		UnlockReleaseBuffer(buf);
-		if (live)
-			return true;
 	}
-	return false;
+	n2_tid_chain_end(&it);
+	return live;
 }
 
 /*
@@ -270,7 +267,7 @@ confirm_dead(N2VacuumState *vs, const N2RefSet *candidates)
 		LockBuffer(vs->pg.buf, BUFFER_LOCK_SHARE);
 		et = n2_page_graph_element(&vs->pg, ref);
 		dead = et != NULL && et->ntids == 0 &&
-			!chain_holds_live_tid(vs, et->tidchain, &ndead);
+			!chain_holds_live_tid(vs, vs->pg.buf, et->tidchain, &ndead);
 		LockBuffer(vs->pg.buf, BUFFER_LOCK_UNLOCK);
 		if (dead)
 		{
