@@ -344,31 +344,6 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 }
 
 /*
- * The ef nodes nearest to pg->query on level: greedy descent from the entry
- * point, then a beam search.  Returns how many, sorted, in out (room for ef).
- */
-int
-n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
-				int top, int level, int ef, N2Candidate *out)
-{
-	N2Candidate ep;
-	int			n;
-
-	if (!ItemPointerIsValid(entry))
-		return 0;
-	ep.ref = n2_tid_to_ref(entry);
-	n2_page_graph_ops.distances(pg, &ep.ref, 1, &ep.dist);
-	for (int l = top; l > level; l--)
-		ep = n2_search_greedy(search, &n2_page_graph_ops, pg, ep, l);
-	n = n2_search_layer(search, &n2_page_graph_ops, pg, &ep, 1, ef, level, out);
-	if (n < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	return n;
-}
-
-/*
  * Locks near's element for a change to its level-0 list; NULL (nothing
  * locked) when it is gone, or flagged deleted and not allowed.
  */

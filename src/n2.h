@@ -325,28 +325,6 @@ extern Size n2_element_size(const N2Params *p, int level, int *ninline);
 extern int	n2_max_level(const N2Params *p);
 extern Size n2_vector_chunk_size(int nfloats);
 extern Size n2_tid_chunk_size(int capacity);
-extern float *n2_datum_to_vector(Relation index, Datum value, const N2Params *p,
-								 int *dims);
-extern bool n2_vector_is_finite(const float *v, int dims);
-
-/* Page-backed graph access for the core's beam search. */
-typedef struct N2PageGraph
-{
-	Relation	index;
-	const N2Params *params;
-	const float *query;			/* normalised for angular */
-	float	   *vecbuf;			/* assembles split (wide) vectors */
-	Buffer		buf;			/* last buffer pinned, kept to save lookups */
-	uint64		nvisited;		/* tuples whose distance was computed */
-} N2PageGraph;
-
-extern Buffer n2_read_buffer(Relation index, BlockNumber blkno);
-extern const N2GraphOps n2_page_graph_ops;
-extern void n2_page_graph_init(N2PageGraph *pg, Relation index,
-							   const N2Params *p, const float *query);
-extern void n2_page_graph_release(N2PageGraph *pg);
-extern Page n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno);
-extern N2ElementTuple n2_page_graph_element(N2PageGraph *pg, N2Ref ref);
 
 typedef void (*N2ElementVisitor) (void *arg, N2Ref ref, N2ElementTuple et);
 extern void n2_for_each_element(Relation index, BufferAccessStrategy strategy,
@@ -366,7 +344,33 @@ extern void n2_tid_chain_begin(N2TidChainIter *it, Relation index, Buffer ebuf,
 							   ItemPointerData next);
 extern N2TidChunk n2_tid_chain_next(N2TidChainIter *it);
 extern void n2_tid_chain_end(N2TidChainIter *it);
+
+/* datum.c */
+extern float *n2_datum_to_vector(Relation index, Datum value, const N2Params *p,
+								 int *dims);
+extern bool n2_vector_is_finite(const float *v, int dims);
+
+/* pagegraph.c: page-backed graph access for the core's beam search */
+typedef struct N2PageGraph
+{
+	Relation	index;
+	const N2Params *params;
+	const float *query;			/* normalised for angular */
+	float	   *vecbuf;			/* assembles split (wide) vectors */
+	Buffer		buf;			/* last buffer pinned, kept to save lookups */
+	uint64		nvisited;		/* tuples whose distance was computed */
+} N2PageGraph;
+
+extern Buffer n2_read_buffer(Relation index, BlockNumber blkno);
+extern const N2GraphOps n2_page_graph_ops;
+extern void n2_page_graph_init(N2PageGraph *pg, Relation index,
+							   const N2Params *p, const float *query);
+extern void n2_page_graph_release(N2PageGraph *pg);
+extern Page n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno);
+extern N2ElementTuple n2_page_graph_element(N2PageGraph *pg, N2Ref ref);
 extern const float *n2_element_vector(N2PageGraph *pg, N2ElementTuple et);
+extern int	n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
+							int top, int level, int ef, N2Candidate *out);
 
 /* info.c */
 extern Relation n2_open_index(Oid relid);
@@ -406,8 +410,6 @@ extern void n2_abort_element(struct GenericXLogState *state, Buffer buf);
 extern int	n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
 						   N2Candidate *out, N2Ref *gone, int *ngone);
 extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref);
-extern int	n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
-							int top, int level, int ef, N2Candidate *out);
 extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 					   int top, N2Ref ref,
 					   bool (*usable) (void *arg, N2Ref ref), void *arg);
