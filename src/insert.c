@@ -235,7 +235,7 @@ add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
 			LockBuffer(cbuf, BUFFER_LOCK_EXCLUSIVE);
 			cstate = GenericXLogStart(index);
 			page = GenericXLogRegisterBuffer(cstate, cbuf, 0);
-			tc = (N2TidChunk) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&next)));
+			tc = n2_page_tid_chunk(index, page, &next);
 			if (tc->ntids < tc->capacity)
 			{
 				tc->tids[tc->ntids++] = *heaptid;
@@ -274,7 +274,7 @@ add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
 			LockBuffer(cbuf, BUFFER_LOCK_EXCLUSIVE);
 			cstate = GenericXLogStart(index);
 			page = GenericXLogRegisterBuffer(cstate, cbuf, 0);
-			tc = (N2TidChunk) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&chunktid)));
+			tc = n2_page_tid_chunk(index, page, &chunktid);
 			tc->next = newchunk->next;
 			GenericXLogFinish(cstate);
 			UnlockReleaseBuffer(cbuf);

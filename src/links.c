@@ -45,24 +45,15 @@ N2ElementTuple
 n2_lock_element(Relation index, N2Ref ref, GenericXLogState **state, Buffer *buf)
 {
 	Page		page;
-	OffsetNumber off = n2_ref_offset(ref);
+	N2ElementTuple et;
 
 	*buf = ReadBuffer(index, n2_ref_block(ref));
 	LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
 	*state = GenericXLogStart(index);
 	page = GenericXLogRegisterBuffer(*state, *buf, 0);
-	if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page))
-	{
-		ItemId		iid = PageGetItemId(page, off);
-
-		if (ItemIdIsNormal(iid))
-		{
-			N2ElementTuple et = (N2ElementTuple) PageGetItem(page, iid);
-
-			if (et->type == N2_TUPLE_ELEMENT)
-				return et;
-		}
-	}
+	et = n2_page_tuple(page, n2_ref_offset(ref), N2_TUPLE_ELEMENT);
+	if (et != NULL)
+		return et;
 	GenericXLogAbort(*state);
 	UnlockReleaseBuffer(*buf);
 	return NULL;

@@ -212,6 +212,28 @@ n2_ref_position(const N2Ref *refs, int64 n, N2Ref ref)
 	return -1;
 }
 
+/*
+ * The tuple of the given kind (N2_TUPLE_*) at off on a locked page; NULL
+ * when off names none: out of range, not a normal line pointer, or a tuple
+ * of another kind.  Every read of a tuple named by a link or a chain goes
+ * through here, since what it names may have been deleted and its slot
+ * reused.
+ */
+static inline void *
+n2_page_tuple(Page page, OffsetNumber off, uint8 kind)
+{
+	ItemId		iid;
+	char	   *tuple;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	iid = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(iid))
+		return NULL;
+	tuple = PageGetItem(page, iid);
+	return tuple[0] == kind ? tuple : NULL;
+}
+
 /* Options (reloptions) */
 typedef struct N2Options
 {

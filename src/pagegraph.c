@@ -124,20 +124,8 @@ n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno)
 N2ElementTuple
 n2_page_graph_element(N2PageGraph *pg, N2Ref ref)
 {
-	Page		page = BufferGetPage(pg->buf);
-	OffsetNumber off = n2_ref_offset(ref);
-	ItemId		iid;
-	N2ElementTuple et;
-
-	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
-		return NULL;
-	iid = PageGetItemId(page, off);
-	if (!ItemIdIsNormal(iid))
-		return NULL;
-	et = (N2ElementTuple) PageGetItem(page, iid);
-	if (et->type != N2_TUPLE_ELEMENT)
-		return NULL;
-	return et;
+	return n2_page_tuple(BufferGetPage(pg->buf), n2_ref_offset(ref),
+						 N2_TUPLE_ELEMENT);
 }
 
 /*
@@ -167,8 +155,8 @@ n2_element_vector(N2PageGraph *pg, N2ElementTuple et)
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		vc = (N2VectorChunk) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&next)));
-		if (vc->type != N2_TUPLE_VECTOR)
+		vc = n2_page_tuple(page, ItemPointerGetOffsetNumber(&next), N2_TUPLE_VECTOR);
+		if (vc == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("n2 index \"%s\" has a broken vector chain at (%u,%u)",
@@ -284,7 +272,7 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 	{
 		BlockNumber blkno = n2_ref_block(refs[i]);
 		OffsetNumber off = n2_ref_offset(refs[i]);
-		N2ElementTuple et = NULL;
+		N2ElementTuple et;
 		Page		page;
 
 		if (!BufferIsValid(buf))
@@ -294,13 +282,7 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 			prefetch_tuple((Page) BufferGetBlock(hints[i + 1]),
 						   n2_ref_offset(refs[i + 1]), 8);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) &&
-			ItemIdIsNormal(PageGetItemId(page, off)))
-		{
-			et = (N2ElementTuple) PageGetItem(page, PageGetItemId(page, off));
-			if (et->type != N2_TUPLE_ELEMENT)
-				et = NULL;
-		}
+		et = n2_page_tuple(page, off, N2_TUPLE_ELEMENT);
 		if (et != NULL)
 			out[i] = n2_metric_distance(p->metric, n2_element_vector(pg, et),
 										pg->query, p->dims);

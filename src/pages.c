@@ -191,13 +191,9 @@ n2_for_each_element(Relation index, BufferAccessStrategy strategy,
 N2ElementTuple
 n2_page_live_element(Page page, OffsetNumber off)
 {
-	ItemId		iid = PageGetItemId(page, off);
-	N2ElementTuple et;
+	N2ElementTuple et = n2_page_tuple(page, off, N2_TUPLE_ELEMENT);
 
-	if (!ItemIdIsNormal(iid))
-		return NULL;
-	et = (N2ElementTuple) PageGetItem(page, iid);
-	if (et->type != N2_TUPLE_ELEMENT || (et->flags & N2_ELEMENT_DELETED))
+	if (et == NULL || (et->flags & N2_ELEMENT_DELETED))
 		return NULL;
 	return et;
 }
@@ -209,18 +205,16 @@ n2_page_live_element(Page page, OffsetNumber off)
 N2TidChunk
 n2_page_tid_chunk(Relation index, Page page, ItemPointer tid)
 {
-	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
-	N2TidChunk	tc = NULL;
+	N2TidChunk	tc = n2_page_tuple(page, ItemPointerGetOffsetNumber(tid),
+								   N2_TUPLE_TIDS);
 
-	if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) &&
-		ItemIdIsNormal(PageGetItemId(page, off)))
-		tc = (N2TidChunk) PageGetItem(page, PageGetItemId(page, off));
-	if (tc == NULL || tc->type != N2_TUPLE_TIDS)
+	if (tc == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("n2 index \"%s\" has a broken TID chain at (%u,%u)",
 						RelationGetRelationName(index),
-						ItemPointerGetBlockNumber(tid), off)));
+						ItemPointerGetBlockNumber(tid),
+						ItemPointerGetOffsetNumber(tid))));
 	return tc;
 }
 
