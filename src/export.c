@@ -124,7 +124,9 @@ n2_index_graph(PG_FUNCTION_ARGS)
 	{
 		Buffer		buf;
 		Page		page;
+		OffsetNumber off = InvalidOffsetNumber;
 		OffsetNumber maxoff;
+		N2ElementTuple et;
 		N2ElementTuple *copies;
 		ItemPointerData *selves;
 		ItemPointerData **tids;
@@ -143,14 +145,10 @@ n2_index_graph(PG_FUNCTION_ARGS)
 		ntids = palloc(sizeof(int) * Max(maxoff, 1));
 
 		/* copies first: rows are emitted with this page unlocked */
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		while ((et = n2_page_next_element(page, &off)) != NULL)
 		{
-			N2ElementTuple et = n2_page_live_element(page, off);
-			Size		size;
+			Size		size = ItemIdGetLength(PageGetItemId(page, off));
 
-			if (et == NULL)
-				continue;
-			size = ItemIdGetLength(PageGetItemId(page, off));
 			copies[ncopies] = palloc(size);
 			memcpy(copies[ncopies], et, size);
 			ItemPointerSet(&selves[ncopies], blkno, off);

@@ -83,20 +83,16 @@ n2_index_info(PG_FUNCTION_ARGS)
 	{
 		Buffer		buf = ReadBuffer(index, blkno);
 		Page		page;
-		OffsetNumber maxoff;
+		OffsetNumber off = InvalidOffsetNumber;
+		char	   *tuple;
 
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		while ((tuple = n2_page_next_tuple(page, &off)) != NULL)
 		{
-			ItemId		iid = PageGetItemId(page, off);
-			char	   *tuple;
+			Size		bytes = ItemIdGetLength(PageGetItemId(page, off)) + sizeof(ItemIdData);
 
-			if (!ItemIdIsNormal(iid))
-				continue;
-			tuple = PageGetItem(page, iid);
 			if (tuple[0] == N2_TUPLE_ELEMENT)
 			{
 				N2ElementTuple et = (N2ElementTuple) tuple;
@@ -109,7 +105,7 @@ n2_index_info(PG_FUNCTION_ARGS)
 					continue;
 				}
 				nelements++;
-				elem_bytes += ItemIdGetLength(iid) + sizeof(ItemIdData);
+				elem_bytes += bytes;
 				nheaptids += et->ntids;
 				levels = Max(levels, et->level + 1);
 				while (deg < p.max_m0 && ItemPointerIsValid(&links[deg]))
@@ -121,7 +117,7 @@ n2_index_info(PG_FUNCTION_ARGS)
 			else if (tuple[0] == N2_TUPLE_TIDS)
 				nheaptids += ((N2TidChunk) tuple)->ntids;
 			else if (tuple[0] == N2_TUPLE_VECTOR)
-				elem_bytes += ItemIdGetLength(iid) + sizeof(ItemIdData);
+				elem_bytes += bytes;
 		}
 		UnlockReleaseBuffer(buf);
 	}

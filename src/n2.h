@@ -234,6 +234,43 @@ n2_page_tuple(Page page, OffsetNumber off, uint8 kind)
 	return tuple[0] == kind ? tuple : NULL;
 }
 
+/*
+ * The next tuple after *off on a locked page, skipping line pointers that
+ * hold none; NULL past the last.  Its first byte is its kind (N2_TUPLE_*).
+ * A walk starts with *off = InvalidOffsetNumber.
+ */
+static inline char *
+n2_page_next_tuple(Page page, OffsetNumber *off)
+{
+	OffsetNumber maxoff = PageIsNew(page) ? InvalidOffsetNumber :
+		PageGetMaxOffsetNumber(page);
+
+	while (*off < maxoff)
+	{
+		ItemId		iid = PageGetItemId(page, ++(*off));
+
+		if (ItemIdIsNormal(iid))
+			return PageGetItem(page, iid);
+	}
+	return NULL;
+}
+
+/* The same walk over a page's live elements (not flagged deleted). */
+static inline N2ElementTuple
+n2_page_next_element(Page page, OffsetNumber *off)
+{
+	char	   *tuple;
+
+	while ((tuple = n2_page_next_tuple(page, off)) != NULL)
+	{
+		N2ElementTuple et = (N2ElementTuple) tuple;
+
+		if (et->type == N2_TUPLE_ELEMENT && !(et->flags & N2_ELEMENT_DELETED))
+			return et;
+	}
+	return NULL;
+}
+
 /* Options (reloptions) */
 typedef struct N2Options
 {
@@ -351,7 +388,6 @@ extern Size n2_tid_chunk_size(int capacity);
 typedef void (*N2ElementVisitor) (void *arg, N2Ref ref, N2ElementTuple et);
 extern void n2_for_each_element(Relation index, BufferAccessStrategy strategy,
 								bool in_vacuum, N2ElementVisitor visit, void *arg);
-extern N2ElementTuple n2_page_live_element(Page page, OffsetNumber off);
 extern N2TidChunk n2_page_tid_chunk(Relation index, Page page, ItemPointer tid);
 
 typedef struct N2TidChainIter

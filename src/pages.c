@@ -166,7 +166,8 @@ n2_for_each_element(Relation index, BufferAccessStrategy strategy,
 	{
 		Buffer		buf;
 		Page		page;
-		OffsetNumber maxoff;
+		OffsetNumber off = InvalidOffsetNumber;
+		N2ElementTuple et;
 
 		if (in_vacuum)
 			vacuum_delay_point();
@@ -175,27 +176,10 @@ n2_for_each_element(Relation index, BufferAccessStrategy strategy,
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			N2ElementTuple et = n2_page_live_element(page, off);
-
-			if (et != NULL)
-				visit(arg, n2_ref(blkno, off), et);
-		}
+		while ((et = n2_page_next_element(page, &off)) != NULL)
+			visit(arg, n2_ref(blkno, off), et);
 		UnlockReleaseBuffer(buf);
 	}
-}
-
-/* The element at off on a locked page, or NULL if off holds no live one. */
-N2ElementTuple
-n2_page_live_element(Page page, OffsetNumber off)
-{
-	N2ElementTuple et = n2_page_tuple(page, off, N2_TUPLE_ELEMENT);
-
-	if (et == NULL || (et->flags & N2_ELEMENT_DELETED))
-		return NULL;
-	return et;
 }
 
 /*

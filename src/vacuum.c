@@ -189,7 +189,8 @@ remove_dead_tids(N2VacuumState *vs, BlockNumber start, BlockNumber end,
 		Buffer		buf;
 		Page		page;
 		GenericXLogState *state;
-		OffsetNumber maxoff;
+		OffsetNumber off = InvalidOffsetNumber;
+		char	   *tuple;
 		bool		changed = false;
 
 		if (empty->n > 0 && empty->n + MaxIndexTuplesPerPage > empty->max)
@@ -213,15 +214,8 @@ remove_dead_tids(N2VacuumState *vs, BlockNumber start, BlockNumber end,
 			continue;
 		}
 		page = GenericXLogRegisterBuffer(state, buf, 0);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		while ((tuple = n2_page_next_tuple(page, &off)) != NULL)
 		{
-			ItemId		iid = PageGetItemId(page, off);
-			char	   *tuple;
-
-			if (!ItemIdIsNormal(iid))
-				continue;
-			tuple = PageGetItem(page, iid);
 			if (tuple[0] == N2_TUPLE_ELEMENT)
 			{
 				N2ElementTuple et = (N2ElementTuple) tuple;
@@ -556,7 +550,8 @@ repair_damaged(N2VacuumState *vs)
 	{
 		Buffer		buf;
 		Page		page;
-		OffsetNumber maxoff;
+		OffsetNumber off = InvalidOffsetNumber;
+		N2ElementTuple et;
 		int			n = 0;
 
 		vacuum_delay_point();
@@ -564,14 +559,11 @@ repair_damaged(N2VacuumState *vs)
 								 vs->info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		while ((et = n2_page_next_element(page, &off)) != NULL)
 		{
-			N2ElementTuple et = n2_page_live_element(page, off);
 			N2Ref		ref = n2_ref(blkno, off);
 
-			if (et != NULL && !refset_contains(&vs->dead, ref) &&
-				links_to_dead(vs, et))
+			if (!refset_contains(&vs->dead, ref) && links_to_dead(vs, et))
 				damaged[n++] = ref;
 		}
 		UnlockReleaseBuffer(buf);
