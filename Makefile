@@ -4,10 +4,13 @@
 #   src/*.c        PostgreSQL layer (type, access method callbacks, WAL)
 #   src/core/*.c   pure C core (no PostgreSQL headers), also unit-tested alone
 #   src/sql/*.sql  pieces of the extension script, concatenated in name order
+#   src/sql/versions/  the full scripts of earlier versions, frozen, and the
+#                  update scripts between versions
 #   sql/*.sql      pg_regress tests, t/*.pl TAP tests, specs/*.spec isolation
 
 EXTENSION = n2
-EXTVERSION = 0.1.0
+# The version being built is the control file's default_version.
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'$$/\1/p" $(EXTENSION).control)
 MODULE_big = n2
 
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
@@ -15,6 +18,7 @@ PG_SRCS = $(sort $(wildcard src/*.c))
 OBJS = $(PG_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA = $(sort $(wildcard src/sql/versions/$(EXTENSION)--*.sql))
 EXTRA_CLEAN = test/unit/build
 
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
@@ -63,9 +67,19 @@ test/unit/build/%: test/unit/%.c $(wildcard test/unit/*.h) $(UNIT_CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(UNIT_CC) $(UNIT_CFLAGS) -Itest/unit $< $(UNIT_CORE_OBJS) -o $@ -lpthread -lm
 
+# Runs every unit program, even after a failure, and lists the failures at the
+# end; the datasets are in $(N2_DATA_DIR) (the environment's, else ../shared/data).
+N2_DATA_DIR ?= $(abspath ../shared/data)
+
 .PHONY: unittest
 unittest: $(UNIT_TESTS)
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; N2_DATA_DIR=$(abspath ../shared/data) $$t; done
+	@failed=; \
+	for t in $(UNIT_TESTS); do \
+		echo "== $$t"; \
+		N2_DATA_DIR='$(N2_DATA_DIR)' $$t || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "unit tests FAILED:$$failed"; exit 1; fi; \
+	echo "unit tests: all $(words $(UNIT_TESTS)) passed"
 
 # TAP tests share helpers in t/ (t/N2Test.pm).
 PROVE_FLAGS += -I ./t
@@ -79,7 +93,7 @@ bench/build/%: bench/%.c $(wildcard bench/*.h) $(UNIT_CORE_OBJS)
 bench-kernels: bench/build/kernels
 	bench/build/kernels
 
-# ---- bench: benchmark suite (issue 9), see bench/run.sh ----
+# ---- bench: benchmark suite, see bench/run.sh ----
 # make bench DATASET=bigann10k|fashion-mnist [SETTINGS='m=16,...;m=16,...'] [EF='10 32 64'] [ROUNDS=3] [PIN=same|split|off]
 #            [COMPRESSION=lz4] [TOAST_TUPLE_TARGET=8160]
 # Runs as root: builds, installs this tree into a private copy of PostgreSQL,
@@ -105,7 +119,7 @@ bench-callgrind: all bench/build/n2bench
 	DATASET='$(DATASET)' EF='$(EF)' NQ='$(NQ)' bench/callgrind.sh
 # ---- end bench ----
 
-# ---- fuzz: libFuzzer target for the vector text parser and binary receive (issue 5) ----
+# ---- fuzz: libFuzzer target for the vector text parser and binary receive ----
 # make fuzz [FUZZ_SECONDS=60]   (clang-14 + libclang-rt-14-dev; not part of CI)
 # Builds test/fuzz/build/fuzz_vector from src/vector.c + backend stubs
 # (test/fuzz/pg_stubs.c) and runs it on test/fuzz/build/corpus (seeded from

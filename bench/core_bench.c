@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * core_bench.c
  *		Core-only benchmark: builds an in-memory graph from .fvecs files and
  *		measures recall@10 and single-threaded QPS over an ef sweep, with no

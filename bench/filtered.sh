@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/filtered.sh -- filtered k-NN queries (issue 8): ms/query, QPS and recall@10
+# bench/filtered.sh -- filtered k-NN queries: ms/query, QPS and recall@10
 # of the n2 index plan with DEFAULT settings against the exact plan
 # (SET enable_indexscan = off) in the same run, at ~10% and 1% selectivity, and
 # for a filter that matches 5 rows but that the planner cannot estimate.

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * graphfile.h
  *		The graph file n2bench writes from an index (n2_index_graph) and
  *		core_bench searches with the C core alone: the same nodes and links,

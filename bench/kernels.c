@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * kernels.c
  *		Micro-benchmark of the distance kernels, per variant, kernel and dim.
  *

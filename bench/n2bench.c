@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * n2bench.c
  *		libpq client of the benchmark suite (bench/run.sh drives it).
  *

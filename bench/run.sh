@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh -- the n2 benchmark suite (issue 9). Entry point: make bench DATASET=...
+# bench/run.sh -- the n2 benchmark suite. Entry point: make bench DATASET=...
 #
 # For each index setting: CREATE INDEX time, index size, backend peak memory; then
 # an n2.ef_search sweep with recall@10 (tie-aware), QPS over one connection with a

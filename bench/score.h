@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * score.h
  *		What n2bench (SQL) and core_bench (the core alone) score alike, so
  *		that their numbers compare: tie-aware hits and median rates.

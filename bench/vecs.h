@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * vecs.h
  *		Reading .fvecs / .ivecs files (per row: an int32 dimension, then that
  *		many 4-byte values), shared by the benchmark tools and the unit tests.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/wide.sh -- wide-vector benchmark (issue 6): build time, index size and
+# bench/wide.sh -- wide-vector benchmark: build time, index size and
 # QPS / recall@10 over an n2.ef_search sweep for synthetic clustered sets of
 # 1,536 and 3,072 dimensions; reports the QPS at the lowest ef reaching
 # recall@10 >= 0.95.  A benchmark, not a test: it asserts nothing.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/demo.sh -- set up n2 and show it working, in one command.
 #
-#   sudo scripts/demo.sh [--keep]
+#   scripts/demo.sh [--keep]   (as root, e.g. in a fresh Debian 12 container)
 #
 # Installs the Debian packages needed (apt-get), builds and installs n2 (from a private
 # copy of the tree: your checkout is never written to), starts a throwaway PostgreSQL 15
@@ -149,7 +149,7 @@ if [ "$KEEP" = 1 ]; then
     connect:  psql -h 127.0.0.1 -p $PORT -U postgres postgres
               (or, as root: runuser -u postgres -- psql -h $N2_PGSOCK -p $PORT postgres)
     stop and remove:
-              sudo runuser -u postgres -- $N2_PG_BINDIR/pg_ctl -D $N2_PGDATA -m fast stop && sudo rm -rf $WORK
+              runuser -u postgres -- $N2_PG_BINDIR/pg_ctl -D $N2_PGDATA -m fast stop && rm -rf $WORK
 EOF
 else
 	log "done; stopping and removing the cluster"

@@ -22,7 +22,8 @@ warn() { printf '!!! %s\n' "$*" >&2; }
 die() { printf '\nFATAL: %s\n' "$*" >&2; exit 1; }
 
 n2_need_root() {
-	[ "$(id -u)" -eq 0 ] || die "run as root (e.g. sudo $0): it installs packages and runs PostgreSQL as the postgres user"
+	[ "$(id -u)" -eq 0 ] ||
+		die "run as root$(command -v sudo >/dev/null 2>&1 && echo " (sudo $0)"): it installs packages and runs PostgreSQL as the postgres user"
 }
 
 # apt-get update + install of the given packages (default: N2_APT_PACKAGES);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh -- run the whole n2 test suite on a Debian 12 machine.
 #
-#   sudo scripts/test.sh
+#   scripts/test.sh            (as root, e.g. in a fresh Debian 12 container)
 #
 # As root it: installs the Debian packages it needs (apt-get), copies the source tree
 # into a private work dir owned by postgres (your checkout is never written to), builds,
@@ -140,7 +140,7 @@ log "copy source tree to $SRC"
 n2_copy_tree "$REPO" "$SRC"
 rm -f "$WORK/shared"
 mkdir -p "$WORK/shared"
-ln -s "$DATA_SRC" "$WORK/shared/data" # the Makefile's unittest uses ../shared/data
+ln -s "$DATA_SRC" "$WORK/shared/data" # ../shared/data beside the tree, as beside a checkout
 chown -R postgres: "$SRC"
 export N2_DATA_DIR="$WORK/shared/data"
 

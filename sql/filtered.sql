@@ -1,5 +1,5 @@
 --
--- Filtered k-NN queries (issue 8): the GUCs of iterative scans and their
+-- Filtered k-NN queries: the GUCs of iterative scans and their
 -- bounds, filtered queries that return their LIMIT in ascending distance, a
 -- filter matching 5 rows, plans for selective filters, the exact finish of a
 -- scan whose graph walk a bound stopped (n2.scan_fallback), and the DEBUG1

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * build.c
  *		CREATE INDEX: heap scan, threaded graph build in the core, pages.
  *
@@ -363,20 +364,37 @@ scan_heap(N2BuildState *bs, Relation heap, IndexInfo *indexInfo, N2ScanMode mode
 						   build_callback, bs, NULL);
 }
 
+/*
+ * The n_threads option, else n2.build_threads (0: one per CPU), capped by
+ * n2.max_build_threads (0: one per CPU), which only superusers can raise, so
+ * that no role can start more threads in a backend than the DBA allows.
+ * Never more threads than nodes.
+ */
 static int
 build_thread_count(Relation index, uint32 nnodes)
 {
-	int			n = n2_get_options(index)->n_threads;
+	long		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int			ncpus = cpus > 0 ? (int) Min(cpus, N2_MAX_THREADS) : 1;
+	int			asked = n2_get_options(index)->n_threads;
+	int			cap = n2_max_build_threads > 0 ? n2_max_build_threads : ncpus;
+	int			n;
+	bool		capped;
 
-	if (n < 0)
-		n = n2_build_threads;
-	if (n == 0)
-	{
-		long		cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-		n = cpus > 0 ? (int) Min(cpus, N2_MAX_THREADS) : 1;
-	}
-	return Max(1, Min((uint32) n, Max(nnodes, 1)));
+	if (asked < 0)
+		asked = n2_build_threads;
+	if (asked == 0)
+		asked = ncpus;
+	n = Max(1, Min((uint32) asked, Max(nnodes, 1)));
+	capped = n > cap;
+	if (capped)
+		n = cap;
+	ereport(DEBUG1,
+			(errmsg_plural("building n2 index \"%s\" with %d thread",
+						   "building n2 index \"%s\" with %d threads", n,
+						   RelationGetRelationName(index), n),
+			 capped ? errdetail("%d were asked for; n2.max_build_threads allows %d.",
+								asked, cap) : 0));
+	return n;
 }
 
 static int64

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * cost.c
  *		Planner cost estimate for n2 index scans.
  *

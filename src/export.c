@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * export.c
  *		n2_index_graph(regclass): the graph an index holds, one row per live
  *		element and level.  For looking at a graph, and for searching the very
@@ -11,6 +12,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -35,26 +37,23 @@ tid_array(ItemPointerData *tids, int n)
 }
 
 /*
- * Every heap TID of an element: the inline ones, then its chain, read one
- * page at a time with no other page locked.
+ * Every heap TID of an element: the inline ones, then its chain (read with
+ * the element's page, ebuf, share-locked: see n2_tid_chain_begin).
  */
 static ItemPointerData *
-element_heap_tids(Relation index, N2ElementTuple et, int *ntids)
+element_heap_tids(Relation index, Buffer ebuf, N2ElementTuple et, int *ntids)
 {
 	int			cap = Max(et->ntids, 16);
 	int			n = 0;
 	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * cap);
-	ItemPointerData next = et->tidchain;
+	N2TidChainIter it;
+	N2TidChunk	tc;
 
 	for (int i = 0; i < et->ntids; i++)
 		tids[n++] = et->heaptids[i];
-	while (ItemPointerIsValid(&next))
+	n2_tid_chain_begin(&it, index, ebuf, et->tidchain);
+	while ((tc = n2_tid_chain_next(&it)) != NULL)
 	{
-		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&next));
-		N2TidChunk	tc;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		tc = n2_page_tid_chunk(index, BufferGetPage(buf), &next);
 		if (n + tc->ntids > cap)
 		{
 			cap = (n + tc->ntids) * 2;
@@ -62,25 +61,22 @@ element_heap_tids(Relation index, N2ElementTuple et, int *ntids)
 		}
 		memcpy(tids + n, tc->tids, sizeof(ItemPointerData) * tc->ntids);
 		n += tc->ntids;
-		next = tc->next;
-		UnlockReleaseBuffer(buf);
 	}
+	n2_tid_chain_end(&it);
 	*ntids = n;
 	return tids;
 }
 
 /* The rows of one element: one per level it is on. */
 static void
-emit_element(ReturnSetInfo *rsinfo, Relation index, const N2Params *p,
-			 const N2MetaPageData *meta, ItemPointer self, N2ElementTuple et)
+emit_element(ReturnSetInfo *rsinfo, const N2Params *p,
+			 const N2MetaPageData *meta, ItemPointer self, N2ElementTuple et,
+			 ItemPointerData *tids, int ntids)
 {
 	ItemPointer links = N2ElementLinks(et);
-	ItemPointerData *tids;
-	int			ntids;
 	Datum		values[N2_GRAPH_COLUMNS];
 	bool		nulls[N2_GRAPH_COLUMNS] = {false};
 
-	tids = element_heap_tids(index, et, &ntids);
 	values[0] = PointerGetDatum(self);
 	values[2] = BoolGetDatum(ItemPointerEquals(self, (ItemPointer) &meta->entry));
 	values[3] = tid_array(tids, ntids);
@@ -111,6 +107,13 @@ n2_index_graph(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	index = n2_open_index(PG_GETARG_OID(0));
+
+	/*
+	 * Holding this lock in share mode keeps the metapage (entry point,
+	 * dimension) from changing under us.  Inserts that only link new nodes
+	 * go on.
+	 */
+	LockPage(index, N2_UPDATE_LOCK, N2_LOCK_INSERT);
 	n2_read_meta(index, &meta);
 	n2_params_from_meta(index, &meta, &p);
 	nblocks = RelationGetNumberOfBlocks(index);
@@ -124,6 +127,8 @@ n2_index_graph(PG_FUNCTION_ARGS)
 		OffsetNumber maxoff;
 		N2ElementTuple *copies;
 		ItemPointerData *selves;
+		ItemPointerData **tids;
+		int		   *ntids;
 		int			ncopies = 0;
 
 		CHECK_FOR_INTERRUPTS();
@@ -134,8 +139,10 @@ n2_index_graph(PG_FUNCTION_ARGS)
 		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
 		copies = palloc(sizeof(N2ElementTuple) * Max(maxoff, 1));
 		selves = palloc(sizeof(ItemPointerData) * Max(maxoff, 1));
+		tids = palloc(sizeof(ItemPointerData *) * Max(maxoff, 1));
+		ntids = palloc(sizeof(int) * Max(maxoff, 1));
 
-		/* copies first: the TID chains are read with this page unlocked */
+		/* copies first: rows are emitted with this page unlocked */
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			N2ElementTuple et = n2_page_live_element(page, off);
@@ -147,17 +154,20 @@ n2_index_graph(PG_FUNCTION_ARGS)
 			copies[ncopies] = palloc(size);
 			memcpy(copies[ncopies], et, size);
 			ItemPointerSet(&selves[ncopies], blkno, off);
+			tids[ncopies] = element_heap_tids(index, buf, et, &ntids[ncopies]);
 			ncopies++;
 		}
 		UnlockReleaseBuffer(buf);
 
 		for (int i = 0; i < ncopies; i++)
-			emit_element(rsinfo, index, &p, &meta, &selves[i], copies[i]);
+			emit_element(rsinfo, &p, &meta, &selves[i], copies[i], tids[i],
+						 ntids[i]);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(pagecxt);
 	}
 
 	MemoryContextDelete(pagecxt);
+	UnlockPage(index, N2_UPDATE_LOCK, N2_LOCK_INSERT);
 	relation_close(index, AccessShareLock);
 	return (Datum) 0;
 }

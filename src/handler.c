@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * handler.c
  *		Module load, the index AM handler, reloptions, GUCs and operator
  *		class validation.
@@ -8,19 +9,27 @@
 #include <math.h>
 
 #include "access/amvalidate.h"
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/reloptions.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/objectaccess.h"
 #include "catalog/pg_amop.h"
 #include "catalog/pg_amproc.h"
 #include "catalog/pg_opclass.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "fmgr.h"
 #include "commands/vacuum.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "n2.h"
@@ -31,6 +40,7 @@ void		_PG_init(void);
 
 int			n2_ef_search = 40;
 int			n2_build_threads = 0;
+int			n2_max_build_threads = 0;
 int			n2_iterative_scan = N2_ITERATIVE_STRICT;
 int			n2_max_scan_tuples = 20000;
 double		n2_scan_mem_multiplier = 1.0;
@@ -39,6 +49,10 @@ char	   *n2_pause_at = NULL;
 int			n2_pause_key = 0x6E32;
 
 static relopt_kind n2_relopt_kind;
+static object_access_hook_type prev_object_access_hook = NULL;
+
+static void n2_object_access(ObjectAccessType access, Oid classId,
+							 Oid objectId, int subId, void *arg);
 
 static relopt_enum_elt_def n2_select_values[] = {
 	{"heuristic", N2_SELECT_HEURISTIC},
@@ -108,8 +122,16 @@ _PG_init(void)
 	DefineCustomIntVariable("n2.build_threads",
 							"Threads building an n2 index when its n_threads "
 							"option is not set (0: number of CPUs).",
-							NULL, &n2_build_threads, 0, 0, N2_MAX_THREADS,
+							"n2.max_build_threads caps it.",
+							&n2_build_threads, 0, 0, N2_MAX_THREADS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("n2.max_build_threads",
+							"Most threads one n2 index build starts "
+							"(0: number of CPUs).",
+							"Caps both n2.build_threads and the n_threads "
+							"option; only superusers can raise it.",
+							&n2_max_build_threads, 0, 0, N2_MAX_THREADS,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("n2.iterative_scan",
 							 "How an index scan continues past its first "
 							 "ef_search candidates.",
@@ -157,6 +179,9 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("n2");
+
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = n2_object_access;
 }
 
 static bytea *
@@ -194,17 +219,18 @@ n2_options(Datum reloptions, bool validate)
 	return (bytea *) opts;
 }
 
+/* What an index without reloptions gets. */
+static N2Options n2_default_options = {
+	0, N2_DEFAULT_M, -1, N2_DEFAULT_EF_CONSTRUCTION, -1, -1,
+	N2_SELECT_HEURISTIC, 0
+};
+
 N2Options *
 n2_get_options(Relation index)
 {
-	static N2Options defaults = {
-		0, N2_DEFAULT_M, -1, N2_DEFAULT_EF_CONSTRUCTION, -1, -1,
-		N2_SELECT_HEURISTIC, 0
-	};
-
 	if (index->rd_options)
 		return (N2Options *) index->rd_options;
-	return &defaults;
+	return &n2_default_options;
 }
 
 /* The metric and column kind come from the operator class; cached. */
@@ -249,21 +275,166 @@ n2_index_is_array(Relation index)
 	return n2_am_cache(index)->is_array;
 }
 
-/* Parameters from reloptions, for a new build. */
-void
-n2_params_from_options(Relation index, N2Params *p)
+/* The graph shape options say, defaults resolved. */
+static void
+shape_from_options(const N2Options *opts, N2Params *p)
 {
-	N2Options  *opts = n2_get_options(index);
-
-	p->metric = n2_index_metric(index);
-	p->is_array = n2_index_is_array(index);
-	p->dims = 0;
 	p->m = opts->m;
 	p->max_m0 = opts->max_m0 == -1 ? 2 * opts->m : opts->max_m0;
 	p->ef_construction = opts->ef_construction;
 	p->mult = opts->mult < 0 ? 1.0 / log((double) opts->m) : opts->mult;
 	p->select = (N2SelectMethod) opts->neighbor_selecting;
 	p->merge_level0 = opts->graph_merging == 1;
+}
+
+/* Parameters from reloptions, for a new build. */
+void
+n2_params_from_options(Relation index, N2Params *p)
+{
+	p->metric = n2_index_metric(index);
+	p->is_array = n2_index_is_array(index);
+	p->dims = 0;
+	shape_from_options(n2_get_options(index), p);
+}
+
+static bool
+same_shape(const N2Params *a, const N2Params *b)
+{
+	return a->m == b->m && a->max_m0 == b->max_m0 &&
+		a->ef_construction == b->ef_construction && a->mult == b->mult &&
+		a->select == b->select && a->merge_level0 == b->merge_level0;
+}
+
+static const char *
+select_name(N2SelectMethod select)
+{
+	return select == N2_SELECT_NAIVE ? "naive" : "heuristic";
+}
+
+static const char *
+merge_name(bool merge_level0)
+{
+	return merge_level0 ? "merge_level0" : "skip";
+}
+
+/* The shape options on which a and b differ, as a has them: "m = 16, ...". */
+static char *
+shape_differences(const N2Params *a, const N2Params *b)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (a->m != b->m)
+		appendStringInfo(&buf, ", m = %d", a->m);
+	if (a->max_m0 != b->max_m0)
+		appendStringInfo(&buf, ", max_m0 = %d", a->max_m0);
+	if (a->ef_construction != b->ef_construction)
+		appendStringInfo(&buf, ", ef_construction = %d", a->ef_construction);
+	if (a->mult != b->mult)
+		appendStringInfo(&buf, ", mult = %g", a->mult);
+	if (a->select != b->select)
+		appendStringInfo(&buf, ", neighbor_selecting = %s", select_name(a->select));
+	if (a->merge_level0 != b->merge_level0)
+		appendStringInfo(&buf, ", graph_merging = %s", merge_name(a->merge_level0));
+	return buf.len > 0 ? buf.data + 2 : buf.data;
+}
+
+/*
+ * The reloptions an ALTER just wrote for relid, read with SnapshotSelf since
+ * the command has not yet made them visible; false if there is no such row.
+ */
+static bool
+altered_options(Oid relid, N2Options *opts)
+{
+	Relation	pgclass = table_open(RelationRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc sscan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	ScanKeyInit(&key, Anum_pg_class_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	sscan = systable_beginscan(pgclass, ClassOidIndexId, true, SnapshotSelf,
+							   1, &key);
+	tuple = systable_getnext(sscan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		datum = heap_getattr(tuple, Anum_pg_class_reloptions,
+										 RelationGetDescr(pgclass), &isnull);
+		bytea	   *parsed = n2_options(isnull ? (Datum) 0 : datum, false);
+
+		*opts = parsed ? *(N2Options *) parsed : n2_default_options;
+		found = true;
+	}
+	systable_endscan(sscan);
+	table_close(pgclass, AccessShareLock);
+	return found;
+}
+
+/*
+ * After ALTER INDEX ... SET or RESET on a built n2 index.  The graph keeps
+ * the shape it was built with (the metapage's parameters, which inserts use
+ * too) until REINDEX rebuilds it from the options: say so when the command
+ * changed a shape option to something the graph does not have.  n_threads
+ * only matters to builds, so it needs no word.
+ */
+static void
+check_altered_options(Oid relid)
+{
+	Relation	index;
+	N2Options	newopts;
+	N2Params	before;
+	N2Params	after;
+	N2Params	built;
+	N2MetaPageData meta;
+
+	if (get_rel_relkind(relid) != RELKIND_INDEX)
+		return;
+	index = relation_open(relid, AccessShareLock);
+	if (index->rd_indam == NULL || index->rd_indam->ambuild != n2_build ||
+		RelationGetNumberOfBlocks(index) == 0 ||
+		!altered_options(relid, &newopts))
+	{
+		relation_close(index, AccessShareLock);
+		return;
+	}
+
+	/* the relation cache still holds the options from before the command */
+	shape_from_options(n2_get_options(index), &before);
+	shape_from_options(&newopts, &after);
+	if (!same_shape(&before, &after))
+	{
+		Buffer		buf = ReadBuffer(index, N2_METAPAGE_BLKNO);
+
+		/* no error for an index we cannot read: REINDEX is what it needs */
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		memcpy(&meta, N2PageGetMeta(BufferGetPage(buf)), sizeof(meta));
+		UnlockReleaseBuffer(buf);
+		if (meta.magic == N2_MAGIC && meta.version == N2_FORMAT_VERSION)
+			n2_params_from_meta(index, &meta, &built);
+		else
+			built = after;
+		if (!same_shape(&after, &built))
+			ereport(NOTICE,
+					(errmsg("n2 index \"%s\" keeps the graph it was built with until it is rebuilt",
+							RelationGetRelationName(index)),
+					 errdetail("The options now say %s; the graph has %s.",
+							   shape_differences(&after, &built),
+							   shape_differences(&built, &after)),
+					 errhint("REINDEX the index to build it with the new options.")));
+	}
+	relation_close(index, AccessShareLock);
+}
+
+static void
+n2_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				 int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access == OAT_POST_ALTER && classId == RelationRelationId && subId == 0)
+		check_altered_options(objectId);
 }
 
 static char *
@@ -383,7 +554,7 @@ n2_handler(PG_FUNCTION_ARGS)
 	amroutine->ampredlocks = false;
 	amroutine->amcanparallel = false;
 	amroutine->amcaninclude = false;
-	amroutine->amusemaintenanceworkmem = false;
+	amroutine->amusemaintenanceworkmem = true;
 	amroutine->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
 	amroutine->amkeytype = InvalidOid;
 

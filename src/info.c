@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * info.c
  *		n2_index_info(regclass): what an index holds and how it was built.
  */
@@ -33,8 +34,12 @@ metric_name(N2Metric metric)
 Relation
 n2_open_index(Oid relid)
 {
-	Relation	index = relation_open(relid, AccessShareLock);
+	Relation	index = try_relation_open(relid, AccessShareLock);
 
+	if (index == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
 	if (index->rd_rel->relkind != RELKIND_INDEX ||
 		index->rd_indam == NULL || index->rd_indam->ambuild != n2_build)
 	{

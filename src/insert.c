@@ -1,22 +1,36 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * insert.c
  *		Inserting one heap row into a built index.
  *
- * Concurrency: inserts hold N2_UPDATE_LOCK in share mode, so they run in
- * parallel; one that raises the graph's top level (or creates its first
- * node) takes it exclusively, which serialises entry-point changes.  Every
- * page is read under a share buffer lock and written under an exclusive one,
- * one buffer at a time (no lock ordering to get wrong).  A neighbour list is
- * updated optimistically: read it, compute the new list unlocked, then lock
- * the page and write only if the list is still what was read, else retry;
- * so concurrent inserts never lose each other's links.
+ * Concurrency: inserts hold N2_UPDATE_LOCK in N2_LOCK_INSERT mode, so they
+ * run in parallel; one that creates the first node, raises the graph's top
+ * level or fixes a real[] index's dimension takes N2_LOCK_INSERT_ENTRY,
+ * which serialises those changes; VACUUM excludes inserts only for its two
+ * short critical steps (vacuum.c).
+ * Pages are read under a share buffer lock and written under an exclusive
+ * one, one buffer at a time, except that a new page is locked before the
+ * metapage whose insert-page hint it becomes (buffer_with_space), and a
+ * wide vector's continuation pages are read with its element's page
+ * share-locked (pages.c, n2_element_vector).  A
+ * neighbour list is updated optimistically: read it, compute the new list
+ * unlocked, then lock the page and write only if the list is still what
+ * was read, else retry; so concurrent inserts never lose each other's links.
  *
- * Reachability: every live node stays reachable on level 0 from the entry
- * point at every moment (scans widen over level 0 alone, and a crash may
- * come at any time).  A neighbour that drops links to take the new node
- * first makes the new node link to what it drops (links.c); a new node no
- * neighbour takes is linked from a near node (n2_connect); a new entry point
- * links to the old one.
+ * Reachability invariant: when an insert returns, every live node is
+ * reachable on level 0 from the entry point, and no step of it makes a
+ * node unreachable that was reachable (scans widen over level 0 alone, and
+ * concurrent inserts rely on the paths they see):
+ *	- a neighbour that drops links to take the new node first makes the new
+ *	  node link to what it drops, in free slots only; what the new node has
+ *	  no room for stays in the neighbour's list (links.c, n2_add_link);
+ *	- a new node no neighbour takes is linked from a near reachable node
+ *	  without cutting another path, retrying until it is (n2_connect);
+ *	- a new entry point links to the old one and needs no incoming link, so
+ *	  it never goes through n2_connect, which may replace its own links;
+ *	- level 0 is linked before the upper levels, so no search finds the new
+ *	  node before it is reachable on level 0;
+ *	- nothing links to an element VACUUM flagged deleted.
  */
 #include "postgres.h"
 
@@ -401,7 +415,8 @@ find_neighbors(N2InsertState *is, const float *v, int level,
 		}
 		ep = found[0];
 		sel[l] = palloc(sizeof(N2Candidate) * nfound);
-		nsel[l] = n2_select_refs(pg, found, nfound, n2_links_cap(p, l), sel[l]);
+		nsel[l] = n2_select_refs(pg, found, nfound, n2_links_cap(p, l), sel[l],
+								 NULL, NULL);
 	}
 	return N2_INVALID_REF;
 }
@@ -451,7 +466,7 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 {
 	Relation	index = is->index;
 	const N2Params *p = &is->params;
-	LOCKMODE	lockmode = ShareLock;
+	LOCKMODE	lockmode = N2_LOCK_INSERT;
 	int			level;
 	N2Candidate **sel;
 	int		   *nsel;
@@ -473,7 +488,7 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 		is->meta.dims == 0)
 	{
 		UnlockPage(index, N2_UPDATE_LOCK, lockmode);
-		lockmode = ExclusiveLock;
+		lockmode = N2_LOCK_INSERT_ENTRY;
 		LockPage(index, N2_UPDATE_LOCK, lockmode);
 		n2_read_meta(index, &is->meta);
 	}
@@ -518,9 +533,12 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	/*
 	 * Level 0 first: until some list links to the new node, no search can
 	 * find it, so if no neighbour takes it, connecting it cannot disturb a
-	 * concurrent insert that relies on its links.
+	 * concurrent insert that relies on its links.  A new entry point needs
+	 * no incoming link, and must not get one from n2_connect, which may
+	 * replace one of its own links: the one to the old entry.
 	 */
-	if (!link_level(is, sel[0], nsel[0], 0, newref))
+	if (!link_level(is, sel[0], nsel[0], 0, newref) &&
+		level <= is->meta.max_level)
 		n2_connect(&is->pg, &is->search, &is->meta.entry, is->meta.max_level,
 				   newref, NULL, NULL);
 	n2_pause_point("insert-linked-level0");

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * layout.c
  *		Lays a built graph out in index pages (CREATE INDEX's last step).
  *

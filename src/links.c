@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * links.c
  *		Neighbour-list maintenance on index pages, shared by inserts and
  *		VACUUM's repair: reading vectors, choosing links, writing them.
@@ -12,17 +13,20 @@
 
 #include "n2.h"
 
-/* A palloc'd copy of an element's vector; NULL if ref names none. */
+/*
+ * A palloc'd copy of an element's vector; NULL if ref names none, or one
+ * VACUUM flagged deleted: no new link may lead to such an element.
+ */
 float *
 n2_read_vector(N2PageGraph *pg, N2Ref ref)
 {
 	float	   *v = palloc(sizeof(float) * pg->params->dims);
 	N2ElementTuple et;
 
-	n2_page_graph_read(pg, (BlockNumber) (ref >> 16));
+	n2_page_graph_read(pg, n2_ref_block(ref));
 	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
 	et = n2_page_graph_element(pg, ref);
-	if (et == NULL)
+	if (et == NULL || (et->flags & N2_ELEMENT_DELETED))
 	{
 		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 		pfree(v);
@@ -41,9 +45,9 @@ N2ElementTuple
 n2_lock_element(Relation index, N2Ref ref, GenericXLogState **state, Buffer *buf)
 {
 	Page		page;
-	OffsetNumber off = (OffsetNumber) (ref & 0xFFFF);
+	OffsetNumber off = n2_ref_offset(ref);
 
-	*buf = ReadBuffer(index, (BlockNumber) (ref >> 16));
+	*buf = ReadBuffer(index, n2_ref_block(ref));
 	LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
 	*state = GenericXLogStart(index);
 	page = GenericXLogRegisterBuffer(*state, *buf, 0);
@@ -120,12 +124,13 @@ local_pairdist(void *ctx, N2Ref a, N2Ref b)
 /*
  * Chooses at most cap links among cands (refs with their distance to the
  * base node, in any order) with the index's selection method.  Candidates
- * that no longer exist are dropped.  Writes the chosen refs to out in
- * ascending distance and returns how many.
+ * that no longer exist or are flagged deleted are dropped.  Writes the
+ * chosen refs to out in ascending distance and returns how many; if gone is
+ * given, the refs of the dropped candidates are added to it (*ngone).
  */
 int
 n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
-			   N2Candidate *out)
+			   N2Candidate *out, N2Ref *gone, int *ngone)
 {
 	const N2Params *p = pg->params;
 	N2LocalVectors lv;
@@ -144,9 +149,13 @@ n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
 
 		if (i > 0 && cands[i].ref == cands[i - 1].ref)
 			continue;
-		v = p->select == N2_SELECT_NAIVE ? NULL : n2_read_vector(pg, cands[i].ref);
-		if (v == NULL && p->select != N2_SELECT_NAIVE)
+		v = n2_read_vector(pg, cands[i].ref);
+		if (v == NULL)
+		{
+			if (gone != NULL)
+				gone[(*ngone)++] = cands[i].ref;
 			continue;
+		}
 		lv.vecs[nlocal] = v;
 		origin[nlocal] = i;
 		local[nlocal].dist = cands[i].dist;
@@ -234,6 +243,8 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 	N2Ref	   *refs = palloc(sizeof(N2Ref) * (cap + 1));
 	float	   *dists = palloc(sizeof(float) * (cap + 1));
 	float	   *nbvec = palloc(sizeof(float) * p->dims);
+	N2Ref	   *gone = palloc(sizeof(N2Ref) * (cap + 1));
+	int			ngone;
 	ItemPointerData newtid;
 
 	n2_ref_to_tid(newref, &newtid);
@@ -245,7 +256,7 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 		int			count;
 
 		CHECK_FOR_INTERRUPTS();
-		n2_page_graph_read(pg, (BlockNumber) (nb >> 16));
+		n2_page_graph_read(pg, n2_ref_block(nb));
 		LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
 		et = n2_page_graph_element(pg, nb);
 		if (et == NULL || et->level < level || (et->flags & N2_ELEMENT_DELETED))
@@ -283,7 +294,8 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 				cands[i].ref = refs[i];
 				cands[i].dist = dists[i];
 			}
-			nsel = n2_select_refs(pg, cands, count + 1, cap, cands);
+			ngone = 0;
+			nsel = n2_select_refs(pg, cands, count + 1, cap, cands, gone, &ngone);
 			for (int i = 0; i < cap; i++)
 			{
 				if (i < nsel)
@@ -301,7 +313,12 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 			{
 				for (int i = 0; i < count; i++)
 				{
-					if (link_position(new, nsel, &old[i]) < 0)
+					bool		is_gone = false;
+
+					/* a deleted target needs no path, and must get no link */
+					for (int g = 0; g < ngone && !is_gone; g++)
+						is_gone = gone[g] == n2_tid_to_ref(&old[i]);
+					if (!is_gone && link_position(new, nsel, &old[i]) < 0)
 						drop[ndrop++] = old[i];
 				}
 				ndrop = absorb_links(pg->index, p, newref, drop, ndrop);
@@ -327,42 +344,18 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 }
 
 /*
- * The ef nodes nearest to pg->query on level: greedy descent from the entry
- * point, then a beam search.  Returns how many, sorted, in out (room for ef).
- */
-int
-n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
-				int top, int level, int ef, N2Candidate *out)
-{
-	N2Candidate ep;
-	int			n;
-
-	if (!ItemPointerIsValid(entry))
-		return 0;
-	ep.ref = n2_tid_to_ref(entry);
-	n2_page_graph_ops.distances(pg, &ep.ref, 1, &ep.dist);
-	for (int l = top; l > level; l--)
-		ep = n2_search_greedy(search, &n2_page_graph_ops, pg, ep, l);
-	n = n2_search_layer(search, &n2_page_graph_ops, pg, &ep, 1, ef, level, out);
-	if (n < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	return n;
-}
-
-/*
  * Locks near's element for a change to its level-0 list; NULL (nothing
- * locked) when it is gone or deleted.
+ * locked) when it is gone, or flagged deleted and not allowed.
  */
 static ItemPointer
-lock_list(Relation index, N2Ref near, GenericXLogState **state, Buffer *buf)
+lock_list(Relation index, N2Ref near, bool allow_deleted,
+		  GenericXLogState **state, Buffer *buf)
 {
 	N2ElementTuple et = n2_lock_element(index, near, state, buf);
 
 	if (et == NULL)
 		return NULL;
-	if (et->flags & N2_ELEMENT_DELETED)
+	if ((et->flags & N2_ELEMENT_DELETED) && !allow_deleted)
 	{
 		n2_abort_element(*state, *buf);
 		return NULL;
@@ -373,13 +366,16 @@ lock_list(Relation index, N2Ref near, GenericXLogState **state, Buffer *buf)
 /*
  * Step 3 of n2_connect: near, locked in state and buf with a full list whose
  * last link is z, gives that slot to ref once ref links to z.  Locks one
- * page at a time, ref's first, so that z always has a path.  Returns false
+ * page at a time, ref's first, so that z always has a path.  If ref's list
+ * is full, z takes its last slot: nothing reachable goes through ref yet
+ * (that is n2_connect's precondition), so no path is lost.  Returns false
  * when near's list lost z meanwhile (a concurrent change, which keeps z
- * reachable itself): ref then still needs a link.
+ * reachable itself): ref then still needs a link, and its own list may
+ * have changed, which the caller reads again.
  */
 static bool
-give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, ItemPointerData z,
-			   GenericXLogState *state, Buffer buf)
+give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, bool near_is_entry,
+			   ItemPointerData z, GenericXLogState *state, Buffer buf)
 {
 	int			cap = pg->params->max_m0;
 	ItemPointer links;
@@ -388,7 +384,7 @@ give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, ItemPointerData z,
 	int			slot;
 
 	n2_abort_element(state, buf);
-	links = lock_list(pg->index, ref, &state, &buf);
+	links = lock_list(pg->index, ref, false, &state, &buf);
 	if (links == NULL)
 		return true;
 	used = links_used(links, cap);
@@ -400,7 +396,7 @@ give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, ItemPointerData z,
 		n2_finish_element(state, buf);
 	}
 
-	links = lock_list(pg->index, near, &state, &buf);
+	links = lock_list(pg->index, near, near_is_entry, &state, &buf);
 	if (links == NULL)
 		return false;
 	n2_ref_to_tid(ref, &tid);
@@ -428,7 +424,7 @@ typedef struct N2ConnectTarget
 {
 	N2Ref		ref;
 	ItemPointerData tid;
-	ItemPointerData *own;		/* its level-0 links */
+	ItemPointerData *own;		/* its level-0 links, as last read */
 	int			nown;
 } N2ConnectTarget;
 
@@ -453,7 +449,7 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
 		if (near[i].ref == t->ref ||
 			(usable && i < n - 1 && !usable(arg, near[i].ref)))
 			continue;
-		links = lock_list(pg->index, near[i].ref, &state, &buf);
+		links = lock_list(pg->index, near[i].ref, i == n - 1, &state, &buf);
 		if (links == NULL)
 			continue;
 		used = links_used(links, cap);
@@ -480,8 +476,8 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
 			n2_abort_element(state, buf);
 			continue;
 		}
-		return give_last_slot(pg, t->ref, near[i].ref, links[used - 1], state,
-							  buf) ? 1 : -1;
+		return give_last_slot(pg, t->ref, near[i].ref, i == n - 1,
+							  links[used - 1], state, buf) ? 1 : -1;
 	}
 	return 0;
 }
@@ -490,18 +486,28 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
  * Gives ref, which no level-0 path from the entry reaches, an incoming
  * level-0 link from one of the nodes nearest to it (found from pg->query,
  * ref's vector; the entry point, reachable by definition, is the last
- * resort), without taking the only path to anything else:
+ * resort, even while VACUUM has it flagged deleted and not yet moved: it
+ * is still walked through, and VACUUM reconnects what only it links to
+ * before deleting it), without taking the only path to anything else:
  *	1. a node with a free slot appends ref;
  *	2. else a node linking to one of ref's own neighbours x gives that slot
  *	   to ref (x stays reachable, through ref);
  *	3. else the nearest node gives its last slot, whose target z ref then
- *	   links to, in a free slot or in place of its own last link (which
- *	   nothing reachable went through: ref was unreachable).
+ *	   links to (see give_last_slot).
+ * Precondition: nothing reachable goes through ref, so its own links may
+ * change.  A node that is to become the entry point does not qualify (its
+ * links are the only path to the old entry): it needs no incoming link.
+ *
  * The search may arrive through upper levels at nodes that are not
  * reachable on level 0 either; when usable is given, only nodes it accepts
  * are linked from (VACUUM passes those it knows to be reachable).  An insert
  * passes none: it connects a node no other list names yet, while every
  * other node is reachable.
+ *
+ * It never gives up: a lost race in step 3 means a concurrent change took z
+ * out of that list, so every attempt starts afresh, from a new search and
+ * ref's own list as it is now (step 3 may have replaced one of its links).
+ * Only an entry point that cannot be read stops it, with an error.
  */
 void
 n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry, int top,
@@ -510,32 +516,46 @@ n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry, int top,
 	int			cap = pg->params->max_m0;
 	int			ef = Max(pg->params->ef_construction, 1);
 	N2Candidate *near = palloc(sizeof(N2Candidate) * (ef + 1));
-	int			n = n2_search_level(pg, search, entry, top, 0, ef, near);
 	N2Ref	   *ownrefs = palloc(sizeof(N2Ref) * cap);
 	N2ConnectTarget t;
-
-	near[n].ref = n2_tid_to_ref(entry);
-	near[n].dist = 0;
-	n++;
 
 	t.ref = ref;
 	n2_ref_to_tid(ref, &t.tid);
 	t.own = palloc(sizeof(ItemPointerData) * cap);
-	t.nown = n2_page_graph_ops.neighbors(pg, ref, 0, ownrefs, cap);
-	for (int i = 0; i < t.nown; i++)
-		n2_ref_to_tid(ownrefs[i], &t.own[i]);
 
-	/* a retry only follows a concurrent change to the list step 3 chose */
-	for (int attempt = 0; attempt < 3; attempt++)
+	for (;;)
 	{
+		int			n;
+		int			r = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		n = n2_search_level(pg, search, entry, top, 0, ef, near);
+		near[n].ref = n2_tid_to_ref(entry);
+		near[n].dist = 0;
+		n++;
+
+		t.nown = n2_page_graph_ops.neighbors(pg, ref, 0, ownrefs, cap);
+		for (int i = 0; i < t.nown; i++)
+			n2_ref_to_tid(ownrefs[i], &t.own[i]);
+
 		for (int step = 1; step <= 3; step++)
 		{
-			int			r = connect_step(pg, &t, near, n, step, usable, arg);
-
-			if (r > 0)
-				return;
-			if (r < 0)
+			r = connect_step(pg, &t, near, n, step, usable, arg);
+			if (r != 0)
 				break;
 		}
+		if (r > 0)
+			break;
+		if (r == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("n2 index \"%s\" has no readable entry point at (%u,%u)",
+							RelationGetRelationName(pg->index),
+							ItemPointerGetBlockNumber(entry),
+							ItemPointerGetOffsetNumber(entry)),
+					 errhint("REINDEX the index.")));
 	}
+	pfree(near);
+	pfree(ownrefs);
+	pfree(t.own);
 }

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * n2.h
  *		The n2 index access method: page layout and shared declarations.
  *
@@ -63,11 +64,11 @@ typedef N2PageOpaqueData *N2PageOpaque;
 #define N2_MAX_EF			1000
 #define N2_MAX_THREADS		256
 
-/* Metapage contents */
+/* Metapage contents; magic and version lead it in every format version */
 typedef struct N2MetaPageData
 {
 	uint32		magic;
-	uint32		version;
+	uint32		version;		/* N2_FORMAT_VERSION when written */
 	int32		dims;			/* 0 until the first vector (real[] columns) */
 	uint8		metric;			/* N2Metric */
 	uint8		select;			/* N2SelectMethod */
@@ -160,16 +161,34 @@ typedef N2VectorChunkData *N2VectorChunk;
 
 /* Refs: an element's TID packed into the core's N2Ref. */
 static inline N2Ref
+n2_ref(BlockNumber blkno, OffsetNumber off)
+{
+	return ((uint64) blkno << 16) | off;
+}
+
+static inline BlockNumber
+n2_ref_block(N2Ref ref)
+{
+	return (BlockNumber) (ref >> 16);
+}
+
+static inline OffsetNumber
+n2_ref_offset(N2Ref ref)
+{
+	return (OffsetNumber) (ref & 0xFFFF);
+}
+
+static inline N2Ref
 n2_tid_to_ref(ItemPointer tid)
 {
-	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
-		ItemPointerGetOffsetNumberNoCheck(tid);
+	return n2_ref(ItemPointerGetBlockNumberNoCheck(tid),
+				  ItemPointerGetOffsetNumberNoCheck(tid));
 }
 
 static inline void
 n2_ref_to_tid(N2Ref ref, ItemPointer tid)
 {
-	ItemPointerSet(tid, (BlockNumber) (ref >> 16), (OffsetNumber) (ref & 0xFFFF));
+	ItemPointerSet(tid, n2_ref_block(ref), n2_ref_offset(ref));
 }
 
 /* Position of ref in refs[0..n), sorted ascending; -1 when absent. */
@@ -243,6 +262,7 @@ n2_links_cap(const N2Params *p, int level)
 /* GUCs */
 extern int	n2_ef_search;
 extern int	n2_build_threads;
+extern int	n2_max_build_threads;
 extern int	n2_iterative_scan;
 extern int	n2_max_scan_tuples;
 extern double n2_scan_mem_multiplier;
@@ -271,8 +291,24 @@ typedef enum N2ScanFallback
 #define N2_PHASE_MERGE			5
 #define N2_PHASE_WRITE			6
 
-/* Heavyweight page lock serialising graph-shape changes (see insert.c). */
-#define N2_UPDATE_LOCK		0
+/*
+ * Heavyweight page lock (block 0 used as a name) serialising graph-shape
+ * changes, and its modes:
+ *	N2_LOCK_INSERT			an insert that keeps the entry point; inserts run
+ *							in parallel
+ *	N2_LOCK_INSERT_ENTRY	an insert that sets the entry point or the real[]
+ *							dimension: one at a time, and alone among inserts
+ *	N2_LOCK_VACUUM			VACUUM's repair and deletions: only n2_verify and
+ *							VACUUM's own critical steps wait for it
+ *	N2_LOCK_EXCLUSIVE		VACUUM's two critical steps and n2_verify: alone
+ * (ShareLock, ShareRowExclusiveLock, RowShareLock and ExclusiveLock: each
+ * conflicts with the others as that list says.)
+ */
+#define N2_UPDATE_LOCK			0
+#define N2_LOCK_INSERT			ShareLock
+#define N2_LOCK_INSERT_ENTRY	ShareRowExclusiveLock
+#define N2_LOCK_VACUUM			RowShareLock
+#define N2_LOCK_EXCLUSIVE		ExclusiveLock
 
 /* handler.c */
 extern N2Options *n2_get_options(Relation index);
@@ -289,11 +325,32 @@ extern Size n2_element_size(const N2Params *p, int level, int *ninline);
 extern int	n2_max_level(const N2Params *p);
 extern Size n2_vector_chunk_size(int nfloats);
 extern Size n2_tid_chunk_size(int capacity);
+
+typedef void (*N2ElementVisitor) (void *arg, N2Ref ref, N2ElementTuple et);
+extern void n2_for_each_element(Relation index, BufferAccessStrategy strategy,
+								bool in_vacuum, N2ElementVisitor visit, void *arg);
+extern N2ElementTuple n2_page_live_element(Page page, OffsetNumber off);
+extern N2TidChunk n2_page_tid_chunk(Relation index, Page page, ItemPointer tid);
+
+typedef struct N2TidChainIter
+{
+	Relation	index;
+	Buffer		ebuf;			/* the element's page, locked by the caller */
+	ItemPointerData next;
+	Buffer		cbuf;			/* the current chunk's, when another page */
+} N2TidChainIter;
+
+extern void n2_tid_chain_begin(N2TidChainIter *it, Relation index, Buffer ebuf,
+							   ItemPointerData next);
+extern N2TidChunk n2_tid_chain_next(N2TidChainIter *it);
+extern void n2_tid_chain_end(N2TidChainIter *it);
+
+/* datum.c */
 extern float *n2_datum_to_vector(Relation index, Datum value, const N2Params *p,
 								 int *dims);
 extern bool n2_vector_is_finite(const float *v, int dims);
 
-/* Page-backed graph access for the core's beam search. */
+/* pagegraph.c: page-backed graph access for the core's beam search */
 typedef struct N2PageGraph
 {
 	Relation	index;
@@ -311,13 +368,9 @@ extern void n2_page_graph_init(N2PageGraph *pg, Relation index,
 extern void n2_page_graph_release(N2PageGraph *pg);
 extern Page n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno);
 extern N2ElementTuple n2_page_graph_element(N2PageGraph *pg, N2Ref ref);
-
-typedef void (*N2ElementVisitor) (void *arg, N2Ref ref, N2ElementTuple et);
-extern void n2_for_each_element(Relation index, BufferAccessStrategy strategy,
-								bool in_vacuum, N2ElementVisitor visit, void *arg);
-extern N2ElementTuple n2_page_live_element(Page page, OffsetNumber off);
-extern N2TidChunk n2_page_tid_chunk(Relation index, Page page, ItemPointer tid);
 extern const float *n2_element_vector(N2PageGraph *pg, N2ElementTuple et);
+extern int	n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
+							int top, int level, int ef, N2Candidate *out);
 
 /* info.c */
 extern Relation n2_open_index(Oid relid);
@@ -355,10 +408,8 @@ extern N2ElementTuple n2_lock_element(Relation index, N2Ref ref,
 extern void n2_finish_element(struct GenericXLogState *state, Buffer buf);
 extern void n2_abort_element(struct GenericXLogState *state, Buffer buf);
 extern int	n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
-						   N2Candidate *out);
+						   N2Candidate *out, N2Ref *gone, int *ngone);
 extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref);
-extern int	n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
-							int top, int level, int ef, N2Candidate *out);
 extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 					   int top, N2Ref ref,
 					   bool (*usable) (void *arg, N2Ref ref), void *arg);

@@ -30,10 +30,15 @@
  *							neighbours or n2_connect); upper levels not yet
  *	vacuum-repair			vacuum.c: VACUUM found elements left without heap
  *							rows and holds the update lock, before repairing
+ *	vacuum-flagged			vacuum.c: the doomed elements are flagged deleted,
+ *							the entry point not yet moved; no list rebuilt yet
+ *	vacuum-rebuilt			vacuum.c: the lists that linked to doomed elements
+ *							are rebuilt; nothing reconnected yet
  *
- * An insert pauses holding N2_UPDATE_LOCK in share mode (exclusively when it
- * raises the top level), VACUUM exclusively: inserts needing it the other
- * way wait behind the paused one.  No buffer is locked at any point.
+ * An insert pauses holding N2_UPDATE_LOCK in N2_LOCK_INSERT mode
+ * (N2_LOCK_INSERT_ENTRY when it raises the top level), VACUUM in
+ * N2_LOCK_EXCLUSIVE at vacuum-repair and in N2_LOCK_VACUUM at the other two
+ * (src/n2.h says which modes wait for which).  No buffer is locked at any point.
  */
 #include "postgres.h"
 

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * plan.c
  *		Lets the rows of an n2 index scan carry the distance the index already
  *		computed, instead of the executor computing it again.

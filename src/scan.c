@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * scan.c
  *		Ordered index scans: ORDER BY column <op> constant.
  *
@@ -11,21 +12,29 @@
  * reading the index in order, so with n2.scan_fallback = sequential the scan
  * finishes exactly: passes over every index page that return the elements
  * the walk never reached, nearest first (core/sweep.c).
+ *
+ * A real[] query may hold NaN or infinity, as the real[] operators allow.
+ * Every distance to it is then -Infinity, Infinity or NaN (or, for cosine,
+ * 1 to a zero vector): no graph walk can follow that, so such a scan is
+ * the exact finish from the start, in the order float8 sorts those values.
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "access/relscan.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "core/iterate.h"
 #include "core/sweep.h"
 #include "n2.h"
+#include "vector.h"
 
 typedef struct N2ScanOpaqueData
 {
@@ -43,6 +52,7 @@ typedef struct N2ScanOpaqueData
 	/* the exact finish once a bound stopped the walk */
 	N2Sweep		sweep;
 	bool		sweeping;
+	bool		exact;			/* the query is not finite: sweep only */
 	int			npasses;
 	BufferAccessStrategy strategy;
 
@@ -115,6 +125,7 @@ scan_reset(N2ScanOpaque so)
 	so->tidpos = 0;
 	so->npasses = 0;
 	so->nties = 0;
+	so->exact = false;
 }
 
 void
@@ -130,6 +141,56 @@ n2_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 }
 
+/*
+ * The query as a float array, checked as the distance operators check their
+ * arguments; normalised for angular unless it holds NaN or infinity, which
+ * only a real[] query can.  *finite says whether it does not.
+ */
+static float *
+scan_query(Relation index, const N2Params *p, Datum value, bool *finite)
+{
+	const float *elems;
+	float	   *query;
+	int			dims;
+
+	if (!p->is_array)
+	{
+		*finite = true;
+		return n2_datum_to_vector(index, value, p, &dims);
+	}
+	elems = n2_real_array_elements(DatumGetArrayTypeP(value), &dims);
+	if (dims != p->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", p->dims, dims),
+				 errdetail("Index \"%s\" holds %d-dimensional vectors.",
+						   RelationGetRelationName(index), p->dims)));
+	query = palloc(sizeof(float) * dims);
+	memcpy(query, elems, sizeof(float) * dims);
+	*finite = n2_vector_is_finite(query, dims);
+	if (*finite && p->metric == N2_METRIC_ANGULAR)
+		n2_normalize(query, dims);
+	return query;
+}
+
+/* Sets up the exact finish with room for max_memory of candidates. */
+static void
+sweep_setup(N2ScanOpaque so, Size max_memory)
+{
+	if (!n2_sweep_init(&so->sweep, max_memory / sizeof(N2Candidate)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	so->sweeping = true;
+	if (so->strategy == NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(so->cxt);
+
+		so->strategy = GetAccessStrategy(BAS_BULKREAD);
+		MemoryContextSwitchTo(oldcxt);
+	}
+}
+
 /* Reads the metapage and prepares the search for this scan's query. */
 static void
 scan_start(IndexScanDesc scan)
@@ -137,15 +198,16 @@ scan_start(IndexScanDesc scan)
 	N2ScanOpaque so = (N2ScanOpaque) scan->opaque;
 	Relation	index = scan->indexRelation;
 	MemoryContext oldcxt = MemoryContextSwitchTo(so->querycxt);
-	int			dims;
 	N2IterMode	mode;
 	Size		max_memory;
 	struct varlena *arg;		/* the ORDER BY argument as given, or NULL */
 	struct varlena *value = NULL;	/* and detoasted */
+	bool		finite = true;
 
 	n2_read_meta(index, &so->meta);
 	n2_params_from_meta(index, &so->meta, &so->params);
 	so->started = true;
+	pgstat_count_index_scan(index);
 
 	if (scan->numberOfOrderBys == 0 || so->params.dims == 0)
 	{
@@ -163,8 +225,8 @@ scan_start(IndexScanDesc scan)
 	{
 		arg = (struct varlena *) DatumGetPointer(scan->orderByData[0].sk_argument);
 		value = PG_DETOAST_DATUM_COPY(scan->orderByData[0].sk_argument);
-		so->query = n2_datum_to_vector(index, PointerGetDatum(value),
-									   &so->params, &dims);
+		so->query = scan_query(index, &so->params, PointerGetDatum(value),
+							   &finite);
 	}
 
 	n2_page_graph_init(&so->pg, index, &so->params, so->query);
@@ -172,7 +234,7 @@ scan_start(IndexScanDesc scan)
 	/*
 	 * On L2 and inner product the index computes exactly what the operator
 	 * does (the vectors are stored as they are): offer those distances to
-	 * the projection.
+	 * the projection.  So does the exact scan of a query that is not finite.
 	 */
 	if (so->params.metric != N2_METRIC_ANGULAR && arg != NULL)
 	{
@@ -189,6 +251,15 @@ scan_start(IndexScanDesc scan)
 		so->sd_registered = true;
 	}
 
+	max_memory = (Size) (work_mem * 1024.0 * n2_scan_mem_multiplier);
+	if (!finite)
+	{
+		so->exact = true;
+		sweep_setup(so, Max(max_memory, (Size) 65536));
+		MemoryContextSwitchTo(oldcxt);
+		return;
+	}
+
 	switch (n2_iterative_scan)
 	{
 		case N2_ITERATIVE_OFF:
@@ -201,7 +272,6 @@ scan_start(IndexScanDesc scan)
 			mode = N2_ITER_STRICT;
 			break;
 	}
-	max_memory = (Size) (work_mem * 1024.0 * n2_scan_mem_multiplier);
 	if (!n2_iter_init(&so->it, &n2_page_graph_ops, &so->pg, mode, n2_ef_search,
 					  Max(so->params.max_m0, so->params.m),
 					  (uint64) n2_max_scan_tuples, max_memory))
@@ -242,11 +312,12 @@ load_tids(N2ScanOpaque so, N2Ref ref)
 {
 	N2PageGraph *pg = &so->pg;
 	N2ElementTuple et;
-	ItemPointerData next;
+	N2TidChainIter it;
+	N2TidChunk	tc;
 
 	so->ntids = 0;
 	so->tidpos = 0;
-	n2_page_graph_read(pg, (BlockNumber) (ref >> 16));
+	n2_page_graph_read(pg, n2_ref_block(ref));
 	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
 	et = n2_page_graph_element(pg, ref);
 	if (et == NULL || (et->flags & N2_ELEMENT_DELETED))
@@ -256,21 +327,14 @@ load_tids(N2ScanOpaque so, N2Ref ref)
 	}
 	for (int i = 0; i < et->ntids; i++)
 		add_tid(so, &et->heaptids[i]);
-	next = et->tidchain;
-	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
-
-	while (ItemPointerIsValid(&next))
+	n2_tid_chain_begin(&it, pg->index, pg->buf, et->tidchain);
+	while ((tc = n2_tid_chain_next(&it)) != NULL)
 	{
-		Page		page = n2_page_graph_read(pg, ItemPointerGetBlockNumber(&next));
-		N2TidChunk tc;
-
-		LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
-		tc = n2_page_tid_chunk(pg->index, page, &next);
 		for (int i = 0; i < tc->ntids; i++)
 			add_tid(so, &tc->tids[i]);
-		next = tc->next;
-		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 	}
+	n2_tid_chain_end(&it);
+	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 }
 
 static void
@@ -320,22 +384,11 @@ sweep_begin(N2ScanOpaque so)
 
 	/* the sweep gets what the walk left of the bound, never under 64 kB */
 	room = Max(max_memory > used ? max_memory - used : 0, (Size) 65536);
-	if (!n2_sweep_init(&so->sweep, room / sizeof(N2Candidate)))
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	so->sweeping = true;
+	sweep_setup(so, room);
 
 	/* strict order: nothing nearer than a row already returned */
 	if (so->it.mode == N2_ITER_STRICT && so->it.yielded_any)
 		n2_sweep_set_floor(&so->sweep, so->it.last_dist);
-	if (so->strategy == NULL)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(so->cxt);
-
-		so->strategy = GetAccessStrategy(BAS_BULKREAD);
-		MemoryContextSwitchTo(oldcxt);
-	}
 	ereport(DEBUG1,
 			(errmsg("n2 index scan reached its %s after visiting %llu tuples; finishing with a sequential pass over the index",
 					so->it.stop == N2_ITER_TUPLE_LIMIT ?
@@ -379,6 +432,58 @@ sweep_offer(void *arg, N2Ref ref, N2ElementTuple et)
 }
 
 /*
+ * Sweep keys for a query that is not finite: the operator's distance, with
+ * NaN moved above Infinity and Infinity onto FLT_MAX, which no distance to
+ * such a query can be, so that they sort as in float8.
+ */
+static float
+exact_key(double dist)
+{
+	if (isnan(dist))
+		return INFINITY;
+	if (isinf(dist) && dist > 0)
+		return FLT_MAX;
+	return (float) dist;
+}
+
+static double
+exact_distance(float key)
+{
+	if (isinf(key) && key > 0)
+		return get_float8_nan();
+	if (key == FLT_MAX)
+		return get_float8_infinity();
+	return key;
+}
+
+/* Offers one live element to the sweep of a query that is not finite. */
+static void
+exact_offer(void *arg, N2Ref ref, N2ElementTuple et)
+{
+	N2ScanOpaque so = (N2ScanOpaque) arg;
+	const float *v = n2_element_vector(&so->pg, et);
+	int			dims = so->params.dims;
+	double		dist;
+	N2Candidate c;
+
+	switch (so->params.metric)
+	{
+		case N2_METRIC_L2:
+			dist = sqrt((double) n2_kernels.l2sq(v, so->query, dims));
+			break;
+		case N2_METRIC_ANGULAR:
+			dist = n2_cosine_distance(v, so->query, dims);
+			break;
+		default:
+			dist = -(double) n2_kernels.dot(v, so->query, dims);
+			break;
+	}
+	c.ref = ref;
+	c.dist = exact_key(dist);
+	n2_sweep_offer(&so->sweep, c);
+}
+
+/*
  * One pass over every index page; the sweep keeps the nearest elements
  * offered that fit in its memory.
  */
@@ -386,7 +491,8 @@ static void
 sweep_pass(N2ScanOpaque so)
 {
 	n2_sweep_begin_pass(&so->sweep);
-	n2_for_each_element(so->pg.index, so->strategy, false, sweep_offer, so);
+	n2_for_each_element(so->pg.index, so->strategy, false,
+						so->exact ? exact_offer : sweep_offer, so);
 	n2_sweep_end_pass(&so->sweep);
 	so->npasses++;
 }
@@ -462,7 +568,12 @@ n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 		}
 		else if (so->it.stop_at_bound)
 			note_yield(so, c);
-		so->dist = so->params.metric == N2_METRIC_L2 ? sqrt((double) c.dist) : (double) c.dist;
+		if (so->exact)
+			so->dist = exact_distance(c.dist);
+		else if (so->params.metric == N2_METRIC_L2)
+			so->dist = sqrt((double) c.dist);
+		else
+			so->dist = c.dist;
 		load_tids(so, c.ref);
 	}
 }

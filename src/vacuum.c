@@ -1,28 +1,48 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * vacuum.c
  *		VACUUM: remove dead heap TIDs, then unlink the elements left with
  *		none, repair the neighbour lists that pointed to them, and free
  *		their space for later inserts.
  *
  * Pass 1 (no graph lock; scans and inserts go on) filters heap TIDs page by
- * page and notes the elements left empty.  The repair passes hold
- * N2_UPDATE_LOCK exclusively: inserts wait, so no new link to a doomed
- * element can appear, while scans go on and simply find fewer nodes.  In
- * order: the empty elements are re-checked (an insert of the same vector may
- * have refilled one), the entry point moves if it is doomed, every list that
- * links to a doomed element is rebuilt from the doomed element's own
- * neighbours (and a search when that leaves too few), the doomed elements
- * are flagged deleted, any live element left without an incoming path is
- * reconnected, and only then are the doomed tuples deleted (without moving
- * other line pointers) and their space recorded in the free space map.
- * Each step is WAL-logged page by page and leaves a graph in which every
- * live element is reachable, so a crash anywhere in between is harmless.
+ * page and notes the elements left empty.  The repair takes N2_UPDATE_LOCK
+ * exclusively (inserts wait; scans go on) only for two short steps, and
+ * holds it in N2_LOCK_VACUUM mode, which inserts do not wait for, from the
+ * first to the end.  First: the empty elements are re-checked (an insert
+ * of the same vector may have refilled one) and the doomed ones flagged
+ * deleted, so that no insert joins or links to them from then on.  Then
+ * every list that links to a doomed element is rebuilt from the doomed
+ * element's own neighbours (and a search when that leaves too few), each
+ * written only if no insert changed it meanwhile.  Second: the entry point
+ * moves if it is doomed, lists an insert gave a doomed link meanwhile are
+ * rebuilt too, and any live element left without an incoming path is
+ * reconnected.  Only then are the doomed tuples deleted (without moving
+ * other line pointers) and their space recorded in the free space map.  Each change
+ * is WAL-logged page by page.  A crash (or a cancel) before the
+ * reconnection may leave live elements unreachable (the repair dropped
+ * their only path); the next VACUUM finds the flagged elements again (they
+ * hold no heap TIDs) and reconnects them.
+ *
+ * Memory: the doomed elements of one batch (8 bytes each, twice: the
+ * candidates and those confirmed) stay within maintenance_work_mem
+ * (autovacuum_work_mem in autovacuum).  When pass 1 has collected that
+ * many, it stops, the repair passes handle the batch, and pass 1 goes on
+ * from the page where it stopped.  The lists to repair are found and
+ * repaired a page at a time.  Only the reachability check needs state for
+ * every live element: bitmaps over the index's line pointers (see N2Reach).
+ *
+ * Every loop checks for interrupts (vacuum_delay_point) with no buffer
+ * locked, so a cancel takes effect promptly; nothing done by then is lost,
+ * and the next VACUUM finishes the job.
  */
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
+#include "postmaster/autovacuum.h"
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 #include "storage/indexfsm.h"
@@ -36,7 +56,8 @@ typedef struct N2RefSet
 {
 	N2Ref	   *refs;			/* sorted */
 	int64		n;
-	int64		cap;
+	int64		cap;			/* allocated */
+	int64		max;			/* never more: the memory bound */
 } N2RefSet;
 
 typedef struct N2VacuumState
@@ -46,6 +67,8 @@ typedef struct N2VacuumState
 	IndexBulkDeleteResult *stats;
 	IndexBulkDeleteCallback callback;
 	void	   *callback_state;
+	int64		max_batch;		/* doomed elements handled per batch */
+	int			nbatches;
 	N2MetaPageData meta;
 	N2Params	p;
 	N2RefSet	dead;			/* elements left without heap TIDs */
@@ -56,11 +79,32 @@ typedef struct N2VacuumState
 } N2VacuumState;
 
 static void
+refset_init(N2RefSet *set, int64 max)
+{
+	set->refs = NULL;
+	set->n = 0;
+	set->cap = 0;
+	set->max = max;
+}
+
+static void
+refset_free(N2RefSet *set)
+{
+	if (set->refs != NULL)
+		pfree(set->refs);
+	set->refs = NULL;
+	set->n = 0;
+	set->cap = 0;
+}
+
+/* Appends ref; callers keep n below max. */
+static void
 refset_add(N2RefSet *set, N2Ref ref)
 {
 	if (set->n == set->cap)
 	{
-		set->cap = Max(set->cap * 2, 256);
+		Assert(set->cap < set->max);
+		set->cap = Min(Max(set->cap * 2, 256), set->max);
 		if (set->refs == NULL)
 			set->refs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(N2Ref) * set->cap);
 		else
@@ -101,36 +145,46 @@ filter_tids(N2VacuumState *vs, ItemPointerData *tids, int n, bool *changed)
 	return kept;
 }
 
-/* Heap TIDs an element holds, its chain included. */
-static int64
-element_tid_count(Relation index, N2ElementTuple et)
+/*
+ * Whether a TID chain holds a heap TID that is not dead.  Chunks on pages
+ * pass 1 has not reached yet still hold their dead TIDs, so every TID is
+ * checked; *ndead counts the dead ones still there.  The caller holds the
+ * element's page locked, which keeps the chain from changing.
+ */
+static bool
+chain_holds_live_tid(N2VacuumState *vs, Buffer ebuf, ItemPointerData next,
+					 int64 *ndead)
 {
-	int64		n = et->ntids;
-	ItemPointerData next = et->tidchain;
+	N2TidChainIter it;
+	N2TidChunk	tc;
+	bool		live = false;
 
-	while (ItemPointerIsValid(&next))
+	*ndead = 0;
+	n2_tid_chain_begin(&it, vs->index, ebuf, next);
+	while (!live && (tc = n2_tid_chain_next(&it)) != NULL)
 	{
-		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&next));
-		Page		page;
-		N2TidChunk	tc;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		tc = (N2TidChunk) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&next)));
-		n += tc->ntids;
-		next = tc->next;
-		UnlockReleaseBuffer(buf);
+		for (int i = 0; i < tc->ntids && !live; i++)
+		{
+			if (vs->callback(&tc->tids[i], vs->callback_state))
+				(*ndead)++;
+			else
+				live = true;
+		}
 	}
-	return n;
+	n2_tid_chain_end(&it);
+	return live;
 }
 
-/* Pass 1: filter heap TIDs; collect elements left with none inline. */
-static void
-remove_dead_tids(N2VacuumState *vs, N2RefSet *empty)
+/*
+ * Pass 1 from block start up to end: filter heap TIDs; collect the elements
+ * left with none inline.  Stops before a page whose elements might not fit
+ * in the batch; returns the block to go on from (end when done).
+ */
+static BlockNumber
+remove_dead_tids(N2VacuumState *vs, BlockNumber start, BlockNumber end,
+				 N2RefSet *empty)
 {
-	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
-
-	for (BlockNumber blkno = N2_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	for (BlockNumber blkno = start; blkno < end; blkno++)
 	{
 		Buffer		buf;
 		Page		page;
@@ -138,6 +192,8 @@ remove_dead_tids(N2VacuumState *vs, N2RefSet *empty)
 		OffsetNumber maxoff;
 		bool		changed = false;
 
+		if (empty->n > 0 && empty->n + MaxIndexTuplesPerPage > empty->max)
+			return blkno;
 		vacuum_delay_point();
 		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
 								 vs->info->strategy);
@@ -172,12 +228,7 @@ remove_dead_tids(N2VacuumState *vs, N2RefSet *empty)
 
 				et->ntids = (uint8) filter_tids(vs, et->heaptids, et->ntids, &changed);
 				if (et->ntids == 0)
-				{
-					ItemPointerData tid;
-
-					ItemPointerSet(&tid, blkno, off);
-					refset_add(empty, n2_tid_to_ref(&tid));
-				}
+					refset_add(empty, n2_ref(blkno, off));
 			}
 			else if (tuple[0] == N2_TUPLE_TIDS)
 			{
@@ -192,28 +243,37 @@ remove_dead_tids(N2VacuumState *vs, N2RefSet *empty)
 			GenericXLogAbort(state);
 		UnlockReleaseBuffer(buf);
 	}
+	return end;
 }
 
 /*
  * Keeps in vs->dead the elements of candidates that hold no heap TID at
- * all now (run under the exclusive update lock, so this stays true).
+ * all now (run under the exclusive update lock, so this stays true).  The
+ * dead TIDs left in their chains go with them: count them removed.
  */
 static void
 confirm_dead(N2VacuumState *vs, const N2RefSet *candidates)
 {
+	refset_init(&vs->dead, Max(candidates->n, 1));
 	for (int64 i = 0; i < candidates->n; i++)
 	{
 		N2Ref		ref = candidates->refs[i];
 		N2ElementTuple et;
 		bool		dead;
+		int64		ndead = 0;
 
-		n2_page_graph_read(&vs->pg, (BlockNumber) (ref >> 16));
+		vacuum_delay_point();
+		n2_page_graph_read(&vs->pg, n2_ref_block(ref));
 		LockBuffer(vs->pg.buf, BUFFER_LOCK_SHARE);
 		et = n2_page_graph_element(&vs->pg, ref);
-		dead = et != NULL && element_tid_count(vs->index, et) == 0;
+		dead = et != NULL && et->ntids == 0 &&
+			!chain_holds_live_tid(vs, vs->pg.buf, et->tidchain, &ndead);
 		LockBuffer(vs->pg.buf, BUFFER_LOCK_UNLOCK);
 		if (dead)
+		{
 			refset_add(&vs->dead, ref);
+			vs->stats->tuples_removed += ndead;
+		}
 	}
 }
 
@@ -262,8 +322,13 @@ visit_top(N2VacuumState *vs, N2Ref ref, N2ElementTuple et, void *arg)
 	}
 }
 
+/*
+ * Writes the entry point (only under the exclusive update lock) or, with
+ * deleted > 0, takes that many elements off the metapage's count (inserts
+ * may have moved the entry meanwhile: it is left as it is).
+ */
 static void
-write_meta(N2VacuumState *vs)
+write_meta(N2VacuumState *vs, int64 deleted)
 {
 	GenericXLogState *state = GenericXLogStart(vs->index);
 	Buffer		buf = ReadBuffer(vs->index, N2_METAPAGE_BLKNO);
@@ -271,10 +336,13 @@ write_meta(N2VacuumState *vs)
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	meta = N2PageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
-	meta->entry = vs->meta.entry;
-	meta->max_level = vs->meta.max_level;
-	meta->nelements = vs->meta.nelements;
-	meta->ndeleted = vs->meta.ndeleted;
+	if (deleted > 0)
+		meta->nelements = Max(meta->nelements - deleted, 0);
+	else
+	{
+		meta->entry = vs->meta.entry;
+		meta->max_level = vs->meta.max_level;
+	}
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
 }
@@ -294,27 +362,7 @@ move_entry_point(N2VacuumState *vs)
 	else
 		n2_ref_to_tid(top.ref, &vs->meta.entry);
 	vs->meta.max_level = (int16) top.level;
-	write_meta(vs);
-}
-
-static void
-visit_damaged(N2VacuumState *vs, N2Ref ref, N2ElementTuple et, void *arg)
-{
-	N2RefSet   *damaged = (N2RefSet *) arg;
-	ItemPointer links = N2ElementLinks(et);
-	int			nlinks = n2_links_count(&vs->p, et->level);
-
-	if (refset_contains(&vs->dead, ref))
-		return;
-	for (int i = 0; i < nlinks; i++)
-	{
-		if (ItemPointerIsValid(&links[i]) &&
-			refset_contains(&vs->dead, n2_tid_to_ref(&links[i])))
-		{
-			refset_add(damaged, ref);
-			return;
-		}
-	}
+	write_meta(vs, 0);
 }
 
 /* Valid links of ref on level, appended to out; returns the new count. */
@@ -335,14 +383,20 @@ repair_element(N2VacuumState *vs, N2Ref e)
 	N2ElementTuple et;
 	int			level;
 	int			maxcand = (p->max_m0 + 1) * (p->max_m0 + 1) + p->ef_construction;
-	N2Ref	   *pool = palloc(sizeof(N2Ref) * maxcand);
-	N2Ref	   *hop = palloc(sizeof(N2Ref) * (p->max_m0 + 1));
-	N2Candidate *cands = palloc(sizeof(N2Candidate) * maxcand);
-	float	   *dists = palloc(sizeof(float) * maxcand);
+	N2Ref	   *pool;
+	N2Ref	   *hop;
+	N2Candidate *cands;
+	float	   *dists;
+	ItemPointerData *seen;
 
 	if (vec == NULL)
 		return;
-	n2_page_graph_read(&vs->pg, (BlockNumber) (e >> 16));
+	pool = palloc(sizeof(N2Ref) * maxcand);
+	hop = palloc(sizeof(N2Ref) * (p->max_m0 + 1));
+	cands = palloc(sizeof(N2Candidate) * maxcand);
+	dists = palloc(sizeof(float) * maxcand);
+	seen = palloc(sizeof(ItemPointerData) * (p->max_m0 + 1));
+	n2_page_graph_read(&vs->pg, n2_ref_block(e));
 	LockBuffer(vs->pg.buf, BUFFER_LOCK_SHARE);
 	et = n2_page_graph_element(&vs->pg, e);
 	level = et ? et->level : -1;
@@ -353,7 +407,7 @@ repair_element(N2VacuumState *vs, N2Ref e)
 	{
 		int			cap = n2_links_cap(p, l);
 		int			start = n2_links_start(p, l);
-		int			nlinks = append_links(vs, e, l, hop, 0, cap);
+		int			nlinks;
 		int			npool = 0;
 		bool		damaged = false;
 		int			n = 0;
@@ -361,6 +415,24 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		GenericXLogState *state;
 		Buffer		buf;
 		ItemPointer links;
+
+		/*
+		 * Inserts go on meanwhile: the new list is computed from a copy and
+		 * written only if the list is still that copy, else this level is
+		 * done again from the list as it is now.
+		 */
+		n2_page_graph_read(&vs->pg, n2_ref_block(e));
+		LockBuffer(vs->pg.buf, BUFFER_LOCK_SHARE);
+		et = n2_page_graph_element(&vs->pg, e);
+		if (et == NULL)
+		{
+			LockBuffer(vs->pg.buf, BUFFER_LOCK_UNLOCK);
+			break;
+		}
+		memcpy(seen, N2ElementLinks(et) + start, sizeof(ItemPointerData) * cap);
+		LockBuffer(vs->pg.buf, BUFFER_LOCK_UNLOCK);
+		for (nlinks = 0; nlinks < cap && ItemPointerIsValid(&seen[nlinks]); nlinks++)
+			hop[nlinks] = n2_tid_to_ref(&seen[nlinks]);
 
 		for (int i = 0; i < nlinks; i++)
 		{
@@ -422,12 +494,18 @@ repair_element(N2VacuumState *vs, N2Ref e)
 			cands[i].ref = pool[i];
 			cands[i].dist = dists[i];
 		}
-		nsel = n2_select_refs(&vs->pg, cands, npool, cap, cands);
+		nsel = n2_select_refs(&vs->pg, cands, npool, cap, cands, NULL, NULL);
 
 		et = n2_lock_element(vs->index, e, &state, &buf);
 		if (et == NULL)
 			break;
 		links = N2ElementLinks(et) + start;
+		if (memcmp(links, seen, sizeof(ItemPointerData) * cap) != 0)
+		{
+			n2_abort_element(state, buf);
+			l--;
+			continue;
+		}
 		for (int i = 0; i < cap; i++)
 		{
 			if (i < nsel)
@@ -441,7 +519,69 @@ repair_element(N2VacuumState *vs, N2Ref e)
 	pfree(hop);
 	pfree(cands);
 	pfree(dists);
+	pfree(seen);
 	pfree(vec);
+}
+
+/* Whether a live element links to a doomed one on any level. */
+static bool
+links_to_dead(N2VacuumState *vs, N2ElementTuple et)
+{
+	ItemPointer links = N2ElementLinks(et);
+	int			nlinks = n2_links_count(&vs->p, et->level);
+
+	for (int i = 0; i < nlinks; i++)
+	{
+		if (ItemPointerIsValid(&links[i]) &&
+			refset_contains(&vs->dead, n2_tid_to_ref(&links[i])))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Repairs every live element that links to a doomed one, a page at a time:
+ * the page's damaged elements are noted under its share lock, then repaired
+ * with it released.  A repair rewrites only the repaired element's lists,
+ * so this finds the same elements as a walk that noted all of them first,
+ * with one page's worth in memory.
+ */
+static void
+repair_damaged(N2VacuumState *vs)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+	N2Ref	   *damaged = palloc(sizeof(N2Ref) * MaxOffsetNumber);
+
+	for (BlockNumber blkno = N2_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+		int			n = 0;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+								 vs->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			N2ElementTuple et = n2_page_live_element(page, off);
+			N2Ref		ref = n2_ref(blkno, off);
+
+			if (et != NULL && !refset_contains(&vs->dead, ref) &&
+				links_to_dead(vs, et))
+				damaged[n++] = ref;
+		}
+		UnlockReleaseBuffer(buf);
+		for (int i = 0; i < n; i++)
+		{
+			vacuum_delay_point();
+			repair_element(vs, damaged[i]);
+		}
+	}
+	pfree(damaged);
 }
 
 /*
@@ -495,7 +635,10 @@ delete_tuple(N2VacuumState *vs, ItemPointer tid, ItemPointerData *tidchain,
 	UnlockReleaseBuffer(buf);
 }
 
-/* Deletes a doomed element and its TID and vector chains. */
+/*
+ * Deletes a doomed element and its TID and vector chains.  No interrupt is
+ * taken in between: a chain whose element is gone would never be freed.
+ */
 static void
 delete_element(N2VacuumState *vs, N2Ref ref)
 {
@@ -523,45 +666,174 @@ delete_element(N2VacuumState *vs, N2Ref ref)
 	}
 }
 
-static void
-visit_collect(N2VacuumState *vs, N2Ref ref, N2ElementTuple et, void *arg)
-{
-	refset_add((N2RefSet *) arg, ref);
-}
-
+/*
+ * Level-0 reachability of the live elements, in bitmaps with one bit per
+ * line pointer up to each page's last live element: slot base[blkno] +
+ * offset - 1.  Elements found reachable go on a stack to have their links
+ * followed; when it is full they are marked pending instead, and put on it
+ * once it empties.  The stack holds a 64th of the live elements, so the
+ * pending marks are swept at most some 65 times.
+ *
+ * That is 8 bytes per page, 3 bits per line pointer and 1/8 byte per live
+ * element (about 1.2 MB for a million elements of 128 dimensions, 11 to a
+ * page).  This is the one state maintenance_work_mem does not bound: any
+ * reachability check needs a mark per element.
+ */
 typedef struct N2Reach
 {
 	N2VacuumState *vs;
-	N2RefSet	all;			/* live elements, sorted */
-	bool	   *seen;			/* reachable on level 0, per element */
-	int64	   *queue;
+	BlockNumber nblocks;
+	uint64	   *base;			/* first slot of each block, nblocks + 1 */
+	BlockNumber based;			/* blocks up to here have their base */
+	uint64		nslots;
+	uint64		nwords;			/* allocated for each bitmap */
+	uint64	   *live;
+	uint64	   *seen;			/* reachable */
+	uint64	   *pending;		/* reachable, links not followed, not stacked */
+	int64		nlive;
+	int64		npending;
+	N2Ref	   *stack;
+	int64		nstack;
+	int64		maxstack;
 	N2Ref	   *nbuf;
 } N2Reach;
 
-/* Marks what is reachable on level 0 from all.refs[start]. */
-static void
-reach_from(N2Reach *r, int64 start)
+static inline bool
+bit_test(const uint64 *map, uint64 slot)
 {
-	int64		head = 0;
-	int64		tail = 0;
+	return (map[slot / 64] >> (slot % 64)) & 1;
+}
 
-	if (r->seen[start])
-		return;
-	r->seen[start] = true;
-	r->queue[tail++] = start;
-	while (head < tail)
+static inline void
+bit_set(uint64 *map, uint64 slot)
+{
+	map[slot / 64] |= UINT64CONST(1) << (slot % 64);
+}
+
+static inline void
+bit_clear(uint64 *map, uint64 slot)
+{
+	map[slot / 64] &= ~(UINT64CONST(1) << (slot % 64));
+}
+
+static uint64 *
+bitmap_alloc(uint64 nwords)
+{
+	return MemoryContextAllocExtended(CurrentMemoryContext,
+									  sizeof(uint64) * Max(nwords, 1),
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+/* The slot of a live element's ref, or -1 when ref names none. */
+static int64
+reach_slot(const N2Reach *r, N2Ref ref)
+{
+	BlockNumber blkno = n2_ref_block(ref);
+	OffsetNumber off = n2_ref_offset(ref);
+	uint64		slot;
+
+	if (blkno >= r->nblocks || off < FirstOffsetNumber)
+		return -1;
+	slot = r->base[blkno] + off - 1;
+	if (slot >= r->base[blkno + 1] || !bit_test(r->live, slot))
+		return -1;
+	return (int64) slot;
+}
+
+/* The ref of a slot: its page is the last whose slots start at or before it. */
+static N2Ref
+reach_ref(const N2Reach *r, uint64 slot)
+{
+	BlockNumber lo = 0;
+	BlockNumber hi = r->nblocks - 1;
+
+	while (lo < hi)
 	{
-		int			n = n2_page_graph_ops.neighbors(&r->vs->pg, r->all.refs[r->queue[head++]],
-													0, r->nbuf, r->vs->p.max_m0);
+		BlockNumber mid = lo + (hi - lo + 1) / 2;
 
-		for (int i = 0; i < n; i++)
+		if (r->base[mid] <= slot)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return n2_ref(lo, slot - r->base[lo] + 1);
+}
+
+/* Pages come in order and offsets ascend on each: slots are appended. */
+static void
+visit_live(N2VacuumState *vs, N2Ref ref, N2ElementTuple et, void *arg)
+{
+	N2Reach    *r = (N2Reach *) arg;
+	BlockNumber blkno = n2_ref_block(ref);
+	uint64		slot;
+
+	if (blkno >= r->nblocks)
+		return;
+	while (r->based < blkno)
+		r->base[++r->based] = r->nslots;
+	slot = r->base[blkno] + n2_ref_offset(ref) - 1;
+	if (slot / 64 >= r->nwords)
+	{
+		uint64		nwords = Max(r->nwords * 2, slot / 64 + 1);
+
+		r->live = repalloc_huge(r->live, sizeof(uint64) * nwords);
+		memset(r->live + r->nwords, 0, sizeof(uint64) * (nwords - r->nwords));
+		r->nwords = nwords;
+	}
+	bit_set(r->live, slot);
+	r->nslots = slot + 1;
+	r->nlive++;
+}
+
+static void
+reach_mark(N2Reach *r, uint64 slot, N2Ref ref)
+{
+	bit_set(r->seen, slot);
+	if (r->nstack < r->maxstack)
+		r->stack[r->nstack++] = ref;
+	else
+	{
+		bit_set(r->pending, slot);
+		r->npending++;
+	}
+}
+
+/* Marks what is reachable on level 0 from the element at slot. */
+static void
+reach_from(N2Reach *r, uint64 slot)
+{
+	if (bit_test(r->seen, slot))
+		return;
+	reach_mark(r, slot, reach_ref(r, slot));
+	for (;;)
+	{
+		while (r->nstack > 0)
 		{
-			int64		j = refset_index(&r->all, r->nbuf[i]);
+			N2Ref		x = r->stack[--r->nstack];
+			int			n;
 
-			if (j >= 0 && !r->seen[j])
+			vacuum_delay_point();
+			n = n2_page_graph_ops.neighbors(&r->vs->pg, x, 0, r->nbuf,
+											r->vs->p.max_m0);
+			for (int i = 0; i < n; i++)
 			{
-				r->seen[j] = true;
-				r->queue[tail++] = j;
+				int64		j = reach_slot(r, r->nbuf[i]);
+
+				if (j >= 0 && !bit_test(r->seen, j))
+					reach_mark(r, j, r->nbuf[i]);
+			}
+		}
+		if (r->npending == 0)
+			break;
+		for (uint64 w = 0; w * 64 < r->nslots && r->nstack < r->maxstack; w++)
+		{
+			while (r->pending[w] != 0 && r->nstack < r->maxstack)
+			{
+				uint64		j = w * 64 + pg_rightmost_one_pos64(r->pending[w]);
+
+				bit_clear(r->pending, j);
+				r->npending--;
+				r->stack[r->nstack++] = reach_ref(r, j);
 			}
 		}
 	}
@@ -571,9 +843,9 @@ static bool
 reach_seen(void *arg, N2Ref ref)
 {
 	N2Reach    *r = (N2Reach *) arg;
-	int64		j = refset_index(&r->all, ref);
+	int64		j = reach_slot(r, ref);
 
-	return j >= 0 && r->seen[j];
+	return j >= 0 && bit_test(r->seen, j);
 }
 
 /*
@@ -590,30 +862,53 @@ reconnect_orphans(N2VacuumState *vs)
 	if (!ItemPointerIsValid(&vs->meta.entry))
 		return;
 	r.vs = vs;
-	for_each_element(vs, visit_collect, &r.all);
-	entry = refset_index(&r.all, n2_tid_to_ref(&vs->meta.entry));
-	if (entry < 0)
-		return;
-	r.seen = palloc0_array(bool, r.all.n);
-	r.queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * r.all.n);
-	r.nbuf = palloc(sizeof(N2Ref) * vs->p.max_m0);
-	reach_from(&r, entry);
-	for (int64 i = 0; i < r.all.n; i++)
+	r.nblocks = RelationGetNumberOfBlocks(vs->index);
+	r.base = MemoryContextAllocExtended(CurrentMemoryContext,
+										sizeof(uint64) * (r.nblocks + 1),
+										MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	r.nwords = 1024;
+	r.live = bitmap_alloc(r.nwords);
+	for_each_element(vs, visit_live, &r);
+	while (r.based < r.nblocks)
+		r.base[++r.based] = r.nslots;
+	entry = reach_slot(&r, n2_tid_to_ref(&vs->meta.entry));
+	if (entry >= 0)
 	{
-		float	   *vec;
+		r.seen = bitmap_alloc(r.nwords);
+		r.pending = bitmap_alloc(r.nwords);
+		r.maxstack = Max(r.nlive / 64, 1024);
+		r.stack = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(N2Ref) * r.maxstack);
+		r.nbuf = palloc(sizeof(N2Ref) * vs->p.max_m0);
+		reach_from(&r, entry);
+		for (uint64 w = 0; w * 64 < r.nslots; w++)
+		{
+			uint64		orphans;
 
-		if (r.seen[i])
-			continue;
-		vacuum_delay_point();
-		vec = n2_read_vector(&vs->pg, r.all.refs[i]);
-		if (vec == NULL)
-			continue;
-		vs->pg.query = vec;
-		n2_connect(&vs->pg, &vs->search, &vs->meta.entry, vs->meta.max_level,
-				   r.all.refs[i], reach_seen, &r);
-		pfree(vec);
-		reach_from(&r, i);
+			while ((orphans = r.live[w] & ~r.seen[w]) != 0)
+			{
+				uint64		j = w * 64 + pg_rightmost_one_pos64(orphans);
+				N2Ref		ref = reach_ref(&r, j);
+				float	   *vec;
+
+				vacuum_delay_point();
+				vec = n2_read_vector(&vs->pg, ref);
+				if (vec != NULL)
+				{
+					vs->pg.query = vec;
+					n2_connect(&vs->pg, &vs->search, &vs->meta.entry,
+							   vs->meta.max_level, ref, reach_seen, &r);
+					pfree(vec);
+				}
+				reach_from(&r, j);
+			}
+		}
+		pfree(r.seen);
+		pfree(r.pending);
+		pfree(r.stack);
+		pfree(r.nbuf);
 	}
+	pfree(r.base);
+	pfree(r.live);
 }
 
 static void
@@ -626,12 +921,23 @@ vacuum_free_core(void *arg)
 	vs->search_valid = false;
 }
 
+/*
+ * The graph lock is held exclusively only twice, briefly: to confirm and
+ * flag the doomed elements, and to move the entry point off them and
+ * reconnect what the repair left unreachable.  In between, inserts go on
+ * while the lists that link to doomed elements are rebuilt: they see the
+ * deleted flags, so they neither join nor link to a doomed element (see
+ * n2_read_vector), and the repair writes a list only if it is still the
+ * one it read.  A new node may meanwhile be linked only from a node the
+ * repair left unreachable, or from the flagged entry point; the second
+ * step finds it with the rest.  Once no live list names a doomed element
+ * and no insert can reach one, the doomed tuples are deleted while inserts
+ * go on.
+ */
 static void
 repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 {
-	N2RefSet	damaged = {0};
-
-	LockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+	LockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	n2_pause_point("vacuum-repair");
 	n2_read_meta(vs->index, &vs->meta);
 	n2_params_from_meta(vs->index, &vs->meta, &vs->p);
@@ -644,35 +950,83 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 	vs->search_valid = true;
 
 	confirm_dead(vs, empty);
-	if (vs->dead.n > 0)
+	if (vs->dead.n == 0)
 	{
-		move_entry_point(vs);
-		for_each_element(vs, visit_damaged, &damaged);
-		for (int64 i = 0; i < damaged.n; i++)
-		{
-			vacuum_delay_point();
-			repair_element(vs, damaged.refs[i]);
-		}
-		for (int64 i = 0; i < vs->dead.n; i++)
-			flag_dead(vs, vs->dead.refs[i]);
-
-		/*
-		 * Reconnect before deleting: once no live list names a doomed
-		 * element, a crash at any point below leaves every live element
-		 * reachable.
-		 */
-		reconnect_orphans(vs);
-		for (int64 i = 0; i < vs->dead.n; i++)
-		{
-			vacuum_delay_point();
-			delete_element(vs, vs->dead.refs[i]);
-		}
-		vs->meta.nelements = Max(vs->meta.nelements - vs->dead.n, 0);
-		write_meta(vs);
-		IndexFreeSpaceMapVacuum(vs->index);
+		n2_page_graph_release(&vs->pg);
+		n2_search_free(&vs->search);
+		vs->search_valid = false;
+		UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
+		return;
 	}
+	for (int64 i = 0; i < vs->dead.n; i++)
+	{
+		vacuum_delay_point();
+		flag_dead(vs, vs->dead.refs[i]);
+	}
+
+	/*
+	 * From here to the end VACUUM holds the lock in N2_LOCK_VACUUM, which
+	 * only n2_verify (it must not see the graph half repaired) and the
+	 * critical steps wait for.  The entry point stays where it is, even if
+	 * doomed, until the second critical step: a flagged element can still
+	 * be walked through, so everything it reached stays reachable for scans
+	 * and inserts meanwhile.
+	 */
+	LockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_VACUUM);
+	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
+	n2_pause_point("vacuum-flagged");
+
+	repair_damaged(vs);
+	n2_pause_point("vacuum-rebuilt");
+
+	/*
+	 * Exclusive again: the entry point moves off a doomed element; lists an
+	 * insert gave a doomed link meanwhile (a new entry point links the old
+	 * one, or a re-selection kept a link of a list not yet rebuilt) are
+	 * rebuilt; then what the repair left unreachable is reconnected.  A
+	 * crash before this point leaves live elements that the next VACUUM
+	 * reconnects.
+	 */
+	LockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
+	n2_read_meta(vs->index, &vs->meta);
+	move_entry_point(vs);
+	repair_damaged(vs);
+	reconnect_orphans(vs);
+	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
+
+	/* no live list names a doomed element, and no insert can reach one */
+	for (int64 i = 0; i < vs->dead.n; i++)
+	{
+		vacuum_delay_point();
+		delete_element(vs, vs->dead.refs[i]);
+	}
+	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_VACUUM);
+	write_meta(vs, vs->dead.n);
+	IndexFreeSpaceMapVacuum(vs->index);
 	n2_page_graph_release(&vs->pg);
-	UnlockPage(vs->index, N2_UPDATE_LOCK, ExclusiveLock);
+	n2_search_free(&vs->search);
+	vs->search_valid = false;
+
+	vs->nbatches++;
+	ereport(vs->info->message_level,
+			(errmsg("index \"%s\": batch %d removed %lld graph elements",
+					RelationGetRelationName(vs->index), vs->nbatches,
+					(long long) vs->dead.n)));
+	refset_free(&vs->dead);
+}
+
+/*
+ * Bytes for the doomed elements of a batch: maintenance_work_mem, or
+ * autovacuum_work_mem in an autovacuum worker when it is set.
+ */
+static int64
+vacuum_work_mem(void)
+{
+	int			kb = maintenance_work_mem;
+
+	if (IsAutoVacuumWorkerProcess() && autovacuum_work_mem != -1)
+		kb = autovacuum_work_mem;
+	return (int64) kb * 1024;
 }
 
 IndexBulkDeleteResult *
@@ -683,7 +1037,7 @@ n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 											  "n2 vacuum", ALLOCSET_DEFAULT_SIZES);
 	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 	N2VacuumState *vs = palloc0(sizeof(N2VacuumState));
-	N2RefSet	empty = {0};
+	BlockNumber end = RelationGetNumberOfBlocks(info->index);
 
 	if (stats == NULL)
 		stats = MemoryContextAllocZero(oldcxt, sizeof(IndexBulkDeleteResult));
@@ -692,14 +1046,35 @@ n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	vs->stats = stats;
 	vs->callback = callback;
 	vs->callback_state = callback_state;
+
+	/*
+	 * A batch's candidates and the confirmed ones take 8 bytes each; at
+	 * least a page's worth, so that every batch makes progress.
+	 */
+	vs->max_batch = Max(vacuum_work_mem() / (2 * (int64) sizeof(N2Ref)),
+						MaxIndexTuplesPerPage);
 	vs->cleanup.func = vacuum_free_core;
 	vs->cleanup.arg = vs;
 	MemoryContextRegisterResetCallback(cxt, &vs->cleanup);
 
+	/* refuse an index in another format before changing any page */
+	n2_read_meta(vs->index, &vs->meta);
+
+	/*
+	 * Pages added meanwhile hold only new elements: the dead TIDs all
+	 * come from index entries made before this VACUUM began.
+	 */
 	stats->num_index_tuples = 0;
-	remove_dead_tids(vs, &empty);
-	if (empty.n > 0)
-		repair_graph(vs, &empty);
+	for (BlockNumber next = N2_METAPAGE_BLKNO + 1; next < end;)
+	{
+		N2RefSet	empty;
+
+		refset_init(&empty, vs->max_batch);
+		next = remove_dead_tids(vs, next, end, &empty);
+		if (empty.n > 0)
+			repair_graph(vs, &empty);
+		refset_free(&empty);
+	}
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 
 	MemoryContextSwitchTo(oldcxt);

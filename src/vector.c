@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * vector.c
  *		The vector type: I/O, casts, operators, comparison and aggregates.
  *
@@ -476,8 +477,13 @@ cosine_distance(PG_FUNCTION_ARGS)
  * may hold NaN or infinity; those give NaN or infinite distances, as
  * arithmetic on real does.
  */
-static const float *
-real_array_elements(ArrayType *array, int *n)
+
+/*
+ * The elements of a real[] distance argument.  Index scans check their
+ * queries here too, so that they fail as the operators do.
+ */
+const float *
+n2_real_array_elements(ArrayType *array, int *n)
 {
 	if (ARR_ELEMTYPE(array) != FLOAT4OID)
 		ereport(ERROR,
@@ -506,8 +512,8 @@ real_array_pair(FunctionCallInfo fcinfo, const float **a, const float **b,
 	int			na;
 	int			nb;
 
-	*a = real_array_elements(PG_GETARG_ARRAYTYPE_P(0), &na);
-	*b = real_array_elements(PG_GETARG_ARRAYTYPE_P(1), &nb);
+	*a = n2_real_array_elements(PG_GETARG_ARRAYTYPE_P(0), &na);
+	*b = n2_real_array_elements(PG_GETARG_ARRAYTYPE_P(1), &nb);
 	if (na != nb)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

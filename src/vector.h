@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * vector.h
  *		The vector data type: a varlena holding float4 elements.
  *
@@ -10,6 +11,7 @@
 #define N2_VECTOR_H
 
 #include "fmgr.h"
+#include "utils/array.h"
 
 /* Also the largest typmod accepted by vector(n). */
 #define VECTOR_MAX_DIM 16000
@@ -29,5 +31,8 @@ typedef struct Vector
 
 /* A zeroed vector of dim elements, palloc'd in the current context. */
 extern Vector *InitVector(int dim);
+
+/* The elements of a real[] distance argument, checked; errors if unfit. */
+extern const float *n2_real_array_elements(ArrayType *array, int *n);
 
 #endif							/* N2_VECTOR_H */

@@ -1,12 +1,15 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * verify.c
  *		n2_verify(regclass): checks every structural invariant of an index
  *		and returns one row per problem found (none when it is sound), in the
  *		spirit of amcheck.
  *
  * Checked: the metapage; every tuple's kind and size; element TID counts;
- * link targets (an element, not deleted, not the element itself, no
- * duplicates, on a level the target has, valid entries first); TID and
+ * link targets (an element, not the element itself, no duplicates, on a
+ * level the target has, valid entries first; an element VACUUM flagged
+ * deleted is a valid target until VACUUM, which rebuilds every list naming
+ * it before deleting it, gets there, concurrently or after a cancel); TID and
  * vector chains (kinds, lengths); the entry point (an element on the top
  * level); and that every element holding a visible row is reachable from
  * the entry point on level 0.
@@ -17,6 +20,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/index.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -117,8 +121,10 @@ check_tid_chain(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
 	{
 		Buffer		buf;
 		Size		size;
-		N2TidChunk tc = (N2TidChunk) fetch_tuple(vs, &next, &buf, &size);
+		N2TidChunk	tc;
 
+		CHECK_FOR_INTERRUPTS();
+		tc = (N2TidChunk) fetch_tuple(vs, &next, &buf, &size);
 		if (tc == NULL || tc->type != N2_TUPLE_TIDS ||
 			size < n2_tid_chunk_size(tc->capacity) || tc->ntids > tc->capacity)
 		{
@@ -216,7 +222,6 @@ check_pages(N2VerifyState *vs)
 			{
 				N2ElementTuple et = (N2ElementTuple) tuple;
 				int			ninline;
-				ItemPointerData tid;
 
 				if (et->level > N2_MAX_LEVEL ||
 					size != n2_element_size(&vs->p, et->level, &ninline) ||
@@ -236,8 +241,7 @@ check_pages(N2VerifyState *vs)
 					vs->live = repalloc_huge(vs->live, sizeof(bool) * vs->caprefs);
 					vs->holds = repalloc_huge(vs->holds, sizeof(bool) * vs->caprefs);
 				}
-				ItemPointerSet(&tid, blkno, off);
-				vs->refs[vs->nrefs] = n2_tid_to_ref(&tid);
+				vs->refs[vs->nrefs] = n2_ref(blkno, off);
 				vs->levels[vs->nrefs] = et->level;
 				vs->live[vs->nrefs] = !(et->flags & N2_ELEMENT_DELETED);
 				vs->holds[vs->nrefs] = false;
@@ -314,9 +318,6 @@ check_elements(N2VerifyState *vs)
 				if (target < 0)
 					problem(vs, blkno, off, "level %d link (%u,%u) is not an element",
 							level, ItemPointerGetBlockNumber(link), ItemPointerGetOffsetNumber(link));
-				else if (!vs->live[target])
-					problem(vs, blkno, off, "level %d links to deleted element (%u,%u)",
-							level, ItemPointerGetBlockNumber(link), ItemPointerGetOffsetNumber(link));
 				else if (vs->levels[target] < level)
 					problem(vs, blkno, off, "level %d links to (%u,%u), which has only level %d",
 							level, ItemPointerGetBlockNumber(link),
@@ -373,10 +374,12 @@ holds_visible_row(N2VerifyState *vs, ItemPointer tid)
 	}
 	while (!visible && ItemPointerIsValid(&next))
 	{
-		N2TidChunk	tc = (N2TidChunk) fetch_tuple(vs, &next, &buf, &size);
+		N2TidChunk	tc;
 		ItemPointerData *chunk;
 		int			n;
 
+		CHECK_FOR_INTERRUPTS();
+		tc = (N2TidChunk) fetch_tuple(vs, &next, &buf, &size);
 		if (tc == NULL)
 			break;
 		n = tc->ntids;
@@ -479,6 +482,7 @@ check_reachable(N2VerifyState *vs)
 		{
 			ItemPointerData tid;
 
+			CHECK_FOR_INTERRUPTS();
 			n2_ref_to_tid(vs->refs[i], &tid);
 			if (holds_visible_row(vs, &tid))
 				problem(vs, ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
@@ -492,11 +496,23 @@ Datum
 n2_verify(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			indexoid = PG_GETARG_OID(0);
+	Oid			heapoid;
 	N2VerifyState vs;
 
 	InitMaterializedSRF(fcinfo, 0);
 	memset(&vs, 0, sizeof(vs));
-	vs.index = n2_open_index(PG_GETARG_OID(0));
+
+	/* The table before its index, as everyone else locks them. */
+	heapoid = IndexGetRelation(indexoid, true);
+	if (OidIsValid(heapoid))
+		vs.heap = table_open(heapoid, AccessShareLock);
+	vs.index = n2_open_index(indexoid);
+	if (vs.heap == NULL || vs.index->rd_index->indrelid != heapoid)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("could not open the table of index \"%s\"",
+						RelationGetRelationName(vs.index))));
 	vs.out = rsinfo->setResult;
 	vs.tupdesc = rsinfo->setDesc;
 	vs.caprefs = 1024;
@@ -505,6 +521,13 @@ n2_verify(PG_FUNCTION_ARGS)
 	vs.live = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * vs.caprefs);
 	vs.holds = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * vs.caprefs);
 
+	/*
+	 * Inserts and VACUUM's repair pass wait meanwhile, so every link is
+	 * checked against a complete graph; scans go on.  The metapage is read
+	 * under this lock too: an insert may set the dimension of a real[] index
+	 * or move the entry point until we hold it.
+	 */
+	LockPage(vs.index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	n2_read_meta(vs.index, &vs.meta);
 	n2_params_from_meta(vs.index, &vs.meta, &vs.p);
 	if (vs.meta.m < N2_MIN_M || vs.meta.m > N2_MAX_M ||
@@ -515,18 +538,12 @@ n2_verify(PG_FUNCTION_ARGS)
 				vs.meta.m, vs.meta.max_m0, vs.meta.dims);
 	else
 	{
-		/*
-		 * Inserts and VACUUM's repair pass wait meanwhile, so every link is
-		 * checked against a complete graph; scans go on.
-		 */
-		vs.heap = table_open(vs.index->rd_index->indrelid, AccessShareLock);
-		LockPage(vs.index, N2_UPDATE_LOCK, ExclusiveLock);
 		check_pages(&vs);
 		check_elements(&vs);
 		check_reachable(&vs);
-		UnlockPage(vs.index, N2_UPDATE_LOCK, ExclusiveLock);
-		table_close(vs.heap, AccessShareLock);
 	}
+	UnlockPage(vs.index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	relation_close(vs.index, AccessShareLock);
+	table_close(vs.heap, AccessShareLock);
 	return (Datum) 0;
 }

@@ -1,4 +1,4 @@
-# Filtered k-NN queries return their LIMIT (issue 8), on fashion-mnist (60,000 x 784, L2)
+# Filtered k-NN queries return their LIMIT, on fashion-mnist (60,000 x 784, L2)
 # with its class label (10 classes, ~10% each) and a synthetic bucket = id % 100 (1%)
 # as columns, an n2 index WITH (m = 16, ef_construction = 64), default GUCs:
 #

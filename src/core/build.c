@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * build.c
  *		Threaded HNSW bulk builder over an N2Graph.  Pure C and POSIX threads.
  *

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * build.h
  *		Threaded HNSW bulk builder (N2's algorithm) over an N2Graph.  Pure C.
  *

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * distance.c
  *		Scalar reference kernels, run-time dispatch, cosine and normalisation.
  *

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * distance.h
  *		Distance kernels with run-time CPU dispatch.  Pure C: no PostgreSQL.
  *

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * distance_avx2.c
  *		AVX2 + FMA kernels: eight floats a lane, four independent accumulators.
  *

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * distance_avx512.c
  *		AVX-512F kernels: sixteen floats a lane, four independent accumulators.
  *

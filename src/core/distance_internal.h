@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * distance_internal.h
  *		Per-variant kernel tables, shared by the dispatcher and the unit tests.
  *

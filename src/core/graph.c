@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * graph.c
  *		The in-memory HNSW graph and reproducible level draws.  Pure C.
  */

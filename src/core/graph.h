@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * graph.h
  *		The in-memory HNSW graph the bulk builder fills.  Pure C.
  *

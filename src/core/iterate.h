@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * iterate.h
  *		Resumable nearest-neighbour search for index scans.  Pure C.
  *

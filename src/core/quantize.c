@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * quantize.c
  *		8-bit scalar quantization: fitting, encoding, decoding.  Pure C.
  */

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * quantize.h
  *		8-bit scalar quantization (SQ8) of vectors, for building a graph when
  *		the float vectors do not fit in memory.  Pure C.

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * repair.c
  *		Post-build repair of an in-memory graph.  Pure C.
  *

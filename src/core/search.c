@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * search.c
  *		Visited sets, candidate heaps and the HNSW layer searches.  Pure C.
  */

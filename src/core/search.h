@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * search.h
  *		HNSW beam search over any graph reachable through N2GraphOps: the
  *		in-memory graph while building, index pages while scanning.

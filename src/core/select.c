@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * select.c
  *		Neighbour selection (HNSW paper algorithm 4, or the closest).  Pure C.
  */

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * select.h
  *		Neighbour selection: HNSW paper algorithm 4 ("heuristic") or the
  *		closest ones ("naive").  Pure C.

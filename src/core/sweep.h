@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * sweep.h
  *		Exact nearest-first enumeration of nodes in bounded memory.  Pure C.
  *

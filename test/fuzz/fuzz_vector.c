@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * fuzz_vector.c
  *		libFuzzer target for the vector type's text input (vector_in) and
  *		binary receive (vector_recv) in src/vector.c.

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * pg_stubs.c
  *		Just enough of the PostgreSQL backend for src/vector.c's text and
  *		binary input/output to run outside a server, under libFuzzer.

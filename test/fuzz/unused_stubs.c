@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * unused_stubs.c
  *		Backend functions src/vector.c references only outside the paths the
  *		fuzz target runs (casts, aggregates, typmods).  Compiled without the

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * dataset.h
  *		Loading the shared .fvecs/.ivecs datasets and tie-aware recall, for
  *		the unit tests that build graphs.

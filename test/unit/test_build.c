@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * test_build.c
  *		The threaded builder on bigann10k: recall, determinism, merge_level0,
  *		naive selection, other metrics, cancellation and graph invariants.

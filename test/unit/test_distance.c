@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * test_distance.c
  *		Distance kernels: every variant this CPU runs against a double
  *		precision reference, dispatch and the N2_SIMD cap, cosine, normalise.

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * test_iterate.c
  *		Unit tests for the resumable search (core/iterate.c) over a small
  *		in-memory graph: order, completeness, the single-round mode and the

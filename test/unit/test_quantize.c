@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * test_quantize.c
  *		SQ8: quantizer round trip, the SQ8 kernels of every variant against a
  *		double reference, and graphs built over codes against graphs built

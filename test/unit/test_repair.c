@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * test_repair.c
  *		Unit tests for n2_graph_connect_orphans.
  */

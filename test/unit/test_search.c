@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * test_search.c
  *		Heaps, visited sets and layer searches over hand-made graphs.
  */

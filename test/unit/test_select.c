@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * test_select.c
  *		Neighbour selection on small planar cases with known answers.
  */

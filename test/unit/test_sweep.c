@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * test_sweep.c
  *		Unit tests for the bounded-memory exact sweep (sweep.c) and
  *		n2_visited_contains.

@@ -1,4 +1,5 @@
 /*
+ * Copyright (c) 2025-2026, the n2 developers
  * unit.h
  *		A minimal test harness for the core's C unit tests.
  *

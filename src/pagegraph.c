@@ -1,0 +1,361 @@
+/*
+ * Copyright (c) 2025-2026, the n2 developers
+ * pagegraph.c
+ *		The page-backed graph the core searches (N2GraphOps over index
+ *		pages): pinning through a per-backend hint of where pages sit in
+ *		shared buffers, element and vector reads, neighbour lists, and
+ *		distance batches with their prefetch pipeline.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "storage/buf_internals.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "n2.h"
+
+void
+n2_page_graph_init(N2PageGraph *pg, Relation index, const N2Params *p,
+				   const float *query)
+{
+	pg->index = index;
+	pg->params = p;
+	pg->query = query;
+	pg->vecbuf = palloc(sizeof(float) * Max(p->dims, 1));
+	pg->buf = InvalidBuffer;
+	pg->nvisited = 0;
+}
+
+void
+n2_page_graph_release(N2PageGraph *pg)
+{
+	if (BufferIsValid(pg->buf))
+		ReleaseBuffer(pg->buf);
+	pg->buf = InvalidBuffer;
+}
+
+/*
+ * Where index pages were last seen in shared buffers, per backend.  A hit
+ * lets ReadRecentBuffer pin the page without a buffer mapping lookup, which
+ * otherwise costs a hash probe under a partition lock per visited node.  The
+ * hint may be stale; ReadRecentBuffer checks the tag before pinning.
+ */
+#define N2_RECENT_SLOTS 65536
+
+typedef struct N2RecentBuffer
+{
+	Oid			relnode;		/* with blkno, a hint; the tag is rechecked */
+	BlockNumber blkno;
+	Buffer		buf;
+} N2RecentBuffer;
+
+static N2RecentBuffer *recent_buffers;
+
+/* The hint slot of blkno, or NULL for a temporary index (local buffers). */
+static inline N2RecentBuffer *
+recent_slot(Relation index, BlockNumber blkno)
+{
+	if (RelationUsesLocalBuffers(index))
+		return NULL;
+	if (recent_buffers == NULL)
+		recent_buffers = MemoryContextAllocZero(TopMemoryContext,
+												sizeof(N2RecentBuffer) * N2_RECENT_SLOTS);
+	return &recent_buffers[(blkno ^ (index->rd_node.relNode * 0x9E3779B1U)) &
+						   (N2_RECENT_SLOTS - 1)];
+}
+
+/* The buffer slot last saw blkno in, or InvalidBuffer. */
+static inline Buffer
+recent_hint(N2RecentBuffer *slot, Relation index, BlockNumber blkno)
+{
+	if (slot != NULL && slot->blkno == blkno &&
+		slot->relnode == index->rd_node.relNode)
+		return slot->buf;
+	return InvalidBuffer;
+}
+
+/* Pins blkno, trying the hint first and recording where it was found. */
+static Buffer
+read_hinted(Relation index, BlockNumber blkno, N2RecentBuffer *slot, Buffer hint)
+{
+	Buffer		buf;
+
+	if (BufferIsValid(hint) &&
+		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, hint))
+		return hint;
+	buf = ReadBuffer(index, blkno);
+	if (slot != NULL)
+	{
+		slot->relnode = index->rd_node.relNode;
+		slot->blkno = blkno;
+		slot->buf = buf;
+	}
+	return buf;
+}
+
+Buffer
+n2_read_buffer(Relation index, BlockNumber blkno)
+{
+	N2RecentBuffer *slot = recent_slot(index, blkno);
+
+	return read_hinted(index, blkno, slot, recent_hint(slot, index, blkno));
+}
+
+/* Pins blkno (reusing the last pin when it is the same page); not locked. */
+Page
+n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno)
+{
+	if (!BufferIsValid(pg->buf) || BufferGetBlockNumber(pg->buf) != blkno)
+	{
+		if (BufferIsValid(pg->buf))
+			ReleaseBuffer(pg->buf);
+		pg->buf = n2_read_buffer(pg->index, blkno);
+	}
+	return BufferGetPage(pg->buf);
+}
+
+/*
+ * The element tuple ref names, on the pinned page, which the caller has
+ * locked; NULL when ref no longer names an element (a stale link).
+ */
+N2ElementTuple
+n2_page_graph_element(N2PageGraph *pg, N2Ref ref)
+{
+	Page		page = BufferGetPage(pg->buf);
+	OffsetNumber off = n2_ref_offset(ref);
+	ItemId		iid;
+	N2ElementTuple et;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	iid = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(iid))
+		return NULL;
+	et = (N2ElementTuple) PageGetItem(page, iid);
+	if (et->type != N2_TUPLE_ELEMENT)
+		return NULL;
+	return et;
+}
+
+/*
+ * The element's whole vector.  Narrow vectors are returned in place (valid
+ * while the page stays locked); wide ones are assembled in pg->vecbuf, which
+ * reads their continuation pages with the element's page still locked: the
+ * chain is written before the element becomes reachable and never changes.
+ */
+const float *
+n2_element_vector(N2PageGraph *pg, N2ElementTuple et)
+{
+	ItemPointerData next;
+	int			have;
+
+	if (et->ninline >= pg->params->dims)
+		return N2ElementVector(et);
+
+	memcpy(pg->vecbuf, N2ElementVector(et), sizeof(float) * et->ninline);
+	have = et->ninline;
+	next = et->vecnext;
+	while (have < pg->params->dims && ItemPointerIsValid(&next))
+	{
+		Buffer		buf = n2_read_buffer(pg->index, ItemPointerGetBlockNumber(&next));
+		Page		page;
+		N2VectorChunk vc;
+		int			take;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		vc = (N2VectorChunk) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&next)));
+		if (vc->type != N2_TUPLE_VECTOR)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("n2 index \"%s\" has a broken vector chain at (%u,%u)",
+							RelationGetRelationName(pg->index),
+							ItemPointerGetBlockNumber(&next),
+							ItemPointerGetOffsetNumber(&next))));
+		take = Min(vc->nfloats, pg->params->dims - have);
+		memcpy(pg->vecbuf + have, N2VectorChunkFloats(vc), sizeof(float) * take);
+		have += take;
+		next = vc->next;
+		UnlockReleaseBuffer(buf);
+	}
+	if (have < pg->params->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("n2 index \"%s\" has a truncated vector chain",
+						RelationGetRelationName(pg->index))));
+	return pg->vecbuf;
+}
+
+static int
+page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
+{
+	N2PageGraph *pg = (N2PageGraph *) ctx;
+	N2ElementTuple et;
+	int			n = 0;
+
+	n2_page_graph_read(pg, n2_ref_block(ref));
+	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
+	et = n2_page_graph_element(pg, ref);
+	if (et != NULL && et->level >= level)
+	{
+		ItemPointer links = N2ElementLinks(et);
+		int			start = n2_links_start(pg->params, level);
+		int			count = n2_links_cap(pg->params, level);
+
+		for (int i = 0; i < count && n < max; i++)
+		{
+			if (!ItemPointerIsValid(&links[start + i]))
+				break;
+			out[n++] = n2_tid_to_ref(&links[start + i]);
+		}
+	}
+	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+	return n;
+}
+
+/*
+ * Distances to a batch of nodes, N2_DISTANCE_BATCH at a time.  A visit is
+ * mostly cache misses on a random page: its hint slot, its buffer header,
+ * its line pointer, the tuple, each address known only once the one before
+ * has arrived.  So the batch goes in stages that each start the next stage's
+ * misses for every node before waiting on any: the hint slots; the headers
+ * and line pointers where the hints say the pages are; the tuples those line
+ * pointers name; then, node by node, pin, compare and unpin.  Only the last
+ * stage relies on what it reads: the earlier ones read unpinned pages, where
+ * a stale hint or line pointer just prefetches the wrong lines.  One page is
+ * pinned at a time, so the backend's few fast pin slots never overflow.
+ */
+#define N2_DISTANCE_BATCH 16
+
+/*
+ * Starts loading the first lines of the tuple the line pointer at off names.
+ * The page need not be pinned: whatever it holds, nothing is read outside it.
+ */
+static inline void
+prefetch_tuple(Page page, OffsetNumber off, int lines)
+{
+	Size		start;
+
+	if (off < FirstOffsetNumber ||
+		off > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
+		return;
+	start = ItemIdGetOffset(PageGetItemId(page, off));
+	if (start > BLCKSZ - lines * PG_CACHE_LINE_SIZE)
+		return;
+	for (int l = 0; l < lines; l++)
+		__builtin_prefetch((char *) page + start + l * PG_CACHE_LINE_SIZE);
+}
+
+static void
+distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
+{
+	const N2Params *p = pg->params;
+	Relation	index = pg->index;
+	N2RecentBuffer *slots[N2_DISTANCE_BATCH];
+	Buffer		hints[N2_DISTANCE_BATCH];
+	Buffer		buf = InvalidBuffer;
+
+	Assert(n <= N2_DISTANCE_BATCH);
+	for (int i = 0; i < n; i++)
+	{
+		slots[i] = recent_slot(index, n2_ref_block(refs[i]));
+		__builtin_prefetch(slots[i]);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		hints[i] = recent_hint(slots[i], index, n2_ref_block(refs[i]));
+		if (BufferIsValid(hints[i]))
+		{
+			__builtin_prefetch(GetBufferDescriptor(hints[i] - 1), 1);
+			__builtin_prefetch(PageGetItemId((Page) BufferGetBlock(hints[i]),
+											 n2_ref_offset(refs[i])));
+		}
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (BufferIsValid(hints[i]))
+			prefetch_tuple((Page) BufferGetBlock(hints[i]),
+						   n2_ref_offset(refs[i]), 2);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		BlockNumber blkno = n2_ref_block(refs[i]);
+		OffsetNumber off = n2_ref_offset(refs[i]);
+		N2ElementTuple et = NULL;
+		Page		page;
+
+		if (!BufferIsValid(buf))
+			buf = read_hinted(index, blkno, slots[i], hints[i]);
+		page = BufferGetPage(buf);
+		if (i + 1 < n && BufferIsValid(hints[i + 1]))
+			prefetch_tuple((Page) BufferGetBlock(hints[i + 1]),
+						   n2_ref_offset(refs[i + 1]), 8);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) &&
+			ItemIdIsNormal(PageGetItemId(page, off)))
+		{
+			et = (N2ElementTuple) PageGetItem(page, PageGetItemId(page, off));
+			if (et->type != N2_TUPLE_ELEMENT)
+				et = NULL;
+		}
+		if (et != NULL)
+			out[i] = n2_metric_distance(p->metric, n2_element_vector(pg, et),
+										pg->query, p->dims);
+		else
+			out[i] = INFINITY;
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		pg->nvisited++;
+
+		/* the next node on the same page keeps the pin */
+		if (i + 1 == n || n2_ref_block(refs[i + 1]) != blkno)
+		{
+			ReleaseBuffer(buf);
+			buf = InvalidBuffer;
+		}
+	}
+}
+
+static void
+page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
+{
+	N2PageGraph *pg = (N2PageGraph *) ctx;
+
+	/* the hint slots of later batches load while earlier ones are computed */
+	for (int i = N2_DISTANCE_BATCH; i < n; i++)
+		__builtin_prefetch(recent_slot(pg->index, n2_ref_block(refs[i])));
+	for (int i = 0; i < n; i += N2_DISTANCE_BATCH)
+		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i);
+}
+
+const N2GraphOps n2_page_graph_ops = {
+	page_graph_neighbors,
+	page_graph_distances
+};
+
+/*
+ * The ef nodes nearest to pg->query on level: greedy descent from the entry
+ * point, then a beam search.  Returns how many, sorted, in out (room for ef).
+ */
+int
+n2_search_level(N2PageGraph *pg, N2Search *search, ItemPointer entry,
+				int top, int level, int ef, N2Candidate *out)
+{
+	N2Candidate ep;
+	int			n;
+
+	if (!ItemPointerIsValid(entry))
+		return 0;
+	ep.ref = n2_tid_to_ref(entry);
+	n2_page_graph_ops.distances(pg, &ep.ref, 1, &ep.dist);
+	for (int l = top; l > level; l--)
+		ep = n2_search_greedy(search, &n2_page_graph_ops, pg, ep, l);
+	n = n2_search_layer(search, &n2_page_graph_ops, pg, &ep, 1, ef, level, out);
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	return n;
+}
