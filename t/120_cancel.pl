@@ -72,15 +72,19 @@ sub problem_summary
 	return $s;
 }
 
-# Live rows that a 1-NN index scan at their own vector does not return.
+# Live rows that an index scan at their own vector does not return: the
+# filter rejects every other row, so the walk (relaxed order, no sequential
+# finish) goes on until it finds the row or has seen all it can reach.
 sub missing_rows
 {
 	my ($table) = @_;
 	return $node->safe_psql('postgres', qq{
-		SET enable_seqscan = off; SET n2.scan_fallback = off; SET n2.ef_search = 40;
+		SET enable_seqscan = off; SET enable_bitmapscan = off;
+		SET n2.scan_fallback = off; SET n2.ef_search = 40;
+		SET n2.iterative_scan = relaxed_order; SET n2.max_scan_tuples = 100000000;
 		SELECT count(*) FROM $table a
-		WHERE a.id <> (SELECT b.id FROM $table b ORDER BY b.v <-> a.v LIMIT 1)
-		  AND NOT EXISTS (SELECT 1 FROM $table b WHERE b.id <> a.id AND b.v = a.v)});
+		WHERE NOT EXISTS (SELECT 1 FROM
+			(SELECT b.id FROM $table b WHERE b.id + 0 = a.id ORDER BY b.v <-> a.v LIMIT 1) s)});
 }
 
 # Waits (polling from another session) until $cond holds while backend $pid
