@@ -234,6 +234,10 @@ is(scalar(grep { @$_ == $K } @$d_ids), scalar @$queries, 'every distributed quer
 	is_deeply(answers(knn_sql('items', $K), $queries), $before,
 		'after rebalancing (block_writes) every answer is identical');
 	is(verify_shards('items_n2'), '', 'n2_verify_shards clean after the moves');
+	# the documented recipe without n2's functions
+	is(sql(q{SELECT string_agg(result, ',') FROM run_command_on_shards('items',
+			$$SELECT count(*) FROM n2_verify(replace('%s', 'items_', 'items_n2_')::regclass)$$)}),
+		'0,0', 'run_command_on_shards with n2_verify on <index>_<shardid>: clean');
 }
 
 # --- inserts, deletes, VACUUM
