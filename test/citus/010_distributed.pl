@@ -26,7 +26,7 @@
 # CONCURRENTLY; recall@10 >= 0.95 distributed and single-node; WHERE label = x
 # is routed to one shard and uses its index.
 # A reference table: its index is on all 3 nodes, queries from the coordinator
-# run on its own placement (with its own settings).
+# run on its own placement (with its own settings).  Empty shard indexes.
 # n2_shard_indexes, n2_index_info_shards and n2_verify_shards cover every
 # placement; a corrupted page of one worker's shard index is reported with
 # its node and shard, REINDEX repairs it, and every index ends clean.
@@ -388,6 +388,18 @@ note sprintf('fashion-mnist done: %.1fs', time - $t0);
 		'reference table: read on the coordinator, with its session settings');
 	is(verify_shards('ref_n2'), '', 'n2_verify_shards clean on ref_n2');
 }
+
+# --- shard indexes with no rows
+sql(q{CREATE TABLE few (id int PRIMARY KEY, embedding vector(3));
+	SELECT create_distributed_table('few', 'id', shard_count => 4);
+	INSERT INTO few VALUES (1, '[1,2,3]');
+	CREATE INDEX few_n2 ON few USING n2 (embedding);});
+is(sql(q{SELECT count(*) || ' ' || sum(elements) || ' ' || count(*) FILTER (WHERE elements = 0)
+	   FROM n2_index_info_shards('few_n2')}),
+	'4 1 3', 'n2_index_info_shards: 4 shard indexes, 3 of them empty');
+is(verify_shards('few_n2'), '', 'n2_verify_shards clean on empty shard indexes');
+is(sql(q{SELECT id FROM few ORDER BY embedding <-> '[1,2,2]' LIMIT 5}), '1',
+	'k-NN over shards with no rows');
 
 # ======================================================================
 # n2_verify_shards finds a damaged shard index, and says where
