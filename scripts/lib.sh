@@ -8,11 +8,13 @@ N2_PG_BINDIR=${N2_PG_BINDIR:-/usr/lib/postgresql/$N2_PGVER/bin}
 N2_PG_CONFIG=$N2_PG_BINDIR/pg_config
 
 # Debian packages needed to build n2 and run every test suite (perl: prove, Test::More;
-# tar, runuser (util-linux) and coreutils are essential packages, always present).
+# tar, runuser (util-linux) and coreutils are essential packages, always present;
+# liblz4-dev libzstd-dev libkrb5-dev: building Citus for the citus suite).
 N2_APT_PACKAGES=(
 	postgresql-$N2_PGVER postgresql-server-dev-$N2_PGVER postgresql-client-$N2_PGVER
 	libipc-run-perl perl build-essential
 	golang-go golang-github-jackc-pgx-v4-dev
+	liblz4-dev libzstd-dev libkrb5-dev
 )
 
 n2_ts() { date +%H:%M:%S; }

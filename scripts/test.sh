@@ -10,6 +10,8 @@
 #   regress    make installcheck  (pg_regress, sql/*.sql)
 #   isolation  make installcheck  (pg_isolation_regress, specs/*.spec)
 #   tap        make installcheck  (prove, t/*.pl; these create their own clusters)
+#   citus      make installcheck  (prove, test/citus/*.pl: a coordinator + 2 workers;
+#              set-up builds and installs Citus first, scripts/citus.sh)
 #   go         scripts/test-go.sh (if present), with PGHOST/PGPORT/PGUSER/PGDATABASE set
 # The cluster is always stopped and the work dir removed. Failing diffs and logs are
 # printed; the last line is "N passed, N failed" (suites); exit status is non-zero on
@@ -20,9 +22,10 @@
 #   N2_EXTRA_CONF='k=v;..' extra server settings (';' or newline separated) for the
 #                          installcheck cluster and, via TEMP_CONFIG, every TAP cluster,
 #                          e.g. N2_EXTRA_CONF='wal_consistency_checking=all'
-#   N2_SUITES='unit tap'   run only these suites (default: unit regress isolation tap tapwal go;
-#                          tapwal is the TAP suite again with wal_consistency_checking = all)
-#   N2_PROVE_TESTS='t/010_x.pl'  run only these TAP files
+#   N2_SUITES='unit tap'   run only these suites (default: unit regress isolation tap tapwal
+#                          citus go; tapwal is the TAP suite again with
+#                          wal_consistency_checking = all)
+#   N2_PROVE_TESTS='t/010_x.pl'  run only these TAP files (tap and tapwal suites)
 #   N2_PROVE_JOBS=2        run TAP files in parallel (prove -j; default serial)
 #   N2_DATA_DIR=/abs/path  the shared/data folder (default: <repo>/../shared/data)
 #   N2_KEEP_WORK=1         keep the work dir (build tree, logs, diffs) for inspection
@@ -39,7 +42,7 @@ case "${1:-}" in
 *) die "unknown argument: $1 (see --help)" ;;
 esac
 
-SUITES=${N2_SUITES:-unit regress isolation tap tapwal go}
+SUITES=${N2_SUITES:-unit regress isolation tap tapwal citus go}
 WORK=
 PASSED=0 FAILED=0
 RESULTS=()
@@ -153,6 +156,16 @@ n2_build_install "$SRC"
 T_BUILD=$((SECONDS - T))
 info "build + install ok ($(fmt_secs "$T_BUILD"))"
 
+# Citus for the citus suite: built from ../shared/anchors once per installation.
+T_CITUS=0
+if want citus; then
+	T=$SECONDS
+	N2_PG_BINDIR=$N2_PG_BINDIR bash "$REPO/scripts/citus.sh" install "$N2_PG_CONFIG" </dev/null \
+		|| die "building Citus failed (scripts/citus.sh install)"
+	T_CITUS=$((SECONDS - T))
+	info "Citus ok ($(fmt_secs "$T_CITUS"))"
+fi
+
 # ---------------------------------------------------------------- unit
 if want unit; then
 	log "suite unit: make unittest"
@@ -218,18 +231,21 @@ if want isolation; then
 fi
 
 # ---------------------------------------------------------------- tap
-# tap_suite NAME CONF: the TAP files, each cluster getting CONF's settings
+# tap_suite NAME CONF [GLOB]: the TAP files (GLOB, default t/*.pl, or N2_PROVE_TESTS),
+# each cluster getting CONF's settings
 tap_suite() {
-	local name=$1 conf=$2
-	n=$(count_files "$SRC/t/*.pl")
+	local name=$1 conf=$2 glob=${3:-}
+	n=$(count_files "$SRC/${glob:-t/*.pl}")
 	if [ "$n" -eq 0 ]; then
-		log "suite $name: no t/*.pl"
-		record "$name" empty 0 "no t/*.pl"
+		log "suite $name: no ${glob:-t/*.pl}"
+		record "$name" empty 0 "no ${glob:-t/*.pl}"
 		return
 	fi
 	T=$SECONDS
 	TAPARGS=()
-	if [ -n "${N2_PROVE_TESTS:-}" ]; then
+	if [ -n "$glob" ]; then
+		TAPARGS+=(PROVE_TESTS="$glob")
+	elif [ -n "${N2_PROVE_TESTS:-}" ]; then
 		TAPARGS+=(PROVE_TESTS="$N2_PROVE_TESTS")
 		n=$(wc -w <<<"$N2_PROVE_TESTS")
 	fi
@@ -244,13 +260,14 @@ tap_suite() {
 	else
 		record "$name" FAILED $((SECONDS - T)) "$n files"
 		# failing files from prove's "Test Summary Report" (or "Dubious"/"Failed" lines)
-		mapfile -t bad < <(grep -Eo '^t/[^ ]+\.pl' "$WORK/$name.out" | sort -u |
+		mapfile -t bad < <(grep -Eo '^(t|test/citus)/[^ ]+\.pl' "$WORK/$name.out" | sort -u |
 			while read -r f; do
 				if grep -Eq "^$f +\(Wstat|^$f \.+ *(Dubious|Failed|not ok)" "$WORK/$name.out"; then echo "$f"; fi
 			done)
 		logdir=$SRC/tmp_check/log
 		if [ ${#bad[@]} -eq 0 ]; then
-			mapfile -t bad < <(cd "$SRC" && ls t/*.pl)
+			# shellcheck disable=SC2086 # the glob is meant to expand
+			mapfile -t bad < <(cd "$SRC" && ls ${glob:-t/*.pl})
 		fi
 		for f in "${bad[@]}"; do
 			b=$(basename "$f" .pl)
@@ -274,6 +291,12 @@ if want tapwal; then
 	tap_suite tapwal "$WALCONF"
 fi
 
+# ---------------------------------------------------------------- citus
+# n2 on a Citus coordinator + 2 workers (TAP, test/citus/*.pl).
+if want citus; then
+	tap_suite citus "$EXTRA_CONF" 'test/citus/*.pl'
+fi
+
 # ---------------------------------------------------------------- go
 if want go; then
 	if [ "$HAVE_GO" = 1 ]; then
@@ -294,6 +317,6 @@ if want go; then
 	fi
 fi
 
-info "timings: deps $(fmt_secs "$T_DEPS"), build+install $(fmt_secs "$T_BUILD")"
+info "timings: deps $(fmt_secs "$T_DEPS"), build+install $(fmt_secs "$T_BUILD"), Citus $(fmt_secs "$T_CITUS")"
 summary
 [ "$FAILED" -eq 0 ]
