@@ -2,18 +2,18 @@
 # scripts/citus.sh -- Citus for n2's scale-out tests: build it from the anchor tarball,
 # and run a coordinator + 2 workers on this machine.
 #
-#   sudo scripts/citus.sh install [PG_CONFIG]
+#   scripts/citus.sh install [PG_CONFIG]
 #       Builds Citus 13.2.2 (the last release supporting PostgreSQL 15) from
 #       ../shared/anchors/citus-13.2.2.tar.gz and installs it into the PostgreSQL
 #       of PG_CONFIG (default: N2_PG_BINDIR's, /usr/lib/postgresql/15/bin).
 #       Skipped when that installation already has this Citus version.
-#   sudo scripts/citus.sh start DIR [PORT]
+#   scripts/citus.sh start DIR [PORT]
 #       initdb + start a coordinator (PORT) and 2 workers (PORT+1, PORT+2) under DIR
 #       (a new folder), as the postgres user, listening on 127.0.0.1 and a private
 #       socket folder DIR/sock, with shared_preload_libraries = 'citus'; creates the
 #       extensions citus and n2 (both must be installed) in database postgres and adds
 #       the workers. Prints how to connect.
-#   sudo scripts/citus.sh stop DIR
+#   scripts/citus.sh stop DIR
 #       Stops the three servers of DIR (the folder is left in place).
 #
 # The patch: Citus's src/include/pg_version_compat.h defines a static
@@ -129,8 +129,8 @@ citus_start() {
 		-c "SELECT citus_add_node('127.0.0.1', $((port + 2)))" \
 		-c 'CREATE EXTENSION n2' >/dev/null || die "wiring the cluster failed"
 	log "coordinator + 2 workers running"
-	info "connect:  sudo -u postgres psql -h $sock -p $port -d postgres"
-	info "stop:     sudo $0 stop $dir"
+	info "connect:  runuser -u postgres -- psql -h $sock -p $port -d postgres"
+	info "stop:     $0 stop $dir"
 }
 
 citus_stop() {
