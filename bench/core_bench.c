@@ -6,11 +6,9 @@
  *		PostgreSQL and no buffer manager in the way.
  *
  * usage: core_bench base.fvecs query.fvecs gt.ivecs gt_dist.fvecs|-
- *                   m max_m0 ef_construction threads [merge] [sq8]
+ *                   m max_m0 ef_construction threads [merge]
  *                   [graph=FILE] [ef=10,16,...] [nq=N] [nosearch]
  *
- * sq8 builds over 8-bit codes, as an index build short of memory does, then
- * searches those links with the float vectors, as the index stores them.
  * graph=FILE searches, instead of a graph of its own, the graph an index
  * holds (written by n2bench graph, see graphfile.h): the same graph the SQL
  * search walks.  ef= sets the ef sweep, nq= how many queries (the first N,
@@ -24,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <float.h>
 #include <time.h>
 
 #include "build.h"
@@ -81,17 +78,13 @@ is_hit(const Vecs *base, const Vecs *gt, const Vecs *gtdist, const float *q,
 	return 0;
 }
 
-/*
- * Builds g over base (over 8-bit codes with sq8) and prints the build's
- * time and memory; g is left searchable with the float vectors.
- */
+/* Builds g over base and prints the build's time and memory. */
 static void
 build(const Vecs *base, const N2GraphParams *p, const N2BuildOptions *o,
-	  bool sq8, N2Graph *g)
+	  N2Graph *g)
 {
-	N2Quantizer q;
-	uint8_t    *codes = NULL;
 	uint8_t    *levels;
+	uint64_t	upper_lists = 0;
 	double		t0,
 				cpu0,
 				build_time,
@@ -100,68 +93,32 @@ build(const Vecs *base, const N2GraphParams *p, const N2BuildOptions *o,
 
 	levels = malloc(base->n);
 	for (int i = 0; i < base->n; i++)
+	{
 		levels[i] = (uint8_t) n2_random_level(p->seed,
 											  n2_hash_bytes((float *) base->data + (size_t) i * base->dim,
 															sizeof(float) * base->dim, 0),
 											  p->mult);
+		upper_lists += levels[i];
+	}
 
 	/* CPU time too: on a shared machine it shows what wall time hides. */
 	t0 = now();
 	cpu0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-	if (sq8)
-	{
-		float	   *mins = malloc(sizeof(float) * base->dim);
-		float	   *maxs = malloc(sizeof(float) * base->dim);
-		const float *v = base->data;
-
-		/* The quantizer's two passes are part of the build's cost. */
-		for (int d = 0; d < base->dim; d++)
-		{
-			mins[d] = FLT_MAX;
-			maxs[d] = -FLT_MAX;
-		}
-		for (size_t i = 0; i < (size_t) base->n * base->dim; i++)
-		{
-			int			d = (int) (i % base->dim);
-
-			mins[d] = v[i] < mins[d] ? v[i] : mins[d];
-			maxs[d] = v[i] > maxs[d] ? v[i] : maxs[d];
-		}
-		codes = malloc((size_t) base->n * base->dim);
-		if (mins == NULL || maxs == NULL || codes == NULL ||
-			n2_quantizer_fit(&q, mins, maxs, base->dim) != 0)
-			die("out of memory", NULL);
-		for (int i = 0; i < base->n; i++)
-			n2_quantize(&q, v + (size_t) i * base->dim, codes + (size_t) i * base->dim);
-		free(mins);
-		free(maxs);
-		if (n2_graph_init_sq8(g, p, codes, &q, base->n, levels) != 0)
-			die("out of memory", NULL);
-	}
-	else if (n2_graph_init(g, p, base->data, base->n, levels) != 0)
+	if (n2_graph_init(g, p, base->data, base->n, levels) != 0)
 		die("out of memory", NULL);
-	mem = n2_graph_memory(p, base->n, levels, sq8 ? N2_VECTORS_SQ8 : N2_VECTORS_FLOAT) +
-		n2_builder_memory(g, o);
+	mem = (size_t) base->n * base->dim * sizeof(float) +
+		n2_graph_memory(p, base->n, upper_lists) +
+		n2_builder_memory(p, base->n, upper_lists, o);
 	if (n2_build_graph(g, o) != N2_BUILD_DONE)
 		die("build failed", NULL);
 	build_time = now() - t0;
 	build_cpu = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-
-	/* Search the links with exact distances, as the index does. */
-	g->vectors = base->data;
-	g->codes = NULL;
-	g->quant = NULL;
-	if (sq8)
-	{
-		n2_quantizer_free(&q);
-		free(codes);
-	}
 	free(levels);
 
 	printf("# core_bench: %d x %d, m %d, max_m0 %d, ef_construction %d, "
-		   "%d thread(s)%s%s, simd %s\n\n",
+		   "%d thread(s)%s, simd %s\n\n",
 		   base->n, base->dim, p->m, p->max_m0, p->ef_construction, o->n_threads,
-		   o->merge_level0 ? ", merge_level0" : "", sq8 ? ", sq8" : "",
+		   o->merge_level0 ? ", merge_level0" : "",
 		   n2_simd_name(n2_simd_active()));
 	printf("build: %.2f s wall, %.2f s CPU, max level %d, vectors + graph + builder memory %.1f MB\n\n",
 		   build_time, build_cpu, g->max_level, mem / 1048576.0);
@@ -245,7 +202,6 @@ main(int argc, char **argv)
 	N2GraphParams p = {0};
 	N2BuildOptions o = {0};
 	N2Graph		g;
-	bool		sq8 = false;
 	N2Search	s;
 	N2Candidate *out;
 	int			nq = 0;
@@ -253,7 +209,7 @@ main(int argc, char **argv)
 	if (argc < 9)
 	{
 		fprintf(stderr, "usage: %s base.fvecs query.fvecs gt.ivecs gt_dist.fvecs|- "
-				"m max_m0 ef_construction threads [merge] [sq8] [graph=FILE] "
+				"m max_m0 ef_construction threads [merge] [graph=FILE] "
 				"[ef=10,16,...] [nq=N] [nosearch]\n", argv[0]);
 		return 2;
 	}
@@ -280,8 +236,6 @@ main(int argc, char **argv)
 	{
 		if (strcmp(argv[i], "merge") == 0)
 			o.merge_level0 = true;
-		else if (strcmp(argv[i], "sq8") == 0)
-			sq8 = true;
 		else if (strncmp(argv[i], "graph=", 6) == 0)
 			graph_path = argv[i] + 6;
 		else if (strcmp(argv[i], "nosearch") == 0)
@@ -315,7 +269,7 @@ main(int argc, char **argv)
 			   n2_simd_name(n2_simd_active()));
 	}
 	else
-		build(&base, &p, &o, sq8, &g);
+		build(&base, &p, &o, &g);
 	if (!search)
 		return 0;
 	if (nq <= 0 || nq > query.n)

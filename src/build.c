@@ -1,24 +1,32 @@
 /*
  * Copyright (c) 2025-2026, the n2 developers
  * build.c
- *		CREATE INDEX: heap scan, threaded graph build in the core, pages.
+ *		CREATE INDEX: one heap scan, a threaded graph build, pages.
  *
- * The data path is one-way: the main thread scans the heap into one array
- * of vectors (identical vectors share a node and collect their heap TIDs),
+ * The heap is read once.  Tuples are collected in memory (identical vectors
+ * share a node and collect their heap TIDs) for as long as everything the
+ * build of their graph needs fits in maintenance_work_mem: the vectors, the
+ * links of every level, the heap TIDs, the dedup hash, the worker threads'
+ * search state, the orphan repair and the page layout (build_memory).  Then
  * the core builds the graph with worker threads while the main thread polls
- * for cancellation and reports progress, then layout.c writes the pages.
+ * for cancellation and reports progress, and layout.c writes the pages.
  *
- * When the float vectors would not fit in maintenance_work_mem the build
- * says so and goes compact: it finishes the scan collecting only each
- * dimension's range, scans again keeping 8-bit codes (a quarter of the
- * memory), builds the graph on those, and scans a third time to write every
- * node with its full-precision vector.  Nodes are numbered in order of first
- * appearance, which the later scans reproduce (the table is locked against
- * writes); each one re-identifies its node by hash and code, and any
- * mismatch is an error rather than a wrong index.
+ * When the next tuple would not fit, that is done at once for the tuples
+ * collected so far and their memory is freed; every later tuple of the same
+ * scan then goes through the insert path of insert.c, which needs a small,
+ * fixed amount of memory per tuple.  Reading the heap once keeps the build
+ * correct whatever order and snapshot its scan has: a synchronized scan
+ * starts mid-table, and CREATE INDEX CONCURRENTLY takes a new snapshot for
+ * every scan.
+ *
+ * Memory is accounted as it is touched: the node and extra TID arrays by the
+ * entries in use (their capacity beyond is never written, so the kernel has
+ * not given it pages), with the copy a full array makes while it grows; the
+ * dedup hash, which is cleared when allocated, in full.
  */
 #include "postgres.h"
 
+#include <math.h>
 #include <unistd.h>
 
 #include "access/tableam.h"
@@ -26,17 +34,16 @@
 #include "catalog/index.h"
 #include "commands/progress.h"
 #include "miscadmin.h"
+#include "optimizer/plancat.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/latch.h"
 #include "storage/smgr.h"
-#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "core/build.h"
 #include "core/graph.h"
-#include "core/quantize.h"
 #include "core/repair.h"
 #include "n2.h"
 
@@ -46,66 +53,42 @@
 /* How often the main thread wakes to check for cancel and report progress. */
 #define N2_POLL_MS		20
 
-typedef enum N2ScanMode
-{
-	N2_SCAN_FLOATS,				/* keep float vectors */
-	N2_SCAN_RANGE,				/* over budget: only per-dimension ranges */
-	N2_SCAN_CODES,				/* keep 8-bit codes */
-	N2_SCAN_WRITE				/* write each node as it first appears */
-} N2ScanMode;
+#define N2_MIN_SLOTS	4096
 
 typedef struct N2BuildState
 {
 	Relation	index;
 	N2Params	params;
-	MemoryContext tmpcxt;
-	N2ScanMode	mode;
+	MemoryContext buildcxt;
+	MemoryContext tmpcxt;		/* reset after every tuple */
 	Size		budget;			/* maintenance_work_mem, bytes */
+	int			nthreads;
+	double		esttuples;		/* the planner's estimate of heap rows */
+	BlockNumber nblocks;		/* heap blocks when the scan began */
+	BlockNumber startblk;		/* where it began (mid-table if synced) */
+	BlockNumber curblk;			/* where it is */
+	bool		flushed;		/* graph written: insert tuple by tuple */
 
-	/* nodes: float vectors, or codes and hashes when compact */
+	/* nodes: vector, first heap TID and level each; room for capnodes */
 	float	   *vectors;
-	uint8	   *codes;
-	uint64	   *hashes;
+	ItemPointerData *first;
+	uint8	   *levels;
 	uint32		nnodes;
 	int64		capnodes;
-	float	   *mins;			/* per-dimension range */
-	float	   *maxs;
-	N2Quantizer quant;
-	uint8	   *code;			/* scratch: the current tuple's code */
+	uint64		upper_lists;	/* sum of the levels */
 
-	/* heap tuples: their TID and the node holding their vector */
-	ItemPointerData *tids;
-	uint32	   *tidnode;
-	int64		ntids;
-	int64		captids;
+	/* more heap TIDs of nodes whose vector several rows share */
+	N2ExtraTid *extra;
+	int64		nextra;
+	int64		capextra;
 
 	/* dedup: open addressing over node ids + 1, keyed by vector hash */
 	uint32	   *slots;
 	uint64		nslots;
 
-	double		reltuples;
-
-	/* writing (compact builds write while scanning) */
-	N2Layout   *layout;
-	int64	   *tidstart;		/* per node + 1 */
-	ItemPointerData *nodetids;	/* heap TIDs grouped by node */
-	uint32		nextwrite;
+	double		seen;			/* tuples the scan passed on */
+	double		indtuples;		/* of them, not null */
 } N2BuildState;
-
-static void *
-grow_huge(void *ptr, Size elsize, int64 *cap, int64 need)
-{
-	int64		newcap = Max(*cap * 2, Max(need, 1024));
-
-	if (newcap * elsize > MaxAllocHugeSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many vectors for an n2 index build")));
-	*cap = newcap;
-	if (ptr == NULL)
-		return MemoryContextAllocHuge(CurrentMemoryContext, newcap * elsize);
-	return repalloc_huge(ptr, newcap * elsize);
-}
 
 static uint64
 vector_hash(const N2BuildState *bs, const float *v)
@@ -113,32 +96,151 @@ vector_hash(const N2BuildState *bs, const float *v)
 	return n2_hash_bytes(v, sizeof(float) * bs->params.dims, N2_LEVEL_SEED);
 }
 
-static uint64
-node_hash(const N2BuildState *bs, uint32 node)
+static const float *
+node_vector(const N2BuildState *bs, uint32 node)
 {
-	if (bs->hashes)
-		return bs->hashes[node];
-	return vector_hash(bs, bs->vectors + (Size) node * bs->params.dims);
-}
-
-/* Does node hold the vector v (hash h; bs->code is its code if compact)? */
-static bool
-node_matches(const N2BuildState *bs, uint32 node, const float *v, uint64 h)
-{
-	int			dims = bs->params.dims;
-
-	if (bs->codes)
-		return bs->hashes[node] == h &&
-			memcmp(bs->codes + (Size) node * dims, bs->code, dims) == 0;
-	return memcmp(bs->vectors + (Size) node * dims, v, sizeof(float) * dims) == 0;
+	return bs->vectors + (Size) node * bs->params.dims;
 }
 
 static void
-dedup_grow(N2BuildState *bs)
+graph_params(const N2BuildState *bs, N2GraphParams *gp)
 {
-	uint64		nslots = bs->nslots ? bs->nslots * 2 : 4096;
-	uint32	   *slots = MemoryContextAllocHuge(CurrentMemoryContext, nslots * sizeof(uint32));
+	gp->metric = bs->params.metric;
+	gp->dim = bs->params.dims;
+	gp->m = bs->params.m;
+	gp->max_m0 = bs->params.max_m0;
+	gp->ef_construction = bs->params.ef_construction;
+	gp->mult = bs->params.mult;
+	gp->select = bs->params.select;
+	gp->seed = N2_LEVEL_SEED;
+}
 
+/* Bytes of the node arrays for n nodes. */
+static Size
+node_bytes(const N2BuildState *bs, int64 n)
+{
+	return (Size) n * (sizeof(float) * bs->params.dims +
+					   sizeof(ItemPointerData) + sizeof(uint8));
+}
+
+/*
+ * Peak bytes of building the graph of n nodes whose levels add up to
+ * upper_lists, with nextra extra TIDs.  The dedup hash is freed first; the
+ * threads' state, the orphan repair and the layout come one after the other.
+ */
+static Size
+build_memory(const N2BuildState *bs, int64 n, uint64 upper_lists, int64 nextra)
+{
+	N2GraphParams gp;
+	N2BuildOptions opts;
+	Size		after;
+
+	graph_params(bs, &gp);
+	opts.n_threads = bs->nthreads;
+	opts.merge_level0 = bs->params.merge_level0;
+	after = Max(n2_builder_memory(&gp, n, upper_lists, &opts),
+				Max(n2_graph_connect_orphans_memory(n), n2_layout_memory(n)));
+	return node_bytes(bs, n) + (Size) nextra * sizeof(N2ExtraTid) +
+		n2_graph_memory(&gp, n, upper_lists) + after;
+}
+
+/* Bytes held while scanning: node arrays, extra TIDs and dedup hash. */
+static Size
+scan_memory(const N2BuildState *bs)
+{
+	return node_bytes(bs, bs->nnodes) +
+		(Size) bs->nextra * sizeof(N2ExtraTid) +
+		(Size) bs->nslots * sizeof(uint32);
+}
+
+/* Mean level of a node: a node has level >= l with probability e^(-l/mult). */
+static double
+mean_level(const N2BuildState *bs)
+{
+	return bs->params.mult > 0 ? 1.0 / expm1(1.0 / bs->params.mult) : 0.0;
+}
+
+/* Could cap nodes, their levels drawn as expected, be built in the budget? */
+static bool
+node_capacity_fits(const N2BuildState *bs, int64 cap)
+{
+	uint64		upper = bs->upper_lists +
+		(uint64) ceil(mean_level(bs) * (cap - bs->nnodes));
+
+	return build_memory(bs, cap, upper, bs->nextra) <= bs->budget;
+}
+
+static void *
+grow_array(N2BuildState *bs, void *ptr, Size elsize, int64 cap)
+{
+	if (ptr == NULL)
+		return MemoryContextAllocHuge(bs->buildcxt, elsize * cap);
+	return repalloc_huge(ptr, elsize * cap);
+}
+
+/*
+ * Nodes the whole scan will give, from the planner's estimate at first, then
+ * from the nodes per heap block so far.
+ */
+static double
+expected_nodes(const N2BuildState *bs)
+{
+	BlockNumber passed;
+
+	if (bs->nnodes == 0 || bs->nblocks == 0 || bs->startblk >= bs->nblocks ||
+		bs->curblk >= bs->nblocks)
+		return bs->esttuples;
+	passed = (bs->curblk + bs->nblocks - bs->startblk) % bs->nblocks + 1;
+	return (double) bs->nnodes / passed * bs->nblocks;
+}
+
+/*
+ * Makes room for one more node: as many as the scan is expected to give, at
+ * least twice as many as now, but no more than could ever be built in the
+ * budget.  The full arrays are copied as they grow: false when the copy does
+ * not fit.
+ */
+static bool
+grow_nodes(N2BuildState *bs)
+{
+	Size		vecsize = sizeof(float) * bs->params.dims;
+	double		expected = Min(expected_nodes(bs) * 1.1, (double) PG_UINT32_MAX);
+	int64		lo = bs->capnodes;
+	int64		hi = Max(Max(bs->capnodes * 2, 1024), (int64) expected);
+
+	hi = Min(hi, (int64) PG_UINT32_MAX - 1);
+	hi = Min(hi, (int64) (MaxAllocHugeSize / vecsize));
+	/* the largest capacity in (lo, hi] that fits */
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo + 1) / 2;
+
+		if (node_capacity_fits(bs, mid))
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	if (lo <= bs->nnodes ||
+		(bs->nnodes > 0 &&
+		 scan_memory(bs) + node_bytes(bs, bs->nnodes) > bs->budget))
+		return false;
+	bs->vectors = grow_array(bs, bs->vectors, vecsize, lo);
+	bs->first = grow_array(bs, bs->first, sizeof(ItemPointerData), lo);
+	bs->levels = grow_array(bs, bs->levels, sizeof(uint8), lo);
+	bs->capnodes = lo;
+	return true;
+}
+
+/* Doubles the dedup hash, if that fits. */
+static bool
+grow_slots(N2BuildState *bs)
+{
+	uint64		nslots = bs->nslots ? bs->nslots * 2 : N2_MIN_SLOTS;
+	uint32	   *slots;
+
+	if (scan_memory(bs) + nslots * sizeof(uint32) > bs->budget)
+		return false;
+	slots = MemoryContextAllocHuge(bs->buildcxt, nslots * sizeof(uint32));
 	memset(slots, 0, nslots * sizeof(uint32));
 	for (uint64 i = 0; i < bs->nslots; i++)
 	{
@@ -147,7 +249,7 @@ dedup_grow(N2BuildState *bs)
 
 		if (node1 == 0)
 			continue;
-		j = node_hash(bs, node1 - 1) & (nslots - 1);
+		j = vector_hash(bs, node_vector(bs, node1 - 1)) & (nslots - 1);
 		while (slots[j] != 0)
 			j = (j + 1) & (nslots - 1);
 		slots[j] = node1;
@@ -156,212 +258,78 @@ dedup_grow(N2BuildState *bs)
 		pfree(bs->slots);
 	bs->slots = slots;
 	bs->nslots = nslots;
+	return true;
+}
+
+/* Room for more extra TIDs, if their copy fits. */
+static bool
+grow_extra(N2BuildState *bs)
+{
+	int64		cap = Max(bs->capextra * 2, 256);
+
+	if (cap > (int64) (MaxAllocHugeSize / sizeof(N2ExtraTid)) ||
+		scan_memory(bs) + bs->nextra * sizeof(N2ExtraTid) > bs->budget)
+		return false;
+	bs->extra = grow_array(bs, bs->extra, sizeof(N2ExtraTid), cap);
+	bs->capextra = cap;
+	return true;
 }
 
 /*
- * The node holding vector v: an existing identical one, else a new node
- * (or, when add is false, PG_UINT32_MAX).
+ * Adds the row (v, tid) to the nodes in memory: to the node of an identical
+ * vector, else to a new node.  False, changing nothing, when it does not fit.
  */
-static uint32
-node_for_vector(N2BuildState *bs, const float *v, bool add)
+static bool
+collect(N2BuildState *bs, const float *v, ItemPointer tid)
 {
 	int			dims = bs->params.dims;
 	uint64		h = vector_hash(bs, v);
-	uint64		j;
+	uint64		j = 0;
+	int			level;
 
-	if (bs->codes || bs->mode == N2_SCAN_CODES)
-		n2_quantize(&bs->quant, v, bs->code);
+	if (bs->nslots > 0)
+	{
+		for (j = h & (bs->nslots - 1); bs->slots[j] != 0;
+			 j = (j + 1) & (bs->nslots - 1))
+		{
+			uint32		node = bs->slots[j] - 1;
+
+			if (memcmp(node_vector(bs, node), v, sizeof(float) * dims) != 0)
+				continue;
+			if ((bs->nextra == bs->capextra && !grow_extra(bs)) ||
+				build_memory(bs, bs->nnodes, bs->upper_lists,
+							 bs->nextra + 1) > bs->budget)
+				return false;
+			bs->extra[bs->nextra].node = node;
+			bs->extra[bs->nextra].tid = *tid;
+			bs->nextra++;
+			return true;
+		}
+	}
+
+	level = Min(n2_random_level(N2_LEVEL_SEED, h, bs->params.mult),
+				n2_max_level(&bs->params));
+	if (bs->nnodes == bs->capnodes && !grow_nodes(bs))
+		return false;
+	if (build_memory(bs, bs->nnodes + 1, bs->upper_lists + level,
+					 bs->nextra) > bs->budget)
+		return false;
 	if ((uint64) (bs->nnodes + 1) * 2 > bs->nslots)
-		dedup_grow(bs);
-	for (j = h & (bs->nslots - 1); bs->slots[j] != 0; j = (j + 1) & (bs->nslots - 1))
 	{
-		uint32		node = bs->slots[j] - 1;
+		if (!grow_slots(bs))
+			return false;
+		for (j = h & (bs->nslots - 1); bs->slots[j] != 0;
+			 j = (j + 1) & (bs->nslots - 1))
+			;
+	}
 
-		if (node_matches(bs, node, v, h))
-			return node;
-	}
-	if (!add)
-		return PG_UINT32_MAX;
-	if (bs->nnodes == PG_UINT32_MAX - 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many distinct vectors for an n2 index build")));
-	if (bs->nnodes == bs->capnodes)
-	{
-		int64		cap = bs->capnodes;
-
-		if (bs->mode == N2_SCAN_CODES)
-		{
-			bs->codes = grow_huge(bs->codes, dims, &cap, bs->nnodes + 1);
-			cap = bs->capnodes;
-			bs->hashes = grow_huge(bs->hashes, sizeof(uint64), &cap, bs->nnodes + 1);
-		}
-		else
-			bs->vectors = grow_huge(bs->vectors, sizeof(float) * dims, &cap,
-									bs->nnodes + 1);
-		bs->capnodes = Min(cap, PG_UINT32_MAX);
-	}
-	if (bs->mode == N2_SCAN_CODES)
-	{
-		memcpy(bs->codes + (Size) bs->nnodes * dims, bs->code, dims);
-		bs->hashes[bs->nnodes] = h;
-	}
-	else
-		memcpy(bs->vectors + (Size) bs->nnodes * dims, v, sizeof(float) * dims);
+	memcpy(bs->vectors + (Size) bs->nnodes * dims, v, sizeof(float) * dims);
+	bs->first[bs->nnodes] = *tid;
+	bs->levels[bs->nnodes] = (uint8) level;
+	bs->upper_lists += level;
 	bs->slots[j] = bs->nnodes + 1;
-	return bs->nnodes++;
-}
-
-/* Rough bytes a build of the nodes seen so far needs, vectors as floats. */
-static Size
-float_build_memory(const N2BuildState *bs)
-{
-	const N2Params *p = &bs->params;
-	Size		per_node = sizeof(float) * p->dims +
-		sizeof(uint32) * (1 + p->max_m0) * (p->merge_level0 ? 2 : 1) +
-		sizeof(uint32) * 2 * 2 + 16;
-
-	return bs->nnodes * per_node +
-		bs->ntids * (sizeof(ItemPointerData) + sizeof(uint32));
-}
-
-static void
-switch_to_compact(N2BuildState *bs)
-{
-	ereport(NOTICE,
-			(errmsg("n2 index \"%s\" does not fit in maintenance_work_mem (%d kB) with full-precision vectors",
-					RelationGetRelationName(bs->index), maintenance_work_mem),
-			 errdetail("Building the graph from 8-bit quantized vectors, reading the table twice more; the index still stores full-precision vectors."),
-			 errhint("Raise maintenance_work_mem for a faster build.")));
-	pfree(bs->vectors);
-	bs->vectors = NULL;
-	pfree(bs->tids);
-	pfree(bs->tidnode);
-	bs->tids = NULL;
-	bs->tidnode = NULL;
-	if (bs->slots)
-		pfree(bs->slots);
-	bs->slots = NULL;
-	bs->nslots = 0;
-	bs->nnodes = 0;
-	bs->capnodes = 0;
-	bs->ntids = 0;
-	bs->captids = 0;
-	bs->mode = N2_SCAN_RANGE;
-}
-
-static void
-track_range(N2BuildState *bs, const float *v)
-{
-	for (int i = 0; i < bs->params.dims; i++)
-	{
-		bs->mins[i] = Min(bs->mins[i], v[i]);
-		bs->maxs[i] = Max(bs->maxs[i], v[i]);
-	}
-}
-
-static void
-add_heap_tid(N2BuildState *bs, ItemPointer tid, uint32 node)
-{
-	if (bs->ntids == bs->captids)
-	{
-		int64		cap = bs->captids;
-
-		bs->tids = grow_huge(bs->tids, sizeof(ItemPointerData), &cap, bs->ntids + 1);
-		cap = bs->captids;
-		bs->tidnode = grow_huge(bs->tidnode, sizeof(uint32), &cap, bs->ntids + 1);
-		bs->captids = cap;
-	}
-	bs->tids[bs->ntids] = *tid;
-	bs->tidnode[bs->ntids] = node;
-	bs->ntids++;
-}
-
-/* Writes node (compact builds) when the third scan first meets its vector. */
-static void
-write_scanned(N2BuildState *bs, const float *v)
-{
-	uint32		node = node_for_vector(bs, v, false);
-
-	if (node == PG_UINT32_MAX || node > bs->nextwrite)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table changed while n2 index \"%s\" was being built",
-						RelationGetRelationName(bs->index))));
-	if (node < bs->nextwrite)
-		return;					/* a later row sharing a node's vector */
-	n2_layout_write_node(bs->layout, node, v, bs->nodetids + bs->tidstart[node]);
-	bs->nextwrite++;
-}
-
-static void
-build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-			   bool tupleIsAlive, void *state)
-{
-	N2BuildState *bs = (N2BuildState *) state;
-	MemoryContext oldcxt;
-	float	   *v;
-	int			dims;
-
-	bs->reltuples++;
-	if (isnull[0])
-		return;
-
-	oldcxt = MemoryContextSwitchTo(bs->tmpcxt);
-	v = n2_datum_to_vector(index, values[0], &bs->params, &dims);
-	MemoryContextSwitchTo(oldcxt);
-	if (bs->params.dims == 0)
-		bs->params.dims = dims;
-	if (bs->mins == NULL)
-	{
-		bs->mins = palloc_array(float, dims);
-		bs->maxs = palloc_array(float, dims);
-		for (int i = 0; i < dims; i++)
-		{
-			bs->mins[i] = get_float4_infinity();
-			bs->maxs[i] = -get_float4_infinity();
-		}
-		bs->code = palloc(dims);
-	}
-
-	switch (bs->mode)
-	{
-		case N2_SCAN_FLOATS:
-			track_range(bs, v);
-			add_heap_tid(bs, tid, node_for_vector(bs, v, true));
-			if ((bs->ntids & 255) == 0 && float_build_memory(bs) > bs->budget)
-				switch_to_compact(bs);
-			break;
-		case N2_SCAN_RANGE:
-			track_range(bs, v);
-			break;
-		case N2_SCAN_CODES:
-			add_heap_tid(bs, tid, node_for_vector(bs, v, true));
-			break;
-		case N2_SCAN_WRITE:
-			write_scanned(bs, v);
-			break;
-	}
-	MemoryContextReset(bs->tmpcxt);
-
-	if (((int64) bs->reltuples & 1023) == 0)
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
-									 (int64) bs->reltuples);
-}
-
-static void
-scan_heap(N2BuildState *bs, Relation heap, IndexInfo *indexInfo, N2ScanMode mode,
-		  int64 phase)
-{
-	const int	ids[] = {PROGRESS_CREATEIDX_SUBPHASE,
-		PROGRESS_CREATEIDX_TUPLES_TOTAL, PROGRESS_CREATEIDX_TUPLES_DONE};
-	const int64 vals[] = {phase, (int64) Max(heap->rd_rel->reltuples, 0), 0};
-
-	pgstat_progress_update_multi_param(3, ids, vals);
-	bs->mode = mode;
-	bs->reltuples = 0;
-	table_index_build_scan(heap, bs->index, indexInfo, true, true,
-						   build_callback, bs, NULL);
+	bs->nnodes++;
+	return true;
 }
 
 /*
@@ -483,126 +451,160 @@ run_graph_build(N2BuildState *bs, N2Graph *g)
 						RelationGetRelationName(bs->index))));
 }
 
-/* Groups heap TIDs by node: tidstart[node] .. tidstart[node + 1]. */
-static void
-group_tids(N2BuildState *bs)
+static int
+compare_extra(const void *a, const void *b)
 {
-	int64	   *start = MemoryContextAllocHuge(CurrentMemoryContext,
-											   sizeof(int64) * (bs->nnodes + 1));
-	int64	   *fill;
+	const N2ExtraTid *x = a;
+	const N2ExtraTid *y = b;
 
-	memset(start, 0, sizeof(int64) * (bs->nnodes + 1));
-	for (int64 i = 0; i < bs->ntids; i++)
-		start[bs->tidnode[i] + 1]++;
-	for (uint32 i = 0; i < bs->nnodes; i++)
-		start[i + 1] += start[i];
-	bs->nodetids = MemoryContextAllocHuge(CurrentMemoryContext,
-										  sizeof(ItemPointerData) * Max(bs->ntids, 1));
-	fill = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(bs->nnodes, 1));
-	memcpy(fill, start, sizeof(int64) * bs->nnodes);
-	for (int64 i = 0; i < bs->ntids; i++)
-		bs->nodetids[fill[bs->tidnode[i]]++] = bs->tids[i];
-	pfree(fill);
-	bs->tidstart = start;
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
 }
 
 static void
-write_pages(N2BuildState *bs, const N2Graph *g, Relation heap,
-			IndexInfo *indexInfo)
+write_pages(N2BuildState *bs, const N2Graph *g)
 {
 	const int	ids[] = {PROGRESS_CREATEIDX_SUBPHASE,
 		PROGRESS_CREATEIDX_TUPLES_TOTAL, PROGRESS_CREATEIDX_TUPLES_DONE};
 	const int64 vals[] = {N2_PHASE_WRITE, bs->nnodes, 0};
+	MemoryContext cxt = AllocSetContextCreate(bs->buildcxt, "n2 build layout",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	N2NodeTids	tids;
+	N2Layout   *lo;
 
 	pgstat_progress_update_multi_param(3, ids, vals);
-	group_tids(bs);
-	bs->layout = n2_layout_create(bs->index, &bs->params, g, bs->tidstart);
-	n2_layout_write_meta(bs->layout, N2_LEVEL_SEED);
-	if (bs->codes == NULL)
+	if (bs->nextra > 1)
+		qsort(bs->extra, bs->nextra, sizeof(N2ExtraTid), compare_extra);
+	tids.first = bs->first;
+	tids.extra = bs->extra;
+	tids.nextra = bs->nextra;
+	lo = n2_layout_create(bs->index, &bs->params, g, &tids);
+	n2_layout_write_meta(lo, N2_LEVEL_SEED);
+	for (uint32 node = 0; node < g->n; node++)
 	{
-		for (uint32 node = 0; node < g->n; node++)
-			n2_layout_write_node(bs->layout, node,
-								 bs->vectors + (Size) node * bs->params.dims,
-								 bs->nodetids + bs->tidstart[node]);
+		CHECK_FOR_INTERRUPTS();
+		n2_layout_write_node(lo, node, node_vector(bs, node));
 	}
-	else
-	{
-		bs->nextwrite = 0;
-		scan_heap(bs, heap, indexInfo, N2_SCAN_WRITE, N2_PHASE_WRITE);
-	}
-	n2_layout_finish(bs->layout);
+	n2_layout_finish(lo);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
 }
 
-/* The graph's memory is malloc'd by the core: free it on error too. */
+/*
+ * Builds the graph of the nodes in memory, writes it to the index and frees
+ * everything the nodes held.  The graph's memory is malloc'd by the core:
+ * it is freed on error too.
+ */
 static void
-build_and_write(N2BuildState *bs, N2Graph *graph, Relation heap,
-				IndexInfo *indexInfo)
-{
-	PG_TRY();
-	{
-		run_graph_build(bs, graph);
-		if (n2_graph_connect_orphans(graph) < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory")));
-		write_pages(bs, graph, heap, indexInfo);
-	}
-	PG_FINALLY();
-	{
-		n2_graph_free(graph);
-	}
-	PG_END_TRY();
-}
-
-static void
-init_graph(N2BuildState *bs, N2Graph *graph)
+flush_nodes(N2BuildState *bs)
 {
 	N2GraphParams gp;
-	uint8	   *levels = palloc_array(uint8, Max(bs->nnodes, 1));
-	int			rc;
+	N2Graph		graph;
+	MemoryContext oldcxt = MemoryContextSwitchTo(bs->buildcxt);
 
-	for (uint32 i = 0; i < bs->nnodes; i++)
-		levels[i] = (uint8) Min(n2_random_level(N2_LEVEL_SEED, node_hash(bs, i),
-												bs->params.mult),
-								n2_max_level(&bs->params));
-	gp.metric = bs->params.metric;
-	gp.dim = bs->params.dims;
-	gp.m = bs->params.m;
-	gp.max_m0 = bs->params.max_m0;
-	gp.ef_construction = bs->params.ef_construction;
-	gp.mult = bs->params.mult;
-	gp.select = bs->params.select;
-	gp.seed = N2_LEVEL_SEED;
-	if (bs->codes)
-		rc = n2_graph_init_sq8(graph, &gp, bs->codes, &bs->quant,
-							   bs->nnodes, levels);
-	else
-		rc = n2_graph_init(graph, &gp, bs->vectors, bs->nnodes, levels);
-	if (rc != 0)
+	if (bs->slots)
+		pfree(bs->slots);
+	bs->slots = NULL;
+	bs->nslots = 0;
+
+	memset(&graph, 0, sizeof(graph));
+	graph_params(bs, &gp);
+	if (bs->nnodes > 0 &&
+		n2_graph_init(&graph, &gp, bs->vectors, bs->nnodes, bs->levels) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory while building n2 index \"%s\"",
 						RelationGetRelationName(bs->index))));
-	pfree(levels);
+	PG_TRY();
+	{
+		if (graph.n > 0)
+		{
+			run_graph_build(bs, &graph);
+			if (n2_graph_connect_orphans(&graph) < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("out of memory")));
+		}
+		write_pages(bs, &graph);
+	}
+	PG_FINALLY();
+	{
+		n2_graph_free(&graph);
+	}
+	PG_END_TRY();
+
+	if (bs->vectors)
+	{
+		pfree(bs->vectors);
+		pfree(bs->first);
+		pfree(bs->levels);
+	}
+	if (bs->extra)
+		pfree(bs->extra);
+	bs->vectors = NULL;
+	bs->first = NULL;
+	bs->levels = NULL;
+	bs->extra = NULL;
+	bs->nnodes = 0;
+	bs->capnodes = 0;
+	bs->upper_lists = 0;
+	bs->nextra = 0;
+	bs->capextra = 0;
+	bs->flushed = true;
+	MemoryContextSwitchTo(oldcxt);
 }
 
-/* The quantizer for the ranges seen, kept in palloc'd memory. */
 static void
-fit_quantizer(N2BuildState *bs)
+start_inserting(N2BuildState *bs)
 {
-	N2Quantizer q;
-	int			dims = bs->params.dims;
+	const int	ids[] = {PROGRESS_CREATEIDX_SUBPHASE,
+		PROGRESS_CREATEIDX_TUPLES_TOTAL, PROGRESS_CREATEIDX_TUPLES_DONE};
+	const int64 vals[] = {N2_PHASE_INSERT, (int64) bs->esttuples,
+	(int64) bs->seen};
 
-	if (n2_quantizer_fit(&q, bs->mins, bs->maxs, dims) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	bs->quant.dim = dims;
-	bs->quant.offset = palloc_array(float, dims);
-	bs->quant.scale = palloc_array(float, dims);
-	memcpy(bs->quant.offset, q.offset, sizeof(float) * dims);
-	memcpy(bs->quant.scale, q.scale, sizeof(float) * dims);
-	n2_quantizer_free(&q);
+	ereport(NOTICE,
+			(errmsg("n2 graph no longer fits into maintenance_work_mem after %.0f tuples",
+					bs->indtuples),
+			 errdetail("The remaining tuples are inserted one at a time, "
+					   "which takes much longer."),
+			 errhint("Increase maintenance_work_mem to speed up builds.")));
+	flush_nodes(bs);
+	pgstat_progress_update_multi_param(3, ids, vals);
+}
+
+static void
+build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			   bool tupleIsAlive, void *state)
+{
+	N2BuildState *bs = (N2BuildState *) state;
+	MemoryContext oldcxt;
+	float	   *v;
+	int			dims;
+
+	bs->seen++;
+	if (!isnull[0])
+	{
+		oldcxt = MemoryContextSwitchTo(bs->tmpcxt);
+		v = n2_datum_to_vector(index, values[0], &bs->params, &dims);
+		if (bs->params.dims == 0)
+			bs->params.dims = dims;
+		if (bs->startblk == InvalidBlockNumber)
+			bs->startblk = ItemPointerGetBlockNumber(tid);
+		bs->curblk = ItemPointerGetBlockNumber(tid);
+		if (!bs->flushed && !collect(bs, v, tid))
+			start_inserting(bs);
+		if (bs->flushed)
+			n2_insert_vector(index, v, dims, tid);
+		bs->indtuples++;
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(bs->tmpcxt);
+	}
+
+	if (((int64) bs->seen & (bs->flushed ? 63 : 1023)) == 0)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
+									 (int64) bs->seen);
 }
 
 IndexBuildResult *
@@ -610,22 +612,20 @@ n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IndexBuildResult *result;
 	N2BuildState bs;
-	N2Graph		graph;
-	MemoryContext buildcxt;
 	MemoryContext oldcxt;
 	int32		typmod;
+	BlockNumber pages;
+	double		allvisfrac;
+	double		reltuples;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data",
 			 RelationGetRelationName(index));
 
-	buildcxt = AllocSetContextCreate(CurrentMemoryContext, "n2 build",
-									 ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(buildcxt);
-
 	memset(&bs, 0, sizeof(bs));
 	bs.index = index;
 	bs.budget = (Size) maintenance_work_mem * 1024;
+	bs.nthreads = build_thread_count(index, PG_UINT32_MAX);
 	n2_params_from_options(index, &bs.params);
 	typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 	if (!bs.params.is_array && typmod > 0)
@@ -635,35 +635,33 @@ n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("column has %d dimensions; n2 indexes at most %d",
 						bs.params.dims, N2_MAX_DIM)));
-	bs.tmpcxt = AllocSetContextCreate(buildcxt, "n2 build tuple",
+	estimate_rel_size(heap, NULL, &pages, &bs.esttuples, &allvisfrac);
+	bs.nblocks = RelationGetNumberOfBlocks(heap);
+	bs.startblk = InvalidBlockNumber;
+
+	bs.buildcxt = AllocSetContextCreate(CurrentMemoryContext, "n2 build",
+										ALLOCSET_DEFAULT_SIZES);
+	bs.tmpcxt = AllocSetContextCreate(bs.buildcxt, "n2 build tuple",
 									  ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(bs.buildcxt);
 
-	scan_heap(&bs, heap, indexInfo, N2_SCAN_FLOATS, N2_PHASE_LOAD);
-	if (bs.mode == N2_SCAN_RANGE)
 	{
-		fit_quantizer(&bs);
-		scan_heap(&bs, heap, indexInfo, N2_SCAN_CODES, N2_PHASE_LOAD);
-	}
+		const int	ids[] = {PROGRESS_CREATEIDX_SUBPHASE,
+			PROGRESS_CREATEIDX_TUPLES_TOTAL, PROGRESS_CREATEIDX_TUPLES_DONE};
+		const int64 vals[] = {N2_PHASE_LOAD, (int64) bs.esttuples, 0};
 
-	memset(&graph, 0, sizeof(graph));
-	if (bs.nnodes > 0)
-	{
-		init_graph(&bs, &graph);
-		build_and_write(&bs, &graph, heap, indexInfo);
+		pgstat_progress_update_multi_param(3, ids, vals);
 	}
-	else
-	{
-		N2Layout   *lo = n2_layout_create(index, &bs.params, &graph, NULL);
-
-		n2_layout_write_meta(lo, N2_LEVEL_SEED);
-		n2_layout_finish(lo);
-	}
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+									   build_callback, &bs, NULL);
+	if (!bs.flushed)
+		flush_nodes(&bs);
 
 	MemoryContextSwitchTo(oldcxt);
 	result = palloc(sizeof(IndexBuildResult));
-	result->heap_tuples = bs.reltuples;
-	result->index_tuples = (double) bs.ntids;
-	MemoryContextDelete(buildcxt);
+	result->heap_tuples = reltuples;
+	result->index_tuples = bs.indtuples;
+	MemoryContextDelete(bs.buildcxt);
 	return result;
 }
 

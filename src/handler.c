@@ -454,6 +454,8 @@ n2_buildphasename(int64 phase)
 			return "merging level 0";
 		case N2_PHASE_WRITE:
 			return "writing pages";
+		case N2_PHASE_INSERT:
+			return "inserting tuples";
 		default:
 			return NULL;
 	}

@@ -589,3 +589,39 @@ n2_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	MemoryContextDelete(cxt);
 	return false;
 }
+
+/*
+ * Inserts v, a column value as n2_datum_to_vector gives it, for heap_tid:
+ * what n2_insert does after the conversion.  CREATE INDEX inserts this way
+ * once its in-memory graph is full.
+ */
+void
+n2_insert_vector(Relation index, float *v, int dims, ItemPointer heap_tid)
+{
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	N2InsertState *is;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "n2 insert",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	is = palloc0(sizeof(N2InsertState));
+	is->index = index;
+	n2_read_meta(index, &is->meta);
+	n2_params_from_meta(index, &is->meta, &is->params);
+
+	is->cleanup.func = insert_free_core;
+	is->cleanup.arg = is;
+	MemoryContextRegisterResetCallback(cxt, &is->cleanup);
+	if (!n2_search_init(&is->search, 0, is->params.ef_construction,
+						Max(is->params.max_m0, is->params.m), false))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	is->search_valid = true;
+
+	insert_vector(is, v, dims, heap_tid);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+}

@@ -4,12 +4,12 @@
  *		Lays a built graph out in index pages (CREATE INDEX's last step).
  *
  * Tuple sizes depend only on each node's level, the dimension and its heap
- * TID count, so every tuple's TID is computed before anything is written:
+ * TID count, so every element's TID is computed before anything is written:
  * links can then name nodes that come later.  Nodes are written in id order,
- * each with its vector supplied by the caller (from memory, or streamed from
- * a second heap scan when the build held only quantized codes).  Pages are
- * filled in private memory, written through shared buffers in order, and
- * WAL-logged in bulk with log_newpage_range at the end.
+ * each tuple where a replay of the same placement puts it, so only the
+ * elements' TIDs are kept (six bytes a node).  Pages are filled in private
+ * memory, written through shared buffers in order, and WAL-logged in bulk
+ * with log_newpage_range at the end.
  */
 #include "postgres.h"
 
@@ -26,34 +26,39 @@
 #define N2_PAGE_ROOM \
 	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(N2PageOpaqueData)))
 
-struct N2Layout
-{
-	Relation	index;
-	const N2Params *params;
-	const N2Graph *graph;
-	const int64 *tidstart;		/* per node + 1: offsets into a TID array */
-
-	/* where each tuple goes */
-	ItemPointerData *element;	/* per node */
-	int64	   *chunkidx;		/* per node: first TID chunk in chunks */
-	int64	   *vecidx;			/* per node: first vector chunk in vecs */
-	ItemPointerData *chunks;
-	ItemPointerData *vecs;
-	BlockNumber lastblk;
-
-	/* writing */
-	PGAlignedBlock page;
-	BlockNumber blkno;			/* page being filled, or invalid */
-	char	   *tuple;			/* scratch of N2_MAX_TUPLE_SIZE */
-	uint32		written;
-};
-
 typedef struct N2PageCursor
 {
 	BlockNumber blkno;
 	Size		free;
 	OffsetNumber next;
 } N2PageCursor;
+
+/* Where the tuples of one node go, and which of its heap TIDs come next. */
+typedef struct N2NodePlace
+{
+	N2PageCursor cur;
+	int64		extra;			/* position in the extra TIDs */
+} N2NodePlace;
+
+struct N2Layout
+{
+	Relation	index;
+	const N2Params *params;
+	const N2Graph *graph;
+	N2NodeTids	tids;
+
+	ItemPointerData *element;	/* per node */
+	BlockNumber lastblk;
+
+	/* writing: the placement replayed */
+	N2NodePlace place;
+	ItemPointerData *tuples;	/* one node's TID chunks, then vector chunks */
+	int			tuplescap;
+	PGAlignedBlock page;
+	BlockNumber blkno;			/* page being filled, or invalid */
+	char	   *tuple;			/* scratch of N2_MAX_TUPLE_SIZE */
+	uint32		written;
+};
 
 static void
 cursor_place(N2PageCursor *c, Size size, ItemPointer tid)
@@ -77,80 +82,109 @@ vector_chunk_floats(void)
 	return (int) ((N2_MAX_TUPLE_SIZE - N2_VECTOR_CHUNK_HEADER) / sizeof(float));
 }
 
-static int
-node_tid_chunks(const N2Layout *lo, uint32 node)
+/* How many heap TIDs node has, its extra ones starting at extra. */
+static int64
+node_tid_count(const N2Layout *lo, int64 extra, uint32 node)
 {
-	int64		ntids = lo->tidstart[node + 1] - lo->tidstart[node];
+	int64		n = 1;
 
+	while (extra + n - 1 < lo->tids.nextra &&
+		   lo->tids.extra[extra + n - 1].node == node)
+		n++;
+	return n;
+}
+
+static int
+tid_chunks(int64 ntids)
+{
 	if (ntids <= N2_INLINE_TIDS)
 		return 0;
 	return (int) ((ntids - N2_INLINE_TIDS + N2_TID_CHUNK_CAPACITY - 1) / N2_TID_CHUNK_CAPACITY);
 }
 
 static int
-node_vector_chunks(const N2Layout *lo, uint32 node)
+vector_chunks(const N2Params *p, int ninline)
 {
+	int			per = vector_chunk_floats();
+
+	return (p->dims - ninline + per - 1) / per;
+}
+
+/*
+ * Places node's tuples: its element at *element, then ntc TID chunks and
+ * nvc vector chunks in out (when not NULL).  Creating and writing the layout
+ * both go through here, so they agree.
+ */
+static void
+place_node(const N2Layout *lo, N2NodePlace *pl, uint32 node, int64 *ntids,
+		   ItemPointer element, int *ntc, int *nvc, ItemPointer out)
+{
+	const N2Params *p = lo->params;
 	int			ninline;
+	Size		esize = n2_element_size(p, lo->graph->levels[node], &ninline);
+	int			k = 0;
 
-	n2_element_size(lo->params, lo->graph->levels[node], &ninline);
-	return (lo->params->dims - ninline + vector_chunk_floats() - 1) / vector_chunk_floats();
+	*ntids = node_tid_count(lo, pl->extra, node);
+	pl->extra += *ntids - 1;
+	*ntc = tid_chunks(*ntids);
+	*nvc = vector_chunks(p, ninline);
+	cursor_place(&pl->cur, esize, element);
+	for (int i = 0; i < *ntc; i++)
+	{
+		ItemPointerData tid;
+
+		cursor_place(&pl->cur, n2_tid_chunk_size(N2_TID_CHUNK_CAPACITY), &tid);
+		if (out)
+			out[k++] = tid;
+	}
+	for (int i = 0; i < *nvc; i++)
+	{
+		int			take = Min(p->dims - ninline - i * vector_chunk_floats(),
+							   vector_chunk_floats());
+		ItemPointerData tid;
+
+		cursor_place(&pl->cur, n2_vector_chunk_size(take), &tid);
+		if (out)
+			out[k++] = tid;
+	}
 }
 
-static void *
-huge_array(Size elsize, int64 n)
+/* Bytes a layout of n nodes allocates (the page buffers aside). */
+Size
+n2_layout_memory(uint32 n)
 {
-	return MemoryContextAllocHuge(CurrentMemoryContext, elsize * Max(n, 1));
+	return sizeof(ItemPointerData) * (Size) Max(n, 1);
 }
 
-/* Assigns every tuple its TID. */
+/*
+ * Assigns every element its TID.  tids gives each node's heap TIDs; it must
+ * stay valid until the last node is written.
+ */
 N2Layout *
 n2_layout_create(Relation index, const N2Params *p, const N2Graph *g,
-				 const int64 *tidstart)
+				 const N2NodeTids *tids)
 {
 	N2Layout   *lo = palloc0(sizeof(N2Layout));
-	N2PageCursor cur = {InvalidBlockNumber, 0, 0};
-	int64		nchunks = 0;
-	int64		nvecs = 0;
+	N2NodePlace pl = {{InvalidBlockNumber, 0, 0}, 0};
 
 	lo->index = index;
 	lo->params = p;
 	lo->graph = g;
-	lo->tidstart = tidstart;
+	if (tids != NULL)
+		lo->tids = *tids;
+	lo->element = MemoryContextAllocHuge(CurrentMemoryContext,
+										 n2_layout_memory(g->n));
 	for (uint32 node = 0; node < g->n; node++)
 	{
-		nchunks += node_tid_chunks(lo, node);
-		nvecs += node_vector_chunks(lo, node);
+		int64		ntids;
+		int			ntc;
+		int			nvc;
+
+		place_node(lo, &pl, node, &ntids, &lo->element[node], &ntc, &nvc, NULL);
 	}
-	lo->element = huge_array(sizeof(ItemPointerData), g->n);
-	lo->chunkidx = huge_array(sizeof(int64), g->n);
-	lo->vecidx = huge_array(sizeof(int64), g->n);
-	lo->chunks = huge_array(sizeof(ItemPointerData), nchunks);
-	lo->vecs = huge_array(sizeof(ItemPointerData), nvecs);
-
-	nchunks = 0;
-	nvecs = 0;
-	for (uint32 node = 0; node < g->n; node++)
-	{
-		int			ninline;
-		Size		esize = n2_element_size(p, g->levels[node], &ninline);
-		int			ntc = node_tid_chunks(lo, node);
-		int			nvc = node_vector_chunks(lo, node);
-
-		cursor_place(&cur, esize, &lo->element[node]);
-		lo->chunkidx[node] = nchunks;
-		for (int i = 0; i < ntc; i++)
-			cursor_place(&cur, n2_tid_chunk_size(N2_TID_CHUNK_CAPACITY),
-						 &lo->chunks[nchunks++]);
-		lo->vecidx[node] = nvecs;
-		for (int i = 0; i < nvc; i++)
-		{
-			int			take = Min(p->dims - ninline - i * vector_chunk_floats(),
-								   vector_chunk_floats());
-
-			cursor_place(&cur, n2_vector_chunk_size(take), &lo->vecs[nvecs++]);
-		}
-	}
-	lo->lastblk = cur.blkno == InvalidBlockNumber ? N2_METAPAGE_BLKNO : cur.blkno;
+	lo->lastblk = pl.cur.blkno == InvalidBlockNumber ?
+		N2_METAPAGE_BLKNO : pl.cur.blkno;
+	lo->place.cur.blkno = InvalidBlockNumber;
 	lo->blkno = InvalidBlockNumber;
 	lo->tuple = palloc(N2_MAX_TUPLE_SIZE);
 	return lo;
@@ -228,27 +262,52 @@ set_links(const N2Layout *lo, ItemPointer dst, int cap, const uint32 *list)
 	}
 }
 
+/* Heap TID i of node, whose extra TIDs start at extra. */
+static ItemPointer
+node_tid(const N2Layout *lo, uint32 node, int64 extra, int64 i)
+{
+	if (i == 0)
+		return (ItemPointer) &lo->tids.first[node];
+	return (ItemPointer) &lo->tids.extra[extra + i - 1].tid;
+}
+
 /*
  * Writes node's tuples: its element (vector, links, first heap TIDs), its
- * TID chunks and its vector chunks.  tids are all of the node's heap TIDs.
- * Nodes must come in id order.
+ * TID chunks and its vector chunks.  Nodes must come in id order.
  */
 void
-n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec,
-					 const ItemPointerData *tids)
+n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 {
 	const N2Params *p = lo->params;
 	const N2Graph *g = lo->graph;
 	int			level = g->levels[node];
-	int64		ntids = lo->tidstart[node + 1] - lo->tidstart[node];
-	int			ntc = node_tid_chunks(lo, node);
-	int			nvc = node_vector_chunks(lo, node);
+	int64		extra = lo->place.extra;
+	int64		ntids;
+	int			ntc;
+	int			nvc;
+	ItemPointerData etid;
 	N2ElementTuple et = (N2ElementTuple) lo->tuple;
 	int			ninline;
 	Size		size = n2_element_size(p, level, &ninline);
 	ItemPointer links;
 
 	Assert(node == lo->written);
+	ntids = node_tid_count(lo, extra, node);
+	if (tid_chunks(ntids) + vector_chunks(p, ninline) > lo->tuplescap)
+	{
+		int			cap = tid_chunks(ntids) + vector_chunks(p, ninline);
+
+		if (lo->tuples)
+			pfree(lo->tuples);
+		lo->tuples = MemoryContextAllocHuge(CurrentMemoryContext,
+											sizeof(ItemPointerData) * cap);
+		lo->tuplescap = cap;
+	}
+	place_node(lo, &lo->place, node, &ntids, &etid, &ntc, &nvc, lo->tuples);
+	if (!ItemPointerEquals(&etid, &lo->element[node]))
+		elog(ERROR, "n2 index \"%s\": layout of node %u moved",
+			 RelationGetRelationName(lo->index), node);
+
 	memset(et, 0, size);
 	et->type = N2_TUPLE_ELEMENT;
 	et->level = (uint8) level;
@@ -257,16 +316,16 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec,
 	for (int i = 0; i < N2_INLINE_TIDS; i++)
 	{
 		if (i < ntids)
-			et->heaptids[i] = tids[i];
+			et->heaptids[i] = *node_tid(lo, node, extra, i);
 		else
 			ItemPointerSetInvalid(&et->heaptids[i]);
 	}
 	if (ntc > 0)
-		et->tidchain = lo->chunks[lo->chunkidx[node]];
+		et->tidchain = lo->tuples[0];
 	else
 		ItemPointerSetInvalid(&et->tidchain);
 	if (nvc > 0)
-		et->vecnext = lo->vecs[lo->vecidx[node]];
+		et->vecnext = lo->tuples[ntc];
 	else
 		ItemPointerSetInvalid(&et->vecnext);
 	memcpy(N2ElementVector(et), vec, sizeof(float) * ninline);
@@ -287,12 +346,13 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec,
 		tc->type = N2_TUPLE_TIDS;
 		tc->capacity = N2_TID_CHUNK_CAPACITY;
 		tc->ntids = (uint16) (last - first);
-		memcpy(tc->tids, tids + first, sizeof(ItemPointerData) * (last - first));
+		for (int64 j = first; j < last; j++)
+			tc->tids[j - first] = *node_tid(lo, node, extra, j);
 		if (i + 1 < ntc)
-			tc->next = lo->chunks[lo->chunkidx[node] + i + 1];
+			tc->next = lo->tuples[i + 1];
 		else
 			ItemPointerSetInvalid(&tc->next);
-		add_tuple(lo, size, &lo->chunks[lo->chunkidx[node] + i]);
+		add_tuple(lo, size, &lo->tuples[i]);
 	}
 
 	for (int i = 0; i < nvc; i++)
@@ -306,11 +366,11 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec,
 		vc->type = N2_TUPLE_VECTOR;
 		vc->nfloats = (uint16) take;
 		if (i + 1 < nvc)
-			vc->next = lo->vecs[lo->vecidx[node] + i + 1];
+			vc->next = lo->tuples[ntc + i + 1];
 		else
 			ItemPointerSetInvalid(&vc->next);
 		memcpy(N2VectorChunkFloats(vc), vec + start, sizeof(float) * take);
-		add_tuple(lo, size, &lo->vecs[lo->vecidx[node] + i]);
+		add_tuple(lo, size, &lo->tuples[ntc + i]);
 	}
 
 	lo->written++;

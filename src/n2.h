@@ -349,6 +349,7 @@ typedef enum N2ScanFallback
 #define N2_PHASE_BUILD_REVERSE	4
 #define N2_PHASE_MERGE			5
 #define N2_PHASE_WRITE			6
+#define N2_PHASE_INSERT			7
 
 /*
  * Heavyweight page lock (block 0 used as a name) serialising graph-shape
@@ -436,11 +437,28 @@ extern Relation n2_open_index(Oid relid);
 /* layout.c */
 typedef struct N2Layout N2Layout;
 struct N2Graph;
+
+/* A heap TID of a build's node beyond its first */
+typedef struct N2ExtraTid
+{
+	uint32		node;
+	ItemPointerData tid;
+} N2ExtraTid;
+
+/* The heap TIDs of a build's nodes (rows sharing a vector share a node) */
+typedef struct N2NodeTids
+{
+	const ItemPointerData *first;	/* per node */
+	const N2ExtraTid *extra;	/* the others, sorted by node */
+	int64		nextra;
+} N2NodeTids;
+
+extern Size n2_layout_memory(uint32 n);
 extern N2Layout *n2_layout_create(Relation index, const N2Params *p,
-								  const struct N2Graph *g, const int64 *tidstart);
+								  const struct N2Graph *g,
+								  const N2NodeTids *tids);
 extern void n2_layout_write_meta(N2Layout *lo, uint64 seed);
-extern void n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec,
-								 const ItemPointerData *tids);
+extern void n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec);
 extern void n2_layout_finish(N2Layout *lo);
 
 /* build.c */
@@ -453,6 +471,8 @@ extern bool n2_insert(Relation index, Datum *values, bool *isnull,
 					  ItemPointer heap_tid, Relation heap,
 					  IndexUniqueCheck checkUnique, bool indexUnchanged,
 					  struct IndexInfo *indexInfo);
+extern void n2_insert_vector(Relation index, float *v, int dims,
+							 ItemPointer heap_tid);
 
 extern void n2_place_tuple(Relation index, const void *tuple, Size size,
 						   ItemPointer tid);

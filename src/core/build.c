@@ -11,9 +11,6 @@
  *
  * Worker threads never allocate and call nothing but this core; all memory is
  * set up by n2_builder_create on the caller's thread.
- *
- * The graph holds float vectors or SQ8 codes; node_distance and
- * graph_distances are the only places that tell them apart.
  */
 #include "build.h"
 
@@ -29,15 +26,13 @@
 /* Prefetch at most this many bytes of a vector; the hardware does the rest. */
 #define PREFETCH_BYTES 512
 
-/*
- * The query is a float vector, or when building over codes the code of the
- * node being inserted (qcode set).
- */
+/* Stack pages a worker touches: its thread descriptor, TLS and a few frames. */
+#define WORKER_STACK_BYTES 16384
+
 typedef struct GraphCtx
 {
 	const N2Graph *g;
 	const float *query;
-	const uint8_t *qcode;
 } GraphCtx;
 
 typedef struct N2Worker
@@ -122,19 +117,8 @@ pack_entry(int level, uint32_t id)
 static inline void
 prefetch_vector(const N2Graph *g, N2Ref ref)
 {
-	const char *p;
-	size_t		bytes;
-
-	if (g->codes != NULL)
-	{
-		p = (const char *) n2_graph_code(g, (uint32_t) ref);
-		bytes = (size_t) g->params.dim;
-	}
-	else
-	{
-		p = (const char *) n2_graph_vector(g, (uint32_t) ref);
-		bytes = (size_t) g->params.dim * sizeof(float);
-	}
+	const char *p = (const char *) n2_graph_vector(g, (uint32_t) ref);
+	size_t		bytes = (size_t) g->params.dim * sizeof(float);
 
 	if (bytes > PREFETCH_BYTES)
 		bytes = PREFETCH_BYTES;
@@ -180,27 +164,6 @@ plain_neighbors(void *arg, N2Ref ref, int level, N2Ref *out, int max)
 	return n;
 }
 
-/* graph_distances over codes: from another code, or from a float query. */
-static void
-code_distances(const GraphCtx *c, const N2Ref *refs, int n, float *out)
-{
-	const N2Graph *g = c->g;
-	N2Metric	metric = g->params.metric;
-
-	prefetch_vector(g, refs[0]);
-	for (int i = 0; i < n; i++)
-	{
-		const uint8_t *code = n2_graph_code(g, (uint32_t) refs[i]);
-
-		if (i + 1 < n)
-			prefetch_vector(g, refs[i + 1]);
-		if (c->qcode != NULL)
-			out[i] = n2_sq8_distance(metric, g->quant, c->qcode, code);
-		else
-			out[i] = n2_sq8_float_distance(metric, g->quant, c->query, code);
-	}
-}
-
 static void
 graph_distances(void *arg, const N2Ref *refs, int n, float *out)
 {
@@ -209,11 +172,6 @@ graph_distances(void *arg, const N2Ref *refs, int n, float *out)
 	const float *q = c->query;
 	int			dim = g->params.dim;
 
-	if (g->codes != NULL)
-	{
-		code_distances(c, refs, n, out);
-		return;
-	}
 	prefetch_vector(g, refs[0]);
 	switch (g->params.metric)
 	{
@@ -252,13 +210,10 @@ graph_distances(void *arg, const N2Ref *refs, int n, float *out)
 static const N2GraphOps build_ops = {locked_neighbors, graph_distances};
 static const N2GraphOps finished_ops = {plain_neighbors, graph_distances};
 
-/* Every node-to-node distance of the build, in the graph's representation. */
+/* Every node-to-node distance of the build. */
 static float
 node_distance(const N2Graph *g, uint32_t a, uint32_t b)
 {
-	if (g->codes != NULL)
-		return n2_sq8_distance(g->params.metric, g->quant, n2_graph_code(g, a),
-							   n2_graph_code(g, b));
 	return n2_metric_distance(g->params.metric, n2_graph_vector(g, a),
 							  n2_graph_vector(g, b), g->params.dim);
 }
@@ -386,8 +341,7 @@ insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q)
 	int			nw = 1;
 
 	w->ctx.g = g;
-	w->ctx.query = g->codes != NULL ? NULL : n2_graph_vector(g, q);
-	w->ctx.qcode = g->codes != NULL ? n2_graph_code(g, q) : NULL;
+	w->ctx.query = n2_graph_vector(g, q);
 	graph_distances(&w->ctx, &ep, 1, &cur.dist);
 	cur.ref = ep;
 
@@ -605,10 +559,10 @@ upper_words(const N2Graph *g)
 
 /* Per-worker scratch sizes, shared by create and memory accounting. */
 static void
-worker_sizes(const N2Graph *g, int *ef, int *max_degree, int *ntmp)
+worker_sizes(const N2GraphParams *p, int *ef, int *max_degree, int *ntmp)
 {
-	*ef = g->params.ef_construction > 0 ? g->params.ef_construction : 1;
-	*max_degree = g->params.max_m0 > g->params.m ? g->params.max_m0 : g->params.m;
+	*ef = p->ef_construction > 0 ? p->ef_construction : 1;
+	*max_degree = p->max_m0 > p->m ? p->max_m0 : p->m;
 	if (*max_degree < 1)
 		*max_degree = 1;
 	/* A merge or a list update unites two lists of at most max_degree. */
@@ -616,7 +570,8 @@ worker_sizes(const N2Graph *g, int *ef, int *max_degree, int *ntmp)
 }
 
 size_t
-n2_builder_memory(const N2Graph *g, const N2BuildOptions *opts)
+n2_builder_memory(const N2GraphParams *p, uint32_t n, uint64_t upper_lists,
+				  const N2BuildOptions *opts)
 {
 	int			ef,
 				max_degree,
@@ -625,17 +580,19 @@ n2_builder_memory(const N2Graph *g, const N2BuildOptions *opts)
 	size_t		per_worker;
 	size_t		total;
 
-	worker_sizes(g, &ef, &max_degree, &ntmp);
-	per_worker = sizeof(N2Worker) +
-		(size_t) g->n * sizeof(uint32_t) +
+	worker_sizes(p, &ef, &max_degree, &ntmp);
+	/* the search's dense visited set, its heaps and buffers, w, sel, tmp */
+	per_worker = sizeof(N2Worker) + WORKER_STACK_BYTES +
+		(size_t) (n > 0 ? n : 1) * sizeof(uint32_t) +
 		(size_t) (ef + max_degree + 1 + ef + 1) * sizeof(N2Candidate) +
 		(size_t) max_degree * (sizeof(N2Ref) + sizeof(float)) +
 		(size_t) (ef + max_degree + ntmp) * sizeof(N2Candidate);
 	total = sizeof(N2Builder) + per_worker * nt;
+	/* the reverse graph shares vectors and levels: its lists and locks */
 	if (opts->merge_level0)
-		total += (size_t) g->n * (1 + g->params.max_m0) * sizeof(uint32_t) +
-			(size_t) upper_words(g) * sizeof(uint32_t) +
-			(size_t) g->n * sizeof(atomic_flag);
+		total += ((size_t) n * (1 + p->max_m0) + 1) * sizeof(uint32_t) +
+			((size_t) upper_lists * (1 + p->m) + 1) * sizeof(uint32_t) +
+			((size_t) n + 1) * sizeof(atomic_flag);
 	return total;
 }
 
@@ -706,7 +663,7 @@ n2_builder_create(N2Graph *g, const N2BuildOptions *opts)
 	}
 	b->g = g;
 	b->n_threads = opts->n_threads > 0 ? opts->n_threads : 1;
-	worker_sizes(g, &b->ef, &b->max_degree, &ntmp);
+	worker_sizes(&g->params, &b->ef, &b->max_degree, &ntmp);
 
 	b->phases[b->nphases++] = N2_BUILD_INSERTING;
 	if (opts->merge_level0)
@@ -866,7 +823,7 @@ int
 n2_graph_search(const N2Graph *g, N2Search *s, const float *query, int k,
 				int ef, N2Candidate *out)
 {
-	GraphCtx	ctx = {g, query, NULL};
+	GraphCtx	ctx = {g, query};
 	N2Candidate ep;
 	N2Ref		entry = g->entry;
 	int			n;

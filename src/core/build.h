@@ -37,15 +37,19 @@ typedef struct N2BuildOptions
 typedef struct N2Builder N2Builder;
 
 /*
- * Prepares a build of g (already n2_graph_init'ed or n2_graph_init_sq8'ed,
- * empty).  Over codes, every distance of the build is between codes.
- * Allocates everything the threads need, including the reverse graph for
+ * Prepares a build of g (already n2_graph_init'ed, empty).  Allocates
+ * everything the threads need, including the reverse graph for
  * merge_level0.  Returns NULL when out of memory.
  */
 extern N2Builder *n2_builder_create(N2Graph *g, const N2BuildOptions *opts);
 
-/* Extra bytes n2_builder_create allocates beyond the graph. */
-extern size_t n2_builder_memory(const N2Graph *g, const N2BuildOptions *opts);
+/*
+ * Bytes n2_builder_create allocates beyond the graph, for a graph of n nodes
+ * whose levels add up to upper_lists (see n2_graph_memory).
+ */
+extern size_t n2_builder_memory(const N2GraphParams *p, uint32_t n,
+								uint64_t upper_lists,
+								const N2BuildOptions *opts);
 
 /* Starts the worker threads; returns 0 or an errno value. */
 extern int	n2_builder_start(N2Builder *b);
@@ -72,9 +76,8 @@ extern N2BuildPhase n2_build_graph(N2Graph *g, const N2BuildOptions *opts);
 /*
  * The k nearest to query in a finished graph (no locking), searching level 0
  * with width max(ef, k).  s needs dense_capacity >= g->n (or hash mode);
- * query must be normalised for angular.  On a graph over codes the distances
- * are from query to what each code stands for.  Writes ascending to out and
- * returns how many, or -1 when out of memory.
+ * query must be normalised for angular.  Writes ascending to out and returns
+ * how many, or -1 when out of memory.
  */
 extern int	n2_graph_search(const N2Graph *g, N2Search *s, const float *query,
 							int k, int ef, N2Candidate *out);

@@ -59,66 +59,11 @@ dot_norms_scalar(const float *a, const float *b, int dim,
 	*bb = sbb;
 }
 
-static float
-sq8_l2sq_scalar(const uint8_t *a, const uint8_t *b, const float *scale, int dim)
-{
-	float		sum = 0.0f;
-
-	for (int i = 0; i < dim; i++)
-	{
-		float		d = (float) ((int) a[i] - (int) b[i]) * scale[i];
-
-		sum += d * d;
-	}
-	return sum;
-}
-
-static float
-sq8_dot_scalar(const uint8_t *a, const uint8_t *b, const float *offset,
-			   const float *scale, int dim)
-{
-	float		sum = 0.0f;
-
-	for (int i = 0; i < dim; i++)
-		sum += (offset[i] + scale[i] * a[i]) * (offset[i] + scale[i] * b[i]);
-	return sum;
-}
-
-static float
-sq8_l2sq_float_scalar(const float *v, const uint8_t *code, const float *offset,
-					  const float *scale, int dim)
-{
-	float		sum = 0.0f;
-
-	for (int i = 0; i < dim; i++)
-	{
-		float		d = v[i] - (offset[i] + scale[i] * code[i]);
-
-		sum += d * d;
-	}
-	return sum;
-}
-
-static float
-sq8_dot_float_scalar(const float *v, const uint8_t *code, const float *offset,
-					 const float *scale, int dim)
-{
-	float		sum = 0.0f;
-
-	for (int i = 0; i < dim; i++)
-		sum += v[i] * (offset[i] + scale[i] * code[i]);
-	return sum;
-}
-
 #define SCALAR_KERNELS \
 	.name = "scalar", \
 	.l2sq = l2sq_scalar, \
 	.dot = dot_scalar, \
-	.dot_norms = dot_norms_scalar, \
-	.sq8_l2sq = sq8_l2sq_scalar, \
-	.sq8_dot = sq8_dot_scalar, \
-	.sq8_l2sq_float = sq8_l2sq_float_scalar, \
-	.sq8_dot_float = sq8_dot_float_scalar
+	.dot_norms = dot_norms_scalar
 
 const N2Kernels n2_kernels_scalar = {SCALAR_KERNELS};
 

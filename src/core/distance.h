@@ -36,24 +36,6 @@ typedef struct N2Kernels
 	/* a.b, a.a and b.b in one pass (cosine distance) */
 	void		(*dot_norms) (const float *a, const float *b, int dim,
 							  float *ab, float *aa, float *bb);
-
-	/*
-	 * SQ8 codes (quantize.h), code c in dimension i standing for
-	 * offset[i] + scale[i] * c.  Between two codes: sum of
-	 * (scale[i] (a[i] - b[i]))^2, and the inner product of what they stand
-	 * for.  From a float vector v to a code: the same on v and what the code
-	 * stands for.
-	 */
-	float		(*sq8_l2sq) (const uint8_t *a, const uint8_t *b,
-							 const float *scale, int dim);
-	float		(*sq8_dot) (const uint8_t *a, const uint8_t *b,
-							const float *offset, const float *scale, int dim);
-	float		(*sq8_l2sq_float) (const float *v, const uint8_t *code,
-								   const float *offset, const float *scale,
-								   int dim);
-	float		(*sq8_dot_float) (const float *v, const uint8_t *code,
-								  const float *offset, const float *scale,
-								  int dim);
 } N2Kernels;
 
 /* The variant in use; valid after n2_distance_init(). */

@@ -93,37 +93,15 @@ upper_words(const N2GraphParams *p, uint32_t n, const uint8_t *levels)
 	return total;
 }
 
-/*
- * Upper-level words for n nodes whose levels are not drawn yet: a node has
- * level >= l with probability exp(-l / mult), so the expected level is the
- * sum of those over l >= 1, a geometric series.
- */
-static uint64_t
-expected_upper_words(const N2GraphParams *p, uint32_t n)
-{
-	double		mean = p->mult > 0.0 ? 1.0 / expm1(1.0 / p->mult) : 0.0;
-
-	return (uint64_t) ceil(mean * n) * (1 + p->m);
-}
-
 size_t
-n2_graph_memory(const N2GraphParams *p, uint32_t n, const uint8_t *levels,
-				N2VectorFormat format)
+n2_graph_memory(const N2GraphParams *p, uint32_t n, uint64_t upper_lists)
 {
-	uint64_t	upper = levels != NULL ? upper_words(p, n, levels) :
-		expected_upper_words(p, n);
-	size_t		data;
-
-	if (format == N2_VECTORS_SQ8)
-		data = (size_t) n * p->dim + n2_quantizer_memory(p->dim);
-	else
-		data = (size_t) n * p->dim * sizeof(float);
-	return data +
-		(size_t) n * sizeof(uint8_t) +
-		(size_t) n * (1 + p->max_m0) * sizeof(uint32_t) +
-		(size_t) n * sizeof(uint64_t) +
-		(size_t) upper * sizeof(uint32_t) +
-		(size_t) n * sizeof(atomic_flag);
+	/* as graph_init allocates them, one spare element each */
+	return ((size_t) n + 1) * sizeof(uint8_t) +
+		((size_t) n * (1 + p->max_m0) + 1) * sizeof(uint32_t) +
+		((size_t) n + 1) * sizeof(uint64_t) +
+		((size_t) upper_lists * (1 + p->m) + 1) * sizeof(uint32_t) +
+		((size_t) n + 1) * sizeof(atomic_flag);
 }
 
 static int
@@ -164,16 +142,6 @@ n2_graph_init(N2Graph *g, const N2GraphParams *p, const float *vectors,
 {
 	memset(g, 0, sizeof(*g));
 	g->vectors = vectors;
-	return graph_init(g, p, n, levels);
-}
-
-int
-n2_graph_init_sq8(N2Graph *g, const N2GraphParams *p, const uint8_t *codes,
-				  const N2Quantizer *quant, uint32_t n, const uint8_t *levels)
-{
-	memset(g, 0, sizeof(*g));
-	g->codes = codes;
-	g->quant = quant;
 	return graph_init(g, p, n, levels);
 }
 

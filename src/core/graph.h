@@ -16,7 +16,6 @@
 #include <stdint.h>
 
 #include "distance.h"
-#include "quantize.h"
 #include "select.h"
 
 #define N2_MAX_LEVEL 30
@@ -33,25 +32,11 @@ typedef struct N2GraphParams
 	uint64_t	seed;			/* mixed into the per-node level draw */
 } N2GraphParams;
 
-/* How the builder sees the vectors. */
-typedef enum N2VectorFormat
-{
-	N2_VECTORS_FLOAT = 0,		/* dim floats a node */
-	N2_VECTORS_SQ8 = 1			/* dim 8-bit codes a node (quantize.h) */
-} N2VectorFormat;
-
-/*
- * Exactly one of vectors and codes is set.  A graph built over codes can be
- * searched with float queries; for exact distances, copy the struct and set
- * vectors (and codes NULL): the links are shared.
- */
 typedef struct N2Graph
 {
 	N2GraphParams params;
 	uint32_t	n;
 	const float *vectors;		/* n * dim, borrowed; normalised for angular */
-	const uint8_t *codes;		/* n * dim, borrowed; encoded by quant */
-	const N2Quantizer *quant;	/* borrowed, with codes */
 	uint8_t    *levels;			/* per node */
 	uint32_t   *links0;			/* n * (1 + max_m0) */
 	uint64_t   *upper_start;	/* per node: offset in upper, level 1 list */
@@ -68,13 +53,12 @@ extern int	n2_random_level(uint64_t seed, uint64_t key, double mult);
 extern uint64_t n2_hash_bytes(const void *data, size_t len, uint64_t seed);
 
 /*
- * Bytes a build of n nodes needs: what n2_graph_init allocates plus the
- * vectors in the given format (which the caller holds), and for SQ8 the
- * quantizer.  With levels NULL (not drawn yet) the upper levels are
- * estimated from their expected number under p->mult.
+ * Bytes n2_graph_init allocates for n nodes whose levels add up to
+ * upper_lists (one neighbour list per node and level above 0).  The vectors
+ * are the caller's and not counted.
  */
 extern size_t n2_graph_memory(const N2GraphParams *p, uint32_t n,
-							  const uint8_t *levels, N2VectorFormat format);
+							  uint64_t upper_lists);
 
 /*
  * Sets up an empty graph over vectors, with levels[i] per node (copied).
@@ -83,10 +67,6 @@ extern size_t n2_graph_memory(const N2GraphParams *p, uint32_t n,
 extern int	n2_graph_init(N2Graph *g, const N2GraphParams *p, const float *vectors,
 						  uint32_t n, const uint8_t *levels);
 
-/* The same over SQ8 codes (n * p->dim bytes) encoded by quant. */
-extern int	n2_graph_init_sq8(N2Graph *g, const N2GraphParams *p,
-							  const uint8_t *codes, const N2Quantizer *quant,
-							  uint32_t n, const uint8_t *levels);
 extern void n2_graph_free(N2Graph *g);
 
 static inline uint32_t *
@@ -101,12 +81,6 @@ static inline const float *
 n2_graph_vector(const N2Graph *g, uint32_t id)
 {
 	return g->vectors + (size_t) id * g->params.dim;
-}
-
-static inline const uint8_t *
-n2_graph_code(const N2Graph *g, uint32_t id)
-{
-	return g->codes + (size_t) id * g->params.dim;
 }
 
 #endif							/* N2_CORE_GRAPH_H */

@@ -142,6 +142,12 @@ connect_orphan(N2Graph *g, Reach *r, uint32_t u)
 	return entry;
 }
 
+size_t
+n2_graph_connect_orphans_memory(uint32_t n)
+{
+	return (size_t) n * (sizeof(uint8_t) + 2 * sizeof(uint32_t));
+}
+
 int64_t
 n2_graph_connect_orphans(N2Graph *g)
 {

@@ -229,7 +229,8 @@ test_cancel(void)
 	CHECK(n2_graph_init(&g, &p, base.data, base.n, levels) == 0, "init");
 	b = n2_builder_create(&g, &o);
 	CHECK(b != NULL, "create");
-	CHECK(n2_builder_memory(&g, &o) > (size_t) base.n * 4 * 2, "memory estimate");
+	CHECK(n2_builder_memory(&p, base.n, 0, &o) > (size_t) base.n * 4 * 2,
+		  "memory estimate");
 	CHECK(!n2_builder_poll(b, &phase, &done, &total) && phase == N2_BUILD_IDLE,
 		  "idle before start");
 	t0 = now();
