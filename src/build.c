@@ -336,10 +336,11 @@ collect(N2BuildState *bs, const float *v, ItemPointer tid)
  * The n_threads option, else n2.build_threads (0: one per CPU), capped by
  * n2.max_build_threads (0: one per CPU), which only superusers can raise, so
  * that no role can start more threads in a backend than the DBA allows.
- * Never more threads than nodes.
+ * Never more threads than nodes.  The build that starts them reports the
+ * count (DEBUG1); the budget, sized before, does not.
  */
 static int
-build_thread_count(Relation index, uint32 nnodes)
+build_thread_count(Relation index, uint32 nnodes, bool report)
 {
 	long		cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int			ncpus = cpus > 0 ? (int) Min(cpus, N2_MAX_THREADS) : 1;
@@ -356,12 +357,13 @@ build_thread_count(Relation index, uint32 nnodes)
 	capped = n > cap;
 	if (capped)
 		n = cap;
-	ereport(DEBUG1,
-			(errmsg_plural("building n2 index \"%s\" with %d thread",
-						   "building n2 index \"%s\" with %d threads", n,
-						   RelationGetRelationName(index), n),
-			 capped ? errdetail("%d were asked for; n2.max_build_threads allows %d.",
-								asked, cap) : 0));
+	if (report)
+		ereport(DEBUG1,
+				(errmsg_plural("building n2 index \"%s\" with %d thread",
+							   "building n2 index \"%s\" with %d threads", n,
+							   RelationGetRelationName(index), n),
+				 capped ? errdetail("%d were asked for; n2.max_build_threads allows %d.",
+									asked, cap) : 0));
 	return n;
 }
 
@@ -392,7 +394,7 @@ run_graph_build(N2BuildState *bs, N2Graph *g)
 	N2BuildPhase result;
 	int			err;
 
-	opts.n_threads = build_thread_count(bs->index, bs->nnodes);
+	opts.n_threads = build_thread_count(bs->index, bs->nnodes, true);
 	opts.merge_level0 = bs->params.merge_level0;
 
 	builder = n2_builder_create(g, &opts);
@@ -625,7 +627,7 @@ n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	memset(&bs, 0, sizeof(bs));
 	bs.index = index;
 	bs.budget = (Size) maintenance_work_mem * 1024;
-	bs.nthreads = build_thread_count(index, PG_UINT32_MAX);
+	bs.nthreads = build_thread_count(index, PG_UINT32_MAX, false);
 	n2_params_from_options(index, &bs.params);
 	typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 	if (!bs.params.is_array && typmod > 0)

@@ -183,6 +183,21 @@ n2_place_tuple(Relation index, const void *tuple, Size size, ItemPointer tid)
 }
 
 /*
+ * Locks the page of the TID chunk tid names exclusively for a WAL-logged
+ * change; released with n2_finish_page or n2_abort_page.
+ */
+static N2TidChunk
+lock_tid_chunk(Relation index, ItemPointer tid, GenericXLogState **state,
+			   Buffer *buf)
+{
+	*buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+	LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
+	*state = GenericXLogStart(index);
+	return n2_page_tid_chunk(index, GenericXLogRegisterBuffer(*state, *buf, 0),
+							 tid);
+}
+
+/*
  * Adds a heap TID to the element ref names, which holds the same vector:
  * in a free inline slot, in a TID chunk with room, or in a new chunk
  * prepended to its chain.
@@ -208,7 +223,7 @@ add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
 		if (et->ntids < N2_INLINE_TIDS)
 		{
 			et->heaptids[et->ntids++] = *heaptid;
-			n2_finish_element(state, buf);
+			n2_finish_page(state, buf);
 			return;
 		}
 		if (newchunk != NULL)
@@ -217,35 +232,26 @@ add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
 			if (ItemPointerEquals(&et->tidchain, &newchunk->next))
 			{
 				et->tidchain = chunktid;
-				n2_finish_element(state, buf);
+				n2_finish_page(state, buf);
 				return;
 			}
 		}
 		next = et->tidchain;
-		n2_abort_element(state, buf);
+		n2_abort_page(state, buf);
 
 		/* a chunk in the chain with room? */
 		while (ItemPointerIsValid(&next))
 		{
-			Buffer		cbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&next));
-			GenericXLogState *cstate;
-			Page		page;
-			N2TidChunk tc;
+			N2TidChunk	tc = lock_tid_chunk(index, &next, &state, &buf);
 
-			LockBuffer(cbuf, BUFFER_LOCK_EXCLUSIVE);
-			cstate = GenericXLogStart(index);
-			page = GenericXLogRegisterBuffer(cstate, cbuf, 0);
-			tc = n2_page_tid_chunk(index, page, &next);
 			if (tc->ntids < tc->capacity)
 			{
 				tc->tids[tc->ntids++] = *heaptid;
-				GenericXLogFinish(cstate);
-				UnlockReleaseBuffer(cbuf);
+				n2_finish_page(state, buf);
 				return;
 			}
 			next = tc->next;
-			GenericXLogAbort(cstate);
-			UnlockReleaseBuffer(cbuf);
+			n2_abort_page(state, buf);
 		}
 
 		if (newchunk == NULL)
@@ -261,23 +267,15 @@ add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
 		if (et == NULL)
 			elog(ERROR, "n2 element vanished during insert");
 		newchunk->next = et->tidchain;
-		n2_abort_element(state, buf);
+		n2_abort_page(state, buf);
 		if (!ItemPointerIsValid(&chunktid))
 			n2_place_tuple(index, newchunk, chunksize, &chunktid);
 		else
 		{
-			Buffer		cbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&chunktid));
-			GenericXLogState *cstate;
-			Page		page;
-			N2TidChunk tc;
+			N2TidChunk	tc = lock_tid_chunk(index, &chunktid, &state, &buf);
 
-			LockBuffer(cbuf, BUFFER_LOCK_EXCLUSIVE);
-			cstate = GenericXLogStart(index);
-			page = GenericXLogRegisterBuffer(cstate, cbuf, 0);
-			tc = n2_page_tid_chunk(index, page, &chunktid);
 			tc->next = newchunk->next;
-			GenericXLogFinish(cstate);
-			UnlockReleaseBuffer(cbuf);
+			n2_finish_page(state, buf);
 		}
 	}
 }
@@ -550,28 +548,22 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	UnlockPage(index, N2_UPDATE_LOCK, lockmode);
 }
 
-bool
-n2_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
-		  Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
-		  IndexInfo *indexInfo)
+/*
+ * A new insert's state, in a memory context of its own made current; the
+ * caller inserts, then hands the context to insert_end.
+ */
+static N2InsertState *
+insert_begin(Relation index, MemoryContext *oldcxt)
 {
-	MemoryContext cxt;
-	MemoryContext oldcxt;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "n2 insert",
+											  ALLOCSET_DEFAULT_SIZES);
 	N2InsertState *is;
-	float	   *v;
-	int			dims;
 
-	if (isnull[0])
-		return false;
-
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "n2 insert",
-								ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(cxt);
+	*oldcxt = MemoryContextSwitchTo(cxt);
 	is = palloc0(sizeof(N2InsertState));
 	is->index = index;
 	n2_read_meta(index, &is->meta);
 	n2_params_from_meta(index, &is->meta, &is->params);
-	v = n2_datum_to_vector(index, values[0], &is->params, &dims);
 
 	is->cleanup.func = insert_free_core;
 	is->cleanup.arg = is;
@@ -582,11 +574,34 @@ n2_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
 	is->search_valid = true;
+	return is;
+}
 
-	insert_vector(is, v, dims, heap_tid);
+static void
+insert_end(MemoryContext oldcxt)
+{
+	MemoryContext cxt = CurrentMemoryContext;
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
+}
+
+bool
+n2_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+		  Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+		  IndexInfo *indexInfo)
+{
+	MemoryContext oldcxt;
+	N2InsertState *is;
+	float	   *v;
+	int			dims;
+
+	if (isnull[0])
+		return false;
+	is = insert_begin(index, &oldcxt);
+	v = n2_datum_to_vector(index, values[0], &is->params, &dims);
+	insert_vector(is, v, dims, heap_tid);
+	insert_end(oldcxt);
 	return false;
 }
 
@@ -598,30 +613,9 @@ n2_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 void
 n2_insert_vector(Relation index, float *v, int dims, ItemPointer heap_tid)
 {
-	MemoryContext cxt;
 	MemoryContext oldcxt;
-	N2InsertState *is;
-
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "n2 insert",
-								ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(cxt);
-	is = palloc0(sizeof(N2InsertState));
-	is->index = index;
-	n2_read_meta(index, &is->meta);
-	n2_params_from_meta(index, &is->meta, &is->params);
-
-	is->cleanup.func = insert_free_core;
-	is->cleanup.arg = is;
-	MemoryContextRegisterResetCallback(cxt, &is->cleanup);
-	if (!n2_search_init(&is->search, 0, is->params.ef_construction,
-						Max(is->params.max_m0, is->params.m), false))
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	is->search_valid = true;
+	N2InsertState *is = insert_begin(index, &oldcxt);
 
 	insert_vector(is, v, dims, heap_tid);
-
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextDelete(cxt);
+	insert_end(oldcxt);
 }

@@ -59,15 +59,17 @@ n2_lock_element(Relation index, N2Ref ref, GenericXLogState **state, Buffer *buf
 	return NULL;
 }
 
+/* Ends the WAL-logged change of a page locked by n2_lock_element & co. */
 void
-n2_finish_element(GenericXLogState *state, Buffer buf)
+n2_finish_page(GenericXLogState *state, Buffer buf)
 {
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
 }
 
+/* Or drops it, the page unchanged. */
 void
-n2_abort_element(GenericXLogState *state, Buffer buf)
+n2_abort_page(GenericXLogState *state, Buffer buf)
 {
 	GenericXLogAbort(state);
 	UnlockReleaseBuffer(buf);
@@ -204,9 +206,9 @@ absorb_links(Relation index, const N2Params *p, N2Ref newref,
 			drop[kept++] = drop[i];
 	}
 	if (changed)
-		n2_finish_element(state, buf);
+		n2_finish_page(state, buf);
 	else
-		n2_abort_element(state, buf);
+		n2_abort_page(state, buf);
 	return kept;
 }
 
@@ -325,11 +327,11 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 		if (memcmp(N2ElementLinks(et) + start, old, sizeof(ItemPointerData) * cap) != 0)
 		{
 			/* someone changed the list meanwhile: start over from it */
-			n2_abort_element(state, buf);
+			n2_abort_page(state, buf);
 			continue;
 		}
 		memcpy(N2ElementLinks(et) + start, new, sizeof(ItemPointerData) * cap);
-		n2_finish_element(state, buf);
+		n2_finish_page(state, buf);
 		return true;
 	}
 }
@@ -348,7 +350,7 @@ lock_list(Relation index, N2Ref near, bool allow_deleted,
 		return NULL;
 	if ((et->flags & N2_ELEMENT_DELETED) && !allow_deleted)
 	{
-		n2_abort_element(*state, *buf);
+		n2_abort_page(*state, *buf);
 		return NULL;
 	}
 	return N2ElementLinks(et);
@@ -374,17 +376,17 @@ give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, bool near_is_entry,
 	int			used;
 	int			slot;
 
-	n2_abort_element(state, buf);
+	n2_abort_page(state, buf);
 	links = lock_list(pg->index, ref, false, &state, &buf);
 	if (links == NULL)
 		return true;
 	used = links_used(links, cap);
 	if (link_position(links, used, &z) >= 0)
-		n2_abort_element(state, buf);
+		n2_abort_page(state, buf);
 	else
 	{
 		links[used < cap ? used : cap - 1] = z;
-		n2_finish_element(state, buf);
+		n2_finish_page(state, buf);
 	}
 
 	links = lock_list(pg->index, near, near_is_entry, &state, &buf);
@@ -395,18 +397,18 @@ give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, bool near_is_entry,
 	slot = link_position(links, used, &z);
 	if (slot < 0 && link_position(links, used, &tid) >= 0)
 	{
-		n2_abort_element(state, buf);
+		n2_abort_page(state, buf);
 		return true;
 	}
 	if (slot < 0 && used < cap)
 		slot = used;
 	if (slot < 0)
 	{
-		n2_abort_element(state, buf);
+		n2_abort_page(state, buf);
 		return false;
 	}
 	links[slot] = tid;
-	n2_finish_element(state, buf);
+	n2_finish_page(state, buf);
 	return true;
 }
 
@@ -446,7 +448,7 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
 		used = links_used(links, cap);
 		if (link_position(links, used, &t->tid) >= 0)
 		{
-			n2_abort_element(state, buf);
+			n2_abort_page(state, buf);
 			return 1;
 		}
 		if (step == 1 && used < cap)
@@ -459,12 +461,12 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
 		if (slot >= 0)
 		{
 			links[slot] = t->tid;
-			n2_finish_element(state, buf);
+			n2_finish_page(state, buf);
 			return 1;
 		}
 		if (step < 3 || used == 0)
 		{
-			n2_abort_element(state, buf);
+			n2_abort_page(state, buf);
 			continue;
 		}
 		return give_last_slot(pg, t->ref, near[i].ref, i == n - 1,

@@ -496,7 +496,7 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		links = N2ElementLinks(et) + start;
 		if (memcmp(links, seen, sizeof(ItemPointerData) * cap) != 0)
 		{
-			n2_abort_element(state, buf);
+			n2_abort_page(state, buf);
 			l--;
 			continue;
 		}
@@ -507,7 +507,7 @@ repair_element(N2VacuumState *vs, N2Ref e)
 			else
 				ItemPointerSetInvalid(&links[i]);
 		}
-		n2_finish_element(state, buf);
+		n2_finish_page(state, buf);
 	}
 	pfree(pool);
 	pfree(hop);
@@ -591,7 +591,7 @@ flag_dead(N2VacuumState *vs, N2Ref ref)
 	if (et == NULL)
 		return;
 	et->flags |= N2_ELEMENT_DELETED;
-	n2_finish_element(state, buf);
+	n2_finish_page(state, buf);
 }
 
 /* Deletes a tuple without moving other line pointers; WAL-logged. */
