@@ -288,23 +288,13 @@ static void
 place_vector_chunks(Relation index, const N2Params *p, const float *v,
 					int ninline, ItemPointer head)
 {
-	int			per = (int) ((N2_MAX_TUPLE_SIZE - N2_VECTOR_CHUNK_HEADER) / sizeof(float));
-	int			rest = p->dims - ninline;
-	int			nchunks = (rest + per - 1) / per;
 	N2VectorChunk vc = palloc(N2_MAX_TUPLE_SIZE);
 
 	ItemPointerSetInvalid(head);
-	for (int i = nchunks - 1; i >= 0; i--)
+	for (int i = n2_vector_chunks(p, ninline) - 1; i >= 0; i--)
 	{
-		int			start = ninline + i * per;
-		int			take = Min(per, p->dims - start);
-		Size		size = n2_vector_chunk_size(take);
+		Size		size = n2_form_vector_chunk(vc, p, v, ninline, i, head);
 
-		memset(vc, 0, size);
-		vc->type = N2_TUPLE_VECTOR;
-		vc->nfloats = (uint16) take;
-		vc->next = *head;
-		memcpy(N2VectorChunkFloats(vc), v + start, sizeof(float) * take);
 		n2_place_tuple(index, vc, size, head);
 	}
 	pfree(vc);
@@ -317,34 +307,20 @@ place_element(Relation index, const N2Params *p, const float *v, int level,
 {
 	int			ninline;
 	Size		size = n2_element_size(p, level, &ninline);
-	N2ElementTuple et = palloc0(size);
+	N2ElementTuple et = palloc(size);
 	ItemPointer links;
 	ItemPointerData tid;
+	ItemPointerData nochain;
+	ItemPointerData vecnext;
 
-	et->type = N2_TUPLE_ELEMENT;
-	et->level = (uint8) level;
-	et->ntids = 1;
-	et->ninline = (uint16) ninline;
-	et->heaptids[0] = *heaptid;
-	for (int i = 1; i < N2_INLINE_TIDS; i++)
-		ItemPointerSetInvalid(&et->heaptids[i]);
-	ItemPointerSetInvalid(&et->tidchain);
-	place_vector_chunks(index, p, v, ninline, &et->vecnext);
-	memcpy(N2ElementVector(et), v, sizeof(float) * ninline);
-
+	ItemPointerSetInvalid(&nochain);
+	place_vector_chunks(index, p, v, ninline, &vecnext);
+	n2_form_element(et, p, level, v, heaptid, 1, &nochain, &vecnext);
 	links = N2ElementLinks(et);
-	for (int l = 0; l <= level; l++)
+	for (int l = 0; sel != NULL && l <= level; l++)
 	{
-		int			start = n2_links_start(p, l);
-		int			cap = n2_links_cap(p, l);
-
-		for (int i = 0; i < cap; i++)
-		{
-			if (sel != NULL && i < nsel[l])
-				n2_ref_to_tid(sel[l][i].ref, &links[start + i]);
-			else
-				ItemPointerSetInvalid(&links[start + i]);
-		}
+		for (int i = 0; i < nsel[l]; i++)
+			n2_ref_to_tid(sel[l][i].ref, &links[n2_links_start(p, l) + i]);
 	}
 	n2_place_tuple(index, et, size, &tid);
 	pfree(et);

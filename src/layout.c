@@ -76,12 +76,6 @@ cursor_place(N2PageCursor *c, Size size, ItemPointer tid)
 	c->next++;
 }
 
-static int
-vector_chunk_floats(void)
-{
-	return (int) ((N2_MAX_TUPLE_SIZE - N2_VECTOR_CHUNK_HEADER) / sizeof(float));
-}
-
 /* How many heap TIDs node has, its extra ones starting at extra. */
 static int64
 node_tid_count(const N2Layout *lo, int64 extra, uint32 node)
@@ -102,14 +96,6 @@ tid_chunks(int64 ntids)
 	return (int) ((ntids - N2_INLINE_TIDS + N2_TID_CHUNK_CAPACITY - 1) / N2_TID_CHUNK_CAPACITY);
 }
 
-static int
-vector_chunks(const N2Params *p, int ninline)
-{
-	int			per = vector_chunk_floats();
-
-	return (p->dims - ninline + per - 1) / per;
-}
-
 /*
  * Places node's tuples: its element at *element, then ntc TID chunks and
  * nvc vector chunks in out (when not NULL).  Creating and writing the layout
@@ -127,7 +113,7 @@ place_node(const N2Layout *lo, N2NodePlace *pl, uint32 node, int64 *ntids,
 	*ntids = node_tid_count(lo, pl->extra, node);
 	pl->extra += *ntids - 1;
 	*ntc = tid_chunks(*ntids);
-	*nvc = vector_chunks(p, ninline);
+	*nvc = n2_vector_chunks(p, ninline);
 	cursor_place(&pl->cur, esize, element);
 	for (int i = 0; i < *ntc; i++)
 	{
@@ -139,8 +125,8 @@ place_node(const N2Layout *lo, N2NodePlace *pl, uint32 node, int64 *ntids,
 	}
 	for (int i = 0; i < *nvc; i++)
 	{
-		int			take = Min(p->dims - ninline - i * vector_chunk_floats(),
-							   vector_chunk_floats());
+		int			take = Min(p->dims - ninline - i * n2_vector_chunk_floats(),
+							   n2_vector_chunk_floats());
 		ItemPointerData tid;
 
 		cursor_place(&pl->cur, n2_vector_chunk_size(take), &tid);
@@ -290,12 +276,14 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 	int			ninline;
 	Size		size = n2_element_size(p, level, &ninline);
 	ItemPointer links;
+	ItemPointerData inline_tids[N2_INLINE_TIDS];
+	ItemPointerData none;
 
 	Assert(node == lo->written);
 	ntids = node_tid_count(lo, extra, node);
-	if (tid_chunks(ntids) + vector_chunks(p, ninline) > lo->tuplescap)
+	if (tid_chunks(ntids) + n2_vector_chunks(p, ninline) > lo->tuplescap)
 	{
-		int			cap = tid_chunks(ntids) + vector_chunks(p, ninline);
+		int			cap = tid_chunks(ntids) + n2_vector_chunks(p, ninline);
 
 		if (lo->tuples)
 			pfree(lo->tuples);
@@ -308,27 +296,12 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 		elog(ERROR, "n2 index \"%s\": layout of node %u moved",
 			 RelationGetRelationName(lo->index), node);
 
-	memset(et, 0, size);
-	et->type = N2_TUPLE_ELEMENT;
-	et->level = (uint8) level;
-	et->ntids = (uint8) Min(ntids, N2_INLINE_TIDS);
-	et->ninline = (uint16) ninline;
-	for (int i = 0; i < N2_INLINE_TIDS; i++)
-	{
-		if (i < ntids)
-			et->heaptids[i] = *node_tid(lo, node, extra, i);
-		else
-			ItemPointerSetInvalid(&et->heaptids[i]);
-	}
-	if (ntc > 0)
-		et->tidchain = lo->tuples[0];
-	else
-		ItemPointerSetInvalid(&et->tidchain);
-	if (nvc > 0)
-		et->vecnext = lo->tuples[ntc];
-	else
-		ItemPointerSetInvalid(&et->vecnext);
-	memcpy(N2ElementVector(et), vec, sizeof(float) * ninline);
+	for (int i = 0; i < N2_INLINE_TIDS && i < ntids; i++)
+		inline_tids[i] = *node_tid(lo, node, extra, i);
+	ItemPointerSetInvalid(&none);
+	n2_form_element(et, p, level, vec, inline_tids, (int) Min(ntids, N2_INLINE_TIDS),
+					ntc > 0 ? &lo->tuples[0] : &none,
+					nvc > 0 ? &lo->tuples[ntc] : &none);
 	links = N2ElementLinks(et);
 	set_links(lo, links, p->max_m0, n2_graph_links(g, node, 0));
 	for (int l = 1; l <= level; l++)
@@ -357,19 +330,8 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 
 	for (int i = 0; i < nvc; i++)
 	{
-		N2VectorChunk vc = (N2VectorChunk) lo->tuple;
-		int			start = ninline + i * vector_chunk_floats();
-		int			take = Min(vector_chunk_floats(), p->dims - start);
-
-		size = n2_vector_chunk_size(take);
-		memset(vc, 0, size);
-		vc->type = N2_TUPLE_VECTOR;
-		vc->nfloats = (uint16) take;
-		if (i + 1 < nvc)
-			vc->next = lo->tuples[ntc + i + 1];
-		else
-			ItemPointerSetInvalid(&vc->next);
-		memcpy(N2VectorChunkFloats(vc), vec + start, sizeof(float) * take);
+		size = n2_form_vector_chunk((N2VectorChunk) lo->tuple, p, vec, ninline, i,
+									i + 1 < nvc ? &lo->tuples[ntc + i + 1] : &none);
 		add_tuple(lo, size, &lo->tuples[ntc + i]);
 	}
 

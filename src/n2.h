@@ -385,6 +385,14 @@ extern Size n2_element_size(const N2Params *p, int level, int *ninline);
 extern int	n2_max_level(const N2Params *p);
 extern Size n2_vector_chunk_size(int nfloats);
 extern Size n2_tid_chunk_size(int capacity);
+extern int	n2_vector_chunk_floats(void);
+extern int	n2_vector_chunks(const N2Params *p, int ninline);
+extern void n2_form_element(N2ElementTuple et, const N2Params *p, int level,
+							const float *vec, const ItemPointerData *tids,
+							int ntids, ItemPointer tidchain, ItemPointer vecnext);
+extern Size n2_form_vector_chunk(N2VectorChunk vc, const N2Params *p,
+								 const float *vec, int ninline, int i,
+								 ItemPointer next);
 
 typedef void (*N2ElementVisitor) (void *arg, N2Ref ref, N2ElementTuple et);
 extern void n2_for_each_element(Relation index, BufferAccessStrategy strategy,

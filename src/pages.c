@@ -151,6 +151,76 @@ n2_tid_chunk_size(int capacity)
 	return offsetof(N2TidChunkData, tids) + sizeof(ItemPointerData) * capacity;
 }
 
+/* Floats a vector chunk holds at most, and how many chunks a vector needs. */
+int
+n2_vector_chunk_floats(void)
+{
+	return (int) ((N2_MAX_TUPLE_SIZE - N2_VECTOR_CHUNK_HEADER) / sizeof(float));
+}
+
+int
+n2_vector_chunks(const N2Params *p, int ninline)
+{
+	int			per = n2_vector_chunk_floats();
+
+	return (p->dims - ninline + per - 1) / per;
+}
+
+/*
+ * Forms in et (n2_element_size bytes for level) an element holding vec's
+ * first floats, ntids heap TIDs inline (at most N2_INLINE_TIDS; the rest go
+ * in the chain at tidchain), the vector chain at vecnext, and empty link
+ * lists.  Build and insert both form elements here.
+ */
+void
+n2_form_element(N2ElementTuple et, const N2Params *p, int level,
+				const float *vec, const ItemPointerData *tids, int ntids,
+				ItemPointer tidchain, ItemPointer vecnext)
+{
+	int			ninline;
+	Size		size = n2_element_size(p, level, &ninline);
+	ItemPointer links;
+
+	memset(et, 0, size);
+	et->type = N2_TUPLE_ELEMENT;
+	et->level = (uint8) level;
+	et->ntids = (uint8) Min(ntids, N2_INLINE_TIDS);
+	et->ninline = (uint16) ninline;
+	for (int i = 0; i < N2_INLINE_TIDS; i++)
+	{
+		if (i < ntids)
+			et->heaptids[i] = tids[i];
+		else
+			ItemPointerSetInvalid(&et->heaptids[i]);
+	}
+	et->tidchain = *tidchain;
+	et->vecnext = *vecnext;
+	memcpy(N2ElementVector(et), vec, sizeof(float) * ninline);
+	links = N2ElementLinks(et);
+	for (int i = 0; i < n2_links_count(p, level); i++)
+		ItemPointerSetInvalid(&links[i]);
+}
+
+/*
+ * Forms in vc chunk i of vec's continuation past ninline floats, linked to
+ * next; returns its size.
+ */
+Size
+n2_form_vector_chunk(N2VectorChunk vc, const N2Params *p, const float *vec,
+					 int ninline, int i, ItemPointer next)
+{
+	int			start = ninline + i * n2_vector_chunk_floats();
+	int			take = Min(n2_vector_chunk_floats(), p->dims - start);
+	Size		size = n2_vector_chunk_size(take);
+
+	memset(vc, 0, size);
+	vc->type = N2_TUPLE_VECTOR;
+	vc->nfloats = (uint16) take;
+	vc->next = *next;
+	memcpy(N2VectorChunkFloats(vc), vec + start, sizeof(float) * take);
+	return size;
+}
+
 /*
  * Calls visit for every live element of the index in physical order, with
  * its page share-locked.  Before each page it honours cancel requests, and
