@@ -252,7 +252,7 @@ n2_am_cache(Relation index)
 		if (!OidIsValid(proc))
 			elog(ERROR, "n2 operator class is missing support function 1");
 		metric = DatumGetInt32(OidFunctionCall1(proc, (Datum) 0));
-		if (metric < N2_METRIC_L2 || metric > N2_METRIC_DOT)
+		if (metric < N2_METRIC_L2 || metric > N2_METRIC_L1)
 			elog(ERROR, "n2 support function returned unknown metric %d", metric);
 
 		cache = MemoryContextAlloc(index->rd_indexcxt, sizeof(N2AmCache));
@@ -606,4 +606,11 @@ Datum
 n2_dot_support(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(N2_METRIC_DOT);
+}
+
+PG_FUNCTION_INFO_V1(n2_l1_support);
+Datum
+n2_l1_support(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(N2_METRIC_L1);
 }
