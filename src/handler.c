@@ -238,7 +238,21 @@ typedef struct N2AmCache
 {
 	N2Metric	metric;
 	bool		is_array;
+	bool		is_half;
 } N2AmCache;
+
+static bool
+type_is_named(Oid type, const char *name)
+{
+	HeapTuple	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
+	bool		result;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for type %u", type);
+	result = strcmp(NameStr(((Form_pg_type) GETSTRUCT(tuple))->typname), name) == 0;
+	ReleaseSysCache(tuple);
+	return result;
+}
 
 static N2AmCache *
 n2_am_cache(Relation index)
@@ -258,6 +272,15 @@ n2_am_cache(Relation index)
 		cache = MemoryContextAlloc(index->rd_indexcxt, sizeof(N2AmCache));
 		cache->metric = (N2Metric) metric;
 		cache->is_array = TupleDescAttr(RelationGetDescr(index), 0)->atttypid == FLOAT4ARRAYOID;
+
+		/*
+		 * halfvec, n2's or pgvector's: the same layout as vector with half
+		 * floats.  n2 creates operator classes only for these types, so the
+		 * name tells them apart.
+		 */
+		cache->is_half = !cache->is_array &&
+			type_is_named(TupleDescAttr(RelationGetDescr(index), 0)->atttypid,
+						  "halfvec");
 		index->rd_amcache = cache;
 	}
 	return (N2AmCache *) index->rd_amcache;
@@ -273,6 +296,12 @@ bool
 n2_index_is_array(Relation index)
 {
 	return n2_am_cache(index)->is_array;
+}
+
+bool
+n2_index_is_half(Relation index)
+{
+	return n2_am_cache(index)->is_half;
 }
 
 /* The graph shape options say, defaults resolved. */

@@ -13,6 +13,8 @@
 #include "fmgr.h"
 #include "utils/array.h"
 
+#include "core/half.h"
+
 /* Also the largest typmod accepted by vector(n). */
 #define VECTOR_MAX_DIM 16000
 
@@ -25,6 +27,19 @@ typedef struct Vector
 } Vector;
 
 #define VECTOR_SIZE(dim)		(offsetof(Vector, x) + sizeof(float) * (dim))
+
+/* halfvec: the same layout with IEEE half floats (pgvector's as well). */
+typedef struct HalfVector
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	int16		dim;			/* number of elements, 1..VECTOR_MAX_DIM */
+	int16		unused;			/* always 0 */
+	n2_half		x[FLEXIBLE_ARRAY_MEMBER];
+} HalfVector;
+
+#define HALFVEC_SIZE(dim)		(offsetof(HalfVector, x) + sizeof(n2_half) * (dim))
+#define DatumGetHalfVector(d)	((HalfVector *) PG_DETOAST_DATUM(d))
+#define PG_GETARG_HALFVEC_P(n)	DatumGetHalfVector(PG_GETARG_DATUM(n))
 #define DatumGetVector(d)		((Vector *) PG_DETOAST_DATUM(d))
 #define PG_GETARG_VECTOR_P(n)	DatumGetVector(PG_GETARG_DATUM(n))
 #define PG_RETURN_VECTOR_P(v)	PG_RETURN_POINTER(v)

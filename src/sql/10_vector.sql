@@ -1,8 +1,19 @@
 \echo Use "CREATE EXTENSION n2" to load this file. \quit
 
--- The vector type: names and conventions follow pgvector's, so that client
--- libraries and ORMs that know pgvector work unchanged.
+-- n2's own vector types.  Names and conventions follow pgvector's, so that
+-- client libraries and ORMs that know pgvector work unchanged; and so they
+-- would clash with pgvector's own.  So when pgvector is already installed n2
+-- creates none of its own and indexes pgvector's types instead
+-- (n2_create_opclasses); when pgvector comes later, n2's unused types make way
+-- for it (n2_pgvector_event, src/pgvector.c).  See "n2 and pgvector" in
+-- src/README.
 
+DO $types$
+BEGIN
+IF EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'vector') THEN
+	RETURN;
+END IF;
+EXECUTE $ddl$
 CREATE TYPE vector;
 
 CREATE FUNCTION vector_in(cstring, oid, integer) RETURNS vector
@@ -100,41 +111,6 @@ CREATE OPERATOR <#> (
 
 CREATE OPERATOR <=> (
 	LEFTARG = vector, RIGHTARG = vector, PROCEDURE = cosine_distance,
-	COMMUTATOR = '<=>'
-);
-
--- The same distances on plain real[] columns.  The functions carry a
--- float4_ prefix: overloading the vector names would make calls with two
--- untyped literals, such as l2_distance('[1,2]', '[3,4]'), ambiguous.
-
-CREATE FUNCTION float4_l2_distance(real[], real[]) RETURNS double precision
-	AS 'MODULE_PATHNAME', 'real_l2_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION float4_inner_product(real[], real[]) RETURNS double precision
-	AS 'MODULE_PATHNAME', 'real_inner_product'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION float4_negative_inner_product(real[], real[]) RETURNS double precision
-	AS 'MODULE_PATHNAME', 'real_negative_inner_product'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION float4_cosine_distance(real[], real[]) RETURNS double precision
-	AS 'MODULE_PATHNAME', 'real_cosine_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE OPERATOR <-> (
-	LEFTARG = real[], RIGHTARG = real[], PROCEDURE = float4_l2_distance,
-	COMMUTATOR = '<->'
-);
-
-CREATE OPERATOR <#> (
-	LEFTARG = real[], RIGHTARG = real[], PROCEDURE = float4_negative_inner_product,
-	COMMUTATOR = '<#>'
-);
-
-CREATE OPERATOR <=> (
-	LEFTARG = real[], RIGHTARG = real[], PROCEDURE = float4_cosine_distance,
 	COMMUTATOR = '<=>'
 );
 
@@ -285,4 +261,42 @@ CREATE AGGREGATE sum(vector) (
 	COMBINEFUNC = vector_combine,
 	INITCOND = '{0}',
 	PARALLEL = SAFE
+);
+$ddl$;
+END
+$types$;
+
+-- The same distances on plain real[] columns.  The functions carry a
+-- float4_ prefix: overloading the vector names would make calls with two
+-- untyped literals, such as l2_distance('[1,2]', '[3,4]'), ambiguous.
+
+CREATE FUNCTION float4_l2_distance(real[], real[]) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'real_l2_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION float4_inner_product(real[], real[]) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'real_inner_product'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION float4_negative_inner_product(real[], real[]) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'real_negative_inner_product'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION float4_cosine_distance(real[], real[]) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'real_cosine_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR <-> (
+	LEFTARG = real[], RIGHTARG = real[], PROCEDURE = float4_l2_distance,
+	COMMUTATOR = '<->'
+);
+
+CREATE OPERATOR <#> (
+	LEFTARG = real[], RIGHTARG = real[], PROCEDURE = float4_negative_inner_product,
+	COMMUTATOR = '<#>'
+);
+
+CREATE OPERATOR <=> (
+	LEFTARG = real[], RIGHTARG = real[], PROCEDURE = float4_cosine_distance,
+	COMMUTATOR = '<=>'
 );

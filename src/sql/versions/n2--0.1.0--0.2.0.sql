@@ -182,3 +182,76 @@ END
 $$;
 COMMENT ON FUNCTION n2_index_info_shards(regclass) IS
 	'n2_index_info of every shard index of an n2 index on a Citus table; one row per placement';
+
+-- n2 beside pgvector (src/sql/20_index.sql): the L1 metric, the operator
+-- classes created by n2_create_opclasses (0.1.0 has those of L2, cosine and
+-- inner product; this adds the rest), and the event triggers that let
+-- pgvector be installed after n2.  0.1.0 cannot share a schema with pgvector,
+-- so its own types are the ones to index.
+
+CREATE FUNCTION n2_l1_support(internal) RETURNS int4
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The operator classes on the vector types, n2's own or pgvector's: every
+-- type of vector and halfvec found in schema types gets, for each distance
+-- operator, n2's class under pgvector's name (vector_l2_ops, ...) and under
+-- n2's (vector_angular_ops, vector_dot_ops), those it lacks.  Run by this
+-- script and by n2_pgvector_event when pgvector arrives; the classes are
+-- created in n2's schema and become members of n2 either way.
+CREATE FUNCTION n2_create_opclasses(types regnamespace) RETURNS void
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	nsp text;
+	typ text;
+	cls record;
+BEGIN
+	SELECT e.extnamespace::regnamespace::text INTO nsp
+	FROM pg_extension e WHERE e.extname = 'n2';
+	FOREACH typ IN ARRAY ARRAY['vector', 'halfvec'] LOOP
+		CONTINUE WHEN to_regtype(format('%s.%I', types, typ)) IS NULL;
+		FOR cls IN
+			SELECT * FROM (VALUES ('l2', '<->', 'l2', true),
+								  ('cosine', '<=>', 'angular', false),
+								  ('ip', '<#>', 'dot', false),
+								  ('l1', '<+>', 'l1', false),
+								  ('angular', '<=>', 'angular', false),
+								  ('dot', '<#>', 'dot', false))
+				AS c(name, op, support, dflt)
+		LOOP
+			CONTINUE WHEN EXISTS (
+				SELECT FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod
+				WHERE a.amname = 'n2' AND o.opcname = typ || '_' || cls.name || '_ops'
+				  AND o.opcnamespace = nsp::regnamespace);
+			-- pgvector before 0.7 has no <+>
+			CONTINUE WHEN to_regoperator(format('%s.%s(%s.%I, %s.%I)',
+				types, cls.op, types, typ, types, typ)) IS NULL;
+			EXECUTE format(
+				'CREATE OPERATOR CLASS %s.%I %s FOR TYPE %s.%I USING n2 AS
+					OPERATOR 1 %s.%s (%s.%I, %s.%I) FOR ORDER BY pg_catalog.float_ops,
+					FUNCTION 1 %s.%I(internal)',
+				nsp, typ || '_' || cls.name || '_ops',
+				CASE WHEN cls.dflt THEN 'DEFAULT' ELSE '' END,
+				types, typ, types, cls.op, types, typ, types, typ,
+				nsp, 'n2_' || cls.support || '_support');
+		END LOOP;
+	END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION n2_create_opclasses(regnamespace) FROM PUBLIC;
+COMMENT ON FUNCTION n2_create_opclasses(regnamespace) IS
+	'internal: creates n2''s operator classes on the vector types of a schema';
+
+SELECT n2_create_opclasses(
+	(SELECT extnamespace FROM pg_catalog.pg_extension WHERE extname = 'n2'));
+
+-- pgvector installed after n2: n2's own types, when nothing uses them, make
+-- way for pgvector's before its script runs, and n2's classes follow on
+-- pgvector's types after it (src/pgvector.c).
+CREATE FUNCTION n2_pgvector_event() RETURNS event_trigger
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE EVENT TRIGGER n2_pgvector_before ON ddl_command_start
+	WHEN TAG IN ('CREATE EXTENSION') EXECUTE FUNCTION n2_pgvector_event();
+CREATE EVENT TRIGGER n2_pgvector_after ON ddl_command_end
+	WHEN TAG IN ('CREATE EXTENSION') EXECUTE FUNCTION n2_pgvector_event();
