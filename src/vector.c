@@ -47,7 +47,7 @@ n2_check_dim(int dim, const char *type)
 {
 	if (dim < 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("%s must have at least 1 dimension", type)));
 	if (dim > VECTOR_MAX_DIM)
 		ereport(ERROR,
@@ -66,18 +66,21 @@ n2_check_typmod(int dim, int32 typmod)
 				 errmsg("expected %d dimensions, not %d", typmod, dim)));
 }
 
-/* Rejects NaN and infinity; element is 0-based, reported 1-based. */
+/*
+ * Rejects NaN and infinity; element is 0-based, reported 1-based.  The
+ * SQLSTATEs here and in n2_check_dim are pgvector's (data_exception).
+ */
 void
 n2_check_element(float value, int element, const char *type)
 {
 	if (unlikely(isnan(value)))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("NaN not allowed in %s", type),
 				 errdetail("Element %d is NaN.", element + 1)));
 	if (unlikely(isinf(value)))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("infinite value not allowed in %s", type),
 				 errdetail("Element %d is %s.", element + 1,
 						   value > 0 ? "Infinity" : "-Infinity")));
