@@ -178,6 +178,24 @@ is($node->safe_psql($db, q{SET enable_seqscan = off;
 		ORDER BY embedding <-> (SELECT embedding FROM items WHERE id = 100005) LIMIT 2) s
 	WHERE id IN (5, 100005)}), 2, 'inserted duplicates are found');
 
+# Errors through n2 on pgvector's types.
+($ret, $out, $err) = $node->psql($db, q{SET enable_seqscan = off;
+	SELECT id FROM items ORDER BY embedding <-> '[1,2,3]' LIMIT 1},
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/ERROR:  22000: expected 128 dimensions, not 3/, 'a query of the wrong dimension: 22000');
+($ret, $out, $err) = $node->psql($db, q{
+	CREATE TABLE sparse (s sparsevec(3));
+	CREATE INDEX ON sparse USING n2 (s);}, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/ERROR:  42704: data type sparsevec has no default operator class for access method "n2"/,
+	'sparsevec has no n2 class');
+($ret, $out, $err) = $node->psql($db, q{
+	CREATE INDEX ON items USING n2 (h vector_l2_ops);}, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/ERROR:  42804: operator class "vector_l2_ops" does not accept data type halfvec/,
+	'a vector class on a halfvec column is refused');
+# A vector query on the halfvec column is cast to halfvec and uses its index.
+like(explain_knn($node, "SELECT id FROM items ORDER BY h <-> :q LIMIT 5", $queries->[0], dbname => $db),
+	qr/Index Scan using items_h on items/, 'a vector query on a halfvec column uses the halfvec index');
+
 # L1 and inner product classes on a small table.
 $node->safe_psql($db, q{
 	CREATE TABLE small (id int, v vector(3), h halfvec(3));
