@@ -46,6 +46,8 @@ CREATE TYPE vector (
 	STORAGE = extended
 );
 
+COMMENT ON TYPE vector IS 'single-precision vector (n2)';
+
 -- Casts
 
 CREATE FUNCTION vector(vector, integer, boolean) RETURNS vector
@@ -316,6 +318,8 @@ CREATE TYPE halfvec (
 	ALIGNMENT = int4,
 	STORAGE = extended
 );
+
+COMMENT ON TYPE halfvec IS 'half-precision vector (n2)';
 
 CREATE FUNCTION halfvec(halfvec, integer, boolean) RETURNS halfvec
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

@@ -187,6 +187,8 @@ COMMENT ON FUNCTION n2_index_info_shards(regclass) IS
 -- (src/sql/10_vector.sql).  0.1.0 owns the vector type, so these are created
 -- on it as a fresh install without pgvector creates them.
 
+COMMENT ON TYPE vector IS 'single-precision vector (n2)';
+
 -- pgvector's further functions on vector
 
 CREATE FUNCTION l1_distance(vector, vector) RETURNS double precision
@@ -240,6 +242,8 @@ CREATE TYPE halfvec (
 	ALIGNMENT = int4,
 	STORAGE = extended
 );
+
+COMMENT ON TYPE halfvec IS 'half-precision vector (n2)';
 
 CREATE FUNCTION halfvec(halfvec, integer, boolean) RETURNS halfvec
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
