@@ -155,3 +155,11 @@ SELECT count(*) FROM n2_verify('hvi_l1h');
 DROP TABLE hvi, hv;
 DROP FUNCTION knn_dists(text, text);
 DROP FUNCTION attempt(text);
+
+-- n2's classes on the vector types: created once, idempotent, internal.
+SELECT count(*) FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod WHERE a.amname = 'n2';
+SELECT n2_create_opclasses(current_schema()::regnamespace);
+SELECT count(*) FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod WHERE a.amname = 'n2';
+SELECT has_function_privilege('public', 'n2_create_opclasses(regnamespace)', 'execute');
+SELECT n2_pgvector_event();
+SELECT evtname, evtevent, evttags FROM pg_event_trigger WHERE evtname LIKE 'n2%' ORDER BY 1;
