@@ -98,6 +98,20 @@ is(n2_types('inuse') =~ /vector/ ? 1 : 0, 1, 'n2 keeps its type');
 $node->safe_psql('inuse', 'CREATE SCHEMA pgv; CREATE EXTENSION vector SCHEMA pgv;');
 is($node->safe_psql('inuse', q{SELECT count(*) FROM pg_type WHERE typname = 'vector'}), 2,
 	'in another schema both types live on');
+is($node->safe_psql('inuse', q{
+	SELECT string_agg(o.opcnamespace::regnamespace || '.' || o.opcname, ',' ORDER BY o.opcname)
+	FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod
+	WHERE a.amname = 'n2' AND o.opcintype = 'pgv.vector'::regtype}),
+	'pgv.vector_angular_ops,pgv.vector_cosine_ops,pgv.vector_dot_ops,pgv.vector_ip_ops,pgv.vector_l1_ops,pgv.vector_l2_ops',
+	"pgvector's types get n2's classes beside them");
+$node->safe_psql('inuse', q{
+	CREATE TABLE theirs (id int, v pgv.vector(2));
+	INSERT INTO theirs SELECT i, ARRAY[i, 1]::real[]::pgv.vector FROM generate_series(1, 100) i;
+	CREATE INDEX ON theirs USING n2 (v);
+	CREATE INDEX ON mine USING n2 (v);});
+is($node->safe_psql('inuse', q{SET enable_seqscan = off;
+	SELECT id FROM theirs ORDER BY v OPERATOR(pgv.<->) '[7,1]' LIMIT 1}), 7,
+	"an n2 index on pgvector's type beside n2's own");
 
 # ---- the workload: pgvector's columns, an hnsw index, then n2's
 my $db = 'vecfirst';

@@ -21,7 +21,8 @@ CREATE FUNCTION n2_l1_support(internal) RETURNS int4
 -- operator, n2's class under pgvector's name (vector_l2_ops, ...) and under
 -- n2's (vector_angular_ops, vector_dot_ops), those it lacks.  Run by this
 -- script and by n2_pgvector_event when pgvector arrives; the classes are
--- created in n2's schema and become members of n2 either way.
+-- created in n2's schema (in the types' when n2's own types, kept in n2's
+-- schema, have those names) and become members of n2 either way.
 CREATE FUNCTION n2_create_opclasses(types regnamespace) RETURNS void
 	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 	AS $$
@@ -29,6 +30,7 @@ DECLARE
 	nsp text;
 	typ text;
 	cls record;
+	cls_nsp text;
 BEGIN
 	SELECT e.extnamespace::regnamespace::text INTO nsp
 	FROM pg_extension e WHERE e.extname = 'n2';
@@ -43,10 +45,20 @@ BEGIN
 								  ('dot', '<#>', 'dot', false))
 				AS c(name, op, support, dflt)
 		LOOP
+			-- n2's schema, unless it has the name for n2's own type
+			-- (pgvector went to another schema): then the type's schema
+			cls_nsp := nsp;
+			IF EXISTS (
+				SELECT FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod
+				WHERE a.amname = 'n2' AND o.opcname = typ || '_' || cls.name || '_ops'
+				  AND o.opcnamespace = nsp::regnamespace
+				  AND o.opcintype <> to_regtype(format('%s.%I', types, typ))) THEN
+				cls_nsp := types::text;
+			END IF;
 			CONTINUE WHEN EXISTS (
 				SELECT FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod
 				WHERE a.amname = 'n2' AND o.opcname = typ || '_' || cls.name || '_ops'
-				  AND o.opcnamespace = nsp::regnamespace);
+				  AND o.opcnamespace = cls_nsp::regnamespace);
 			-- pgvector before 0.7 has no <+>
 			CONTINUE WHEN to_regoperator(format('%s.%s(%s.%I, %s.%I)',
 				types, cls.op, types, typ, types, typ)) IS NULL;
@@ -54,7 +66,7 @@ BEGIN
 				'CREATE OPERATOR CLASS %s.%I %s FOR TYPE %s.%I USING n2 AS
 					OPERATOR 1 %s.%s (%s.%I, %s.%I) FOR ORDER BY pg_catalog.float_ops,
 					FUNCTION 1 %s.%I(internal)',
-				nsp, typ || '_' || cls.name || '_ops',
+				cls_nsp, typ || '_' || cls.name || '_ops',
 				CASE WHEN cls.dflt THEN 'DEFAULT' ELSE '' END,
 				types, typ, types, cls.op, types, typ, types, typ,
 				nsp, 'n2_' || cls.support || '_support');
