@@ -224,8 +224,9 @@ check_pages(N2VerifyState *vs)
 				int			ninline;
 
 				if (et->level > N2_MAX_LEVEL ||
-					size != n2_element_size(&vs->p, et->level, &ninline) ||
-					et->ninline != ninline)
+					size != n2_element_size(&vs->p, et->level, et->keylen, &ninline) ||
+					et->ninline != ninline ||
+					et->codelen != n2_code_bytes(&vs->p, ninline))
 				{
 					problem(vs, blkno, off, "element has size %zu, level %d and %d inline floats, which do not match the index parameters",
 							size, et->level, et->ninline);
