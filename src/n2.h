@@ -337,6 +337,7 @@ extern double n2_scan_mem_multiplier;
 extern int	n2_scan_fallback;
 extern char *n2_pause_at;
 extern int	n2_pause_key;
+extern int	n2_mark_cache_limit;
 
 typedef enum N2IterativeScan
 {
@@ -511,6 +512,16 @@ extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref);
 extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 					   int top, N2Ref ref,
 					   bool (*usable) (void *arg, N2Ref ref), void *arg);
+
+/* markfile.c: word arrays in a temporary file behind a bounded cache */
+typedef struct N2MarkFile N2MarkFile;
+
+extern N2MarkFile *n2_mark_file_create(Size budget);
+extern uint64 *n2_mark_file_word(N2MarkFile *mf, int map, uint64 word, bool dirty);
+extern uint64_t *n2_mark_file_reach_word(void *ctx, int map, uint64_t word,
+										 bool dirty);
+extern void n2_mark_file_stats(const N2MarkFile *mf, int64 *writes, int64 *reads);
+extern void n2_mark_file_close(N2MarkFile *mf);
 
 /* pause.c: test-only pause points (n2.pause_at) */
 extern void n2_pause_point(const char *name);

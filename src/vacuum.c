@@ -30,7 +30,8 @@
  * many, it stops, the repair passes handle the batch, and pass 1 goes on
  * from the page where it stopped.  The lists to repair are found and
  * repaired a page at a time.  Only the reachability check needs state for
- * every live element: bitmaps over the index's line pointers (see N2LiveSlots).
+ * every live element: bitmaps over the index's line pointers, in a mark
+ * file that spills to a temporary file past the budget (see N2LiveSlots).
  *
  * Every loop checks for interrupts (vacuum_delay_point) with no buffer
  * locked, so a cancel takes effect promptly; nothing done by then is lost,
@@ -677,24 +678,30 @@ vacuum_work_mem(void)
 /*
  * The slots of the reachability walk (core/reach.h): one per line pointer
  * up to each page's last live element, slot base[blkno] + offset - 1, and a
- * bitmap of those holding live elements.  With the walk's two bits, that is
- * 8 bytes per page, 3 bits per line pointer, and the walk's stack: a 64th
- * of the live elements, less if maintenance_work_mem is smaller (it spills
- * to the pending bits).  About 1.2 MB for a million elements of 128
- * dimensions, 11 to a page.  The bits are the one state maintenance_work_mem
- * does not bound: any reachability check needs a mark per element.
+ * bitmap of those holding live elements.  With the walk's two bitmaps, that
+ * is 8 bytes per page and 3 bits per line pointer (about 1.2 MB for a
+ * million elements of 128 dimensions, 11 to a page), kept with the walk's
+ * in a mark file (markfile.c), which spills to a temporary file past
+ * maintenance_work_mem; and the walk's stack, an eighth of the budget at
+ * most (it spills into the pending bits).
  */
+#define MARKS_LIVE	2			/* after the walk's N2_REACH_* maps */
+#define MARKS_BASE	3
+
 typedef struct N2LiveSlots
 {
-	N2VacuumState *vs;
+	N2MarkFile *marks;
 	BlockNumber nblocks;
-	uint64	   *base;			/* first slot of each block, nblocks + 1 */
 	BlockNumber based;			/* blocks up to here have their base */
 	uint64		nslots;
-	uint64		nwords;			/* allocated for live */
-	uint64	   *live;
 	int64		nlive;
 } N2LiveSlots;
+
+static inline uint64
+slot_base(N2LiveSlots *ls, BlockNumber blkno)
+{
+	return *n2_mark_file_word(ls->marks, MARKS_BASE, blkno, false);
+}
 
 /* The slot of a live element's ref, or -1 when ref names none. */
 static int64_t
@@ -707,9 +714,10 @@ live_slot(void *arg, N2Ref ref)
 
 	if (blkno >= ls->nblocks || off < FirstOffsetNumber)
 		return -1;
-	slot = ls->base[blkno] + off - 1;
-	if (slot >= ls->base[blkno + 1] ||
-		!((ls->live[slot / 64] >> (slot % 64)) & 1))
+	slot = slot_base(ls, blkno) + off - 1;
+	if (slot >= slot_base(ls, blkno + 1) ||
+		!((*n2_mark_file_word(ls->marks, MARKS_LIVE, slot / 64, false) >>
+		   (slot % 64)) & 1))
 		return -1;
 	return (int64_t) slot;
 }
@@ -726,12 +734,12 @@ live_ref(void *arg, uint64 slot)
 	{
 		BlockNumber mid = lo + (hi - lo + 1) / 2;
 
-		if (ls->base[mid] <= slot)
+		if (slot_base(ls, mid) <= slot)
 			lo = mid;
 		else
 			hi = mid - 1;
 	}
-	return n2_ref(lo, slot - ls->base[lo] + 1);
+	return n2_ref(lo, slot - slot_base(ls, lo) + 1);
 }
 
 static void
@@ -753,17 +761,10 @@ visit_live(N2VacuumState *vs, N2Ref ref, N2ElementTuple et, void *arg)
 	if (blkno >= ls->nblocks)
 		return;
 	while (ls->based < blkno)
-		ls->base[++ls->based] = ls->nslots;
-	slot = ls->base[blkno] + n2_ref_offset(ref) - 1;
-	if (slot / 64 >= ls->nwords)
-	{
-		uint64		nwords = Max(ls->nwords * 2, slot / 64 + 1);
-
-		ls->live = repalloc_huge(ls->live, sizeof(uint64) * nwords);
-		memset(ls->live + ls->nwords, 0, sizeof(uint64) * (nwords - ls->nwords));
-		ls->nwords = nwords;
-	}
-	ls->live[slot / 64] |= UINT64CONST(1) << (slot % 64);
+		*n2_mark_file_word(ls->marks, MARKS_BASE, ++ls->based, true) = ls->nslots;
+	slot = slot_base(ls, blkno) + n2_ref_offset(ref) - 1;
+	*n2_mark_file_word(ls->marks, MARKS_LIVE, slot / 64, true) |=
+		UINT64CONST(1) << (slot % 64);
 	ls->nslots = slot + 1;
 	ls->nlive++;
 }
@@ -805,32 +806,31 @@ static void
 reconnect_orphans(N2VacuumState *vs)
 {
 	N2LiveSlots ls = {0};
+	int64		budget = vacuum_work_mem();
 	int64		entry;
 
 	if (!ItemPointerIsValid(&vs->meta.entry))
 		return;
-	ls.vs = vs;
 	ls.nblocks = RelationGetNumberOfBlocks(vs->index);
-	ls.base = MemoryContextAllocExtended(CurrentMemoryContext,
-										 sizeof(uint64) * (ls.nblocks + 1),
-										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	ls.nwords = 1024;
-	ls.live = MemoryContextAllocExtended(CurrentMemoryContext,
-										 sizeof(uint64) * ls.nwords,
-										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	ls.marks = n2_mark_file_create(n2_mark_cache_limit > 0 ?
+								   (Size) n2_mark_cache_limit * BLCKSZ :
+								   budget - budget / 8);
 	for_each_element(vs, visit_live, &ls);
 	while (ls.based < ls.nblocks)
-		ls.base[++ls.based] = ls.nslots;
+		*n2_mark_file_word(ls.marks, MARKS_BASE, ++ls.based, true) = ls.nslots;
 	entry = live_slot(&ls, n2_tid_to_ref(&vs->meta.entry));
 	if (entry >= 0)
 	{
-		int64		budget = vacuum_work_mem() -
-			(int64) n2_reach_memory(ls.nslots, 0, vs->p.max_m0);
+		N2ReachMarks marks = {n2_mark_file_reach_word, ls.marks};
 		uint64		stack = Min(ls.nlive / 64 + 1024,
-								Max(budget / (int64) sizeof(N2Ref), 1024));
+								Max(budget / 8 / (int64) sizeof(N2Ref), 1024));
+		int64		linked;
+		int64		writes;
+		int64		reads;
 
 		if (!n2_reach_init(&vs->reach, &n2_page_graph_ops, &vs->pg,
-						   &live_slot_ops, &ls, ls.nslots, stack, vs->p.max_m0))
+						   &live_slot_ops, &ls, &marks, ls.nslots, stack,
+						   vs->p.max_m0))
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory"),
@@ -838,12 +838,20 @@ reconnect_orphans(N2VacuumState *vs)
 							   RelationGetRelationName(vs->index))));
 		vs->reach_valid = true;
 		n2_reach_from(&vs->reach, entry);
-		n2_reach_connect(&vs->reach, ls.live, connect_orphan, vs);
+		linked = n2_reach_connect(&vs->reach, MARKS_LIVE, connect_orphan, vs);
 		n2_reach_free(&vs->reach);
 		vs->reach_valid = false;
+		n2_mark_file_stats(ls.marks, &writes, &reads);
+		if (writes > 0)
+			ereport(DEBUG1,
+					(errmsg("n2 index \"%s\": the reachability marks of %lld elements spilled to a temporary file",
+							RelationGetRelationName(vs->index),
+							(long long) ls.nlive),
+					 errdetail("%lld pages written, %lld read; %lld elements reconnected.",
+							   (long long) writes, (long long) reads,
+							   (long long) linked)));
 	}
-	pfree(ls.base);
-	pfree(ls.live);
+	n2_mark_file_close(ls.marks);
 }
 
 static void

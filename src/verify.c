@@ -486,7 +486,7 @@ check_reachable(N2VerifyState *vs)
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, cleanup);
 	pg = palloc0(sizeof(N2PageGraph));
 	n2_page_graph_init(pg, vs->index, &vs->p, NULL);
-	if (!n2_reach_init(vs->reach, &n2_page_graph_ops, pg, &element_slot_ops, vs,
+	if (!n2_reach_init(vs->reach, &n2_page_graph_ops, pg, &element_slot_ops, vs, NULL,
 					   vs->nrefs, vs->nrefs / 64 + 1024, vs->p.max_m0))
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),

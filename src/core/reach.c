@@ -7,35 +7,50 @@
 
 #include <stdlib.h>
 
-static inline void
-bit_set(uint64_t *map, uint64_t slot)
-{
-	map[slot / 64] |= UINT64_C(1) << (slot % 64);
-}
-
-static inline void
-bit_clear(uint64_t *map, uint64_t slot)
-{
-	map[slot / 64] &= ~(UINT64_C(1) << (slot % 64));
-}
-
 static uint64_t
 words(uint64_t nslots)
 {
 	return nslots / 64 + 1;
 }
 
+static inline void
+bit_set(N2Reach *r, int map, uint64_t slot)
+{
+	*r->marks.word(r->marks.ctx, map, slot / 64, true) |= UINT64_C(1) << (slot % 64);
+}
+
+static inline void
+bit_clear(N2Reach *r, int map, uint64_t slot)
+{
+	*r->marks.word(r->marks.ctx, map, slot / 64, true) &= ~(UINT64_C(1) << (slot % 64));
+}
+
+/* Our own marks: both bitmaps in one array, one after the other. */
+static uint64_t *
+memory_word(void *ctx, int map, uint64_t word, bool dirty)
+{
+	N2Reach    *r = (N2Reach *) ctx;
+
+	return &r->bits[(uint64_t) map * words(r->nslots) + word];
+}
+
+size_t
+n2_reach_marks_memory(uint64_t nslots)
+{
+	return 2 * sizeof(uint64_t) * words(nslots);
+}
+
 size_t
 n2_reach_memory(uint64_t nslots, uint64_t max_stack, int max_degree)
 {
-	return 2 * sizeof(uint64_t) * words(nslots) +
+	return n2_reach_marks_memory(nslots) +
 		sizeof(N2Ref) * (max_stack + (uint64_t) max_degree);
 }
 
 bool
-n2_reach_init(N2Reach * r, const N2GraphOps *graph, void *graph_ctx,
-			  const N2ReachOps * ops, void *ctx, uint64_t nslots,
-			  uint64_t max_stack, int max_degree)
+n2_reach_init(N2Reach *r, const N2GraphOps *graph, void *graph_ctx,
+			  const N2ReachOps *ops, void *ctx, const N2ReachMarks *marks,
+			  uint64_t nslots, uint64_t max_stack, int max_degree)
 {
 	r->graph = graph;
 	r->graph_ctx = graph_ctx;
@@ -46,12 +61,18 @@ n2_reach_init(N2Reach * r, const N2GraphOps *graph, void *graph_ctx,
 	r->nstack = 0;
 	r->max_stack = max_stack > 0 ? max_stack : 1;
 	r->max_degree = max_degree;
-	r->seen = calloc(words(nslots), sizeof(uint64_t));
-	r->pending = calloc(words(nslots), sizeof(uint64_t));
+	r->bits = NULL;
+	if (marks != NULL)
+		r->marks = *marks;
+	else
+	{
+		r->bits = calloc(2 * words(nslots), sizeof(uint64_t));
+		r->marks.word = memory_word;
+		r->marks.ctx = r;
+	}
 	r->stack = malloc(sizeof(N2Ref) * r->max_stack);
 	r->nbuf = malloc(sizeof(N2Ref) * (max_degree > 0 ? max_degree : 1));
-	if (r->seen == NULL || r->pending == NULL || r->stack == NULL ||
-		r->nbuf == NULL)
+	if ((marks == NULL && r->bits == NULL) || r->stack == NULL || r->nbuf == NULL)
 	{
 		n2_reach_free(r);
 		return false;
@@ -60,42 +81,44 @@ n2_reach_init(N2Reach * r, const N2GraphOps *graph, void *graph_ctx,
 }
 
 void
-n2_reach_free(N2Reach * r)
+n2_reach_free(N2Reach *r)
 {
-	free(r->seen);
-	free(r->pending);
+	free(r->bits);
 	free(r->stack);
 	free(r->nbuf);
-	r->seen = r->pending = NULL;
+	r->bits = NULL;
 	r->stack = r->nbuf = NULL;
 }
 
 static void
-mark(N2Reach * r, uint64_t slot, N2Ref ref, int64_t from)
+mark(N2Reach *r, uint64_t slot, N2Ref ref, int64_t from)
 {
-	bit_set(r->seen, slot);
+	bit_set(r, N2_REACH_SEEN, slot);
 	if (r->ops->reached != NULL)
 		r->ops->reached(r->ctx, slot, from);
 	if (r->nstack < r->max_stack)
 		r->stack[r->nstack++] = ref;
 	else
 	{
-		bit_set(r->pending, slot);
+		bit_set(r, N2_REACH_PENDING, slot);
 		r->npending++;
 	}
 }
 
 /* Moves pending slots to the stack until it is full or none are left. */
 static void
-restack(N2Reach * r)
+restack(N2Reach *r)
 {
 	for (uint64_t w = 0; w < words(r->nslots) && r->nstack < r->max_stack; w++)
 	{
-		while (r->pending[w] != 0 && r->nstack < r->max_stack)
-		{
-			uint64_t	slot = w * 64 + (uint64_t) __builtin_ctzll(r->pending[w]);
+		uint64_t	bits = *r->marks.word(r->marks.ctx, N2_REACH_PENDING, w, false);
 
-			bit_clear(r->pending, slot);
+		while (bits != 0 && r->nstack < r->max_stack)
+		{
+			uint64_t	slot = w * 64 + (uint64_t) __builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			bit_clear(r, N2_REACH_PENDING, slot);
 			r->npending--;
 			r->stack[r->nstack++] = r->ops->ref(r->ctx, slot);
 		}
@@ -103,7 +126,7 @@ restack(N2Reach * r)
 }
 
 void
-n2_reach_from(N2Reach * r, uint64_t slot)
+n2_reach_from(N2Reach *r, uint64_t slot)
 {
 	if (n2_reach_seen(r, slot))
 		return;
@@ -137,15 +160,15 @@ n2_reach_from(N2Reach * r, uint64_t slot)
 }
 
 bool
-n2_reach_next_unseen(const N2Reach * r, const uint64_t *live, uint64_t *slot)
+n2_reach_next_unseen(const N2Reach *r, int live_map, uint64_t *slot)
 {
 	for (uint64_t s = *slot; s < r->nslots;)
 	{
 		uint64_t	w = s / 64;
-		uint64_t	bits = ~r->seen[w];
+		uint64_t	bits = ~*r->marks.word(r->marks.ctx, N2_REACH_SEEN, w, false);
 
-		if (live != NULL)
-			bits &= live[w];
+		if (live_map >= 0)
+			bits &= *r->marks.word(r->marks.ctx, live_map, w, false);
 		bits &= ~UINT64_C(0) << (s % 64);
 		if (bits != 0)
 		{
@@ -162,13 +185,13 @@ n2_reach_next_unseen(const N2Reach * r, const uint64_t *live, uint64_t *slot)
 }
 
 int64_t
-n2_reach_connect(N2Reach * r, const uint64_t *live,
+n2_reach_connect(N2Reach *r, int live_map,
 				 bool (*connect) (void *ctx, uint64_t slot), void *connect_ctx)
 {
 	int64_t		linked = 0;
 	uint64_t	slot = 0;
 
-	while (n2_reach_next_unseen(r, live, &slot))
+	while (n2_reach_next_unseen(r, live_map, &slot))
 	{
 		if (connect(connect_ctx, slot))
 			linked++;

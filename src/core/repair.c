@@ -182,7 +182,7 @@ n2_graph_connect_orphans(N2Graph *g)
 	r.parent = malloc(sizeof(uint32_t) * g->n);
 	if (r.parent == NULL)
 		return -1;
-	if (!n2_reach_init(&r.reach, &level0_ops, &r, &id_slots, &r, g->n,
+	if (!n2_reach_init(&r.reach, &level0_ops, &r, &id_slots, &r, NULL, g->n,
 					   stack_size(g->n), g->params.max_m0))
 	{
 		free(r.parent);
@@ -191,7 +191,7 @@ n2_graph_connect_orphans(N2Graph *g)
 	for (uint32_t u = 0; u < g->n; u++)
 		r.parent[u] = NO_PARENT;
 	n2_reach_from(&r.reach, g->entry);
-	fixed = n2_reach_connect(&r.reach, NULL, connect, &r);
+	fixed = n2_reach_connect(&r.reach, -1, connect, &r);
 	n2_reach_free(&r.reach);
 	free(r.parent);
 	return fixed;

@@ -80,6 +80,19 @@ link(int from, int to)
 	}
 }
 
+/* Caller-kept marks: the walk's two bitmaps and a live map, counted. */
+static uint64_t own_bits[3][N / 64 + 1];
+static int	own_calls;
+
+static uint64_t *
+own_word(void *ctx, int map, uint64_t word, bool dirty)
+{
+	own_calls++;
+	return &own_bits[map][word];
+}
+
+static const N2ReachMarks own_marks = {own_word, NULL};
+
 /* Links the orphan from slot 0, a reachable node. */
 static bool
 connect(void *ctx, uint64_t slot)
@@ -97,7 +110,6 @@ int
 main(void)
 {
 	N2Reach		r;
-	uint64_t	live[N / 64 + 1];
 	uint64_t	slot;
 	int			nseen;
 
@@ -109,7 +121,7 @@ main(void)
 			link((i - 1) / 2, i);
 		for (int i = 150; i < 160; i++)
 			link(i, i == 159 ? 150 : i + 1);
-		CHECK(n2_reach_init(&r, &graph, NULL, &ops, NULL, N, stack, DEG),
+		CHECK(n2_reach_init(&r, &graph, NULL, &ops, NULL, NULL, N, stack, DEG),
 			  "init with stack %lu", (unsigned long) stack);
 		n2_reach_from(&r, 0);
 		nseen = 0;
@@ -122,7 +134,7 @@ main(void)
 			  "parents %ld %ld %ld", (long) parent[0], (long) parent[5],
 			  (long) parent[126]);
 		slot = 0;
-		CHECK(n2_reach_next_unseen(&r, NULL, &slot) && slot == 127,
+		CHECK(n2_reach_next_unseen(&r, -1, &slot) && slot == 127,
 			  "first unseen slot %lu", (unsigned long) slot);
 		n2_reach_free(&r);
 	}
@@ -132,24 +144,27 @@ main(void)
 	link(0, 1);
 	for (int i = 150; i < 160; i++)
 		link(i, i == 159 ? 150 : i + 1);
-	memset(live, 0, sizeof(live));
+	memset(own_bits, 0, sizeof(own_bits));
 	for (int i = 0; i < 2; i++)
-		live[i / 64] |= UINT64_C(1) << (i % 64);
+		own_bits[2][i / 64] |= UINT64_C(1) << (i % 64);
 	for (int i = 150; i < 160; i++)
-		live[i / 64] |= UINT64_C(1) << (i % 64);
-	live[199 / 64] |= UINT64_C(1) << (199 % 64);
-	CHECK(n2_reach_init(&r, &graph, NULL, &ops, NULL, N, 2, DEG), "init");
+		own_bits[2][i / 64] |= UINT64_C(1) << (i % 64);
+	own_bits[2][199 / 64] |= UINT64_C(1) << (199 % 64);
+	CHECK(n2_reach_init(&r, &graph, NULL, &ops, NULL, &own_marks, N, 2, DEG), "init");
 	n2_reach_from(&r, 0);
 	nlinked = 0;
-	CHECK(n2_reach_connect(&r, live, connect, &r) == 2,
+	CHECK(n2_reach_connect(&r, 2, connect, &r) == 2,
 		  "two orphans linked: the cycle's first and slot 199");
 	CHECK(nlinked == 2, "connect called for 150 and 199 only: %d", nlinked);
 	for (int i = 150; i < 160; i++)
 		CHECK(n2_reach_seen(&r, i), "cycle member %d reached after one connection", i);
 	CHECK(!n2_reach_seen(&r, 170), "a slot outside live stays unreached");
 	slot = 0;
-	CHECK(!n2_reach_next_unseen(&r, live, &slot), "no live orphan left");
-	CHECK(n2_reach_memory(N, 2, DEG) >= 2 * (N / 8), "memory covers two bits a slot");
+	CHECK(!n2_reach_next_unseen(&r, 2, &slot), "no live orphan left");
+	CHECK(own_calls > 0 && r.bits == NULL, "the caller's marks were used, none allocated");
+	CHECK((own_bits[0][0] & 3) == 3 && own_bits[1][0] == 0,
+		  "seen bits in the caller's map 0, pending all cleared in map 1");
+	CHECK(n2_reach_marks_memory(N) >= 2 * (N / 8), "marks take two bits a slot");
 	n2_reach_free(&r);
 	UNIT_DONE();
 }
