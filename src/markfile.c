@@ -32,7 +32,7 @@ typedef struct MarkPage
 struct N2MarkFile
 {
 	HTAB	   *pages;
-	uint64	   *frames;			/* nframes pages of MARK_PAGE_WORDS words */
+	uint64	  **frames;			/* up to nframes pages, allocated as needed */
 	MarkPage  **owner;			/* per frame, the page it holds */
 	bool	   *dirty;
 	bool	   *used;			/* referenced since the clock hand passed */
@@ -53,8 +53,7 @@ n2_mark_file_create(Size budget)
 	HASHCTL		ctl;
 
 	mf->nframes = (int) Max(budget / BLCKSZ, 2);
-	mf->frames = MemoryContextAllocHuge(CurrentMemoryContext,
-										(Size) mf->nframes * BLCKSZ);
+	mf->frames = palloc0(sizeof(uint64 *) * mf->nframes);
 	mf->owner = palloc0(sizeof(MarkPage *) * mf->nframes);
 	mf->dirty = palloc0(sizeof(bool) * mf->nframes);
 	mf->used = palloc0(sizeof(bool) * mf->nframes);
@@ -74,7 +73,10 @@ free_frame(N2MarkFile *mf)
 	int			frame;
 
 	if (mf->nloaded < mf->nframes)
+	{
+		mf->frames[mf->nloaded] = palloc(BLCKSZ);
 		return mf->nloaded++;
+	}
 	while (mf->used[mf->hand])
 	{
 		mf->used[mf->hand] = false;
@@ -94,7 +96,7 @@ free_frame(N2MarkFile *mf)
 					(errcode_for_file_access(),
 					 errmsg("could not seek to block %d of a temporary file",
 							victim->fileblock)));
-		BufFileWrite(mf->file, mf->frames + (Size) frame * MARK_PAGE_WORDS, BLCKSZ);
+		BufFileWrite(mf->file, mf->frames[frame], BLCKSZ);
 		mf->nwrites++;
 	}
 	victim->frame = -1;
@@ -122,7 +124,7 @@ n2_mark_file_word(N2MarkFile *mf, int map, uint64 word, bool dirty)
 		if (page->frame < 0)
 		{
 			int			frame = free_frame(mf);
-			uint64	   *words = mf->frames + (Size) frame * MARK_PAGE_WORDS;
+			uint64	   *words = mf->frames[frame];
 
 			if (page->fileblock < 0)
 				memset(words, 0, BLCKSZ);
@@ -145,7 +147,7 @@ n2_mark_file_word(N2MarkFile *mf, int map, uint64 word, bool dirty)
 	mf->used[page->frame] = true;
 	if (dirty)
 		mf->dirty[page->frame] = true;
-	return mf->frames + (Size) page->frame * MARK_PAGE_WORDS + word % MARK_PAGE_WORDS;
+	return mf->frames[page->frame] + word % MARK_PAGE_WORDS;
 }
 
 /* The same, as N2ReachMarks wants it. */
@@ -168,6 +170,8 @@ n2_mark_file_close(N2MarkFile *mf)
 	if (mf->file != NULL)
 		BufFileClose(mf->file);
 	hash_destroy(mf->pages);
+	for (int i = 0; i < mf->nloaded; i++)
+		pfree(mf->frames[i]);
 	pfree(mf->frames);
 	pfree(mf->owner);
 	pfree(mf->dirty);
