@@ -4,8 +4,14 @@
 # declarations that use them (see CONTRIBUTING.md).
 #
 #   scripts/typedefs.sh > typedefs.list
+#   scripts/typedefs.sh FILE...        the typedefs those files declare
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ $# -eq 0 ]; then
+	mapfile -t files < <(git ls-files 'src/*.c' 'src/*.h' 'test/*.c' 'test/*.h' 'bench/*.c' 'bench/*.h' 2>/dev/null ||
+		find src test bench -name '*.[ch]')
+	set -- "${files[@]}"
+fi
 perl -e '
 	my %names;
 	for my $file (@ARGV)
@@ -38,5 +44,4 @@ perl -e '
 		}
 	}
 	print "$_\n" for sort keys %names;
-' $(git ls-files 'src/*.c' 'src/*.h' 'test/*.c' 'test/*.h' 'bench/*.c' 'bench/*.h' 2>/dev/null ||
-	find src test bench -name '*.[ch]')
+' "$@"

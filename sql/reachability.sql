@@ -24,6 +24,30 @@ SELECT count(*) = (SELECT count(*) FROM r) AS walk_returns_all
 FROM (SELECT id FROM r ORDER BY v <-> rvec(7) LIMIT 100000) s;
 RESET ALL;
 DROP TABLE r;
+-- VACUUM's reachability marks in a temporary file: with a cache of two
+-- pages (test-only n2.mark_cache_limit) every access to the four maps
+-- (base, live, seen, pending) evicts a page.  A mass deletion at m = 2
+-- leaves many live elements unreachable; all must be reconnected.
+CREATE TABLE s (id int, v vector(8));
+INSERT INTO s SELECT i, rvec(i) FROM generate_series(1, 3000) i;
+CREATE INDEX s_idx ON s USING n2 (v) WITH (m = 2, max_m0 = 2, ef_construction = 4, n_threads = 1);
+DELETE FROM s WHERE id % 3 <> 0;
+SET n2.mark_cache_limit = 2;
+SET client_min_messages = debug1;
+\set VERBOSITY terse
+VACUUM s;
+\set VERBOSITY default
+RESET client_min_messages;
+RESET n2.mark_cache_limit;
+SELECT count(*) AS problems FROM n2_verify('s_idx');
+SET enable_seqscan = off;
+SET n2.iterative_scan = relaxed_order;
+SET n2.scan_fallback = off;
+SET n2.max_scan_tuples = 1000000;
+SELECT count(*) = (SELECT count(*) FROM s) AS walk_returns_all
+FROM (SELECT id FROM s ORDER BY v <-> rvec(7) LIMIT 100000) q;
+RESET ALL;
+DROP TABLE s;
 DROP FUNCTION rvec(int);
 -- Inserts into a graph built with the smallest lists and a beam of 2: the
 -- neighbours an insert picks are often far from ideal, so lists churn and

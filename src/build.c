@@ -139,7 +139,8 @@ build_memory(const N2BuildState *bs, int64 n, uint64 upper_lists, int64 nextra)
 	opts.n_threads = bs->nthreads;
 	opts.merge_level0 = bs->params.merge_level0;
 	after = Max(n2_builder_memory(&gp, n, upper_lists, &opts),
-				Max(n2_graph_connect_orphans_memory(n), n2_layout_memory(n)));
+				Max(n2_graph_connect_orphans_memory(n, gp.max_m0),
+					n2_layout_memory(n)));
 	return node_bytes(bs, n) + (Size) nextra * sizeof(N2ExtraTid) +
 		n2_graph_memory(&gp, n, upper_lists) + after;
 }

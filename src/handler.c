@@ -47,6 +47,7 @@ double		n2_scan_mem_multiplier = 1.0;
 int			n2_scan_fallback = N2_FALLBACK_SEQUENTIAL;
 char	   *n2_pause_at = NULL;
 int			n2_pause_key = 0x6E32;
+int			n2_mark_cache_limit = 0;
 
 static relopt_kind n2_relopt_kind;
 static object_access_hook_type prev_object_access_hook = NULL;
@@ -175,6 +176,14 @@ _PG_init(void)
 							"Test only: the advisory lock key that holds "
 							"n2.pause_at's point.",
 							NULL, &n2_pause_key, 0x6E32, 0, INT_MAX,
+							PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("n2.mark_cache_limit",
+							"Test only: most pages of VACUUM's reachability "
+							"marks kept in memory.",
+							"0: as many as maintenance_work_mem allows; the "
+							"rest go to a temporary file.",
+							&n2_mark_cache_limit, 0, 0, INT_MAX,
 							PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
 

@@ -306,7 +306,7 @@ place_element(Relation index, const N2Params *p, const float *v, int level,
 			  ItemPointer heaptid, N2Candidate **sel, int *nsel)
 {
 	int			ninline;
-	Size		size = n2_element_size(p, level, &ninline);
+	Size		size = n2_element_size(p, level, 0, &ninline);
 	N2ElementTuple et = palloc(size);
 	ItemPointer links;
 	ItemPointerData tid;
@@ -315,7 +315,7 @@ place_element(Relation index, const N2Params *p, const float *v, int level,
 
 	ItemPointerSetInvalid(&nochain);
 	place_vector_chunks(index, p, v, ninline, &vecnext);
-	n2_form_element(et, p, level, v, heaptid, 1, &nochain, &vecnext);
+	n2_form_element(et, p, level, NULL, 0, v, heaptid, 1, &nochain, &vecnext);
 	links = N2ElementLinks(et);
 	for (int l = 0; sel != NULL && l <= level; l++)
 	{

@@ -107,7 +107,7 @@ place_node(const N2Layout *lo, N2NodePlace *pl, uint32 node, int64 *ntids,
 {
 	const N2Params *p = lo->params;
 	int			ninline;
-	Size		esize = n2_element_size(p, lo->graph->levels[node], &ninline);
+	Size		esize = n2_element_size(p, lo->graph->levels[node], 0, &ninline);
 	int			k = 0;
 
 	*ntids = node_tid_count(lo, pl->extra, node);
@@ -274,7 +274,7 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 	ItemPointerData etid;
 	N2ElementTuple et = (N2ElementTuple) lo->tuple;
 	int			ninline;
-	Size		size = n2_element_size(p, level, &ninline);
+	Size		size = n2_element_size(p, level, 0, &ninline);
 	ItemPointer links;
 	ItemPointerData inline_tids[N2_INLINE_TIDS];
 	ItemPointerData none;
@@ -299,7 +299,7 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 	for (int i = 0; i < N2_INLINE_TIDS && i < ntids; i++)
 		inline_tids[i] = *node_tid(lo, node, extra, i);
 	ItemPointerSetInvalid(&none);
-	n2_form_element(et, p, level, vec, inline_tids, (int) Min(ntids, N2_INLINE_TIDS),
+	n2_form_element(et, p, level, NULL, 0, vec, inline_tids, (int) Min(ntids, N2_INLINE_TIDS),
 					ntc > 0 ? &lo->tuples[0] : &none,
 					nvc > 0 ? &lo->tuples[ntc] : &none);
 	links = N2ElementLinks(et);

@@ -5,11 +5,12 @@
  *
  * Block 0 is the metapage.  Every other page holds tuples of three kinds:
  *
- * element	one graph node: flags, level, up to N2_INLINE_TIDS heap TIDs, the
- *			first part of its vector (all of it unless it is wide), then its
- *			links: max_m0 on level 0 followed by m per upper level.  Visiting
- *			a node reads one tuple; its size is fixed when it is created, so
- *			every later change is an in-place overwrite.
+ * element	one graph node: flags, level, up to N2_INLINE_TIDS heap TIDs, its
+ *			filter keys (indexes with filter columns), the first part of its
+ *			vector code (all of it unless it is wide), then its links: max_m0
+ *			on level 0 followed by m per upper level.  Visiting a node reads
+ *			one tuple; its size is fixed when it is created, so every later
+ *			change is an in-place overwrite.
  * tids		more heap TIDs for an element whose identical vector many heap
  *			rows share (a chain; no cap).
  * vector	the rest of a vector too wide to sit in its element tuple (a
@@ -36,7 +37,7 @@
 #include "core/select.h"
 
 #define N2_MAGIC			0x4E32484E	/* "N2HN" */
-#define N2_FORMAT_VERSION	1
+#define N2_FORMAT_VERSION	2
 #define N2_METAPAGE_BLKNO	0
 #define N2_PAGE_ID			0xFF8C
 
@@ -106,21 +107,29 @@ typedef struct N2ElementTupleData
 	uint8		level;
 	uint8		flags;
 	uint8		ntids;			/* inline heap TIDs in use */
-	uint16		ninline;		/* vector floats stored here */
+	uint16		ninline;		/* vector dimensions stored here */
+	uint16		keylen;			/* bytes of filter keys, 0 without */
 	ItemPointerData tidchain;	/* more heap TIDs, or invalid */
 	ItemPointerData vecnext;	/* rest of the vector, or invalid */
 	ItemPointerData heaptids[N2_INLINE_TIDS];
-	/* float4 vec[ninline] follows, then ItemPointerData links[] */
+	uint16		codelen;		/* bytes of the inline vector code */
+
+	/*
+	 * Then, each part starting 4-byte aligned: char keys[keylen], the code
+	 * of the first ninline dimensions (codelen bytes), ItemPointerData
+	 * links[].
+	 */
 } N2ElementTupleData;
 
 typedef N2ElementTupleData *N2ElementTuple;
 
 #define N2_ELEMENT_HEADER	TYPEALIGN(4, sizeof(N2ElementTupleData))
 
-#define N2ElementVector(et) ((float *) ((char *) (et) + N2_ELEMENT_HEADER))
+#define N2ElementKeys(et) ((char *) (et) + N2_ELEMENT_HEADER)
+#define N2ElementCode(et) (N2ElementKeys(et) + TYPEALIGN(4, (et)->keylen))
+#define N2ElementVector(et) ((float *) N2ElementCode(et))
 #define N2ElementLinks(et) \
-	((ItemPointer) ((char *) (et) + N2_ELEMENT_HEADER + \
-					sizeof(float) * (et)->ninline))
+	((ItemPointer) (N2ElementCode(et) + TYPEALIGN(4, (et)->codelen)))
 
 typedef struct N2TidChunkData
 {
@@ -328,6 +337,7 @@ extern double n2_scan_mem_multiplier;
 extern int	n2_scan_fallback;
 extern char *n2_pause_at;
 extern int	n2_pause_key;
+extern int	n2_mark_cache_limit;
 
 typedef enum N2IterativeScan
 {
@@ -382,15 +392,18 @@ extern void n2_init_page(Page page, uint16 flags);
 extern void n2_init_meta(Page page, const N2Params *p, uint64 seed);
 extern void n2_read_meta(Relation index, N2MetaPageData *meta);
 extern void n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p);
-extern Size n2_element_size(const N2Params *p, int level, int *ninline);
+extern Size n2_code_bytes(const N2Params *p, int ndims);
+extern Size n2_element_size(const N2Params *p, int level, int keylen,
+							int *ninline);
 extern int	n2_max_level(const N2Params *p);
 extern Size n2_vector_chunk_size(int nfloats);
 extern Size n2_tid_chunk_size(int capacity);
 extern int	n2_vector_chunk_floats(void);
 extern int	n2_vector_chunks(const N2Params *p, int ninline);
 extern void n2_form_element(N2ElementTuple et, const N2Params *p, int level,
-							const float *vec, const ItemPointerData *tids,
-							int ntids, ItemPointer tidchain, ItemPointer vecnext);
+							const char *keys, int keylen, const float *vec,
+							const ItemPointerData *tids, int ntids,
+							ItemPointer tidchain, ItemPointer vecnext);
 extern Size n2_form_vector_chunk(N2VectorChunk vc, const N2Params *p,
 								 const float *vec, int ninline, int i,
 								 ItemPointer next);
@@ -500,6 +513,16 @@ extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref);
 extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 					   int top, N2Ref ref,
 					   bool (*usable) (void *arg, N2Ref ref), void *arg);
+
+/* markfile.c: word arrays in a temporary file behind a bounded cache */
+typedef struct N2MarkFile N2MarkFile;
+
+extern N2MarkFile *n2_mark_file_create(Size budget);
+extern uint64 *n2_mark_file_word(N2MarkFile *mf, int map, uint64 word, bool dirty);
+extern uint64_t *n2_mark_file_reach_word(void *ctx, int map, uint64_t word,
+										 bool dirty);
+extern void n2_mark_file_stats(const N2MarkFile *mf, int64 *writes, int64 *reads);
+extern void n2_mark_file_close(N2MarkFile *mf);
 
 /* pause.c: test-only pause points (n2.pause_at) */
 extern void n2_pause_point(const char *name);

@@ -108,19 +108,34 @@ n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p)
 	p->is_array = n2_index_is_array(index);
 }
 
+/* Bytes the code of ndims dimensions of a vector takes in a tuple. */
+Size
+n2_code_bytes(const N2Params *p, int ndims)
+{
+	return sizeof(float) * ndims;
+}
+
 /*
- * Size of an element tuple on the given level.  The vector sits inline when
- * the whole tuple fits on a page; otherwise the inline part fills the page
- * and the rest goes to vector continuation tuples.
+ * Size of an element tuple on the given level with keylen bytes of filter
+ * keys.  The vector sits inline when the whole tuple fits on a page;
+ * otherwise the inline part fills the page and the rest goes to vector
+ * continuation tuples.
  */
 Size
-n2_element_size(const N2Params *p, int level, int *ninline)
+n2_element_size(const N2Params *p, int level, int keylen, int *ninline)
 {
-	Size		fixed = N2_ELEMENT_HEADER + sizeof(ItemPointerData) * n2_links_count(p, level);
-	int			room = (int) ((N2_MAX_TUPLE_SIZE - fixed) / sizeof(float));
+	Size		fixed = N2_ELEMENT_HEADER + TYPEALIGN(4, keylen) +
+		sizeof(ItemPointerData) * n2_links_count(p, level);
+	Size		room = fixed < N2_MAX_TUPLE_SIZE ? N2_MAX_TUPLE_SIZE - fixed : 0;
+	int			n = p->dims;
 
-	*ninline = Min(p->dims, room);
-	return fixed + sizeof(float) * (*ninline);
+	/* Codes grow about linearly: estimate, then step down to a fit. */
+	if (TYPEALIGN(4, n2_code_bytes(p, n)) > room)
+		n = (int) (room * p->dims / n2_code_bytes(p, p->dims));
+	while (n > 0 && TYPEALIGN(4, n2_code_bytes(p, n)) > room)
+		n--;
+	*ninline = n;
+	return fixed + TYPEALIGN(4, n2_code_bytes(p, n));
 }
 
 /*
@@ -167,18 +182,20 @@ n2_vector_chunks(const N2Params *p, int ninline)
 }
 
 /*
- * Forms in et (n2_element_size bytes for level) an element holding vec's
- * first floats, ntids heap TIDs inline (at most N2_INLINE_TIDS; the rest go
- * in the chain at tidchain), the vector chain at vecnext, and empty link
- * lists.  Build and insert both form elements here.
+ * Forms in et (n2_element_size bytes for level and keylen) an element
+ * holding the filter keys, vec's first dimensions, ntids heap TIDs inline
+ * (at most N2_INLINE_TIDS; the rest go in the chain at tidchain), the
+ * vector chain at vecnext, and empty link lists.  Build and insert both form
+ * elements here.
  */
 void
 n2_form_element(N2ElementTuple et, const N2Params *p, int level,
-				const float *vec, const ItemPointerData *tids, int ntids,
+				const char *keys, int keylen, const float *vec,
+				const ItemPointerData *tids, int ntids,
 				ItemPointer tidchain, ItemPointer vecnext)
 {
 	int			ninline;
-	Size		size = n2_element_size(p, level, &ninline);
+	Size		size = n2_element_size(p, level, keylen, &ninline);
 	ItemPointer links;
 
 	memset(et, 0, size);
@@ -186,6 +203,8 @@ n2_form_element(N2ElementTuple et, const N2Params *p, int level,
 	et->level = (uint8) level;
 	et->ntids = (uint8) Min(ntids, N2_INLINE_TIDS);
 	et->ninline = (uint16) ninline;
+	et->keylen = (uint16) keylen;
+	et->codelen = (uint16) n2_code_bytes(p, ninline);
 	for (int i = 0; i < N2_INLINE_TIDS; i++)
 	{
 		if (i < ntids)
@@ -195,6 +214,8 @@ n2_form_element(N2ElementTuple et, const N2Params *p, int level,
 	}
 	et->tidchain = *tidchain;
 	et->vecnext = *vecnext;
+	if (keylen > 0)
+		memcpy(N2ElementKeys(et), keys, keylen);
 	memcpy(N2ElementVector(et), vec, sizeof(float) * ninline);
 	links = N2ElementLinks(et);
 	for (int i = 0; i < n2_links_count(p, level); i++)

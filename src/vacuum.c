@@ -30,7 +30,8 @@
  * many, it stops, the repair passes handle the batch, and pass 1 goes on
  * from the page where it stopped.  The lists to repair are found and
  * repaired a page at a time.  Only the reachability check needs state for
- * every live element: bitmaps over the index's line pointers (see N2Reach).
+ * every live element: bitmaps over the index's line pointers, in a mark
+ * file that spills to a temporary file past the budget (see N2LiveSlots).
  *
  * Every loop checks for interrupts (vacuum_delay_point) with no buffer
  * locked, so a cancel takes effect promptly; nothing done by then is lost,
@@ -41,7 +42,6 @@
 #include "access/generic_xlog.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
-#include "port/pg_bitutils.h"
 #include "postmaster/autovacuum.h"
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
@@ -50,6 +50,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "core/reach.h"
 #include "n2.h"
 
 typedef struct N2RefSet
@@ -75,6 +76,8 @@ typedef struct N2VacuumState
 	N2PageGraph pg;
 	N2Search	search;
 	bool		search_valid;
+	N2Reach		reach;			/* the orphan check's walk */
+	bool		reach_valid;
 	MemoryContextCallback cleanup;
 } N2VacuumState;
 
@@ -659,185 +662,139 @@ delete_element(N2VacuumState *vs, N2Ref ref)
 }
 
 /*
- * Level-0 reachability of the live elements, in bitmaps with one bit per
- * line pointer up to each page's last live element: slot base[blkno] +
- * offset - 1.  Elements found reachable go on a stack to have their links
- * followed; when it is full they are marked pending instead, and put on it
- * once it empties.  The stack holds a 64th of the live elements, so the
- * pending marks are swept at most some 65 times.
- *
- * That is 8 bytes per page, 3 bits per line pointer and 1/8 byte per live
- * element (about 1.2 MB for a million elements of 128 dimensions, 11 to a
- * page).  This is the one state maintenance_work_mem does not bound: any
- * reachability check needs a mark per element.
+ * VACUUM's memory budget: maintenance_work_mem, or
+ * autovacuum_work_mem in an autovacuum worker when it is set.
  */
-typedef struct N2Reach
+static int64
+vacuum_work_mem(void)
 {
-	N2VacuumState *vs;
+	int			kb = maintenance_work_mem;
+
+	if (IsAutoVacuumWorkerProcess() && autovacuum_work_mem != -1)
+		kb = autovacuum_work_mem;
+	return (int64) kb * 1024;
+}
+
+/*
+ * The slots of the reachability walk (core/reach.h): one per line pointer
+ * up to each page's last live element, slot base[blkno] + offset - 1, and a
+ * bitmap of those holding live elements.  With the walk's two bitmaps, that
+ * is 8 bytes per page and 3 bits per line pointer (about 1.2 MB for a
+ * million elements of 128 dimensions, 11 to a page), kept with the walk's
+ * in a mark file (markfile.c), which spills to a temporary file past
+ * maintenance_work_mem; and the walk's stack, an eighth of the budget at
+ * most (it spills into the pending bits).
+ */
+#define MARKS_LIVE	2			/* after the walk's N2_REACH_* maps */
+#define MARKS_BASE	3
+
+typedef struct N2LiveSlots
+{
+	N2MarkFile *marks;
 	BlockNumber nblocks;
-	uint64	   *base;			/* first slot of each block, nblocks + 1 */
 	BlockNumber based;			/* blocks up to here have their base */
 	uint64		nslots;
-	uint64		nwords;			/* allocated for each bitmap */
-	uint64	   *live;
-	uint64	   *seen;			/* reachable */
-	uint64	   *pending;		/* reachable, links not followed, not stacked */
 	int64		nlive;
-	int64		npending;
-	N2Ref	   *stack;
-	int64		nstack;
-	int64		maxstack;
-	N2Ref	   *nbuf;
-} N2Reach;
+} N2LiveSlots;
 
-static inline bool
-bit_test(const uint64 *map, uint64 slot)
+static inline uint64
+slot_base(N2LiveSlots *ls, BlockNumber blkno)
 {
-	return (map[slot / 64] >> (slot % 64)) & 1;
-}
-
-static inline void
-bit_set(uint64 *map, uint64 slot)
-{
-	map[slot / 64] |= UINT64CONST(1) << (slot % 64);
-}
-
-static inline void
-bit_clear(uint64 *map, uint64 slot)
-{
-	map[slot / 64] &= ~(UINT64CONST(1) << (slot % 64));
-}
-
-static uint64 *
-bitmap_alloc(uint64 nwords)
-{
-	return MemoryContextAllocExtended(CurrentMemoryContext,
-									  sizeof(uint64) * Max(nwords, 1),
-									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	return *n2_mark_file_word(ls->marks, MARKS_BASE, blkno, false);
 }
 
 /* The slot of a live element's ref, or -1 when ref names none. */
-static int64
-reach_slot(const N2Reach *r, N2Ref ref)
+static int64_t
+live_slot(void *arg, N2Ref ref)
 {
+	N2LiveSlots *ls = (N2LiveSlots *) arg;
 	BlockNumber blkno = n2_ref_block(ref);
 	OffsetNumber off = n2_ref_offset(ref);
 	uint64		slot;
 
-	if (blkno >= r->nblocks || off < FirstOffsetNumber)
+	if (blkno >= ls->nblocks || off < FirstOffsetNumber)
 		return -1;
-	slot = r->base[blkno] + off - 1;
-	if (slot >= r->base[blkno + 1] || !bit_test(r->live, slot))
+	slot = slot_base(ls, blkno) + off - 1;
+	if (slot >= slot_base(ls, blkno + 1) ||
+		!((*n2_mark_file_word(ls->marks, MARKS_LIVE, slot / 64, false) >>
+		   (slot % 64)) & 1))
 		return -1;
-	return (int64) slot;
+	return (int64_t) slot;
 }
 
 /* The ref of a slot: its page is the last whose slots start at or before it. */
 static N2Ref
-reach_ref(const N2Reach *r, uint64 slot)
+live_ref(void *arg, uint64 slot)
 {
+	N2LiveSlots *ls = (N2LiveSlots *) arg;
 	BlockNumber lo = 0;
-	BlockNumber hi = r->nblocks - 1;
+	BlockNumber hi = ls->nblocks - 1;
 
 	while (lo < hi)
 	{
 		BlockNumber mid = lo + (hi - lo + 1) / 2;
 
-		if (r->base[mid] <= slot)
+		if (slot_base(ls, mid) <= slot)
 			lo = mid;
 		else
 			hi = mid - 1;
 	}
-	return n2_ref(lo, slot - r->base[lo] + 1);
+	return n2_ref(lo, slot - slot_base(ls, lo) + 1);
 }
+
+static void
+live_poll(void *arg)
+{
+	vacuum_delay_point();
+}
+
+static const N2ReachOps live_slot_ops = {live_slot, live_ref, NULL, live_poll};
 
 /* Pages come in order and offsets ascend on each: slots are appended. */
 static void
 visit_live(N2VacuumState *vs, N2Ref ref, N2ElementTuple et, void *arg)
 {
-	N2Reach    *r = (N2Reach *) arg;
+	N2LiveSlots *ls = (N2LiveSlots *) arg;
 	BlockNumber blkno = n2_ref_block(ref);
 	uint64		slot;
 
-	if (blkno >= r->nblocks)
+	if (blkno >= ls->nblocks)
 		return;
-	while (r->based < blkno)
-		r->base[++r->based] = r->nslots;
-	slot = r->base[blkno] + n2_ref_offset(ref) - 1;
-	if (slot / 64 >= r->nwords)
-	{
-		uint64		nwords = Max(r->nwords * 2, slot / 64 + 1);
-
-		r->live = repalloc_huge(r->live, sizeof(uint64) * nwords);
-		memset(r->live + r->nwords, 0, sizeof(uint64) * (nwords - r->nwords));
-		r->nwords = nwords;
-	}
-	bit_set(r->live, slot);
-	r->nslots = slot + 1;
-	r->nlive++;
-}
-
-static void
-reach_mark(N2Reach *r, uint64 slot, N2Ref ref)
-{
-	bit_set(r->seen, slot);
-	if (r->nstack < r->maxstack)
-		r->stack[r->nstack++] = ref;
-	else
-	{
-		bit_set(r->pending, slot);
-		r->npending++;
-	}
-}
-
-/* Marks what is reachable on level 0 from the element at slot. */
-static void
-reach_from(N2Reach *r, uint64 slot)
-{
-	if (bit_test(r->seen, slot))
-		return;
-	reach_mark(r, slot, reach_ref(r, slot));
-	for (;;)
-	{
-		while (r->nstack > 0)
-		{
-			N2Ref		x = r->stack[--r->nstack];
-			int			n;
-
-			vacuum_delay_point();
-			n = n2_page_graph_ops.neighbors(&r->vs->pg, x, 0, r->nbuf,
-											r->vs->p.max_m0);
-			for (int i = 0; i < n; i++)
-			{
-				int64		j = reach_slot(r, r->nbuf[i]);
-
-				if (j >= 0 && !bit_test(r->seen, j))
-					reach_mark(r, j, r->nbuf[i]);
-			}
-		}
-		if (r->npending == 0)
-			break;
-		for (uint64 w = 0; w * 64 < r->nslots && r->nstack < r->maxstack; w++)
-		{
-			while (r->pending[w] != 0 && r->nstack < r->maxstack)
-			{
-				uint64		j = w * 64 + pg_rightmost_one_pos64(r->pending[w]);
-
-				bit_clear(r->pending, j);
-				r->npending--;
-				r->stack[r->nstack++] = reach_ref(r, j);
-			}
-		}
-	}
+	while (ls->based < blkno)
+		*n2_mark_file_word(ls->marks, MARKS_BASE, ++ls->based, true) = ls->nslots;
+	slot = slot_base(ls, blkno) + n2_ref_offset(ref) - 1;
+	*n2_mark_file_word(ls->marks, MARKS_LIVE, slot / 64, true) |=
+		UINT64CONST(1) << (slot % 64);
+	ls->nslots = slot + 1;
+	ls->nlive++;
 }
 
 static bool
 reach_seen(void *arg, N2Ref ref)
 {
-	N2Reach    *r = (N2Reach *) arg;
-	int64		j = reach_slot(r, ref);
+	N2VacuumState *vs = (N2VacuumState *) arg;
+	int64		slot = live_slot(vs->reach.ctx, ref);
 
-	return j >= 0 && bit_test(r->seen, j);
+	return slot >= 0 && n2_reach_seen(&vs->reach, slot);
+}
+
+/* Links an unreachable element from a reachable one, as an insert would. */
+static bool
+connect_orphan(void *arg, uint64 slot)
+{
+	N2VacuumState *vs = (N2VacuumState *) arg;
+	N2Ref		ref = live_ref(vs->reach.ctx, slot);
+	float	   *vec;
+
+	vacuum_delay_point();
+	vec = n2_read_vector(&vs->pg, ref);
+	if (vec == NULL)
+		return false;
+	vs->pg.query = vec;
+	n2_connect(&vs->pg, &vs->search, &vs->meta.entry, vs->meta.max_level, ref,
+			   reach_seen, vs);
+	pfree(vec);
+	return true;
 }
 
 /*
@@ -848,59 +805,53 @@ reach_seen(void *arg, N2Ref ref)
 static void
 reconnect_orphans(N2VacuumState *vs)
 {
-	N2Reach		r = {0};
+	N2LiveSlots ls = {0};
+	int64		budget = vacuum_work_mem();
 	int64		entry;
 
 	if (!ItemPointerIsValid(&vs->meta.entry))
 		return;
-	r.vs = vs;
-	r.nblocks = RelationGetNumberOfBlocks(vs->index);
-	r.base = MemoryContextAllocExtended(CurrentMemoryContext,
-										sizeof(uint64) * (r.nblocks + 1),
-										MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	r.nwords = 1024;
-	r.live = bitmap_alloc(r.nwords);
-	for_each_element(vs, visit_live, &r);
-	while (r.based < r.nblocks)
-		r.base[++r.based] = r.nslots;
-	entry = reach_slot(&r, n2_tid_to_ref(&vs->meta.entry));
+	ls.nblocks = RelationGetNumberOfBlocks(vs->index);
+	ls.marks = n2_mark_file_create(n2_mark_cache_limit > 0 ?
+								   (Size) n2_mark_cache_limit * BLCKSZ :
+								   budget - budget / 8);
+	for_each_element(vs, visit_live, &ls);
+	while (ls.based < ls.nblocks)
+		*n2_mark_file_word(ls.marks, MARKS_BASE, ++ls.based, true) = ls.nslots;
+	entry = live_slot(&ls, n2_tid_to_ref(&vs->meta.entry));
 	if (entry >= 0)
 	{
-		r.seen = bitmap_alloc(r.nwords);
-		r.pending = bitmap_alloc(r.nwords);
-		r.maxstack = Max(r.nlive / 64, 1024);
-		r.stack = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(N2Ref) * r.maxstack);
-		r.nbuf = palloc(sizeof(N2Ref) * vs->p.max_m0);
-		reach_from(&r, entry);
-		for (uint64 w = 0; w * 64 < r.nslots; w++)
-		{
-			uint64		orphans;
+		N2ReachMarks marks = {n2_mark_file_reach_word, ls.marks};
+		uint64		stack = Min(ls.nlive / 64 + 1024,
+								Max(budget / 8 / (int64) sizeof(N2Ref), 1024));
+		int64		linked;
+		int64		writes;
+		int64		reads;
 
-			while ((orphans = r.live[w] & ~r.seen[w]) != 0)
-			{
-				uint64		j = w * 64 + pg_rightmost_one_pos64(orphans);
-				N2Ref		ref = reach_ref(&r, j);
-				float	   *vec;
-
-				vacuum_delay_point();
-				vec = n2_read_vector(&vs->pg, ref);
-				if (vec != NULL)
-				{
-					vs->pg.query = vec;
-					n2_connect(&vs->pg, &vs->search, &vs->meta.entry,
-							   vs->meta.max_level, ref, reach_seen, &r);
-					pfree(vec);
-				}
-				reach_from(&r, j);
-			}
-		}
-		pfree(r.seen);
-		pfree(r.pending);
-		pfree(r.stack);
-		pfree(r.nbuf);
+		if (!n2_reach_init(&vs->reach, &n2_page_graph_ops, &vs->pg,
+						   &live_slot_ops, &ls, &marks, ls.nslots, stack,
+						   vs->p.max_m0))
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("VACUUM of n2 index \"%s\" could not allocate its reachability state.",
+							   RelationGetRelationName(vs->index))));
+		vs->reach_valid = true;
+		n2_reach_from(&vs->reach, entry);
+		linked = n2_reach_connect(&vs->reach, MARKS_LIVE, connect_orphan, vs);
+		n2_reach_free(&vs->reach);
+		vs->reach_valid = false;
+		n2_mark_file_stats(ls.marks, &writes, &reads);
+		if (writes > 0)
+			ereport(DEBUG1,
+					(errmsg("n2 index \"%s\": the reachability marks of %lld elements spilled to a temporary file",
+							RelationGetRelationName(vs->index),
+							(long long) ls.nlive),
+					 errdetail("%lld pages written, %lld read; %lld elements reconnected.",
+							   (long long) writes, (long long) reads,
+							   (long long) linked)));
 	}
-	pfree(r.base);
-	pfree(r.live);
+	n2_mark_file_close(ls.marks);
 }
 
 static void
@@ -911,6 +862,9 @@ vacuum_free_core(void *arg)
 	if (vs->search_valid)
 		n2_search_free(&vs->search);
 	vs->search_valid = false;
+	if (vs->reach_valid)
+		n2_reach_free(&vs->reach);
+	vs->reach_valid = false;
 }
 
 /*
@@ -1005,20 +959,6 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 					RelationGetRelationName(vs->index), vs->nbatches,
 					(long long) vs->dead.n)));
 	refset_free(&vs->dead);
-}
-
-/*
- * Bytes for the doomed elements of a batch: maintenance_work_mem, or
- * autovacuum_work_mem in an autovacuum worker when it is set.
- */
-static int64
-vacuum_work_mem(void)
-{
-	int			kb = maintenance_work_mem;
-
-	if (IsAutoVacuumWorkerProcess() && autovacuum_work_mem != -1)
-		kb = autovacuum_work_mem;
-	return (int64) kb * 1024;
 }
 
 IndexBulkDeleteResult *

@@ -31,6 +31,7 @@
 #include "utils/tuplestore.h"
 
 #include "core/graph.h"
+#include "core/reach.h"
 #include "n2.h"
 
 typedef struct N2VerifyState
@@ -50,6 +51,7 @@ typedef struct N2VerifyState
 	bool	   *holds;			/* live and holding heap TIDs: must be reachable */
 	int64		nrefs;
 	int64		caprefs;
+	N2Reach    *reach;			/* pass 3's walk (malloc'd core state) */
 } N2VerifyState;
 
 static void
@@ -224,8 +226,9 @@ check_pages(N2VerifyState *vs)
 				int			ninline;
 
 				if (et->level > N2_MAX_LEVEL ||
-					size != n2_element_size(&vs->p, et->level, &ninline) ||
-					et->ninline != ninline)
+					size != n2_element_size(&vs->p, et->level, et->keylen, &ninline) ||
+					et->ninline != ninline ||
+					et->codelen != n2_code_bytes(&vs->p, ninline))
 				{
 					problem(vs, blkno, off, "element has size %zu, level %d and %d inline floats, which do not match the index parameters",
 							size, et->level, et->ninline);
@@ -399,16 +402,44 @@ holds_visible_row(N2VerifyState *vs, ItemPointer tid)
 	return visible;
 }
 
+/*
+ * The reachability walk's slots are positions in refs: every element, live
+ * or flagged (scans walk through flagged elements too).
+ */
+static int64_t
+element_slot(void *arg, N2Ref ref)
+{
+	return find_ref((N2VerifyState *) arg, ref);
+}
+
+static N2Ref
+element_ref(void *arg, uint64 slot)
+{
+	return ((N2VerifyState *) arg)->refs[slot];
+}
+
+static void
+element_poll(void *arg)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+static const N2ReachOps element_slot_ops = {element_slot, element_ref, NULL,
+element_poll};
+
+static void
+free_reach(void *arg)
+{
+	n2_reach_free((N2Reach *) arg);
+}
+
 /* Pass 3: level-0 reachability of every live element from the entry. */
 static void
 check_reachable(N2VerifyState *vs)
 {
-	bool	   *seen;
-	int64	   *queue;
-	int64		head = 0;
-	int64		tail = 0;
+	N2PageGraph *pg;
+	MemoryContextCallback *cleanup;
 	int64		entry;
-	ItemPointer links;
 
 	if (!ItemPointerIsValid(&vs->meta.entry))
 	{
@@ -447,38 +478,25 @@ check_reachable(N2VerifyState *vs)
 		}
 	}
 
-	seen = palloc0_array(bool, vs->nrefs);
-	queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * vs->nrefs);
-	seen[entry] = true;
-	queue[tail++] = entry;
-	while (head < tail)
-	{
-		ItemPointerData tid;
-		Buffer		buf;
-		Size		size;
-		N2ElementTuple et;
-
-		CHECK_FOR_INTERRUPTS();
-		n2_ref_to_tid(vs->refs[queue[head++]], &tid);
-		et = (N2ElementTuple) fetch_tuple(vs, &tid, &buf, &size);
-		if (et == NULL)
-			continue;
-		links = N2ElementLinks(et);
-		for (int j = 0; j < vs->p.max_m0 && ItemPointerIsValid(&links[j]); j++)
-		{
-			int64		target = find_ref(vs, n2_tid_to_ref(&links[j]));
-
-			if (target >= 0 && !seen[target])
-			{
-				seen[target] = true;
-				queue[tail++] = target;
-			}
-		}
-		UnlockReleaseBuffer(buf);
-	}
+	/* the walk's memory is malloc'd: an error frees it with this context */
+	vs->reach = palloc0(sizeof(N2Reach));
+	cleanup = palloc0(sizeof(MemoryContextCallback));
+	cleanup->func = free_reach;
+	cleanup->arg = vs->reach;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cleanup);
+	pg = palloc0(sizeof(N2PageGraph));
+	n2_page_graph_init(pg, vs->index, &vs->p, NULL);
+	if (!n2_reach_init(vs->reach, &n2_page_graph_ops, pg, &element_slot_ops, vs, NULL,
+					   vs->nrefs, vs->nrefs / 64 + 1024, vs->p.max_m0))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("n2_verify could not allocate its reachability state.")));
+	n2_reach_from(vs->reach, entry);
+	n2_page_graph_release(pg);
 	for (int64 i = 0; i < vs->nrefs; i++)
 	{
-		if (vs->holds[i] && !seen[i])
+		if (vs->holds[i] && !n2_reach_seen(vs->reach, i))
 		{
 			ItemPointerData tid;
 

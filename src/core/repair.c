@@ -12,46 +12,51 @@
 #include "repair.h"
 
 #include <stdlib.h>
-#include <string.h>
+
+#include "reach.h"
 
 #define NO_PARENT UINT32_MAX
 
-typedef struct Reach
+typedef struct Repair
 {
-	uint8_t    *seen;
+	N2Graph    *g;
+	N2Reach		reach;
 	uint32_t   *parent;			/* a reached node that links to it */
-	uint32_t   *queue;
-	uint32_t	tail;
-} Reach;
+} Repair;
 
-/* Marks everything reachable from start on level 0. */
-static void
-mark_from(const N2Graph *g, Reach *r, uint32_t start)
+static int
+level0_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 {
-	uint32_t	head = r->tail;
+	const uint32_t *list = n2_graph_links(((Repair *) ctx)->g, (uint32_t) ref, 0);
+	int			n = (int) list[0] < max ? (int) list[0] : max;
 
-	if (r->seen[start])
-		return;
-	r->seen[start] = 1;
-	r->queue[r->tail++] = start;
-	while (head < r->tail)
-	{
-		uint32_t	v = r->queue[head++];
-		const uint32_t *list = n2_graph_links(g, v, 0);
-
-		for (uint32_t i = 0; i < list[0]; i++)
-		{
-			uint32_t	x = list[1 + i];
-
-			if (!r->seen[x])
-			{
-				r->seen[x] = 1;
-				r->parent[x] = v;
-				r->queue[r->tail++] = x;
-			}
-		}
-	}
+	for (int i = 0; i < n; i++)
+		out[i] = list[1 + i];
+	return n;
 }
+
+static const N2GraphOps level0_ops = {level0_neighbors, NULL};
+
+static int64_t
+id_slot(void *ctx, N2Ref ref)
+{
+	return (int64_t) ref;
+}
+
+static N2Ref
+slot_id(void *ctx, uint64_t slot)
+{
+	return slot;
+}
+
+static void
+reached(void *ctx, uint64_t slot, int64_t from)
+{
+	if (from >= 0)
+		((Repair *) ctx)->parent[slot] = (uint32_t) from;
+}
+
+static const N2ReachOps id_slots = {id_slot, slot_id, reached, NULL};
 
 /* Position of x in v's level-0 list, or -1. */
 static int
@@ -90,7 +95,7 @@ append_link(N2Graph *g, uint32_t v, uint32_t u)
  * point's last link z, which u then links to instead of its own last link.
  */
 static uint32_t
-connect_orphan(N2Graph *g, Reach *r, uint32_t u)
+connect_orphan(N2Graph *g, Repair *r, uint32_t u)
 {
 	uint32_t   *out = n2_graph_links(g, u, 0);
 	uint32_t	entry = g->entry;
@@ -99,7 +104,7 @@ connect_orphan(N2Graph *g, Reach *r, uint32_t u)
 
 	for (uint32_t i = 0; i < out[0]; i++)
 	{
-		if (r->seen[out[1 + i]] && has_room(g, out[1 + i]))
+		if (n2_reach_seen(&r->reach, out[1 + i]) && has_room(g, out[1 + i]))
 		{
 			append_link(g, out[1 + i], u);
 			return out[1 + i];
@@ -116,7 +121,7 @@ connect_orphan(N2Graph *g, Reach *r, uint32_t u)
 		uint32_t	p;
 		int			pos;
 
-		if (!r->seen[x] || r->parent[x] == NO_PARENT)
+		if (!n2_reach_seen(&r->reach, x) || r->parent[x] == NO_PARENT)
 			continue;
 		p = r->parent[x];
 		pos = link_position(g, p, x);
@@ -142,45 +147,52 @@ connect_orphan(N2Graph *g, Reach *r, uint32_t u)
 	return entry;
 }
 
-size_t
-n2_graph_connect_orphans_memory(uint32_t n)
+/* The stack spills to the reach's pending bits past a 64th of the nodes. */
+static uint64_t
+stack_size(uint32_t n)
 {
-	return (size_t) n * (sizeof(uint8_t) + 2 * sizeof(uint32_t));
+	return (uint64_t) n / 64 + 1024;
+}
+
+size_t
+n2_graph_connect_orphans_memory(uint32_t n, int max_m0)
+{
+	return (size_t) n * sizeof(uint32_t) +
+		n2_reach_memory(n, stack_size(n), max_m0);
+}
+
+static bool
+connect(void *ctx, uint64_t slot)
+{
+	Repair	   *r = (Repair *) ctx;
+
+	r->parent[slot] = connect_orphan(r->g, r, (uint32_t) slot);
+	return true;
 }
 
 int64_t
 n2_graph_connect_orphans(N2Graph *g)
 {
-	Reach		r;
-	int64_t		fixed = 0;
+	Repair		r;
+	int64_t		fixed;
 
 	if (g->n == 0)
 		return 0;
-	r.seen = calloc(g->n, 1);
+	r.g = g;
 	r.parent = malloc(sizeof(uint32_t) * g->n);
-	r.queue = malloc(sizeof(uint32_t) * g->n);
-	r.tail = 0;
-	if (r.seen == NULL || r.parent == NULL || r.queue == NULL)
+	if (r.parent == NULL)
+		return -1;
+	if (!n2_reach_init(&r.reach, &level0_ops, &r, &id_slots, &r, NULL, g->n,
+					   stack_size(g->n), g->params.max_m0))
 	{
-		free(r.seen);
 		free(r.parent);
-		free(r.queue);
 		return -1;
 	}
 	for (uint32_t u = 0; u < g->n; u++)
 		r.parent[u] = NO_PARENT;
-
-	mark_from(g, &r, g->entry);
-	for (uint32_t u = 0; u < g->n && r.tail < g->n; u++)
-	{
-		if (r.seen[u])
-			continue;
-		r.parent[u] = connect_orphan(g, &r, u);
-		fixed++;
-		mark_from(g, &r, u);
-	}
-	free(r.seen);
+	n2_reach_from(&r.reach, g->entry);
+	fixed = n2_reach_connect(&r.reach, -1, connect, &r);
+	n2_reach_free(&r.reach);
 	free(r.parent);
-	free(r.queue);
 	return fixed;
 }

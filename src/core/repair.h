@@ -20,6 +20,6 @@
 extern int64_t n2_graph_connect_orphans(N2Graph *g);
 
 /* Bytes n2_graph_connect_orphans allocates for a graph of n nodes. */
-extern size_t n2_graph_connect_orphans_memory(uint32_t n);
+extern size_t n2_graph_connect_orphans_memory(uint32_t n, int max_m0);
 
 #endif							/* N2_CORE_REPAIR_H */

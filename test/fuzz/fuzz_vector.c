@@ -62,7 +62,7 @@ same_vectors(Vector *a, Vector *b)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char *volatile text;
+	static char *volatile input;
 	int32		typmod;
 	uint8_t		sel;
 
@@ -82,10 +82,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					   *w;
 			char	   *out;
 
-			text = palloc(size + 1);
-			memcpy(text, data, size);
-			text[size] = '\0';
-			v = (Vector *) DatumGetPointer(call3(vector_in, CStringGetDatum(text), typmod));
+			input = palloc(size + 1);
+			memcpy(input, data, size);
+			input[size] = '\0';
+			v = (Vector *) DatumGetPointer(call3(vector_in, CStringGetDatum(input), typmod));
 			out = DatumGetCString(call1(vector_out, PointerGetDatum(v)));
 			w = (Vector *) DatumGetPointer(call3(vector_in, CStringGetDatum(out), -1));
 			same_vectors(v, w);
