@@ -9,8 +9,10 @@
  * n2 drops its own types with everything built on them, provided nothing
  * outside n2 uses them; a database restored by pg_restore, which creates n2
  * before vector (extensions are dumped in name order), is always in that
- * state.  After it, n2 creates its operator classes on pgvector's types, as
- * members of n2.  The design is in src/README, "n2 and pgvector".
+ * state.  After it, and after ALTER EXTENSION vector (an update may bring
+ * types or operators), n2 creates the operator classes it lacks on
+ * pgvector's types, as members of n2.  The design is in src/README, "n2 and
+ * pgvector".
  */
 #include "postgres.h"
 
@@ -237,7 +239,7 @@ make_way(Oid n2, Oid target)
 					get_namespace_name(own.nsp))));
 }
 
-/* After CREATE EXTENSION vector: n2's classes on pgvector's types. */
+/* After CREATE or ALTER EXTENSION vector: n2's classes on pgvector's types. */
 static void
 follow(Oid n2)
 {
@@ -293,13 +295,24 @@ n2_pgvector_event(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("n2_pgvector_event() is an event trigger function")));
 	trigdata = (EventTriggerData *) fcinfo->context;
-	if (!IsA(trigdata->parsetree, CreateExtensionStmt))
-		PG_RETURN_VOID();
-	stmt = (CreateExtensionStmt *) trigdata->parsetree;
-	if (strcmp(stmt->extname, "vector") != 0)
+	before = strcmp(trigdata->event, "ddl_command_start") == 0;
+	if (IsA(trigdata->parsetree, AlterExtensionStmt))
+	{
+		/* an update of pgvector may add types or operators: follow them */
+		if (before ||
+			strcmp(((AlterExtensionStmt *) trigdata->parsetree)->extname, "vector") != 0)
+			PG_RETURN_VOID();
+		stmt = NULL;
+	}
+	else if (IsA(trigdata->parsetree, CreateExtensionStmt))
+	{
+		stmt = (CreateExtensionStmt *) trigdata->parsetree;
+		if (strcmp(stmt->extname, "vector") != 0)
+			PG_RETURN_VOID();
+	}
+	else
 		PG_RETURN_VOID();
 	n2 = get_extension_oid("n2", true);
-	before = strcmp(trigdata->event, "ddl_command_start") == 0;
 	/* IF NOT EXISTS on an installed pgvector changes nothing */
 	if (!OidIsValid(n2) || (before && OidIsValid(get_extension_oid("vector", true))))
 		PG_RETURN_VOID();

@@ -86,6 +86,19 @@ $node->safe_psql('n2first', q{
 is($node->safe_psql('n2first', q{SET enable_seqscan = off;
 	SELECT id FROM t ORDER BY v <-> '[3,5,7]' LIMIT 1}), '423', 'and indexes them');
 
+# ---- after ALTER EXTENSION vector (an update may add operators) n2 adds the
+# classes it lacks, as members
+$node->safe_psql('n2first', q{
+	ALTER EXTENSION n2 DROP OPERATOR CLASS halfvec_l1_ops USING n2;
+	DROP OPERATOR CLASS halfvec_l1_ops USING n2;
+	ALTER EXTENSION vector UPDATE;});
+is(n2_opclasses('n2first'), $all_classes, 'ALTER EXTENSION vector: n2 adds the class it lacked');
+is($node->safe_psql('n2first', q{
+	SELECT count(*) FROM pg_depend d JOIN pg_opclass o ON o.oid = d.objid
+	WHERE d.classid = 'pg_opclass'::regclass AND d.deptype = 'e' AND o.opcname = 'halfvec_l1_ops'
+	  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'n2')}), 1,
+	'as a member of n2');
+
 # ---- n2's own type in use: refused in its schema, fine in another
 $node->safe_psql('postgres', 'CREATE DATABASE inuse');
 $node->safe_psql('inuse', 'CREATE EXTENSION n2; CREATE TABLE mine (v vector(2));');

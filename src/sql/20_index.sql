@@ -84,14 +84,15 @@ SELECT n2_create_opclasses(coalesce(
 
 -- pgvector installed after n2: n2's own types, when nothing uses them, make
 -- way for pgvector's before its script runs, and n2's classes follow on
--- pgvector's types after it (src/pgvector.c).
+-- pgvector's types after it, and after an update of pgvector, which may
+-- bring new types or operators (src/pgvector.c).
 CREATE FUNCTION n2_pgvector_event() RETURNS event_trigger
 	AS 'MODULE_PATHNAME' LANGUAGE C;
 
 CREATE EVENT TRIGGER n2_pgvector_before ON ddl_command_start
 	WHEN TAG IN ('CREATE EXTENSION') EXECUTE FUNCTION n2_pgvector_event();
 CREATE EVENT TRIGGER n2_pgvector_after ON ddl_command_end
-	WHEN TAG IN ('CREATE EXTENSION') EXECUTE FUNCTION n2_pgvector_event();
+	WHEN TAG IN ('CREATE EXTENSION', 'ALTER EXTENSION') EXECUTE FUNCTION n2_pgvector_event();
 
 -- real[] columns: the dimension is taken from the first vector indexed.
 CREATE OPERATOR CLASS float4_l2_ops
