@@ -36,6 +36,13 @@ SELECT '[1,2,3]'::vector || '[4,5]', pg_typeof('[1,2,3]'::vector || '[4,5]');
 SELECT attempt($$SELECT vector_dims(array_fill(1, ARRAY[9000])::vector || array_fill(1, ARRAY[9000])::vector)::text$$);
 SELECT binary_quantize('[1,-2,0,3,0.5,-0.1,7,8,9]'::vector);
 
+-- bit distances, to re-rank by binary_quantize() codes
+SELECT hamming_distance(B'1010', B'0110'), B'1010' <~> B'0110', B'111000111' <~> B'000000000',
+	jaccard_distance(B'1010', B'0110'), B'1100' <%> B'1100', B'0000' <%> B'0000',
+	binary_quantize('[1,-1,2]'::vector) <~> binary_quantize('[1,1,-2]'::vector);
+SELECT attempt($$SELECT (B'101' <~> B'10')::text$$);
+SELECT attempt($$SELECT jaccard_distance(B'101', B'1')::text$$);
+
 -- halfvec: text input and output, typmod
 SELECT '[1,2.5,-3]'::halfvec, '[0.1]'::halfvec, '[65504]'::halfvec, '[1e-8]'::halfvec,
 	' [ 1 , 2 ] '::halfvec, '[1,2]'::halfvec(2);

@@ -38,8 +38,9 @@
 
 /*
  * n2's own vector types and the functions of theirs that name neither type
- * (so that dropping the types would leave them, in pgvector's way): their
- * oids, and the schema of the types.
+ * (so that dropping the types would leave them, in pgvector's way; the bit
+ * distances take their operators with them): their oids, and the schema of
+ * the types.
  */
 typedef struct OwnObjects
 {
@@ -47,7 +48,7 @@ typedef struct OwnObjects
 	int			ntypes;
 	Oid			types[2];
 	int			nfuncs;
-	Oid			funcs[8];
+	Oid			funcs[16];
 	List	   *families;		/* of their operator classes */
 } OwnObjects;
 
@@ -66,7 +67,8 @@ own_objects(Oid n2, OwnObjects *own)
 							  "AND t.oid = d.objid AND t.typname IN ('vector', 'halfvec') "
 							  "LEFT JOIN pg_catalog.pg_proc p ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
 							  "AND p.oid = d.objid AND p.proname IN ('vector_typmod_in', 'vector_typmod_out', "
-							  "'vector_combine', 'halfvec_typmod_in', 'halfvec_typmod_out', 'halfvec_combine') "
+							  "'vector_combine', 'halfvec_typmod_in', 'halfvec_typmod_out', 'halfvec_combine', "
+							  "'hamming_distance', 'jaccard_distance') "
 							  "WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass "
 							  "AND d.refobjid = $1 AND d.deptype = 'e' "
 							  "AND (t.oid IS NOT NULL OR p.oid IS NOT NULL) "
@@ -122,9 +124,10 @@ oid_array(const Oid *oids, int n)
 }
 
 /*
- * An object outside n2 that depends on n2's types, on their array types or
- * on a member of n2 built on them (a column, a view, an index, a function):
- * its description, or NULL when there is none.
+ * An object outside n2 that depends on n2's types, on their array types, on
+ * the functions own_objects found or on a member of n2 built on them (a
+ * column, a view, an index, a function): its description, or NULL when there
+ * is none.
  */
 static char *
 first_user(Oid n2, const OwnObjects *own)
@@ -149,8 +152,10 @@ first_user(Oid n2, const OwnObjects *own)
 							  "  UNION "
 							  "  SELECT d.classid, d.objid FROM pg_catalog.pg_depend d "
 							  "  JOIN member m ON (m.classid, m.objid) = (d.classid, d.objid) "
-							  "  WHERE d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass "
-							  "  AND d.refobjid = ANY ($2)) "
+							  "  WHERE (d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass "
+							  "         AND d.refobjid = ANY ($2)) "
+							  "  OR (d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
+							  "      AND d.refobjid = ANY ($3))) "
 							  "SELECT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) "
 							  "FROM pg_catalog.pg_depend d "
 							  "JOIN family f ON (f.classid, f.objid) = (d.refclassid, d.refobjid) "

@@ -167,3 +167,12 @@ SELECT sum(v) FROM (VALUES ('[60000]'::halfvec), ('[60000]')) t(v)
 SELECT encode(halfvec_send('[1,-2,0.5]'), 'hex')
 SELECT '[1,2]'::vector(2)::halfvec(2)
 SELECT '[1.5,2.5]'::vector::halfvec::text
+SELECT hamming_distance(B'1010', B'0110')
+SELECT B'111000111' <~> B'000000000'
+SELECT jaccard_distance(B'1010', B'0110')
+SELECT B'1100' <%> B'1100'
+SELECT B'0000' <%> B'0000'
+SELECT B'101' <~> B'10'
+SELECT jaccard_distance(B'101', B'1')
+SELECT binary_quantize('[1,-1,2]'::vector) <~> binary_quantize('[1,1,-2]'::vector)
+SELECT binary_quantize('[1,-1,2]'::halfvec) <%> binary_quantize('[1,1,2]'::halfvec)

@@ -469,6 +469,24 @@ CREATE AGGREGATE sum(halfvec) (
 	PARALLEL = SAFE
 );
 
+-- Distances between bit strings, for binary_quantize() codes.
+
+CREATE FUNCTION hamming_distance(bit, bit) RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION jaccard_distance(bit, bit) RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR <~> (
+	LEFTARG = bit, RIGHTARG = bit, PROCEDURE = hamming_distance,
+	COMMUTATOR = '<~>'
+);
+
+CREATE OPERATOR <%> (
+	LEFTARG = bit, RIGHTARG = bit, PROCEDURE = jaccard_distance,
+	COMMUTATOR = '<%>'
+);
+
 -- n2 beside pgvector (src/sql/20_index.sql): the L1 metric, the operator
 -- classes created by n2_create_opclasses (0.1.0 has those of L2, cosine and
 -- inner product; this adds the rest), and the event triggers that let
