@@ -9,7 +9,8 @@
 # (private data dir, socket dir and port), and runs against it, as postgres:
 #   regress    make installcheck  (pg_regress, sql/*.sql)
 #   isolation  make installcheck  (pg_isolation_regress, specs/*.spec)
-#   tap        make installcheck  (prove, t/*.pl; these create their own clusters)
+#   tap        make installcheck  (prove, t/*.pl; these create their own clusters;
+#              set-up builds and installs pgvector first, scripts/pgvector.sh)
 #   citus      make installcheck  (prove, test/citus/*.pl: a coordinator + 2 workers;
 #              set-up builds and installs Citus first, scripts/citus.sh)
 #   go         scripts/test-go.sh (if present), with PGHOST/PGPORT/PGUSER/PGDATABASE set
@@ -164,6 +165,17 @@ if want citus; then
 		|| die "building Citus failed (scripts/citus.sh install)"
 	T_CITUS=$((SECONDS - T))
 	info "Citus ok ($(fmt_secs "$T_CITUS"))"
+fi
+
+# pgvector for the TAP files that run n2 beside it (t/150_pgvector.pl): built from
+# ../shared/anchors once per installation.
+T_PGVECTOR=0
+if want tap || want tapwal; then
+	T=$SECONDS
+	N2_PG_BINDIR=$N2_PG_BINDIR bash "$REPO/scripts/pgvector.sh" install "$N2_PG_CONFIG" </dev/null \
+		|| die "building pgvector failed (scripts/pgvector.sh install)"
+	T_PGVECTOR=$((SECONDS - T))
+	info "pgvector ok ($(fmt_secs "$T_PGVECTOR"))"
 fi
 
 # ---------------------------------------------------------------- unit
@@ -321,6 +333,6 @@ if want go; then
 	fi
 fi
 
-info "timings: deps $(fmt_secs "$T_DEPS"), build+install $(fmt_secs "$T_BUILD"), Citus $(fmt_secs "$T_CITUS")"
+info "timings: deps $(fmt_secs "$T_DEPS"), build+install $(fmt_secs "$T_BUILD"), Citus $(fmt_secs "$T_CITUS"), pgvector $(fmt_secs "$T_PGVECTOR")"
 summary
 [ "$FAILED" -eq 0 ]

@@ -131,8 +131,8 @@ SELECT '{1,0}'::real[] <=> '{0,1}'::real[] AS orthogonal,
 SELECT '[0:2]={1,2,3}'::real[] <-> '{4,5,6}'::real[] AS lower_bounds_ignored;
 
 -- Properties and arithmetic
-SELECT vector_dims('[1,2,3]'), vector_norm('[3,4]'), vector_norm('[0,0]');
-SELECT l2_normalize('[3,4]'), l2_normalize('[0,0]'), l2_normalize('[-2]');
+SELECT vector_dims('[1,2,3]'::vector), vector_norm('[3,4]'), vector_norm('[0,0]');
+SELECT l2_normalize('[3,4]'::vector), l2_normalize('[0,0]'::vector), l2_normalize('[-2]'::vector);
 SELECT '[1,2,3]'::vector + '[4,5,6]' AS add,
 	'[1,2,3]'::vector - '[4,5,6]' AS sub,
 	'[1,2,3]'::vector * '[4,5,6]' AS mul;
@@ -226,7 +226,8 @@ DROP TABLE agg_test, roundtrip;
 DROP FUNCTION copy_binary_in(regclass, bytea);
 DROP FUNCTION test_file();
 
--- Two untyped literals resolve to the vector functions (the real[] ones
--- have their own names), as client libraries expect.
-SELECT l2_distance('[1,2]', '[4,6]') AS five, inner_product('[1,2]', '[3,4]') AS eleven,
-	cosine_distance('[1,0]', '[0,1]') AS one;
+-- Two untyped literals name no type: vector or halfvec, as in pgvector
+-- (the real[] functions have their own names, so they add no ambiguity).
+SELECT l2_distance('[1,2]', '[4,6]');
+SELECT l2_distance('[1,2]'::vector, '[4,6]') AS five, inner_product('[1,2]'::vector, '[3,4]') AS eleven,
+	cosine_distance('[1,0]'::vector, '[0,1]') AS one;

@@ -44,7 +44,7 @@ SELECT try($$SELECT '{1,2}'::vector$$);
 SELECT try($$SELECT '[é,1]'::vector$$);
 SELECT try($$SELECT '[1,é]'::vector$$);
 
--- Out of range for real: 22003
+-- Out of range for real: 22003 (too small for a float is zero, as in pgvector)
 SELECT try($$SELECT '[1e99]'::vector$$);
 SELECT try($$SELECT '[1,-1e39]'::vector$$);
 SELECT try($$SELECT '[1e-50]'::vector$$);

@@ -1,7 +1,7 @@
 /*
  * Copyright (c) 2025-2026, the n2 developers
  * datum.c
- *		Column values (vector, real[]) as the float arrays the index stores
+ *		Column values (vector, halfvec, real[]) as the float arrays the index stores
  *		and searches.
  */
 #include "postgres.h"
@@ -65,6 +65,20 @@ n2_datum_to_vector(Relation index, Datum value, const N2Params *p, int *dims)
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("n2 index \"%s\" cannot index NaN or infinite values",
 							RelationGetRelationName(index))));
+	}
+	else if (n2_index_is_half(index))
+	{
+		HalfVector *v = DatumGetHalfVector(value);
+
+		n = v->dim;
+		if (n > N2_MAX_DIM)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("vector has %d dimensions; n2 indexes at most %d",
+							n, N2_MAX_DIM)));
+		result = palloc(sizeof(float) * n);
+		for (int i = 0; i < n; i++)
+			result[i] = n2_half_to_float(v->x[i]);
 	}
 	else
 	{

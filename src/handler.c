@@ -247,7 +247,21 @@ typedef struct N2AmCache
 {
 	N2Metric	metric;
 	bool		is_array;
+	bool		is_half;
 } N2AmCache;
+
+static bool
+type_is_named(Oid type, const char *name)
+{
+	HeapTuple	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
+	bool		result;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for type %u", type);
+	result = strcmp(NameStr(((Form_pg_type) GETSTRUCT(tuple))->typname), name) == 0;
+	ReleaseSysCache(tuple);
+	return result;
+}
 
 static N2AmCache *
 n2_am_cache(Relation index)
@@ -261,12 +275,21 @@ n2_am_cache(Relation index)
 		if (!OidIsValid(proc))
 			elog(ERROR, "n2 operator class is missing support function 1");
 		metric = DatumGetInt32(OidFunctionCall1(proc, (Datum) 0));
-		if (metric < N2_METRIC_L2 || metric > N2_METRIC_DOT)
+		if (metric < N2_METRIC_L2 || metric > N2_METRIC_L1)
 			elog(ERROR, "n2 support function returned unknown metric %d", metric);
 
 		cache = MemoryContextAlloc(index->rd_indexcxt, sizeof(N2AmCache));
 		cache->metric = (N2Metric) metric;
 		cache->is_array = TupleDescAttr(RelationGetDescr(index), 0)->atttypid == FLOAT4ARRAYOID;
+
+		/*
+		 * halfvec, n2's or pgvector's: the same layout as vector with half
+		 * floats.  n2 creates operator classes only for these types, so the
+		 * name tells them apart.
+		 */
+		cache->is_half = !cache->is_array &&
+			type_is_named(TupleDescAttr(RelationGetDescr(index), 0)->atttypid,
+						  "halfvec");
 		index->rd_amcache = cache;
 	}
 	return (N2AmCache *) index->rd_amcache;
@@ -282,6 +305,12 @@ bool
 n2_index_is_array(Relation index)
 {
 	return n2_am_cache(index)->is_array;
+}
+
+bool
+n2_index_is_half(Relation index)
+{
+	return n2_am_cache(index)->is_half;
 }
 
 /* The graph shape options say, defaults resolved. */
@@ -615,4 +644,11 @@ Datum
 n2_dot_support(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(N2_METRIC_DOT);
+}
+
+PG_FUNCTION_INFO_V1(n2_l1_support);
+Datum
+n2_l1_support(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(N2_METRIC_L1);
 }

@@ -25,6 +25,8 @@ metric_name(N2Metric metric)
 			return "L2";
 		case N2_METRIC_ANGULAR:
 			return "angular";
+		case N2_METRIC_L1:
+			return "L1";
 		default:
 			return "dot";
 	}

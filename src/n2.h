@@ -385,6 +385,7 @@ extern N2Options *n2_get_options(Relation index);
 extern void n2_params_from_options(Relation index, N2Params *p);
 extern N2Metric n2_index_metric(Relation index);
 extern bool n2_index_is_array(Relation index);
+extern bool n2_index_is_half(Relation index);
 
 /* pages.c */
 extern void n2_init_page(Page page, uint16 flags);

@@ -15,9 +15,11 @@
  * It returns the distance the scan computed when the row in hand is the one
  * the scan just returned for that query (same heap TID: an updated row
  * version has another) and the index's distance is exactly the operator's
- * (L2 and inner product: the index keeps those vectors as they are and runs
- * the same kernels; angular normalises them, so its values differ in the
- * last bits); in every other case it calls the operator's function.
+ * (L2, L1 and inner product: the index keeps those vectors as they are and
+ * runs the same kernels; angular normalises them, so its values differ in
+ * the last bits); in every other case it calls the operator's function.
+ * Only operators of n2's own library are rewritten: pgvector's compute the
+ * same distances with other kernels, whose last bits differ.
  */
 #include "postgres.h"
 
@@ -25,6 +27,7 @@
 #include "access/relation.h"
 #include "access/sysattr.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -32,6 +35,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/planner.h"
 #include "parser/parse_func.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -85,6 +89,40 @@ n2_access_method(Oid indexoid)
 	return am;
 }
 
+/* The library a C function is in (probin); NULL for other languages. */
+static char *
+function_library(Oid func)
+{
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(func));
+	char	   *result = NULL;
+	Datum		probin;
+	bool		isnull;
+
+	if (!HeapTupleIsValid(tuple))
+		return NULL;
+	probin = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_probin, &isnull);
+	if (!isnull)
+		result = TextDatumGetCString(probin);
+	ReleaseSysCache(tuple);
+	return result;
+}
+
+/* Whether func is in the library of the access method's handler. */
+static bool
+function_of_am_library(Oid func, Oid am)
+{
+	HeapTuple	tuple = SearchSysCache1(AMOID, ObjectIdGetDatum(am));
+	char	   *mine;
+	char	   *theirs;
+
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	mine = function_library(((Form_pg_am) GETSTRUCT(tuple))->amhandler);
+	ReleaseSysCache(tuple);
+	theirs = function_library(func);
+	return mine != NULL && theirs != NULL && strcmp(mine, theirs) == 0;
+}
+
 /* n2_index_distance, in the schema of the access method's handler. */
 static Oid
 lookup_distance_function(Oid am)
@@ -117,7 +155,7 @@ rewrite_index_scan(IndexScan *scan, Oid *funcoid)
 	if (!IsA(op, OpExpr) || list_length(op->args) != 2)
 		return;
 	am = n2_access_method(scan->indexid);
-	if (!OidIsValid(am))
+	if (!OidIsValid(am) || !function_of_am_library(op->opfuncid, am))
 		return;
 	if (!OidIsValid(*funcoid))
 		*funcoid = lookup_distance_function(am);

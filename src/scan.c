@@ -474,6 +474,9 @@ exact_offer(void *arg, N2Ref ref, N2ElementTuple et)
 		case N2_METRIC_ANGULAR:
 			dist = n2_cosine_distance(v, so->query, dims);
 			break;
+		case N2_METRIC_L1:
+			dist = n2_kernels.l1(v, so->query, dims);
+			break;
 		default:
 			dist = -(double) n2_kernels.dot(v, so->query, dims);
 			break;

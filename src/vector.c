@@ -25,6 +25,7 @@
 #include "utils/float.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
+#include "utils/varbit.h"
 
 #include "core/distance.h"
 #include "vector.h"
@@ -40,24 +41,24 @@ InitVector(int dim)
 	return result;
 }
 
-/* Rejects a dimension count no vector may have. */
-static void
-check_dim(int dim)
+/* Rejects a dimension count no value of type may have. */
+void
+n2_check_dim(int dim, const char *type)
 {
 	if (dim < 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("vector must have at least 1 dimension")));
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s must have at least 1 dimension", type)));
 	if (dim > VECTOR_MAX_DIM)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("vector cannot have more than %d dimensions",
-						VECTOR_MAX_DIM)));
+				 errmsg("%s cannot have more than %d dimensions",
+						type, VECTOR_MAX_DIM)));
 }
 
 /* Rejects a vector whose dimension count differs from the column's. */
-static void
-check_typmod(int dim, int32 typmod)
+void
+n2_check_typmod(int dim, int32 typmod)
 {
 	if (typmod != -1 && dim != typmod)
 		ereport(ERROR,
@@ -65,22 +66,26 @@ check_typmod(int dim, int32 typmod)
 				 errmsg("expected %d dimensions, not %d", typmod, dim)));
 }
 
-/* Rejects NaN and infinity; element is 0-based, reported 1-based. */
-static inline void
-check_element(float value, int element)
+/*
+ * Rejects NaN and infinity; element is 0-based, reported 1-based.  The
+ * SQLSTATEs here and in n2_check_dim are pgvector's (data_exception).
+ */
+void
+n2_check_element(float value, int element, const char *type)
 {
 	if (unlikely(isnan(value)))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("NaN not allowed in vector"),
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("NaN not allowed in %s", type),
 				 errdetail("Element %d is NaN.", element + 1)));
 	if (unlikely(isinf(value)))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("infinite value not allowed in vector"),
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("infinite value not allowed in %s", type),
 				 errdetail("Element %d is %s.", element + 1,
 						   value > 0 ? "Infinity" : "-Infinity")));
 }
+
 
 static inline void
 check_same_dims(const Vector *a, const Vector *b)
@@ -101,16 +106,17 @@ vector_isspace(char c)
 
 /* expected says what should have been at pos, for the DETAIL. */
 static void syntax_error(const char *str, const char *pos,
-						 const char *expected) pg_attribute_noreturn();
+						 const char *expected, const char *type) pg_attribute_noreturn();
 
 static void
-syntax_error(const char *str, const char *pos, const char *expected)
+syntax_error(const char *str, const char *pos, const char *expected,
+			 const char *type)
 {
 	int			charpos = pg_mbstrlen_with_len(str, pos - str) + 1;
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type vector: \"%s\"", str),
+			 errmsg("invalid input syntax for type %s: \"%s\"", type, str),
 			 *pos == '\0' ?
 			 errdetail("Expected %s at character %d, found end of input.",
 					   expected, charpos) :
@@ -118,27 +124,28 @@ syntax_error(const char *str, const char *pos, const char *expected)
 }
 
 /*
- * Parses '[e1,e2,...]'.  Whitespace is allowed around the brackets and the
- * elements; each element is whatever strtof() accepts, as for type real.
+ * Parses '[e1,e2,...]' into *dim floats.  Whitespace is allowed around the
+ * brackets and the elements; each element is whatever strtof() accepts, as
+ * for type real.  A value too small for a float becomes zero, as in pgvector
+ * (real's input raises an error instead); one too large is an error.
  */
-static Vector *
-vector_parse(const char *str)
+float *
+n2_parse_vector(const char *str, const char *type, int *dim_out)
 {
 	const char *p = str;
 	int			capacity = 16;
 	int			dim = 0;
 	float	   *elements = palloc(sizeof(float) * capacity);
-	Vector	   *result;
 
 	while (vector_isspace(*p))
 		p++;
 	if (*p != '[')
-		syntax_error(str, p, "\"[\"");
+		syntax_error(str, p, "\"[\"", type);
 	p++;
 	while (vector_isspace(*p))
 		p++;
 	if (*p == ']')
-		check_dim(0);
+		n2_check_dim(0, type);
 
 	for (;;)
 	{
@@ -150,19 +157,18 @@ vector_parse(const char *str)
 		errno = 0;
 		value = strtof(p, &end);
 		if (end == p)
-			syntax_error(str, p, "a number");
+			syntax_error(str, p, "a number", type);
 
-		/* Like float4in: underflow to a denormal is fine, to zero is not. */
-		if (errno == ERANGE && (value == 0.0f || isinf(value)))
+		if (errno == ERANGE && isinf(value))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%s\" is out of range for type real",
-							pnstrdup(p, end - p)),
-					 errdetail("Element %d of vector \"%s\".", dim + 1, str)));
-		check_element(value, dim);
+					 errmsg("\"%s\" is out of range for type %s",
+							pnstrdup(p, end - p), type),
+					 errdetail("Element %d of %s \"%s\".", dim + 1, type, str)));
+		n2_check_element(value, dim, type);
 
 		if (dim == VECTOR_MAX_DIM)
-			check_dim(dim + 1);
+			n2_check_dim(dim + 1, type);
 		if (dim == capacity)
 		{
 			capacity *= 2;
@@ -183,18 +189,16 @@ vector_parse(const char *str)
 			p++;
 			break;
 		}
-		syntax_error(str, p, "\",\" or \"]\"");
+		syntax_error(str, p, "\",\" or \"]\"", type);
 	}
 
 	while (vector_isspace(*p))
 		p++;
 	if (*p != '\0')
-		syntax_error(str, p, "end of input after \"]\"");
+		syntax_error(str, p, "end of input after \"]\"", type);
 
-	result = InitVector(dim);
-	memcpy(result->x, elements, sizeof(float) * dim);
-	pfree(elements);
-	return result;
+	*dim_out = dim;
+	return elements;
 }
 
 PG_FUNCTION_INFO_V1(vector_in);
@@ -203,40 +207,49 @@ vector_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
 	int32		typmod = PG_GETARG_INT32(2);
-	Vector	   *result = vector_parse(str);
+	int			dim;
+	float	   *elements = n2_parse_vector(str, "vector", &dim);
+	Vector	   *result;
 
-	check_typmod(result->dim, typmod);
+	n2_check_typmod(dim, typmod);
+	result = InitVector(dim);
+	memcpy(result->x, elements, sizeof(float) * dim);
 	PG_RETURN_VECTOR_P(result);
 }
 
 /* Shortest text that reads back as the same float4, as float4out does. */
+char *
+n2_format_vector(const float *x, int dim)
+{
+	char	   *buf = palloc(FLOAT_SHORTEST_DECIMAL_LEN * dim + 2);
+	char	   *p = buf;
+
+	*p++ = '[';
+	for (int i = 0; i < dim; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		p += float_to_shortest_decimal_bufn(x[i], p);
+	}
+	*p++ = ']';
+	*p = '\0';
+	return buf;
+}
+
 PG_FUNCTION_INFO_V1(vector_out);
 Datum
 vector_out(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
-	char	   *buf = palloc(FLOAT_SHORTEST_DECIMAL_LEN * v->dim + 2);
-	char	   *p = buf;
-
-	*p++ = '[';
-	for (int i = 0; i < v->dim; i++)
-	{
-		if (i > 0)
-			*p++ = ',';
-		p += float_to_shortest_decimal_bufn(v->x[i], p);
-	}
-	*p++ = ']';
-	*p = '\0';
+	char	   *buf = n2_format_vector(v->x, v->dim);
 
 	PG_FREE_IF_COPY(v, 0);
 	PG_RETURN_CSTRING(buf);
 }
 
-PG_FUNCTION_INFO_V1(vector_typmod_in);
-Datum
-vector_typmod_in(PG_FUNCTION_ARGS)
+int32
+n2_typmod_in(ArrayType *ta, const char *type)
 {
-	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
 	int32	   *mods;
 	int			n;
 
@@ -245,17 +258,25 @@ vector_typmod_in(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid type modifier"),
-				 errdetail("Type vector takes exactly one modifier, the number of dimensions.")));
+				 errdetail("Type %s takes exactly one modifier, the number of dimensions.",
+						   type)));
 	if (mods[0] < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector must be at least 1")));
+				 errmsg("dimensions for type %s must be at least 1", type)));
 	if (mods[0] > VECTOR_MAX_DIM)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector cannot exceed %d",
-						VECTOR_MAX_DIM)));
-	PG_RETURN_INT32(mods[0]);
+				 errmsg("dimensions for type %s cannot exceed %d",
+						type, VECTOR_MAX_DIM)));
+	return mods[0];
+}
+
+PG_FUNCTION_INFO_V1(vector_typmod_in);
+Datum
+vector_typmod_in(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(n2_typmod_in(PG_GETARG_ARRAYTYPE_P(0), "vector"));
 }
 
 PG_FUNCTION_INFO_V1(vector_typmod_out);
@@ -294,7 +315,7 @@ vector_recv(PG_FUNCTION_ARGS)
 	dim = (int16) pq_getmsgint(buf, 2);
 	unused = (int16) pq_getmsgint(buf, 2);
 
-	check_dim(dim);
+	n2_check_dim(dim, "vector");
 	if (unused != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -308,13 +329,13 @@ vector_recv(PG_FUNCTION_ARGS)
 				 errdetail_plural("Expected %d bytes of elements for %d dimension, got %d.",
 								  "Expected %d bytes of elements for %d dimensions, got %d.",
 								  dim, (int) sizeof(float) * dim, dim, remaining)));
-	check_typmod(dim, typmod);
+	n2_check_typmod(dim, typmod);
 
 	result = InitVector(dim);
 	for (int i = 0; i < dim; i++)
 	{
 		result->x[i] = pq_getmsgfloat4(buf);
-		check_element(result->x[i], i);
+		n2_check_element(result->x[i], i, "vector");
 	}
 	PG_RETURN_VECTOR_P(result);
 }
@@ -343,27 +364,24 @@ vector(PG_FUNCTION_ARGS)
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
 	int32		typmod = PG_GETARG_INT32(1);
 
-	check_typmod(v->dim, typmod);
+	n2_check_typmod(v->dim, typmod);
 	PG_RETURN_VECTOR_P(v);
 }
 
 /*
  * Array casts.  Only one dimension, no NULLs; elements are converted with
  * the server's own casts to real, so range errors read as they do for real.
+ * The floats of the array, *n of them, checked for a value of type.
  */
-PG_FUNCTION_INFO_V1(array_to_vector);
-Datum
-array_to_vector(PG_FUNCTION_ARGS)
+float *
+n2_array_to_floats(ArrayType *array, int32 typmod, const char *type, int *n)
 {
-	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
 	Oid			elemtype = ARR_ELEMTYPE(array);
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
 	Datum	   *elems;
-	int			n;
-	Vector	   *result;
+	float	   *result;
 
 	if (ARR_NDIM(array) > 1)
 		ereport(ERROR,
@@ -377,35 +395,51 @@ array_to_vector(PG_FUNCTION_ARGS)
 		elemtype != FLOAT8OID && elemtype != NUMERICOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("cannot cast array of type %s to vector",
-						format_type_be(elemtype))));
+				 errmsg("cannot cast array of type %s to %s",
+						format_type_be(elemtype), type)));
 
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
-					  &elems, NULL, &n);
-	check_dim(n);
-	check_typmod(n, typmod);
+					  &elems, NULL, n);
+	n2_check_dim(*n, type);
+	n2_check_typmod(*n, typmod);
 
-	result = InitVector(n);
-	for (int i = 0; i < n; i++)
+	result = palloc(sizeof(float) * *n);
+	for (int i = 0; i < *n; i++)
 	{
 		switch (elemtype)
 		{
 			case INT4OID:
-				result->x[i] = (float) DatumGetInt32(elems[i]);
+				result[i] = (float) DatumGetInt32(elems[i]);
 				break;
 			case FLOAT4OID:
-				result->x[i] = DatumGetFloat4(elems[i]);
+				result[i] = DatumGetFloat4(elems[i]);
 				break;
 			case FLOAT8OID:
-				result->x[i] = DatumGetFloat4(DirectFunctionCall1(dtof, elems[i]));
+				/* too small for a float becomes zero, as in the text input */
+				result[i] = (float) DatumGetFloat8(elems[i]);
+				if (isinf(result[i]) && !isinf(DatumGetFloat8(elems[i])))
+					float_overflow_error();
 				break;
 			case NUMERICOID:
-				result->x[i] = DatumGetFloat4(DirectFunctionCall1(numeric_float4, elems[i]));
+				result[i] = DatumGetFloat4(DirectFunctionCall1(numeric_float4, elems[i]));
 				break;
 		}
-		check_element(result->x[i], i);
+		n2_check_element(result[i], i, type);
 	}
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(array_to_vector);
+Datum
+array_to_vector(PG_FUNCTION_ARGS)
+{
+	int			n;
+	float	   *x = n2_array_to_floats(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_INT32(1),
+									   "vector", &n);
+	Vector	   *result = InitVector(n);
+
+	memcpy(result->x, x, sizeof(float) * n);
 	PG_RETURN_VECTOR_P(result);
 }
 
@@ -470,6 +504,17 @@ cosine_distance(PG_FUNCTION_ARGS)
 
 	check_same_dims(a, b);
 	PG_RETURN_FLOAT8((double) n2_cosine_distance(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(l1_distance);
+Datum
+l1_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	check_same_dims(a, b);
+	PG_RETURN_FLOAT8((double) n2_kernels.l1(a->x, b->x, a->dim));
 }
 
 /*
@@ -604,6 +649,88 @@ l2_normalize(PG_FUNCTION_ARGS)
 	memcpy(result->x, v->x, sizeof(float) * v->dim);
 	n2_normalize(result->x, result->dim);
 	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * The part of a dim-element value subvector(v, start, count) takes, as
+ * substring() does: 1-based start, elements before the first or after the
+ * last left out; *from is 0-based.  An empty part is an error, as a value
+ * needs a dimension.
+ */
+void
+n2_subvector_range(int dim, int32 start, int32 count, const char *type,
+				   int *from, int *n)
+{
+	int64		end = (int64) start + count;
+
+	if (count < 1 || start > dim || end <= 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s must have at least 1 dimension", type)));
+	if (start < 1)
+		start = 1;
+	if (end > (int64) dim + 1)
+		end = dim + 1;
+	*from = start - 1;
+	*n = (int) (end - start);
+}
+
+PG_FUNCTION_INFO_V1(subvector);
+Datum
+subvector(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	int			from;
+	int			n;
+	Vector	   *result;
+
+	n2_subvector_range(v->dim, PG_GETARG_INT32(1), PG_GETARG_INT32(2),
+					   "vector", &from, &n);
+	result = InitVector(n);
+	memcpy(result->x, v->x + from, sizeof(float) * n);
+	PG_RETURN_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_concat);
+Datum
+vector_concat(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *result;
+
+	n2_check_dim(a->dim + b->dim, "vector");
+	result = InitVector(a->dim + b->dim);
+	memcpy(result->x, a->x, sizeof(float) * a->dim);
+	memcpy(result->x + a->dim, b->x, sizeof(float) * b->dim);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* One bit per element, set when the element is positive. */
+VarBit *
+n2_binary_quantize(const float *x, int dim)
+{
+	int			size = VARBITTOTALLEN(dim);
+	VarBit	   *result = palloc0(size);
+	bits8	   *bits = VARBITS(result);
+
+	SET_VARSIZE(result, size);
+	VARBITLEN(result) = dim;
+	for (int i = 0; i < dim; i++)
+	{
+		if (x[i] > 0)
+			bits[i / BITS_PER_BYTE] |= (bits8) (0x80 >> (i % BITS_PER_BYTE));
+	}
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(binary_quantize);
+Datum
+binary_quantize(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+
+	PG_RETURN_VARBIT_P(n2_binary_quantize(v->x, v->dim));
 }
 
 /* Element-wise arithmetic; results must stay finite, as for real. */
@@ -799,39 +926,47 @@ agg_state_copy(const float8 *values, int n)
 						   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
 
-PG_FUNCTION_INFO_V1(vector_accum);
+/* Adds x to the state (argument 0 of the aggregate's transition call). */
 Datum
-vector_accum(PG_FUNCTION_ARGS)
+n2_vector_accum(FunctionCallInfo fcinfo, const float *x, int dim)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	Vector	   *v = PG_GETARG_VECTOR_P(1);
 	int			n;
 	float8	   *sums = agg_state(state, &n);
 
 	if (n == 1)
 	{
-		float8	   *first = palloc(sizeof(float8) * (v->dim + 1));
+		float8	   *first = palloc(sizeof(float8) * (dim + 1));
 
 		first[0] = 1;
-		for (int i = 0; i < v->dim; i++)
-			first[i + 1] = v->x[i];
-		PG_RETURN_ARRAYTYPE_P(agg_state_copy(first, v->dim + 1));
+		for (int i = 0; i < dim; i++)
+			first[i + 1] = x[i];
+		PG_RETURN_ARRAYTYPE_P(agg_state_copy(first, dim + 1));
 	}
 
-	if (n - 1 != v->dim)
+	if (n - 1 != dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("different vector dimensions %d and %d",
-						n - 1, v->dim)));
+						n - 1, dim)));
 	if (!AggCheckCallContext(fcinfo, NULL))
 	{
 		state = agg_state_copy(sums, n);
 		sums = (float8 *) ARR_DATA_PTR(state);
 	}
 	sums[0] += 1;
-	for (int i = 0; i < v->dim; i++)
-		sums[i + 1] += v->x[i];
+	for (int i = 0; i < dim; i++)
+		sums[i + 1] += x[i];
 	PG_RETURN_ARRAYTYPE_P(state);
+}
+
+PG_FUNCTION_INFO_V1(vector_accum);
+Datum
+vector_accum(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(1);
+
+	return n2_vector_accum(fcinfo, v->x, v->dim);
 }
 
 PG_FUNCTION_INFO_V1(vector_combine);
@@ -864,43 +999,53 @@ vector_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(state1);
 }
 
-/* Final functions: no rows (the empty state) give NULL, as for sum(real). */
+/*
+ * Final functions: no rows (the empty state) give NULL, as for sum(real).
+ * The sums, or averages, as floats; NULL for the empty state.
+ */
+float *
+n2_vector_agg_final(ArrayType *state, bool average, int *dim)
+{
+	int			n;
+	float8	   *sums = agg_state(state, &n);
+	float	   *result;
+
+	if (n == 1)
+		return NULL;
+	result = palloc(sizeof(float) * (n - 1));
+	for (int i = 0; i < n - 1; i++)
+	{
+		result[i] = (float) (average ? sums[i + 1] / sums[0] : sums[i + 1]);
+		check_overflow(result[i]);
+	}
+	*dim = n - 1;
+	return result;
+}
+
+static Datum
+vector_final(FunctionCallInfo fcinfo, bool average)
+{
+	int			dim;
+	float	   *x = n2_vector_agg_final(PG_GETARG_ARRAYTYPE_P(0), average, &dim);
+	Vector	   *result;
+
+	if (x == NULL)
+		PG_RETURN_NULL();
+	result = InitVector(dim);
+	memcpy(result->x, x, sizeof(float) * dim);
+	PG_RETURN_VECTOR_P(result);
+}
+
 PG_FUNCTION_INFO_V1(vector_avg);
 Datum
 vector_avg(PG_FUNCTION_ARGS)
 {
-	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	int			n;
-	float8	   *sums = agg_state(state, &n);
-	Vector	   *result;
-
-	if (n == 1)
-		PG_RETURN_NULL();
-	result = InitVector(n - 1);
-	for (int i = 0; i < n - 1; i++)
-	{
-		result->x[i] = (float) (sums[i + 1] / sums[0]);
-		check_overflow(result->x[i]);
-	}
-	PG_RETURN_VECTOR_P(result);
+	return vector_final(fcinfo, true);
 }
 
 PG_FUNCTION_INFO_V1(vector_sum);
 Datum
 vector_sum(PG_FUNCTION_ARGS)
 {
-	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	int			n;
-	float8	   *sums = agg_state(state, &n);
-	Vector	   *result;
-
-	if (n == 1)
-		PG_RETURN_NULL();
-	result = InitVector(n - 1);
-	for (int i = 0; i < n - 1; i++)
-	{
-		result->x[i] = (float) sums[i + 1];
-		check_overflow(result->x[i]);
-	}
-	PG_RETURN_VECTOR_P(result);
+	return vector_final(fcinfo, false);
 }

@@ -187,6 +187,14 @@ graph_distances(void *arg, const N2Ref *refs, int n, float *out)
 				}
 				break;
 			}
+		case N2_METRIC_L1:
+			for (int i = 0; i < n; i++)
+			{
+				if (i + 1 < n)
+					prefetch_vector(g, refs[i + 1]);
+				out[i] = n2_kernels.l1(n2_graph_vector(g, (uint32_t) refs[i]), q, dim);
+			}
+			break;
 		case N2_METRIC_ANGULAR:
 		case N2_METRIC_DOT:
 			{

@@ -31,6 +31,16 @@ l2sq_scalar(const float *a, const float *b, int dim)
 }
 
 static float
+l1_scalar(const float *a, const float *b, int dim)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < dim; i++)
+		sum += fabsf(a[i] - b[i]);
+	return sum;
+}
+
+static float
 dot_scalar(const float *a, const float *b, int dim)
 {
 	float		sum = 0.0f;
@@ -62,6 +72,7 @@ dot_norms_scalar(const float *a, const float *b, int dim,
 #define SCALAR_KERNELS \
 	.name = "scalar", \
 	.l2sq = l2sq_scalar, \
+	.l1 = l1_scalar, \
 	.dot = dot_scalar, \
 	.dot_norms = dot_norms_scalar
 

@@ -15,7 +15,8 @@ typedef enum N2Metric
 {
 	N2_METRIC_L2 = 0,			/* squared Euclidean inside the index */
 	N2_METRIC_ANGULAR = 1,		/* 1 - cos; vectors normalised once */
-	N2_METRIC_DOT = 2			/* negative inner product */
+	N2_METRIC_DOT = 2,			/* negative inner product */
+	N2_METRIC_L1 = 3			/* sum of absolute differences */
 } N2Metric;
 
 typedef enum N2Simd
@@ -31,6 +32,8 @@ typedef struct N2Kernels
 	const char *name;
 	/* sum of (a[i] - b[i])^2 */
 	float		(*l2sq) (const float *a, const float *b, int dim);
+	/* sum of |a[i] - b[i]| */
+	float		(*l1) (const float *a, const float *b, int dim);
 	/* sum of a[i] * b[i] */
 	float		(*dot) (const float *a, const float *b, int dim);
 	/* a.b, a.a and b.b in one pass (cosine distance) */
@@ -70,7 +73,7 @@ extern double n2_normalize(float *v, int dim);
 
 /*
  * The distance the index orders by, for vectors as stored in the index
- * (normalised for angular): l2sq, 1 - a.b, or -a.b.
+ * (normalised for angular): l2sq, 1 - a.b, -a.b or the L1 distance.
  */
 static inline float
 n2_metric_distance(N2Metric metric, const float *a, const float *b, int dim)
@@ -81,6 +84,8 @@ n2_metric_distance(N2Metric metric, const float *a, const float *b, int dim)
 			return n2_kernels.l2sq(a, b, dim);
 		case N2_METRIC_ANGULAR:
 			return 1.0f - n2_kernels.dot(a, b, dim);
+		case N2_METRIC_L1:
+			return n2_kernels.l1(a, b, dim);
 		case N2_METRIC_DOT:
 		default:
 			return -n2_kernels.dot(a, b, dim);

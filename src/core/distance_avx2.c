@@ -81,6 +81,37 @@ l2sq_avx2(const float *a, const float *b, int dim)
 }
 
 static float
+l1_avx2(const float *a, const float *b, int dim)
+{
+	const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256		s0 = _mm256_setzero_ps();
+	__m256		s1 = _mm256_setzero_ps();
+	__m256		s2 = _mm256_setzero_ps();
+	__m256		s3 = _mm256_setzero_ps();
+	int			i = 0;
+
+#define ABSDIFF(x, y) _mm256_and_ps(abs_mask, _mm256_sub_ps((x), (y)))
+	for (; i + 32 <= dim; i += 32)
+	{
+		s0 = _mm256_add_ps(s0, ABSDIFF(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+		s1 = _mm256_add_ps(s1, ABSDIFF(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8)));
+		s2 = _mm256_add_ps(s2, ABSDIFF(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16)));
+		s3 = _mm256_add_ps(s3, ABSDIFF(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24)));
+	}
+	for (; i + 8 <= dim; i += 8)
+		s0 = _mm256_add_ps(s0, ABSDIFF(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+	if (i < dim)
+	{
+		__m256i		m = tail_mask(dim - i);
+
+		s1 = _mm256_add_ps(s1, ABSDIFF(_mm256_maskload_ps(a + i, m),
+									   _mm256_maskload_ps(b + i, m)));
+	}
+#undef ABSDIFF
+	return hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+static float
 dot_avx2(const float *a, const float *b, int dim)
 {
 	__m256		s0 = _mm256_setzero_ps();
@@ -169,6 +200,7 @@ dot_norms_avx2(const float *a, const float *b, int dim,
 const N2Kernels n2_kernels_avx2 = {
 	.name = "avx2",
 	.l2sq = l2sq_avx2,
+	.l1 = l1_avx2,
 	.dot = dot_avx2,
 	.dot_norms = dot_norms_avx2,
 };

@@ -62,6 +62,37 @@ l2sq_avx512(const float *a, const float *b, int dim)
 }
 
 static float
+l1_avx512(const float *a, const float *b, int dim)
+{
+	__m512		s0 = _mm512_setzero_ps();
+	__m512		s1 = _mm512_setzero_ps();
+	__m512		s2 = _mm512_setzero_ps();
+	__m512		s3 = _mm512_setzero_ps();
+	int			i = 0;
+
+#define ABSDIFF(x, y) _mm512_abs_ps(_mm512_sub_ps((x), (y)))
+	for (; i + 64 <= dim; i += 64)
+	{
+		s0 = _mm512_add_ps(s0, ABSDIFF(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
+		s1 = _mm512_add_ps(s1, ABSDIFF(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16)));
+		s2 = _mm512_add_ps(s2, ABSDIFF(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32)));
+		s3 = _mm512_add_ps(s3, ABSDIFF(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48)));
+	}
+	for (; i + 16 <= dim; i += 16)
+		s0 = _mm512_add_ps(s0, ABSDIFF(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
+	if (i < dim)
+	{
+		__mmask16	m = tail_mask(dim - i);
+
+		s1 = _mm512_add_ps(s1, ABSDIFF(_mm512_maskz_loadu_ps(m, a + i),
+									   _mm512_maskz_loadu_ps(m, b + i)));
+	}
+#undef ABSDIFF
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1),
+											  _mm512_add_ps(s2, s3)));
+}
+
+static float
 dot_avx512(const float *a, const float *b, int dim)
 {
 	__m512		s0 = _mm512_setzero_ps();
@@ -169,6 +200,7 @@ dot_norms_avx512(const float *a, const float *b, int dim,
 const N2Kernels n2_kernels_avx512 = {
 	.name = "avx512",
 	.l2sq = l2sq_avx512,
+	.l1 = l1_avx512,
 	.dot = dot_avx512,
 	.dot_norms = dot_norms_avx512,
 };

@@ -51,6 +51,7 @@ fill_random(float *v, int n)
 typedef struct Ref
 {
 	double		l2sq;
+	double		l1;
 	double		dot;
 	double		aa;
 	double		bb;
@@ -69,6 +70,7 @@ reference(const float *a, const float *b, int dim)
 		double		p = (double) a[i] * (double) b[i];
 
 		r.l2sq += d * d;
+		r.l1 += fabs(d);
 		r.dot += p;
 		r.dot_scale += fabs(p);
 		r.aa += (double) a[i] * (double) a[i];
@@ -91,6 +93,7 @@ check_variant_at(const N2Kernels *k, const float *a, const float *b, int dim,
 	Ref			r = reference(a, b, dim);
 	float		l2 = k->l2sq(a, b, dim);
 	float		dot = k->dot(a, b, dim);
+	float		l1 = k->l1(a, b, dim);
 	float		ab;
 	float		aa;
 	float		bb;
@@ -107,6 +110,7 @@ check_variant_at(const N2Kernels *k, const float *a, const float *b, int dim,
 	} while (0)
 
 	CHECK_CLOSE(l2, r.l2sq, r.l2sq_scale);
+	CHECK_CLOSE(l1, r.l1, r.l1);
 	CHECK_CLOSE(dot, r.dot, r.dot_scale);
 	CHECK_CLOSE(ab, r.dot, r.dot_scale);
 	CHECK_CLOSE(aa, r.aa, r.aa);
@@ -151,6 +155,7 @@ test_accuracy(const N2Kernels *k)
 
 		k->dot_norms(abuf, bbuf, 0, &ab, &aa, &bb);
 		CHECK(k->l2sq(abuf, bbuf, 0) == 0.0f && k->dot(abuf, bbuf, 0) == 0.0f &&
+			  k->l1(abuf, bbuf, 0) == 0.0f &&
 			  ab == 0.0f && aa == 0.0f && bb == 0.0f, "%s: dim 0", k->name);
 	}
 
