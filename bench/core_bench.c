@@ -8,14 +8,17 @@
  * usage: core_bench base.fvecs query.fvecs gt.ivecs gt_dist.fvecs|-
  *                   m max_m0 ef_construction threads [merge]
  *                   [graph=FILE] [ef=10,16,...] [nq=N] [nosearch]
- *                   [select=heuristic|keep_pruned|naive] [mult=X] [seed=N]
+ *                   [select=heuristic|keep_pruned|naive] [fullreselect]
+ *                   [mult=X] [seed=N]
  *
  * graph=FILE searches, instead of a graph of its own, the graph an index
  * holds (written by n2bench graph, see graphfile.h): the same graph the SQL
  * search walks.  ef= sets the ef sweep, nq= how many queries (the first N,
  * default all); nosearch only builds.  select= is the neighbour selection
  * of the build (default heuristic), mult= the level multiplier (default
- * 1 / ln(m)), seed= the seed of the level draws (default 42).
+ * 1 / ln(m)), seed= the seed of the level draws (default 42); fullreselect
+ * makes keep pruned re-select whole lists instead of using its level-0 cache
+ * (the same graph, for the build time).
  *
  * gt_dist holds the true Euclidean distances; with it a result counts as a
  * hit when it is no farther than the 10th true neighbour (ties), without it
@@ -280,6 +283,8 @@ main(int argc, char **argv)
 			p.mult = atof(argv[i] + 5);
 		else if (strncmp(argv[i], "seed=", 5) == 0)
 			p.seed = strtoull(argv[i] + 5, NULL, 10);
+		else if (strcmp(argv[i], "fullreselect") == 0)
+			o.full_reselect = true;
 		else if (strcmp(argv[i], "nosearch") == 0)
 			search = false;
 		else if (strncmp(argv[i], "nq=", 3) == 0)
