@@ -8,11 +8,17 @@
  * usage: core_bench base.fvecs query.fvecs gt.ivecs gt_dist.fvecs|-
  *                   m max_m0 ef_construction threads [merge]
  *                   [graph=FILE] [ef=10,16,...] [nq=N] [nosearch]
+ *                   [select=heuristic|keep_pruned|naive] [fullreselect]
+ *                   [mult=X] [seed=N]
  *
  * graph=FILE searches, instead of a graph of its own, the graph an index
  * holds (written by n2bench graph, see graphfile.h): the same graph the SQL
  * search walks.  ef= sets the ef sweep, nq= how many queries (the first N,
- * default all); nosearch only builds.
+ * default all); nosearch only builds.  select= is the neighbour selection
+ * of the build (default heuristic), mult= the level multiplier (default
+ * 1 / ln(m)), seed= the seed of the level draws (default 42); fullreselect
+ * makes keep pruned re-select whole lists instead of using its level-0 cache
+ * (the same graph, for the build time).
  *
  * gt_dist holds the true Euclidean distances; with it a result counts as a
  * hit when it is no farther than the 10th true neighbour (ties), without it
@@ -122,6 +128,31 @@ build(const Vecs *base, const N2GraphParams *p, const N2BuildOptions *o,
 		   n2_simd_name(n2_simd_active()));
 	printf("build: %.2f s wall, %.2f s CPU, max level %d, vectors + graph + builder memory %.1f MB\n\n",
 		   build_time, build_cpu, g->max_level, mem / 1048576.0);
+}
+
+static const char *select_names[] = {"heuristic", "naive", "keep_pruned"};
+
+/* Mean level-0 out-degree and how many nodes no level-0 list points to. */
+static void
+print_degree(const N2Graph *g)
+{
+	uint64_t	links = 0;
+	uint32_t	unreached = 0;
+	uint8_t    *seen = calloc(g->n ? g->n : 1, 1);
+
+	for (uint32_t i = 0; i < g->n; i++)
+	{
+		const uint32_t *l = n2_graph_links(g, i, 0);
+
+		links += l[0];
+		for (uint32_t j = 0; j < l[0]; j++)
+			seen[l[1 + j]] = 1;
+	}
+	for (uint32_t i = 0; i < g->n; i++)
+		unreached += !seen[i];
+	printf("level-0 degree %.2f, nodes without an in-link on level 0: %u\n\n",
+		   g->n ? (double) links / g->n : 0.0, unreached);
+	free(seen);
 }
 
 static int32_t
@@ -238,6 +269,22 @@ main(int argc, char **argv)
 			o.merge_level0 = true;
 		else if (strncmp(argv[i], "graph=", 6) == 0)
 			graph_path = argv[i] + 6;
+		else if (strncmp(argv[i], "select=", 7) == 0)
+		{
+			int			k = 0;
+
+			while (k < 3 && strcmp(argv[i] + 7, select_names[k]) != 0)
+				k++;
+			if (k == 3)
+				die("unknown selection", argv[i]);
+			p.select = (N2SelectMethod) k;
+		}
+		else if (strncmp(argv[i], "mult=", 5) == 0)
+			p.mult = atof(argv[i] + 5);
+		else if (strncmp(argv[i], "seed=", 5) == 0)
+			p.seed = strtoull(argv[i] + 5, NULL, 10);
+		else if (strcmp(argv[i], "fullreselect") == 0)
+			o.full_reselect = true;
 		else if (strcmp(argv[i], "nosearch") == 0)
 			search = false;
 		else if (strncmp(argv[i], "nq=", 3) == 0)
@@ -269,7 +316,12 @@ main(int argc, char **argv)
 			   n2_simd_name(n2_simd_active()));
 	}
 	else
+	{
+		printf("# selection %s, mult %.4f, seed %llu\n", select_names[p.select],
+			   p.mult, (unsigned long long) p.seed);
 		build(&base, &p, &o, &g);
+	}
+	print_degree(&g);
 	if (!search)
 		return 0;
 	if (nq <= 0 || nq > query.n)

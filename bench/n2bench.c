@@ -50,11 +50,18 @@
  *       writes the graph of items_v_idx (n2_index_graph) to OUT in the form
  *       core_bench reads (graphfile.h), nodes numbered by items.id.
  *       -> graph,<nodes>,<lists>,<links>
+ *
+ * N2BENCH_AM=hnsw runs load, build and search against pgvector instead (the
+ * vector extension, USING hnsw, hnsw.ef_search), in a database without n2:
+ * the same data, queries and scoring, so recall curves compare directly.
+ * Its build line has the index size and times only (the n2_index_info
+ * fields are empty).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <math.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +79,21 @@
 
 
 static PGconn *conn;
+
+/* Against pgvector (N2BENCH_AM=hnsw) rather than n2. */
+static bool
+am_is_pgvector(void)
+{
+	const char *am = getenv("N2BENCH_AM");
+
+	return am != NULL && strcmp(am, "hnsw") == 0;
+}
+
+static const char *
+ef_guc(void)
+{
+	return am_is_pgvector() ? "hnsw.ef_search" : "n2.ef_search";
+}
 
 static void
 die(const char *fmt, const char *arg)
@@ -268,7 +290,8 @@ cmd_load(int argc, char **argv)
 	if (nq <= 0 || nq > query.n)
 		nq = query.n;
 	connect_db();
-	exec_cmd("CREATE EXTENSION IF NOT EXISTS n2");
+	exec_cmd(am_is_pgvector() ? "CREATE EXTENSION IF NOT EXISTS vector" :
+			 "CREATE EXTENSION IF NOT EXISTS n2");
 	exec_cmd("DROP TABLE IF EXISTS items, queries");
 	snprintf(sql, sizeof(sql), "CREATE TABLE items (id int4, v vector(%d))", base.dim);
 	exec_cmd(sql);
@@ -384,8 +407,8 @@ cmd_build(int argc, char **argv)
 	rss0 = proc_status_kb(pid, "VmRSS");
 
 	snprintf(sql, sizeof(sql),
-			 "CREATE INDEX items_v_idx ON items USING n2 (v vector_l2_ops) WITH (%s)",
-			 argv[0]);
+			 "CREATE INDEX items_v_idx ON items USING %s (v vector_l2_ops) WITH (%s)",
+			 am_is_pgvector() ? "hnsw" : "n2", argv[0]);
 	cpu0 = proc_cpu_s(pid);
 	t0 = now();
 	exec_cmd(sql);
@@ -394,9 +417,12 @@ cmd_build(int argc, char **argv)
 	hwm = proc_status_kb(pid, "VmHWM");
 	anon = proc_status_kb(pid, "RssAnon");
 
-	r = exec_ok("SELECT pg_relation_size('items_v_idx'), levels, "
-				"round(level0_degree_avg::numeric, 2), m, max_m0, ef_construction, "
-				"neighbor_selecting, graph_merging FROM n2_index_info('items_v_idx')");
+	if (am_is_pgvector())
+		r = exec_ok("SELECT pg_relation_size('items_v_idx'), '', '', '', '', '', '', ''");
+	else
+		r = exec_ok("SELECT pg_relation_size('items_v_idx'), levels, "
+					"round(level0_degree_avg::numeric, 2), m, max_m0, ef_construction, "
+					"neighbor_selecting, graph_merging FROM n2_index_info('items_v_idx')");
 	printf("build,%.3f,%s,%ld,%ld,%ld", secs, PQgetvalue(r, 0, 0), hwm, rss0, anon);
 	for (int i = 1; i < 8; i++)
 		printf(",%s", PQgetvalue(r, 0, i));
@@ -517,7 +543,7 @@ cmd_search(int argc, char **argv)
 	mintime = atof(argv[4]);
 
 	/* Warm up: one pass at the largest ef reads the graph into the buffers. */
-	snprintf(sql, sizeof(sql), "SET n2.ef_search = %d", atoi(argv[argc - 1]));
+	snprintf(sql, sizeof(sql), "SET %s = %d", ef_guc(), atoi(argv[argc - 1]));
 	exec_cmd(sql);
 	for (int qi = 0; qi < c.nq; qi++)
 		run_one(&c, qi, 0);
@@ -538,7 +564,7 @@ cmd_search(int argc, char **argv)
 		long		done = 0;
 		int			reps = 0;
 
-		snprintf(sql, sizeof(sql), "SET n2.ef_search = %d", ef);
+		snprintf(sql, sizeof(sql), "SET %s = %d", ef_guc(), ef);
 		exec_cmd(sql);
 
 		/*

@@ -132,7 +132,7 @@ static Size
 build_memory(const N2BuildState *bs, int64 n, uint64 upper_lists, int64 nextra)
 {
 	N2GraphParams gp;
-	N2BuildOptions opts;
+	N2BuildOptions opts = {0};
 	Size		after;
 
 	graph_params(bs, &gp);
@@ -390,7 +390,7 @@ progress_phase(N2BuildPhase phase)
 static void
 run_graph_build(N2BuildState *bs, N2Graph *g)
 {
-	N2BuildOptions opts;
+	N2BuildOptions opts = {0};
 	N2Builder  *volatile builder;
 	N2BuildPhase result;
 	int			err;

@@ -108,6 +108,10 @@ _PG_init(void)
 					   n2_select_values, N2_SELECT_HEURISTIC,
 					   "Valid values are \"heuristic\" and \"naive\".",
 					   AccessExclusiveLock);
+	add_bool_reloption(n2_relopt_kind, "keep_pruned",
+					   "Fill each neighbour list up to its cap with the closest "
+					   "candidates the heuristic pruned",
+					   N2_DEFAULT_KEEP_PRUNED, AccessExclusiveLock);
 	add_enum_reloption(n2_relopt_kind, "graph_merging",
 					   "Level-0 graph merging: skip or merge_level0",
 					   n2_merge_values, 0,
@@ -204,6 +208,7 @@ n2_options(Datum reloptions, bool validate)
 		{"mult", RELOPT_TYPE_REAL, offsetof(N2Options, mult)},
 		{"neighbor_selecting", RELOPT_TYPE_ENUM, offsetof(N2Options, neighbor_selecting)},
 		{"graph_merging", RELOPT_TYPE_ENUM, offsetof(N2Options, graph_merging)},
+		{"keep_pruned", RELOPT_TYPE_BOOL, offsetof(N2Options, keep_pruned)},
 	};
 	N2Options  *opts;
 
@@ -231,7 +236,7 @@ n2_options(Datum reloptions, bool validate)
 /* What an index without reloptions gets. */
 static N2Options n2_default_options = {
 	0, N2_DEFAULT_M, -1, N2_DEFAULT_EF_CONSTRUCTION, -1, -1,
-	N2_SELECT_HEURISTIC, 0
+	N2_SELECT_HEURISTIC, 0, N2_DEFAULT_KEEP_PRUNED
 };
 
 N2Options *
@@ -322,6 +327,9 @@ shape_from_options(const N2Options *opts, N2Params *p)
 	p->ef_construction = opts->ef_construction;
 	p->mult = opts->mult < 0 ? 1.0 / log((double) opts->m) : opts->mult;
 	p->select = (N2SelectMethod) opts->neighbor_selecting;
+	/* naive lists are full anyway */
+	if (p->select == N2_SELECT_HEURISTIC && opts->keep_pruned)
+		p->select = N2_SELECT_KEEP_PRUNED;
 	p->merge_level0 = opts->graph_merging == 1;
 }
 
@@ -370,8 +378,11 @@ shape_differences(const N2Params *a, const N2Params *b)
 		appendStringInfo(&buf, ", ef_construction = %d", a->ef_construction);
 	if (a->mult != b->mult)
 		appendStringInfo(&buf, ", mult = %g", a->mult);
-	if (a->select != b->select)
+	if (strcmp(select_name(a->select), select_name(b->select)) != 0)
 		appendStringInfo(&buf, ", neighbor_selecting = %s", select_name(a->select));
+	if ((a->select == N2_SELECT_KEEP_PRUNED) != (b->select == N2_SELECT_KEEP_PRUNED))
+		appendStringInfo(&buf, ", keep_pruned = %s",
+						 a->select == N2_SELECT_KEEP_PRUNED ? "on" : "off");
 	if (a->merge_level0 != b->merge_level0)
 		appendStringInfo(&buf, ", graph_merging = %s", merge_name(a->merge_level0));
 	return buf.len > 0 ? buf.data + 2 : buf.data;

@@ -62,6 +62,7 @@ typedef N2PageOpaqueData *N2PageOpaque;
 #define N2_MAX_M0			400
 #define N2_DEFAULT_M		12
 #define N2_DEFAULT_EF_CONSTRUCTION 100
+#define N2_DEFAULT_KEEP_PRUNED false
 #define N2_MAX_EF			1000
 #define N2_MAX_THREADS		256
 
@@ -291,6 +292,7 @@ typedef struct N2Options
 	double		mult;			/* <= 0: 1 / ln(m) */
 	int			neighbor_selecting; /* N2SelectMethod */
 	int			graph_merging;	/* 0 skip, 1 merge_level0 */
+	bool		keep_pruned;	/* heuristic fills lists with what it pruned */
 } N2Options;
 
 /* Parameters in force for an index: from the metapage once built. */

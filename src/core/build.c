@@ -35,6 +35,22 @@ typedef struct GraphCtx
 	const float *query;
 } GraphCtx;
 
+/*
+ * Keep pruned re-selects a list each time a full one gains a link.  On level
+ * 0, where nearly all of that work is, each list is kept in ascending
+ * distance with its distances and which entries the heuristic keeps (every
+ * entry examined, none cut off by the cap), so that adding one candidate
+ * re-selects incrementally: it is compared with the kept entries before it,
+ * and the kept entries after it with it, instead of running the heuristic
+ * over the whole list again.  Guarded by the node's lock, like the list.
+ */
+typedef struct ListCache
+{
+	float	   *dist;			/* n * max_m0: distance to the list's owner */
+	uint8_t    *closer;			/* n * max_m0: the heuristic keeps it */
+	uint8_t    *ordered;		/* per node: the two above describe the list */
+} ListCache;
+
 typedef struct N2Worker
 {
 	N2Builder  *b;
@@ -44,6 +60,7 @@ typedef struct N2Worker
 	N2Candidate *w;				/* layer results, entries of the next layer */
 	N2Candidate *sel;			/* selected neighbours */
 	N2Candidate *tmp;			/* re-selection and merge scratch */
+	uint8_t    *flags;			/* incremental re-selection scratch */
 } N2Worker;
 
 struct N2Builder
@@ -51,6 +68,8 @@ struct N2Builder
 	N2Graph    *g;
 	N2Graph		rev;			/* merge_level0: built in reverse order */
 	bool		has_rev;
+	bool		cached;			/* keep pruned: level-0 list caches */
+	ListCache	cache[2];		/* forward and reverse graphs */
 	int			n_threads;
 	int			ef;
 	int			max_degree;
@@ -247,56 +266,195 @@ reselect(const N2Graph *g, N2Candidate *cands, int n, int cap)
 							   pair_distance, (void *) g, cands);
 }
 
+/* lc when level 0 of g is cached, else NULL. */
+static inline ListCache *
+level_cache(N2Builder *b, const N2Graph *g, int level)
+{
+	if (!b->cached || level != 0)
+		return NULL;
+	return &b->cache[g == b->g ? 0 : 1];
+}
+
 /*
  * Writes q's list on level.  Other threads may have linked to q there
  * already (they found it through a higher level); those links are kept
  * when there is room, otherwise everything is selected afresh.
  */
 static void
-set_links(N2Worker *w, const N2Graph *g, uint32_t q, int level,
+set_links(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t q, int level,
 		  const N2Candidate *sel, int nsel)
 {
 	uint32_t   *l = n2_graph_links(g, q, level);
 	int			cap = level_cap(g, level);
+	const N2Candidate *src = sel;
 	int			n = nsel;
 
 	node_lock(g, q);
-	if (l[0] == 0)
+	if (l[0] != 0)
 	{
-		for (int i = 0; i < nsel; i++)
-			l[1 + i] = (uint32_t) sel[i].ref;
-		l[0] = nsel;
-		node_unlock(g, q);
-		return;
-	}
-
-	memcpy(w->tmp, sel, nsel * sizeof(N2Candidate));
-	for (uint32_t i = 0; i < l[0]; i++)
-	{
-		uint32_t	u = l[1 + i];
-		bool		dup = false;
-
-		for (int j = 0; j < nsel && !dup; j++)
-			dup = (sel[j].ref == u);
-		if (!dup)
+		memcpy(w->tmp, sel, nsel * sizeof(N2Candidate));
+		for (uint32_t i = 0; i < l[0]; i++)
 		{
-			w->tmp[n].dist = node_distance(g, q, u);
-			w->tmp[n].ref = u;
-			n++;
+			uint32_t	u = l[1 + i];
+			bool		dup = false;
+
+			for (int j = 0; j < nsel && !dup; j++)
+				dup = (sel[j].ref == u);
+			if (!dup)
+			{
+				w->tmp[n].dist = node_distance(g, q, u);
+				w->tmp[n].ref = u;
+				n++;
+			}
 		}
+		if (n > cap)
+			n = reselect(g, w->tmp, n, cap);
+		src = w->tmp;
 	}
-	if (n > cap)
-		n = reselect(g, w->tmp, n, cap);
 	for (int i = 0; i < n; i++)
-		l[1 + i] = (uint32_t) w->tmp[i].ref;
+		l[1 + i] = (uint32_t) src[i].ref;
 	l[0] = n;
+	if (lc != NULL)
+	{
+		size_t		base = (size_t) q * g->params.max_m0;
+
+		for (int i = 0; i < n; i++)
+			lc->dist[base + i] = src[i].dist;
+		lc->ordered[q] = 0;
+	}
 	node_unlock(g, q);
+}
+
+/*
+ * Puts v's cached list in ascending distance and runs the heuristic over all
+ * of it, recording which entries it keeps.
+ */
+static void
+order_list(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t v)
+{
+	uint32_t   *l = n2_graph_links(g, v, 0);
+	int			c = (int) l[0];
+	size_t		base = (size_t) v * g->params.max_m0;
+	float	   *d = lc->dist + base;
+	uint8_t    *cl = lc->closer + base;
+	N2Candidate *t = w->tmp;
+
+	for (int i = 0; i < c; i++)
+	{
+		t[i].dist = d[i];
+		t[i].ref = l[1 + i];
+	}
+	n2_candidates_sort(t, c);
+	for (int i = 0; i < c; i++)
+	{
+		bool		keep = true;
+
+		for (int j = 0; j < i && keep; j++)
+			keep = !cl[j] || node_distance(g, (uint32_t) t[i].ref,
+										   (uint32_t) t[j].ref) > t[i].dist;
+		l[1 + i] = (uint32_t) t[i].ref;
+		d[i] = t[i].dist;
+		cl[i] = keep;
+	}
+	lc->ordered[v] = 1;
+}
+
+/* Whether the heuristic keeps e against the kept ones among t[0..n). */
+static bool
+closer_than_kept(const N2Graph *g, N2Candidate e, const N2Candidate *t,
+				 const uint8_t *kept, int n)
+{
+	for (int j = 0; j < n; j++)
+	{
+		if (kept[j] && node_distance(g, (uint32_t) e.ref, (uint32_t) t[j].ref) <= e.dist)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Keep pruned on a full, cached level-0 list of v: q joins it and the
+ * farthest entry the heuristic rejects leaves (the last one when it rejects
+ * none), as a full re-selection would choose.  Called under v's lock.
+ */
+static void
+add_link_cached(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t v,
+				uint32_t q, float dist)
+{
+	uint32_t   *l = n2_graph_links(g, v, 0);
+	int			c = (int) l[0];
+	size_t		base = (size_t) v * g->params.max_m0;
+	float	   *d = lc->dist + base;
+	uint8_t    *cl = lc->closer + base;
+	N2Candidate *t = w->tmp;
+	uint8_t    *kept = w->flags;
+	N2Candidate qc = {dist, q};
+	int			pos = 0;
+	int			drop;
+	bool		removed = false;
+
+	if (!lc->ordered[v])
+		order_list(w, g, lc, v);
+
+	/* the c + 1 candidates in order, q at pos, with the old statuses */
+	while (pos < c && n2_cand_less((N2Candidate) {d[pos], l[1 + pos]}, qc))
+		pos++;
+	for (int i = 0, k = 0; i <= c; i++)
+	{
+		if (i == pos)
+		{
+			t[i] = qc;
+			continue;
+		}
+		t[i].dist = d[k];
+		t[i].ref = l[1 + k];
+		kept[i] = cl[k];
+		k++;
+	}
+
+	/*
+	 * Entries before q keep their status.  If q is kept, an entry after it
+	 * that was kept stays so unless q or one newly kept shadows it; one that
+	 * was rejected stays so until some kept entry before it is lost.
+	 */
+	kept[pos] = closer_than_kept(g, qc, t, kept, pos);
+	for (int i = pos + 1; i <= c && kept[pos]; i++)
+	{
+		if (kept[i])
+		{
+			for (int j = pos; j < i && kept[i]; j++)
+			{
+				if (kept[j] && (j == pos || !cl[j - 1]) &&
+					node_distance(g, (uint32_t) t[i].ref, (uint32_t) t[j].ref) <= t[i].dist)
+					kept[i] = 0;
+			}
+			removed |= !kept[i];
+		}
+		else if (removed)
+			kept[i] = closer_than_kept(g, t[i], t, kept, i);
+	}
+
+	for (drop = c; drop >= 0 && kept[drop]; drop--)
+		;
+	if (drop < 0)
+		drop = c;
+	if (drop == pos)
+		return;
+	for (int i = 0, k = 0; i <= c; i++)
+	{
+		if (i == drop)
+			continue;
+		l[1 + k] = (uint32_t) t[i].ref;
+		d[k] = t[i].dist;
+		cl[k] = kept[i];
+		k++;
+	}
 }
 
 /* Adds the link v -> q on level, re-selecting v's list when it is full. */
 static void
-add_link(N2Worker *w, const N2Graph *g, uint32_t v, uint32_t q, int level,
-		 float dist)
+add_link(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t v, uint32_t q,
+		 int level, float dist)
 {
 	uint32_t   *l = n2_graph_links(g, v, level);
 	int			cap = level_cap(g, level);
@@ -318,6 +476,17 @@ add_link(N2Worker *w, const N2Graph *g, uint32_t v, uint32_t q, int level,
 	{
 		l[1 + c] = q;
 		l[0] = c + 1;
+		if (lc != NULL)
+		{
+			lc->dist[(size_t) v * g->params.max_m0 + c] = dist;
+			lc->ordered[v] = 0;
+		}
+		node_unlock(g, v);
+		return;
+	}
+	if (lc != NULL)
+	{
+		add_link_cached(w, g, lc, v, q, dist);
 		node_unlock(g, v);
 		return;
 	}
@@ -381,9 +550,10 @@ insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q)
 
 		nsel = n2_select_neighbors(g->params.select, w->w, nw, level_cap(g, l),
 								   pair_distance, (void *) g, w->sel);
-		set_links(w, g, q, l, w->sel, nsel);
+		set_links(w, g, level_cache(b, g, l), q, l, w->sel, nsel);
 		for (int i = 0; i < nsel; i++)
-			add_link(w, g, (uint32_t) w->sel[i].ref, q, l, w->sel[i].dist);
+			add_link(w, g, level_cache(b, g, l), (uint32_t) w->sel[i].ref, q, l,
+					 w->sel[i].dist);
 	}
 
 	/* Double-checked: raises are rare, the lock keeps them ordered. */
@@ -577,6 +747,31 @@ worker_sizes(const N2GraphParams *p, int *ef, int *max_degree, int *ntmp)
 	*ntmp = 2 * *max_degree + 1;
 }
 
+static size_t
+list_cache_bytes(const N2GraphParams *p, uint32_t n)
+{
+	return ((size_t) n * p->max_m0 + 1) * (sizeof(float) + 1) + (size_t) n + 1;
+}
+
+static bool
+list_cache_init(ListCache *lc, const N2Graph *g)
+{
+	size_t		slots = (size_t) g->n * g->params.max_m0 + 1;
+
+	lc->dist = malloc(slots * sizeof(float));
+	lc->closer = malloc(slots);
+	lc->ordered = calloc((size_t) g->n + 1, 1);
+	return lc->dist != NULL && lc->closer != NULL && lc->ordered != NULL;
+}
+
+static void
+list_cache_free(ListCache *lc)
+{
+	free(lc->dist);
+	free(lc->closer);
+	free(lc->ordered);
+}
+
 size_t
 n2_builder_memory(const N2GraphParams *p, uint32_t n, uint64_t upper_lists,
 				  const N2BuildOptions *opts)
@@ -594,8 +789,10 @@ n2_builder_memory(const N2GraphParams *p, uint32_t n, uint64_t upper_lists,
 		(size_t) (n > 0 ? n : 1) * sizeof(uint32_t) +
 		(size_t) (ef + max_degree + 1 + ef + 1) * sizeof(N2Candidate) +
 		(size_t) max_degree * (sizeof(N2Ref) + sizeof(float)) +
-		(size_t) (ef + max_degree + ntmp) * sizeof(N2Candidate);
+		(size_t) (ef + max_degree + ntmp) * sizeof(N2Candidate) + ntmp;
 	total = sizeof(N2Builder) + per_worker * nt;
+	if (p->select == N2_SELECT_KEEP_PRUNED && !opts->full_reselect)
+		total += list_cache_bytes(p, n) * (opts->merge_level0 ? 2 : 1);
 	/* the reverse graph shares vectors and levels: its lists and locks */
 	if (opts->merge_level0)
 		total += ((size_t) n * (1 + p->max_m0) + 1) * sizeof(uint32_t) +
@@ -640,9 +837,12 @@ builder_release(N2Builder *b)
 			free(w->w);
 			free(w->sel);
 			free(w->tmp);
+			free(w->flags);
 		}
 		free(b->workers);
 	}
+	for (int i = 0; i < 2; i++)
+		list_cache_free(&b->cache[i]);
 	if (b->has_rev)
 		rev_graph_free(&b->rev);
 	pthread_cond_destroy(&b->cond);
@@ -686,6 +886,17 @@ n2_builder_create(N2Graph *g, const N2BuildOptions *opts)
 		}
 	}
 
+	if (g->params.select == N2_SELECT_KEEP_PRUNED && !opts->full_reselect)
+	{
+		b->cached = true;
+		if (!list_cache_init(&b->cache[0], g) ||
+			(b->has_rev && !list_cache_init(&b->cache[1], &b->rev)))
+		{
+			builder_release(b);
+			return NULL;
+		}
+	}
+
 	b->workers = calloc(b->n_threads, sizeof(N2Worker));
 	if (b->workers == NULL)
 	{
@@ -700,9 +911,10 @@ n2_builder_create(N2Graph *g, const N2BuildOptions *opts)
 		w->w = malloc((size_t) b->ef * sizeof(N2Candidate));
 		w->sel = malloc((size_t) b->max_degree * sizeof(N2Candidate));
 		w->tmp = malloc((size_t) ntmp * sizeof(N2Candidate));
+		w->flags = malloc(ntmp);
 		if (!n2_search_init(&w->search, g->n > 0 ? g->n : 1, b->ef,
 							b->max_degree, true) ||
-			w->w == NULL || w->sel == NULL || w->tmp == NULL)
+			w->w == NULL || w->sel == NULL || w->tmp == NULL || w->flags == NULL)
 		{
 			builder_release(b);
 			return NULL;

@@ -32,6 +32,8 @@ typedef struct N2BuildOptions
 {
 	int			n_threads;		/* >= 1 */
 	bool		merge_level0;
+	/* keep pruned: re-select whole lists, without the level-0 list cache */
+	bool		full_reselect;
 } N2BuildOptions;
 
 typedef struct N2Builder N2Builder;

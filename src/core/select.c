@@ -1,9 +1,23 @@
 /*
  * Copyright (c) 2025-2026, the n2 developers
  * select.c
- *		Neighbour selection (HNSW paper algorithm 4, or the closest).  Pure C.
+ *		Neighbour selection (HNSW paper algorithm 4, with or without its
+ *		pruned candidates kept, or the closest).  Pure C.
  */
 #include "select.h"
+
+#include <string.h>
+
+static bool
+has_ref(const N2Candidate *c, int n, N2Ref ref)
+{
+	for (int i = 0; i < n; i++)
+	{
+		if (c[i].ref == ref)
+			return true;
+	}
+	return false;
+}
 
 int
 n2_select_neighbors(N2SelectMethod method,
@@ -11,7 +25,10 @@ n2_select_neighbors(N2SelectMethod method,
 					N2PairDistanceFn pairdist, void *ctx,
 					N2Candidate *out)
 {
+	bool		in_place = out == cands;
 	int			nkept = 0;
+	int			nseen;
+	int			first;
 
 	if (max <= 0)
 		return 0;
@@ -30,9 +47,9 @@ n2_select_neighbors(N2SelectMethod method,
 	 * far: otherwise the base reaches e through that neighbour already.  out
 	 * never overtakes cands (nkept <= i), so aliasing is safe.
 	 */
-	for (int i = 0; i < ncand && nkept < max; i++)
+	for (nseen = 0; nseen < ncand && nkept < max; nseen++)
 	{
-		N2Candidate e = cands[i];
+		N2Candidate e = cands[nseen];
 		bool		keep = true;
 
 		for (int j = 0; j < nkept; j++)
@@ -43,8 +60,33 @@ n2_select_neighbors(N2SelectMethod method,
 				break;
 			}
 		}
-		if (keep)
-			out[nkept++] = e;
+		if (!keep)
+			continue;
+
+		/*
+		 * In place, the rejected ones seen so far move up behind e, so that
+		 * they survive, in order, for the fill below.
+		 */
+		if (method == N2_SELECT_KEEP_PRUNED && in_place && nseen > nkept)
+			memmove(out + nkept + 1, out + nkept,
+					(size_t) (nseen - nkept) * sizeof(N2Candidate));
+		out[nkept++] = e;
 	}
+	if (method != N2_SELECT_KEEP_PRUNED || nkept == max)
+		return nkept;
+
+	/*
+	 * Every candidate was seen and the list has room: fill it with the
+	 * closest rejected ones.  In place they sit right behind the kept ones;
+	 * otherwise they are the candidates not kept.  has_ref also keeps out a
+	 * ref the input repeats.
+	 */
+	first = in_place ? nkept : 0;
+	for (int i = first; i < nseen && nkept < max; i++)
+	{
+		if (!has_ref(out, nkept, cands[i].ref))
+			out[nkept++] = cands[i];
+	}
+	n2_candidates_sort(out, nkept);
 	return nkept;
 }

@@ -1,8 +1,9 @@
 /*
  * Copyright (c) 2025-2026, the n2 developers
  * select.h
- *		Neighbour selection: HNSW paper algorithm 4 ("heuristic") or the
- *		closest ones ("naive").  Pure C.
+ *		Neighbour selection: HNSW paper algorithm 4 ("heuristic"), the same
+ *		with its pruned candidates kept to fill the list ("keep pruned"), or
+ *		the closest ones ("naive").  Pure C.
  */
 #ifndef N2_CORE_SELECT_H
 #define N2_CORE_SELECT_H
@@ -12,7 +13,8 @@
 typedef enum N2SelectMethod
 {
 	N2_SELECT_HEURISTIC = 0,
-	N2_SELECT_NAIVE = 1
+	N2_SELECT_NAIVE = 1,
+	N2_SELECT_KEEP_PRUNED = 2
 } N2SelectMethod;
 
 /* Distance between two candidate nodes (not involving the base node). */
@@ -22,8 +24,10 @@ typedef float (*N2PairDistanceFn) (void *ctx, N2Ref a, N2Ref b);
  * Chooses at most max neighbours for a base node from cands, which must be
  * sorted by ascending distance to it (n2_candidates_sort).  Heuristic keeps a
  * candidate only if it is closer to the base than to every one already kept.
- * Writes the kept ones to out in ascending distance and returns the count.
- * out may alias cands.
+ * Keep pruned does the same, then fills the list up to max with the closest
+ * candidates the heuristic rejected (the paper's keepPrunedConnections), never
+ * taking a ref twice.  Writes the chosen ones to out in ascending distance
+ * and returns the count.  out may alias cands (cands is then clobbered).
  */
 extern int	n2_select_neighbors(N2SelectMethod method,
 								const N2Candidate *cands, int ncand, int max,

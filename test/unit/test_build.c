@@ -42,7 +42,7 @@ build(N2Graph *g, const N2GraphParams *p, const float *vecs, int n,
 	  int threads, bool merge)
 {
 	uint8_t    *levels = draw_levels(vecs, n, p->dim, p);
-	N2BuildOptions o = {threads, merge};
+	N2BuildOptions o = {threads, merge, false};
 	N2BuildPhase r;
 	double		t0 = now();
 
@@ -55,7 +55,8 @@ build(N2Graph *g, const N2GraphParams *p, const float *vecs, int n,
 	r = n2_build_graph(g, &o);
 	printf("  built %d nodes, %d thread(s)%s, %s: %.2f s, max level %d\n",
 		   n, threads, merge ? ", merge_level0" : "",
-		   p->select == N2_SELECT_NAIVE ? "naive" : "heuristic",
+		   p->select == N2_SELECT_NAIVE ? "naive" :
+		   p->select == N2_SELECT_KEEP_PRUNED ? "keep pruned" : "heuristic",
 		   now() - t0, g->max_level);
 	return r == N2_BUILD_DONE;
 }
@@ -218,7 +219,7 @@ test_cancel(void)
 {
 	N2GraphParams p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
 	uint8_t    *levels = draw_levels(base.data, base.n, base.dim, &p);
-	N2BuildOptions o = {2, true};
+	N2BuildOptions o = {2, true, false};
 	N2Graph		g;
 	N2Builder  *b;
 	N2BuildPhase phase;
@@ -287,7 +288,7 @@ test_signal_mask(void)
 	unsigned long long want = 0;
 	N2GraphParams p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
 	uint8_t    *levels = draw_levels(base.data, base.n, base.dim, &p);
-	N2BuildOptions o = {2, false};
+	N2BuildOptions o = {2, false, false};
 	N2Graph		g;
 	N2Builder  *b;
 	sigset_t	mine;
@@ -346,7 +347,7 @@ test_progress(void)
 	N2GraphParams p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
 	int			n = 2000;
 	uint8_t    *levels = draw_levels(base.data, n, base.dim, &p);
-	N2BuildOptions o = {2, true};
+	N2BuildOptions o = {2, true, false};
 	N2Graph		g;
 	N2Builder  *b;
 	N2BuildPhase phase,
@@ -438,6 +439,45 @@ main(void)
 		n2_graph_free(&gm1);
 	}
 	n2_graph_free(&gm);
+
+	/*
+	 * Keep pruned: full level-0 lists and a better recall per ef than the
+	 * heuristic alone.  The incremental re-selection of cached lists builds
+	 * exactly the graph that re-selecting whole lists builds.
+	 */
+	{
+		N2GraphParams pk = params(N2_METRIC_L2, base.dim, N2_SELECT_KEEP_PRUNED);
+		N2BuildOptions full = {1, false, true};
+		N2Graph		gk,
+					gkf,
+					gk2;
+		uint8_t    *levels = draw_levels(base.data, base.n, pk.dim, &pk);
+		long		links = 0;
+		double		heur = recall(&g1, 16),
+					kept;
+
+		CHECK(build(&gk, &pk, base.data, base.n, 1, false), "keep pruned build");
+		check_invariants(&gk, "keep pruned");
+		for (uint32_t i = 0; i < gk.n; i++)
+			links += n2_graph_links(&gk, i, 0)[0];
+		CHECK(links >= (long) gk.n * pk.max_m0 * 99 / 100,
+			  "keep pruned fills level 0: mean degree %.2f", (double) links / gk.n);
+		kept = recall(&gk, 16);
+		printf("  recall@10 ef 16: heuristic %.3f, keep pruned %.3f\n", heur, kept);
+		CHECK(kept > heur, "keep pruned %.3f > heuristic %.3f at ef 16", kept, heur);
+
+		CHECK(n2_graph_init(&gkf, &pk, base.data, base.n, levels) == 0, "init");
+		CHECK(n2_build_graph(&gkf, &full) == N2_BUILD_DONE, "full re-selection build");
+		CHECK(same_graph(&gk, &gkf), "cached and full re-selection give the same graph");
+		n2_graph_free(&gkf);
+
+		CHECK(build(&gk2, &pk, base.data, base.n, 2, true), "keep pruned merge_level0 build");
+		check_invariants(&gk2, "keep pruned, 2 threads, merge_level0");
+		CHECK(recall(&gk2, 64) >= 0.95, "keep pruned merge_level0 recall at ef 64");
+		n2_graph_free(&gk2);
+		n2_graph_free(&gk);
+		free(levels);
+	}
 	n2_graph_free(&g1);
 
 	p = params(N2_METRIC_L2, base.dim, N2_SELECT_NAIVE);

@@ -3,6 +3,7 @@
  * test_select.c
  *		Neighbour selection on small planar cases with known answers.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "select.h"
@@ -48,6 +49,37 @@ make_cands(const int *ids, int n, N2Candidate *out)
 	}
 	n2_candidates_sort(out, n);
 	return n;
+}
+
+/* Random points for the property checks; base is point 0. */
+#define NRAND 200
+static float rpts[NRAND][3];
+
+static float
+rsqdist(int a, int b)
+{
+	float		d = 0;
+
+	for (int k = 0; k < 3; k++)
+		d += (rpts[a][k] - rpts[b][k]) * (rpts[a][k] - rpts[b][k]);
+	return d;
+}
+
+static float
+rpairdist(void *ctx, N2Ref a, N2Ref b)
+{
+	return rsqdist((int) a, (int) b);
+}
+
+static bool
+in_list(const N2Candidate *c, int n, N2Ref ref)
+{
+	for (int i = 0; i < n; i++)
+	{
+		if (c[i].ref == ref)
+			return true;
+	}
+	return false;
 }
 
 static bool
@@ -147,6 +179,113 @@ main(void)
 
 		n = n2_select_neighbors(N2_SELECT_HEURISTIC, dup, 2, 4, pairdist, NULL, out);
 		CHECK(n == 1, "duplicate pruned: %d", n);
+	}
+
+	/*
+	 * Keep pruned: the heuristic's choice ({A, C, D}), then the closest
+	 * rejected (E at 2, then B at 4), all in ascending distance.
+	 */
+	{
+		int			ids[] = {1, 2, 3, 4, 6};
+		int			want[] = {1, 6, 3, 2, 4};
+		int			want4[] = {1, 6, 3, 4};
+		int			want2[] = {1, 3};
+
+		n = make_cands(ids, 5, cands);
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 8, pairdist, NULL, out);
+		CHECK(same_refs(out, n, want, 5), "keep pruned takes all five: %d", n);
+
+		n = make_cands(ids, 5, cands);
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 4, pairdist, NULL, out);
+		CHECK(same_refs(out, n, want4, 4), "keep pruned fills with the closest rejected: %d", n);
+
+		n = make_cands(ids, 5, cands);
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 4, pairdist, NULL, cands);
+		CHECK(same_refs(cands, n, want4, 4), "in-place keep pruned: %d", n);
+
+		n = make_cands(ids, 5, cands);
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 2, pairdist, NULL, out);
+		CHECK(same_refs(out, n, want2, 2), "a list the heuristic fills gets no pruned: %d", n);
+
+		n = make_cands(ids, 5, cands);
+		CHECK(n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 0, pairdist, NULL, out) == 0,
+			  "keep pruned, no room");
+	}
+
+	/* A repeated ref is never taken twice, in place or not. */
+	{
+		N2Candidate dup[3] = {{1.0f, 1}, {1.0f, 1}, {4.0f, 2}};
+		int			want[] = {1, 2};
+
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, dup, 3, 4, pairdist, NULL, out);
+		CHECK(same_refs(out, n, want, 2), "keep pruned skips the repeat: %d", n);
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, dup, 3, 4, pairdist, NULL, dup);
+		CHECK(same_refs(dup, n, want, 2), "in place too: %d", n);
+	}
+
+	/*
+	 * Properties over random sets: keep pruned returns min(cap, candidates)
+	 * distinct refs in ascending distance, every one the heuristic keeps,
+	 * and no rejected candidate it leaves out is closer than one it takes;
+	 * in place gives the same list.
+	 */
+	{
+		uint64_t	x = 88172645463325252ULL;
+		N2Candidate rc[NRAND],
+					rin[NRAND],
+					rout[NRAND],
+					rheur[NRAND];
+		int			bad = 0;
+
+		for (int trial = 0; trial < 200; trial++)
+		{
+			int			ncand = 1 + trial % (NRAND - 1);
+			int			cap = 1 + (trial * 7) % 40;
+			int			nh,
+						nk,
+						ni;
+
+			for (int i = 0; i < NRAND; i++)
+			{
+				for (int k = 0; k < 3; k++)
+				{
+					x ^= x << 13;
+					x ^= x >> 7;
+					x ^= x << 17;
+					rpts[i][k] = (float) (x % 1000) / 100.0f;
+				}
+			}
+			for (int i = 0; i < ncand; i++)
+			{
+				rc[i].ref = (N2Ref) (i + 1);
+				rc[i].dist = rsqdist(0, i + 1);
+			}
+			n2_candidates_sort(rc, ncand);
+			memcpy(rin, rc, sizeof(N2Candidate) * ncand);
+
+			nh = n2_select_neighbors(N2_SELECT_HEURISTIC, rc, ncand, cap, rpairdist, NULL, rheur);
+			nk = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, rc, ncand, cap, rpairdist, NULL, rout);
+			ni = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, rin, ncand, cap, rpairdist, NULL, rin);
+
+			bad += nk != (ncand < cap ? ncand : cap);
+			bad += ni != nk;
+			for (int i = 0; i < nk && i < ni; i++)
+			{
+				bad += rin[i].ref != rout[i].ref;
+				bad += i > 0 && rout[i - 1].dist > rout[i].dist;
+				bad += in_list(rout, i, rout[i].ref);
+			}
+			for (int i = 0; i < nh; i++)
+				bad += !in_list(rout, nk, rheur[i].ref);
+			for (int i = 0; i < ncand; i++)
+			{
+				if (in_list(rout, nk, rc[i].ref))
+					continue;
+				for (int j = 0; j < nk; j++)
+					bad += !in_list(rheur, nh, rout[j].ref) && rout[j].dist > rc[i].dist;
+			}
+		}
+		CHECK(bad == 0, "keep pruned properties: %d violations", bad);
 	}
 
 	UNIT_DONE();

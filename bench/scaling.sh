@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# bench/scaling.sh -- how n2 and pgvector scale with the row count: for each size
+# a synthetic clustered set (bench/synth.sh, 128-d by default), for each
+# shared_buffers setting a throwaway cluster running this tree's n2 and pgvector
+# (built from the anchor tarball), and in it, one after the other: n2 with each
+# storage and pgvector, each loaded, built and swept over ef_search.  One markdown
+# row per (size, shared_buffers, system): build time, index size, and the QPS at
+# the lowest ef reaching recall@10 >= RECALL (single prepared statements, one
+# connection, n2bench search); the n2 rows carry their ratios to pgvector's in
+# the same cluster.  Times on a shared machine drift between runs: only the
+# same-run ratios mean much.  A benchmark, not a test: it asserts nothing.
+#
+# Environment (all optional):
+#   SIZES           rows (default '100000 300000 1000000')
+#   DIM             dimensions (default 128)
+#   NQ              queries (default 500)
+#   SHARED_BUFFERS  settings to run (default '128MB 4GB': the Debian default,
+#                   below the larger indexes, and above all of them)
+#   STORAGES        n2 storage values (default 'float4'); a value other than
+#                   float4 adds storage = '<value>' to the n2 WITH list
+#   WITH            n2 options (default 'm = 16, ef_construction = 64, n_threads = 2')
+#   PGV_WITH        pgvector options (default 'm = 16, ef_construction = 64'),
+#                   built with two processes (one parallel worker)
+#   EF              ef_search sweep (default '10 16 24 32 48 64 96 128 192 256')
+#   RECALL          the recall the QPS column is read at (default 0.95)
+#   MINTIME         seconds of queries per ef (default 1)
+#   PIN             same | split | off (default same; see run.sh)
+#   PGVECTOR        pgvector tarball (default ../shared/anchors/pgvector-e48241b.tar.gz)
+#   OUT             folder (default bench/results/scaling-<timestamp>); results.md
+#                   and raw/ with every tool's output
+# Run as root (a throwaway cluster as postgres, as run.sh).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd -P)
+root=$(cd "$here/.." && pwd -P)
+# shellcheck source=../scripts/lib.sh
+. "$root/scripts/lib.sh"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+n2_need_root
+
+SIZES=${SIZES:-100000 300000 1000000}
+DIM=${DIM:-128}
+NQ=${NQ:-500}
+SHARED_BUFFERS=${SHARED_BUFFERS:-128MB 4GB}
+STORAGES=${STORAGES:-float4}
+WITH=${WITH:-m = 16, ef_construction = 64, n_threads = 2}
+PGV_WITH=${PGV_WITH:-m = 16, ef_construction = 64}
+EF=${EF:-10 16 24 32 48 64 96 128 192 256}
+RECALL=${RECALL:-0.95}
+MINTIME=${MINTIME:-1}
+PGVECTOR=${PGVECTOR:-$root/../shared/anchors/pgvector-e48241b.tar.gz}
+export N2BENCH_PIN=${PIN:-same}
+OUT=${OUT:-$here/results/scaling-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT/raw"
+OUT=$(cd "$OUT" && pwd -P)
+[ -r "$PGVECTOR" ] || die "pgvector tarball $PGVECTOR missing"
+
+make -s -C "$root" bench/build/n2bench bench/build/synth >/dev/null
+n2bench=$here/build/n2bench
+
+work=$(mktemp -d /tmp/n2scaling.XXXXXX)
+chmod 755 "$work"
+cleanup() {
+	n2_cluster_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+log "build pgvector from $PGVECTOR"
+tar -xzf "$PGVECTOR" -C "$work"
+pgv_src=$work/$(tar -tzf "$PGVECTOR" | awk -F/ 'NR == 1 { print $1 }')
+make -C "$pgv_src" PG_CONFIG="$N2_PG_CONFIG" >"$OUT/raw/pgvector-build.log" 2>&1 ||
+	die "pgvector build failed (see $OUT/raw/pgvector-build.log)"
+
+# build line -> "seconds bytes"; search lines -> "ef recall qps" at the lowest
+# ef reaching RECALL, or the best recall's line with "(below)" when none does
+build_fields() { awk -F, '$1 == "build" { print $2, $3 }' "$1"; }
+at_recall() {
+	awk -F, -v want="$RECALL" '
+	$1 == "search" { if (!done && $3 + 0 >= want) { print $2, $3, $4; done = 1 }
+					 if ($3 + 0 > best) { best = $3 + 0; line = $2 " " $3 " " $4 } }
+	END { if (!done) print line, "(below)" }' "$1"
+}
+
+results=$OUT/results.md
+{
+	echo "# n2 vs pgvector as the table grows"
+	echo
+	echo "- synthetic clustered ${DIM}-d sets (bench/synth.c), $NQ queries, recall@10 against exact ground truth"
+	echo "- n2: \`$WITH\` (+ storage); pgvector: \`$PGV_WITH\`, 2 build processes"
+	echo "- QPS: single prepared statements on one connection at the lowest ef_search with recall@10 >= $RECALL (PIN=$N2BENCH_PIN)"
+	echo "- n2 commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo
+	echo "| rows | shared_buffers | index | build s | size MB | ef | recall@10 | QPS | build vs pgvector | size vs pgvector | QPS vs pgvector |"
+	echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+} >"$results"
+
+for n in $SIZES; do
+	log "data: $n x $DIM"
+	eval "$(N=$n DIM=$DIM NQ=$NQ "$here/synth.sh")"
+	for sb in $SHARED_BUFFERS; do
+		cl=$work/c-$n-$sb
+		mkdir -p "$cl"
+		bench_cluster_start "$cl" "$sb" 56500
+		make -C "$pgv_src" install PG_CONFIG="$N2_PG_CONFIG" DESTDIR="$cl/pg" >>"$OUT/raw/pgvector-build.log" 2>&1 ||
+			die "pgvector install failed"
+		export PGHOST=$N2_PGSOCK PGPORT=$N2_PGPORT PGUSER=postgres
+		n2_as_pg "$N2_PG_BINDIR/psql" -h "$N2_PGSOCK" -p "$N2_PGPORT" -d postgres -qc 'CREATE DATABASE pgv' >/dev/null
+		tag=$n-$sb
+
+		log "pgvector: load, build, sweep ($tag)"
+		raw=$OUT/raw/pgvector-$tag.csv
+		PGDATABASE=pgv N2BENCH_AM=hnsw "$n2bench" load "$BASE" "$QUERY" "$NQ" >"$raw"
+		PGDATABASE=pgv N2BENCH_AM=hnsw \
+			N2BENCH_SETUP="SET max_parallel_maintenance_workers = 1; SET min_parallel_table_scan_size = 0; SET maintenance_work_mem = '4GB'" \
+			"$n2bench" build "$PGV_WITH" >>"$raw"
+		# shellcheck disable=SC2086
+		PGDATABASE=pgv N2BENCH_AM=hnsw "$n2bench" search "$BASE" "$QUERY" "$GT_DIST" "$NQ" "$MINTIME" $EF >>"$raw"
+		read -r pb ps < <(build_fields "$raw")
+		read -r pe pr pq pnote < <(at_recall "$raw")
+
+		PGDATABASE=postgres "$n2bench" load "$BASE" "$QUERY" "$NQ" >"$OUT/raw/n2-load-$tag.csv"
+		rows=()
+		for st in $STORAGES; do
+			log "n2 storage $st: build, sweep ($tag)"
+			opts=$WITH
+			[ "$st" = float4 ] || opts="$WITH, storage = '$st'"
+			raw=$OUT/raw/n2-$st-$tag.csv
+			PGDATABASE=postgres "$n2bench" build "$opts" >"$raw"
+			# shellcheck disable=SC2086
+			PGDATABASE=postgres "$n2bench" search "$BASE" "$QUERY" "$GT_DIST" "$NQ" "$MINTIME" $EF >>"$raw"
+			read -r b s < <(build_fields "$raw")
+			read -r e r q note < <(at_recall "$raw")
+			rows+=("$(awk -v n="$n" -v sb="$sb" -v st="$st" -v b="$b" -v s="$s" -v e="$e" -v r="$r" -v q="$q" \
+				-v note="${note:-}" -v pb="$pb" -v ps="$ps" -v pq="$pq" 'BEGIN {
+				printf "| %d | %s | n2 %s | %.2f | %.1f | %s | %s%s | %.0f | %.2fx | %.2fx | %.2fx |",
+					n, sb, st, b, s / 1048576, e, r, note == "" ? "" : " " note, q, b / pb, s / ps, q / pq }')")
+		done
+		awk -v n="$n" -v sb="$sb" -v b="$pb" -v s="$ps" -v e="$pe" -v r="$pr" -v q="$pq" -v note="${pnote:-}" 'BEGIN {
+			printf "| %d | %s | pgvector | %.2f | %.1f | %s | %s%s | %.0f | 1 | 1 | 1 |\n",
+				n, sb, b, s / 1048576, e, r, note == "" ? "" : " " note, q }' >>"$results"
+		printf '%s\n' "${rows[@]}" >>"$results"
+		n2_cluster_stop
+		rm -rf "$cl/data"
+	done
+done
+log "results: $results"
+cat "$results"
