@@ -145,7 +145,7 @@ n2_index_info(PG_FUNCTION_ARGS)
 	values[17] = CStringGetTextDatum(p.merge_level0 ? "merge_level0" : "skip");
 	values[18] = Int32GetDatum(meta.version);
 	values[19] = Float8GetDatum(nelements > 0 ? (double) elem_bytes / nelements : 0);
-	values[20] = BoolGetDatum(p.select == N2_SELECT_KEEP_PRUNED);
+	values[20] = CStringGetTextDatum(n2_keep_pruned_name(p.select));
 
 	relation_close(index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

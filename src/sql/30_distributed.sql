@@ -135,7 +135,7 @@ CREATE FUNCTION n2_index_info_shards(index regclass,
 	OUT pages bigint, OUT bytes bigint, OUT dims int, OUT metric text,
 	OUT m int, OUT max_m0 int, OUT ef_construction int, OUT mult float8,
 	OUT neighbor_selecting text, OUT graph_merging text,
-	OUT format_version int, OUT element_bytes float8, OUT keep_pruned bool)
+	OUT format_version int, OUT element_bytes float8, OUT keep_pruned text)
 	RETURNS SETOF record
 	LANGUAGE plpgsql
 	AS $$
@@ -161,7 +161,7 @@ BEGIN
 				  pages bigint, bytes bigint, dims int, metric text,
 				  m int, max_m0 int, ef_construction int, mult float8,
 				  neighbor_selecting text, graph_merging text,
-				  format_version int, element_bytes float8, keep_pruned bool)
+				  format_version int, element_bytes float8, keep_pruned text)
 		 ORDER BY i.shardid, r.nodename, r.nodeport', nsp)
 		USING index,
 			  'SELECT json_agg(jsonb_build_object(''shardid'', x.shardid, ''shard_index'', x.name)
