@@ -79,10 +79,10 @@ n2_select_neighbors(N2SelectMethod method,
 		return nkept;
 
 	/*
-	 * Every candidate was seen and the list is short of the fill target:
-	 * fill it with the closest rejected ones.  In place they sit right behind the kept ones;
-	 * otherwise they are the candidates not kept.  has_ref also keeps out a
-	 * ref the input repeats.
+	 * Every candidate was seen and the list is short of the fill target: fill
+	 * it with the closest rejected ones.  In place they sit right behind the
+	 * kept ones; otherwise they are the candidates not kept.  has_ref also
+	 * keeps out a ref the input repeats.
 	 */
 	first = in_place ? nkept : 0;
 	for (int i = first; i < nseen && nkept < fill; i++)

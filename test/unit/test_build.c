@@ -481,10 +481,10 @@ main(void)
 	}
 
 	/*
-	 * Keep half: level-0 lists filled to at least half the cap (the few
-	 * short ones are nodes with fewer candidates than that), fuller than
-	 * the heuristic's and short of keep pruned's, and a better recall per
-	 * ef than the heuristic alone.
+	 * Keep half: level-0 lists filled to at least half the cap (the few short
+	 * ones are nodes with fewer candidates than that), fuller than the
+	 * heuristic's and short of keep pruned's, and a better recall per ef than
+	 * the heuristic alone.
 	 */
 	{
 		N2GraphParams ph = params(N2_METRIC_L2, base.dim, N2_SELECT_KEEP_HALF);

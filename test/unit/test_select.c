@@ -244,8 +244,8 @@ main(void)
 
 	/*
 	 * Properties over random sets: keep pruned returns min(cap, candidates)
-	 * distinct refs, keep half max(heuristic's, min(cap / 2, candidates)),
-	 * in ascending distance, every one the heuristic keeps, and no rejected
+	 * distinct refs, keep half max(heuristic's, min(cap / 2, candidates)), in
+	 * ascending distance, every one the heuristic keeps, and no rejected
 	 * candidate left out is closer than one taken; in place gives the same
 	 * list.
 	 */
