@@ -66,6 +66,13 @@ static relopt_enum_elt_def n2_merge_values[] = {
 	{NULL}
 };
 
+static relopt_enum_elt_def n2_storage_values[] = {
+	{"float4", N2_STORAGE_FLOAT4},
+	{"float16", N2_STORAGE_FLOAT16},
+	{"sq8", N2_STORAGE_SQ8},
+	{NULL}
+};
+
 static const struct config_enum_entry n2_iterative_values[] = {
 	{"off", N2_ITERATIVE_OFF, false},
 	{"strict_order", N2_ITERATIVE_STRICT, false},
@@ -83,6 +90,7 @@ void
 _PG_init(void)
 {
 	n2_distance_init();
+	n2_code_init();
 	n2_install_planner_hook();
 
 	n2_relopt_kind = add_reloption_kind();
@@ -111,6 +119,11 @@ _PG_init(void)
 					   "Level-0 graph merging: skip or merge_level0",
 					   n2_merge_values, 0,
 					   "Valid values are \"skip\" and \"merge_level0\".",
+					   AccessExclusiveLock);
+	add_enum_reloption(n2_relopt_kind, "storage",
+					   "How vectors are stored: float4, float16 or sq8",
+					   n2_storage_values, N2_STORAGE_FLOAT4,
+					   "Valid values are \"float4\", \"float16\" and \"sq8\".",
 					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("n2.ef_search",
@@ -195,6 +208,7 @@ n2_options(Datum reloptions, bool validate)
 		{"mult", RELOPT_TYPE_REAL, offsetof(N2Options, mult)},
 		{"neighbor_selecting", RELOPT_TYPE_ENUM, offsetof(N2Options, neighbor_selecting)},
 		{"graph_merging", RELOPT_TYPE_ENUM, offsetof(N2Options, graph_merging)},
+		{"storage", RELOPT_TYPE_ENUM, offsetof(N2Options, storage)},
 	};
 	N2Options  *opts;
 
@@ -222,7 +236,7 @@ n2_options(Datum reloptions, bool validate)
 /* What an index without reloptions gets. */
 static N2Options n2_default_options = {
 	0, N2_DEFAULT_M, -1, N2_DEFAULT_EF_CONSTRUCTION, -1, -1,
-	N2_SELECT_HEURISTIC, 0
+	N2_SELECT_HEURISTIC, 0, N2_STORAGE_FLOAT4
 };
 
 N2Options *
@@ -285,6 +299,9 @@ shape_from_options(const N2Options *opts, N2Params *p)
 	p->mult = opts->mult < 0 ? 1.0 / log((double) opts->m) : opts->mult;
 	p->select = (N2SelectMethod) opts->neighbor_selecting;
 	p->merge_level0 = opts->graph_merging == 1;
+	p->storage = (N2Storage) opts->storage;
+	p->sq8_lo = NULL;
+	p->sq8_step = NULL;
 }
 
 /* Parameters from reloptions, for a new build. */
@@ -302,7 +319,8 @@ same_shape(const N2Params *a, const N2Params *b)
 {
 	return a->m == b->m && a->max_m0 == b->max_m0 &&
 		a->ef_construction == b->ef_construction && a->mult == b->mult &&
-		a->select == b->select && a->merge_level0 == b->merge_level0;
+		a->select == b->select && a->merge_level0 == b->merge_level0 &&
+		a->storage == b->storage;
 }
 
 static const char *
@@ -336,6 +354,8 @@ shape_differences(const N2Params *a, const N2Params *b)
 		appendStringInfo(&buf, ", neighbor_selecting = %s", select_name(a->select));
 	if (a->merge_level0 != b->merge_level0)
 		appendStringInfo(&buf, ", graph_merging = %s", merge_name(a->merge_level0));
+	if (a->storage != b->storage)
+		appendStringInfo(&buf, ", storage = %s", n2_storage_name(a->storage));
 	return buf.len > 0 ? buf.data + 2 : buf.data;
 }
 

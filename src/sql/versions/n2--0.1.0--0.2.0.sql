@@ -8,6 +8,20 @@
 -- that an updated database ends up with what a fresh install creates
 -- (t/140_extension_update.pl compares the two).
 
+-- n2_index_info says how the index stores its vectors (the storage option).
+DROP FUNCTION n2_index_info(regclass);
+CREATE FUNCTION n2_index_info(index regclass,
+	OUT elements bigint, OUT heap_tids bigint, OUT deleted bigint,
+	OUT levels int, OUT entry_level int,
+	OUT level0_degree_min int, OUT level0_degree_avg float8,
+	OUT level0_degree_max int,
+	OUT pages bigint, OUT bytes bigint, OUT dims int, OUT metric text,
+	OUT m int, OUT max_m0 int, OUT ef_construction int, OUT mult float8,
+	OUT neighbor_selecting text, OUT graph_merging text,
+	OUT format_version int, OUT element_bytes float8, OUT storage text)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL SAFE;
+
 -- Citus.  An n2 index on a distributed or reference table is one index per
 -- shard placement, named <index>_<shardid> on its node, which n2_verify and
 -- n2_index_info only see there.  These functions run them on every placement
@@ -145,7 +159,7 @@ CREATE FUNCTION n2_index_info_shards(index regclass,
 	OUT pages bigint, OUT bytes bigint, OUT dims int, OUT metric text,
 	OUT m int, OUT max_m0 int, OUT ef_construction int, OUT mult float8,
 	OUT neighbor_selecting text, OUT graph_merging text,
-	OUT format_version int, OUT element_bytes float8)
+	OUT format_version int, OUT element_bytes float8, OUT storage text)
 	RETURNS SETOF record
 	LANGUAGE plpgsql
 	AS $$
@@ -160,7 +174,7 @@ BEGIN
 				i.level0_degree_min, i.level0_degree_avg, i.level0_degree_max,
 				i.pages, i.bytes, i.dims, i.metric, i.m, i.max_m0, i.ef_construction,
 				i.mult, i.neighbor_selecting, i.graph_merging, i.format_version,
-				i.element_bytes
+				i.element_bytes, i.storage
 		 FROM %s.n2_run_on_shard_indexes($1, $2) r,
 			  json_to_recordset(r.result::json) AS i(
 				  shardid bigint, shard_index text,
@@ -171,7 +185,7 @@ BEGIN
 				  pages bigint, bytes bigint, dims int, metric text,
 				  m int, max_m0 int, ef_construction int, mult float8,
 				  neighbor_selecting text, graph_merging text,
-				  format_version int, element_bytes float8)
+				  format_version int, element_bytes float8, storage text)
 		 ORDER BY i.shardid, r.nodename, r.nodeport', nsp)
 		USING index,
 			  'SELECT json_agg(jsonb_build_object(''shardid'', x.shardid, ''shard_index'', x.name)

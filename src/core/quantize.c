@@ -1,0 +1,290 @@
+/*
+ * Copyright (c) 2025-2026, the n2 developers
+ * quantize.c
+ *		float16 and sq8 codes: conversions, scalar kernels, dispatch and the
+ *		lower bound that lets a scan on codes return exactly ordered rows.
+ */
+#include "quantize_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+uint16_t
+n2_float_to_half(float f)
+{
+	uint32_t	x;
+	uint32_t	ax;
+	uint16_t	sign;
+	uint32_t	h;
+	uint32_t	rem;
+
+	memcpy(&x, &f, sizeof(x));
+	sign = (uint16_t) ((x >> 16) & 0x8000);
+	ax = x & 0x7FFFFFFF;
+	if (ax > 0x7F800000)
+		return sign;			/* NaN: never stored, coded as zero */
+	if (ax >= 0x477FF000)
+		return sign | 0x7BFF;	/* would round to infinity: clamp */
+	if (ax < 0x38800000)
+	{
+		float		a;
+
+		/* below 2^-14: a multiple of 2^-24 (1024 is the least normal) */
+		memcpy(&a, &ax, sizeof(a));
+		return sign | (uint16_t) rintf(a * 16777216.0f);
+	}
+	h = (ax >> 13) - (112 << 10);
+	rem = ax & 0x1FFF;
+	if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+		h++;
+	return sign | (uint16_t) h;
+}
+
+float
+n2_half_to_float(uint16_t h)
+{
+	uint32_t	sign = (uint32_t) (h & 0x8000) << 16;
+	uint32_t	exp = (h >> 10) & 0x1F;
+	uint32_t	mant = h & 0x3FF;
+	uint32_t	x;
+	float		f;
+
+	if (exp == 0)
+	{
+		f = (float) mant * (1.0f / 16777216.0f);
+		return sign ? -f : f;
+	}
+	if (exp == 31)
+		x = sign | 0x7F800000 | (mant << 13);
+	else
+		x = sign | ((exp + 112) << 23) | (mant << 13);
+	memcpy(&f, &x, sizeof(f));
+	return f;
+}
+
+void
+n2_f16_encode(const float *v, uint16_t *out, int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = n2_float_to_half(v[i]);
+}
+
+void
+n2_f16_decode(const uint16_t *code, float *out, int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = n2_half_to_float(code[i]);
+}
+
+/* A dimension whose values were all equal gets step 0: every code is lo. */
+void
+n2_sq8_ranges(const float *vmin, const float *vmax, float *lo, float *step,
+			  int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		lo[i] = vmin[i];
+		step[i] = vmax[i] > vmin[i] ? (vmax[i] - vmin[i]) / 255.0f : 0.0f;
+		/* the top code must reach vmax despite the division's rounding */
+		while (step[i] > 0.0f && fmaf(255.0f, step[i], lo[i]) < vmax[i])
+			step[i] = nextafterf(step[i], INFINITY);
+	}
+}
+
+void
+n2_sq8_encode(const float *v, const float *lo, const float *step,
+			  uint8_t *out, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		float		t;
+		int			c;
+
+		if (step[i] <= 0.0f)
+		{
+			out[i] = 0;
+			continue;
+		}
+		t = (v[i] - lo[i]) / step[i];
+		if (!(t > 0.0f))
+			c = 0;
+		else if (t >= 255.0f)
+			c = 255;
+		else
+		{
+			c = (int) rintf(t);
+			/* the nearer of the two codes around v, as decoding sees them */
+			if (c < 255 && fabsf(fmaf((float) (c + 1), step[i], lo[i]) - v[i]) <
+				fabsf(fmaf((float) c, step[i], lo[i]) - v[i]))
+				c++;
+			else if (c > 0 && fabsf(fmaf((float) (c - 1), step[i], lo[i]) - v[i]) <
+					 fabsf(fmaf((float) c, step[i], lo[i]) - v[i]))
+				c--;
+		}
+		out[i] = (uint8_t) c;
+	}
+}
+
+void
+n2_sq8_decode(const uint8_t *code, const float *lo, const float *step,
+			  float *out, int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = fmaf((float) code[i], step[i], lo[i]);
+}
+
+static float
+f16_l2sq_scalar(const float *q, const uint16_t *x, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+	{
+		float		d = q[i] - n2_half_to_float(x[i]);
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+static float
+f16_dot_scalar(const float *q, const uint16_t *x, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		sum += q[i] * n2_half_to_float(x[i]);
+	return sum;
+}
+
+static float
+sq8_l2sq_scalar(const float *q, const float *lo, const float *step,
+				const uint8_t *x, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+	{
+		float		d = q[i] - fmaf((float) x[i], step[i], lo[i]);
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+static float
+sq8_dot_scalar(const float *q, const float *lo, const float *step,
+			   const uint8_t *x, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		sum += q[i] * fmaf((float) x[i], step[i], lo[i]);
+	return sum;
+}
+
+#define SCALAR_CODE_KERNELS \
+	.name = "scalar", \
+	.f16_l2sq = f16_l2sq_scalar, \
+	.f16_dot = f16_dot_scalar, \
+	.sq8_l2sq = sq8_l2sq_scalar, \
+	.sq8_dot = sq8_dot_scalar
+
+const N2CodeKernels n2_code_kernels_scalar = {SCALAR_CODE_KERNELS};
+
+N2CodeKernels n2_code_kernels = {SCALAR_CODE_KERNELS};
+
+/*
+ * The AVX2 variant also converts halves with F16C, which every AVX2 CPU
+ * has but which libgcc's check list does not name: ask CPUID (leaf 1,
+ * ECX bit 29).  AVX-512F implies it.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+static int
+cpu_has_f16c(void)
+{
+	unsigned int a,
+				b,
+				c,
+				d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d))
+		return 0;
+	return (c & (1u << 29)) != 0;
+}
+#else
+static int
+cpu_has_f16c(void)
+{
+	return 0;
+}
+#endif
+
+const N2CodeKernels *
+n2_code_kernels_for(N2Simd simd)
+{
+	const N2CodeKernels *k;
+
+	switch (simd)
+	{
+		case N2_SIMD_SCALAR:
+			return &n2_code_kernels_scalar;
+		case N2_SIMD_AVX2:
+			k = &n2_code_kernels_avx2;
+			break;
+		case N2_SIMD_AVX512:
+			k = &n2_code_kernels_avx512;
+			break;
+		default:
+			return NULL;
+	}
+	if (k->f16_l2sq == NULL || n2_kernels_for(simd) == NULL || !cpu_has_f16c())
+		return NULL;
+	return k;
+}
+
+/* The distance kernels' level (n2_distance_init decides it), or below. */
+void
+n2_code_init(void)
+{
+	for (int s = n2_simd_active(); s >= N2_SIMD_SCALAR; s--)
+	{
+		const N2CodeKernels *k = n2_code_kernels_for((N2Simd) s);
+
+		if (k != NULL)
+		{
+			n2_code_kernels = *k;
+			return;
+		}
+	}
+}
+
+/*
+ * Rounding: a float sum of n terms is within about n * 2^-24 of its exact
+ * value, relative to the sum of the terms' magnitudes; rel covers the
+ * operator's sums and the index's together, with room to spare.
+ */
+double
+n2_code_lower_bound(N2Metric metric, float dhat, float err, float norm,
+					float qnorm, int dims)
+{
+	double		rel = (dims + 16) * 1.2e-7;
+	double		e = (double) err * (1.0 + rel);
+	double		lb;
+
+	switch (metric)
+	{
+		case N2_METRIC_L2:
+			lb = (sqrt(dhat > 0.0f ? (double) dhat : 0.0) * (1.0 - rel) - e) *
+				(1.0 - rel);
+			return lb > 0.0 ? lb : 0.0;
+		case N2_METRIC_ANGULAR:
+			return (double) dhat - e - 8.0 * rel;
+		case N2_METRIC_DOT:
+		default:
+			return (double) dhat - (double) qnorm * (1.0 + rel) *
+				(e + rel * (2.0 * (double) norm + e)) - 1e-30;
+	}
+}
