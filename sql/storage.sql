@@ -135,5 +135,23 @@ RESET enable_seqscan;
 SELECT array_agg(id) FROM (SELECT id FROM stw ORDER BY v <-> (SELECT v FROM stw WHERE id = 5) LIMIT 5) s;
 SELECT count(*) AS problems FROM n2_verify('stw_sq8');
 
-DROP TABLE st, st_empty, stw;
+-- Past maintenance_work_mem the build trains sq8 on the rows it holds and
+-- inserts the rest, coded with those ranges.
+CREATE TABLE stb (id int, v vector(64));
+INSERT INTO stb SELECT i, (SELECT array_agg(sin(i * k * 0.01)::real) FROM generate_series(1, 64) k)::vector
+	FROM generate_series(1, 4000) i;
+SET maintenance_work_mem = '1MB';
+-- (the count in the NOTICE depends on the build's memory accounting only)
+CREATE INDEX stb_sq8 ON stb USING n2 (v) WITH (storage = sq8, n_threads = 1);
+RESET maintenance_work_mem;
+SELECT storage, elements, heap_tids FROM n2_index_info('stb_sq8');
+SELECT count(*) AS problems FROM n2_verify('stb_sq8');
+SET enable_seqscan = off;
+SELECT array_agg(id) FROM (SELECT id FROM stb ORDER BY v <-> (SELECT v FROM stb WHERE id = 3999) LIMIT 8) s;
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT array_agg(id) FROM (SELECT id FROM stb ORDER BY v <-> (SELECT v FROM stb WHERE id = 3999) LIMIT 8) s;
+RESET enable_indexscan;
+
+DROP TABLE st, st_empty, stw, stb;
 DROP FUNCTION st_check;
