@@ -542,6 +542,9 @@ n2_verify(PG_FUNCTION_ARGS)
 				vs.meta.m, vs.meta.max_m0, vs.meta.dims, vs.meta.storage);
 	else
 	{
+		if (n2_storage_needs_training(&vs.p) && ItemPointerIsValid(&vs.meta.entry))
+			problem(&vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
+					"sq8 index holds elements but names no quantizer");
 		check_pages(&vs);
 		check_elements(&vs);
 		check_reachable(&vs);
