@@ -474,6 +474,8 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 				 errmsg("expected %d dimensions, not %d", is->meta.dims, dims),
 				 errdetail("Index \"%s\" holds %d-dimensional vectors.",
 						   RelationGetRelationName(index), is->meta.dims)));
+	/* a concurrent first insert may have fixed it since insert_begin */
+	is->params.dims = is->meta.dims;
 
 	/*
 	 * An sq8 index built empty is trained by its first insert, which holds
@@ -485,7 +487,11 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 		n2_storage_load(index, &is->meta, &is->params);
 		if (n2_storage_needs_training(p))
 		{
-			Assert(lockmode == N2_LOCK_INSERT_ENTRY);
+			if (ItemPointerIsValid(&is->meta.entry))
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("sq8 index \"%s\" holds elements but names no quantizer",
+								RelationGetRelationName(index))));
 			n2_storage_train(&is->params, v, 1);
 			n2_storage_write(index, p);
 		}
