@@ -279,12 +279,17 @@ n2_code_lower_bound(N2Metric metric, float dhat, float err, float norm,
 		case N2_METRIC_L2:
 			lb = (sqrt(dhat > 0.0f ? (double) dhat : 0.0) * (1.0 - rel) - e) *
 				(1.0 - rel);
+			/* not above 0, nor NaN (infinity less infinity) */
 			return lb > 0.0 ? lb : 0.0;
 		case N2_METRIC_ANGULAR:
-			return (double) dhat - e - 8.0 * rel;
+			lb = (double) dhat - e - 8.0 * rel;
+			break;
 		case N2_METRIC_DOT:
 		default:
-			return (double) dhat - (double) qnorm * (1.0 + rel) *
+			lb = (double) dhat - (double) qnorm * (1.0 + rel) *
 				(e + rel * (2.0 * (double) norm + e)) - 1e-30;
+			break;
 	}
+	/* an overflowed code or norm bounds nothing: -Infinity is always true */
+	return isnan(lb) ? -INFINITY : lb;
 }

@@ -259,6 +259,16 @@ test_lower_bound(void)
 		}
 	}
 	CHECK(bad == 0, "%d lower bounds above the distance", bad);
+
+	/* overflowed errors or norms give no bound, never NaN */
+	CHECK(n2_code_lower_bound(N2_METRIC_DOT, INFINITY, INFINITY, 1.0f, 0.0f, 8) == -INFINITY,
+		  "dot: 0 * infinity");
+	CHECK(n2_code_lower_bound(N2_METRIC_DOT, INFINITY, INFINITY, 1.0f, 1.0f, 8) == -INFINITY,
+		  "dot: infinity less infinity");
+	CHECK(n2_code_lower_bound(N2_METRIC_L2, INFINITY, INFINITY, 1.0f, 1.0f, 8) == 0.0,
+		  "L2: infinity less infinity");
+	CHECK(n2_code_lower_bound(N2_METRIC_ANGULAR, 1.0f, INFINITY, 1.0f, 1.0f, 8) == -INFINITY,
+		  "angular: infinite error");
 }
 
 int
