@@ -530,7 +530,9 @@ flush_nodes(N2BuildState *bs)
 						(errcode(ERRCODE_OUT_OF_MEMORY),
 						 errmsg("out of memory")));
 		}
+		n2_storage_train(&bs->params, bs->vectors, bs->nnodes);
 		write_pages(bs, &graph);
+		n2_storage_write(bs->index, &bs->params);
 	}
 	PG_FINALLY();
 	{

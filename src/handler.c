@@ -67,6 +67,13 @@ static relopt_enum_elt_def n2_merge_values[] = {
 	{NULL}
 };
 
+static relopt_enum_elt_def n2_storage_values[] = {
+	{"float4", N2_STORAGE_FLOAT4},
+	{"float16", N2_STORAGE_FLOAT16},
+	{"sq8", N2_STORAGE_SQ8},
+	{NULL}
+};
+
 static const struct config_enum_entry n2_iterative_values[] = {
 	{"off", N2_ITERATIVE_OFF, false},
 	{"strict_order", N2_ITERATIVE_STRICT, false},
@@ -84,6 +91,7 @@ void
 _PG_init(void)
 {
 	n2_distance_init();
+	n2_code_init();
 	n2_install_planner_hook();
 
 	n2_relopt_kind = add_reloption_kind();
@@ -116,6 +124,11 @@ _PG_init(void)
 					   "Level-0 graph merging: skip or merge_level0",
 					   n2_merge_values, 0,
 					   "Valid values are \"skip\" and \"merge_level0\".",
+					   AccessExclusiveLock);
+	add_enum_reloption(n2_relopt_kind, "storage",
+					   "How vectors are stored: float4, float16 or sq8",
+					   n2_storage_values, N2_STORAGE_FLOAT4,
+					   "Valid values are \"float4\", \"float16\" and \"sq8\".",
 					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("n2.ef_search",
@@ -209,6 +222,7 @@ n2_options(Datum reloptions, bool validate)
 		{"neighbor_selecting", RELOPT_TYPE_ENUM, offsetof(N2Options, neighbor_selecting)},
 		{"graph_merging", RELOPT_TYPE_ENUM, offsetof(N2Options, graph_merging)},
 		{"keep_pruned", RELOPT_TYPE_BOOL, offsetof(N2Options, keep_pruned)},
+		{"storage", RELOPT_TYPE_ENUM, offsetof(N2Options, storage)},
 	};
 	N2Options  *opts;
 
@@ -236,7 +250,7 @@ n2_options(Datum reloptions, bool validate)
 /* What an index without reloptions gets. */
 static N2Options n2_default_options = {
 	0, N2_DEFAULT_M, -1, N2_DEFAULT_EF_CONSTRUCTION, -1, -1,
-	N2_SELECT_HEURISTIC, 0, N2_DEFAULT_KEEP_PRUNED
+	N2_SELECT_HEURISTIC, 0, N2_DEFAULT_KEEP_PRUNED, N2_STORAGE_FLOAT4
 };
 
 N2Options *
@@ -331,6 +345,9 @@ shape_from_options(const N2Options *opts, N2Params *p)
 	if (p->select == N2_SELECT_HEURISTIC && opts->keep_pruned)
 		p->select = N2_SELECT_KEEP_PRUNED;
 	p->merge_level0 = opts->graph_merging == 1;
+	p->storage = (N2Storage) opts->storage;
+	p->sq8_lo = NULL;
+	p->sq8_step = NULL;
 }
 
 /* Parameters from reloptions, for a new build. */
@@ -348,7 +365,8 @@ same_shape(const N2Params *a, const N2Params *b)
 {
 	return a->m == b->m && a->max_m0 == b->max_m0 &&
 		a->ef_construction == b->ef_construction && a->mult == b->mult &&
-		a->select == b->select && a->merge_level0 == b->merge_level0;
+		a->select == b->select && a->merge_level0 == b->merge_level0 &&
+		a->storage == b->storage;
 }
 
 static const char *
@@ -385,6 +403,8 @@ shape_differences(const N2Params *a, const N2Params *b)
 						 a->select == N2_SELECT_KEEP_PRUNED ? "on" : "off");
 	if (a->merge_level0 != b->merge_level0)
 		appendStringInfo(&buf, ", graph_merging = %s", merge_name(a->merge_level0));
+	if (a->storage != b->storage)
+		appendStringInfo(&buf, ", storage = %s", n2_storage_name(a->storage));
 	return buf.len > 0 ? buf.data + 2 : buf.data;
 }
 

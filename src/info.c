@@ -71,8 +71,8 @@ n2_index_info(PG_FUNCTION_ARGS)
 	int			deg_max = 0;
 	int			levels = 0;
 	int64		elem_bytes = 0;
-	Datum		values[21];
-	bool		nulls[21] = {0};
+	Datum		values[22];
+	bool		nulls[22] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -145,7 +145,8 @@ n2_index_info(PG_FUNCTION_ARGS)
 	values[17] = CStringGetTextDatum(p.merge_level0 ? "merge_level0" : "skip");
 	values[18] = Int32GetDatum(meta.version);
 	values[19] = Float8GetDatum(nelements > 0 ? (double) elem_bytes / nelements : 0);
-	values[20] = BoolGetDatum(p.select == N2_SELECT_KEEP_PRUNED);
+	values[20] = CStringGetTextDatum(n2_storage_name(p.storage));
+	values[21] = BoolGetDatum(p.select == N2_SELECT_KEEP_PRUNED);
 
 	relation_close(index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

@@ -380,13 +380,9 @@ find_neighbors(N2InsertState *is, const float *v, int level,
 					 errmsg("out of memory")));
 		if (nfound == 0)
 			continue;
-		if (l == 0 && found[0].dist <= 0)
-		{
-			float	   *w = n2_read_vector(pg, found[0].ref);
-
-			if (w != NULL && memcmp(w, v, sizeof(float) * p->dims) == 0)
-				return found[0].ref;
-		}
+		if (l == 0 && (found[0].dist <= 0 || !n2_storage_is_exact(p)) &&
+			n2_storage_same_vector(pg, found[0].ref, v))
+			return found[0].ref;
 		ep = found[0];
 		sel[l] = palloc(sizeof(N2Candidate) * nfound);
 		nsel[l] = n2_select_refs(pg, found, nfound, n2_links_cap(p, l), sel[l],
@@ -478,6 +474,28 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 				 errmsg("expected %d dimensions, not %d", is->meta.dims, dims),
 				 errdetail("Index \"%s\" holds %d-dimensional vectors.",
 						   RelationGetRelationName(index), is->meta.dims)));
+	/* a concurrent first insert may have fixed it since insert_begin */
+	is->params.dims = is->meta.dims;
+
+	/*
+	 * An sq8 index built empty is trained by its first insert, which holds
+	 * N2_LOCK_INSERT_ENTRY (the index is empty); an insert that waited for
+	 * it reads the ranges it wrote.
+	 */
+	if (n2_storage_needs_training(p))
+	{
+		n2_storage_load(index, &is->meta, &is->params);
+		if (n2_storage_needs_training(p))
+		{
+			if (ItemPointerIsValid(&is->meta.entry))
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("sq8 index \"%s\" holds elements but names no quantizer",
+								RelationGetRelationName(index))));
+			n2_storage_train(&is->params, v, 1);
+			n2_storage_write(index, p);
+		}
+	}
 
 	if (!ItemPointerIsValid(&is->meta.entry))
 	{

@@ -125,11 +125,11 @@ place_node(const N2Layout *lo, N2NodePlace *pl, uint32 node, int64 *ntids,
 	}
 	for (int i = 0; i < *nvc; i++)
 	{
-		int			take = Min(p->dims - ninline - i * n2_vector_chunk_floats(),
-							   n2_vector_chunk_floats());
+		int			take = Min(p->dims - ninline - i * n2_vector_chunk_dims(p),
+							   n2_vector_chunk_dims(p));
 		ItemPointerData tid;
 
-		cursor_place(&pl->cur, n2_vector_chunk_size(take), &tid);
+		cursor_place(&pl->cur, n2_vector_chunk_size(p, take), &tid);
 		if (out)
 			out[k++] = tid;
 	}

@@ -33,6 +33,7 @@
 #include "utils/relcache.h"
 
 #include "core/distance.h"
+#include "core/quantize.h"
 #include "core/search.h"
 #include "core/select.h"
 
@@ -75,7 +76,7 @@ typedef struct N2MetaPageData
 	uint8		metric;			/* N2Metric */
 	uint8		select;			/* N2SelectMethod */
 	uint8		merge_level0;
-	uint8		unused;
+	uint8		storage;		/* N2Storage: how vectors are coded */
 	int32		m;
 	int32		max_m0;
 	int32		ef_construction;
@@ -86,6 +87,8 @@ typedef struct N2MetaPageData
 	int64		nelements;		/* graph nodes, including deleted ones */
 	int64		ndeleted;		/* nodes unlinked by VACUUM, space reusable */
 	uint64		seed;			/* mixed into level draws */
+	ItemPointerData quant;		/* sq8: first quantizer chunk, invalid until
+								 * trained */
 } N2MetaPageData;
 
 typedef N2MetaPageData *N2MetaPage;
@@ -96,6 +99,7 @@ typedef N2MetaPageData *N2MetaPage;
 #define N2_TUPLE_ELEMENT	1
 #define N2_TUPLE_TIDS		2
 #define N2_TUPLE_VECTOR		3
+#define N2_TUPLE_QUANT		4
 
 #define N2_INLINE_TIDS		1
 
@@ -150,15 +154,45 @@ typedef struct N2VectorChunkData
 {
 	uint8		type;			/* N2_TUPLE_VECTOR */
 	uint8		unused;
-	uint16		nfloats;
+	uint16		ndims;			/* dimensions this chunk codes */
 	ItemPointerData next;
-	/* float4 vec[nfloats] follows at N2_VECTOR_CHUNK_HEADER */
+	uint16		codelen;		/* bytes of their code */
+	/* the code follows at N2_VECTOR_CHUNK_HEADER */
 } N2VectorChunkData;
 
 typedef N2VectorChunkData *N2VectorChunk;
 
 #define N2_VECTOR_CHUNK_HEADER	TYPEALIGN(4, sizeof(N2VectorChunkData))
-#define N2VectorChunkFloats(vc) ((float *) ((char *) (vc) + N2_VECTOR_CHUNK_HEADER))
+#define N2VectorChunkCode(vc) ((char *) (vc) + N2_VECTOR_CHUNK_HEADER)
+
+/*
+ * Compact codes (float16, sq8) start, in the element, with what a scan needs
+ * to bound the error of a distance computed on the code.
+ */
+typedef struct N2CodeHeader
+{
+	float		err;			/* >= |vector - decoded code| */
+	float		norm;			/* >= |vector| */
+} N2CodeHeader;
+
+/*
+ * sq8's trained ranges: a chain of these, each holding lo[ndims] then
+ * step[ndims] for dimensions start .. start + ndims - 1.
+ */
+typedef struct N2QuantChunkData
+{
+	uint8		type;			/* N2_TUPLE_QUANT */
+	uint8		unused;
+	uint16		ndims;
+	ItemPointerData next;
+	uint16		start;
+	/* float lo[ndims], step[ndims] follow at N2_QUANT_CHUNK_HEADER */
+} N2QuantChunkData;
+
+typedef N2QuantChunkData *N2QuantChunk;
+
+#define N2_QUANT_CHUNK_HEADER	TYPEALIGN(4, sizeof(N2QuantChunkData))
+#define N2QuantChunkFloats(qc) ((float *) ((char *) (qc) + N2_QUANT_CHUNK_HEADER))
 
 /*
  * Largest tuple we place on a page: one alone on a page, less one free
@@ -293,6 +327,7 @@ typedef struct N2Options
 	int			neighbor_selecting; /* N2SelectMethod */
 	int			graph_merging;	/* 0 skip, 1 merge_level0 */
 	bool		keep_pruned;	/* heuristic fills lists with what it pruned */
+	int			storage;		/* N2Storage */
 } N2Options;
 
 /* Parameters in force for an index: from the metapage once built. */
@@ -307,6 +342,9 @@ typedef struct N2Params
 	N2SelectMethod select;
 	bool		merge_level0;
 	bool		is_array;		/* real[] column instead of vector */
+	N2Storage	storage;
+	const float *sq8_lo;		/* sq8's ranges (dims each); NULL until */
+	const float *sq8_step;		/* trained */
 } N2Params;
 
 /* Geometry of element tuples for an index (derived from N2Params). */
@@ -395,12 +433,13 @@ extern void n2_init_meta(Page page, const N2Params *p, uint64 seed);
 extern void n2_read_meta(Relation index, N2MetaPageData *meta);
 extern void n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p);
 extern Size n2_code_bytes(const N2Params *p, int ndims);
+extern Size n2_chunk_code_bytes(const N2Params *p, int ndims);
 extern Size n2_element_size(const N2Params *p, int level, int keylen,
 							int *ninline);
 extern int	n2_max_level(const N2Params *p);
-extern Size n2_vector_chunk_size(int nfloats);
+extern Size n2_vector_chunk_size(const N2Params *p, int ndims);
 extern Size n2_tid_chunk_size(int capacity);
-extern int	n2_vector_chunk_floats(void);
+extern int	n2_vector_chunk_dims(const N2Params *p);
 extern int	n2_vector_chunks(const N2Params *p, int ninline);
 extern void n2_form_element(N2ElementTuple et, const N2Params *p, int level,
 							const char *keys, int keylen, const float *vec,
@@ -439,7 +478,10 @@ typedef struct N2PageGraph
 	Relation	index;
 	const N2Params *params;
 	const float *query;			/* normalised for angular */
-	float	   *vecbuf;			/* assembles split (wide) vectors */
+	float	   *vecbuf;			/* assembles split (wide) or coded vectors */
+	bool		lower_bounds;	/* distances are lower bounds of the
+								 * operator's (compact storage scans) */
+	float		qnorm;			/* >= |query|, for lower_bounds */
 	Buffer		buf;			/* last buffer pinned, kept to save lookups */
 	uint64		nvisited;		/* tuples whose distance was computed */
 } N2PageGraph;
@@ -525,6 +567,24 @@ extern uint64_t *n2_mark_file_reach_word(void *ctx, int map, uint64_t word,
 										 bool dirty);
 extern void n2_mark_file_stats(const N2MarkFile *mf, int64 *writes, int64 *reads);
 extern void n2_mark_file_close(N2MarkFile *mf);
+/* storage.c: vector codes (float4, float16, sq8) on pages */
+extern const char *n2_storage_name(N2Storage storage);
+extern bool n2_storage_is_exact(const N2Params *p);
+extern void n2_encode_element_code(const N2Params *p, const float *vec,
+								   int ninline, char *out);
+extern void n2_encode_chunk_code(const N2Params *p, const float *vec, int start,
+								 int n, char *out);
+extern void n2_decode_element_code(const N2Params *p, N2ElementTuple et,
+								   float *out);
+extern void n2_decode_chunk_code(const N2Params *p, N2VectorChunk vc,
+								 int start, float *out);
+extern float n2_element_distance(N2PageGraph *pg, N2ElementTuple et);
+extern void n2_storage_train(N2Params *p, const float *vectors, int64 n);
+extern void n2_storage_load(Relation index, const N2MetaPageData *meta,
+							N2Params *p);
+extern void n2_storage_write(Relation index, const N2Params *p);
+extern bool n2_storage_needs_training(const N2Params *p);
+extern bool n2_storage_same_vector(N2PageGraph *pg, N2Ref ref, const float *v);
 
 /* pause.c: test-only pause points (n2.pause_at) */
 extern void n2_pause_point(const char *name);

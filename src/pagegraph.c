@@ -27,6 +27,8 @@ n2_page_graph_init(N2PageGraph *pg, Relation index, const N2Params *p,
 	pg->vecbuf = palloc(sizeof(float) * Max(p->dims, 1));
 	pg->buf = InvalidBuffer;
 	pg->nvisited = 0;
+	pg->lower_bounds = false;
+	pg->qnorm = 0.0f;
 }
 
 void
@@ -129,10 +131,11 @@ n2_page_graph_element(N2PageGraph *pg, N2Ref ref)
 }
 
 /*
- * The element's whole vector.  Narrow vectors are returned in place (valid
- * while the page stays locked); wide ones are assembled in pg->vecbuf, which
- * reads their continuation pages with the element's page still locked: the
- * chain is written before the element becomes reachable and never changes.
+ * The element's whole vector, decoded.  Narrow float4 vectors are returned
+ * in place (valid while the page stays locked); others are assembled in
+ * pg->vecbuf, which reads their continuation pages with the element's page
+ * still locked: the chain is written before the element becomes reachable
+ * and never changes.
  */
 const float *
 n2_element_vector(N2PageGraph *pg, N2ElementTuple et)
@@ -140,10 +143,11 @@ n2_element_vector(N2PageGraph *pg, N2ElementTuple et)
 	ItemPointerData next;
 	int			have;
 
-	if (et->ninline >= pg->params->dims)
+	if (et->ninline >= pg->params->dims &&
+		pg->params->storage == N2_STORAGE_FLOAT4)
 		return N2ElementVector(et);
 
-	memcpy(pg->vecbuf, N2ElementVector(et), sizeof(float) * et->ninline);
+	n2_decode_element_code(pg->params, et, pg->vecbuf);
 	have = et->ninline;
 	next = et->vecnext;
 	while (have < pg->params->dims && ItemPointerIsValid(&next))
@@ -163,8 +167,8 @@ n2_element_vector(N2PageGraph *pg, N2ElementTuple et)
 							RelationGetRelationName(pg->index),
 							ItemPointerGetBlockNumber(&next),
 							ItemPointerGetOffsetNumber(&next))));
-		take = Min(vc->nfloats, pg->params->dims - have);
-		memcpy(pg->vecbuf + have, N2VectorChunkFloats(vc), sizeof(float) * take);
+		take = Min(vc->ndims, pg->params->dims - have);
+		n2_decode_chunk_code(pg->params, vc, have, pg->vecbuf + have);
 		have += take;
 		next = vc->next;
 		UnlockReleaseBuffer(buf);
@@ -240,7 +244,6 @@ prefetch_tuple(Page page, OffsetNumber off, int lines)
 static void
 distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 {
-	const N2Params *p = pg->params;
 	Relation	index = pg->index;
 	N2RecentBuffer *slots[N2_DISTANCE_BATCH];
 	Buffer		hints[N2_DISTANCE_BATCH];
@@ -284,8 +287,7 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		et = n2_page_tuple(page, off, N2_TUPLE_ELEMENT);
 		if (et != NULL)
-			out[i] = n2_metric_distance(p->metric, n2_element_vector(pg, et),
-										pg->query, p->dims);
+			out[i] = n2_element_distance(pg, et);
 		else
 			out[i] = INFINITY;
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);

@@ -42,6 +42,7 @@ n2_init_meta(Page page, const N2Params *p, uint64 seed)
 	meta->metric = (uint8) p->metric;
 	meta->select = (uint8) p->select;
 	meta->merge_level0 = p->merge_level0 ? 1 : 0;
+	meta->storage = (uint8) p->storage;
 	meta->m = p->m;
 	meta->max_m0 = p->max_m0;
 	meta->ef_construction = p->ef_construction;
@@ -50,6 +51,7 @@ n2_init_meta(Page page, const N2Params *p, uint64 seed)
 	meta->max_level = -1;
 	meta->insert_page = InvalidBlockNumber;
 	meta->seed = seed;
+	ItemPointerSetInvalid(&meta->quant);
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(N2MetaPageData)) - (char *) page;
 }
 
@@ -106,13 +108,26 @@ n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p)
 	p->select = (N2SelectMethod) meta->select;
 	p->merge_level0 = meta->merge_level0 != 0;
 	p->is_array = n2_index_is_array(index);
+	p->storage = (N2Storage) meta->storage;
+	n2_storage_load(index, meta, p);
 }
 
-/* Bytes the code of ndims dimensions of a vector takes in a tuple. */
+/*
+ * Bytes the code of a vector's first ndims dimensions takes in its element:
+ * compact codes start with an N2CodeHeader.
+ */
 Size
 n2_code_bytes(const N2Params *p, int ndims)
 {
-	return sizeof(float) * ndims;
+	return (p->storage == N2_STORAGE_FLOAT4 ? 0 : sizeof(N2CodeHeader)) +
+		(Size) n2_storage_dim_bytes(p->storage) * ndims;
+}
+
+/* Bytes the code of ndims dimensions takes in a vector chunk. */
+Size
+n2_chunk_code_bytes(const N2Params *p, int ndims)
+{
+	return (Size) n2_storage_dim_bytes(p->storage) * ndims;
 }
 
 /*
@@ -147,7 +162,7 @@ int
 n2_max_level(const N2Params *p)
 {
 	Size		room = N2_MAX_TUPLE_SIZE - N2_ELEMENT_HEADER -
-		sizeof(float) * Min(p->dims, 16) -
+		n2_code_bytes(p, Min(p->dims, 16)) -
 		sizeof(ItemPointerData) * p->max_m0;
 	int			level = (int) (room / (sizeof(ItemPointerData) * p->m));
 
@@ -155,9 +170,9 @@ n2_max_level(const N2Params *p)
 }
 
 Size
-n2_vector_chunk_size(int nfloats)
+n2_vector_chunk_size(const N2Params *p, int ndims)
 {
-	return N2_VECTOR_CHUNK_HEADER + sizeof(float) * nfloats;
+	return N2_VECTOR_CHUNK_HEADER + n2_chunk_code_bytes(p, ndims);
 }
 
 Size
@@ -166,17 +181,18 @@ n2_tid_chunk_size(int capacity)
 	return offsetof(N2TidChunkData, tids) + sizeof(ItemPointerData) * capacity;
 }
 
-/* Floats a vector chunk holds at most, and how many chunks a vector needs. */
+/* Dimensions a vector chunk holds at most, and how many chunks a vector needs. */
 int
-n2_vector_chunk_floats(void)
+n2_vector_chunk_dims(const N2Params *p)
 {
-	return (int) ((N2_MAX_TUPLE_SIZE - N2_VECTOR_CHUNK_HEADER) / sizeof(float));
+	return (int) ((N2_MAX_TUPLE_SIZE - N2_VECTOR_CHUNK_HEADER) /
+				  n2_storage_dim_bytes(p->storage));
 }
 
 int
 n2_vector_chunks(const N2Params *p, int ninline)
 {
-	int			per = n2_vector_chunk_floats();
+	int			per = n2_vector_chunk_dims(p);
 
 	return (p->dims - ninline + per - 1) / per;
 }
@@ -216,29 +232,30 @@ n2_form_element(N2ElementTuple et, const N2Params *p, int level,
 	et->vecnext = *vecnext;
 	if (keylen > 0)
 		memcpy(N2ElementKeys(et), keys, keylen);
-	memcpy(N2ElementVector(et), vec, sizeof(float) * ninline);
+	n2_encode_element_code(p, vec, ninline, N2ElementCode(et));
 	links = N2ElementLinks(et);
 	for (int i = 0; i < n2_links_count(p, level); i++)
 		ItemPointerSetInvalid(&links[i]);
 }
 
 /*
- * Forms in vc chunk i of vec's continuation past ninline floats, linked to
- * next; returns its size.
+ * Forms in vc chunk i of vec's continuation past ninline dimensions, linked
+ * to next; returns its size.
  */
 Size
 n2_form_vector_chunk(N2VectorChunk vc, const N2Params *p, const float *vec,
 					 int ninline, int i, ItemPointer next)
 {
-	int			start = ninline + i * n2_vector_chunk_floats();
-	int			take = Min(n2_vector_chunk_floats(), p->dims - start);
-	Size		size = n2_vector_chunk_size(take);
+	int			start = ninline + i * n2_vector_chunk_dims(p);
+	int			take = Min(n2_vector_chunk_dims(p), p->dims - start);
+	Size		size = n2_vector_chunk_size(p, take);
 
 	memset(vc, 0, size);
 	vc->type = N2_TUPLE_VECTOR;
-	vc->nfloats = (uint16) take;
+	vc->ndims = (uint16) take;
+	vc->codelen = (uint16) n2_chunk_code_bytes(p, take);
 	vc->next = *next;
-	memcpy(N2VectorChunkFloats(vc), vec + start, sizeof(float) * take);
+	n2_encode_chunk_code(p, vec, start, take, N2VectorChunkCode(vc));
 	return size;
 }
 

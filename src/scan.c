@@ -62,6 +62,9 @@ typedef struct N2ScanOpaqueData
 	int			nties;
 	int			tiecap;
 
+	/* compact storage: distances are lower bounds the executor rechecks */
+	bool		lossy;
+
 	/* heap TIDs of the node being returned, and its distance */
 	ItemPointerData *tids;
 	int			ntids;
@@ -109,6 +112,13 @@ n2_beginscan(Relation index, int nkeys, int norderbys)
 	so->tids = MemoryContextAlloc(so->cxt, sizeof(ItemPointerData) * so->tidcap);
 	so->tiecap = 16;
 	so->ties = MemoryContextAlloc(so->cxt, sizeof(N2Ref) * so->tiecap);
+	/* where a lossy scan reports its distances (the AM allocates them) */
+	if (norderbys > 0)
+	{
+		scan->xs_orderbyvals = palloc0(sizeof(Datum) * norderbys);
+		scan->xs_orderbynulls = palloc(sizeof(bool) * norderbys);
+		memset(scan->xs_orderbynulls, true, sizeof(bool) * norderbys);
+	}
 	scan->opaque = so;
 	return scan;
 }
@@ -232,11 +242,27 @@ scan_start(IndexScanDesc scan)
 	n2_page_graph_init(&so->pg, index, &so->params, so->query);
 
 	/*
-	 * On L2 and inner product the index computes exactly what the operator
-	 * does (the vectors are stored as they are): offer those distances to
-	 * the projection.  So does the exact scan of a query that is not finite.
+	 * On compact codes the walk orders by lower bounds of the operator's
+	 * distances, which the executor rechecks on the heap rows (n2_gettuple).
 	 */
-	if (so->params.metric != N2_METRIC_ANGULAR && arg != NULL)
+	so->lossy = !n2_storage_is_exact(&so->params) && arg != NULL;
+	if (so->lossy)
+	{
+		double		qq = 0.0;
+
+		for (int i = 0; i < so->params.dims; i++)
+			qq += (double) so->query[i] * (double) so->query[i];
+		so->pg.lower_bounds = true;
+		so->pg.qnorm = (float) (sqrt(qq) * (1.0 + 1e-6));
+	}
+
+	/*
+	 * On L2 and inner product a float4 index computes exactly what the
+	 * operator does (the vectors are stored as they are): offer those
+	 * distances to the projection.  So does the exact scan of a query that
+	 * is not finite.
+	 */
+	if (so->params.metric != N2_METRIC_ANGULAR && arg != NULL && !so->lossy)
 	{
 		so->sd.indexoid = RelationGetRelid(index);
 		so->sd.query = value;
@@ -423,8 +449,7 @@ sweep_offer(void *arg, N2Ref ref, N2ElementTuple et)
 	if (!so->it.stop_at_bound && n2_visited_contains(&so->it.visited, ref))
 		return;
 	c.ref = ref;
-	c.dist = n2_metric_distance(so->params.metric, n2_element_vector(&so->pg, et),
-								so->query, so->params.dims);
+	c.dist = n2_element_distance(&so->pg, et);
 	if (so->it.stop_at_bound && so->nties > 0 && c.dist == so->tie_dist &&
 		is_tie(so, ref))
 		return;
@@ -548,7 +573,19 @@ n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 		{
 			scan->xs_heaptid = so->tids[so->tidpos++];
 			scan->xs_recheck = false;
-			scan->xs_recheckorderby = false;
+			scan->xs_recheckorderby = so->lossy;
+			if (so->lossy)
+			{
+				/*
+				 * The exact finish of a query that is not finite orders by
+				 * distances to decoded codes, which bound nothing: report
+				 * -Infinity, so the executor sorts every row itself.
+				 */
+				scan->xs_orderbyvals[0] = Float8GetDatum(so->exact ?
+														 -get_float8_infinity() :
+														 so->dist);
+				scan->xs_orderbynulls[0] = false;
+			}
 			if (so->sd_registered)
 			{
 				so->sd.tid = scan->xs_heaptid;

@@ -162,7 +162,8 @@ check_vector_chain(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
 		N2VectorChunk vc = (N2VectorChunk) fetch_tuple(vs, &next, &buf, &size);
 
 		if (vc == NULL || vc->type != N2_TUPLE_VECTOR ||
-			size < n2_vector_chunk_size(vc->nfloats))
+			size < n2_vector_chunk_size(&vs->p, vc->ndims) ||
+			vc->codelen != n2_chunk_code_bytes(&vs->p, vc->ndims))
 		{
 			problem(vs, blkno, off, "vector chain entry (%u,%u) is not a valid vector chunk",
 					ItemPointerGetBlockNumber(&next), ItemPointerGetOffsetNumber(&next));
@@ -170,7 +171,7 @@ check_vector_chain(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
 				UnlockReleaseBuffer(buf);
 			return;
 		}
-		have += vc->nfloats;
+		have += vc->ndims;
 		next = vc->next;
 		UnlockReleaseBuffer(buf);
 	}
@@ -230,7 +231,7 @@ check_pages(N2VerifyState *vs)
 					et->ninline != ninline ||
 					et->codelen != n2_code_bytes(&vs->p, ninline))
 				{
-					problem(vs, blkno, off, "element has size %zu, level %d and %d inline floats, which do not match the index parameters",
+					problem(vs, blkno, off, "element has size %zu, level %d and %d inline dimensions, which do not match the index parameters",
 							size, et->level, et->ninline);
 					continue;
 				}
@@ -251,7 +252,8 @@ check_pages(N2VerifyState *vs)
 				vs->nrefs++;
 				elements[nelements++] = et;
 			}
-			else if (tuple[0] != N2_TUPLE_TIDS && tuple[0] != N2_TUPLE_VECTOR)
+			else if (tuple[0] != N2_TUPLE_TIDS && tuple[0] != N2_TUPLE_VECTOR &&
+					 tuple[0] != N2_TUPLE_QUANT)
 				problem(vs, blkno, off, "unknown tuple kind %d", tuple[0]);
 		}
 		pfree(elements);
@@ -550,12 +552,16 @@ n2_verify(PG_FUNCTION_ARGS)
 	n2_params_from_meta(vs.index, &vs.meta, &vs.p);
 	if (vs.meta.m < N2_MIN_M || vs.meta.m > N2_MAX_M ||
 		vs.meta.max_m0 < vs.meta.m || vs.meta.max_m0 > N2_MAX_M0 ||
-		vs.meta.dims < 0 || vs.meta.dims > N2_MAX_DIM)
+		vs.meta.dims < 0 || vs.meta.dims > N2_MAX_DIM ||
+		vs.meta.storage > N2_STORAGE_SQ8)
 		problem(&vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
-				"metapage parameters out of range (m %d, max_m0 %d, dims %d)",
-				vs.meta.m, vs.meta.max_m0, vs.meta.dims);
+				"metapage parameters out of range (m %d, max_m0 %d, dims %d, storage %d)",
+				vs.meta.m, vs.meta.max_m0, vs.meta.dims, vs.meta.storage);
 	else
 	{
+		if (n2_storage_needs_training(&vs.p) && ItemPointerIsValid(&vs.meta.entry))
+			problem(&vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
+					"sq8 index holds elements but names no quantizer");
 		check_pages(&vs);
 		check_elements(&vs);
 		check_reachable(&vs);
