@@ -153,5 +153,22 @@ SET enable_indexscan = off;
 SELECT array_agg(id) FROM (SELECT id FROM stb ORDER BY v <-> (SELECT v FROM stb WHERE id = 3999) LIMIT 8) s;
 RESET enable_indexscan;
 
-DROP TABLE st, st_empty, stw, stb;
+-- A halfvec column's values are float16 already: by default (storage =
+-- auto) its index stores them so; float4 when asked.  An ALTER to auto on a
+-- float4 index over vectors changes nothing (auto means float4 there).
+CREATE TABLE sth (id int, h halfvec(3), v vector(3));
+INSERT INTO sth SELECT i, ARRAY[i, i * 0.5, 1]::real[]::halfvec(3), ARRAY[i, 1, 2]::real[]::vector(3)
+	FROM generate_series(1, 50) i;
+CREATE INDEX sth_auto ON sth USING n2 (h halfvec_l2_ops);
+CREATE INDEX sth_f4 ON sth USING n2 (h halfvec_l2_ops) WITH (storage = float4);
+CREATE INDEX sth_v ON sth USING n2 (v) WITH (storage = float4);
+SELECT storage FROM n2_index_info('sth_auto');
+SELECT storage FROM n2_index_info('sth_f4');
+ALTER INDEX sth_v SET (storage = auto);
+SET enable_seqscan = off;
+SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM sth ORDER BY h <-> '[7,3.5,1]' LIMIT 3) s;
+RESET enable_seqscan;
+SELECT count(*) AS problems FROM n2_verify('sth_auto');
+
+DROP TABLE st, st_empty, stw, stb, sth;
 DROP FUNCTION st_check;

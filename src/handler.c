@@ -68,6 +68,7 @@ static relopt_enum_elt_def n2_merge_values[] = {
 };
 
 static relopt_enum_elt_def n2_storage_values[] = {
+	{"auto", N2_STORAGE_AUTO},
 	{"float4", N2_STORAGE_FLOAT4},
 	{"float16", N2_STORAGE_FLOAT16},
 	{"sq8", N2_STORAGE_SQ8},
@@ -126,9 +127,10 @@ _PG_init(void)
 					   "Valid values are \"skip\" and \"merge_level0\".",
 					   AccessExclusiveLock);
 	add_enum_reloption(n2_relopt_kind, "storage",
-					   "How vectors are stored: float4, float16 or sq8",
-					   n2_storage_values, N2_STORAGE_FLOAT4,
-					   "Valid values are \"float4\", \"float16\" and \"sq8\".",
+					   "How vectors are stored: float4, float16 or sq8 "
+					   "(auto: float16 for halfvec columns, else float4)",
+					   n2_storage_values, N2_STORAGE_AUTO,
+					   "Valid values are \"auto\", \"float4\", \"float16\" and \"sq8\".",
 					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("n2.ef_search",
@@ -250,7 +252,7 @@ n2_options(Datum reloptions, bool validate)
 /* What an index without reloptions gets. */
 static N2Options n2_default_options = {
 	0, N2_DEFAULT_M, -1, N2_DEFAULT_EF_CONSTRUCTION, -1, -1,
-	N2_SELECT_HEURISTIC, 0, N2_DEFAULT_KEEP_PRUNED, N2_STORAGE_FLOAT4
+	N2_SELECT_HEURISTIC, 0, N2_DEFAULT_KEEP_PRUNED, N2_STORAGE_AUTO
 };
 
 N2Options *
@@ -332,9 +334,12 @@ n2_index_is_half(Relation index)
 	return n2_am_cache(index)->is_half;
 }
 
-/* The graph shape options say, defaults resolved. */
+/*
+ * The graph shape options say, defaults resolved.  A halfvec column's values
+ * are float16 already, so that is how its index stores them by default.
+ */
 static void
-shape_from_options(const N2Options *opts, N2Params *p)
+shape_from_options(const N2Options *opts, bool is_half, N2Params *p)
 {
 	p->m = opts->m;
 	p->max_m0 = opts->max_m0 == -1 ? 2 * opts->m : opts->max_m0;
@@ -345,7 +350,10 @@ shape_from_options(const N2Options *opts, N2Params *p)
 	if (p->select == N2_SELECT_HEURISTIC && opts->keep_pruned)
 		p->select = N2_SELECT_KEEP_PRUNED;
 	p->merge_level0 = opts->graph_merging == 1;
-	p->storage = (N2Storage) opts->storage;
+	if (opts->storage == N2_STORAGE_AUTO)
+		p->storage = is_half ? N2_STORAGE_FLOAT16 : N2_STORAGE_FLOAT4;
+	else
+		p->storage = (N2Storage) opts->storage;
 	p->sq8_lo = NULL;
 	p->sq8_step = NULL;
 }
@@ -357,7 +365,7 @@ n2_params_from_options(Relation index, N2Params *p)
 	p->metric = n2_index_metric(index);
 	p->is_array = n2_index_is_array(index);
 	p->dims = 0;
-	shape_from_options(n2_get_options(index), p);
+	shape_from_options(n2_get_options(index), n2_index_is_half(index), p);
 }
 
 static bool
@@ -470,8 +478,8 @@ check_altered_options(Oid relid)
 	}
 
 	/* the relation cache still holds the options from before the command */
-	shape_from_options(n2_get_options(index), &before);
-	shape_from_options(&newopts, &after);
+	shape_from_options(n2_get_options(index), n2_index_is_half(index), &before);
+	shape_from_options(&newopts, n2_index_is_half(index), &after);
 	if (!same_shape(&before, &after))
 	{
 		Buffer		buf = ReadBuffer(index, N2_METAPAGE_BLKNO);

@@ -316,6 +316,8 @@ n2_page_next_element(Page page, OffsetNumber *off)
 }
 
 /* Options (reloptions) */
+#define N2_STORAGE_AUTO		(-1)	/* float16 for halfvec columns, else float4 */
+
 typedef struct N2Options
 {
 	int32		vl_len_;		/* varlena header (do not touch directly!) */
@@ -327,7 +329,7 @@ typedef struct N2Options
 	int			neighbor_selecting; /* N2SelectMethod */
 	int			graph_merging;	/* 0 skip, 1 merge_level0 */
 	bool		keep_pruned;	/* heuristic fills lists with what it pruned */
-	int			storage;		/* N2Storage */
+	int			storage;		/* N2Storage, or N2_STORAGE_AUTO */
 } N2Options;
 
 /* Parameters in force for an index: from the metapage once built. */
