@@ -15,6 +15,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "filter.h"
 #include "n2.h"
 
 void
@@ -27,6 +28,7 @@ n2_page_graph_init(N2PageGraph *pg, Relation index, const N2Params *p,
 	pg->vecbuf = palloc(sizeof(float) * Max(p->dims, 1));
 	pg->buf = InvalidBuffer;
 	pg->nvisited = 0;
+	pg->filter = NULL;
 }
 
 void
@@ -238,7 +240,8 @@ prefetch_tuple(Page page, OffsetNumber off, int lines)
 }
 
 static void
-distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
+distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
+				bool *ok)
 {
 	const N2Params *p = pg->params;
 	Relation	index = pg->index;
@@ -288,6 +291,9 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 										pg->query, p->dims);
 		else
 			out[i] = INFINITY;
+		if (ok != NULL)
+			ok[i] = et != NULL && !(et->flags & N2_ELEMENT_DELETED) &&
+				n2_filter_match(pg->filter, N2ElementKeys(et), et->keylen);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		pg->nvisited++;
 
@@ -309,12 +315,34 @@ page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
 	for (int i = N2_DISTANCE_BATCH; i < n; i++)
 		__builtin_prefetch(recent_slot(pg->index, n2_ref_block(refs[i])));
 	for (int i = 0; i < n; i += N2_DISTANCE_BATCH)
-		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i);
+		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i,
+						NULL);
+}
+
+/* The same, and whether each node passes pg->filter (filter.c). */
+static void
+page_graph_distances_match(void *ctx, const N2Ref *refs, int n, float *out,
+						   bool *ok)
+{
+	N2PageGraph *pg = (N2PageGraph *) ctx;
+
+	for (int i = N2_DISTANCE_BATCH; i < n; i++)
+		__builtin_prefetch(recent_slot(pg->index, n2_ref_block(refs[i])));
+	for (int i = 0; i < n; i += N2_DISTANCE_BATCH)
+		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i,
+						ok + i);
 }
 
 const N2GraphOps n2_page_graph_ops = {
 	page_graph_neighbors,
-	page_graph_distances
+	page_graph_distances,
+	NULL
+};
+
+const N2GraphOps n2_page_graph_filtered_ops = {
+	page_graph_neighbors,
+	page_graph_distances,
+	page_graph_distances_match
 };
 
 /*

@@ -33,8 +33,19 @@
 
 #include "core/iterate.h"
 #include "core/sweep.h"
+#include "filter.h"
 #include "n2.h"
 #include "vector.h"
+
+/*
+ * Filtered scans: the walk first visits N2_FILTER_PROBE nodes, then hands
+ * over to the exact pass when the match rate it saw says that finding
+ * ef_search more matching nodes would visit more nodes than
+ * N2_FILTER_EXACT_RATIO times the index's elements (what one pass over them
+ * costs, in visits).  Measured on fashion-mnist: src/README.
+ */
+#define N2_FILTER_PROBE			1000
+#define N2_FILTER_EXACT_RATIO	0.25
 
 typedef struct N2ScanOpaqueData
 {
@@ -45,6 +56,7 @@ typedef struct N2ScanOpaqueData
 	N2MetaPageData meta;
 	float	   *query;
 	N2PageGraph pg;
+	N2KeyFilter *filter;		/* index conditions on filter columns, or NULL */
 	N2Iterator	it;
 	bool		it_valid;
 	bool		started;
@@ -203,15 +215,19 @@ scan_start(IndexScanDesc scan)
 	struct varlena *arg;		/* the ORDER BY argument as given, or NULL */
 	struct varlena *value = NULL;	/* and detoasted */
 	bool		finite = true;
+	bool		never = false;
 
 	n2_read_meta(index, &so->meta);
 	n2_params_from_meta(index, &so->meta, &so->params);
 	so->started = true;
 	pgstat_count_index_scan(index);
+	so->filter = scan->numberOfKeys > 0 ?
+		n2_filter_prepare(index, scan->keyData, scan->numberOfKeys, &never) :
+		NULL;
 
-	if (scan->numberOfOrderBys == 0 || so->params.dims == 0)
+	if (scan->numberOfOrderBys == 0 || so->params.dims == 0 || never)
 	{
-		/* nothing to order by, or an empty real[] index: no rows */
+		/* nothing to order by, an empty real[] index, or nothing matches */
 		so->query = NULL;
 		MemoryContextSwitchTo(oldcxt);
 		return;
@@ -230,6 +246,7 @@ scan_start(IndexScanDesc scan)
 	}
 
 	n2_page_graph_init(&so->pg, index, &so->params, so->query);
+	so->pg.filter = so->filter;
 
 	/*
 	 * On L2 and inner product the index computes exactly what the operator
@@ -272,7 +289,8 @@ scan_start(IndexScanDesc scan)
 			mode = N2_ITER_STRICT;
 			break;
 	}
-	if (!n2_iter_init(&so->it, &n2_page_graph_ops, &so->pg, mode, n2_ef_search,
+	if (!n2_iter_init(&so->it, so->filter ? &n2_page_graph_filtered_ops :
+					  &n2_page_graph_ops, &so->pg, mode, n2_ef_search,
 					  Max(so->params.max_m0, so->params.m),
 					  (uint64) n2_max_scan_tuples, max_memory))
 		ereport(ERROR,
@@ -286,6 +304,21 @@ scan_start(IndexScanDesc scan)
 	 */
 	so->it.stop_at_bound = mode == N2_ITER_STRICT &&
 		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL;
+
+	/*
+	 * A filter few elements pass makes the walk visit many nodes per row it
+	 * yields; past what a pass over every element costs, the exact finish
+	 * takes over (src/README, "Filtered scans").
+	 */
+	if (so->filter != NULL && mode != N2_ITER_SINGLE &&
+		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL)
+	{
+		double		nelements = Max((double) so->meta.nelements,
+									(double) RelationGetNumberOfBlocks(index));
+
+		so->it.probe = N2_FILTER_PROBE;
+		so->it.exact_cost = nelements * N2_FILTER_EXACT_RATIO;
+	}
 	if (!n2_iter_start(&so->it, ItemPointerIsValid(&so->meta.entry) ?
 					   n2_tid_to_ref(&so->meta.entry) : N2_INVALID_REF,
 					   so->meta.max_level))
@@ -320,7 +353,8 @@ load_tids(N2ScanOpaque so, N2Ref ref)
 	n2_page_graph_read(pg, n2_ref_block(ref));
 	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
 	et = n2_page_graph_element(pg, ref);
-	if (et == NULL || (et->flags & N2_ELEMENT_DELETED))
+	if (et == NULL || (et->flags & N2_ELEMENT_DELETED) ||
+		!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
 	{
 		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 		return;
@@ -376,7 +410,8 @@ sweep_begin(N2ScanOpaque so)
 	Size		room;
 
 	if (so->it.mode == N2_ITER_SINGLE || n2_scan_fallback != N2_FALLBACK_SEQUENTIAL ||
-		(so->it.stop != N2_ITER_TUPLE_LIMIT && so->it.stop != N2_ITER_MEMORY_LIMIT))
+		(so->it.stop != N2_ITER_TUPLE_LIMIT && so->it.stop != N2_ITER_MEMORY_LIMIT &&
+		 so->it.stop != N2_ITER_SELECTIVE))
 	{
 		report_stop(so);
 		return false;
@@ -389,11 +424,17 @@ sweep_begin(N2ScanOpaque so)
 	/* strict order: nothing nearer than a row already returned */
 	if (so->it.mode == N2_ITER_STRICT && so->it.yielded_any)
 		n2_sweep_set_floor(&so->sweep, so->it.last_dist);
-	ereport(DEBUG1,
-			(errmsg("n2 index scan reached its %s after visiting %llu tuples; finishing with a sequential pass over the index",
-					so->it.stop == N2_ITER_TUPLE_LIMIT ?
-					"n2.max_scan_tuples" : "memory limit",
-					(unsigned long long) so->it.nvisited)));
+	if (so->it.stop == N2_ITER_SELECTIVE)
+		ereport(DEBUG1,
+				(errmsg("n2 index scan found %llu of %llu tuples visited matching its filter; finishing with a sequential pass over the index",
+						(unsigned long long) so->it.nmatched,
+						(unsigned long long) so->it.nvisited)));
+	else
+		ereport(DEBUG1,
+				(errmsg("n2 index scan reached its %s after visiting %llu tuples; finishing with a sequential pass over the index",
+						so->it.stop == N2_ITER_TUPLE_LIMIT ?
+						"n2.max_scan_tuples" : "memory limit",
+						(unsigned long long) so->it.nvisited)));
 	return true;
 }
 
@@ -420,6 +461,8 @@ sweep_offer(void *arg, N2Ref ref, N2ElementTuple et)
 	N2ScanOpaque so = (N2ScanOpaque) arg;
 	N2Candidate c;
 
+	if (!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
+		return;
 	if (!so->it.stop_at_bound && n2_visited_contains(&so->it.visited, ref))
 		return;
 	c.ref = ref;
@@ -466,6 +509,8 @@ exact_offer(void *arg, N2Ref ref, N2ElementTuple et)
 	double		dist;
 	N2Candidate c;
 
+	if (!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
+		return;
 	switch (so->params.metric)
 	{
 		case N2_METRIC_L2:
