@@ -38,14 +38,14 @@
 #include "vector.h"
 
 /*
- * Filtered scans: the walk first visits N2_FILTER_PROBE nodes, then hands
- * over to the exact pass when the match rate it saw says that finding
- * ef_search more matching nodes would visit more nodes than
- * N2_FILTER_EXACT_RATIO times the index's elements (what one pass over them
- * costs, in visits).  Measured on fashion-mnist: src/README.
+ * Filtered scans: before walking, the keys of the elements on
+ * N2_FILTER_SAMPLE_PAGES pages spread over the index are tested; when fewer
+ * than N2_FILTER_SWEEP_RATE of them pass, the scan is one exact pass over
+ * the index from the start (measured on fashion-mnist: src/README,
+ * "Filtered scans").
  */
-#define N2_FILTER_PROBE			1000
-#define N2_FILTER_EXACT_RATIO	0.25
+#define N2_FILTER_SAMPLE_PAGES	256
+#define N2_FILTER_SWEEP_RATE	0.005
 
 typedef struct N2ScanOpaqueData
 {
@@ -203,6 +203,41 @@ sweep_setup(N2ScanOpaque so, Size max_memory)
 	}
 }
 
+/*
+ * Whether fewer than N2_FILTER_SWEEP_RATE of the elements on a sample of
+ * pages, evenly spread over the index, pass the scan's filter.
+ */
+static bool
+filter_is_rare(N2ScanOpaque so)
+{
+	Relation	index = so->pg.index;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	BlockNumber npages = nblocks > 1 ? nblocks - 1 : 0;
+	int			sample = (int) Min((BlockNumber) N2_FILTER_SAMPLE_PAGES, npages);
+	double		seen = 0;
+	double		passed = 0;
+
+	for (int i = 0; i < sample; i++)
+	{
+		BlockNumber blkno = 1 + (BlockNumber) ((uint64) i * npages / sample);
+		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno,
+											 RBM_NORMAL, NULL);
+		Page		page;
+		OffsetNumber off = InvalidOffsetNumber;
+		N2ElementTuple et;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		while ((et = n2_page_next_element(page, &off)) != NULL)
+		{
+			seen++;
+			passed += n2_filter_match(so->filter, N2ElementKeys(et), et->keylen);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	return seen > 0 && passed < seen * N2_FILTER_SWEEP_RATE;
+}
+
 /* Reads the metapage and prepares the search for this scan's query. */
 static void
 scan_start(IndexScanDesc scan)
@@ -277,6 +312,20 @@ scan_start(IndexScanDesc scan)
 		return;
 	}
 
+	/*
+	 * A filter few elements pass makes the walk visit many nodes per row it
+	 * returns, more than one pass over every element costs.
+	 */
+	if (so->filter != NULL && n2_iterative_scan != N2_ITERATIVE_OFF &&
+		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL && filter_is_rare(so))
+	{
+		ereport(DEBUG1,
+				(errmsg("n2 index scan: few index elements match the filter; scanning the index sequentially")));
+		sweep_setup(so, Max(max_memory, (Size) 65536));
+		MemoryContextSwitchTo(oldcxt);
+		return;
+	}
+
 	switch (n2_iterative_scan)
 	{
 		case N2_ITERATIVE_OFF:
@@ -305,20 +354,6 @@ scan_start(IndexScanDesc scan)
 	so->it.stop_at_bound = mode == N2_ITER_STRICT &&
 		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL;
 
-	/*
-	 * A filter few elements pass makes the walk visit many nodes per row it
-	 * yields; past what a pass over every element costs, the exact finish
-	 * takes over (src/README, "Filtered scans").
-	 */
-	if (so->filter != NULL && mode != N2_ITER_SINGLE &&
-		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL)
-	{
-		double		nelements = Max((double) so->meta.nelements,
-									(double) RelationGetNumberOfBlocks(index));
-
-		so->it.probe = N2_FILTER_PROBE;
-		so->it.exact_cost = nelements * N2_FILTER_EXACT_RATIO;
-	}
 	if (!n2_iter_start(&so->it, ItemPointerIsValid(&so->meta.entry) ?
 					   n2_tid_to_ref(&so->meta.entry) : N2_INVALID_REF,
 					   so->meta.max_level))
@@ -410,8 +445,7 @@ sweep_begin(N2ScanOpaque so)
 	Size		room;
 
 	if (so->it.mode == N2_ITER_SINGLE || n2_scan_fallback != N2_FALLBACK_SEQUENTIAL ||
-		(so->it.stop != N2_ITER_TUPLE_LIMIT && so->it.stop != N2_ITER_MEMORY_LIMIT &&
-		 so->it.stop != N2_ITER_SELECTIVE))
+		(so->it.stop != N2_ITER_TUPLE_LIMIT && so->it.stop != N2_ITER_MEMORY_LIMIT))
 	{
 		report_stop(so);
 		return false;
@@ -424,17 +458,11 @@ sweep_begin(N2ScanOpaque so)
 	/* strict order: nothing nearer than a row already returned */
 	if (so->it.mode == N2_ITER_STRICT && so->it.yielded_any)
 		n2_sweep_set_floor(&so->sweep, so->it.last_dist);
-	if (so->it.stop == N2_ITER_SELECTIVE)
-		ereport(DEBUG1,
-				(errmsg("n2 index scan found %llu of %llu tuples visited matching its filter; finishing with a sequential pass over the index",
-						(unsigned long long) so->it.nmatched,
-						(unsigned long long) so->it.nvisited)));
-	else
-		ereport(DEBUG1,
-				(errmsg("n2 index scan reached its %s after visiting %llu tuples; finishing with a sequential pass over the index",
-						so->it.stop == N2_ITER_TUPLE_LIMIT ?
-						"n2.max_scan_tuples" : "memory limit",
-						(unsigned long long) so->it.nvisited)));
+	ereport(DEBUG1,
+			(errmsg("n2 index scan reached its %s after visiting %llu tuples; finishing with a sequential pass over the index",
+					so->it.stop == N2_ITER_TUPLE_LIMIT ?
+					"n2.max_scan_tuples" : "memory limit",
+					(unsigned long long) so->it.nvisited)));
 	return true;
 }
 
@@ -453,7 +481,7 @@ is_tie(N2ScanOpaque so, N2Ref ref)
  * Offers one live element to the sweep unless the walk already returned it:
  * in relaxed order the walk returned every node it visited; in strict order
  * it returned nodes up to the sweep's floor, and those at the floor are in
- * ties.
+ * ties.  A scan that is a sweep from the start (a rare filter) walked none.
  */
 static void
 sweep_offer(void *arg, N2Ref ref, N2ElementTuple et)
@@ -463,7 +491,8 @@ sweep_offer(void *arg, N2Ref ref, N2ElementTuple et)
 
 	if (!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
 		return;
-	if (!so->it.stop_at_bound && n2_visited_contains(&so->it.visited, ref))
+	if (so->it_valid && !so->it.stop_at_bound &&
+		n2_visited_contains(&so->it.visited, ref))
 		return;
 	c.ref = ref;
 	c.dist = n2_metric_distance(so->params.metric, n2_element_vector(&so->pg, et),

@@ -316,19 +316,6 @@ iter_converged(const N2Iterator *it)
 		it->cand.items[0].dist > it->best.items[0].dist;
 }
 
-/*
- * Whether finding ef_step more matching nodes, at the rate the walk has
- * seen, would visit more nodes than the exact pass costs.
- */
-static bool
-iter_too_selective(const N2Iterator *it)
-{
-	if (!it->filtered || it->exact_cost <= 0 || it->nvisited < it->probe)
-		return false;
-	return (double) it->ef_step * it->nvisited >
-		it->exact_cost * (double) it->nmatched;
-}
-
 /* Expands the closest candidate: evaluates its unvisited neighbours. */
 static void
 iter_expand(N2Iterator *it)
@@ -362,13 +349,6 @@ iter_expand(N2Iterator *it)
 			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
 			return;
 		}
-	}
-	if (iter_too_selective(it))
-	{
-		/* what was found is yielded before the exact pass takes over */
-		if (!iter_flush_far(it))
-			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
-		iter_fail(it, N2_ITER_SELECTIVE);
 	}
 }
 
@@ -426,8 +406,7 @@ n2_iter_next(N2Iterator *it, N2Candidate *out)
 		}
 
 		if (it->stop_at_bound &&
-			(it->stop == N2_ITER_TUPLE_LIMIT || it->stop == N2_ITER_MEMORY_LIMIT ||
-			 it->stop == N2_ITER_SELECTIVE))
+			(it->stop == N2_ITER_TUPLE_LIMIT || it->stop == N2_ITER_MEMORY_LIMIT))
 			return false;
 
 		/*

@@ -41,7 +41,6 @@ typedef enum N2IterStop
 	N2_ITER_EXHAUSTED,			/* nothing left to visit */
 	N2_ITER_TUPLE_LIMIT,		/* visited max_visited nodes */
 	N2_ITER_MEMORY_LIMIT,		/* state outgrew max_memory */
-	N2_ITER_SELECTIVE,			/* too few nodes match: an exact pass is cheaper */
 	N2_ITER_OUT_OF_MEMORY		/* malloc failed */
 } N2IterStop;
 
@@ -65,14 +64,6 @@ typedef struct N2Iterator
 	size_t		max_memory;		/* bytes, 0: unlimited */
 	bool		stop_at_bound;	/* a bound ends it before pending is yielded */
 	bool		filtered;		/* ops->distances_match decides what is yielded */
-
-	/*
-	 * Filtered: once probe nodes were visited, stop (N2_ITER_SELECTIVE) when
-	 * finding ef_step matching nodes at the match rate seen so far would
-	 * visit more than exact_cost nodes; 0 never stops so.
-	 */
-	uint64_t	probe;
-	double		exact_cost;
 
 	N2Visited	visited;
 	N2Heap		cand;			/* min: evaluated, not yet expanded */

@@ -270,8 +270,7 @@ main(void)
 	 * Filtered: only matching nodes are yielded, in strict order, each once;
 	 * the first k are the k nearest matching nodes; a relaxed walk yields
 	 * every matching node.  Non-matching nodes are walked through (1 in 10
-	 * match here), and a selective-filter stop hands over with what was
-	 * found yielded or left to the caller.
+	 * match here).
 	 */
 	{
 		N2Iterator	it;
@@ -334,20 +333,6 @@ main(void)
 		CHECK(n == nmatch, "filtered relaxed: every matching node (%d of %d)", n, nmatch);
 		n2_iter_free(&it);
 
-		/* 1 in 10 matching, an exact pass worth 5 visits: stop at the probe */
-		CHECK(n2_iter_init(&it, &filtered_ops, NULL, N2_ITER_STRICT, 8, DEGREE, 0, 0),
-			  "init filtered selective");
-		it.stop_at_bound = true;
-		it.probe = 50;
-		it.exact_cost = 5;
-		n2_iter_start(&it, 1, 0);
-		while (n2_iter_next(&it, &c))
-			;
-		CHECK(it.stop == N2_ITER_SELECTIVE, "selective filter hands over (stop %d)", it.stop);
-		CHECK(it.nvisited >= 50 && it.nvisited < 50 + 2 * DEGREE,
-			  "selective: right after the probe (%llu visited)",
-			  (unsigned long long) it.nvisited);
-		n2_iter_free(&it);
 		match_mod = 1;
 	}
 
