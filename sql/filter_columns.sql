@@ -147,6 +147,18 @@ INSERT INTO ins VALUES (1000, '[1,1]', 1, ARRAY[repeat('x', 1100)]);
 INSERT INTO ins VALUES (1001, '[1,1]', 1, ARRAY[repeat('x', 1000)]);
 SELECT count(*) FROM ins WHERE id = 1001;
 
+-- Wide vectors (continued in vector chunks) with long keys, built and inserted.
+CREATE TABLE wide (id int, v vector(3000), k int, t text);
+INSERT INTO wide SELECT i, (SELECT array_agg(sin(i * j)) FROM generate_series(1, 3000) j)::vector(3000),
+	i % 4, repeat('x', i * 30) FROM generate_series(1, 20) i;
+CREATE INDEX wide_n2 ON wide USING n2 (v, k, t);
+INSERT INTO wide SELECT i, (SELECT array_agg(cos(i * j)) FROM generate_series(1, 3000) j)::vector(3000),
+	i % 4, repeat('y', i * 30) FROM generate_series(21, 30) i;
+SELECT * FROM n2_verify('wide_n2');
+-- every row is the nearest to its own vector among the rows with its keys
+SELECT count(*) FROM wide a WHERE id NOT IN
+	(SELECT id FROM wide b WHERE b.k = a.k AND b.t = a.t ORDER BY b.v <-> a.v LIMIT 1);
+
 -- Errors: types and layouts n2 cannot index.
 CREATE TABLE bad (v vector(2), f float8, n numeric, k int, v2 vector(2), t text COLLATE "C");
 CREATE INDEX ON bad USING n2 (v, f);
@@ -159,5 +171,5 @@ CREATE INDEX ON bad USING n2 (v, k, t);
 SELECT * FROM n2_verify('bad_v_k_t_idx');
 
 RESET enable_seqscan;
-DROP TABLE fc, conds, shared, ins, bad;
+DROP TABLE fc, conds, shared, ins, wide, bad;
 DROP FUNCTION knn(text, bool), uses_n2(text);
