@@ -388,7 +388,8 @@ collect(N2BuildState *bs, const float *v, const char *keys, int keylen,
 	bs->levels[bs->nnodes] = (uint8) level;
 	if (bs->has_keys)
 	{
-		memcpy(bs->keys + bs->keybytes, keys, keylen);
+		if (keylen > 0)
+			memcpy(bs->keys + bs->keybytes, keys, keylen);
 		bs->keybytes += keylen;
 		bs->keyoff[bs->nnodes + 1] = (uint32) bs->keybytes;
 	}

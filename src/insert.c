@@ -361,7 +361,7 @@ same_keys(N2PageGraph *pg, N2Ref ref, const char *keys, int keylen)
 	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
 	et = n2_page_graph_element(pg, ref);
 	same = et != NULL && et->keylen == keylen &&
-		memcmp(N2ElementKeys(et), keys, keylen) == 0;
+		(keylen == 0 || memcmp(N2ElementKeys(et), keys, keylen) == 0);
 	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 	return same;
 }
