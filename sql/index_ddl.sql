@@ -37,10 +37,10 @@ SELECT opcname, amvalidate(oid) FROM pg_opclass
 	WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'n2')
 	ORDER BY opcname;
 
--- The index is single-column and not unique.
+-- One vector column, first (filter columns: filter_columns.sql); not unique.
 CREATE INDEX ON items USING n2 (v, v);
 CREATE UNIQUE INDEX ON items USING n2 (v);
--- Types without an operator class.
+-- The vector comes first.
 CREATE INDEX ON items USING n2 (id);
 
 DROP INDEX items_angular, items_dot, items_cosine, items_ip, items_default,

@@ -32,6 +32,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "filter.h"
 #include "n2.h"
 
 PG_MODULE_MAGIC;
@@ -94,6 +95,7 @@ _PG_init(void)
 	n2_distance_init();
 	n2_code_init();
 	n2_install_planner_hook();
+	n2_install_filter_hooks();
 
 	n2_relopt_kind = add_reloption_kind();
 	add_int_reloption(n2_relopt_kind, "m",
@@ -539,8 +541,10 @@ n2_buildphasename(int64 phase)
 }
 
 /*
- * Operator class validation: every operator is a strategy-1 ordering
- * operator returning float8, and support function 1 returns the metric.
+ * Operator class validation.  A vector class has strategy-1 ordering
+ * operators returning float8 and support function 1, which returns the
+ * metric; a filter class (src/sql/25_filter.sql) has search operators of
+ * the filter strategies returning bool and no support function.
  */
 static bool
 n2_validate(Oid opclassoid)
@@ -552,6 +556,7 @@ n2_validate(Oid opclassoid)
 	CatCList   *proclist;
 	CatCList   *oprlist;
 	bool		have_metric = false;
+	bool		need_metric = false;
 	int			i;
 
 	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
@@ -585,10 +590,21 @@ n2_validate(Oid opclassoid)
 	{
 		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
 
-		if (oprform->amopstrategy != 1 ||
-			oprform->amoppurpose != AMOP_ORDER ||
-			!check_amop_signature(oprform->amopopr, FLOAT8OID,
-								  oprform->amoplefttype, oprform->amoprighttype))
+		bool		ok;
+
+		if (oprform->amoppurpose == AMOP_ORDER)
+		{
+			ok = oprform->amopstrategy == 1 &&
+				check_amop_signature(oprform->amopopr, FLOAT8OID,
+									 oprform->amoplefttype, oprform->amoprighttype);
+			need_metric = true;
+		}
+		else
+			ok = oprform->amopstrategy >= 1 &&
+				oprform->amopstrategy <= N2_FILTER_STRATEGIES &&
+				check_amop_signature(oprform->amopopr, BOOLOID,
+									 oprform->amoplefttype, oprform->amoprighttype);
+		if (!ok)
 		{
 			ereport(INFO,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -599,7 +615,7 @@ n2_validate(Oid opclassoid)
 	}
 	ReleaseSysCacheList(oprlist);
 
-	if (!have_metric)
+	if (need_metric && !have_metric)
 	{
 		ereport(INFO,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -617,16 +633,16 @@ n2_handler(PG_FUNCTION_ARGS)
 {
 	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
 
-	amroutine->amstrategies = 1;
+	amroutine->amstrategies = N2_FILTER_STRATEGIES;
 	amroutine->amsupport = 1;
 	amroutine->amoptsprocnum = 0;
 	amroutine->amcanorder = false;
 	amroutine->amcanorderbyop = true;
 	amroutine->amcanbackward = false;
 	amroutine->amcanunique = false;
-	amroutine->amcanmulticol = false;
+	amroutine->amcanmulticol = true;
 	amroutine->amoptionalkey = true;
-	amroutine->amsearcharray = false;
+	amroutine->amsearcharray = true;
 	amroutine->amsearchnulls = false;
 	amroutine->amstorage = false;
 	amroutine->amclusterable = false;

@@ -44,6 +44,7 @@
 #include "utils/rel.h"
 
 #include "core/graph.h"
+#include "filter.h"
 #include "n2.h"
 
 typedef struct N2InsertState
@@ -302,11 +303,12 @@ place_vector_chunks(Relation index, const N2Params *p, const float *v,
 
 /* Writes a new element with its links; returns its ref. */
 static N2Ref
-place_element(Relation index, const N2Params *p, const float *v, int level,
+place_element(Relation index, const N2Params *p, const float *v,
+			  const char *keys, int keylen, int level,
 			  ItemPointer heaptid, N2Candidate **sel, int *nsel)
 {
 	int			ninline;
-	Size		size = n2_element_size(p, level, 0, &ninline);
+	Size		size = n2_element_size(p, level, keylen, &ninline);
 	N2ElementTuple et = palloc(size);
 	ItemPointer links;
 	ItemPointerData tid;
@@ -315,7 +317,8 @@ place_element(Relation index, const N2Params *p, const float *v, int level,
 
 	ItemPointerSetInvalid(&nochain);
 	place_vector_chunks(index, p, v, ninline, &vecnext);
-	n2_form_element(et, p, level, NULL, 0, v, heaptid, 1, &nochain, &vecnext);
+	n2_form_element(et, p, level, keys, keylen, v, heaptid, 1, &nochain,
+					&vecnext);
 	links = N2ElementLinks(et);
 	for (int l = 0; sel != NULL && l <= level; l++)
 	{
@@ -347,14 +350,33 @@ update_meta_entry(Relation index, N2Ref entry, int level, int dims)
 	UnlockReleaseBuffer(buf);
 }
 
+/* Whether the element ref names holds exactly these filter keys. */
+static bool
+same_keys(N2PageGraph *pg, N2Ref ref, const char *keys, int keylen)
+{
+	N2ElementTuple et;
+	bool		same;
+
+	n2_page_graph_read(pg, n2_ref_block(ref));
+	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
+	et = n2_page_graph_element(pg, ref);
+	same = et != NULL && et->keylen == keylen &&
+		(keylen == 0 || memcmp(N2ElementKeys(et), keys, keylen) == 0);
+	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+	return same;
+}
+
 /*
  * Chooses the new node's neighbours on each level it shares with the graph
- * and fills sel/nsel.  Returns the ref of an element holding exactly v, if
- * the search found one (the new row then joins it).
+ * and fills sel/nsel.  Returns the ref of an element holding exactly v and
+ * keys, if the search found one (the new row then joins it).  Elements with
+ * the same vector and other keys are separate nodes; should the search miss
+ * the one with the row's keys, the row gets a node of its own, which costs
+ * space but never a wrong filter result.
  */
 static N2Ref
-find_neighbors(N2InsertState *is, const float *v, int level,
-			   N2Candidate **sel, int *nsel)
+find_neighbors(N2InsertState *is, const float *v, const char *keys,
+			   int keylen, int level, N2Candidate **sel, int *nsel)
 {
 	const N2Params *p = &is->params;
 	N2PageGraph *pg = &is->pg;
@@ -380,9 +402,16 @@ find_neighbors(N2InsertState *is, const float *v, int level,
 					 errmsg("out of memory")));
 		if (nfound == 0)
 			continue;
-		if (l == 0 && (found[0].dist <= 0 || !n2_storage_is_exact(p)) &&
-			n2_storage_same_vector(pg, found[0].ref, v))
-			return found[0].ref;
+		/*
+		 * An identical vector is at distance 0 (a lower bound of it, for a
+		 * compact code; its inner product, for dot): only those can match.
+		 */
+		for (int i = 0; l == 0 && i < nfound && found[i].dist <= 0; i++)
+		{
+			if (n2_storage_same_vector(pg, found[i].ref, v) &&
+				same_keys(pg, found[i].ref, keys, keylen))
+				return found[i].ref;
+		}
 		ep = found[0];
 		sel[l] = palloc(sizeof(N2Candidate) * nfound);
 		nsel[l] = n2_select_refs(pg, found, nfound, n2_links_cap(p, l), sel[l],
@@ -432,7 +461,8 @@ link_old_entry(N2InsertState *is, N2Candidate **sel, int *nsel)
 }
 
 static void
-insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
+insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
+			  int keylen, ItemPointer heaptid)
 {
 	Relation	index = is->index;
 	const N2Params *p = &is->params;
@@ -499,7 +529,8 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 
 	if (!ItemPointerIsValid(&is->meta.entry))
 	{
-		newref = place_element(index, p, v, level, heaptid, NULL, NULL);
+		newref = place_element(index, p, v, keys, keylen, level, heaptid,
+							   NULL, NULL);
 		update_meta_entry(index, newref, level, 0);
 		UnlockPage(index, N2_UPDATE_LOCK, lockmode);
 		return;
@@ -508,7 +539,7 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	n2_page_graph_init(&is->pg, index, p, v);
 	sel = palloc0(sizeof(N2Candidate *) * (level + 1));
 	nsel = palloc0(sizeof(int) * (level + 1));
-	same = find_neighbors(is, v, level, sel, nsel);
+	same = find_neighbors(is, v, keys, keylen, level, sel, nsel);
 	if (same != N2_INVALID_REF)
 	{
 		n2_page_graph_release(&is->pg);
@@ -519,7 +550,8 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 
 	if (level > is->meta.max_level)
 		link_old_entry(is, sel, nsel);
-	newref = place_element(index, p, v, level, heaptid, sel, nsel);
+	newref = place_element(index, p, v, keys, keylen, level, heaptid, sel,
+						   nsel);
 	n2_pause_point("insert-placed");
 
 	/*
@@ -589,12 +621,15 @@ n2_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	N2InsertState *is;
 	float	   *v;
 	int			dims;
+	char	   *keys;
+	int			keylen;
 
 	if (isnull[0])
 		return false;
 	is = insert_begin(index, &oldcxt);
 	v = n2_datum_to_vector(index, values[0], &is->params, &dims);
-	insert_vector(is, v, dims, heap_tid);
+	keys = n2_form_keys(index, values, isnull, &keylen);
+	insert_vector(is, v, dims, keys, keylen, heap_tid);
 	insert_end(oldcxt);
 	return false;
 }
@@ -605,11 +640,12 @@ n2_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
  * once its in-memory graph is full.
  */
 void
-n2_insert_vector(Relation index, float *v, int dims, ItemPointer heap_tid)
+n2_insert_vector(Relation index, float *v, int dims, const char *keys,
+				 int keylen, ItemPointer heap_tid)
 {
 	MemoryContext oldcxt;
 	N2InsertState *is = insert_begin(index, &oldcxt);
 
-	insert_vector(is, v, dims, heap_tid);
+	insert_vector(is, v, dims, keys, keylen, heap_tid);
 	insert_end(oldcxt);
 }

@@ -96,6 +96,15 @@ tid_chunks(int64 ntids)
 	return (int) ((ntids - N2_INLINE_TIDS + N2_TID_CHUNK_CAPACITY - 1) / N2_TID_CHUNK_CAPACITY);
 }
 
+/* Bytes of node's filter keys. */
+static int
+node_keylen(const N2Layout *lo, uint32 node)
+{
+	if (lo->tids.keyoff == NULL)
+		return 0;
+	return (int) (lo->tids.keyoff[node + 1] - lo->tids.keyoff[node]);
+}
+
 /*
  * Places node's tuples: its element at *element, then ntc TID chunks and
  * nvc vector chunks in out (when not NULL).  Creating and writing the layout
@@ -107,7 +116,8 @@ place_node(const N2Layout *lo, N2NodePlace *pl, uint32 node, int64 *ntids,
 {
 	const N2Params *p = lo->params;
 	int			ninline;
-	Size		esize = n2_element_size(p, lo->graph->levels[node], 0, &ninline);
+	Size		esize = n2_element_size(p, lo->graph->levels[node],
+										node_keylen(lo, node), &ninline);
 	int			k = 0;
 
 	*ntids = node_tid_count(lo, pl->extra, node);
@@ -274,7 +284,8 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 	ItemPointerData etid;
 	N2ElementTuple et = (N2ElementTuple) lo->tuple;
 	int			ninline;
-	Size		size = n2_element_size(p, level, 0, &ninline);
+	int			keylen = node_keylen(lo, node);
+	Size		size = n2_element_size(p, level, keylen, &ninline);
 	ItemPointer links;
 	ItemPointerData inline_tids[N2_INLINE_TIDS];
 	ItemPointerData none;
@@ -299,7 +310,9 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 	for (int i = 0; i < N2_INLINE_TIDS && i < ntids; i++)
 		inline_tids[i] = *node_tid(lo, node, extra, i);
 	ItemPointerSetInvalid(&none);
-	n2_form_element(et, p, level, NULL, 0, vec, inline_tids, (int) Min(ntids, N2_INLINE_TIDS),
+	n2_form_element(et, p, level,
+					keylen > 0 ? lo->tids.keys + lo->tids.keyoff[node] : NULL,
+					keylen, vec, inline_tids, (int) Min(ntids, N2_INLINE_TIDS),
 					ntc > 0 ? &lo->tuples[0] : &none,
 					nvc > 0 ? &lo->tuples[ntc] : &none);
 	links = N2ElementLinks(et);

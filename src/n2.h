@@ -486,10 +486,12 @@ typedef struct N2PageGraph
 	float		qnorm;			/* >= |query|, for lower_bounds */
 	Buffer		buf;			/* last buffer pinned, kept to save lookups */
 	uint64		nvisited;		/* tuples whose distance was computed */
+	const struct N2KeyFilter *filter;	/* n2_page_graph_filtered_ops' */
 } N2PageGraph;
 
 extern Buffer n2_read_buffer(Relation index, BlockNumber blkno);
 extern const N2GraphOps n2_page_graph_ops;
+extern const N2GraphOps n2_page_graph_filtered_ops;
 extern void n2_page_graph_init(N2PageGraph *pg, Relation index,
 							   const N2Params *p, const float *query);
 extern void n2_page_graph_release(N2PageGraph *pg);
@@ -519,6 +521,8 @@ typedef struct N2NodeTids
 	const ItemPointerData *first;	/* per node */
 	const N2ExtraTid *extra;	/* the others, sorted by node */
 	int64		nextra;
+	const char *keys;			/* filter keys: node i's start at keyoff[i] */
+	const uint32 *keyoff;		/* n + 1 offsets; NULL without filter columns */
 } N2NodeTids;
 
 extern Size n2_layout_memory(uint32 n);
@@ -540,6 +544,7 @@ extern bool n2_insert(Relation index, Datum *values, bool *isnull,
 					  IndexUniqueCheck checkUnique, bool indexUnchanged,
 					  struct IndexInfo *indexInfo);
 extern void n2_insert_vector(Relation index, float *v, int dims,
+							 const char *keys, int keylen,
 							 ItemPointer heap_tid);
 
 extern void n2_place_tuple(Relation index, const void *tuple, Size size,

@@ -15,6 +15,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "filter.h"
 #include "n2.h"
 
 void
@@ -29,6 +30,7 @@ n2_page_graph_init(N2PageGraph *pg, Relation index, const N2Params *p,
 	pg->nvisited = 0;
 	pg->lower_bounds = false;
 	pg->qnorm = 0.0f;
+	pg->filter = NULL;
 }
 
 void
@@ -242,7 +244,8 @@ prefetch_tuple(Page page, OffsetNumber off, int lines)
 }
 
 static void
-distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
+distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
+				bool *ok)
 {
 	Relation	index = pg->index;
 	N2RecentBuffer *slots[N2_DISTANCE_BATCH];
@@ -290,6 +293,9 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 			out[i] = n2_element_distance(pg, et);
 		else
 			out[i] = INFINITY;
+		if (ok != NULL)
+			ok[i] = et != NULL && !(et->flags & N2_ELEMENT_DELETED) &&
+				n2_filter_match(pg->filter, N2ElementKeys(et), et->keylen);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		pg->nvisited++;
 
@@ -311,12 +317,34 @@ page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
 	for (int i = N2_DISTANCE_BATCH; i < n; i++)
 		__builtin_prefetch(recent_slot(pg->index, n2_ref_block(refs[i])));
 	for (int i = 0; i < n; i += N2_DISTANCE_BATCH)
-		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i);
+		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i,
+						NULL);
+}
+
+/* The same, and whether each node passes pg->filter (filter.c). */
+static void
+page_graph_distances_match(void *ctx, const N2Ref *refs, int n, float *out,
+						   bool *ok)
+{
+	N2PageGraph *pg = (N2PageGraph *) ctx;
+
+	for (int i = N2_DISTANCE_BATCH; i < n; i++)
+		__builtin_prefetch(recent_slot(pg->index, n2_ref_block(refs[i])));
+	for (int i = 0; i < n; i += N2_DISTANCE_BATCH)
+		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i,
+						ok + i);
 }
 
 const N2GraphOps n2_page_graph_ops = {
 	page_graph_neighbors,
-	page_graph_distances
+	page_graph_distances,
+	NULL
+};
+
+const N2GraphOps n2_page_graph_filtered_ops = {
+	page_graph_neighbors,
+	page_graph_distances,
+	page_graph_distances_match
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "utils/rel.h"
 
 #include "core/graph.h"
+#include "filter.h"
 #include "n2.h"
 
 void
@@ -162,13 +163,13 @@ n2_element_size(const N2Params *p, int level, int keylen, int *ninline)
 
 /*
  * The highest level an element may have: its links must leave room in a
- * page for at least part of its vector.  Levels drawn above it are capped
+ * page for the largest filter keys and at least part of its vector.  Levels drawn above it are capped
  * (they are only reached with tiny m and huge mult).
  */
 int
 n2_max_level(const N2Params *p)
 {
-	Size		room = N2_MAX_TUPLE_SIZE - N2_ELEMENT_HEADER -
+	Size		room = N2_MAX_TUPLE_SIZE - N2_ELEMENT_HEADER - N2_MAX_KEYLEN -
 		n2_code_bytes(p, Min(p->dims, 16)) -
 		sizeof(ItemPointerData) * p->max_m0;
 	int			level = (int) (room / (sizeof(ItemPointerData) * p->m));

@@ -33,8 +33,19 @@
 
 #include "core/iterate.h"
 #include "core/sweep.h"
+#include "filter.h"
 #include "n2.h"
 #include "vector.h"
+
+/*
+ * Filtered scans: before walking, the keys of the elements on
+ * N2_FILTER_SAMPLE_PAGES pages spread over the index are tested; when fewer
+ * than N2_FILTER_SWEEP_RATE of them pass, the scan is one exact pass over
+ * the index from the start (measured on fashion-mnist: src/README,
+ * "Filtered scans").
+ */
+#define N2_FILTER_SAMPLE_PAGES	256
+#define N2_FILTER_SWEEP_RATE	0.005
 
 typedef struct N2ScanOpaqueData
 {
@@ -45,6 +56,7 @@ typedef struct N2ScanOpaqueData
 	N2MetaPageData meta;
 	float	   *query;
 	N2PageGraph pg;
+	N2KeyFilter *filter;		/* index conditions on filter columns, or NULL */
 	N2Iterator	it;
 	bool		it_valid;
 	bool		started;
@@ -201,6 +213,41 @@ sweep_setup(N2ScanOpaque so, Size max_memory)
 	}
 }
 
+/*
+ * Whether fewer than N2_FILTER_SWEEP_RATE of the elements on a sample of
+ * pages, evenly spread over the index, pass the scan's filter.
+ */
+static bool
+filter_is_rare(N2ScanOpaque so)
+{
+	Relation	index = so->pg.index;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	BlockNumber npages = nblocks > 1 ? nblocks - 1 : 0;
+	int			sample = (int) Min((BlockNumber) N2_FILTER_SAMPLE_PAGES, npages);
+	double		seen = 0;
+	double		passed = 0;
+
+	for (int i = 0; i < sample; i++)
+	{
+		BlockNumber blkno = 1 + (BlockNumber) ((uint64) i * npages / sample);
+		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno,
+											 RBM_NORMAL, NULL);
+		Page		page;
+		OffsetNumber off = InvalidOffsetNumber;
+		N2ElementTuple et;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		while ((et = n2_page_next_element(page, &off)) != NULL)
+		{
+			seen++;
+			passed += n2_filter_match(so->filter, N2ElementKeys(et), et->keylen);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	return seen > 0 && passed < seen * N2_FILTER_SWEEP_RATE;
+}
+
 /* Reads the metapage and prepares the search for this scan's query. */
 static void
 scan_start(IndexScanDesc scan)
@@ -213,15 +260,19 @@ scan_start(IndexScanDesc scan)
 	struct varlena *arg;		/* the ORDER BY argument as given, or NULL */
 	struct varlena *value = NULL;	/* and detoasted */
 	bool		finite = true;
+	bool		never = false;
 
 	n2_read_meta(index, &so->meta);
 	n2_params_from_meta(index, &so->meta, &so->params);
 	so->started = true;
 	pgstat_count_index_scan(index);
+	so->filter = scan->numberOfKeys > 0 ?
+		n2_filter_prepare(index, scan->keyData, scan->numberOfKeys, &never) :
+		NULL;
 
-	if (scan->numberOfOrderBys == 0 || so->params.dims == 0)
+	if (scan->numberOfOrderBys == 0 || so->params.dims == 0 || never)
 	{
-		/* nothing to order by, or an empty real[] index: no rows */
+		/* nothing to order by, an empty real[] index, or nothing matches */
 		so->query = NULL;
 		MemoryContextSwitchTo(oldcxt);
 		return;
@@ -240,6 +291,7 @@ scan_start(IndexScanDesc scan)
 	}
 
 	n2_page_graph_init(&so->pg, index, &so->params, so->query);
+	so->pg.filter = so->filter;
 
 	/*
 	 * On compact codes the walk orders by lower bounds of the operator's
@@ -286,6 +338,20 @@ scan_start(IndexScanDesc scan)
 		return;
 	}
 
+	/*
+	 * A filter few elements pass makes the walk visit many nodes per row it
+	 * returns, more than one pass over every element costs.
+	 */
+	if (so->filter != NULL && n2_iterative_scan != N2_ITERATIVE_OFF &&
+		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL && filter_is_rare(so))
+	{
+		ereport(DEBUG1,
+				(errmsg("n2 index scan: few index elements match the filter; scanning the index sequentially")));
+		sweep_setup(so, Max(max_memory, (Size) 65536));
+		MemoryContextSwitchTo(oldcxt);
+		return;
+	}
+
 	switch (n2_iterative_scan)
 	{
 		case N2_ITERATIVE_OFF:
@@ -298,7 +364,8 @@ scan_start(IndexScanDesc scan)
 			mode = N2_ITER_STRICT;
 			break;
 	}
-	if (!n2_iter_init(&so->it, &n2_page_graph_ops, &so->pg, mode, n2_ef_search,
+	if (!n2_iter_init(&so->it, so->filter ? &n2_page_graph_filtered_ops :
+					  &n2_page_graph_ops, &so->pg, mode, n2_ef_search,
 					  Max(so->params.max_m0, so->params.m),
 					  (uint64) n2_max_scan_tuples, max_memory))
 		ereport(ERROR,
@@ -312,6 +379,7 @@ scan_start(IndexScanDesc scan)
 	 */
 	so->it.stop_at_bound = mode == N2_ITER_STRICT &&
 		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL;
+
 	if (!n2_iter_start(&so->it, ItemPointerIsValid(&so->meta.entry) ?
 					   n2_tid_to_ref(&so->meta.entry) : N2_INVALID_REF,
 					   so->meta.max_level))
@@ -346,7 +414,8 @@ load_tids(N2ScanOpaque so, N2Ref ref)
 	n2_page_graph_read(pg, n2_ref_block(ref));
 	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
 	et = n2_page_graph_element(pg, ref);
-	if (et == NULL || (et->flags & N2_ELEMENT_DELETED))
+	if (et == NULL || (et->flags & N2_ELEMENT_DELETED) ||
+		!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
 	{
 		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 		return;
@@ -438,7 +507,7 @@ is_tie(N2ScanOpaque so, N2Ref ref)
  * Offers one live element to the sweep unless the walk already returned it:
  * in relaxed order the walk returned every node it visited; in strict order
  * it returned nodes up to the sweep's floor, and those at the floor are in
- * ties.
+ * ties.  A scan that is a sweep from the start (a rare filter) walked none.
  */
 static void
 sweep_offer(void *arg, N2Ref ref, N2ElementTuple et)
@@ -446,7 +515,10 @@ sweep_offer(void *arg, N2Ref ref, N2ElementTuple et)
 	N2ScanOpaque so = (N2ScanOpaque) arg;
 	N2Candidate c;
 
-	if (!so->it.stop_at_bound && n2_visited_contains(&so->it.visited, ref))
+	if (!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
+		return;
+	if (so->it_valid && !so->it.stop_at_bound &&
+		n2_visited_contains(&so->it.visited, ref))
 		return;
 	c.ref = ref;
 	c.dist = n2_element_distance(&so->pg, et);
@@ -491,6 +563,8 @@ exact_offer(void *arg, N2Ref ref, N2ElementTuple et)
 	double		dist;
 	N2Candidate c;
 
+	if (!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
+		return;
 	switch (so->params.metric)
 	{
 		case N2_METRIC_L2:

@@ -32,6 +32,7 @@
 
 #include "core/graph.h"
 #include "core/reach.h"
+#include "filter.h"
 #include "n2.h"
 
 typedef struct N2VerifyState
@@ -225,6 +226,7 @@ check_pages(N2VerifyState *vs)
 			{
 				N2ElementTuple et = (N2ElementTuple) tuple;
 				int			ninline;
+				const char *keyproblem;
 
 				if (et->level > N2_MAX_LEVEL ||
 					size != n2_element_size(&vs->p, et->level, et->keylen, &ninline) ||
@@ -237,6 +239,9 @@ check_pages(N2VerifyState *vs)
 				}
 				if (et->ntids > N2_INLINE_TIDS)
 					problem(vs, blkno, off, "element claims %d inline heap TIDs", et->ntids);
+				keyproblem = n2_keys_problem(vs->index, N2ElementKeys(et), et->keylen);
+				if (keyproblem != NULL)
+					problem(vs, blkno, off, "%s", keyproblem);
 				if (vs->nrefs == vs->caprefs)
 				{
 					vs->caprefs = Max(vs->caprefs * 2, 1024);
