@@ -403,10 +403,13 @@ find_neighbors(N2InsertState *is, const float *v, const char *keys,
 		if (nfound == 0)
 			continue;
 		/*
-		 * An identical vector is at distance 0 (a lower bound of it, for a
-		 * compact code; its inner product, for dot): only those can match.
+		 * An identical vector is at distance 0 (for dot, its negative inner
+		 * product, below 0); on a compact code inserts search on code
+		 * distances, and an identical vector has the same code, so it is
+		 * among the nearest, tied: only those can match.
 		 */
-		for (int i = 0; l == 0 && i < nfound && found[i].dist <= 0; i++)
+		for (int i = 0; l == 0 && i < nfound &&
+			 found[i].dist <= (n2_storage_is_exact(p) ? 0 : found[0].dist); i++)
 		{
 			if (n2_storage_same_vector(pg, found[i].ref, v) &&
 				same_keys(pg, found[i].ref, keys, keylen))
