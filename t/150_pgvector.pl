@@ -46,13 +46,15 @@ sub n2_types
 		  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'n2')});
 }
 
+# n2's classes on vector types (not those of real[] or of filter columns)
 sub n2_opclasses
 {
 	my ($db) = @_;
 	return $node->safe_psql($db, q{
 		SELECT string_agg(o.opcname || ':' || o.opcintype::regtype, ',' ORDER BY o.opcname)
 		FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod
-		WHERE a.amname = 'n2' AND o.opcintype <> 'real[]'::regtype});
+		WHERE a.amname = 'n2'
+		  AND (SELECT typname FROM pg_type WHERE oid = o.opcintype) IN ('vector', 'halfvec')});
 }
 
 my $all_classes = join(',', map { my $t = $_; map { "${t}_$_:$t" } qw(angular_ops cosine_ops dot_ops ip_ops l1_ops l2_ops) } qw(halfvec vector));
