@@ -266,6 +266,8 @@ static void
 check_elements(N2VerifyState *vs)
 {
 	const N2Params *p = &vs->p;
+	ItemPointerData *links = palloc(sizeof(ItemPointerData) *
+									n2_links_count(p, N2_MAX_LEVEL));
 
 	for (int64 i = 0; i < vs->nrefs; i++)
 	{
@@ -277,7 +279,6 @@ check_elements(N2VerifyState *vs)
 		OffsetNumber off;
 		ItemPointerData tidchain;
 		int64		ntids;
-		ItemPointer links;
 
 		CHECK_FOR_INTERRUPTS();
 		n2_ref_to_tid(vs->refs[i], &tid);
@@ -292,7 +293,7 @@ check_elements(N2VerifyState *vs)
 			continue;
 		}
 
-		links = N2ElementLinks(et);
+		n2_links_read(p, et, 0, n2_links_count(p, et->level), links);
 		for (int level = 0; level <= et->level; level++)
 		{
 			int			start = n2_links_start(p, level);
@@ -344,6 +345,7 @@ check_elements(N2VerifyState *vs)
 		 */
 		vs->holds[i] = ntids > 0;
 	}
+	pfree(links);
 }
 
 /*
