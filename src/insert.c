@@ -130,6 +130,7 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 	for (;;)
 	{
 		LockRelationForExtension(index, ExclusiveLock);
+		/* 4-byte links could not name the new block: refuse, nothing written */
 		nblocks = RelationGetNumberOfBlocks(index);
 		if (link_bytes == 4 && nblocks >= n2_link4_block_limit())
 		{
