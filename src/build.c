@@ -450,6 +450,33 @@ progress_phase(N2BuildPhase phase)
 }
 
 /*
+ * Lays the graph out with the link width the options ask for.  auto takes
+ * 4 bytes unless the index, scaled up to the heap's estimated tuples when
+ * the build flushes early, would fill half of the blocks 4-byte links name
+ * (leaving inserts room to double it), else 6.
+ */
+static N2Layout *
+create_layout(N2BuildState *bs, const N2Graph *g, const N2NodeTids *tids)
+{
+	bool		auto_width = bs->params.link_bytes == 0;
+	N2Layout   *lo;
+
+	if (auto_width)
+		bs->params.link_bytes = 4;
+	lo = n2_layout_create(bs->index, &bs->params, g, tids);
+	if (auto_width &&
+		n2_layout_blocks(lo) * Max(1.0, bs->esttuples / Max(bs->seen, 1.0)) >
+		n2_link4_block_limit() / 2)
+	{
+		n2_layout_free(lo);
+		bs->params.link_bytes = 6;
+		lo = n2_layout_create(bs->index, &bs->params, g, tids);
+	}
+	n2_check_link4_room(bs->index, bs->params.link_bytes, n2_layout_blocks(lo));
+	return lo;
+}
+
+/*
  * Runs the threaded build.  Worker threads only touch the graph; this thread
  * sleeps on its latch, so a cancel or timeout interrupt wakes it at once.
  * Whatever happens, every thread is joined before we return or rethrow.
@@ -552,7 +579,7 @@ write_pages(N2BuildState *bs, const N2Graph *g)
 	tids.nextra = bs->nextra;
 	tids.keys = bs->keys;
 	tids.keyoff = bs->has_keys ? bs->keyoff : NULL;
-	lo = n2_layout_create(bs->index, &bs->params, g, &tids);
+	lo = create_layout(bs, g, &tids);
 	n2_layout_write_meta(lo, N2_LEVEL_SEED);
 	for (uint32 node = 0; node < g->n; node++)
 	{
@@ -763,6 +790,8 @@ n2_buildempty(Relation index)
 	n2_params_from_options(index, &params);
 	if (!params.is_array)
 		params.dims = Max(TupleDescAttr(RelationGetDescr(index), 0)->atttypmod, 0);
+	if (params.link_bytes == 0)
+		params.link_bytes = 4;
 	n2_init_meta(page.data, &params, N2_LEVEL_SEED);
 	PageSetChecksumInplace(page.data, N2_METAPAGE_BLKNO);
 	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, N2_METAPAGE_BLKNO,

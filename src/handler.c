@@ -49,6 +49,7 @@ int			n2_scan_fallback = N2_FALLBACK_SEQUENTIAL;
 char	   *n2_pause_at = NULL;
 int			n2_pause_key = 0x6E32;
 int			n2_mark_cache_limit = 0;
+int			n2_link4_max_blocks = 0;
 
 static relopt_kind n2_relopt_kind;
 static object_access_hook_type prev_object_access_hook = NULL;
@@ -73,6 +74,13 @@ static relopt_enum_elt_def n2_storage_values[] = {
 	{"float4", N2_STORAGE_FLOAT4},
 	{"float16", N2_STORAGE_FLOAT16},
 	{"sq8", N2_STORAGE_SQ8},
+	{NULL}
+};
+
+static relopt_enum_elt_def n2_link_bytes_values[] = {
+	{"auto", 0},
+	{"4", 4},
+	{"6", 6},
 	{NULL}
 };
 
@@ -133,6 +141,12 @@ _PG_init(void)
 					   "(auto: float16 for halfvec columns, else float4)",
 					   n2_storage_values, N2_STORAGE_AUTO,
 					   "Valid values are \"auto\", \"float4\", \"float16\" and \"sq8\".",
+					   AccessExclusiveLock);
+	add_enum_reloption(n2_relopt_kind, "link_bytes",
+					   "Bytes of a graph link: 4, 6, or auto (4 unless the "
+					   "index would fill half of the blocks 4-byte links name)",
+					   n2_link_bytes_values, 0,
+					   "Valid values are \"auto\", \"4\" and \"6\".",
 					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("n2.ef_search",
@@ -207,6 +221,13 @@ _PG_init(void)
 							&n2_mark_cache_limit, 0, 0, INT_MAX,
 							PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("n2.link4_max_blocks",
+							"Test only: most blocks an index with 4-byte "
+							"links may have.",
+							"0: all that 4-byte links can name.",
+							&n2_link4_max_blocks, 0, 0, INT_MAX,
+							PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("n2");
 
@@ -227,6 +248,7 @@ n2_options(Datum reloptions, bool validate)
 		{"graph_merging", RELOPT_TYPE_ENUM, offsetof(N2Options, graph_merging)},
 		{"keep_pruned", RELOPT_TYPE_BOOL, offsetof(N2Options, keep_pruned)},
 		{"storage", RELOPT_TYPE_ENUM, offsetof(N2Options, storage)},
+		{"link_bytes", RELOPT_TYPE_ENUM, offsetof(N2Options, link_bytes)},
 	};
 	N2Options  *opts;
 
@@ -254,7 +276,7 @@ n2_options(Datum reloptions, bool validate)
 /* What an index without reloptions gets. */
 static N2Options n2_default_options = {
 	0, N2_DEFAULT_M, -1, N2_DEFAULT_EF_CONSTRUCTION, -1, -1,
-	N2_SELECT_HEURISTIC, 0, N2_DEFAULT_KEEP_PRUNED, N2_STORAGE_AUTO
+	N2_SELECT_HEURISTIC, 0, N2_DEFAULT_KEEP_PRUNED, N2_STORAGE_AUTO, 0
 };
 
 N2Options *
@@ -356,6 +378,7 @@ shape_from_options(const N2Options *opts, bool is_half, N2Params *p)
 		p->storage = is_half ? N2_STORAGE_FLOAT16 : N2_STORAGE_FLOAT4;
 	else
 		p->storage = (N2Storage) opts->storage;
+	p->link_bytes = opts->link_bytes;
 	p->sq8_lo = NULL;
 	p->sq8_step = NULL;
 }
@@ -376,7 +399,7 @@ same_shape(const N2Params *a, const N2Params *b)
 	return a->m == b->m && a->max_m0 == b->max_m0 &&
 		a->ef_construction == b->ef_construction && a->mult == b->mult &&
 		a->select == b->select && a->merge_level0 == b->merge_level0 &&
-		a->storage == b->storage;
+		a->storage == b->storage && a->link_bytes == b->link_bytes;
 }
 
 static const char *
@@ -415,6 +438,8 @@ shape_differences(const N2Params *a, const N2Params *b)
 		appendStringInfo(&buf, ", graph_merging = %s", merge_name(a->merge_level0));
 	if (a->storage != b->storage)
 		appendStringInfo(&buf, ", storage = %s", n2_storage_name(a->storage));
+	if (a->link_bytes != b->link_bytes)
+		appendStringInfo(&buf, ", link_bytes = %d", a->link_bytes);
 	return buf.len > 0 ? buf.data + 2 : buf.data;
 }
 
@@ -494,6 +519,9 @@ check_altered_options(Oid relid)
 			n2_params_from_meta(index, &meta, &built);
 		else
 			built = after;
+		/* auto takes whatever width the build chose */
+		if (after.link_bytes == 0)
+			after.link_bytes = built.link_bytes;
 		if (!same_shape(&after, &built))
 			ereport(NOTICE,
 					(errmsg("n2 index \"%s\" keeps the graph it was built with until it is rebuilt",

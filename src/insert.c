@@ -79,9 +79,11 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 				  Page *page, Buffer *metabuf, bool *from_fsm)
 {
 	BlockNumber blkno;
+	BlockNumber nblocks;
 	Buffer		buf;
 	Page		metapage;
 	Size		need = MAXALIGN(size);
+	int			link_bytes;
 
 	*metabuf = InvalidBuffer;
 	*from_fsm = true;
@@ -110,6 +112,7 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 	*metabuf = ReadBuffer(index, N2_METAPAGE_BLKNO);
 	LockBuffer(*metabuf, BUFFER_LOCK_SHARE);
 	blkno = N2PageGetMeta(BufferGetPage(*metabuf))->insert_page;
+	link_bytes = N2PageGetMeta(BufferGetPage(*metabuf))->link_bytes;
 	UnlockReleaseBuffer(*metabuf);
 	*metabuf = InvalidBuffer;
 
@@ -128,6 +131,13 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 	for (;;)
 	{
 		LockRelationForExtension(index, ExclusiveLock);
+		/* 4-byte links could not name the new block: refuse, nothing written */
+		nblocks = RelationGetNumberOfBlocks(index);
+		if (link_bytes == 4 && nblocks >= n2_link4_block_limit())
+		{
+			UnlockRelationForExtension(index, ExclusiveLock);
+			n2_check_link4_room(index, link_bytes, nblocks + 1);
+		}
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		UnlockRelationForExtension(index, ExclusiveLock);
@@ -310,7 +320,6 @@ place_element(Relation index, const N2Params *p, const float *v,
 	int			ninline;
 	Size		size = n2_element_size(p, level, keylen, &ninline);
 	N2ElementTuple et = palloc(size);
-	ItemPointer links;
 	ItemPointerData tid;
 	ItemPointerData nochain;
 	ItemPointerData vecnext;
@@ -319,11 +328,13 @@ place_element(Relation index, const N2Params *p, const float *v,
 	place_vector_chunks(index, p, v, ninline, &vecnext);
 	n2_form_element(et, p, level, keys, keylen, v, heaptid, 1, &nochain,
 					&vecnext);
-	links = N2ElementLinks(et);
 	for (int l = 0; sel != NULL && l <= level; l++)
 	{
 		for (int i = 0; i < nsel[l]; i++)
-			n2_ref_to_tid(sel[l][i].ref, &links[n2_links_start(p, l) + i]);
+		{
+			n2_ref_to_tid(sel[l][i].ref, &tid);
+			n2_link_set(p, et, n2_links_start(p, l) + i, &tid);
+		}
 	}
 	n2_place_tuple(index, et, size, &tid);
 	pfree(et);

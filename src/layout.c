@@ -186,6 +186,22 @@ n2_layout_create(Relation index, const N2Params *p, const N2Graph *g,
 	return lo;
 }
 
+/* Blocks the layout takes, the metapage included. */
+BlockNumber
+n2_layout_blocks(const N2Layout *lo)
+{
+	return lo->lastblk + 1;
+}
+
+/* Frees a layout nothing was written with. */
+void
+n2_layout_free(N2Layout *lo)
+{
+	pfree(lo->element);
+	pfree(lo->tuple);
+	pfree(lo);
+}
+
 /* Writes the metapage (block 0); call before the first node. */
 void
 n2_layout_write_meta(N2Layout *lo, uint64 seed)
@@ -246,16 +262,17 @@ add_tuple(N2Layout *lo, Size size, ItemPointer tid)
 			 RelationGetRelationName(lo->index));
 }
 
+/* Sets et's cap link slots from start to the nodes in list. */
 static void
-set_links(const N2Layout *lo, ItemPointer dst, int cap, const uint32 *list)
+set_links(const N2Layout *lo, N2ElementTuple et, int start, int cap,
+		  const uint32 *list)
 {
+	ItemPointerData none;
+
+	ItemPointerSetInvalid(&none);
 	for (int i = 0; i < cap; i++)
-	{
-		if ((uint32) i < list[0])
-			dst[i] = lo->element[list[1 + i]];
-		else
-			ItemPointerSetInvalid(&dst[i]);
-	}
+		n2_link_set(lo->params, et, start + i,
+					(uint32) i < list[0] ? &lo->element[list[1 + i]] : &none);
 }
 
 /* Heap TID i of node, whose extra TIDs start at extra. */
@@ -286,7 +303,6 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 	int			ninline;
 	int			keylen = node_keylen(lo, node);
 	Size		size = n2_element_size(p, level, keylen, &ninline);
-	ItemPointer links;
 	ItemPointerData inline_tids[N2_INLINE_TIDS];
 	ItemPointerData none;
 
@@ -315,10 +331,9 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 					keylen, vec, inline_tids, (int) Min(ntids, N2_INLINE_TIDS),
 					ntc > 0 ? &lo->tuples[0] : &none,
 					nvc > 0 ? &lo->tuples[ntc] : &none);
-	links = N2ElementLinks(et);
-	set_links(lo, links, p->max_m0, n2_graph_links(g, node, 0));
+	set_links(lo, et, 0, p->max_m0, n2_graph_links(g, node, 0));
 	for (int l = 1; l <= level; l++)
-		set_links(lo, links + n2_links_start(p, l), p->m, n2_graph_links(g, node, l));
+		set_links(lo, et, n2_links_start(p, l), p->m, n2_graph_links(g, node, l));
 	add_tuple(lo, size, &lo->element[node]);
 
 	for (int i = 0; i < ntc; i++)

@@ -16,8 +16,11 @@
  * vector	the rest of a vector too wide to sit in its element tuple (a
  *			chain of continuation tuples, filled page by page).
  *
- * A link is an ItemPointerData naming the element tuple; an invalid block
- * number marks an empty slot, and a list's valid entries come first.
+ * A link names an element tuple in link_bytes bytes, fixed per index at
+ * CREATE INDEX: 6, an ItemPointerData, or 4, the core's 32-bit code (which
+ * names blocks below n2_link4_block_limit()).  n2_link_get and n2_link_set
+ * are the only readers and writers of link slots.  An empty slot reads as
+ * an invalid TID, and a list's valid entries come first.
  */
 #ifndef N2_H
 #define N2_H
@@ -33,6 +36,9 @@
 #include "utils/relcache.h"
 
 #include "core/distance.h"
+/* offsets up to N2_MAX_PAGE_TUPLES must fit in a 4-byte link */
+#define N2_LINK4_OFFSET_BITS (BLCKSZ <= 8192 ? 9 : BLCKSZ <= 16384 ? 10 : 11)
+#include "core/link.h"
 #include "core/quantize.h"
 #include "core/search.h"
 #include "core/select.h"
@@ -89,6 +95,7 @@ typedef struct N2MetaPageData
 	uint64		seed;			/* mixed into level draws */
 	ItemPointerData quant;		/* sq8: first quantizer chunk, invalid until
 								 * trained */
+	uint8		link_bytes;		/* bytes of a link: 4 or 6 */
 } N2MetaPageData;
 
 typedef N2MetaPageData *N2MetaPage;
@@ -133,8 +140,7 @@ typedef N2ElementTupleData *N2ElementTuple;
 #define N2ElementKeys(et) ((char *) (et) + N2_ELEMENT_HEADER)
 #define N2ElementCode(et) (N2ElementKeys(et) + TYPEALIGN(4, (et)->keylen))
 #define N2ElementVector(et) ((float *) N2ElementCode(et))
-#define N2ElementLinks(et) \
-	((ItemPointer) (N2ElementCode(et) + TYPEALIGN(4, (et)->codelen)))
+#define N2ElementLinks(et) (N2ElementCode(et) + TYPEALIGN(4, (et)->codelen))
 
 typedef struct N2TidChunkData
 {
@@ -202,6 +208,20 @@ typedef N2QuantChunkData *N2QuantChunk;
 #define N2_MAX_TUPLE_SIZE \
 	MAXALIGN_DOWN(BLCKSZ - SizeOfPageHeaderData - sizeof(ItemIdData) - \
 				  MAXALIGN(sizeof(N2PageOpaqueData)) - BLCKSZ / 256)
+
+/*
+ * The most line pointers a page can have: each was added when all the
+ * others were in use (PageAddItem reuses unused ones first), and every
+ * tuple n2 writes takes at least N2_MIN_TUPLE_SIZE bytes (a vector chunk
+ * with one byte of code is the smallest).
+ */
+#define N2_MIN_TUPLE_SIZE	MAXALIGN(sizeof(N2VectorChunkData) + 1)
+#define N2_MAX_PAGE_TUPLES \
+	((BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(N2PageOpaqueData))) / \
+	 (N2_MIN_TUPLE_SIZE + sizeof(ItemIdData)))
+
+StaticAssertDecl(N2_MAX_PAGE_TUPLES <= N2_LINK4_MAX_OFFSET,
+				 "a 4-byte link must name every offset of a page");
 
 /* Refs: an element's TID packed into the core's N2Ref. */
 static inline N2Ref
@@ -330,6 +350,7 @@ typedef struct N2Options
 	int			graph_merging;	/* 0 skip, 1 merge_level0 */
 	bool		keep_pruned;	/* heuristic fills lists with what it pruned */
 	int			storage;		/* N2Storage, or N2_STORAGE_AUTO */
+	int			link_bytes;		/* 4, 6, or 0: auto */
 } N2Options;
 
 /* Parameters in force for an index: from the metapage once built. */
@@ -345,6 +366,7 @@ typedef struct N2Params
 	bool		merge_level0;
 	bool		is_array;		/* real[] column instead of vector */
 	N2Storage	storage;
+	int			link_bytes;		/* 4 or 6; 0 (auto) until a build decides */
 	const float *sq8_lo;		/* sq8's ranges (dims each); NULL until */
 	const float *sq8_step;		/* trained */
 } N2Params;
@@ -369,6 +391,74 @@ n2_links_cap(const N2Params *p, int level)
 	return level == 0 ? p->max_m0 : p->m;
 }
 
+/* Link slot i of et, as a TID: invalid when the slot is empty. */
+static inline void
+n2_link_get(const N2Params *p, N2ElementTuple et, int i, ItemPointer tid)
+{
+	char	   *slot = N2ElementLinks(et) + (Size) i * p->link_bytes;
+
+	if (p->link_bytes == 4)
+	{
+		uint32		code;
+
+		memcpy(&code, slot, sizeof(code));
+		if (code == N2_LINK4_EMPTY)
+			ItemPointerSetInvalid(tid);
+		else
+			ItemPointerSet(tid, n2_link4_block(code), n2_link4_offset(code));
+	}
+	else
+		memcpy(tid, slot, sizeof(ItemPointerData));
+}
+
+/*
+ * Sets link slot i of et to tid (invalid: empty).  A 4-byte index never
+ * grows past the blocks its links can name (n2_check_link4_room), so a TID
+ * without a code is a bug, and never written.
+ */
+static inline void
+n2_link_set(const N2Params *p, N2ElementTuple et, int i, const ItemPointerData *tid)
+{
+	char	   *slot = N2ElementLinks(et) + (Size) i * p->link_bytes;
+
+	if (p->link_bytes == 4)
+	{
+		uint32		code = N2_LINK4_EMPTY;
+
+		if (ItemPointerIsValid(tid))
+		{
+			BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+			OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+
+			if (!n2_link4_fits(blkno, off))
+				elog(ERROR, "n2: TID (%u,%u) has no 4-byte link", blkno, off);
+			code = n2_link4_pack(blkno, off);
+		}
+		memcpy(slot, &code, sizeof(code));
+	}
+	else if (ItemPointerIsValid(tid))
+		memcpy(slot, tid, sizeof(ItemPointerData));
+	else
+		ItemPointerSetInvalid((ItemPointer) slot);
+}
+
+/* The n slots from start of et's links, read to out / written from in. */
+static inline void
+n2_links_read(const N2Params *p, N2ElementTuple et, int start, int n,
+			  ItemPointerData *out)
+{
+	for (int i = 0; i < n; i++)
+		n2_link_get(p, et, start + i, &out[i]);
+}
+
+static inline void
+n2_links_write(const N2Params *p, N2ElementTuple et, int start, int n,
+			   const ItemPointerData *in)
+{
+	for (int i = 0; i < n; i++)
+		n2_link_set(p, et, start + i, &in[i]);
+}
+
 /* GUCs */
 extern int	n2_ef_search;
 extern int	n2_build_threads;
@@ -380,6 +470,7 @@ extern int	n2_scan_fallback;
 extern char *n2_pause_at;
 extern int	n2_pause_key;
 extern int	n2_mark_cache_limit;
+extern int	n2_link4_max_blocks;
 
 typedef enum N2IterativeScan
 {
@@ -433,6 +524,9 @@ extern bool n2_index_is_half(Relation index);
 extern void n2_init_page(Page page, uint16 flags);
 extern void n2_init_meta(Page page, const N2Params *p, uint64 seed);
 extern void n2_read_meta(Relation index, N2MetaPageData *meta);
+extern BlockNumber n2_link4_block_limit(void);
+extern void n2_check_link4_room(Relation index, int link_bytes,
+								BlockNumber nblocks);
 extern void n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p);
 extern Size n2_code_bytes(const N2Params *p, int ndims);
 extern Size n2_chunk_code_bytes(const N2Params *p, int ndims);
@@ -529,6 +623,8 @@ extern Size n2_layout_memory(uint32 n);
 extern N2Layout *n2_layout_create(Relation index, const N2Params *p,
 								  const struct N2Graph *g,
 								  const N2NodeTids *tids);
+extern BlockNumber n2_layout_blocks(const N2Layout *lo);
+extern void n2_layout_free(N2Layout *lo);
 extern void n2_layout_write_meta(N2Layout *lo, uint64 seed);
 extern void n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec);
 extern void n2_layout_finish(N2Layout *lo);

@@ -195,15 +195,17 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 	et = n2_page_graph_element(pg, ref);
 	if (et != NULL && et->level >= level)
 	{
-		ItemPointer links = N2ElementLinks(et);
 		int			start = n2_links_start(pg->params, level);
 		int			count = n2_links_cap(pg->params, level);
 
 		for (int i = 0; i < count && n < max; i++)
 		{
-			if (!ItemPointerIsValid(&links[start + i]))
+			ItemPointerData link;
+
+			n2_link_get(pg->params, et, start + i, &link);
+			if (!ItemPointerIsValid(&link))
 				break;
-			out[n++] = n2_tid_to_ref(&links[start + i]);
+			out[n++] = n2_tid_to_ref(&link);
 		}
 	}
 	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);

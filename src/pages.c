@@ -53,6 +53,8 @@ n2_init_meta(Page page, const N2Params *p, uint64 seed)
 	meta->insert_page = InvalidBlockNumber;
 	meta->seed = seed;
 	ItemPointerSetInvalid(&meta->quant);
+	Assert(p->link_bytes == 4 || p->link_bytes == 6);
+	meta->link_bytes = (uint8) p->link_bytes;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(N2MetaPageData)) - (char *) page;
 }
 
@@ -85,6 +87,40 @@ n2_check_meta(Relation index, const N2MetaPageData *meta)
 				 errmsg("n2 index \"%s\" has an unknown metric, neighbour selection or storage (%d, %d, %d) in its metapage",
 						RelationGetRelationName(index), meta->metric,
 						meta->select, meta->storage)));
+	if (meta->link_bytes != 4 && meta->link_bytes != 6)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("n2 index \"%s\" has links of %u bytes",
+						RelationGetRelationName(index), meta->link_bytes),
+				 errhint("REINDEX the index.")));
+}
+
+/* How many blocks an index with 4-byte links may have. */
+BlockNumber
+n2_link4_block_limit(void)
+{
+	return n2_link4_max_blocks > 0 ?
+		Min((BlockNumber) n2_link4_max_blocks, N2_LINK4_BLOCKS) : N2_LINK4_BLOCKS;
+}
+
+/*
+ * Refuses to grow an index with 4-byte links to nblocks blocks when its
+ * links could not name them all.  An index with 6-byte links is not limited.
+ */
+void
+n2_check_link4_room(Relation index, int link_bytes, BlockNumber nblocks)
+{
+	if (link_bytes != 4 || nblocks <= n2_link4_block_limit())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("n2 index \"%s\" cannot grow past %u blocks: its links are 4 bytes",
+					RelationGetRelationName(index), n2_link4_block_limit()),
+			 errhint("Rebuild it with 6-byte links: ALTER INDEX %s SET (link_bytes = 6); REINDEX INDEX %s;",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+												RelationGetRelationName(index)),
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+												RelationGetRelationName(index)))));
 }
 
 /*
@@ -117,6 +153,7 @@ n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p)
 	p->merge_level0 = meta->merge_level0 != 0;
 	p->is_array = n2_index_is_array(index);
 	p->storage = (N2Storage) meta->storage;
+	p->link_bytes = meta->link_bytes;
 	n2_storage_load(index, meta, p);
 }
 
@@ -148,7 +185,7 @@ Size
 n2_element_size(const N2Params *p, int level, int keylen, int *ninline)
 {
 	Size		fixed = N2_ELEMENT_HEADER + TYPEALIGN(4, keylen) +
-		sizeof(ItemPointerData) * n2_links_count(p, level);
+		(Size) p->link_bytes * n2_links_count(p, level);
 	Size		room = fixed < N2_MAX_TUPLE_SIZE ? N2_MAX_TUPLE_SIZE - fixed : 0;
 	int			n = p->dims;
 
@@ -163,8 +200,10 @@ n2_element_size(const N2Params *p, int level, int keylen, int *ninline)
 
 /*
  * The highest level an element may have: its links must leave room in a
- * page for the largest filter keys and at least part of its vector.  Levels drawn above it are capped
- * (they are only reached with tiny m and huge mult).
+ * page for the largest filter keys and at least part of its vector.  Levels
+ * drawn above it are capped (they are only reached with tiny m and huge
+ * mult).  The cap counts 6-byte links whatever the index's width, so a
+ * build can draw levels before it has chosen the width.
  */
 int
 n2_max_level(const N2Params *p)
@@ -220,7 +259,7 @@ n2_form_element(N2ElementTuple et, const N2Params *p, int level,
 {
 	int			ninline;
 	Size		size = n2_element_size(p, level, keylen, &ninline);
-	ItemPointer links;
+	ItemPointerData none;
 
 	memset(et, 0, size);
 	et->type = N2_TUPLE_ELEMENT;
@@ -241,9 +280,9 @@ n2_form_element(N2ElementTuple et, const N2Params *p, int level,
 	if (keylen > 0)
 		memcpy(N2ElementKeys(et), keys, keylen);
 	n2_encode_element_code(p, vec, ninline, N2ElementCode(et));
-	links = N2ElementLinks(et);
+	ItemPointerSetInvalid(&none);
 	for (int i = 0; i < n2_links_count(p, level); i++)
-		ItemPointerSetInvalid(&links[i]);
+		n2_link_set(p, et, i, &none);
 }
 
 /*

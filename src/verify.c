@@ -271,6 +271,8 @@ static void
 check_elements(N2VerifyState *vs)
 {
 	const N2Params *p = &vs->p;
+	ItemPointerData *links = palloc(sizeof(ItemPointerData) *
+									n2_links_count(p, N2_MAX_LEVEL));
 
 	for (int64 i = 0; i < vs->nrefs; i++)
 	{
@@ -282,7 +284,6 @@ check_elements(N2VerifyState *vs)
 		OffsetNumber off;
 		ItemPointerData tidchain;
 		int64		ntids;
-		ItemPointer links;
 
 		CHECK_FOR_INTERRUPTS();
 		n2_ref_to_tid(vs->refs[i], &tid);
@@ -297,7 +298,7 @@ check_elements(N2VerifyState *vs)
 			continue;
 		}
 
-		links = N2ElementLinks(et);
+		n2_links_read(p, et, 0, n2_links_count(p, et->level), links);
 		for (int level = 0; level <= et->level; level++)
 		{
 			int			start = n2_links_start(p, level);
@@ -349,6 +350,7 @@ check_elements(N2VerifyState *vs)
 		 */
 		vs->holds[i] = ntids > 0;
 	}
+	pfree(links);
 }
 
 /*
