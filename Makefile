@@ -47,6 +47,8 @@ $(OBJS): $(wildcard src/*.h src/core/*.h)
 # run time, so the library still loads on any x86-64.
 src/core/distance_avx2.o: CFLAGS += -mavx2 -mfma
 src/core/distance_avx512.o: CFLAGS += -mavx512f -mavx2 -mfma
+src/core/code_avx2.o: CFLAGS += -mavx2 -mfma -mf16c
+src/core/code_avx512.o: CFLAGS += -mavx512f -mavx2 -mfma -mf16c
 
 $(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard src/sql/*.sql))
 	cat $^ > $@
@@ -62,6 +64,8 @@ test/unit/build/core/%.o: src/core/%.c $(wildcard src/core/*.h)
 	$(UNIT_CC) $(UNIT_CFLAGS) -c $< -o $@
 test/unit/build/core/distance_avx2.o: UNIT_CFLAGS += -mavx2 -mfma
 test/unit/build/core/distance_avx512.o: UNIT_CFLAGS += -mavx512f -mavx2 -mfma
+test/unit/build/core/code_avx2.o: UNIT_CFLAGS += -mavx2 -mfma -mf16c
+test/unit/build/core/code_avx512.o: UNIT_CFLAGS += -mavx512f -mavx2 -mfma -mf16c
 
 test/unit/build/%: test/unit/%.c $(wildcard test/unit/*.h) $(UNIT_CORE_OBJS)
 	@mkdir -p $(dir $@)

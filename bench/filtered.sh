@@ -7,13 +7,21 @@
 # Data: fashion-mnist (60,000 x 784, L2) with its class label (10 classes, ~10%
 # each) and a synthetic bucket = id % 100 (1%) as columns:
 #   items (id int PRIMARY KEY, label int, bucket int, embedding vector(784))
-# and an n2 index WITH (m = 16, ef_construction = 64, n_threads = 2).
+# and an n2 index WITH (m = 16, ef_construction = 64, n_threads = 2) on
+# (embedding, label, bucket): label and bucket are filter columns stored in the
+# index, which evaluates the conditions on them (FILTER_COLUMNS=0: on embedding
+# alone, the filter applied above the scan).
 # Query i (of the first NQ of query.fvecs) runs
 #   10%: ... WHERE label = <query i's class>  ORDER BY embedding <-> q LIMIT 10
 #    1%: ... WHERE bucket = i % 100           ORDER BY embedding <-> q LIMIT 10
 #  5 rows: ... WHERE id % 12000 = 7          (PostgreSQL assumes 0.5% for such an
 #          expression, so the n2 plan is chosen; the scan walks n2.max_scan_tuples
 #          tuples and then finishes with its sequential pass; first NQ5 queries)
+# Uncorrelated filters (the matching rows are not near the query): c is 3, or 4
+# for a query of class 3, the same class for every query:
+#   u10%: ... WHERE label = c   (1% above, bucket = i % 100, is uncorrelated too)
+#   u0.1%: ... WHERE label = c AND bucket = i % 100      (about 60 rows)
+#   two:  ... WHERE label = c AND bucket < 50            (two conditions, 5%)
 # The exact plan's answers are the ground truth (recall is tie-aware: a returned
 # row is a hit when its distance is <= the 10th exact distance).
 #
@@ -30,6 +38,7 @@
 #   NQ5=20          queries of the 5-row filter
 #   PASSES=3        timed passes per measurement (median)
 #   INDEX_OPTS      WITH list of the index (default m = 16, ef_construction = 64, n_threads = 2)
+#   FILTER_COLUMNS=0  index (embedding) alone, as before filter columns existed
 #   REUSE=1         keep an existing items table/index (BENCH_SERVER only)
 #   DATA_DIR        shared data folder (default <repo>/../shared/data)
 #   SHARED_BUFFERS  of the throwaway cluster (default 2GB)
@@ -120,10 +129,12 @@ else
 	fvecs_copy "$BASE" "$LABELS" | "${PSQL[@]}" -c "\\copy items (id, label, bucket, embedding) FROM STDIN"
 	t1=$(date +%s.%N)
 	info "loaded $("${PSQL[@]}" -Atc 'SELECT count(*) FROM items') rows in $(printf %.1f "$(echo "$t1 - $t0" | bc)") s"
-	log "CREATE INDEX items_n2 ... USING n2 (embedding) WITH ($INDEX_OPTS)"
+	cols="embedding, label, bucket"
+	[ "${FILTER_COLUMNS:-1}" = 1 ] || cols=embedding
+	log "CREATE INDEX items_n2 ... USING n2 ($cols) WITH ($INDEX_OPTS)"
 	t0=$(date +%s.%N)
 	"${PSQL[@]}" -c "SET maintenance_work_mem = '2GB'" \
-		-c "CREATE INDEX items_n2 ON items USING n2 (embedding) WITH ($INDEX_OPTS)"
+		-c "CREATE INDEX items_n2 ON items USING n2 ($cols) WITH ($INDEX_OPTS)"
 	t1=$(date +%s.%N)
 	build_s=$(printf %.1f "$(echo "$t1 - $t0" | bc)")
 	info "built in $build_s s"
@@ -141,7 +152,13 @@ make_script() {
 	local sel=$1 setup=$2 explain=${3:-0}
 	echo "$setup"
 	awk -F'\t' -v sel="$sel" -v explain="$explain" -v nq5="$NQ5" '{
-		w = (sel == "10") ? "label = " $2 : (sel == "1") ? "bucket = " ($1 % 100) : "id % 12000 = 7"
+		c = ($2 == 3) ? 4 : 3
+		if (sel == "10") w = "label = " $2
+		else if (sel == "1") w = "bucket = " ($1 % 100)
+		else if (sel == "u10") w = "label = " c
+		else if (sel == "u01") w = "label = " c " AND bucket = " ($1 % 100)
+		else if (sel == "two") w = "label = " c " AND bucket < 50"
+		else w = "id % 12000 = 7"
 		if (sel == "5" && NR > nq5)
 			exit
 		if (explain) {
@@ -206,7 +223,7 @@ out_md=$tmp/results.md
 	echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
 } >"$out_md"
 
-for sel in 10 1 5; do
+for sel in 10 1 5 u10 u01 two; do
 	nq=$NQ
 	[ "$sel" = 5 ] && nq=$NQ5
 	log "selectivity $sel%: exact plan"
@@ -226,6 +243,9 @@ for sel in 10 1 5; do
 	case $sel in
 	10) label="~10% (label)" ;;
 	1) label="1% (bucket)" ;;
+	u10) label="uncorrelated 10% (label = c)" ;;
+	u01) label="uncorrelated 0.1% (label = c AND bucket)" ;;
+	two) label="two conditions (label = c AND bucket < 50)" ;;
 	*) label="5 rows (id % 12000 = 7)" ;;
 	esac
 	{

@@ -37,10 +37,10 @@ SELECT opcname, amvalidate(oid) FROM pg_opclass
 	WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'n2')
 	ORDER BY opcname;
 
--- The index is single-column and not unique.
+-- One vector column, first (filter columns: filter_columns.sql); not unique.
 CREATE INDEX ON items USING n2 (v, v);
 CREATE UNIQUE INDEX ON items USING n2 (v);
--- Types without an operator class.
+-- The vector comes first.
 CREATE INDEX ON items USING n2 (id);
 
 DROP INDEX items_angular, items_dot, items_cosine, items_ip, items_default,
@@ -88,10 +88,18 @@ SELECT c.relname, i.elements, i.m, i.max_m0, i.ef_construction,
 	WHERE c.relname LIKE 'items_opts%' ORDER BY c.relname;
 -- mult = 0 puts every node on level 0.
 SELECT levels, entry_level FROM n2_index_info('items_opts1');
--- element_bytes: a level-0 element is its vector and max_m0 links (6-byte
--- TIDs) plus a 24-byte header and its 4-byte line pointer.
+-- element_bytes: a level-0 element is its vector and max_m0 links
+-- (link_bytes each: 4 unless asked for 6) plus a 28-byte header and its
+-- 4-byte line pointer.
 CREATE INDEX items_flat ON items USING n2 (v) WITH (m = 16, max_m0 = 32, mult = 0);
-SELECT dims, max_m0, element_bytes, element_bytes - (4 * dims + 6 * max_m0) AS overhead
+SELECT dims, max_m0, link_bytes, element_bytes,
+		element_bytes - (4 * dims + link_bytes * max_m0) AS overhead
+	FROM n2_index_info('items_flat');
+DROP INDEX items_flat;
+CREATE INDEX items_flat ON items USING n2 (v)
+	WITH (m = 16, max_m0 = 32, mult = 0, link_bytes = 6);
+SELECT dims, max_m0, link_bytes, element_bytes,
+		element_bytes - (4 * dims + link_bytes * max_m0) AS overhead
 	FROM n2_index_info('items_flat');
 DROP INDEX items_flat;
 -- Reloptions are stored with the index and shown by pg_class.

@@ -45,6 +45,7 @@
 #include "core/build.h"
 #include "core/graph.h"
 #include "core/repair.h"
+#include "filter.h"
 #include "n2.h"
 
 /* Mixed into every level draw; stored in the metapage for inserts. */
@@ -77,6 +78,16 @@ typedef struct N2BuildState
 	int64		capnodes;
 	uint64		upper_lists;	/* sum of the levels */
 
+	/*
+	 * filter keys (indexes with filter columns): node i's are keys[keyoff[i]
+	 * .. keyoff[i + 1]); rows share a node when vector and keys are equal
+	 */
+	bool		has_keys;
+	char	   *keys;
+	Size		keybytes;
+	Size		keycap;
+	uint32	   *keyoff;
+
 	/* more heap TIDs of nodes whose vector several rows share */
 	N2ExtraTid *extra;
 	int64		nextra;
@@ -102,6 +113,25 @@ node_vector(const N2BuildState *bs, uint32 node)
 	return bs->vectors + (Size) node * bs->params.dims;
 }
 
+static int
+node_keylen(const N2BuildState *bs, uint32 node)
+{
+	return bs->has_keys ? (int) (bs->keyoff[node + 1] - bs->keyoff[node]) : 0;
+}
+
+static const char *
+node_keys(const N2BuildState *bs, uint32 node)
+{
+	return bs->has_keys ? bs->keys + bs->keyoff[node] : NULL;
+}
+
+/* The dedup hash of a node: its vector's, mixed with its keys'. */
+static uint64
+node_hash(const N2BuildState *bs, uint64 vhash, const char *keys, int keylen)
+{
+	return keylen > 0 ? vhash ^ n2_hash_bytes(keys, keylen, vhash) : vhash;
+}
+
 static void
 graph_params(const N2BuildState *bs, N2GraphParams *gp)
 {
@@ -120,7 +150,8 @@ static Size
 node_bytes(const N2BuildState *bs, int64 n)
 {
 	return (Size) n * (sizeof(float) * bs->params.dims +
-					   sizeof(ItemPointerData) + sizeof(uint8));
+					   sizeof(ItemPointerData) + sizeof(uint8) +
+					   (bs->has_keys ? sizeof(uint32) : 0));
 }
 
 /*
@@ -141,7 +172,7 @@ build_memory(const N2BuildState *bs, int64 n, uint64 upper_lists, int64 nextra)
 	after = Max(n2_builder_memory(&gp, n, upper_lists, &opts),
 				Max(n2_graph_connect_orphans_memory(n, gp.max_m0),
 					n2_layout_memory(n)));
-	return node_bytes(bs, n) + (Size) nextra * sizeof(N2ExtraTid) +
+	return node_bytes(bs, n) + bs->keycap + (Size) nextra * sizeof(N2ExtraTid) +
 		n2_graph_memory(&gp, n, upper_lists) + after;
 }
 
@@ -149,7 +180,7 @@ build_memory(const N2BuildState *bs, int64 n, uint64 upper_lists, int64 nextra)
 static Size
 scan_memory(const N2BuildState *bs)
 {
-	return node_bytes(bs, bs->nnodes) +
+	return node_bytes(bs, bs->nnodes) + bs->keycap +
 		(Size) bs->nextra * sizeof(N2ExtraTid) +
 		(Size) bs->nslots * sizeof(uint32);
 }
@@ -228,6 +259,11 @@ grow_nodes(N2BuildState *bs)
 	bs->vectors = grow_array(bs, bs->vectors, vecsize, lo);
 	bs->first = grow_array(bs, bs->first, sizeof(ItemPointerData), lo);
 	bs->levels = grow_array(bs, bs->levels, sizeof(uint8), lo);
+	if (bs->has_keys)
+	{
+		bs->keyoff = grow_array(bs, bs->keyoff, sizeof(uint32), lo + 1);
+		bs->keyoff[0] = 0;
+	}
 	bs->capnodes = lo;
 	return true;
 }
@@ -250,7 +286,9 @@ grow_slots(N2BuildState *bs)
 
 		if (node1 == 0)
 			continue;
-		j = vector_hash(bs, node_vector(bs, node1 - 1)) & (nslots - 1);
+		j = node_hash(bs, vector_hash(bs, node_vector(bs, node1 - 1)),
+					  node_keys(bs, node1 - 1), node_keylen(bs, node1 - 1)) &
+			(nslots - 1);
 		while (slots[j] != 0)
 			j = (j + 1) & (nslots - 1);
 		slots[j] = node1;
@@ -276,15 +314,33 @@ grow_extra(N2BuildState *bs)
 	return true;
 }
 
+/* Room for keylen more bytes of keys, if their copy fits. */
+static bool
+grow_keys(N2BuildState *bs, int keylen)
+{
+	Size		cap = Max(bs->keycap * 2, (Size) 65536);
+
+	while (cap < bs->keybytes + keylen)
+		cap *= 2;
+	if (cap > MaxAllocHugeSize || scan_memory(bs) + cap > bs->budget)
+		return false;
+	bs->keys = grow_array(bs, bs->keys, 1, cap);
+	bs->keycap = cap;
+	return true;
+}
+
 /*
- * Adds the row (v, tid) to the nodes in memory: to the node of an identical
- * vector, else to a new node.  False, changing nothing, when it does not fit.
+ * Adds the row (v, keys, tid) to the nodes in memory: to the node of an
+ * identical vector with the same keys, else to a new node.  False, changing
+ * nothing, when it does not fit.
  */
 static bool
-collect(N2BuildState *bs, const float *v, ItemPointer tid)
+collect(N2BuildState *bs, const float *v, const char *keys, int keylen,
+		ItemPointer tid)
 {
 	int			dims = bs->params.dims;
-	uint64		h = vector_hash(bs, v);
+	uint64		vh = vector_hash(bs, v);
+	uint64		h = node_hash(bs, vh, keys, keylen);
 	uint64		j = 0;
 	int			level;
 
@@ -295,7 +351,9 @@ collect(N2BuildState *bs, const float *v, ItemPointer tid)
 		{
 			uint32		node = bs->slots[j] - 1;
 
-			if (memcmp(node_vector(bs, node), v, sizeof(float) * dims) != 0)
+			if (memcmp(node_vector(bs, node), v, sizeof(float) * dims) != 0 ||
+				node_keylen(bs, node) != keylen ||
+				(keylen > 0 && memcmp(node_keys(bs, node), keys, keylen) != 0))
 				continue;
 			if ((bs->nextra == bs->capextra && !grow_extra(bs)) ||
 				build_memory(bs, bs->nnodes, bs->upper_lists,
@@ -308,9 +366,11 @@ collect(N2BuildState *bs, const float *v, ItemPointer tid)
 		}
 	}
 
-	level = Min(n2_random_level(N2_LEVEL_SEED, h, bs->params.mult),
+	level = Min(n2_random_level(N2_LEVEL_SEED, vh, bs->params.mult),
 				n2_max_level(&bs->params));
 	if (bs->nnodes == bs->capnodes && !grow_nodes(bs))
+		return false;
+	if (bs->keybytes + keylen > bs->keycap && !grow_keys(bs, keylen))
 		return false;
 	if (build_memory(bs, bs->nnodes + 1, bs->upper_lists + level,
 					 bs->nextra) > bs->budget)
@@ -327,6 +387,13 @@ collect(N2BuildState *bs, const float *v, ItemPointer tid)
 	memcpy(bs->vectors + (Size) bs->nnodes * dims, v, sizeof(float) * dims);
 	bs->first[bs->nnodes] = *tid;
 	bs->levels[bs->nnodes] = (uint8) level;
+	if (bs->has_keys)
+	{
+		if (keylen > 0)
+			memcpy(bs->keys + bs->keybytes, keys, keylen);
+		bs->keybytes += keylen;
+		bs->keyoff[bs->nnodes + 1] = (uint32) bs->keybytes;
+	}
 	bs->upper_lists += level;
 	bs->slots[j] = bs->nnodes + 1;
 	bs->nnodes++;
@@ -380,6 +447,33 @@ progress_phase(N2BuildPhase phase)
 		default:
 			return N2_PHASE_BUILD;
 	}
+}
+
+/*
+ * Lays the graph out with the link width the options ask for.  auto takes
+ * 4 bytes unless the index, scaled up to the heap's estimated tuples when
+ * the build flushes early, would fill half of the blocks 4-byte links name
+ * (leaving inserts room to double it), else 6.
+ */
+static N2Layout *
+create_layout(N2BuildState *bs, const N2Graph *g, const N2NodeTids *tids)
+{
+	bool		auto_width = bs->params.link_bytes == 0;
+	N2Layout   *lo;
+
+	if (auto_width)
+		bs->params.link_bytes = 4;
+	lo = n2_layout_create(bs->index, &bs->params, g, tids);
+	if (auto_width &&
+		n2_layout_blocks(lo) * Max(1.0, bs->esttuples / Max(bs->seen, 1.0)) >
+		n2_link4_block_limit() / 2)
+	{
+		n2_layout_free(lo);
+		bs->params.link_bytes = 6;
+		lo = n2_layout_create(bs->index, &bs->params, g, tids);
+	}
+	n2_check_link4_room(bs->index, bs->params.link_bytes, n2_layout_blocks(lo));
+	return lo;
 }
 
 /*
@@ -483,7 +577,9 @@ write_pages(N2BuildState *bs, const N2Graph *g)
 	tids.first = bs->first;
 	tids.extra = bs->extra;
 	tids.nextra = bs->nextra;
-	lo = n2_layout_create(bs->index, &bs->params, g, &tids);
+	tids.keys = bs->keys;
+	tids.keyoff = bs->has_keys ? bs->keyoff : NULL;
+	lo = create_layout(bs, g, &tids);
 	n2_layout_write_meta(lo, N2_LEVEL_SEED);
 	for (uint32 node = 0; node < g->n; node++)
 	{
@@ -530,7 +626,9 @@ flush_nodes(N2BuildState *bs)
 						(errcode(ERRCODE_OUT_OF_MEMORY),
 						 errmsg("out of memory")));
 		}
+		n2_storage_train(&bs->params, bs->vectors, bs->nnodes);
 		write_pages(bs, &graph);
+		n2_storage_write(bs->index, &bs->params);
 	}
 	PG_FINALLY();
 	{
@@ -546,6 +644,14 @@ flush_nodes(N2BuildState *bs)
 	}
 	if (bs->extra)
 		pfree(bs->extra);
+	if (bs->keys)
+		pfree(bs->keys);
+	if (bs->keyoff)
+		pfree(bs->keyoff);
+	bs->keys = NULL;
+	bs->keyoff = NULL;
+	bs->keybytes = 0;
+	bs->keycap = 0;
 	bs->vectors = NULL;
 	bs->first = NULL;
 	bs->levels = NULL;
@@ -585,21 +691,24 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	MemoryContext oldcxt;
 	float	   *v;
 	int			dims;
+	char	   *keys;
+	int			keylen;
 
 	bs->seen++;
 	if (!isnull[0])
 	{
 		oldcxt = MemoryContextSwitchTo(bs->tmpcxt);
 		v = n2_datum_to_vector(index, values[0], &bs->params, &dims);
+		keys = n2_form_keys(index, values, isnull, &keylen);
 		if (bs->params.dims == 0)
 			bs->params.dims = dims;
 		if (bs->startblk == InvalidBlockNumber)
 			bs->startblk = ItemPointerGetBlockNumber(tid);
 		bs->curblk = ItemPointerGetBlockNumber(tid);
-		if (!bs->flushed && !collect(bs, v, tid))
+		if (!bs->flushed && !collect(bs, v, keys, keylen, tid))
 			start_inserting(bs);
 		if (bs->flushed)
-			n2_insert_vector(index, v, dims, tid);
+			n2_insert_vector(index, v, dims, keys, keylen, tid);
 		bs->indtuples++;
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(bs->tmpcxt);
@@ -625,8 +734,10 @@ n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		elog(ERROR, "index \"%s\" already contains data",
 			 RelationGetRelationName(index));
 
+	n2_check_columns(index);
 	memset(&bs, 0, sizeof(bs));
 	bs.index = index;
+	bs.has_keys = IndexRelationGetNumberOfKeyAttributes(index) > 1;
 	bs.budget = (Size) maintenance_work_mem * 1024;
 	bs.nthreads = build_thread_count(index, PG_UINT32_MAX, false);
 	n2_params_from_options(index, &bs.params);
@@ -675,9 +786,12 @@ n2_buildempty(Relation index)
 	PGAlignedBlock page;
 	N2Params	params;
 
+	n2_check_columns(index);
 	n2_params_from_options(index, &params);
 	if (!params.is_array)
 		params.dims = Max(TupleDescAttr(RelationGetDescr(index), 0)->atttypmod, 0);
+	if (params.link_bytes == 0)
+		params.link_bytes = 4;
 	n2_init_meta(page.data, &params, N2_LEVEL_SEED);
 	PageSetChecksumInplace(page.data, N2_METAPAGE_BLKNO);
 	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, N2_METAPAGE_BLKNO,

@@ -13,6 +13,13 @@
  * with the rows fetched, so a LIMIT over a selective filter (which needs
  * LIMIT / selectivity rows) looks as expensive as it is, and the planner
  * prefers a btree or a sequential scan with a sort when those are cheaper.
+ *
+ * Past a point the scan stops walking and finishes with a pass over every
+ * element (scan.c): it reads every page once and computes distances only
+ * for the elements that pass the index conditions on filter columns.  So
+ * the cost of the rows a LIMIT takes is the lesser of the walk's and that
+ * pass's; the run cost is scaled so that the planner's interpolation at the
+ * LIMIT (root->limit_tuples) gives it.
  */
 #include "postgres.h"
 
@@ -41,6 +48,10 @@ n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		per_distance;
 	double		per_node;
 	double		first_nodes;
+	double		rows;
+	double		wanted;
+	Cost		walk;
+	Cost		pass;
 	Cost		startup;
 
 	if (path->indexorderbys == NIL)
@@ -70,8 +81,17 @@ n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	first_nodes = Min(ntuples, (double) n2_ef_search);
 
 	startup = first_nodes * per_node + log(ntuples) * per_node;
+
+	/* every row: the walk visits every node, or one pass does it */
+	walk = ntuples * (per_node + cpu_index_tuple_cost);
+	pass = index->pages * seq_page_cost +
+		ntuples * (cpu_operator_cost + costs.indexSelectivity * per_distance);
+
+	/* the LIMIT's rows cost min(walk's share, the pass): scale to all rows */
+	rows = Max(path->path.rows, 1);
+	wanted = root->limit_tuples > 0 ? Min(root->limit_tuples, rows) : rows;
 	*indexStartupCost = startup;
-	*indexTotalCost = startup + ntuples * (per_node + cpu_index_tuple_cost);
+	*indexTotalCost = startup + Min(walk, pass * rows / wanted);
 	*indexSelectivity = costs.indexSelectivity;
 	*indexCorrelation = 0;
 	*indexPages = costs.numIndexPages;

@@ -73,13 +73,15 @@ emit_element(ReturnSetInfo *rsinfo, const N2Params *p,
 			 const N2MetaPageData *meta, ItemPointer self, N2ElementTuple et,
 			 ItemPointerData *tids, int ntids)
 {
-	ItemPointer links = N2ElementLinks(et);
+	ItemPointerData *links = palloc(sizeof(ItemPointerData) *
+									n2_links_count(p, et->level));
 	Datum		values[N2_GRAPH_COLUMNS];
 	bool		nulls[N2_GRAPH_COLUMNS] = {false};
 
 	values[0] = PointerGetDatum(self);
 	values[2] = BoolGetDatum(ItemPointerEquals(self, (ItemPointer) &meta->entry));
 	values[3] = tid_array(tids, ntids);
+	n2_links_read(p, et, 0, n2_links_count(p, et->level), links);
 	for (int level = 0; level <= et->level; level++)
 	{
 		ItemPointer list = links + n2_links_start(p, level);
@@ -91,6 +93,7 @@ emit_element(ReturnSetInfo *rsinfo, const N2Params *p,
 		values[4] = tid_array(list, n);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	pfree(links);
 }
 
 PG_FUNCTION_INFO_V1(n2_index_graph);

@@ -32,6 +32,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "filter.h"
 #include "n2.h"
 
 PG_MODULE_MAGIC;
@@ -48,6 +49,7 @@ int			n2_scan_fallback = N2_FALLBACK_SEQUENTIAL;
 char	   *n2_pause_at = NULL;
 int			n2_pause_key = 0x6E32;
 int			n2_mark_cache_limit = 0;
+int			n2_link4_max_blocks = 0;
 
 static relopt_kind n2_relopt_kind;
 static object_access_hook_type prev_object_access_hook = NULL;
@@ -77,6 +79,21 @@ static relopt_enum_elt_def n2_merge_values[] = {
 	{NULL}
 };
 
+static relopt_enum_elt_def n2_storage_values[] = {
+	{"auto", N2_STORAGE_AUTO},
+	{"float4", N2_STORAGE_FLOAT4},
+	{"float16", N2_STORAGE_FLOAT16},
+	{"sq8", N2_STORAGE_SQ8},
+	{NULL}
+};
+
+static relopt_enum_elt_def n2_link_bytes_values[] = {
+	{"auto", 0},
+	{"4", 4},
+	{"6", 6},
+	{NULL}
+};
+
 static const struct config_enum_entry n2_iterative_values[] = {
 	{"off", N2_ITERATIVE_OFF, false},
 	{"strict_order", N2_ITERATIVE_STRICT, false},
@@ -94,7 +111,9 @@ void
 _PG_init(void)
 {
 	n2_distance_init();
+	n2_code_init();
 	n2_install_planner_hook();
+	n2_install_filter_hooks();
 
 	n2_relopt_kind = add_reloption_kind();
 	add_int_reloption(n2_relopt_kind, "m",
@@ -128,6 +147,18 @@ _PG_init(void)
 					   "Level-0 graph merging: skip or merge_level0",
 					   n2_merge_values, 0,
 					   "Valid values are \"skip\" and \"merge_level0\".",
+					   AccessExclusiveLock);
+	add_enum_reloption(n2_relopt_kind, "storage",
+					   "How vectors are stored: float4, float16 or sq8 "
+					   "(auto: float16 for halfvec columns, else float4)",
+					   n2_storage_values, N2_STORAGE_AUTO,
+					   "Valid values are \"auto\", \"float4\", \"float16\" and \"sq8\".",
+					   AccessExclusiveLock);
+	add_enum_reloption(n2_relopt_kind, "link_bytes",
+					   "Bytes of a graph link: 4, 6, or auto (4 unless the "
+					   "index would fill half of the blocks 4-byte links name)",
+					   n2_link_bytes_values, 0,
+					   "Valid values are \"auto\", \"4\" and \"6\".",
 					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("n2.ef_search",
@@ -202,6 +233,13 @@ _PG_init(void)
 							&n2_mark_cache_limit, 0, 0, INT_MAX,
 							PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("n2.link4_max_blocks",
+							"Test only: most blocks an index with 4-byte "
+							"links may have.",
+							"0: all that 4-byte links can name.",
+							&n2_link4_max_blocks, 0, 0, INT_MAX,
+							PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("n2");
 
@@ -221,6 +259,8 @@ n2_options(Datum reloptions, bool validate)
 		{"neighbor_selecting", RELOPT_TYPE_ENUM, offsetof(N2Options, neighbor_selecting)},
 		{"graph_merging", RELOPT_TYPE_ENUM, offsetof(N2Options, graph_merging)},
 		{"keep_pruned", RELOPT_TYPE_ENUM, offsetof(N2Options, keep_pruned)},
+		{"storage", RELOPT_TYPE_ENUM, offsetof(N2Options, storage)},
+		{"link_bytes", RELOPT_TYPE_ENUM, offsetof(N2Options, link_bytes)},
 	};
 	N2Options  *opts;
 
@@ -248,7 +288,7 @@ n2_options(Datum reloptions, bool validate)
 /* What an index without reloptions gets. */
 static N2Options n2_default_options = {
 	0, N2_DEFAULT_M, -1, N2_DEFAULT_EF_CONSTRUCTION, -1, -1,
-	N2_SELECT_HEURISTIC, 0, N2_DEFAULT_KEEP_PRUNED
+	N2_SELECT_HEURISTIC, 0, N2_DEFAULT_KEEP_PRUNED, N2_STORAGE_AUTO, 0
 };
 
 N2Options *
@@ -330,9 +370,12 @@ n2_index_is_half(Relation index)
 	return n2_am_cache(index)->is_half;
 }
 
-/* The graph shape options say, defaults resolved. */
+/*
+ * The graph shape options say, defaults resolved.  A halfvec column's values
+ * are float16 already, so that is how its index stores them by default.
+ */
 static void
-shape_from_options(const N2Options *opts, N2Params *p)
+shape_from_options(const N2Options *opts, bool is_half, N2Params *p)
 {
 	p->m = opts->m;
 	p->max_m0 = opts->max_m0 == -1 ? 2 * opts->m : opts->max_m0;
@@ -345,6 +388,13 @@ shape_from_options(const N2Options *opts, N2Params *p)
 	else if (p->select == N2_SELECT_HEURISTIC && opts->keep_pruned == N2_KEEP_PRUNED_HALF)
 		p->select = N2_SELECT_KEEP_HALF;
 	p->merge_level0 = opts->graph_merging == 1;
+	if (opts->storage == N2_STORAGE_AUTO)
+		p->storage = is_half ? N2_STORAGE_FLOAT16 : N2_STORAGE_FLOAT4;
+	else
+		p->storage = (N2Storage) opts->storage;
+	p->link_bytes = opts->link_bytes;
+	p->sq8_lo = NULL;
+	p->sq8_step = NULL;
 }
 
 /* Parameters from reloptions, for a new build. */
@@ -354,7 +404,7 @@ n2_params_from_options(Relation index, N2Params *p)
 	p->metric = n2_index_metric(index);
 	p->is_array = n2_index_is_array(index);
 	p->dims = 0;
-	shape_from_options(n2_get_options(index), p);
+	shape_from_options(n2_get_options(index), n2_index_is_half(index), p);
 }
 
 static bool
@@ -362,7 +412,8 @@ same_shape(const N2Params *a, const N2Params *b)
 {
 	return a->m == b->m && a->max_m0 == b->max_m0 &&
 		a->ef_construction == b->ef_construction && a->mult == b->mult &&
-		a->select == b->select && a->merge_level0 == b->merge_level0;
+		a->select == b->select && a->merge_level0 == b->merge_level0 &&
+		a->storage == b->storage && a->link_bytes == b->link_bytes;
 }
 
 static const char *
@@ -406,6 +457,10 @@ shape_differences(const N2Params *a, const N2Params *b)
 		appendStringInfo(&buf, ", keep_pruned = %s", n2_keep_pruned_name(a->select));
 	if (a->merge_level0 != b->merge_level0)
 		appendStringInfo(&buf, ", graph_merging = %s", merge_name(a->merge_level0));
+	if (a->storage != b->storage)
+		appendStringInfo(&buf, ", storage = %s", n2_storage_name(a->storage));
+	if (a->link_bytes != b->link_bytes)
+		appendStringInfo(&buf, ", link_bytes = %d", a->link_bytes);
 	return buf.len > 0 ? buf.data + 2 : buf.data;
 }
 
@@ -471,8 +526,8 @@ check_altered_options(Oid relid)
 	}
 
 	/* the relation cache still holds the options from before the command */
-	shape_from_options(n2_get_options(index), &before);
-	shape_from_options(&newopts, &after);
+	shape_from_options(n2_get_options(index), n2_index_is_half(index), &before);
+	shape_from_options(&newopts, n2_index_is_half(index), &after);
 	if (!same_shape(&before, &after))
 	{
 		Buffer		buf = ReadBuffer(index, N2_METAPAGE_BLKNO);
@@ -485,6 +540,9 @@ check_altered_options(Oid relid)
 			n2_params_from_meta(index, &meta, &built);
 		else
 			built = after;
+		/* auto takes whatever width the build chose */
+		if (after.link_bytes == 0)
+			after.link_bytes = built.link_bytes;
 		if (!same_shape(&after, &built))
 			ereport(NOTICE,
 					(errmsg("n2 index \"%s\" keeps the graph it was built with until it is rebuilt",
@@ -532,8 +590,10 @@ n2_buildphasename(int64 phase)
 }
 
 /*
- * Operator class validation: every operator is a strategy-1 ordering
- * operator returning float8, and support function 1 returns the metric.
+ * Operator class validation.  A vector class has strategy-1 ordering
+ * operators returning float8 and support function 1, which returns the
+ * metric; a filter class (src/sql/25_filter.sql) has search operators of
+ * the filter strategies returning bool and no support function.
  */
 static bool
 n2_validate(Oid opclassoid)
@@ -545,6 +605,7 @@ n2_validate(Oid opclassoid)
 	CatCList   *proclist;
 	CatCList   *oprlist;
 	bool		have_metric = false;
+	bool		need_metric = false;
 	int			i;
 
 	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
@@ -578,10 +639,21 @@ n2_validate(Oid opclassoid)
 	{
 		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
 
-		if (oprform->amopstrategy != 1 ||
-			oprform->amoppurpose != AMOP_ORDER ||
-			!check_amop_signature(oprform->amopopr, FLOAT8OID,
-								  oprform->amoplefttype, oprform->amoprighttype))
+		bool		ok;
+
+		if (oprform->amoppurpose == AMOP_ORDER)
+		{
+			ok = oprform->amopstrategy == 1 &&
+				check_amop_signature(oprform->amopopr, FLOAT8OID,
+									 oprform->amoplefttype, oprform->amoprighttype);
+			need_metric = true;
+		}
+		else
+			ok = oprform->amopstrategy >= 1 &&
+				oprform->amopstrategy <= N2_FILTER_STRATEGIES &&
+				check_amop_signature(oprform->amopopr, BOOLOID,
+									 oprform->amoplefttype, oprform->amoprighttype);
+		if (!ok)
 		{
 			ereport(INFO,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -592,7 +664,7 @@ n2_validate(Oid opclassoid)
 	}
 	ReleaseSysCacheList(oprlist);
 
-	if (!have_metric)
+	if (need_metric && !have_metric)
 	{
 		ereport(INFO,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -610,16 +682,16 @@ n2_handler(PG_FUNCTION_ARGS)
 {
 	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
 
-	amroutine->amstrategies = 1;
+	amroutine->amstrategies = N2_FILTER_STRATEGIES;
 	amroutine->amsupport = 1;
 	amroutine->amoptsprocnum = 0;
 	amroutine->amcanorder = false;
 	amroutine->amcanorderbyop = true;
 	amroutine->amcanbackward = false;
 	amroutine->amcanunique = false;
-	amroutine->amcanmulticol = false;
+	amroutine->amcanmulticol = true;
 	amroutine->amoptionalkey = true;
-	amroutine->amsearcharray = false;
+	amroutine->amsearcharray = true;
 	amroutine->amsearchnulls = false;
 	amroutine->amstorage = false;
 	amroutine->amclusterable = false;

@@ -71,14 +71,16 @@ n2_index_info(PG_FUNCTION_ARGS)
 	int			deg_max = 0;
 	int			levels = 0;
 	int64		elem_bytes = 0;
-	Datum		values[21];
-	bool		nulls[21] = {0};
+	ItemPointerData *links;
+	Datum		values[23];
+	bool		nulls[23] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
 	n2_read_meta(index, &meta);
 	n2_params_from_meta(index, &meta, &p);
+	links = palloc(sizeof(ItemPointerData) * p.max_m0);
 	nblocks = RelationGetNumberOfBlocks(index);
 
 	for (BlockNumber blkno = N2_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
@@ -98,7 +100,6 @@ n2_index_info(PG_FUNCTION_ARGS)
 			if (tuple[0] == N2_TUPLE_ELEMENT)
 			{
 				N2ElementTuple et = (N2ElementTuple) tuple;
-				ItemPointer links = N2ElementLinks(et);
 				int			deg = 0;
 
 				if (et->flags & N2_ELEMENT_DELETED)
@@ -110,6 +111,7 @@ n2_index_info(PG_FUNCTION_ARGS)
 				elem_bytes += bytes;
 				nheaptids += et->ntids;
 				levels = Max(levels, et->level + 1);
+				n2_links_read(&p, et, 0, p.max_m0, links);
 				while (deg < p.max_m0 && ItemPointerIsValid(&links[deg]))
 					deg++;
 				deg_sum += deg;
@@ -145,7 +147,9 @@ n2_index_info(PG_FUNCTION_ARGS)
 	values[17] = CStringGetTextDatum(p.merge_level0 ? "merge_level0" : "skip");
 	values[18] = Int32GetDatum(meta.version);
 	values[19] = Float8GetDatum(nelements > 0 ? (double) elem_bytes / nelements : 0);
-	values[20] = CStringGetTextDatum(n2_keep_pruned_name(p.select));
+	values[20] = CStringGetTextDatum(n2_storage_name(p.storage));
+	values[21] = CStringGetTextDatum(n2_keep_pruned_name(p.select));
+	values[22] = Int32GetDatum(p.link_bytes);
 
 	relation_close(index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

@@ -44,6 +44,7 @@
 #include "utils/rel.h"
 
 #include "core/graph.h"
+#include "filter.h"
 #include "n2.h"
 
 typedef struct N2InsertState
@@ -78,9 +79,11 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 				  Page *page, Buffer *metabuf, bool *from_fsm)
 {
 	BlockNumber blkno;
+	BlockNumber nblocks;
 	Buffer		buf;
 	Page		metapage;
 	Size		need = MAXALIGN(size);
+	int			link_bytes;
 
 	*metabuf = InvalidBuffer;
 	*from_fsm = true;
@@ -109,6 +112,7 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 	*metabuf = ReadBuffer(index, N2_METAPAGE_BLKNO);
 	LockBuffer(*metabuf, BUFFER_LOCK_SHARE);
 	blkno = N2PageGetMeta(BufferGetPage(*metabuf))->insert_page;
+	link_bytes = N2PageGetMeta(BufferGetPage(*metabuf))->link_bytes;
 	UnlockReleaseBuffer(*metabuf);
 	*metabuf = InvalidBuffer;
 
@@ -127,6 +131,13 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 	for (;;)
 	{
 		LockRelationForExtension(index, ExclusiveLock);
+		/* 4-byte links could not name the new block: refuse, nothing written */
+		nblocks = RelationGetNumberOfBlocks(index);
+		if (link_bytes == 4 && nblocks >= n2_link4_block_limit())
+		{
+			UnlockRelationForExtension(index, ExclusiveLock);
+			n2_check_link4_room(index, link_bytes, nblocks + 1);
+		}
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		UnlockRelationForExtension(index, ExclusiveLock);
@@ -302,25 +313,28 @@ place_vector_chunks(Relation index, const N2Params *p, const float *v,
 
 /* Writes a new element with its links; returns its ref. */
 static N2Ref
-place_element(Relation index, const N2Params *p, const float *v, int level,
+place_element(Relation index, const N2Params *p, const float *v,
+			  const char *keys, int keylen, int level,
 			  ItemPointer heaptid, N2Candidate **sel, int *nsel)
 {
 	int			ninline;
-	Size		size = n2_element_size(p, level, 0, &ninline);
+	Size		size = n2_element_size(p, level, keylen, &ninline);
 	N2ElementTuple et = palloc(size);
-	ItemPointer links;
 	ItemPointerData tid;
 	ItemPointerData nochain;
 	ItemPointerData vecnext;
 
 	ItemPointerSetInvalid(&nochain);
 	place_vector_chunks(index, p, v, ninline, &vecnext);
-	n2_form_element(et, p, level, NULL, 0, v, heaptid, 1, &nochain, &vecnext);
-	links = N2ElementLinks(et);
+	n2_form_element(et, p, level, keys, keylen, v, heaptid, 1, &nochain,
+					&vecnext);
 	for (int l = 0; sel != NULL && l <= level; l++)
 	{
 		for (int i = 0; i < nsel[l]; i++)
-			n2_ref_to_tid(sel[l][i].ref, &links[n2_links_start(p, l) + i]);
+		{
+			n2_ref_to_tid(sel[l][i].ref, &tid);
+			n2_link_set(p, et, n2_links_start(p, l) + i, &tid);
+		}
 	}
 	n2_place_tuple(index, et, size, &tid);
 	pfree(et);
@@ -347,14 +361,33 @@ update_meta_entry(Relation index, N2Ref entry, int level, int dims)
 	UnlockReleaseBuffer(buf);
 }
 
+/* Whether the element ref names holds exactly these filter keys. */
+static bool
+same_keys(N2PageGraph *pg, N2Ref ref, const char *keys, int keylen)
+{
+	N2ElementTuple et;
+	bool		same;
+
+	n2_page_graph_read(pg, n2_ref_block(ref));
+	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
+	et = n2_page_graph_element(pg, ref);
+	same = et != NULL && et->keylen == keylen &&
+		(keylen == 0 || memcmp(N2ElementKeys(et), keys, keylen) == 0);
+	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+	return same;
+}
+
 /*
  * Chooses the new node's neighbours on each level it shares with the graph
- * and fills sel/nsel.  Returns the ref of an element holding exactly v, if
- * the search found one (the new row then joins it).
+ * and fills sel/nsel.  Returns the ref of an element holding exactly v and
+ * keys, if the search found one (the new row then joins it).  Elements with
+ * the same vector and other keys are separate nodes; should the search miss
+ * the one with the row's keys, the row gets a node of its own, which costs
+ * space but never a wrong filter result.
  */
 static N2Ref
-find_neighbors(N2InsertState *is, const float *v, int level,
-			   N2Candidate **sel, int *nsel)
+find_neighbors(N2InsertState *is, const float *v, const char *keys,
+			   int keylen, int level, N2Candidate **sel, int *nsel)
 {
 	const N2Params *p = &is->params;
 	N2PageGraph *pg = &is->pg;
@@ -380,12 +413,18 @@ find_neighbors(N2InsertState *is, const float *v, int level,
 					 errmsg("out of memory")));
 		if (nfound == 0)
 			continue;
-		if (l == 0 && found[0].dist <= 0)
+		/*
+		 * An identical vector is at distance 0 (for dot, its negative inner
+		 * product, below 0); on a compact code inserts search on code
+		 * distances, and an identical vector has the same code, so it is
+		 * among the nearest, tied: only those can match.
+		 */
+		for (int i = 0; l == 0 && i < nfound &&
+			 found[i].dist <= (n2_storage_is_exact(p) ? 0 : found[0].dist); i++)
 		{
-			float	   *w = n2_read_vector(pg, found[0].ref);
-
-			if (w != NULL && memcmp(w, v, sizeof(float) * p->dims) == 0)
-				return found[0].ref;
+			if (n2_storage_same_vector(pg, found[i].ref, v) &&
+				same_keys(pg, found[i].ref, keys, keylen))
+				return found[i].ref;
 		}
 		ep = found[0];
 		sel[l] = palloc(sizeof(N2Candidate) * nfound);
@@ -436,7 +475,8 @@ link_old_entry(N2InsertState *is, N2Candidate **sel, int *nsel)
 }
 
 static void
-insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
+insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
+			  int keylen, ItemPointer heaptid)
 {
 	Relation	index = is->index;
 	const N2Params *p = &is->params;
@@ -478,10 +518,33 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 				 errmsg("expected %d dimensions, not %d", is->meta.dims, dims),
 				 errdetail("Index \"%s\" holds %d-dimensional vectors.",
 						   RelationGetRelationName(index), is->meta.dims)));
+	/* a concurrent first insert may have fixed it since insert_begin */
+	is->params.dims = is->meta.dims;
+
+	/*
+	 * An sq8 index built empty is trained by its first insert, which holds
+	 * N2_LOCK_INSERT_ENTRY (the index is empty); an insert that waited for
+	 * it reads the ranges it wrote.
+	 */
+	if (n2_storage_needs_training(p))
+	{
+		n2_storage_load(index, &is->meta, &is->params);
+		if (n2_storage_needs_training(p))
+		{
+			if (ItemPointerIsValid(&is->meta.entry))
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("sq8 index \"%s\" holds elements but names no quantizer",
+								RelationGetRelationName(index))));
+			n2_storage_train(&is->params, v, 1);
+			n2_storage_write(index, p);
+		}
+	}
 
 	if (!ItemPointerIsValid(&is->meta.entry))
 	{
-		newref = place_element(index, p, v, level, heaptid, NULL, NULL);
+		newref = place_element(index, p, v, keys, keylen, level, heaptid,
+							   NULL, NULL);
 		update_meta_entry(index, newref, level, 0);
 		UnlockPage(index, N2_UPDATE_LOCK, lockmode);
 		return;
@@ -490,7 +553,7 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 	n2_page_graph_init(&is->pg, index, p, v);
 	sel = palloc0(sizeof(N2Candidate *) * (level + 1));
 	nsel = palloc0(sizeof(int) * (level + 1));
-	same = find_neighbors(is, v, level, sel, nsel);
+	same = find_neighbors(is, v, keys, keylen, level, sel, nsel);
 	if (same != N2_INVALID_REF)
 	{
 		n2_page_graph_release(&is->pg);
@@ -501,7 +564,8 @@ insert_vector(N2InsertState *is, float *v, int dims, ItemPointer heaptid)
 
 	if (level > is->meta.max_level)
 		link_old_entry(is, sel, nsel);
-	newref = place_element(index, p, v, level, heaptid, sel, nsel);
+	newref = place_element(index, p, v, keys, keylen, level, heaptid, sel,
+						   nsel);
 	n2_pause_point("insert-placed");
 
 	/*
@@ -571,12 +635,15 @@ n2_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	N2InsertState *is;
 	float	   *v;
 	int			dims;
+	char	   *keys;
+	int			keylen;
 
 	if (isnull[0])
 		return false;
 	is = insert_begin(index, &oldcxt);
 	v = n2_datum_to_vector(index, values[0], &is->params, &dims);
-	insert_vector(is, v, dims, heap_tid);
+	keys = n2_form_keys(index, values, isnull, &keylen);
+	insert_vector(is, v, dims, keys, keylen, heap_tid);
 	insert_end(oldcxt);
 	return false;
 }
@@ -587,11 +654,12 @@ n2_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
  * once its in-memory graph is full.
  */
 void
-n2_insert_vector(Relation index, float *v, int dims, ItemPointer heap_tid)
+n2_insert_vector(Relation index, float *v, int dims, const char *keys,
+				 int keylen, ItemPointer heap_tid)
 {
 	MemoryContext oldcxt;
 	N2InsertState *is = insert_begin(index, &oldcxt);
 
-	insert_vector(is, v, dims, heap_tid);
+	insert_vector(is, v, dims, keys, keylen, heap_tid);
 	insert_end(oldcxt);
 }

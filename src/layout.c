@@ -96,6 +96,15 @@ tid_chunks(int64 ntids)
 	return (int) ((ntids - N2_INLINE_TIDS + N2_TID_CHUNK_CAPACITY - 1) / N2_TID_CHUNK_CAPACITY);
 }
 
+/* Bytes of node's filter keys. */
+static int
+node_keylen(const N2Layout *lo, uint32 node)
+{
+	if (lo->tids.keyoff == NULL)
+		return 0;
+	return (int) (lo->tids.keyoff[node + 1] - lo->tids.keyoff[node]);
+}
+
 /*
  * Places node's tuples: its element at *element, then ntc TID chunks and
  * nvc vector chunks in out (when not NULL).  Creating and writing the layout
@@ -107,7 +116,8 @@ place_node(const N2Layout *lo, N2NodePlace *pl, uint32 node, int64 *ntids,
 {
 	const N2Params *p = lo->params;
 	int			ninline;
-	Size		esize = n2_element_size(p, lo->graph->levels[node], 0, &ninline);
+	Size		esize = n2_element_size(p, lo->graph->levels[node],
+										node_keylen(lo, node), &ninline);
 	int			k = 0;
 
 	*ntids = node_tid_count(lo, pl->extra, node);
@@ -125,11 +135,11 @@ place_node(const N2Layout *lo, N2NodePlace *pl, uint32 node, int64 *ntids,
 	}
 	for (int i = 0; i < *nvc; i++)
 	{
-		int			take = Min(p->dims - ninline - i * n2_vector_chunk_floats(),
-							   n2_vector_chunk_floats());
+		int			take = Min(p->dims - ninline - i * n2_vector_chunk_dims(p),
+							   n2_vector_chunk_dims(p));
 		ItemPointerData tid;
 
-		cursor_place(&pl->cur, n2_vector_chunk_size(take), &tid);
+		cursor_place(&pl->cur, n2_vector_chunk_size(p, take), &tid);
 		if (out)
 			out[k++] = tid;
 	}
@@ -174,6 +184,22 @@ n2_layout_create(Relation index, const N2Params *p, const N2Graph *g,
 	lo->blkno = InvalidBlockNumber;
 	lo->tuple = palloc(N2_MAX_TUPLE_SIZE);
 	return lo;
+}
+
+/* Blocks the layout takes, the metapage included. */
+BlockNumber
+n2_layout_blocks(const N2Layout *lo)
+{
+	return lo->lastblk + 1;
+}
+
+/* Frees a layout nothing was written with. */
+void
+n2_layout_free(N2Layout *lo)
+{
+	pfree(lo->element);
+	pfree(lo->tuple);
+	pfree(lo);
 }
 
 /* Writes the metapage (block 0); call before the first node. */
@@ -236,16 +262,17 @@ add_tuple(N2Layout *lo, Size size, ItemPointer tid)
 			 RelationGetRelationName(lo->index));
 }
 
+/* Sets et's cap link slots from start to the nodes in list. */
 static void
-set_links(const N2Layout *lo, ItemPointer dst, int cap, const uint32 *list)
+set_links(const N2Layout *lo, N2ElementTuple et, int start, int cap,
+		  const uint32 *list)
 {
+	ItemPointerData none;
+
+	ItemPointerSetInvalid(&none);
 	for (int i = 0; i < cap; i++)
-	{
-		if ((uint32) i < list[0])
-			dst[i] = lo->element[list[1 + i]];
-		else
-			ItemPointerSetInvalid(&dst[i]);
-	}
+		n2_link_set(lo->params, et, start + i,
+					(uint32) i < list[0] ? &lo->element[list[1 + i]] : &none);
 }
 
 /* Heap TID i of node, whose extra TIDs start at extra. */
@@ -274,8 +301,8 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 	ItemPointerData etid;
 	N2ElementTuple et = (N2ElementTuple) lo->tuple;
 	int			ninline;
-	Size		size = n2_element_size(p, level, 0, &ninline);
-	ItemPointer links;
+	int			keylen = node_keylen(lo, node);
+	Size		size = n2_element_size(p, level, keylen, &ninline);
 	ItemPointerData inline_tids[N2_INLINE_TIDS];
 	ItemPointerData none;
 
@@ -299,13 +326,14 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 	for (int i = 0; i < N2_INLINE_TIDS && i < ntids; i++)
 		inline_tids[i] = *node_tid(lo, node, extra, i);
 	ItemPointerSetInvalid(&none);
-	n2_form_element(et, p, level, NULL, 0, vec, inline_tids, (int) Min(ntids, N2_INLINE_TIDS),
+	n2_form_element(et, p, level,
+					keylen > 0 ? lo->tids.keys + lo->tids.keyoff[node] : NULL,
+					keylen, vec, inline_tids, (int) Min(ntids, N2_INLINE_TIDS),
 					ntc > 0 ? &lo->tuples[0] : &none,
 					nvc > 0 ? &lo->tuples[ntc] : &none);
-	links = N2ElementLinks(et);
-	set_links(lo, links, p->max_m0, n2_graph_links(g, node, 0));
+	set_links(lo, et, 0, p->max_m0, n2_graph_links(g, node, 0));
 	for (int l = 1; l <= level; l++)
-		set_links(lo, links + n2_links_start(p, l), p->m, n2_graph_links(g, node, l));
+		set_links(lo, et, n2_links_start(p, l), p->m, n2_graph_links(g, node, l));
 	add_tuple(lo, size, &lo->element[node]);
 
 	for (int i = 0; i < ntc; i++)

@@ -183,7 +183,7 @@ absorb_links(Relation index, const N2Params *p, N2Ref newref,
 	GenericXLogState *state;
 	Buffer		buf;
 	N2ElementTuple et = n2_lock_element(index, newref, &state, &buf);
-	ItemPointer links;
+	ItemPointerData links[N2_MAX_M0];
 	int			cap = p->max_m0;
 	int			used;
 	int			kept = 0;
@@ -191,7 +191,7 @@ absorb_links(Relation index, const N2Params *p, N2Ref newref,
 
 	if (et == NULL)
 		return n;
-	links = N2ElementLinks(et);
+	n2_links_read(p, et, 0, cap, links);
 	used = links_used(links, cap);
 	for (int i = 0; i < n; i++)
 	{
@@ -199,6 +199,7 @@ absorb_links(Relation index, const N2Params *p, N2Ref newref,
 			continue;
 		if (used < cap)
 		{
+			n2_link_set(p, et, used, &drop[i]);
 			links[used++] = drop[i];
 			changed = true;
 		}
@@ -232,6 +233,7 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 	ItemPointerData *old = palloc(sizeof(ItemPointerData) * cap);
 	ItemPointerData *new = palloc(sizeof(ItemPointerData) * cap);
 	ItemPointerData *drop = palloc(sizeof(ItemPointerData) * cap);
+	ItemPointerData *now = palloc(sizeof(ItemPointerData) * cap);
 	N2Candidate *cands = palloc(sizeof(N2Candidate) * (cap + 1));
 	N2Ref	   *refs = palloc(sizeof(N2Ref) * (cap + 1));
 	float	   *dists = palloc(sizeof(float) * (cap + 1));
@@ -257,7 +259,7 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 			LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 			return false;
 		}
-		memcpy(old, N2ElementLinks(et) + start, sizeof(ItemPointerData) * cap);
+		n2_links_read(p, et, start, cap, old);
 		memcpy(nbvec, n2_element_vector(pg, et), sizeof(float) * p->dims);
 		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 
@@ -324,27 +326,29 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 		et = n2_lock_element(pg->index, nb, &state, &buf);
 		if (et == NULL)
 			return false;
-		if (memcmp(N2ElementLinks(et) + start, old, sizeof(ItemPointerData) * cap) != 0)
+		n2_links_read(p, et, start, cap, now);
+		if (memcmp(now, old, sizeof(ItemPointerData) * cap) != 0)
 		{
 			/* someone changed the list meanwhile: start over from it */
 			n2_abort_page(state, buf);
 			continue;
 		}
-		memcpy(N2ElementLinks(et) + start, new, sizeof(ItemPointerData) * cap);
+		n2_links_write(p, et, start, cap, new);
 		n2_finish_page(state, buf);
 		return true;
 	}
 }
 
 /*
- * Locks near's element for a change to its level-0 list; NULL (nothing
- * locked) when it is gone, or flagged deleted and not allowed.
+ * Locks near's element for a change to its level-0 list, which it copies to
+ * links; NULL (nothing locked) when it is gone, or flagged deleted and not
+ * allowed.
  */
-static ItemPointer
-lock_list(Relation index, N2Ref near, bool allow_deleted,
-		  GenericXLogState **state, Buffer *buf)
+static N2ElementTuple
+lock_list(N2PageGraph *pg, N2Ref near, bool allow_deleted,
+		  GenericXLogState **state, Buffer *buf, ItemPointerData *links)
 {
-	N2ElementTuple et = n2_lock_element(index, near, state, buf);
+	N2ElementTuple et = n2_lock_element(pg->index, near, state, buf);
 
 	if (et == NULL)
 		return NULL;
@@ -353,7 +357,8 @@ lock_list(Relation index, N2Ref near, bool allow_deleted,
 		n2_abort_page(*state, *buf);
 		return NULL;
 	}
-	return N2ElementLinks(et);
+	n2_links_read(pg->params, et, 0, pg->params->max_m0, links);
+	return et;
 }
 
 /*
@@ -371,26 +376,27 @@ give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, bool near_is_entry,
 			   ItemPointerData z, GenericXLogState *state, Buffer buf)
 {
 	int			cap = pg->params->max_m0;
-	ItemPointer links;
+	N2ElementTuple et;
+	ItemPointerData links[N2_MAX_M0];
 	ItemPointerData tid;
 	int			used;
 	int			slot;
 
 	n2_abort_page(state, buf);
-	links = lock_list(pg->index, ref, false, &state, &buf);
-	if (links == NULL)
+	et = lock_list(pg, ref, false, &state, &buf, links);
+	if (et == NULL)
 		return true;
 	used = links_used(links, cap);
 	if (link_position(links, used, &z) >= 0)
 		n2_abort_page(state, buf);
 	else
 	{
-		links[used < cap ? used : cap - 1] = z;
+		n2_link_set(pg->params, et, used < cap ? used : cap - 1, &z);
 		n2_finish_page(state, buf);
 	}
 
-	links = lock_list(pg->index, near, near_is_entry, &state, &buf);
-	if (links == NULL)
+	et = lock_list(pg, near, near_is_entry, &state, &buf, links);
+	if (et == NULL)
 		return false;
 	n2_ref_to_tid(ref, &tid);
 	used = links_used(links, cap);
@@ -407,7 +413,7 @@ give_last_slot(N2PageGraph *pg, N2Ref ref, N2Ref near, bool near_is_entry,
 		n2_abort_page(state, buf);
 		return false;
 	}
-	links[slot] = tid;
+	n2_link_set(pg->params, et, slot, &tid);
 	n2_finish_page(state, buf);
 	return true;
 }
@@ -435,15 +441,16 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
 	{
 		GenericXLogState *state;
 		Buffer		buf;
-		ItemPointer links;
+		N2ElementTuple et;
+		ItemPointerData links[N2_MAX_M0];
 		int			used;
 		int			slot = -1;
 
 		if (near[i].ref == t->ref ||
 			(usable && i < n - 1 && !usable(arg, near[i].ref)))
 			continue;
-		links = lock_list(pg->index, near[i].ref, i == n - 1, &state, &buf);
-		if (links == NULL)
+		et = lock_list(pg, near[i].ref, i == n - 1, &state, &buf, links);
+		if (et == NULL)
 			continue;
 		used = links_used(links, cap);
 		if (link_position(links, used, &t->tid) >= 0)
@@ -460,7 +467,7 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
 		}
 		if (slot >= 0)
 		{
-			links[slot] = t->tid;
+			n2_link_set(pg->params, et, slot, &t->tid);
 			n2_finish_page(state, buf);
 			return 1;
 		}

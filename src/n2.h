@@ -16,8 +16,11 @@
  * vector	the rest of a vector too wide to sit in its element tuple (a
  *			chain of continuation tuples, filled page by page).
  *
- * A link is an ItemPointerData naming the element tuple; an invalid block
- * number marks an empty slot, and a list's valid entries come first.
+ * A link names an element tuple in link_bytes bytes, fixed per index at
+ * CREATE INDEX: 6, an ItemPointerData, or 4, the core's 32-bit code (which
+ * names blocks below n2_link4_block_limit()).  n2_link_get and n2_link_set
+ * are the only readers and writers of link slots.  An empty slot reads as
+ * an invalid TID, and a list's valid entries come first.
  */
 #ifndef N2_H
 #define N2_H
@@ -33,6 +36,10 @@
 #include "utils/relcache.h"
 
 #include "core/distance.h"
+/* offsets up to N2_MAX_PAGE_TUPLES must fit in a 4-byte link */
+#define N2_LINK4_OFFSET_BITS (BLCKSZ <= 8192 ? 9 : BLCKSZ <= 16384 ? 10 : 11)
+#include "core/link.h"
+#include "core/quantize.h"
 #include "core/search.h"
 #include "core/select.h"
 
@@ -75,7 +82,7 @@ typedef struct N2MetaPageData
 	uint8		metric;			/* N2Metric */
 	uint8		select;			/* N2SelectMethod */
 	uint8		merge_level0;
-	uint8		unused;
+	uint8		storage;		/* N2Storage: how vectors are coded */
 	int32		m;
 	int32		max_m0;
 	int32		ef_construction;
@@ -86,6 +93,9 @@ typedef struct N2MetaPageData
 	int64		nelements;		/* graph nodes, including deleted ones */
 	int64		ndeleted;		/* nodes unlinked by VACUUM, space reusable */
 	uint64		seed;			/* mixed into level draws */
+	ItemPointerData quant;		/* sq8: first quantizer chunk, invalid until
+								 * trained */
+	uint8		link_bytes;		/* bytes of a link: 4 or 6 */
 } N2MetaPageData;
 
 typedef N2MetaPageData *N2MetaPage;
@@ -96,6 +106,7 @@ typedef N2MetaPageData *N2MetaPage;
 #define N2_TUPLE_ELEMENT	1
 #define N2_TUPLE_TIDS		2
 #define N2_TUPLE_VECTOR		3
+#define N2_TUPLE_QUANT		4
 
 #define N2_INLINE_TIDS		1
 
@@ -129,8 +140,7 @@ typedef N2ElementTupleData *N2ElementTuple;
 #define N2ElementKeys(et) ((char *) (et) + N2_ELEMENT_HEADER)
 #define N2ElementCode(et) (N2ElementKeys(et) + TYPEALIGN(4, (et)->keylen))
 #define N2ElementVector(et) ((float *) N2ElementCode(et))
-#define N2ElementLinks(et) \
-	((ItemPointer) (N2ElementCode(et) + TYPEALIGN(4, (et)->codelen)))
+#define N2ElementLinks(et) (N2ElementCode(et) + TYPEALIGN(4, (et)->codelen))
 
 typedef struct N2TidChunkData
 {
@@ -150,15 +160,45 @@ typedef struct N2VectorChunkData
 {
 	uint8		type;			/* N2_TUPLE_VECTOR */
 	uint8		unused;
-	uint16		nfloats;
+	uint16		ndims;			/* dimensions this chunk codes */
 	ItemPointerData next;
-	/* float4 vec[nfloats] follows at N2_VECTOR_CHUNK_HEADER */
+	uint16		codelen;		/* bytes of their code */
+	/* the code follows at N2_VECTOR_CHUNK_HEADER */
 } N2VectorChunkData;
 
 typedef N2VectorChunkData *N2VectorChunk;
 
 #define N2_VECTOR_CHUNK_HEADER	TYPEALIGN(4, sizeof(N2VectorChunkData))
-#define N2VectorChunkFloats(vc) ((float *) ((char *) (vc) + N2_VECTOR_CHUNK_HEADER))
+#define N2VectorChunkCode(vc) ((char *) (vc) + N2_VECTOR_CHUNK_HEADER)
+
+/*
+ * Compact codes (float16, sq8) start, in the element, with what a scan needs
+ * to bound the error of a distance computed on the code.
+ */
+typedef struct N2CodeHeader
+{
+	float		err;			/* >= |vector - decoded code| */
+	float		norm;			/* >= |vector| */
+} N2CodeHeader;
+
+/*
+ * sq8's trained ranges: a chain of these, each holding lo[ndims] then
+ * step[ndims] for dimensions start .. start + ndims - 1.
+ */
+typedef struct N2QuantChunkData
+{
+	uint8		type;			/* N2_TUPLE_QUANT */
+	uint8		unused;
+	uint16		ndims;
+	ItemPointerData next;
+	uint16		start;
+	/* float lo[ndims], step[ndims] follow at N2_QUANT_CHUNK_HEADER */
+} N2QuantChunkData;
+
+typedef N2QuantChunkData *N2QuantChunk;
+
+#define N2_QUANT_CHUNK_HEADER	TYPEALIGN(4, sizeof(N2QuantChunkData))
+#define N2QuantChunkFloats(qc) ((float *) ((char *) (qc) + N2_QUANT_CHUNK_HEADER))
 
 /*
  * Largest tuple we place on a page: one alone on a page, less one free
@@ -168,6 +208,20 @@ typedef N2VectorChunkData *N2VectorChunk;
 #define N2_MAX_TUPLE_SIZE \
 	MAXALIGN_DOWN(BLCKSZ - SizeOfPageHeaderData - sizeof(ItemIdData) - \
 				  MAXALIGN(sizeof(N2PageOpaqueData)) - BLCKSZ / 256)
+
+/*
+ * The most line pointers a page can have: each was added when all the
+ * others were in use (PageAddItem reuses unused ones first), and every
+ * tuple n2 writes takes at least N2_MIN_TUPLE_SIZE bytes (a vector chunk
+ * with one byte of code is the smallest).
+ */
+#define N2_MIN_TUPLE_SIZE	MAXALIGN(sizeof(N2VectorChunkData) + 1)
+#define N2_MAX_PAGE_TUPLES \
+	((BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(N2PageOpaqueData))) / \
+	 (N2_MIN_TUPLE_SIZE + sizeof(ItemIdData)))
+
+StaticAssertDecl(N2_MAX_PAGE_TUPLES <= N2_LINK4_MAX_OFFSET,
+				 "a 4-byte link must name every offset of a page");
 
 /* Refs: an element's TID packed into the core's N2Ref. */
 static inline N2Ref
@@ -290,6 +344,8 @@ typedef enum N2KeepPruned
 } N2KeepPruned;
 
 /* Options (reloptions) */
+#define N2_STORAGE_AUTO		(-1)	/* float16 for halfvec columns, else float4 */
+
 typedef struct N2Options
 {
 	int32		vl_len_;		/* varlena header (do not touch directly!) */
@@ -301,6 +357,8 @@ typedef struct N2Options
 	int			neighbor_selecting; /* N2SelectMethod */
 	int			graph_merging;	/* 0 skip, 1 merge_level0 */
 	int			keep_pruned;	/* N2KeepPruned */
+	int			storage;		/* N2Storage, or N2_STORAGE_AUTO */
+	int			link_bytes;		/* 4, 6, or 0: auto */
 } N2Options;
 
 /* Parameters in force for an index: from the metapage once built. */
@@ -315,6 +373,10 @@ typedef struct N2Params
 	N2SelectMethod select;
 	bool		merge_level0;
 	bool		is_array;		/* real[] column instead of vector */
+	N2Storage	storage;
+	int			link_bytes;		/* 4 or 6; 0 (auto) until a build decides */
+	const float *sq8_lo;		/* sq8's ranges (dims each); NULL until */
+	const float *sq8_step;		/* trained */
 } N2Params;
 
 /* Geometry of element tuples for an index (derived from N2Params). */
@@ -337,6 +399,74 @@ n2_links_cap(const N2Params *p, int level)
 	return level == 0 ? p->max_m0 : p->m;
 }
 
+/* Link slot i of et, as a TID: invalid when the slot is empty. */
+static inline void
+n2_link_get(const N2Params *p, N2ElementTuple et, int i, ItemPointer tid)
+{
+	char	   *slot = N2ElementLinks(et) + (Size) i * p->link_bytes;
+
+	if (p->link_bytes == 4)
+	{
+		uint32		code;
+
+		memcpy(&code, slot, sizeof(code));
+		if (code == N2_LINK4_EMPTY)
+			ItemPointerSetInvalid(tid);
+		else
+			ItemPointerSet(tid, n2_link4_block(code), n2_link4_offset(code));
+	}
+	else
+		memcpy(tid, slot, sizeof(ItemPointerData));
+}
+
+/*
+ * Sets link slot i of et to tid (invalid: empty).  A 4-byte index never
+ * grows past the blocks its links can name (n2_check_link4_room), so a TID
+ * without a code is a bug, and never written.
+ */
+static inline void
+n2_link_set(const N2Params *p, N2ElementTuple et, int i, const ItemPointerData *tid)
+{
+	char	   *slot = N2ElementLinks(et) + (Size) i * p->link_bytes;
+
+	if (p->link_bytes == 4)
+	{
+		uint32		code = N2_LINK4_EMPTY;
+
+		if (ItemPointerIsValid(tid))
+		{
+			BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+			OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+
+			if (!n2_link4_fits(blkno, off))
+				elog(ERROR, "n2: TID (%u,%u) has no 4-byte link", blkno, off);
+			code = n2_link4_pack(blkno, off);
+		}
+		memcpy(slot, &code, sizeof(code));
+	}
+	else if (ItemPointerIsValid(tid))
+		memcpy(slot, tid, sizeof(ItemPointerData));
+	else
+		ItemPointerSetInvalid((ItemPointer) slot);
+}
+
+/* The n slots from start of et's links, read to out / written from in. */
+static inline void
+n2_links_read(const N2Params *p, N2ElementTuple et, int start, int n,
+			  ItemPointerData *out)
+{
+	for (int i = 0; i < n; i++)
+		n2_link_get(p, et, start + i, &out[i]);
+}
+
+static inline void
+n2_links_write(const N2Params *p, N2ElementTuple et, int start, int n,
+			   const ItemPointerData *in)
+{
+	for (int i = 0; i < n; i++)
+		n2_link_set(p, et, start + i, &in[i]);
+}
+
 /* GUCs */
 extern int	n2_ef_search;
 extern int	n2_build_threads;
@@ -348,6 +478,7 @@ extern int	n2_scan_fallback;
 extern char *n2_pause_at;
 extern int	n2_pause_key;
 extern int	n2_mark_cache_limit;
+extern int	n2_link4_max_blocks;
 
 typedef enum N2IterativeScan
 {
@@ -402,14 +533,18 @@ extern bool n2_index_is_half(Relation index);
 extern void n2_init_page(Page page, uint16 flags);
 extern void n2_init_meta(Page page, const N2Params *p, uint64 seed);
 extern void n2_read_meta(Relation index, N2MetaPageData *meta);
+extern BlockNumber n2_link4_block_limit(void);
+extern void n2_check_link4_room(Relation index, int link_bytes,
+								BlockNumber nblocks);
 extern void n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p);
 extern Size n2_code_bytes(const N2Params *p, int ndims);
+extern Size n2_chunk_code_bytes(const N2Params *p, int ndims);
 extern Size n2_element_size(const N2Params *p, int level, int keylen,
 							int *ninline);
 extern int	n2_max_level(const N2Params *p);
-extern Size n2_vector_chunk_size(int nfloats);
+extern Size n2_vector_chunk_size(const N2Params *p, int ndims);
 extern Size n2_tid_chunk_size(int capacity);
-extern int	n2_vector_chunk_floats(void);
+extern int	n2_vector_chunk_dims(const N2Params *p);
 extern int	n2_vector_chunks(const N2Params *p, int ninline);
 extern void n2_form_element(N2ElementTuple et, const N2Params *p, int level,
 							const char *keys, int keylen, const float *vec,
@@ -448,13 +583,18 @@ typedef struct N2PageGraph
 	Relation	index;
 	const N2Params *params;
 	const float *query;			/* normalised for angular */
-	float	   *vecbuf;			/* assembles split (wide) vectors */
+	float	   *vecbuf;			/* assembles split (wide) or coded vectors */
+	bool		lower_bounds;	/* distances are lower bounds of the
+								 * operator's (compact storage scans) */
+	float		qnorm;			/* >= |query|, for lower_bounds */
 	Buffer		buf;			/* last buffer pinned, kept to save lookups */
 	uint64		nvisited;		/* tuples whose distance was computed */
+	const struct N2KeyFilter *filter;	/* n2_page_graph_filtered_ops' */
 } N2PageGraph;
 
 extern Buffer n2_read_buffer(Relation index, BlockNumber blkno);
 extern const N2GraphOps n2_page_graph_ops;
+extern const N2GraphOps n2_page_graph_filtered_ops;
 extern void n2_page_graph_init(N2PageGraph *pg, Relation index,
 							   const N2Params *p, const float *query);
 extern void n2_page_graph_release(N2PageGraph *pg);
@@ -484,12 +624,16 @@ typedef struct N2NodeTids
 	const ItemPointerData *first;	/* per node */
 	const N2ExtraTid *extra;	/* the others, sorted by node */
 	int64		nextra;
+	const char *keys;			/* filter keys: node i's start at keyoff[i] */
+	const uint32 *keyoff;		/* n + 1 offsets; NULL without filter columns */
 } N2NodeTids;
 
 extern Size n2_layout_memory(uint32 n);
 extern N2Layout *n2_layout_create(Relation index, const N2Params *p,
 								  const struct N2Graph *g,
 								  const N2NodeTids *tids);
+extern BlockNumber n2_layout_blocks(const N2Layout *lo);
+extern void n2_layout_free(N2Layout *lo);
 extern void n2_layout_write_meta(N2Layout *lo, uint64 seed);
 extern void n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec);
 extern void n2_layout_finish(N2Layout *lo);
@@ -505,6 +649,7 @@ extern bool n2_insert(Relation index, Datum *values, bool *isnull,
 					  IndexUniqueCheck checkUnique, bool indexUnchanged,
 					  struct IndexInfo *indexInfo);
 extern void n2_insert_vector(Relation index, float *v, int dims,
+							 const char *keys, int keylen,
 							 ItemPointer heap_tid);
 
 extern void n2_place_tuple(Relation index, const void *tuple, Size size,
@@ -534,6 +679,24 @@ extern uint64_t *n2_mark_file_reach_word(void *ctx, int map, uint64_t word,
 										 bool dirty);
 extern void n2_mark_file_stats(const N2MarkFile *mf, int64 *writes, int64 *reads);
 extern void n2_mark_file_close(N2MarkFile *mf);
+/* storage.c: vector codes (float4, float16, sq8) on pages */
+extern const char *n2_storage_name(N2Storage storage);
+extern bool n2_storage_is_exact(const N2Params *p);
+extern void n2_encode_element_code(const N2Params *p, const float *vec,
+								   int ninline, char *out);
+extern void n2_encode_chunk_code(const N2Params *p, const float *vec, int start,
+								 int n, char *out);
+extern void n2_decode_element_code(const N2Params *p, N2ElementTuple et,
+								   float *out);
+extern void n2_decode_chunk_code(const N2Params *p, N2VectorChunk vc,
+								 int start, float *out);
+extern float n2_element_distance(N2PageGraph *pg, N2ElementTuple et);
+extern void n2_storage_train(N2Params *p, const float *vectors, int64 n);
+extern void n2_storage_load(Relation index, const N2MetaPageData *meta,
+							N2Params *p);
+extern void n2_storage_write(Relation index, const N2Params *p);
+extern bool n2_storage_needs_training(const N2Params *p);
+extern bool n2_storage_same_vector(N2PageGraph *pg, N2Ref ref, const float *v);
 
 /* pause.c: test-only pause points (n2.pause_at) */
 extern void n2_pause_point(const char *name);

@@ -15,6 +15,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "filter.h"
 #include "n2.h"
 
 void
@@ -27,6 +28,9 @@ n2_page_graph_init(N2PageGraph *pg, Relation index, const N2Params *p,
 	pg->vecbuf = palloc(sizeof(float) * Max(p->dims, 1));
 	pg->buf = InvalidBuffer;
 	pg->nvisited = 0;
+	pg->lower_bounds = false;
+	pg->qnorm = 0.0f;
+	pg->filter = NULL;
 }
 
 void
@@ -129,10 +133,11 @@ n2_page_graph_element(N2PageGraph *pg, N2Ref ref)
 }
 
 /*
- * The element's whole vector.  Narrow vectors are returned in place (valid
- * while the page stays locked); wide ones are assembled in pg->vecbuf, which
- * reads their continuation pages with the element's page still locked: the
- * chain is written before the element becomes reachable and never changes.
+ * The element's whole vector, decoded.  Narrow float4 vectors are returned
+ * in place (valid while the page stays locked); others are assembled in
+ * pg->vecbuf, which reads their continuation pages with the element's page
+ * still locked: the chain is written before the element becomes reachable
+ * and never changes.
  */
 const float *
 n2_element_vector(N2PageGraph *pg, N2ElementTuple et)
@@ -140,10 +145,11 @@ n2_element_vector(N2PageGraph *pg, N2ElementTuple et)
 	ItemPointerData next;
 	int			have;
 
-	if (et->ninline >= pg->params->dims)
+	if (et->ninline >= pg->params->dims &&
+		pg->params->storage == N2_STORAGE_FLOAT4)
 		return N2ElementVector(et);
 
-	memcpy(pg->vecbuf, N2ElementVector(et), sizeof(float) * et->ninline);
+	n2_decode_element_code(pg->params, et, pg->vecbuf);
 	have = et->ninline;
 	next = et->vecnext;
 	while (have < pg->params->dims && ItemPointerIsValid(&next))
@@ -163,8 +169,8 @@ n2_element_vector(N2PageGraph *pg, N2ElementTuple et)
 							RelationGetRelationName(pg->index),
 							ItemPointerGetBlockNumber(&next),
 							ItemPointerGetOffsetNumber(&next))));
-		take = Min(vc->nfloats, pg->params->dims - have);
-		memcpy(pg->vecbuf + have, N2VectorChunkFloats(vc), sizeof(float) * take);
+		take = Min(vc->ndims, pg->params->dims - have);
+		n2_decode_chunk_code(pg->params, vc, have, pg->vecbuf + have);
 		have += take;
 		next = vc->next;
 		UnlockReleaseBuffer(buf);
@@ -189,15 +195,17 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 	et = n2_page_graph_element(pg, ref);
 	if (et != NULL && et->level >= level)
 	{
-		ItemPointer links = N2ElementLinks(et);
 		int			start = n2_links_start(pg->params, level);
 		int			count = n2_links_cap(pg->params, level);
 
 		for (int i = 0; i < count && n < max; i++)
 		{
-			if (!ItemPointerIsValid(&links[start + i]))
+			ItemPointerData link;
+
+			n2_link_get(pg->params, et, start + i, &link);
+			if (!ItemPointerIsValid(&link))
 				break;
-			out[n++] = n2_tid_to_ref(&links[start + i]);
+			out[n++] = n2_tid_to_ref(&link);
 		}
 	}
 	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
@@ -238,9 +246,9 @@ prefetch_tuple(Page page, OffsetNumber off, int lines)
 }
 
 static void
-distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
+distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
+				bool *ok)
 {
-	const N2Params *p = pg->params;
 	Relation	index = pg->index;
 	N2RecentBuffer *slots[N2_DISTANCE_BATCH];
 	Buffer		hints[N2_DISTANCE_BATCH];
@@ -284,10 +292,12 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out)
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		et = n2_page_tuple(page, off, N2_TUPLE_ELEMENT);
 		if (et != NULL)
-			out[i] = n2_metric_distance(p->metric, n2_element_vector(pg, et),
-										pg->query, p->dims);
+			out[i] = n2_element_distance(pg, et);
 		else
 			out[i] = INFINITY;
+		if (ok != NULL)
+			ok[i] = et != NULL && !(et->flags & N2_ELEMENT_DELETED) &&
+				n2_filter_match(pg->filter, N2ElementKeys(et), et->keylen);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		pg->nvisited++;
 
@@ -309,12 +319,34 @@ page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
 	for (int i = N2_DISTANCE_BATCH; i < n; i++)
 		__builtin_prefetch(recent_slot(pg->index, n2_ref_block(refs[i])));
 	for (int i = 0; i < n; i += N2_DISTANCE_BATCH)
-		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i);
+		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i,
+						NULL);
+}
+
+/* The same, and whether each node passes pg->filter (filter.c). */
+static void
+page_graph_distances_match(void *ctx, const N2Ref *refs, int n, float *out,
+						   bool *ok)
+{
+	N2PageGraph *pg = (N2PageGraph *) ctx;
+
+	for (int i = N2_DISTANCE_BATCH; i < n; i++)
+		__builtin_prefetch(recent_slot(pg->index, n2_ref_block(refs[i])));
+	for (int i = 0; i < n; i += N2_DISTANCE_BATCH)
+		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i,
+						ok + i);
 }
 
 const N2GraphOps n2_page_graph_ops = {
 	page_graph_neighbors,
-	page_graph_distances
+	page_graph_distances,
+	NULL
+};
+
+const N2GraphOps n2_page_graph_filtered_ops = {
+	page_graph_neighbors,
+	page_graph_distances,
+	page_graph_distances_match
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "utils/rel.h"
 
 #include "core/graph.h"
+#include "filter.h"
 #include "n2.h"
 
 void
@@ -42,6 +43,7 @@ n2_init_meta(Page page, const N2Params *p, uint64 seed)
 	meta->metric = (uint8) p->metric;
 	meta->select = (uint8) p->select;
 	meta->merge_level0 = p->merge_level0 ? 1 : 0;
+	meta->storage = (uint8) p->storage;
 	meta->m = p->m;
 	meta->max_m0 = p->max_m0;
 	meta->ef_construction = p->ef_construction;
@@ -50,6 +52,9 @@ n2_init_meta(Page page, const N2Params *p, uint64 seed)
 	meta->max_level = -1;
 	meta->insert_page = InvalidBlockNumber;
 	meta->seed = seed;
+	ItemPointerSetInvalid(&meta->quant);
+	Assert(p->link_bytes == 4 || p->link_bytes == 6);
+	meta->link_bytes = (uint8) p->link_bytes;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(N2MetaPageData)) - (char *) page;
 }
 
@@ -75,6 +80,47 @@ n2_check_meta(Relation index, const N2MetaPageData *meta)
 				 errhint("REINDEX INDEX %s",
 						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
 													RelationGetRelationName(index)))));
+	if (meta->metric > N2_METRIC_L1 || meta->select > N2_SELECT_KEEP_PRUNED ||
+		meta->storage > N2_STORAGE_SQ8)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("n2 index \"%s\" has an unknown metric, neighbour selection or storage (%d, %d, %d) in its metapage",
+						RelationGetRelationName(index), meta->metric,
+						meta->select, meta->storage)));
+	if (meta->link_bytes != 4 && meta->link_bytes != 6)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("n2 index \"%s\" has links of %u bytes",
+						RelationGetRelationName(index), meta->link_bytes),
+				 errhint("REINDEX the index.")));
+}
+
+/* How many blocks an index with 4-byte links may have. */
+BlockNumber
+n2_link4_block_limit(void)
+{
+	return n2_link4_max_blocks > 0 ?
+		Min((BlockNumber) n2_link4_max_blocks, N2_LINK4_BLOCKS) : N2_LINK4_BLOCKS;
+}
+
+/*
+ * Refuses to grow an index with 4-byte links to nblocks blocks when its
+ * links could not name them all.  An index with 6-byte links is not limited.
+ */
+void
+n2_check_link4_room(Relation index, int link_bytes, BlockNumber nblocks)
+{
+	if (link_bytes != 4 || nblocks <= n2_link4_block_limit())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("n2 index \"%s\" cannot grow past %u blocks: its links are 4 bytes",
+					RelationGetRelationName(index), n2_link4_block_limit()),
+			 errhint("Rebuild it with 6-byte links: ALTER INDEX %s SET (link_bytes = 6); REINDEX INDEX %s;",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+												RelationGetRelationName(index)),
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+												RelationGetRelationName(index)))));
 }
 
 /*
@@ -106,13 +152,27 @@ n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p)
 	p->select = (N2SelectMethod) meta->select;
 	p->merge_level0 = meta->merge_level0 != 0;
 	p->is_array = n2_index_is_array(index);
+	p->storage = (N2Storage) meta->storage;
+	p->link_bytes = meta->link_bytes;
+	n2_storage_load(index, meta, p);
 }
 
-/* Bytes the code of ndims dimensions of a vector takes in a tuple. */
+/*
+ * Bytes the code of a vector's first ndims dimensions takes in its element:
+ * compact codes start with an N2CodeHeader.
+ */
 Size
 n2_code_bytes(const N2Params *p, int ndims)
 {
-	return sizeof(float) * ndims;
+	return (p->storage == N2_STORAGE_FLOAT4 ? 0 : sizeof(N2CodeHeader)) +
+		(Size) n2_storage_dim_bytes(p->storage) * ndims;
+}
+
+/* Bytes the code of ndims dimensions takes in a vector chunk. */
+Size
+n2_chunk_code_bytes(const N2Params *p, int ndims)
+{
+	return (Size) n2_storage_dim_bytes(p->storage) * ndims;
 }
 
 /*
@@ -125,7 +185,7 @@ Size
 n2_element_size(const N2Params *p, int level, int keylen, int *ninline)
 {
 	Size		fixed = N2_ELEMENT_HEADER + TYPEALIGN(4, keylen) +
-		sizeof(ItemPointerData) * n2_links_count(p, level);
+		(Size) p->link_bytes * n2_links_count(p, level);
 	Size		room = fixed < N2_MAX_TUPLE_SIZE ? N2_MAX_TUPLE_SIZE - fixed : 0;
 	int			n = p->dims;
 
@@ -140,14 +200,16 @@ n2_element_size(const N2Params *p, int level, int keylen, int *ninline)
 
 /*
  * The highest level an element may have: its links must leave room in a
- * page for at least part of its vector.  Levels drawn above it are capped
- * (they are only reached with tiny m and huge mult).
+ * page for the largest filter keys and at least part of its vector.  Levels
+ * drawn above it are capped (they are only reached with tiny m and huge
+ * mult).  The cap counts 6-byte links whatever the index's width, so a
+ * build can draw levels before it has chosen the width.
  */
 int
 n2_max_level(const N2Params *p)
 {
-	Size		room = N2_MAX_TUPLE_SIZE - N2_ELEMENT_HEADER -
-		sizeof(float) * Min(p->dims, 16) -
+	Size		room = N2_MAX_TUPLE_SIZE - N2_ELEMENT_HEADER - N2_MAX_KEYLEN -
+		n2_code_bytes(p, Min(p->dims, 16)) -
 		sizeof(ItemPointerData) * p->max_m0;
 	int			level = (int) (room / (sizeof(ItemPointerData) * p->m));
 
@@ -155,9 +217,9 @@ n2_max_level(const N2Params *p)
 }
 
 Size
-n2_vector_chunk_size(int nfloats)
+n2_vector_chunk_size(const N2Params *p, int ndims)
 {
-	return N2_VECTOR_CHUNK_HEADER + sizeof(float) * nfloats;
+	return N2_VECTOR_CHUNK_HEADER + n2_chunk_code_bytes(p, ndims);
 }
 
 Size
@@ -166,17 +228,18 @@ n2_tid_chunk_size(int capacity)
 	return offsetof(N2TidChunkData, tids) + sizeof(ItemPointerData) * capacity;
 }
 
-/* Floats a vector chunk holds at most, and how many chunks a vector needs. */
+/* Dimensions a vector chunk holds at most, and how many chunks a vector needs. */
 int
-n2_vector_chunk_floats(void)
+n2_vector_chunk_dims(const N2Params *p)
 {
-	return (int) ((N2_MAX_TUPLE_SIZE - N2_VECTOR_CHUNK_HEADER) / sizeof(float));
+	return (int) ((N2_MAX_TUPLE_SIZE - N2_VECTOR_CHUNK_HEADER) /
+				  n2_storage_dim_bytes(p->storage));
 }
 
 int
 n2_vector_chunks(const N2Params *p, int ninline)
 {
-	int			per = n2_vector_chunk_floats();
+	int			per = n2_vector_chunk_dims(p);
 
 	return (p->dims - ninline + per - 1) / per;
 }
@@ -196,7 +259,7 @@ n2_form_element(N2ElementTuple et, const N2Params *p, int level,
 {
 	int			ninline;
 	Size		size = n2_element_size(p, level, keylen, &ninline);
-	ItemPointer links;
+	ItemPointerData none;
 
 	memset(et, 0, size);
 	et->type = N2_TUPLE_ELEMENT;
@@ -216,29 +279,30 @@ n2_form_element(N2ElementTuple et, const N2Params *p, int level,
 	et->vecnext = *vecnext;
 	if (keylen > 0)
 		memcpy(N2ElementKeys(et), keys, keylen);
-	memcpy(N2ElementVector(et), vec, sizeof(float) * ninline);
-	links = N2ElementLinks(et);
+	n2_encode_element_code(p, vec, ninline, N2ElementCode(et));
+	ItemPointerSetInvalid(&none);
 	for (int i = 0; i < n2_links_count(p, level); i++)
-		ItemPointerSetInvalid(&links[i]);
+		n2_link_set(p, et, i, &none);
 }
 
 /*
- * Forms in vc chunk i of vec's continuation past ninline floats, linked to
- * next; returns its size.
+ * Forms in vc chunk i of vec's continuation past ninline dimensions, linked
+ * to next; returns its size.
  */
 Size
 n2_form_vector_chunk(N2VectorChunk vc, const N2Params *p, const float *vec,
 					 int ninline, int i, ItemPointer next)
 {
-	int			start = ninline + i * n2_vector_chunk_floats();
-	int			take = Min(n2_vector_chunk_floats(), p->dims - start);
-	Size		size = n2_vector_chunk_size(take);
+	int			start = ninline + i * n2_vector_chunk_dims(p);
+	int			take = Min(n2_vector_chunk_dims(p), p->dims - start);
+	Size		size = n2_vector_chunk_size(p, take);
 
 	memset(vc, 0, size);
 	vc->type = N2_TUPLE_VECTOR;
-	vc->nfloats = (uint16) take;
+	vc->ndims = (uint16) take;
+	vc->codelen = (uint16) n2_chunk_code_bytes(p, take);
 	vc->next = *next;
-	memcpy(N2VectorChunkFloats(vc), vec + start, sizeof(float) * take);
+	n2_encode_chunk_code(p, vec, start, take, N2VectorChunkCode(vc));
 	return size;
 }
 

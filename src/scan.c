@@ -33,8 +33,19 @@
 
 #include "core/iterate.h"
 #include "core/sweep.h"
+#include "filter.h"
 #include "n2.h"
 #include "vector.h"
+
+/*
+ * Filtered scans: before walking, the keys of the elements on
+ * N2_FILTER_SAMPLE_PAGES pages spread over the index are tested; when fewer
+ * than N2_FILTER_SWEEP_RATE of them pass, the scan is one exact pass over
+ * the index from the start (measured on fashion-mnist: src/README,
+ * "Filtered scans").
+ */
+#define N2_FILTER_SAMPLE_PAGES	256
+#define N2_FILTER_SWEEP_RATE	0.005
 
 typedef struct N2ScanOpaqueData
 {
@@ -45,6 +56,7 @@ typedef struct N2ScanOpaqueData
 	N2MetaPageData meta;
 	float	   *query;
 	N2PageGraph pg;
+	N2KeyFilter *filter;		/* index conditions on filter columns, or NULL */
 	N2Iterator	it;
 	bool		it_valid;
 	bool		started;
@@ -61,6 +73,9 @@ typedef struct N2ScanOpaqueData
 	N2Ref	   *ties;
 	int			nties;
 	int			tiecap;
+
+	/* compact storage: distances are lower bounds the executor rechecks */
+	bool		lossy;
 
 	/* heap TIDs of the node being returned, and its distance */
 	ItemPointerData *tids;
@@ -109,6 +124,13 @@ n2_beginscan(Relation index, int nkeys, int norderbys)
 	so->tids = MemoryContextAlloc(so->cxt, sizeof(ItemPointerData) * so->tidcap);
 	so->tiecap = 16;
 	so->ties = MemoryContextAlloc(so->cxt, sizeof(N2Ref) * so->tiecap);
+	/* where a lossy scan reports its distances (the AM allocates them) */
+	if (norderbys > 0)
+	{
+		scan->xs_orderbyvals = palloc0(sizeof(Datum) * norderbys);
+		scan->xs_orderbynulls = palloc(sizeof(bool) * norderbys);
+		memset(scan->xs_orderbynulls, true, sizeof(bool) * norderbys);
+	}
 	scan->opaque = so;
 	return scan;
 }
@@ -191,6 +213,41 @@ sweep_setup(N2ScanOpaque so, Size max_memory)
 	}
 }
 
+/*
+ * Whether fewer than N2_FILTER_SWEEP_RATE of the elements on a sample of
+ * pages, evenly spread over the index, pass the scan's filter.
+ */
+static bool
+filter_is_rare(N2ScanOpaque so)
+{
+	Relation	index = so->pg.index;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	BlockNumber npages = nblocks > 1 ? nblocks - 1 : 0;
+	int			sample = (int) Min((BlockNumber) N2_FILTER_SAMPLE_PAGES, npages);
+	double		seen = 0;
+	double		passed = 0;
+
+	for (int i = 0; i < sample; i++)
+	{
+		BlockNumber blkno = 1 + (BlockNumber) ((uint64) i * npages / sample);
+		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno,
+											 RBM_NORMAL, NULL);
+		Page		page;
+		OffsetNumber off = InvalidOffsetNumber;
+		N2ElementTuple et;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		while ((et = n2_page_next_element(page, &off)) != NULL)
+		{
+			seen++;
+			passed += n2_filter_match(so->filter, N2ElementKeys(et), et->keylen);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	return seen > 0 && passed < seen * N2_FILTER_SWEEP_RATE;
+}
+
 /* Reads the metapage and prepares the search for this scan's query. */
 static void
 scan_start(IndexScanDesc scan)
@@ -203,15 +260,19 @@ scan_start(IndexScanDesc scan)
 	struct varlena *arg;		/* the ORDER BY argument as given, or NULL */
 	struct varlena *value = NULL;	/* and detoasted */
 	bool		finite = true;
+	bool		never = false;
 
 	n2_read_meta(index, &so->meta);
 	n2_params_from_meta(index, &so->meta, &so->params);
 	so->started = true;
 	pgstat_count_index_scan(index);
+	so->filter = scan->numberOfKeys > 0 ?
+		n2_filter_prepare(index, scan->keyData, scan->numberOfKeys, &never) :
+		NULL;
 
-	if (scan->numberOfOrderBys == 0 || so->params.dims == 0)
+	if (scan->numberOfOrderBys == 0 || so->params.dims == 0 || never)
 	{
-		/* nothing to order by, or an empty real[] index: no rows */
+		/* nothing to order by, an empty real[] index, or nothing matches */
 		so->query = NULL;
 		MemoryContextSwitchTo(oldcxt);
 		return;
@@ -230,13 +291,30 @@ scan_start(IndexScanDesc scan)
 	}
 
 	n2_page_graph_init(&so->pg, index, &so->params, so->query);
+	so->pg.filter = so->filter;
 
 	/*
-	 * On L2 and inner product the index computes exactly what the operator
-	 * does (the vectors are stored as they are): offer those distances to
-	 * the projection.  So does the exact scan of a query that is not finite.
+	 * On compact codes the walk orders by lower bounds of the operator's
+	 * distances, which the executor rechecks on the heap rows (n2_gettuple).
 	 */
-	if (so->params.metric != N2_METRIC_ANGULAR && arg != NULL)
+	so->lossy = !n2_storage_is_exact(&so->params) && arg != NULL;
+	if (so->lossy)
+	{
+		double		qq = 0.0;
+
+		for (int i = 0; i < so->params.dims; i++)
+			qq += (double) so->query[i] * (double) so->query[i];
+		so->pg.lower_bounds = true;
+		so->pg.qnorm = (float) (sqrt(qq) * (1.0 + 1e-6));
+	}
+
+	/*
+	 * On L2 and inner product a float4 index computes exactly what the
+	 * operator does (the vectors are stored as they are): offer those
+	 * distances to the projection.  So does the exact scan of a query that
+	 * is not finite.
+	 */
+	if (so->params.metric != N2_METRIC_ANGULAR && arg != NULL && !so->lossy)
 	{
 		so->sd.indexoid = RelationGetRelid(index);
 		so->sd.query = value;
@@ -260,6 +338,20 @@ scan_start(IndexScanDesc scan)
 		return;
 	}
 
+	/*
+	 * A filter few elements pass makes the walk visit many nodes per row it
+	 * returns, more than one pass over every element costs.
+	 */
+	if (so->filter != NULL && n2_iterative_scan != N2_ITERATIVE_OFF &&
+		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL && filter_is_rare(so))
+	{
+		ereport(DEBUG1,
+				(errmsg("n2 index scan: few index elements match the filter; scanning the index sequentially")));
+		sweep_setup(so, Max(max_memory, (Size) 65536));
+		MemoryContextSwitchTo(oldcxt);
+		return;
+	}
+
 	switch (n2_iterative_scan)
 	{
 		case N2_ITERATIVE_OFF:
@@ -272,7 +364,8 @@ scan_start(IndexScanDesc scan)
 			mode = N2_ITER_STRICT;
 			break;
 	}
-	if (!n2_iter_init(&so->it, &n2_page_graph_ops, &so->pg, mode, n2_ef_search,
+	if (!n2_iter_init(&so->it, so->filter ? &n2_page_graph_filtered_ops :
+					  &n2_page_graph_ops, &so->pg, mode, n2_ef_search,
 					  Max(so->params.max_m0, so->params.m),
 					  (uint64) n2_max_scan_tuples, max_memory))
 		ereport(ERROR,
@@ -286,6 +379,7 @@ scan_start(IndexScanDesc scan)
 	 */
 	so->it.stop_at_bound = mode == N2_ITER_STRICT &&
 		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL;
+
 	if (!n2_iter_start(&so->it, ItemPointerIsValid(&so->meta.entry) ?
 					   n2_tid_to_ref(&so->meta.entry) : N2_INVALID_REF,
 					   so->meta.max_level))
@@ -320,7 +414,8 @@ load_tids(N2ScanOpaque so, N2Ref ref)
 	n2_page_graph_read(pg, n2_ref_block(ref));
 	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
 	et = n2_page_graph_element(pg, ref);
-	if (et == NULL || (et->flags & N2_ELEMENT_DELETED))
+	if (et == NULL || (et->flags & N2_ELEMENT_DELETED) ||
+		!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
 	{
 		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 		return;
@@ -412,7 +507,7 @@ is_tie(N2ScanOpaque so, N2Ref ref)
  * Offers one live element to the sweep unless the walk already returned it:
  * in relaxed order the walk returned every node it visited; in strict order
  * it returned nodes up to the sweep's floor, and those at the floor are in
- * ties.
+ * ties.  A scan that is a sweep from the start (a rare filter) walked none.
  */
 static void
 sweep_offer(void *arg, N2Ref ref, N2ElementTuple et)
@@ -420,11 +515,13 @@ sweep_offer(void *arg, N2Ref ref, N2ElementTuple et)
 	N2ScanOpaque so = (N2ScanOpaque) arg;
 	N2Candidate c;
 
-	if (!so->it.stop_at_bound && n2_visited_contains(&so->it.visited, ref))
+	if (!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
+		return;
+	if (so->it_valid && !so->it.stop_at_bound &&
+		n2_visited_contains(&so->it.visited, ref))
 		return;
 	c.ref = ref;
-	c.dist = n2_metric_distance(so->params.metric, n2_element_vector(&so->pg, et),
-								so->query, so->params.dims);
+	c.dist = n2_element_distance(&so->pg, et);
 	if (so->it.stop_at_bound && so->nties > 0 && c.dist == so->tie_dist &&
 		is_tie(so, ref))
 		return;
@@ -466,6 +563,8 @@ exact_offer(void *arg, N2Ref ref, N2ElementTuple et)
 	double		dist;
 	N2Candidate c;
 
+	if (!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
+		return;
 	switch (so->params.metric)
 	{
 		case N2_METRIC_L2:
@@ -548,7 +647,19 @@ n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 		{
 			scan->xs_heaptid = so->tids[so->tidpos++];
 			scan->xs_recheck = false;
-			scan->xs_recheckorderby = false;
+			scan->xs_recheckorderby = so->lossy;
+			if (so->lossy)
+			{
+				/*
+				 * The exact finish of a query that is not finite orders by
+				 * distances to decoded codes, which bound nothing: report
+				 * -Infinity, so the executor sorts every row itself.
+				 */
+				scan->xs_orderbyvals[0] = Float8GetDatum(so->exact ?
+														 -get_float8_infinity() :
+														 so->dist);
+				scan->xs_orderbynulls[0] = false;
+			}
 			if (so->sd_registered)
 			{
 				so->sd.tid = scan->xs_heaptid;

@@ -407,11 +407,12 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		int			nlinks;
 		int			npool = 0;
 		bool		damaged = false;
+		bool		changed = false;
 		int			n = 0;
 		int			nsel;
 		GenericXLogState *state;
 		Buffer		buf;
-		ItemPointer links;
+		ItemPointerData tid;
 
 		/*
 		 * Inserts go on meanwhile: the new list is computed from a copy and
@@ -426,7 +427,7 @@ repair_element(N2VacuumState *vs, N2Ref e)
 			LockBuffer(vs->pg.buf, BUFFER_LOCK_UNLOCK);
 			break;
 		}
-		memcpy(seen, N2ElementLinks(et) + start, sizeof(ItemPointerData) * cap);
+		n2_links_read(p, et, start, cap, seen);
 		LockBuffer(vs->pg.buf, BUFFER_LOCK_UNLOCK);
 		for (nlinks = 0; nlinks < cap && ItemPointerIsValid(&seen[nlinks]); nlinks++)
 			hop[nlinks] = n2_tid_to_ref(&seen[nlinks]);
@@ -496,8 +497,12 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		et = n2_lock_element(vs->index, e, &state, &buf);
 		if (et == NULL)
 			break;
-		links = N2ElementLinks(et) + start;
-		if (memcmp(links, seen, sizeof(ItemPointerData) * cap) != 0)
+		for (int i = 0; i < cap && !changed; i++)
+		{
+			n2_link_get(p, et, start + i, &tid);
+			changed = !ItemPointerEquals(&tid, &seen[i]);
+		}
+		if (changed)
 		{
 			n2_abort_page(state, buf);
 			l--;
@@ -506,9 +511,10 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		for (int i = 0; i < cap; i++)
 		{
 			if (i < nsel)
-				n2_ref_to_tid(cands[i].ref, &links[i]);
+				n2_ref_to_tid(cands[i].ref, &tid);
 			else
-				ItemPointerSetInvalid(&links[i]);
+				ItemPointerSetInvalid(&tid);
+			n2_link_set(p, et, start + i, &tid);
 		}
 		n2_finish_page(state, buf);
 	}
@@ -524,13 +530,15 @@ repair_element(N2VacuumState *vs, N2Ref e)
 static bool
 links_to_dead(N2VacuumState *vs, N2ElementTuple et)
 {
-	ItemPointer links = N2ElementLinks(et);
 	int			nlinks = n2_links_count(&vs->p, et->level);
 
 	for (int i = 0; i < nlinks; i++)
 	{
-		if (ItemPointerIsValid(&links[i]) &&
-			refset_contains(&vs->dead, n2_tid_to_ref(&links[i])))
+		ItemPointerData link;
+
+		n2_link_get(&vs->p, et, i, &link);
+		if (ItemPointerIsValid(&link) &&
+			refset_contains(&vs->dead, n2_tid_to_ref(&link)))
 			return true;
 	}
 	return false;

@@ -32,6 +32,7 @@
 
 #include "core/graph.h"
 #include "core/reach.h"
+#include "filter.h"
 #include "n2.h"
 
 typedef struct N2VerifyState
@@ -162,7 +163,8 @@ check_vector_chain(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
 		N2VectorChunk vc = (N2VectorChunk) fetch_tuple(vs, &next, &buf, &size);
 
 		if (vc == NULL || vc->type != N2_TUPLE_VECTOR ||
-			size < n2_vector_chunk_size(vc->nfloats))
+			size < n2_vector_chunk_size(&vs->p, vc->ndims) ||
+			vc->codelen != n2_chunk_code_bytes(&vs->p, vc->ndims))
 		{
 			problem(vs, blkno, off, "vector chain entry (%u,%u) is not a valid vector chunk",
 					ItemPointerGetBlockNumber(&next), ItemPointerGetOffsetNumber(&next));
@@ -170,7 +172,7 @@ check_vector_chain(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
 				UnlockReleaseBuffer(buf);
 			return;
 		}
-		have += vc->nfloats;
+		have += vc->ndims;
 		next = vc->next;
 		UnlockReleaseBuffer(buf);
 	}
@@ -224,18 +226,22 @@ check_pages(N2VerifyState *vs)
 			{
 				N2ElementTuple et = (N2ElementTuple) tuple;
 				int			ninline;
+				const char *keyproblem;
 
 				if (et->level > N2_MAX_LEVEL ||
 					size != n2_element_size(&vs->p, et->level, et->keylen, &ninline) ||
 					et->ninline != ninline ||
 					et->codelen != n2_code_bytes(&vs->p, ninline))
 				{
-					problem(vs, blkno, off, "element has size %zu, level %d and %d inline floats, which do not match the index parameters",
+					problem(vs, blkno, off, "element has size %zu, level %d and %d inline dimensions, which do not match the index parameters",
 							size, et->level, et->ninline);
 					continue;
 				}
 				if (et->ntids > N2_INLINE_TIDS)
 					problem(vs, blkno, off, "element claims %d inline heap TIDs", et->ntids);
+				keyproblem = n2_keys_problem(vs->index, N2ElementKeys(et), et->keylen);
+				if (keyproblem != NULL)
+					problem(vs, blkno, off, "%s", keyproblem);
 				if (vs->nrefs == vs->caprefs)
 				{
 					vs->caprefs = Max(vs->caprefs * 2, 1024);
@@ -251,7 +257,8 @@ check_pages(N2VerifyState *vs)
 				vs->nrefs++;
 				elements[nelements++] = et;
 			}
-			else if (tuple[0] != N2_TUPLE_TIDS && tuple[0] != N2_TUPLE_VECTOR)
+			else if (tuple[0] != N2_TUPLE_TIDS && tuple[0] != N2_TUPLE_VECTOR &&
+					 tuple[0] != N2_TUPLE_QUANT)
 				problem(vs, blkno, off, "unknown tuple kind %d", tuple[0]);
 		}
 		pfree(elements);
@@ -264,6 +271,8 @@ static void
 check_elements(N2VerifyState *vs)
 {
 	const N2Params *p = &vs->p;
+	ItemPointerData *links = palloc(sizeof(ItemPointerData) *
+									n2_links_count(p, N2_MAX_LEVEL));
 
 	for (int64 i = 0; i < vs->nrefs; i++)
 	{
@@ -275,7 +284,6 @@ check_elements(N2VerifyState *vs)
 		OffsetNumber off;
 		ItemPointerData tidchain;
 		int64		ntids;
-		ItemPointer links;
 
 		CHECK_FOR_INTERRUPTS();
 		n2_ref_to_tid(vs->refs[i], &tid);
@@ -290,7 +298,7 @@ check_elements(N2VerifyState *vs)
 			continue;
 		}
 
-		links = N2ElementLinks(et);
+		n2_links_read(p, et, 0, n2_links_count(p, et->level), links);
 		for (int level = 0; level <= et->level; level++)
 		{
 			int			start = n2_links_start(p, level);
@@ -342,6 +350,7 @@ check_elements(N2VerifyState *vs)
 		 */
 		vs->holds[i] = ntids > 0;
 	}
+	pfree(links);
 }
 
 /*
@@ -550,12 +559,16 @@ n2_verify(PG_FUNCTION_ARGS)
 	n2_params_from_meta(vs.index, &vs.meta, &vs.p);
 	if (vs.meta.m < N2_MIN_M || vs.meta.m > N2_MAX_M ||
 		vs.meta.max_m0 < vs.meta.m || vs.meta.max_m0 > N2_MAX_M0 ||
-		vs.meta.dims < 0 || vs.meta.dims > N2_MAX_DIM)
+		vs.meta.dims < 0 || vs.meta.dims > N2_MAX_DIM ||
+		vs.meta.storage > N2_STORAGE_SQ8)
 		problem(&vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
-				"metapage parameters out of range (m %d, max_m0 %d, dims %d)",
-				vs.meta.m, vs.meta.max_m0, vs.meta.dims);
+				"metapage parameters out of range (m %d, max_m0 %d, dims %d, storage %d)",
+				vs.meta.m, vs.meta.max_m0, vs.meta.dims, vs.meta.storage);
 	else
 	{
+		if (n2_storage_needs_training(&vs.p) && ItemPointerIsValid(&vs.meta.entry))
+			problem(&vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
+					"sq8 index holds elements but names no quantizer");
 		check_pages(&vs);
 		check_elements(&vs);
 		check_reachable(&vs);

@@ -60,13 +60,24 @@ is($node->safe_psql('postgres',
 	my $recall = recall_at_k($ids, $exact_ids, $exact_d, $d, 10);
 	note "recall\@10 after deleting 75% and VACUUM: $recall";
 	cmp_ok($recall, '>=', 0.95, 'recall@10 >= 0.95 against exact search over the remaining rows');
-	# every remaining row can still be reached: an index scan at its own vector finds it
+	# Every remaining row is reachable: the graph walk alone (no sequential
+	# finish) returns all of them.
+	is($node->safe_psql('postgres', qq{
+		SET enable_seqscan = off; SET n2.iterative_scan = relaxed_order;
+		SET n2.scan_fallback = off; SET n2.max_scan_tuples = 1000000;
+		SELECT count(*) FROM (SELECT id FROM items
+			ORDER BY embedding <-> (SELECT embedding FROM items ORDER BY id LIMIT 1)
+			LIMIT 100000) s}), '2500', 'the graph walk alone returns every live row');
+	# And nearly every row is found by a 1-NN search at its own vector with
+	# ef 40: one whose neighbourhood the deletion thinned may be missed by
+	# that narrow search (it is approximate), never more than a handful.
 	my $missing = $node->safe_psql('postgres', qq{
 		SET enable_seqscan = off; SET n2.ef_search = 40;
 		SELECT count(*) FROM items i
 		WHERE i.id <> (SELECT j.id FROM items j ORDER BY j.embedding <-> i.embedding LIMIT 1)
 		  AND NOT EXISTS (SELECT 1 FROM items j WHERE j.id <> i.id AND j.embedding = i.embedding)});
-	is($missing, '0', 'every live row is found by a 1-NN query at its own vector');
+	note "rows a 1-NN search at ef 40 did not find at their own vector: $missing of 2500";
+	cmp_ok($missing, '<=', 3, 'a 1-NN search at ef 40 finds all but at most 3 of 2500 rows at their own vector');
 }
 
 # --- churn: delete 10% / VACUUM / re-insert the same rows, 10 rounds.

@@ -234,8 +234,8 @@ graph_distances(void *arg, const N2Ref *refs, int n, float *out)
 	}
 }
 
-static const N2GraphOps build_ops = {locked_neighbors, graph_distances};
-static const N2GraphOps finished_ops = {plain_neighbors, graph_distances};
+static const N2GraphOps build_ops = {locked_neighbors, graph_distances, NULL};
+static const N2GraphOps finished_ops = {plain_neighbors, graph_distances, NULL};
 
 /* Every node-to-node distance of the build. */
 static float

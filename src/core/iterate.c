@@ -101,10 +101,12 @@ n2_iter_init(N2Iterator *it, const N2GraphOps *ops, void *ctx,
 	it->max_memory = max_memory;
 	it->best.max = true;
 	it->nbuf_cap = max_degree < 1 ? 1 : max_degree;
+	it->filtered = ops->distances_match != NULL;
 	it->nbuf = malloc(it->nbuf_cap * sizeof(N2Ref));
 	it->dbuf = malloc(it->nbuf_cap * sizeof(float));
+	it->okbuf = malloc(it->nbuf_cap * sizeof(bool));
 	/* a search of width ef evaluates some ef * degree / 2 nodes */
-	if (it->nbuf == NULL || it->dbuf == NULL ||
+	if (it->nbuf == NULL || it->dbuf == NULL || it->okbuf == NULL ||
 		!n2_visited_init_hash(&it->visited, (uint64_t) it->ef * it->nbuf_cap / 2))
 	{
 		n2_iter_free(it);
@@ -121,8 +123,10 @@ n2_iter_free(N2Iterator *it)
 	free(it->spare.items);
 	free(it->pending.items);
 	free(it->far.items);
+	free(it->farx.items);
 	free(it->nbuf);
 	free(it->dbuf);
+	free(it->okbuf);
 	n2_visited_free(&it->visited);
 	memset(it, 0, sizeof(*it));
 }
@@ -131,9 +135,9 @@ size_t
 n2_iter_memory(const N2Iterator *it)
 {
 	return (it->cand.cap + it->best.cap + it->spare.cap + it->pending.cap +
-			it->far.cap) *
+			it->far.cap + it->farx.cap) *
 		sizeof(N2Candidate) + it->visited.nslots * sizeof(N2Ref) +
-		it->nbuf_cap * (sizeof(N2Ref) + sizeof(float));
+		it->nbuf_cap * (sizeof(N2Ref) + sizeof(float) + sizeof(bool));
 }
 
 /* Appends c to the unordered far list. */
@@ -146,11 +150,18 @@ far_push(N2Heap *far, N2Candidate c)
 	return true;
 }
 
-/* Records a node in every heap it belongs to. */
+/*
+ * Records a node in every heap it belongs to: a node that does not match
+ * the filter is only expanded.
+ */
 static bool
-iter_place(N2Iterator *it, N2Candidate c)
+iter_place(N2Iterator *it, N2Candidate c, bool match)
 {
-	if (!heap_push(&it->cand, c) || !heap_push(&it->pending, c))
+	if (!heap_push(&it->cand, c))
+		return false;
+	if (!match)
+		return true;
+	if (!heap_push(&it->pending, c))
 		return false;
 	if (it->best.n < (size_t) it->ef)
 		return heap_push(&it->best, c);
@@ -172,25 +183,46 @@ iter_place(N2Iterator *it, N2Candidate c)
  * does widen.
  */
 static bool
-iter_add(N2Iterator *it, N2Candidate c)
+iter_add(N2Iterator *it, N2Candidate c, bool match)
 {
 	it->nvisited++;
+	it->nmatched += match;
 	if (it->best.n >= (size_t) it->ef && c.dist > it->best.items[0].dist)
-		return far_push(&it->far, c);
-	return iter_place(it, c);
+		return far_push(match ? &it->far : &it->farx, c);
+	return iter_place(it, c, match);
 }
 
-/* Moves the far list into the heaps, before widening or once stopped. */
+/* Moves the far lists into the heaps, before widening or once stopped. */
 static bool
 iter_flush_far(N2Iterator *it)
 {
 	for (size_t i = 0; i < it->far.n; i++)
 	{
-		if (!iter_place(it, it->far.items[i]))
+		if (!iter_place(it, it->far.items[i], true))
 			return false;
 	}
 	it->far.n = 0;
+	for (size_t i = 0; i < it->farx.n; i++)
+	{
+		if (!iter_place(it, it->farx.items[i], false))
+			return false;
+	}
+	it->farx.n = 0;
 	return true;
+}
+
+/* Distances to n nodes and whether each matches (all do unfiltered). */
+static void
+iter_distances(N2Iterator *it, const N2Ref *refs, int n, float *out, bool *ok)
+{
+	if (it->filtered)
+	{
+		it->ops->distances_match(it->ctx, refs, n, out, ok);
+		return;
+	}
+	it->ops->distances(it->ctx, refs, n, out);
+	for (int i = 0; i < n; i++)
+		ok[i] = true;
 }
 
 static void
@@ -205,6 +237,8 @@ n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
 {
 	N2Candidate cur;
 	N2Candidate first;
+	bool		first_ok;
+	bool		cur_ok;
 	int			level;
 
 	it->started = true;
@@ -214,7 +248,7 @@ n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
 		return true;
 	}
 	cur.ref = entry;
-	it->ops->distances(it->ctx, &cur.ref, 1, &cur.dist);
+	iter_distances(it, &cur.ref, 1, &cur.dist, &first_ok);
 	first = cur;
 
 	/* Greedy descent: on each upper level move while a neighbour is closer. */
@@ -243,7 +277,12 @@ n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
 		}
 	}
 
-	if (n2_visited_test_and_set(&it->visited, cur.ref) < 0 || !iter_add(it, cur))
+	if (cur.ref == entry)
+		cur_ok = first_ok;
+	else
+		iter_distances(it, &cur.ref, 1, &cur.dist, &cur_ok);
+	if (n2_visited_test_and_set(&it->visited, cur.ref) < 0 ||
+		!iter_add(it, cur, cur_ok))
 	{
 		iter_fail(it, N2_ITER_OUT_OF_MEMORY);
 		return false;
@@ -257,7 +296,8 @@ n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
 	 */
 	if (cur.ref != entry)
 	{
-		if (n2_visited_test_and_set(&it->visited, entry) < 0 || !iter_add(it, first))
+		if (n2_visited_test_and_set(&it->visited, entry) < 0 ||
+			!iter_add(it, first, first_ok))
 		{
 			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
 			return false;
@@ -299,12 +339,12 @@ iter_expand(N2Iterator *it)
 	}
 	if (nnew == 0)
 		return;
-	it->ops->distances(it->ctx, it->nbuf, nnew, it->dbuf);
+	iter_distances(it, it->nbuf, nnew, it->dbuf, it->okbuf);
 	for (int i = 0; i < nnew; i++)
 	{
 		N2Candidate nc = {it->dbuf[i], it->nbuf[i]};
 
-		if (!iter_add(it, nc))
+		if (!iter_add(it, nc, it->okbuf[i]))
 		{
 			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
 			return;

@@ -11,6 +11,13 @@
  * yields the nodes within that width, then widens by ef and goes on, keeping
  * everything it has visited.  With the width never widened it is exactly the
  * standard HNSW search.
+ *
+ * Filtered (ops->distances_match set): the walk goes through every node,
+ * but only nodes that pass the filter are yielded and count towards the ef
+ * best that decide when the search has converged.  So the walk expands
+ * through regions where nothing matches until it holds ef matching nodes
+ * nearer than anything left to expand, and strict order is kept among the
+ * nodes yielded only.
  */
 #ifndef N2_CORE_ITERATE_H
 #define N2_CORE_ITERATE_H
@@ -56,6 +63,7 @@ typedef struct N2Iterator
 	uint64_t	max_visited;	/* 0: unlimited */
 	size_t		max_memory;		/* bytes, 0: unlimited */
 	bool		stop_at_bound;	/* a bound ends it before pending is yielded */
+	bool		filtered;		/* ops->distances_match decides what is yielded */
 
 	N2Visited	visited;
 	N2Heap		cand;			/* min: evaluated, not yet expanded */
@@ -63,8 +71,10 @@ typedef struct N2Iterator
 	N2Heap		spare;			/* min: evaluated, pushed out of best */
 	N2Heap		pending;		/* min: evaluated, not yet yielded */
 	N2Heap		far;			/* unordered: evaluated beyond the ef best */
+	N2Heap		farx;			/* the same, for nodes that do not match */
 	N2Ref	   *nbuf;
 	float	   *dbuf;
+	bool	   *okbuf;
 	int			nbuf_cap;
 
 	bool		started;
@@ -73,6 +83,7 @@ typedef struct N2Iterator
 	N2IterStop	stop;
 	uint64_t	nvisited;		/* nodes whose distance was computed */
 	uint64_t	nskipped;		/* strict mode: found after a farther one */
+	uint64_t	nmatched;		/* of nvisited, passing the filter */
 } N2Iterator;
 
 /*

@@ -33,6 +33,13 @@ typedef struct N2GraphOps
 
 	/* Distances from the query to n nodes (batched so callers can prefetch). */
 	void		(*distances) (void *ctx, const N2Ref *refs, int n, float *out);
+
+	/*
+	 * Optional, for filtered scans (core/iterate.c): distances as above, and
+	 * whether each node passes the scan's filter.
+	 */
+	void		(*distances_match) (void *ctx, const N2Ref *refs, int n,
+									float *out, bool *ok);
 } N2GraphOps;
 
 /* Visited set: an epoch array for dense ids, an open-addressing hash otherwise. */

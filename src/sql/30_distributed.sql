@@ -135,7 +135,8 @@ CREATE FUNCTION n2_index_info_shards(index regclass,
 	OUT pages bigint, OUT bytes bigint, OUT dims int, OUT metric text,
 	OUT m int, OUT max_m0 int, OUT ef_construction int, OUT mult float8,
 	OUT neighbor_selecting text, OUT graph_merging text,
-	OUT format_version int, OUT element_bytes float8, OUT keep_pruned text)
+	OUT format_version int, OUT element_bytes float8, OUT storage text,
+	OUT keep_pruned text, OUT link_bytes int)
 	RETURNS SETOF record
 	LANGUAGE plpgsql
 	AS $$
@@ -150,7 +151,7 @@ BEGIN
 				i.level0_degree_min, i.level0_degree_avg, i.level0_degree_max,
 				i.pages, i.bytes, i.dims, i.metric, i.m, i.max_m0, i.ef_construction,
 				i.mult, i.neighbor_selecting, i.graph_merging, i.format_version,
-				i.element_bytes, i.keep_pruned
+				i.element_bytes, i.storage, i.keep_pruned, i.link_bytes
 		 FROM %s.n2_run_on_shard_indexes($1, $2) r,
 			  json_to_recordset(r.result::json) AS i(
 				  shardid bigint, shard_index text,
@@ -161,7 +162,8 @@ BEGIN
 				  pages bigint, bytes bigint, dims int, metric text,
 				  m int, max_m0 int, ef_construction int, mult float8,
 				  neighbor_selecting text, graph_merging text,
-				  format_version int, element_bytes float8, keep_pruned text)
+				  format_version int, element_bytes float8, storage text, keep_pruned text,
+				  link_bytes int)
 		 ORDER BY i.shardid, r.nodename, r.nodeport', nsp)
 		USING index,
 			  'SELECT json_agg(jsonb_build_object(''shardid'', x.shardid, ''shard_index'', x.name)

@@ -2,8 +2,8 @@
  * Copyright (c) 2025-2026, the n2 developers
  * test_iterate.c
  *		Unit tests for the resumable search (core/iterate.c) over a small
- *		in-memory graph: order, completeness, the single-round mode and the
- *		visit and memory limits.
+ *		in-memory graph: order, completeness, the single-round mode, the
+ *		visit and memory limits, and filtered walks.
  */
 #include <math.h>
 #include <string.h>
@@ -45,7 +45,21 @@ graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
 		out[i] = dist_to(points[refs[i]], query);
 }
 
-static const N2GraphOps ops = {graph_neighbors, graph_distances};
+static const N2GraphOps ops = {graph_neighbors, graph_distances, NULL};
+
+/* Filtered walks: a node matches when its id is a multiple of match_mod. */
+static int	match_mod = 1;
+
+static void
+graph_distances_match(void *ctx, const N2Ref *refs, int n, float *out, bool *ok)
+{
+	graph_distances(ctx, refs, n, out);
+	for (int i = 0; i < n; i++)
+		ok[i] = refs[i] % match_mod == 0;
+}
+
+static const N2GraphOps filtered_ops = {graph_neighbors, graph_distances,
+graph_distances_match};
 
 /* Each point links to its DEGREE nearest (a connected kNN graph here). */
 static void
@@ -160,7 +174,7 @@ chain_distances(void *ctx, const N2Ref *refs, int n, float *out)
 static void
 entry_seeds_level0(void)
 {
-	static const N2GraphOps chain = {chain_neighbors, chain_distances};
+	static const N2GraphOps chain = {chain_neighbors, chain_distances, NULL};
 	N2Iterator	it;
 	N2Candidate c;
 	int			n = 0;
@@ -251,6 +265,76 @@ main(void)
 	n = count_yielded(N2_ITER_STRICT, 8, 0, 8192, &ordered, &unique, &stop);
 	CHECK(stop == N2_ITER_MEMORY_LIMIT, "memory limit reported (stop %d)", stop);
 	CHECK(n < NPOINTS && n > 0, "memory limit stops early (%d)", n);
+
+	/*
+	 * Filtered: only matching nodes are yielded, in strict order, each once;
+	 * the first k are the k nearest matching nodes; a relaxed walk yields
+	 * every matching node.  Non-matching nodes are walked through (1 in 10
+	 * match here).
+	 */
+	{
+		N2Iterator	it;
+		N2Candidate c;
+		int			nmatch = 0;
+		int			bad = 0;
+		int			ny = 0;
+		float		last = -1;
+		bool		inorder = true;
+		float		kth[5];
+		int			nk = 0;
+
+		match_mod = 10;
+		for (int i = 0; i < NPOINTS; i += match_mod)
+			nmatch++;
+		/* the 5 nearest matching distances, by brute force */
+		for (int i = 0; i < NPOINTS; i += match_mod)
+		{
+			float		d = dist_to(points[i], q);
+			int			k;
+
+			if (nk == 5 && d >= kth[4])
+				continue;
+			if (nk < 5)
+				nk++;
+			for (k = nk - 1; k > 0 && kth[k - 1] > d; k--)
+				kth[k] = kth[k - 1];
+			kth[k] = d;
+		}
+		CHECK(n2_iter_init(&it, &filtered_ops, NULL, N2_ITER_STRICT, 8, DEGREE, 0, 0),
+			  "init filtered");
+		CHECK(it.filtered, "filtered when the graph offers distances_match");
+		n2_iter_start(&it, 1, 0);	/* entry 1 does not match */
+		while (n2_iter_next(&it, &c))
+		{
+			if (c.ref % match_mod != 0)
+				bad++;
+			if (ny < 5 && c.dist != kth[ny])
+				inorder = false;
+			if (c.dist < last)
+				inorder = false;
+			last = c.dist;
+			ny++;
+		}
+		CHECK(bad == 0, "filtered: no non-matching node yielded (%d)", bad);
+		CHECK(inorder, "filtered strict: the nearest matching nodes first, ascending");
+		CHECK(ny > nmatch * 9 / 10 && ny <= nmatch,
+			  "filtered strict: nearly every matching node (%d of %d)", ny, nmatch);
+		CHECK(it.nmatched <= it.nvisited && it.nvisited > (uint64_t) ny,
+			  "filtered: walked through non-matching nodes (%llu visited)",
+			  (unsigned long long) it.nvisited);
+		n2_iter_free(&it);
+
+		n = 0;
+		CHECK(n2_iter_init(&it, &filtered_ops, NULL, N2_ITER_RELAXED, 8, DEGREE, 0, 0),
+			  "init filtered relaxed");
+		n2_iter_start(&it, 1, 0);
+		while (n2_iter_next(&it, &c))
+			n += c.ref % match_mod == 0;
+		CHECK(n == nmatch, "filtered relaxed: every matching node (%d of %d)", n, nmatch);
+		n2_iter_free(&it);
+
+		match_mod = 1;
+	}
 
 	/* empty graph */
 	{

@@ -65,7 +65,7 @@ tg_distances(void *ctx, const N2Ref *refs, int n, float *out)
 		out[i] = pt_dist(t, ref_id(t, refs[i]));
 }
 
-static const N2GraphOps tg_ops = {tg_neighbors, tg_distances};
+static const N2GraphOps tg_ops = {tg_neighbors, tg_distances, NULL};
 
 static uint64_t rng_state = 88172645463325252ULL;
 

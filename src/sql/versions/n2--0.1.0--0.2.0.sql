@@ -3,10 +3,29 @@
 -- n2 0.1.0 to 0.2.0.
 --
 -- 0.2.0 adds the functions that run n2_verify and n2_index_info on every
--- shard of a Citus table (src/sql/30_distributed.sql).  Indexes keep their
--- on-disk format (version 1) and need no REINDEX.  A change to src/sql/*.sql in 0.2.0 must be repeated here, so
--- that an updated database ends up with what a fresh install creates
+-- shard of a Citus table (src/sql/30_distributed.sql), pgvector's further
+-- functions and the halfvec type, and new n2_index_info columns.  The
+-- on-disk format moves to version 2: indexes built by 0.1.0 are refused
+-- until REINDEX.  A change to src/sql/*.sql in 0.2.0 must be repeated here,
+-- so that an updated database ends up with what a fresh install creates
 -- (t/140_extension_update.pl compares the two).
+
+-- n2_index_info says how the index stores its vectors and whether its lists
+-- keep pruned candidates (the storage and keep_pruned options), and how
+-- many bytes a link takes (link_bytes).
+DROP FUNCTION n2_index_info(regclass);
+CREATE FUNCTION n2_index_info(index regclass,
+	OUT elements bigint, OUT heap_tids bigint, OUT deleted bigint,
+	OUT levels int, OUT entry_level int,
+	OUT level0_degree_min int, OUT level0_degree_avg float8,
+	OUT level0_degree_max int,
+	OUT pages bigint, OUT bytes bigint, OUT dims int, OUT metric text,
+	OUT m int, OUT max_m0 int, OUT ef_construction int, OUT mult float8,
+	OUT neighbor_selecting text, OUT graph_merging text,
+	OUT format_version int, OUT element_bytes float8, OUT storage text,
+	OUT keep_pruned text, OUT link_bytes int)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL SAFE;
 
 -- Citus.  An n2 index on a distributed or reference table is one index per
 -- shard placement, named <index>_<shardid> on its node, which n2_verify and
@@ -145,7 +164,8 @@ CREATE FUNCTION n2_index_info_shards(index regclass,
 	OUT pages bigint, OUT bytes bigint, OUT dims int, OUT metric text,
 	OUT m int, OUT max_m0 int, OUT ef_construction int, OUT mult float8,
 	OUT neighbor_selecting text, OUT graph_merging text,
-	OUT format_version int, OUT element_bytes float8, OUT keep_pruned text)
+	OUT format_version int, OUT element_bytes float8, OUT storage text,
+	OUT keep_pruned text, OUT link_bytes int)
 	RETURNS SETOF record
 	LANGUAGE plpgsql
 	AS $$
@@ -160,7 +180,7 @@ BEGIN
 				i.level0_degree_min, i.level0_degree_avg, i.level0_degree_max,
 				i.pages, i.bytes, i.dims, i.metric, i.m, i.max_m0, i.ef_construction,
 				i.mult, i.neighbor_selecting, i.graph_merging, i.format_version,
-				i.element_bytes, i.keep_pruned
+				i.element_bytes, i.storage, i.keep_pruned, i.link_bytes
 		 FROM %s.n2_run_on_shard_indexes($1, $2) r,
 			  json_to_recordset(r.result::json) AS i(
 				  shardid bigint, shard_index text,
@@ -171,7 +191,8 @@ BEGIN
 				  pages bigint, bytes bigint, dims int, metric text,
 				  m int, max_m0 int, ef_construction int, mult float8,
 				  neighbor_selecting text, graph_merging text,
-				  format_version int, element_bytes float8, keep_pruned text)
+				  format_version int, element_bytes float8, storage text, keep_pruned text,
+				  link_bytes int)
 		 ORDER BY i.shardid, r.nodename, r.nodeport', nsp)
 		USING index,
 			  'SELECT json_agg(jsonb_build_object(''shardid'', x.shardid, ''shard_index'', x.name)
@@ -572,16 +593,72 @@ CREATE EVENT TRIGGER n2_pgvector_before ON ddl_command_start
 	WHEN TAG IN ('CREATE EXTENSION') EXECUTE FUNCTION n2_pgvector_event();
 CREATE EVENT TRIGGER n2_pgvector_after ON ddl_command_end
 	WHEN TAG IN ('CREATE EXTENSION', 'ALTER EXTENSION') EXECUTE FUNCTION n2_pgvector_event();
--- n2_index_info reports the keep_pruned option (a new OUT column).
-DROP FUNCTION n2_index_info(regclass);
-CREATE FUNCTION n2_index_info(index regclass,
-	OUT elements bigint, OUT heap_tids bigint, OUT deleted bigint,
-	OUT levels int, OUT entry_level int,
-	OUT level0_degree_min int, OUT level0_degree_avg float8,
-	OUT level0_degree_max int,
-	OUT pages bigint, OUT bytes bigint, OUT dims int, OUT metric text,
-	OUT m int, OUT max_m0 int, OUT ef_construction int, OUT mult float8,
-	OUT neighbor_selecting text, OUT graph_merging text,
-	OUT format_version int, OUT element_bytes float8, OUT keep_pruned text)
-	RETURNS record
-	AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL SAFE;
+-- Filter columns (src/sql/25_filter.sql): the operator classes of the
+-- columns after the vector in a multi-column n2 index.
+
+
+CREATE OPERATOR FAMILY integer_ops USING n2;
+
+CREATE OPERATOR CLASS int2_ops
+	DEFAULT FOR TYPE int2 USING n2 FAMILY integer_ops AS
+	OPERATOR 1 < (int2, int2), OPERATOR 2 <= (int2, int2),
+	OPERATOR 3 = (int2, int2), OPERATOR 4 >= (int2, int2),
+	OPERATOR 5 > (int2, int2), OPERATOR 6 <> (int2, int2);
+
+CREATE OPERATOR CLASS int4_ops
+	DEFAULT FOR TYPE int4 USING n2 FAMILY integer_ops AS
+	OPERATOR 1 < (int4, int4), OPERATOR 2 <= (int4, int4),
+	OPERATOR 3 = (int4, int4), OPERATOR 4 >= (int4, int4),
+	OPERATOR 5 > (int4, int4), OPERATOR 6 <> (int4, int4);
+
+CREATE OPERATOR CLASS int8_ops
+	DEFAULT FOR TYPE int8 USING n2 FAMILY integer_ops AS
+	OPERATOR 1 < (int8, int8), OPERATOR 2 <= (int8, int8),
+	OPERATOR 3 = (int8, int8), OPERATOR 4 >= (int8, int8),
+	OPERATOR 5 > (int8, int8), OPERATOR 6 <> (int8, int8);
+
+-- Comparisons across integer widths (smallint_column = 5 compares with int4).
+ALTER OPERATOR FAMILY integer_ops USING n2 ADD
+	OPERATOR 1 < (int2, int4), OPERATOR 2 <= (int2, int4),
+	OPERATOR 3 = (int2, int4), OPERATOR 4 >= (int2, int4),
+	OPERATOR 5 > (int2, int4), OPERATOR 6 <> (int2, int4),
+	OPERATOR 1 < (int2, int8), OPERATOR 2 <= (int2, int8),
+	OPERATOR 3 = (int2, int8), OPERATOR 4 >= (int2, int8),
+	OPERATOR 5 > (int2, int8), OPERATOR 6 <> (int2, int8),
+	OPERATOR 1 < (int4, int2), OPERATOR 2 <= (int4, int2),
+	OPERATOR 3 = (int4, int2), OPERATOR 4 >= (int4, int2),
+	OPERATOR 5 > (int4, int2), OPERATOR 6 <> (int4, int2),
+	OPERATOR 1 < (int4, int8), OPERATOR 2 <= (int4, int8),
+	OPERATOR 3 = (int4, int8), OPERATOR 4 >= (int4, int8),
+	OPERATOR 5 > (int4, int8), OPERATOR 6 <> (int4, int8),
+	OPERATOR 1 < (int8, int2), OPERATOR 2 <= (int8, int2),
+	OPERATOR 3 = (int8, int2), OPERATOR 4 >= (int8, int2),
+	OPERATOR 5 > (int8, int2), OPERATOR 6 <> (int8, int2),
+	OPERATOR 1 < (int8, int4), OPERATOR 2 <= (int8, int4),
+	OPERATOR 3 = (int8, int4), OPERATOR 4 >= (int8, int4),
+	OPERATOR 5 > (int8, int4), OPERATOR 6 <> (int8, int4);
+
+CREATE OPERATOR CLASS bool_ops
+	DEFAULT FOR TYPE bool USING n2 AS
+	OPERATOR 3 = (bool, bool), OPERATOR 6 <> (bool, bool);
+
+CREATE OPERATOR CLASS text_ops
+	DEFAULT FOR TYPE text USING n2 AS
+	OPERATOR 3 = (text, text), OPERATOR 6 <> (text, text);
+
+CREATE OPERATOR CLASS uuid_ops
+	DEFAULT FOR TYPE uuid USING n2 AS
+	OPERATOR 3 = (uuid, uuid), OPERATOR 6 <> (uuid, uuid);
+
+-- Label sets.
+CREATE OPERATOR CLASS int4_array_ops
+	DEFAULT FOR TYPE int4[] USING n2 AS
+	OPERATOR 7 && (anyarray, anyarray), OPERATOR 8 @> (anyarray, anyarray);
+
+CREATE OPERATOR CLASS int8_array_ops
+	DEFAULT FOR TYPE int8[] USING n2 AS
+	OPERATOR 7 && (anyarray, anyarray), OPERATOR 8 @> (anyarray, anyarray);
+
+CREATE OPERATOR CLASS text_array_ops
+	DEFAULT FOR TYPE text[] USING n2 AS
+	OPERATOR 7 && (anyarray, anyarray), OPERATOR 8 @> (anyarray, anyarray);

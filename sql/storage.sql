@@ -1,0 +1,174 @@
+--
+-- storage = float4 | float16 | sq8: how an index codes its vectors.  Compact
+-- codes are lossy: scans order by lower bounds and the executor rechecks on
+-- the heap rows, so results are in exact distance order and equal an exact
+-- scan's.
+--
+CREATE TABLE st (id int PRIMARY KEY, v vector(8), a real[]);
+INSERT INTO st
+	SELECT i, x::vector, x
+	FROM (SELECT i, ARRAY[sin(i), cos(i), sin(i * 0.5), cos(i * 0.3),
+						  sin(i * 0.7) * 3, cos(i * 1.1) - 1, sin(i * 0.13), i % 5]::real[] AS x
+		  FROM generate_series(1, 600) i) s;
+
+-- Values: the default, each name, and errors.
+CREATE INDEX st_default ON st USING n2 (v);
+SELECT storage FROM n2_index_info('st_default');
+DROP INDEX st_default;
+CREATE INDEX st_bad ON st USING n2 (v) WITH (storage = 'int8');
+CREATE INDEX st_bad ON st USING n2 (v) WITH (storage = '');
+CREATE INDEX st_bad ON st USING n2 (v) WITH (storage = 1);
+
+-- Exact order: the top rows of an index scan are an exact scan's, in order,
+-- with the operator's distances, for each storage and metric.
+CREATE FUNCTION st_check(storage text, opclass text, op text, col text DEFAULT 'v')
+RETURNS TABLE (storage_shown text, element_bytes_ok bool, uses_index bool,
+			   same_as_exact bool, problems bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	q text := '(SELECT ' || col || ' FROM st WHERE id = 77)';
+	got int[];
+	want int[];
+	plan text;
+BEGIN
+	EXECUTE format('CREATE INDEX st_idx ON st USING n2 (%s %s) WITH (storage = %L)',
+				   col, opclass, storage);
+	SET LOCAL enable_seqscan = off;
+	SET LOCAL n2.ef_search = 100;
+	uses_index := false;
+	FOR plan IN EXECUTE format('EXPLAIN (COSTS OFF) SELECT id FROM st ORDER BY %s %s %s LIMIT 15',
+							   col, op, q)
+	LOOP
+		uses_index := uses_index OR plan LIKE '%Index Scan using st_idx%';
+	END LOOP;
+	EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM st ORDER BY %s %s %s LIMIT 15) s',
+				   col, op, q) INTO got;
+	SET LOCAL enable_indexscan = off;
+	SET LOCAL enable_seqscan = on;
+	EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM st ORDER BY %s %s %s, id LIMIT 15) s',
+				   col, op, q) INTO want;
+	same_as_exact := got = want;
+	SELECT i.storage, i.element_bytes > 0 INTO storage_shown, element_bytes_ok
+	FROM n2_index_info('st_idx') i;
+	SELECT count(*) INTO problems FROM n2_verify('st_idx');
+	DROP INDEX st_idx;
+	RETURN NEXT;
+END
+$$;
+
+SELECT s, o.op, c.*
+FROM unnest(ARRAY['float4', 'float16', 'sq8']) s,
+	 (VALUES ('vector_l2_ops', '<->'), ('vector_angular_ops', '<=>'),
+			 ('vector_dot_ops', '<#>')) o(opclass, op),
+	 LATERAL st_check(s, o.opclass, o.op) c
+ORDER BY 1, 2;
+SELECT s, o.op, c.*
+FROM unnest(ARRAY['float16', 'sq8']) s,
+	 (VALUES ('float4_l2_ops', '<->'), ('float4_angular_ops', '<=>'),
+			 ('float4_dot_ops', '<#>')) o(opclass, op),
+	 LATERAL st_check(s, o.opclass, o.op, 'a') c
+ORDER BY 1, 2;
+
+-- Smaller elements: 8 dimensions take 32, 8 + 16 or 8 + 8 bytes.
+CREATE INDEX st_f4 ON st USING n2 (v) WITH (storage = float4);
+CREATE INDEX st_f16 ON st USING n2 (v) WITH (storage = float16);
+CREATE INDEX st_sq8 ON st USING n2 (v) WITH (storage = sq8);
+SELECT f16.element_bytes - f4.element_bytes AS float16_minus_float4,
+	   sq8.element_bytes - f4.element_bytes AS sq8_minus_float4
+FROM n2_index_info('st_f4') f4, n2_index_info('st_f16') f16, n2_index_info('st_sq8') sq8;
+DROP INDEX st_f4, st_f16;
+
+-- Inserts after the build are coded with the trained ranges, values
+-- outside them clamped; rows still come out in exact order.
+INSERT INTO st SELECT 1000 + i, ARRAY[i * 10, -i * 10, 0, 0, 0, 0, 0, 0]::real[]::vector
+	FROM generate_series(1, 20) i;
+INSERT INTO st SELECT 2000 + id, v FROM st WHERE id <= 20;
+SET enable_seqscan = off;
+SELECT id, d FROM (
+	SELECT id, round((v <-> '[100,-100,0,0,0,0,0,0]')::numeric, 4) AS d
+	FROM st ORDER BY v <-> '[100,-100,0,0,0,0,0,0]' LIMIT 5) s
+ORDER BY d, id;
+SELECT id FROM (SELECT id FROM st ORDER BY v <-> (SELECT v FROM st WHERE id = 3) LIMIT 2) s
+ORDER BY id;
+SELECT elements, heap_tids FROM n2_index_info('st_sq8');
+SELECT count(*) AS problems FROM n2_verify('st_sq8');
+DELETE FROM st WHERE id % 4 = 0;
+VACUUM st;
+SELECT count(*) AS problems FROM n2_verify('st_sq8');
+SET n2.iterative_scan = relaxed_order;
+SELECT count(*) = (SELECT count(*) FROM st) AS all_rows
+FROM (SELECT id FROM st ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 1000) s;
+RESET n2.iterative_scan;
+RESET enable_seqscan;
+
+-- Changing the option says a REINDEX is needed; REINDEX applies it.
+ALTER INDEX st_sq8 SET (storage = float16);
+SELECT storage FROM n2_index_info('st_sq8');
+REINDEX INDEX st_sq8;
+SELECT storage FROM n2_index_info('st_sq8');
+ALTER INDEX st_sq8 SET (storage = 'bits');
+
+-- An sq8 index built empty is trained by its first insert.
+CREATE TABLE st_empty (id int, v vector(3));
+CREATE INDEX st_empty_idx ON st_empty USING n2 (v) WITH (storage = sq8);
+INSERT INTO st_empty SELECT i, ARRAY[i, -i, i * 0.5]::vector FROM generate_series(1, 50) i;
+SET enable_seqscan = off;
+SELECT id FROM st_empty ORDER BY v <-> '[10,-10,5]' LIMIT 3;
+RESET enable_seqscan;
+SELECT count(*) AS problems FROM n2_verify('st_empty_idx');
+
+-- Wide vectors: float16 keeps 3,000 dimensions in one tuple, 5,000 continue
+-- in a vector chunk; sq8 keeps 5,000 in one.
+CREATE TABLE stw (id int, v vector(5000));
+INSERT INTO stw SELECT i, array_fill((i % 7)::real, ARRAY[5000])::vector FROM generate_series(1, 30) i;
+UPDATE stw SET v = (SELECT array_agg(sin(id * k)::real) FROM generate_series(1, 5000) k)::vector;
+CREATE INDEX stw_f16 ON stw USING n2 (v) WITH (storage = float16);
+CREATE INDEX stw_sq8 ON stw USING n2 (v) WITH (storage = sq8);
+SELECT storage, pages FROM n2_index_info('stw_f16') UNION ALL SELECT storage, pages FROM n2_index_info('stw_sq8');
+SET enable_seqscan = off;
+DROP INDEX stw_sq8;
+SELECT array_agg(id) FROM (SELECT id FROM stw ORDER BY v <-> (SELECT v FROM stw WHERE id = 5) LIMIT 5) s;
+DROP INDEX stw_f16;
+CREATE INDEX stw_sq8 ON stw USING n2 (v) WITH (storage = sq8);
+SELECT array_agg(id) FROM (SELECT id FROM stw ORDER BY v <-> (SELECT v FROM stw WHERE id = 5) LIMIT 5) s;
+RESET enable_seqscan;
+SELECT array_agg(id) FROM (SELECT id FROM stw ORDER BY v <-> (SELECT v FROM stw WHERE id = 5) LIMIT 5) s;
+SELECT count(*) AS problems FROM n2_verify('stw_sq8');
+
+-- Past maintenance_work_mem the build trains sq8 on the rows it holds and
+-- inserts the rest, coded with those ranges.
+CREATE TABLE stb (id int, v vector(64));
+INSERT INTO stb SELECT i, (SELECT array_agg(sin(i * k * 0.01)::real) FROM generate_series(1, 64) k)::vector
+	FROM generate_series(1, 4000) i;
+SET maintenance_work_mem = '1MB';
+-- (the count in the NOTICE depends on the build's memory accounting only)
+CREATE INDEX stb_sq8 ON stb USING n2 (v) WITH (storage = sq8, n_threads = 1);
+RESET maintenance_work_mem;
+SELECT storage, elements, heap_tids FROM n2_index_info('stb_sq8');
+SELECT count(*) AS problems FROM n2_verify('stb_sq8');
+SET enable_seqscan = off;
+SELECT array_agg(id) FROM (SELECT id FROM stb ORDER BY v <-> (SELECT v FROM stb WHERE id = 3999) LIMIT 8) s;
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT array_agg(id) FROM (SELECT id FROM stb ORDER BY v <-> (SELECT v FROM stb WHERE id = 3999) LIMIT 8) s;
+RESET enable_indexscan;
+
+-- A halfvec column's values are float16 already: by default (storage =
+-- auto) its index stores them so; float4 when asked.  An ALTER to auto on a
+-- float4 index over vectors changes nothing (auto means float4 there).
+CREATE TABLE sth (id int, h halfvec(3), v vector(3));
+INSERT INTO sth SELECT i, ARRAY[i, i * 0.5, 1]::real[]::halfvec(3), ARRAY[i, 1, 2]::real[]::vector(3)
+	FROM generate_series(1, 50) i;
+CREATE INDEX sth_auto ON sth USING n2 (h halfvec_l2_ops);
+CREATE INDEX sth_f4 ON sth USING n2 (h halfvec_l2_ops) WITH (storage = float4);
+CREATE INDEX sth_v ON sth USING n2 (v) WITH (storage = float4);
+SELECT storage FROM n2_index_info('sth_auto');
+SELECT storage FROM n2_index_info('sth_f4');
+ALTER INDEX sth_v SET (storage = auto);
+SET enable_seqscan = off;
+SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM sth ORDER BY h <-> '[7,3.5,1]' LIMIT 3) s;
+RESET enable_seqscan;
+SELECT count(*) AS problems FROM n2_verify('sth_auto');
+
+DROP TABLE st, st_empty, stw, stb, sth;
+DROP FUNCTION st_check;

@@ -1,0 +1,256 @@
+/*
+ * Copyright (c) 2025-2026, the n2 developers
+ * quantize.c
+ *		float16 and sq8 codes: conversions, scalar kernels, dispatch and the
+ *		lower bound that lets a scan on codes return exactly ordered rows.
+ */
+#include "quantize_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/*
+ * A value beyond the largest half is clamped to it rather than coded as
+ * infinity, and NaN (never stored) as zero, so every code decodes finite.
+ */
+void
+n2_f16_encode(const float *v, uint16_t *out, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		float		x = v[i];
+
+		if (isnan(x))
+			x = 0.0f;
+		else if (x > N2_HALF_MAX)
+			x = N2_HALF_MAX;
+		else if (x < -N2_HALF_MAX)
+			x = -N2_HALF_MAX;
+		out[i] = n2_float_to_half(x);
+	}
+}
+
+void
+n2_f16_decode(const uint16_t *code, float *out, int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = n2_half_to_float(code[i]);
+}
+
+/* A dimension whose values were all equal gets step 0: every code is lo. */
+void
+n2_sq8_ranges(const float *vmin, const float *vmax, float *lo, float *step,
+			  int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		lo[i] = vmin[i];
+		step[i] = vmax[i] > vmin[i] ? (vmax[i] - vmin[i]) / 255.0f : 0.0f;
+		/* the top code must reach vmax despite the division's rounding */
+		while (step[i] > 0.0f && fmaf(255.0f, step[i], lo[i]) < vmax[i])
+			step[i] = nextafterf(step[i], INFINITY);
+	}
+}
+
+void
+n2_sq8_encode(const float *v, const float *lo, const float *step,
+			  uint8_t *out, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		float		t;
+		int			c;
+
+		if (step[i] <= 0.0f)
+		{
+			out[i] = 0;
+			continue;
+		}
+		t = (v[i] - lo[i]) / step[i];
+		if (!(t > 0.0f))
+			c = 0;
+		else if (t >= 255.0f)
+			c = 255;
+		else
+		{
+			c = (int) rintf(t);
+			/* the nearer of the two codes around v, as decoding sees them */
+			if (c < 255 && fabsf(fmaf((float) (c + 1), step[i], lo[i]) - v[i]) <
+				fabsf(fmaf((float) c, step[i], lo[i]) - v[i]))
+				c++;
+			else if (c > 0 && fabsf(fmaf((float) (c - 1), step[i], lo[i]) - v[i]) <
+					 fabsf(fmaf((float) c, step[i], lo[i]) - v[i]))
+				c--;
+		}
+		out[i] = (uint8_t) c;
+	}
+}
+
+void
+n2_sq8_decode(const uint8_t *code, const float *lo, const float *step,
+			  float *out, int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = fmaf((float) code[i], step[i], lo[i]);
+}
+
+static float
+f16_l2sq_scalar(const float *q, const uint16_t *x, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+	{
+		float		d = q[i] - n2_half_to_float(x[i]);
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+static float
+f16_dot_scalar(const float *q, const uint16_t *x, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		sum += q[i] * n2_half_to_float(x[i]);
+	return sum;
+}
+
+static float
+sq8_l2sq_scalar(const float *q, const float *lo, const float *step,
+				const uint8_t *x, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+	{
+		float		d = q[i] - fmaf((float) x[i], step[i], lo[i]);
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+static float
+sq8_dot_scalar(const float *q, const float *lo, const float *step,
+			   const uint8_t *x, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		sum += q[i] * fmaf((float) x[i], step[i], lo[i]);
+	return sum;
+}
+
+#define SCALAR_CODE_KERNELS \
+	.name = "scalar", \
+	.f16_l2sq = f16_l2sq_scalar, \
+	.f16_dot = f16_dot_scalar, \
+	.sq8_l2sq = sq8_l2sq_scalar, \
+	.sq8_dot = sq8_dot_scalar
+
+const N2CodeKernels n2_code_kernels_scalar = {SCALAR_CODE_KERNELS};
+
+N2CodeKernels n2_code_kernels = {SCALAR_CODE_KERNELS};
+
+/*
+ * The AVX2 variant also converts halves with F16C, which every AVX2 CPU
+ * has but which libgcc's check list does not name: ask CPUID (leaf 1,
+ * ECX bit 29).  AVX-512F implies it.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+static int
+cpu_has_f16c(void)
+{
+	unsigned int a,
+				b,
+				c,
+				d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d))
+		return 0;
+	return (c & (1u << 29)) != 0;
+}
+#else
+static int
+cpu_has_f16c(void)
+{
+	return 0;
+}
+#endif
+
+const N2CodeKernels *
+n2_code_kernels_for(N2Simd simd)
+{
+	const N2CodeKernels *k;
+
+	switch (simd)
+	{
+		case N2_SIMD_SCALAR:
+			return &n2_code_kernels_scalar;
+		case N2_SIMD_AVX2:
+			k = &n2_code_kernels_avx2;
+			break;
+		case N2_SIMD_AVX512:
+			k = &n2_code_kernels_avx512;
+			break;
+		default:
+			return NULL;
+	}
+	if (k->f16_l2sq == NULL || n2_kernels_for(simd) == NULL || !cpu_has_f16c())
+		return NULL;
+	return k;
+}
+
+/* The distance kernels' level (n2_distance_init decides it), or below. */
+void
+n2_code_init(void)
+{
+	for (int s = n2_simd_active(); s >= N2_SIMD_SCALAR; s--)
+	{
+		const N2CodeKernels *k = n2_code_kernels_for((N2Simd) s);
+
+		if (k != NULL)
+		{
+			n2_code_kernels = *k;
+			return;
+		}
+	}
+}
+
+/*
+ * Rounding: a float sum of n terms is within about n * 2^-24 of its exact
+ * value, relative to the sum of the terms' magnitudes; rel covers the
+ * operator's sums and the index's together, with room to spare.
+ */
+double
+n2_code_lower_bound(N2Metric metric, float dhat, float err, float norm,
+					float qnorm, int dims)
+{
+	double		rel = (dims + 16) * 1.2e-7;
+	double		e = (double) err * (1.0 + rel);
+	double		lb;
+
+	switch (metric)
+	{
+		case N2_METRIC_L2:
+			lb = (sqrt(dhat > 0.0f ? (double) dhat : 0.0) * (1.0 - rel) - e) *
+				(1.0 - rel);
+			/* not above 0, nor NaN (infinity less infinity) */
+			return lb > 0.0 ? lb : 0.0;
+		case N2_METRIC_ANGULAR:
+			lb = (double) dhat - e - 8.0 * rel;
+			break;
+		case N2_METRIC_DOT:
+		default:
+			lb = (double) dhat - (double) qnorm * (1.0 + rel) *
+				(e + rel * (2.0 * (double) norm + e)) - 1e-30;
+			break;
+	}
+	/* an overflowed code or norm bounds nothing: -Infinity is always true */
+	return isnan(lb) ? -INFINITY : lb;
+}

@@ -1,0 +1,90 @@
+/*
+ * Copyright (c) 2025-2026, the n2 developers
+ * quantize.h
+ *		Compact vector codes: float16 and 8-bit scalar quantization (sq8),
+ *		their encoders and decoders, and distance kernels that read the codes
+ *		directly (scalar, AVX2, AVX-512; run-time dispatch).  Pure C.
+ *
+ * A float16 code holds each dimension as an IEEE half, rounded to nearest
+ * (ties to even) and clamped to the largest finite half.  An sq8 code holds
+ * each dimension d as a byte c, standing for fmaf(c, step[d], lo[d]); lo
+ * and step come from the ranges a build trained, and values outside them
+ * are clamped.  Both decoders are exact functions of the code, so every
+ * kernel variant sees the same decoded values; only summation order differs.
+ */
+#ifndef N2_CORE_QUANTIZE_H
+#define N2_CORE_QUANTIZE_H
+
+#include <stdint.h>
+
+#include "distance.h"
+#include "half.h"
+
+typedef enum N2Storage
+{
+	N2_STORAGE_FLOAT4 = 0,
+	N2_STORAGE_FLOAT16 = 1,
+	N2_STORAGE_SQ8 = 2
+} N2Storage;
+
+/* Bytes one dimension takes in a code. */
+static inline int
+n2_storage_dim_bytes(N2Storage storage)
+{
+	switch (storage)
+	{
+		case N2_STORAGE_FLOAT16:
+			return 2;
+		case N2_STORAGE_SQ8:
+			return 1;
+		default:
+			return 4;
+	}
+}
+
+/* float16 (conversions in half.h) */
+extern void n2_f16_encode(const float *v, uint16_t *out, int n);
+extern void n2_f16_decode(const uint16_t *code, float *out, int n);
+
+/* sq8: per-dimension ranges, lo[d] .. lo[d] + 255 * step[d] */
+extern void n2_sq8_ranges(const float *vmin, const float *vmax, float *lo,
+						  float *step, int n);
+extern void n2_sq8_encode(const float *v, const float *lo, const float *step,
+						  uint8_t *out, int n);
+extern void n2_sq8_decode(const uint8_t *code, const float *lo,
+						  const float *step, float *out, int n);
+
+/*
+ * Kernels on codes, q a float query: sum of (q - x)^2 and sum of q * x,
+ * x the decoded code.
+ */
+typedef struct N2CodeKernels
+{
+	const char *name;
+	float		(*f16_l2sq) (const float *q, const uint16_t *x, int n);
+	float		(*f16_dot) (const float *q, const uint16_t *x, int n);
+	float		(*sq8_l2sq) (const float *q, const float *lo, const float *step,
+							 const uint8_t *x, int n);
+	float		(*sq8_dot) (const float *q, const float *lo, const float *step,
+							const uint8_t *x, int n);
+} N2CodeKernels;
+
+/* The variant in use, chosen with the distance kernels' level. */
+extern N2CodeKernels n2_code_kernels;
+extern void n2_code_init(void);
+
+/* A specific variant, or NULL when not built in or the CPU lacks it. */
+extern const N2CodeKernels *n2_code_kernels_for(N2Simd simd);
+
+/*
+ * A lower bound of the distance the SQL operator computes (as the metric's
+ * operator returns it: L2 not squared) between the query and the vector x
+ * whose code lies at code distance dhat (the index's distance: squared for
+ * L2) from the query, given err >= |x - decoded x|, norm >= |x| and qnorm
+ * >= |query|.  It allows for float rounding in both computations over dims
+ * terms.
+ */
+extern double n2_code_lower_bound(N2Metric metric, float dhat, float err,
+								  float norm, float qnorm, int dims);
+
+#endif							/* N2_CORE_QUANTIZE_H */

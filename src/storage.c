@@ -1,0 +1,456 @@
+/*
+ * Copyright (c) 2025-2026, the n2 developers
+ * storage.c
+ *		Vector codes on pages: float4 (the vector itself), float16 and sq8
+ *		(core/quantize.c), the code header compact codes carry, distances on
+ *		codes and the lower bounds scans report, and sq8's trained ranges.
+ *
+ * Compact codes are lossy, so a scan on them reports for each row a lower
+ * bound of its true distance and asks the executor to recheck
+ * (xs_recheckorderby): the executor computes the exact distance from the
+ * heap row and returns rows in exact order (see scan.c).  The bound needs,
+ * per vector, how far the code is from it: N2CodeHeader, written when the
+ * element is formed.
+ *
+ * sq8's ranges are trained by CREATE INDEX over the rows it holds in memory
+ * and kept in a chain of N2_TUPLE_QUANT tuples named by the metapage (8
+ * bytes a dimension: about a thousand dimensions a tuple).  Rows inserted
+ * later are coded with them, values outside clamped (the code header's
+ * error then says how far).  An index built empty is trained by its first
+ * insert, from that one vector: a crude range, so such an index should be
+ * rebuilt once it holds data.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/generic_xlog.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+#include "n2.h"
+
+const char *
+n2_storage_name(N2Storage storage)
+{
+	switch (storage)
+	{
+		case N2_STORAGE_FLOAT16:
+			return "float16";
+		case N2_STORAGE_SQ8:
+			return "sq8";
+		default:
+			return "float4";
+	}
+}
+
+/* Whether the index holds vectors exactly (distances on it are exact). */
+bool
+n2_storage_is_exact(const N2Params *p)
+{
+	return p->storage == N2_STORAGE_FLOAT4;
+}
+
+bool
+n2_storage_needs_training(const N2Params *p)
+{
+	return p->storage == N2_STORAGE_SQ8 && p->sq8_lo == NULL;
+}
+
+static Size
+header_bytes(const N2Params *p)
+{
+	return p->storage == N2_STORAGE_FLOAT4 ? 0 : sizeof(N2CodeHeader);
+}
+
+/* Codes dimensions start .. start + n - 1 of vec (vec + start onwards). */
+static void
+encode_dims(const N2Params *p, const float *vec, int start, int n, char *out)
+{
+	switch (p->storage)
+	{
+		case N2_STORAGE_FLOAT16:
+			n2_f16_encode(vec + start, (uint16_t *) out, n);
+			break;
+		case N2_STORAGE_SQ8:
+			if (p->sq8_lo == NULL)
+				elog(ERROR, "sq8 code formed before the quantizer was trained");
+			n2_sq8_encode(vec + start, p->sq8_lo + start, p->sq8_step + start,
+						  (uint8_t *) out, n);
+			break;
+		default:
+			memcpy(out, vec + start, sizeof(float) * n);
+			break;
+	}
+}
+
+/* Decodes the code of dimensions start .. start + n - 1 into out[0 .. n). */
+static void
+decode_dims(const N2Params *p, const char *code, int start, int n, float *out)
+{
+	switch (p->storage)
+	{
+		case N2_STORAGE_FLOAT16:
+			n2_f16_decode((const uint16_t *) code, out, n);
+			break;
+		case N2_STORAGE_SQ8:
+			if (p->sq8_lo == NULL)
+				elog(ERROR, "sq8 code read before the quantizer was trained");
+			n2_sq8_decode((const uint8_t *) code, p->sq8_lo + start,
+						  p->sq8_step + start, out, n);
+			break;
+		default:
+			memcpy(out, code, sizeof(float) * n);
+			break;
+	}
+}
+
+/* The least float not below x. */
+static float
+float_up(double x)
+{
+	float		f = (float) x;
+
+	return (double) f < x ? nextafterf(f, INFINITY) : f;
+}
+
+/* The greatest float not above x. */
+static float
+float_down(double x)
+{
+	float		f = (float) x;
+
+	return (double) f > x ? nextafterf(f, -INFINITY) : f;
+}
+
+/*
+ * Writes an element's code of vec: for compact storage the header (the
+ * whole vector's coding error and norm), then the first ninline dimensions.
+ */
+void
+n2_encode_element_code(const N2Params *p, const float *vec, int ninline,
+					   char *out)
+{
+	N2CodeHeader h;
+	char	   *code;
+	float	   *back;
+	double		err = 0.0;
+	double		norm = 0.0;
+
+	if (p->storage == N2_STORAGE_FLOAT4)
+	{
+		encode_dims(p, vec, 0, ninline, out);
+		return;
+	}
+	code = palloc(n2_chunk_code_bytes(p, p->dims));
+	back = palloc(sizeof(float) * p->dims);
+	encode_dims(p, vec, 0, p->dims, code);
+	decode_dims(p, code, 0, p->dims, back);
+	for (int i = 0; i < p->dims; i++)
+	{
+		double		d = (double) vec[i] - (double) back[i];
+
+		err += d * d;
+		norm += (double) vec[i] * (double) vec[i];
+	}
+	h.err = float_up(sqrt(err) * (1.0 + 1e-9));
+	h.norm = float_up(sqrt(norm) * (1.0 + 1e-9));
+	memcpy(out, &h, sizeof(h));
+	memcpy(out + sizeof(h), code, n2_chunk_code_bytes(p, ninline));
+	pfree(code);
+	pfree(back);
+}
+
+void
+n2_encode_chunk_code(const N2Params *p, const float *vec, int start, int n,
+					 char *out)
+{
+	encode_dims(p, vec, start, n, out);
+}
+
+/* Decodes an element's inline dimensions into out[0 .. ninline). */
+void
+n2_decode_element_code(const N2Params *p, N2ElementTuple et, float *out)
+{
+	decode_dims(p, N2ElementCode(et) + header_bytes(p), 0, et->ninline, out);
+}
+
+/* Decodes a vector chunk that continues a vector at dimension start. */
+void
+n2_decode_chunk_code(const N2Params *p, N2VectorChunk vc, int start,
+					 float *out)
+{
+	int			n = Min(vc->ndims, p->dims - start);
+
+	decode_dims(p, N2VectorChunkCode(vc), start, n, out);
+}
+
+/* The index's distance from pg->query to a code held whole in et. */
+static float
+code_distance(const N2PageGraph *pg, N2ElementTuple et)
+{
+	const N2Params *p = pg->params;
+	const char *code = N2ElementCode(et) + sizeof(N2CodeHeader);
+	bool		l2 = p->metric == N2_METRIC_L2;
+	float		raw;
+
+	if (p->storage == N2_STORAGE_FLOAT16)
+		raw = l2 ? n2_code_kernels.f16_l2sq(pg->query, (const uint16_t *) code, p->dims) :
+			n2_code_kernels.f16_dot(pg->query, (const uint16_t *) code, p->dims);
+	else
+		raw = l2 ? n2_code_kernels.sq8_l2sq(pg->query, p->sq8_lo, p->sq8_step,
+											(const uint8_t *) code, p->dims) :
+			n2_code_kernels.sq8_dot(pg->query, p->sq8_lo, p->sq8_step,
+									(const uint8_t *) code, p->dims);
+	switch (p->metric)
+	{
+		case N2_METRIC_L2:
+			return raw;
+		case N2_METRIC_ANGULAR:
+			return 1.0f - raw;
+		default:
+			return -raw;
+	}
+}
+
+/*
+ * The distance from pg->query to the element's vector as the index orders
+ * by (squared for L2).  On compact codes it is computed on the code, and a
+ * scan (pg->lower_bounds) gets a lower bound of the operator's distance
+ * instead, in the same form, so that the walk yields rows in the order of
+ * the bounds it reports.
+ */
+float
+n2_element_distance(N2PageGraph *pg, N2ElementTuple et)
+{
+	const N2Params *p = pg->params;
+	float		d;
+	N2CodeHeader h;
+	double		lb;
+
+	if (p->storage == N2_STORAGE_FLOAT4 || et->ninline < p->dims)
+		d = n2_metric_distance(p->metric, n2_element_vector(pg, et), pg->query,
+							   p->dims);
+	else
+		d = code_distance(pg, et);
+	if (!pg->lower_bounds || p->storage == N2_STORAGE_FLOAT4)
+		return d;
+	memcpy(&h, N2ElementCode(et), sizeof(h));
+	lb = n2_code_lower_bound(p->metric, d, h.err, h.norm, pg->qnorm, p->dims);
+	if (p->metric == N2_METRIC_L2)
+		return float_down(lb * lb * (1.0 - 1e-9));
+	return float_down(lb);
+}
+
+/*
+ * Whether the element ref names holds v (as the index stores it): the row
+ * then joins it.  A compact element qualifies only with the same code and
+ * header, so that its error bound covers every row it holds.
+ */
+bool
+n2_storage_same_vector(N2PageGraph *pg, N2Ref ref, const float *v)
+{
+	const N2Params *p = pg->params;
+	N2ElementTuple et;
+	N2CodeHeader stored;
+	N2CodeHeader mine;
+	float	   *have;
+	float	   *want;
+	char	   *code;
+	bool		same;
+
+	if (p->storage == N2_STORAGE_FLOAT4)
+	{
+		float	   *w = n2_read_vector(pg, ref);
+
+		return w != NULL && memcmp(w, v, sizeof(float) * p->dims) == 0;
+	}
+	have = palloc(sizeof(float) * p->dims);
+	n2_page_graph_read(pg, n2_ref_block(ref));
+	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
+	et = n2_page_graph_element(pg, ref);
+	if (et == NULL || (et->flags & N2_ELEMENT_DELETED))
+	{
+		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+		return false;
+	}
+	memcpy(&stored, N2ElementCode(et), sizeof(stored));
+	memcpy(have, n2_element_vector(pg, et), sizeof(float) * p->dims);
+	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+
+	code = palloc(n2_code_bytes(p, p->dims));
+	want = palloc(sizeof(float) * p->dims);
+	n2_encode_element_code(p, v, p->dims, code);
+	memcpy(&mine, code, sizeof(mine));
+	decode_dims(p, code + sizeof(N2CodeHeader), 0, p->dims, want);
+	same = memcmp(&stored, &mine, sizeof(mine)) == 0 &&
+		memcmp(have, want, sizeof(float) * p->dims) == 0;
+	pfree(code);
+	pfree(want);
+	pfree(have);
+	return same;
+}
+
+/*
+ * Trains sq8's ranges on n vectors (as stored: normalised for angular):
+ * each dimension's minimum and maximum.  One vector alone (the first insert
+ * into an index built empty) says little about the spread: it gets a range
+ * symmetric around zero, twice its largest magnitude wide each way.
+ */
+void
+n2_storage_train(N2Params *p, const float *vectors, int64 n)
+{
+	int			dims = p->dims;
+	float	   *vmin;
+	float	   *vmax;
+	float	   *lo;
+	float	   *step;
+
+	if (p->storage != N2_STORAGE_SQ8 || n == 0 || dims == 0)
+		return;
+	vmin = palloc(sizeof(float) * dims);
+	vmax = palloc(sizeof(float) * dims);
+	lo = palloc(sizeof(float) * dims);
+	step = palloc(sizeof(float) * dims);
+	if (n == 1)
+	{
+		float		a = 0.0f;
+
+		for (int d = 0; d < dims; d++)
+			a = Max(a, fabsf(vectors[d]));
+		a = a > 0.0f ? 2.0f * a : 1.0f;
+		for (int d = 0; d < dims; d++)
+		{
+			vmin[d] = -a;
+			vmax[d] = a;
+		}
+	}
+	else
+	{
+		memcpy(vmin, vectors, sizeof(float) * dims);
+		memcpy(vmax, vectors, sizeof(float) * dims);
+		for (int64 i = 1; i < n; i++)
+		{
+			const float *v = vectors + i * dims;
+
+			for (int d = 0; d < dims; d++)
+			{
+				vmin[d] = Min(vmin[d], v[d]);
+				vmax[d] = Max(vmax[d], v[d]);
+			}
+		}
+	}
+	n2_sq8_ranges(vmin, vmax, lo, step, dims);
+	pfree(vmin);
+	pfree(vmax);
+	p->sq8_lo = lo;
+	p->sq8_step = step;
+}
+
+static int
+quant_chunk_dims(void)
+{
+	return (int) ((N2_MAX_TUPLE_SIZE - N2_QUANT_CHUNK_HEADER) / (2 * sizeof(float)));
+}
+
+/*
+ * Writes sq8's trained ranges (a chain of quantizer tuples, last first so
+ * each can point at the next) and names the chain in the metapage.  The
+ * caller excludes other writers of the metapage's entry fields: CREATE
+ * INDEX, or the first insert under N2_LOCK_INSERT_ENTRY.
+ */
+void
+n2_storage_write(Relation index, const N2Params *p)
+{
+	int			per = quant_chunk_dims();
+	int			nchunks = (p->dims + per - 1) / per;
+	N2QuantChunk qc = palloc(N2_MAX_TUPLE_SIZE);
+	ItemPointerData head;
+	GenericXLogState *state;
+	Buffer		buf;
+
+	if (p->storage != N2_STORAGE_SQ8 || p->sq8_lo == NULL)
+		return;
+	ItemPointerSetInvalid(&head);
+	for (int i = nchunks - 1; i >= 0; i--)
+	{
+		int			start = i * per;
+		int			n = Min(per, p->dims - start);
+		Size		size = N2_QUANT_CHUNK_HEADER + 2 * sizeof(float) * n;
+
+		memset(qc, 0, size);
+		qc->type = N2_TUPLE_QUANT;
+		qc->ndims = (uint16) n;
+		qc->start = (uint16) start;
+		qc->next = head;
+		memcpy(N2QuantChunkFloats(qc), p->sq8_lo + start, sizeof(float) * n);
+		memcpy(N2QuantChunkFloats(qc) + n, p->sq8_step + start, sizeof(float) * n);
+		n2_place_tuple(index, qc, size, &head);
+	}
+	pfree(qc);
+
+	state = GenericXLogStart(index);
+	buf = ReadBuffer(index, N2_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	N2PageGetMeta(GenericXLogRegisterBuffer(state, buf, 0))->quant = head;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
+static void
+quant_corrupted(Relation index, ItemPointer tid)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("n2 index \"%s\" has a broken quantizer chain at (%u,%u)",
+					RelationGetRelationName(index),
+					ItemPointerGetBlockNumber(tid),
+					ItemPointerGetOffsetNumber(tid))));
+}
+
+/*
+ * Reads sq8's ranges into p (palloc'd), when the metapage names them.  The
+ * chain never changes once the metapage names it.
+ */
+void
+n2_storage_load(Relation index, const N2MetaPageData *meta, N2Params *p)
+{
+	float	   *lo;
+	float	   *step;
+	int			have = 0;
+	ItemPointerData next = meta->quant;
+
+	p->sq8_lo = NULL;
+	p->sq8_step = NULL;
+	if (p->storage != N2_STORAGE_SQ8 || !ItemPointerIsValid(&next) ||
+		p->dims <= 0)
+		return;
+	lo = palloc(sizeof(float) * p->dims);
+	step = palloc(sizeof(float) * p->dims);
+	while (have < p->dims)
+	{
+		Buffer		buf;
+		N2QuantChunk qc;
+
+		if (!ItemPointerIsValid(&next))
+			quant_corrupted(index, &next);
+		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&next));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		qc = n2_page_tuple(BufferGetPage(buf), ItemPointerGetOffsetNumber(&next),
+						   N2_TUPLE_QUANT);
+		if (qc == NULL || qc->start != have || qc->ndims == 0 ||
+			qc->ndims > p->dims - have)
+		{
+			UnlockReleaseBuffer(buf);
+			quant_corrupted(index, &next);
+		}
+		memcpy(lo + have, N2QuantChunkFloats(qc), sizeof(float) * qc->ndims);
+		memcpy(step + have, N2QuantChunkFloats(qc) + qc->ndims,
+			   sizeof(float) * qc->ndims);
+		have += qc->ndims;
+		next = qc->next;
+		UnlockReleaseBuffer(buf);
+	}
+	p->sq8_lo = lo;
+	p->sq8_step = step;
+}

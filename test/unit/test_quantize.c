@@ -1,0 +1,291 @@
+/*
+ * Copyright (c) 2025-2026, the n2 developers
+ * test_quantize.c
+ *		float16 and sq8 codes: conversions and their error bounds, clamping,
+ *		every kernel variant this CPU runs against the scalar one, and the
+ *		lower bound against exactly computed distances.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "distance_internal.h"
+#include "quantize_internal.h"
+#include "unit.h"
+
+#define MAX_DIM 1100
+
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+
+static float
+rand_float(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (float) ((double) ((rng_state * 0x2545F4914F6CDD1Dull) >> 11) /
+					9007199254740992.0 * 2.0 - 1.0);
+}
+
+static void
+test_half(void)
+{
+	int			bad = 0;
+
+	/* every finite half survives decode then encode */
+	for (uint32_t h = 0; h < 65536; h++)
+	{
+		if (((h >> 10) & 0x1F) == 31)
+			continue;
+		if (n2_float_to_half(n2_half_to_float((uint16_t) h)) != h)
+			bad++;
+	}
+	CHECK(bad == 0, "%d halves did not round trip", bad);
+
+	/* rounding error within half an ulp, over magnitudes 2^-30 .. 2^15 */
+	bad = 0;
+	for (int i = 0; i < 200000; i++)
+	{
+		float		f = rand_float() * ldexpf(1.0f, (i % 46) - 30);
+		float		back = n2_half_to_float(n2_float_to_half(f));
+		double		bound = fabsf(f) >= ldexpf(1.0f, -14) ?
+			fabs((double) f) * ldexp(1.0, -11) : ldexp(1.0, -25);
+
+		if (fabs((double) back - (double) f) > bound)
+			bad++;
+	}
+	CHECK(bad == 0, "%d conversions off by more than half an ulp", bad);
+
+	/* ties to even, clamping, NaN */
+	CHECK(n2_float_to_half(1.0f + ldexpf(1.0f, -11)) == 0x3C00, "tie not to even");
+	CHECK(n2_float_to_half(1.0f + 3 * ldexpf(1.0f, -11)) == 0x3C02, "tie not to even (up)");
+	{
+		float		big[4] = {1e6f, -1e30f, 65519.0f, NAN};
+		uint16_t	code[4];
+
+		n2_f16_encode(big, code, 4);
+		CHECK(n2_half_to_float(code[0]) == N2_HALF_MAX, "no clamp");
+		CHECK(n2_half_to_float(code[1]) == -N2_HALF_MAX, "no clamp");
+		CHECK(n2_half_to_float(code[2]) == N2_HALF_MAX, "65519");
+		CHECK(code[3] == 0, "NaN not coded as zero");
+	}
+}
+
+static void
+test_sq8(void)
+{
+	float		vmin[64],
+				vmax[64],
+				lo[64],
+				step[64],
+				v[64],
+				back[64];
+	uint8_t		code[64];
+	int			bad = 0;
+
+	for (int d = 0; d < 64; d++)
+	{
+		vmin[d] = rand_float() * 10.0f;
+		vmax[d] = vmin[d] + (d == 5 ? 0.0f : fabsf(rand_float()) * 100.0f);
+	}
+	n2_sq8_ranges(vmin, vmax, lo, step, 64);
+	CHECK(step[5] == 0.0f, "a constant dimension has step 0");
+	for (int d = 0; d < 64; d++)
+	{
+		uint8_t		c;
+
+		n2_sq8_encode(&vmax[d], &lo[d], &step[d], &c, 1);
+		if (d != 5 && (c != 255 || fmaf(255.0f, step[d], lo[d]) < vmax[d]))
+			bad++;
+	}
+	CHECK(bad == 0, "%d ranges do not reach their maximum", bad);
+
+	/* in range: within half a step */
+	bad = 0;
+	for (int i = 0; i < 2000; i++)
+	{
+		for (int d = 0; d < 64; d++)
+			v[d] = vmin[d] + (vmax[d] - vmin[d]) * fabsf(rand_float());
+		n2_sq8_encode(v, lo, step, code, 64);
+		n2_sq8_decode(code, lo, step, back, 64);
+		for (int d = 0; d < 64; d++)
+		{
+			if (fabsf(back[d] - v[d]) > step[d] * 0.5f * (1.0f + 1e-5f) + 1e-6f)
+				bad++;
+		}
+	}
+	CHECK(bad == 0, "%d in-range values off by more than half a step", bad);
+
+	/* out of range: clamped to the ends */
+	for (int d = 0; d < 64; d++)
+		v[d] = (d & 1) ? vmax[d] + 1000.0f : vmin[d] - 1000.0f;
+	n2_sq8_encode(v, lo, step, code, 64);
+	bad = 0;
+	for (int d = 0; d < 64; d++)
+	{
+		if (d != 5 && code[d] != ((d & 1) ? 255 : 0))
+			bad++;
+		if (d == 5 && code[d] != 0)
+			bad++;
+	}
+	CHECK(bad == 0, "%d out-of-range values not clamped", bad);
+}
+
+static int
+close_enough(float got, float want, double scale)
+{
+	return fabs((double) got - (double) want) <= 1e-4 * scale + 1e-5;
+}
+
+static void
+test_kernels(void)
+{
+	static float q[MAX_DIM],
+				x[MAX_DIM],
+				lo[MAX_DIM],
+				step[MAX_DIM],
+				vmin[MAX_DIM],
+				vmax[MAX_DIM];
+	static uint16_t h[MAX_DIM];
+	static uint8_t c[MAX_DIM];
+	const N2CodeKernels *s = n2_code_kernels_for(N2_SIMD_SCALAR);
+
+	for (int d = 0; d < MAX_DIM; d++)
+	{
+		vmin[d] = -1.0f - fabsf(rand_float());
+		vmax[d] = 1.0f + fabsf(rand_float());
+	}
+	n2_sq8_ranges(vmin, vmax, lo, step, MAX_DIM);
+
+	for (int simd = N2_SIMD_AVX2; simd < N2_SIMD_COUNT; simd++)
+	{
+		const N2CodeKernels *k = n2_code_kernels_for((N2Simd) simd);
+		int			bad = 0;
+
+		if (k == NULL)
+		{
+			printf("code kernels %s: not supported here\n", n2_simd_name((N2Simd) simd));
+			continue;
+		}
+		for (int n = 1; n <= MAX_DIM; n += (n < 70 ? 1 : 37))
+		{
+			double		scale = 0.0;
+
+			for (int d = 0; d < n; d++)
+			{
+				q[d] = rand_float() * 2.0f;
+				x[d] = rand_float() * 2.0f;
+				scale += fabs(q[d]) * 4.0 + 16.0;
+			}
+			n2_f16_encode(x, h, n);
+			n2_sq8_encode(x, lo, step, c, n);
+			if (!close_enough(k->f16_l2sq(q, h, n), s->f16_l2sq(q, h, n), scale) ||
+				!close_enough(k->f16_dot(q, h, n), s->f16_dot(q, h, n), scale) ||
+				!close_enough(k->sq8_l2sq(q, lo, step, c, n), s->sq8_l2sq(q, lo, step, c, n), scale) ||
+				!close_enough(k->sq8_dot(q, lo, step, c, n), s->sq8_dot(q, lo, step, c, n), scale))
+				bad++;
+		}
+		CHECK(bad == 0, "%s: %d dimensions disagree with scalar", k->name, bad);
+	}
+}
+
+/* The lower bound never exceeds the distances the operators compute. */
+static void
+test_lower_bound(void)
+{
+	static float q[MAX_DIM],
+				x[MAX_DIM],
+				xd[MAX_DIM],
+				lo[MAX_DIM],
+				step[MAX_DIM],
+				vmin[MAX_DIM],
+				vmax[MAX_DIM];
+	static uint16_t h[MAX_DIM];
+	static uint8_t c[MAX_DIM];
+	int			bad = 0;
+	int			n = 300;
+
+	for (int d = 0; d < n; d++)
+	{
+		vmin[d] = -0.5f;
+		vmax[d] = 0.5f;
+	}
+	n2_sq8_ranges(vmin, vmax, lo, step, n);
+	for (int i = 0; i < 3000; i++)
+	{
+		int			sq8 = i & 1;
+		double		err = 0.0,
+					norm = 0.0,
+					qnorm = 0.0;
+
+		for (int d = 0; d < n; d++)
+		{
+			q[d] = rand_float();
+			/* a few values outside the trained range */
+			x[d] = rand_float() * (d % 50 == 0 ? 2.0f : 0.5f);
+		}
+		if (sq8)
+		{
+			n2_sq8_encode(x, lo, step, c, n);
+			n2_sq8_decode(c, lo, step, xd, n);
+		}
+		else
+		{
+			n2_f16_encode(x, h, n);
+			n2_f16_decode(h, xd, n);
+		}
+		for (int d = 0; d < n; d++)
+		{
+			err += ((double) x[d] - xd[d]) * ((double) x[d] - xd[d]);
+			norm += (double) x[d] * x[d];
+			qnorm += (double) q[d] * q[d];
+		}
+		err = sqrt(err) * (1 + 1e-6);
+		norm = sqrt(norm) * (1 + 1e-6);
+		qnorm = sqrt(qnorm) * (1 + 1e-6);
+		for (int m = 0; m < 3; m++)
+		{
+			float		dhat;
+			double		exact;
+			double		lb;
+
+			if (m == N2_METRIC_ANGULAR)
+				continue;		/* needs unit vectors: L2 covers the same error */
+			dhat = m == N2_METRIC_L2 ?
+				(sq8 ? n2_code_kernels.sq8_l2sq(q, lo, step, c, n) :
+				 n2_code_kernels.f16_l2sq(q, h, n)) :
+				-(sq8 ? n2_code_kernels.sq8_dot(q, lo, step, c, n) :
+				  n2_code_kernels.f16_dot(q, h, n));
+			exact = m == N2_METRIC_L2 ? sqrt(n2_kernels.l2sq(q, x, n)) :
+				-(double) n2_kernels.dot(q, x, n);
+			lb = n2_code_lower_bound((N2Metric) m, dhat, (float) err,
+									 (float) norm, (float) qnorm, n);
+			if (lb > exact)
+				bad++;
+		}
+	}
+	CHECK(bad == 0, "%d lower bounds above the distance", bad);
+
+	/* overflowed errors or norms give no bound, never NaN */
+	CHECK(n2_code_lower_bound(N2_METRIC_DOT, INFINITY, INFINITY, 1.0f, 0.0f, 8) == -INFINITY,
+		  "dot: 0 * infinity");
+	CHECK(n2_code_lower_bound(N2_METRIC_DOT, INFINITY, INFINITY, 1.0f, 1.0f, 8) == -INFINITY,
+		  "dot: infinity less infinity");
+	CHECK(n2_code_lower_bound(N2_METRIC_L2, INFINITY, INFINITY, 1.0f, 1.0f, 8) == 0.0,
+		  "L2: infinity less infinity");
+	CHECK(n2_code_lower_bound(N2_METRIC_ANGULAR, 1.0f, INFINITY, 1.0f, 1.0f, 8) == -INFINITY,
+		  "angular: infinite error");
+}
+
+int
+main(void)
+{
+	n2_distance_init();
+	n2_code_init();
+	printf("code kernels in use: %s\n", n2_code_kernels.name);
+	test_half();
+	test_sq8();
+	test_kernels();
+	test_lower_bound();
+	UNIT_DONE();
+}
