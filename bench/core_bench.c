@@ -8,7 +8,7 @@
  * usage: core_bench base.fvecs query.fvecs gt.ivecs gt_dist.fvecs|-
  *                   m max_m0 ef_construction threads [merge]
  *                   [graph=FILE] [ef=10,16,...] [nq=N] [nosearch]
- *                   [select=heuristic|keep_pruned|naive] [fullreselect]
+ *                   [select=heuristic|keep_pruned|keep_half|naive] [fullreselect]
  *                   [mult=X] [seed=N]
  *
  * graph=FILE searches, instead of a graph of its own, the graph an index
@@ -130,7 +130,7 @@ build(const Vecs *base, const N2GraphParams *p, const N2BuildOptions *o,
 		   build_time, build_cpu, g->max_level, mem / 1048576.0);
 }
 
-static const char *select_names[] = {"heuristic", "naive", "keep_pruned"};
+static const char *select_names[] = {"heuristic", "naive", "keep_pruned", "keep_half"};
 
 /* Mean level-0 out-degree and how many nodes no level-0 list points to. */
 static void
@@ -273,9 +273,9 @@ main(int argc, char **argv)
 		{
 			int			k = 0;
 
-			while (k < 3 && strcmp(argv[i] + 7, select_names[k]) != 0)
+			while (k < 4 && strcmp(argv[i] + 7, select_names[k]) != 0)
 				k++;
-			if (k == 3)
+			if (k == 4)
 				die("unknown selection", argv[i]);
 			p.select = (N2SelectMethod) k;
 		}

@@ -63,6 +63,16 @@ static relopt_enum_elt_def n2_select_values[] = {
 	{NULL}
 };
 
+static relopt_enum_elt_def n2_keep_pruned_values[] = {
+	{"off", N2_KEEP_PRUNED_OFF},
+	{"half", N2_KEEP_PRUNED_HALF},
+	{"on", N2_KEEP_PRUNED_ON},
+	/* it was a boolean before it took "half" */
+	{"true", N2_KEEP_PRUNED_ON},
+	{"false", N2_KEEP_PRUNED_OFF},
+	{NULL}
+};
+
 static relopt_enum_elt_def n2_merge_values[] = {
 	{"skip", 0},
 	{"merge_level0", 1},
@@ -127,10 +137,12 @@ _PG_init(void)
 					   n2_select_values, N2_SELECT_HEURISTIC,
 					   "Valid values are \"heuristic\" and \"naive\".",
 					   AccessExclusiveLock);
-	add_bool_reloption(n2_relopt_kind, "keep_pruned",
-					   "Fill each neighbour list up to its cap with the closest "
-					   "candidates the heuristic pruned",
-					   N2_DEFAULT_KEEP_PRUNED, AccessExclusiveLock);
+	add_enum_reloption(n2_relopt_kind, "keep_pruned",
+					   "Fill each neighbour list with the closest candidates the "
+					   "heuristic pruned: off, to half its cap, or on (to its cap)",
+					   n2_keep_pruned_values, N2_DEFAULT_KEEP_PRUNED,
+					   "Valid values are \"off\", \"half\" and \"on\".",
+					   AccessExclusiveLock);
 	add_enum_reloption(n2_relopt_kind, "graph_merging",
 					   "Level-0 graph merging: skip or merge_level0",
 					   n2_merge_values, 0,
@@ -246,7 +258,7 @@ n2_options(Datum reloptions, bool validate)
 		{"mult", RELOPT_TYPE_REAL, offsetof(N2Options, mult)},
 		{"neighbor_selecting", RELOPT_TYPE_ENUM, offsetof(N2Options, neighbor_selecting)},
 		{"graph_merging", RELOPT_TYPE_ENUM, offsetof(N2Options, graph_merging)},
-		{"keep_pruned", RELOPT_TYPE_BOOL, offsetof(N2Options, keep_pruned)},
+		{"keep_pruned", RELOPT_TYPE_ENUM, offsetof(N2Options, keep_pruned)},
 		{"storage", RELOPT_TYPE_ENUM, offsetof(N2Options, storage)},
 		{"link_bytes", RELOPT_TYPE_ENUM, offsetof(N2Options, link_bytes)},
 	};
@@ -371,8 +383,10 @@ shape_from_options(const N2Options *opts, bool is_half, N2Params *p)
 	p->mult = opts->mult < 0 ? 1.0 / log((double) opts->m) : opts->mult;
 	p->select = (N2SelectMethod) opts->neighbor_selecting;
 	/* naive lists are full anyway */
-	if (p->select == N2_SELECT_HEURISTIC && opts->keep_pruned)
+	if (p->select == N2_SELECT_HEURISTIC && opts->keep_pruned == N2_KEEP_PRUNED_ON)
 		p->select = N2_SELECT_KEEP_PRUNED;
+	else if (p->select == N2_SELECT_HEURISTIC && opts->keep_pruned == N2_KEEP_PRUNED_HALF)
+		p->select = N2_SELECT_KEEP_HALF;
 	p->merge_level0 = opts->graph_merging == 1;
 	if (opts->storage == N2_STORAGE_AUTO)
 		p->storage = is_half ? N2_STORAGE_FLOAT16 : N2_STORAGE_FLOAT4;
@@ -408,6 +422,14 @@ select_name(N2SelectMethod select)
 	return select == N2_SELECT_NAIVE ? "naive" : "heuristic";
 }
 
+/* The keep_pruned value that gives select ("off" for naive too). */
+const char *
+n2_keep_pruned_name(N2SelectMethod select)
+{
+	return select == N2_SELECT_KEEP_PRUNED ? "on" :
+		select == N2_SELECT_KEEP_HALF ? "half" : "off";
+}
+
 static const char *
 merge_name(bool merge_level0)
 {
@@ -431,9 +453,8 @@ shape_differences(const N2Params *a, const N2Params *b)
 		appendStringInfo(&buf, ", mult = %g", a->mult);
 	if (strcmp(select_name(a->select), select_name(b->select)) != 0)
 		appendStringInfo(&buf, ", neighbor_selecting = %s", select_name(a->select));
-	if ((a->select == N2_SELECT_KEEP_PRUNED) != (b->select == N2_SELECT_KEEP_PRUNED))
-		appendStringInfo(&buf, ", keep_pruned = %s",
-						 a->select == N2_SELECT_KEEP_PRUNED ? "on" : "off");
+	if (strcmp(n2_keep_pruned_name(a->select), n2_keep_pruned_name(b->select)) != 0)
+		appendStringInfo(&buf, ", keep_pruned = %s", n2_keep_pruned_name(a->select));
 	if (a->merge_level0 != b->merge_level0)
 		appendStringInfo(&buf, ", graph_merging = %s", merge_name(a->merge_level0));
 	if (a->storage != b->storage)

@@ -148,7 +148,7 @@ n2_index_info(PG_FUNCTION_ARGS)
 	values[18] = Int32GetDatum(meta.version);
 	values[19] = Float8GetDatum(nelements > 0 ? (double) elem_bytes / nelements : 0);
 	values[20] = CStringGetTextDatum(n2_storage_name(p.storage));
-	values[21] = BoolGetDatum(p.select == N2_SELECT_KEEP_PRUNED);
+	values[21] = CStringGetTextDatum(n2_keep_pruned_name(p.select));
 	values[22] = Int32GetDatum(p.link_bytes);
 
 	relation_close(index, AccessShareLock);

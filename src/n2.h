@@ -69,7 +69,7 @@ typedef N2PageOpaqueData *N2PageOpaque;
 #define N2_MAX_M0			400
 #define N2_DEFAULT_M		12
 #define N2_DEFAULT_EF_CONSTRUCTION 100
-#define N2_DEFAULT_KEEP_PRUNED false
+#define N2_DEFAULT_KEEP_PRUNED N2_KEEP_PRUNED_OFF
 #define N2_MAX_EF			1000
 #define N2_MAX_THREADS		256
 
@@ -335,6 +335,14 @@ n2_page_next_element(Page page, OffsetNumber *off)
 	return NULL;
 }
 
+/* keep_pruned: how far the heuristic fills a list with what it pruned */
+typedef enum N2KeepPruned
+{
+	N2_KEEP_PRUNED_OFF = 0,
+	N2_KEEP_PRUNED_HALF = 1,	/* to half the cap */
+	N2_KEEP_PRUNED_ON = 2		/* to the cap, as pgvector */
+} N2KeepPruned;
+
 /* Options (reloptions) */
 #define N2_STORAGE_AUTO		(-1)	/* float16 for halfvec columns, else float4 */
 
@@ -348,7 +356,7 @@ typedef struct N2Options
 	double		mult;			/* <= 0: 1 / ln(m) */
 	int			neighbor_selecting; /* N2SelectMethod */
 	int			graph_merging;	/* 0 skip, 1 merge_level0 */
-	bool		keep_pruned;	/* heuristic fills lists with what it pruned */
+	int			keep_pruned;	/* N2KeepPruned */
 	int			storage;		/* N2Storage, or N2_STORAGE_AUTO */
 	int			link_bytes;		/* 4, 6, or 0: auto */
 } N2Options;
@@ -515,6 +523,7 @@ typedef enum N2ScanFallback
 
 /* handler.c */
 extern N2Options *n2_get_options(Relation index);
+extern const char *n2_keep_pruned_name(N2SelectMethod select);
 extern void n2_params_from_options(Relation index, N2Params *p);
 extern N2Metric n2_index_metric(Relation index);
 extern bool n2_index_is_array(Relation index);

@@ -80,7 +80,7 @@ n2_check_meta(Relation index, const N2MetaPageData *meta)
 				 errhint("REINDEX INDEX %s",
 						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
 													RelationGetRelationName(index)))));
-	if (meta->metric > N2_METRIC_L1 || meta->select > N2_SELECT_KEEP_PRUNED ||
+	if (meta->metric > N2_METRIC_L1 || meta->select > N2_SELECT_KEEP_HALF ||
 		meta->storage > N2_STORAGE_SQ8)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),

@@ -2,7 +2,7 @@
  * Copyright (c) 2025-2026, the n2 developers
  * select.c
  *		Neighbour selection (HNSW paper algorithm 4, with or without its
- *		pruned candidates kept, or the closest).  Pure C.
+ *		pruned candidates kept up to a fill target, or the closest).  Pure C.
  */
 #include "select.h"
 
@@ -26,6 +26,7 @@ n2_select_neighbors(N2SelectMethod method,
 					N2Candidate *out)
 {
 	bool		in_place = out == cands;
+	int			fill;
 	int			nkept = 0;
 	int			nseen;
 	int			first;
@@ -41,6 +42,8 @@ n2_select_neighbors(N2SelectMethod method,
 			out[i] = cands[i];
 		return nkept;
 	}
+	fill = method == N2_SELECT_KEEP_PRUNED ? max :
+		method == N2_SELECT_KEEP_HALF ? max / 2 : 0;
 
 	/*
 	 * Keep e only if it is closer to the base than to every neighbour kept so
@@ -67,22 +70,22 @@ n2_select_neighbors(N2SelectMethod method,
 		 * In place, the rejected ones seen so far move up behind e, so that
 		 * they survive, in order, for the fill below.
 		 */
-		if (method == N2_SELECT_KEEP_PRUNED && in_place && nseen > nkept)
+		if (fill > 0 && in_place && nseen > nkept)
 			memmove(out + nkept + 1, out + nkept,
 					(size_t) (nseen - nkept) * sizeof(N2Candidate));
 		out[nkept++] = e;
 	}
-	if (method != N2_SELECT_KEEP_PRUNED || nkept == max)
+	if (nkept >= fill)
 		return nkept;
 
 	/*
-	 * Every candidate was seen and the list has room: fill it with the
-	 * closest rejected ones.  In place they sit right behind the kept ones;
-	 * otherwise they are the candidates not kept.  has_ref also keeps out a
-	 * ref the input repeats.
+	 * Every candidate was seen and the list is short of the fill target: fill
+	 * it with the closest rejected ones.  In place they sit right behind the
+	 * kept ones; otherwise they are the candidates not kept.  has_ref also
+	 * keeps out a ref the input repeats.
 	 */
 	first = in_place ? nkept : 0;
-	for (int i = first; i < nseen && nkept < max; i++)
+	for (int i = first; i < nseen && nkept < fill; i++)
 	{
 		if (!has_ref(out, nkept, cands[i].ref))
 			out[nkept++] = cands[i];

@@ -2,8 +2,9 @@
  * Copyright (c) 2025-2026, the n2 developers
  * select.h
  *		Neighbour selection: HNSW paper algorithm 4 ("heuristic"), the same
- *		with its pruned candidates kept to fill the list ("keep pruned"), or
- *		the closest ones ("naive").  Pure C.
+ *		with its pruned candidates kept to fill the list to its cap ("keep
+ *		pruned") or to half of it ("keep half"), or the closest ones
+ *		("naive").  Pure C.
  */
 #ifndef N2_CORE_SELECT_H
 #define N2_CORE_SELECT_H
@@ -14,7 +15,8 @@ typedef enum N2SelectMethod
 {
 	N2_SELECT_HEURISTIC = 0,
 	N2_SELECT_NAIVE = 1,
-	N2_SELECT_KEEP_PRUNED = 2
+	N2_SELECT_KEEP_PRUNED = 2,
+	N2_SELECT_KEEP_HALF = 3
 } N2SelectMethod;
 
 /* Distance between two candidate nodes (not involving the base node). */
@@ -26,7 +28,7 @@ typedef float (*N2PairDistanceFn) (void *ctx, N2Ref a, N2Ref b);
  * candidate only if it is closer to the base than to every one already kept.
  * Keep pruned does the same, then fills the list up to max with the closest
  * candidates the heuristic rejected (the paper's keepPrunedConnections), never
- * taking a ref twice.  Writes the chosen ones to out in ascending distance
+ * taking a ref twice; keep half fills it only up to max / 2.  Writes the chosen ones to out in ascending distance
  * and returns the count.  out may alias cands (cands is then clobbered).
  */
 extern int	n2_select_neighbors(N2SelectMethod method,

@@ -136,7 +136,7 @@ CREATE FUNCTION n2_index_info_shards(index regclass,
 	OUT m int, OUT max_m0 int, OUT ef_construction int, OUT mult float8,
 	OUT neighbor_selecting text, OUT graph_merging text,
 	OUT format_version int, OUT element_bytes float8, OUT storage text,
-	OUT keep_pruned bool, OUT link_bytes int)
+	OUT keep_pruned text, OUT link_bytes int)
 	RETURNS SETOF record
 	LANGUAGE plpgsql
 	AS $$
@@ -162,7 +162,7 @@ BEGIN
 				  pages bigint, bytes bigint, dims int, metric text,
 				  m int, max_m0 int, ef_construction int, mult float8,
 				  neighbor_selecting text, graph_merging text,
-				  format_version int, element_bytes float8, storage text, keep_pruned bool,
+				  format_version int, element_bytes float8, storage text, keep_pruned text,
 				  link_bytes int)
 		 ORDER BY i.shardid, r.nodename, r.nodeport', nsp)
 		USING index,

@@ -56,7 +56,8 @@ build(N2Graph *g, const N2GraphParams *p, const float *vecs, int n,
 	printf("  built %d nodes, %d thread(s)%s, %s: %.2f s, max level %d\n",
 		   n, threads, merge ? ", merge_level0" : "",
 		   p->select == N2_SELECT_NAIVE ? "naive" :
-		   p->select == N2_SELECT_KEEP_PRUNED ? "keep pruned" : "heuristic",
+		   p->select == N2_SELECT_KEEP_PRUNED ? "keep pruned" :
+		   p->select == N2_SELECT_KEEP_HALF ? "keep half" : "heuristic",
 		   now() - t0, g->max_level);
 	return r == N2_BUILD_DONE;
 }
@@ -477,6 +478,48 @@ main(void)
 		n2_graph_free(&gk2);
 		n2_graph_free(&gk);
 		free(levels);
+	}
+
+	/*
+	 * Keep half: level-0 lists filled to at least half the cap (the few short
+	 * ones are nodes with fewer candidates than that), fuller than the
+	 * heuristic's and short of keep pruned's, and a better recall per ef than
+	 * the heuristic alone.
+	 */
+	{
+		N2GraphParams ph = params(N2_METRIC_L2, base.dim, N2_SELECT_KEEP_HALF);
+		N2Graph		gh,
+					gh2;
+		long		links = 0,
+					heur_links = 0;
+		uint32_t	short_lists = 0;
+		double		heur = recall(&g1, 16),
+					half;
+
+		CHECK(build(&gh, &ph, base.data, base.n, 1, false), "keep half build");
+		check_invariants(&gh, "keep half");
+		for (uint32_t i = 0; i < gh.n; i++)
+		{
+			uint32_t	d = n2_graph_links(&gh, i, 0)[0];
+
+			links += d;
+			heur_links += n2_graph_links(&g1, i, 0)[0];
+			short_lists += d < (uint32_t) ph.max_m0 / 2;
+		}
+		printf("  keep half: mean level-0 degree %.2f (heuristic %.2f), %u below half the cap\n",
+			   (double) links / gh.n, (double) heur_links / gh.n, short_lists);
+		CHECK(short_lists <= gh.n / 100, "keep half: %u lists below half the cap", short_lists);
+		CHECK(links > heur_links && links < (long) gh.n * ph.max_m0,
+			  "keep half between the heuristic and full lists: %ld links", links);
+		half = recall(&gh, 16);
+		printf("  recall@10 ef 16: heuristic %.3f, keep half %.3f\n", heur, half);
+		CHECK(half > heur, "keep half %.3f > heuristic %.3f at ef 16", half, heur);
+
+		CHECK(build(&gh2, &ph, base.data, base.n, 2, true), "keep half merge_level0 build");
+		check_invariants(&gh2, "keep half, 2 threads, merge_level0");
+		CHECK(recall(&gh2, 64) >= 0.95, "keep half merge_level0 recall at ef 64");
+		n2_graph_free(&gh2);
+		n2_graph_free(&gh);
 	}
 	n2_graph_free(&g1);
 

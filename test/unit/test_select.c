@@ -190,6 +190,7 @@ main(void)
 		int			want[] = {1, 6, 3, 2, 4};
 		int			want4[] = {1, 6, 3, 4};
 		int			want2[] = {1, 3};
+		int			heur[] = {1, 3, 4};
 
 		n = make_cands(ids, 5, cands);
 		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 8, pairdist, NULL, out);
@@ -210,6 +211,24 @@ main(void)
 		n = make_cands(ids, 5, cands);
 		CHECK(n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 0, pairdist, NULL, out) == 0,
 			  "keep pruned, no room");
+
+		/* Keep half fills only to half the cap. */
+		n = make_cands(ids, 5, cands);
+		n = n2_select_neighbors(N2_SELECT_KEEP_HALF, cands, n, 8, pairdist, NULL, out);
+		CHECK(same_refs(out, n, want4, 4), "keep half fills to 4 of 8: %d", n);
+
+		n = make_cands(ids, 5, cands);
+		n = n2_select_neighbors(N2_SELECT_KEEP_HALF, cands, n, 8, pairdist, NULL, cands);
+		CHECK(same_refs(cands, n, want4, 4), "in-place keep half: %d", n);
+
+		n = make_cands(ids, 5, cands);
+		n = n2_select_neighbors(N2_SELECT_KEEP_HALF, cands, n, 10, pairdist, NULL, out);
+		CHECK(same_refs(out, n, want, 5), "keep half, 5 of 10 takes all five: %d", n);
+
+		n = make_cands(ids, 5, cands);
+		n = n2_select_neighbors(N2_SELECT_KEEP_HALF, cands, n, 4, pairdist, NULL, out);
+		CHECK(same_refs(out, n, heur, 3),
+			  "keep half past half the cap is the heuristic: %d", n);
 	}
 
 	/* A repeated ref is never taken twice, in place or not. */
@@ -225,9 +244,10 @@ main(void)
 
 	/*
 	 * Properties over random sets: keep pruned returns min(cap, candidates)
-	 * distinct refs in ascending distance, every one the heuristic keeps,
-	 * and no rejected candidate it leaves out is closer than one it takes;
-	 * in place gives the same list.
+	 * distinct refs, keep half max(heuristic's, min(cap / 2, candidates)), in
+	 * ascending distance, every one the heuristic keeps, and no rejected
+	 * candidate left out is closer than one taken; in place gives the same
+	 * list.
 	 */
 	{
 		uint64_t	x = 88172645463325252ULL;
@@ -237,10 +257,13 @@ main(void)
 					rheur[NRAND];
 		int			bad = 0;
 
-		for (int trial = 0; trial < 200; trial++)
+		for (int trial = 0; trial < 400; trial++)
 		{
-			int			ncand = 1 + trial % (NRAND - 1);
-			int			cap = 1 + (trial * 7) % 40;
+			N2SelectMethod method = trial % 2 ? N2_SELECT_KEEP_HALF : N2_SELECT_KEEP_PRUNED;
+			int			ncand = 1 + trial / 2 % (NRAND - 1);
+			int			cap = 1 + (trial / 2 * 7) % 40;
+			int			fill = method == N2_SELECT_KEEP_HALF ? cap / 2 : cap;
+			int			want;
 			int			nh,
 						nk,
 						ni;
@@ -264,10 +287,11 @@ main(void)
 			memcpy(rin, rc, sizeof(N2Candidate) * ncand);
 
 			nh = n2_select_neighbors(N2_SELECT_HEURISTIC, rc, ncand, cap, rpairdist, NULL, rheur);
-			nk = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, rc, ncand, cap, rpairdist, NULL, rout);
-			ni = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, rin, ncand, cap, rpairdist, NULL, rin);
+			nk = n2_select_neighbors(method, rc, ncand, cap, rpairdist, NULL, rout);
+			ni = n2_select_neighbors(method, rin, ncand, cap, rpairdist, NULL, rin);
 
-			bad += nk != (ncand < cap ? ncand : cap);
+			want = ncand < fill ? ncand : fill;
+			bad += nk != (nh > want ? nh : want);
 			bad += ni != nk;
 			for (int i = 0; i < nk && i < ni; i++)
 			{
@@ -285,7 +309,7 @@ main(void)
 					bad += !in_list(rheur, nh, rout[j].ref) && rout[j].dist > rc[i].dist;
 			}
 		}
-		CHECK(bad == 0, "keep pruned properties: %d violations", bad);
+		CHECK(bad == 0, "keep pruned and keep half properties: %d violations", bad);
 	}
 
 	UNIT_DONE();
