@@ -196,9 +196,9 @@ mean_level(const N2BuildState *bs)
 static bool
 node_capacity_fits(const N2BuildState *bs, int64 cap)
 {
-	uint64		upper = bs->upper_lists +
-		(uint64) ceil(mean_level(bs) * (cap - bs->nnodes));
+	uint64		upper;
 
+	upper = bs->upper_lists + (uint64) ceil(mean_level(bs) * (cap - bs->nnodes));
 	return build_memory(bs, cap, upper, bs->nextra) <= bs->budget;
 }
 
@@ -517,8 +517,10 @@ run_graph_build(N2BuildState *bs, N2Graph *g)
 
 			if (progress_phase(phase) != lastphase)
 			{
-				const int	ids[] = {PROGRESS_CREATEIDX_SUBPHASE,
-					PROGRESS_CREATEIDX_TUPLES_TOTAL};
+				const int	ids[] = {
+					PROGRESS_CREATEIDX_SUBPHASE,
+					PROGRESS_CREATEIDX_TUPLES_TOTAL
+				};
 				const int64 vals[] = {progress_phase(phase), (int64) total};
 
 				pgstat_progress_update_multi_param(2, ids, vals);
@@ -562,8 +564,11 @@ compare_extra(const void *a, const void *b)
 static void
 write_pages(N2BuildState *bs, const N2Graph *g)
 {
-	const int	ids[] = {PROGRESS_CREATEIDX_SUBPHASE,
-		PROGRESS_CREATEIDX_TUPLES_TOTAL, PROGRESS_CREATEIDX_TUPLES_DONE};
+	const int	ids[] = {
+		PROGRESS_CREATEIDX_SUBPHASE,
+		PROGRESS_CREATEIDX_TUPLES_TOTAL,
+		PROGRESS_CREATEIDX_TUPLES_DONE
+	};
 	const int64 vals[] = {N2_PHASE_WRITE, bs->nnodes, 0};
 	MemoryContext cxt = AllocSetContextCreate(bs->buildcxt, "n2 build layout",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -668,10 +673,14 @@ flush_nodes(N2BuildState *bs)
 static void
 start_inserting(N2BuildState *bs)
 {
-	const int	ids[] = {PROGRESS_CREATEIDX_SUBPHASE,
-		PROGRESS_CREATEIDX_TUPLES_TOTAL, PROGRESS_CREATEIDX_TUPLES_DONE};
-	const int64 vals[] = {N2_PHASE_INSERT, (int64) bs->esttuples,
-	(int64) bs->seen};
+	const int	ids[] = {
+		PROGRESS_CREATEIDX_SUBPHASE,
+		PROGRESS_CREATEIDX_TUPLES_TOTAL,
+		PROGRESS_CREATEIDX_TUPLES_DONE
+	};
+	const int64 vals[] = {
+		N2_PHASE_INSERT, (int64) bs->esttuples, (int64) bs->seen
+	};
 
 	ereport(NOTICE,
 			(errmsg("n2 graph no longer fits into maintenance_work_mem after %.0f tuples",
@@ -760,8 +769,11 @@ n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	oldcxt = MemoryContextSwitchTo(bs.buildcxt);
 
 	{
-		const int	ids[] = {PROGRESS_CREATEIDX_SUBPHASE,
-			PROGRESS_CREATEIDX_TUPLES_TOTAL, PROGRESS_CREATEIDX_TUPLES_DONE};
+		const int	ids[] = {
+			PROGRESS_CREATEIDX_SUBPHASE,
+			PROGRESS_CREATEIDX_TUPLES_TOTAL,
+			PROGRESS_CREATEIDX_TUPLES_DONE
+		};
 		const int64 vals[] = {N2_PHASE_LOAD, (int64) bs.esttuples, 0};
 
 		pgstat_progress_update_multi_param(3, ids, vals);

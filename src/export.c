@@ -113,8 +113,8 @@ n2_index_graph(PG_FUNCTION_ARGS)
 
 	/*
 	 * Holding this lock in share mode keeps the metapage (entry point,
-	 * dimension) from changing under us.  Inserts that only link new nodes
-	 * go on.
+	 * dimension) from changing under us.  Inserts that only link new nodes go
+	 * on.
 	 */
 	LockPage(index, N2_UPDATE_LOCK, N2_LOCK_INSERT);
 	n2_read_meta(index, &meta);

@@ -221,7 +221,7 @@ add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
 	N2ElementTuple et;
 	ItemPointerData next;
 	ItemPointerData chunktid;
-	N2TidChunk newchunk = NULL;
+	N2TidChunk	newchunk = NULL;
 	Size		chunksize = n2_tid_chunk_size(N2_TID_CHUNK_CAPACITY);
 
 	ItemPointerSetInvalid(&chunktid);
@@ -413,6 +413,7 @@ find_neighbors(N2InsertState *is, const float *v, const char *keys,
 					 errmsg("out of memory")));
 		if (nfound == 0)
 			continue;
+
 		/*
 		 * An identical vector is at distance 0 (for dot, its negative inner
 		 * product, below 0); on a compact code inserts search on code
@@ -493,8 +494,8 @@ insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
 				n2_max_level(p));
 
 	/*
-	 * Creating the first node, raising the top level or fixing the
-	 * dimension of a real[] index changes the metapage's shape: serialise.
+	 * Creating the first node, raising the top level or fixing the dimension
+	 * of a real[] index changes the metapage's shape: serialise.
 	 */
 	LockPage(index, N2_UPDATE_LOCK, lockmode);
 	n2_read_meta(index, &is->meta);
@@ -523,8 +524,8 @@ insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
 
 	/*
 	 * An sq8 index built empty is trained by its first insert, which holds
-	 * N2_LOCK_INSERT_ENTRY (the index is empty); an insert that waited for
-	 * it reads the ranges it wrote.
+	 * N2_LOCK_INSERT_ENTRY (the index is empty); an insert that waited for it
+	 * reads the ranges it wrote.
 	 */
 	if (n2_storage_needs_training(p))
 	{
@@ -571,9 +572,9 @@ insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
 	/*
 	 * Level 0 first: until some list links to the new node, no search can
 	 * find it, so if no neighbour takes it, connecting it cannot disturb a
-	 * concurrent insert that relies on its links.  A new entry point needs
-	 * no incoming link, and must not get one from n2_connect, which may
-	 * replace one of its own links: the one to the old entry.
+	 * concurrent insert that relies on its links.  A new entry point needs no
+	 * incoming link, and must not get one from n2_connect, which may replace
+	 * one of its own links: the one to the old entry.
 	 */
 	if (!link_level(is, sel[0], nsel[0], 0, newref) &&
 		level <= is->meta.max_level)

@@ -127,9 +127,8 @@ typedef struct N2ElementTupleData
 	uint16		codelen;		/* bytes of the inline vector code */
 
 	/*
-	 * Then, each part starting 4-byte aligned: char keys[keylen], the code
-	 * of the first ninline dimensions (codelen bytes), ItemPointerData
-	 * links[].
+	 * Then, each part starting 4-byte aligned: char keys[keylen], the code of
+	 * the first ninline dimensions (codelen bytes), ItemPointerData links[].
 	 */
 } N2ElementTupleData;
 
@@ -306,9 +305,9 @@ n2_page_tuple(Page page, OffsetNumber off, uint8 kind)
 static inline char *
 n2_page_next_tuple(Page page, OffsetNumber *off)
 {
-	OffsetNumber maxoff = PageIsNew(page) ? InvalidOffsetNumber :
-		PageGetMaxOffsetNumber(page);
+	OffsetNumber maxoff;
 
+	maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
 	while (*off < maxoff)
 	{
 		ItemId		iid = PageGetItemId(page, ++(*off));
@@ -344,7 +343,8 @@ typedef enum N2KeepPruned
 } N2KeepPruned;
 
 /* Options (reloptions) */
-#define N2_STORAGE_AUTO		(-1)	/* float16 for halfvec columns, else float4 */
+#define N2_STORAGE_AUTO		(-1)	/* float16 for halfvec columns, else
+									 * float4 */
 
 typedef struct N2Options
 {
@@ -679,6 +679,7 @@ extern uint64_t *n2_mark_file_reach_word(void *ctx, int map, uint64_t word,
 										 bool dirty);
 extern void n2_mark_file_stats(const N2MarkFile *mf, int64 *writes, int64 *reads);
 extern void n2_mark_file_close(N2MarkFile *mf);
+
 /* storage.c: vector codes (float4, float16, sq8) on pages */
 extern const char *n2_storage_name(N2Storage storage);
 extern bool n2_storage_is_exact(const N2Params *p);

@@ -32,7 +32,7 @@ n2_init_page(Page page, uint16 flags)
 void
 n2_init_meta(Page page, const N2Params *p, uint64 seed)
 {
-	N2MetaPage meta;
+	N2MetaPage	meta;
 
 	n2_init_page(page, N2_PAGE_META);
 	meta = N2PageGetMeta(page);
@@ -184,10 +184,13 @@ n2_chunk_code_bytes(const N2Params *p, int ndims)
 Size
 n2_element_size(const N2Params *p, int level, int keylen, int *ninline)
 {
-	Size		fixed = N2_ELEMENT_HEADER + TYPEALIGN(4, keylen) +
-		(Size) p->link_bytes * n2_links_count(p, level);
-	Size		room = fixed < N2_MAX_TUPLE_SIZE ? N2_MAX_TUPLE_SIZE - fixed : 0;
+	Size		fixed;
+	Size		room;
 	int			n = p->dims;
+
+	fixed = N2_ELEMENT_HEADER + TYPEALIGN(4, keylen) +
+		(Size) p->link_bytes * n2_links_count(p, level);
+	room = fixed < N2_MAX_TUPLE_SIZE ? N2_MAX_TUPLE_SIZE - fixed : 0;
 
 	/* Codes grow about linearly: estimate, then step down to a fit. */
 	if (TYPEALIGN(4, n2_code_bytes(p, n)) > room)
@@ -208,11 +211,13 @@ n2_element_size(const N2Params *p, int level, int keylen, int *ninline)
 int
 n2_max_level(const N2Params *p)
 {
-	Size		room = N2_MAX_TUPLE_SIZE - N2_ELEMENT_HEADER - N2_MAX_KEYLEN -
+	Size		room;
+	int			level;
+
+	room = N2_MAX_TUPLE_SIZE - N2_ELEMENT_HEADER - N2_MAX_KEYLEN -
 		n2_code_bytes(p, Min(p->dims, 16)) -
 		sizeof(ItemPointerData) * p->max_m0;
-	int			level = (int) (room / (sizeof(ItemPointerData) * p->m));
-
+	level = (int) (room / (sizeof(ItemPointerData) * p->m));
 	return Min(level, N2_MAX_LEVEL);
 }
 

@@ -318,8 +318,8 @@ n2_index_distance(PG_FUNCTION_ARGS)
 			continue;
 
 		/*
-		 * The same compressed or toasted bytes are the same value: no need
-		 * to decompress a query taken from a table (a LATERAL batch) per row.
+		 * The same compressed or toasted bytes are the same value: no need to
+		 * decompress a query taken from a table (a LATERAL batch) per row.
 		 */
 		if (sd->packed != NULL && VARSIZE_ANY(arg) == VARSIZE_ANY(sd->packed) &&
 			memcmp(arg, sd->packed, VARSIZE_ANY(arg)) == 0)

@@ -50,7 +50,8 @@
 typedef struct N2ScanOpaqueData
 {
 	MemoryContext cxt;			/* everything per scan lives here */
-	MemoryContext querycxt;		/* what one rescan's query needs, reset by the next */
+	MemoryContext querycxt;		/* what one rescan's query needs, reset by the
+								 * next */
 	MemoryContextCallback cleanup;	/* frees the core's malloc'd state */
 	N2Params	params;
 	N2MetaPageData meta;
@@ -311,8 +312,8 @@ scan_start(IndexScanDesc scan)
 	/*
 	 * On L2 and inner product a float4 index computes exactly what the
 	 * operator does (the vectors are stored as they are): offer those
-	 * distances to the projection.  So does the exact scan of a query that
-	 * is not finite.
+	 * distances to the projection.  So does the exact scan of a query that is
+	 * not finite.
 	 */
 	if (so->params.metric != N2_METRIC_ANGULAR && arg != NULL && !so->lossy)
 	{

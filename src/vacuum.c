@@ -468,8 +468,8 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		npool = n;
 
 		/*
-		 * Few to choose from (the neighbourhood lost much of itself):
-		 * search for more around e, as an insert would.
+		 * Few to choose from (the neighbourhood lost much of itself): search
+		 * for more around e, as an insert would.
 		 */
 		if (npool < 2 * cap)
 		{
@@ -922,9 +922,9 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 	 * From here to the end VACUUM holds the lock in N2_LOCK_VACUUM, which
 	 * only n2_verify (it must not see the graph half repaired) and the
 	 * critical steps wait for.  The entry point stays where it is, even if
-	 * doomed, until the second critical step: a flagged element can still
-	 * be walked through, so everything it reached stays reachable for scans
-	 * and inserts meanwhile.
+	 * doomed, until the second critical step: a flagged element can still be
+	 * walked through, so everything it reached stays reachable for scans and
+	 * inserts meanwhile.
 	 */
 	LockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_VACUUM);
 	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
@@ -937,9 +937,8 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 	 * Exclusive again: the entry point moves off a doomed element; lists an
 	 * insert gave a doomed link meanwhile (a new entry point links the old
 	 * one, or a re-selection kept a link of a list not yet rebuilt) are
-	 * rebuilt; then what the repair left unreachable is reconnected.  A
-	 * crash before this point leaves live elements that the next VACUUM
-	 * reconnects.
+	 * rebuilt; then what the repair left unreachable is reconnected.  A crash
+	 * before this point leaves live elements that the next VACUUM reconnects.
 	 */
 	LockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	n2_read_meta(vs->index, &vs->meta);
@@ -988,8 +987,8 @@ n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	vs->callback_state = callback_state;
 
 	/*
-	 * A batch's candidates and the confirmed ones take 8 bytes each; at
-	 * least a page's worth, so that every batch makes progress.
+	 * A batch's candidates and the confirmed ones take 8 bytes each; at least
+	 * a page's worth, so that every batch makes progress.
 	 */
 	vs->max_batch = Max(vacuum_work_mem() / (2 * (int64) sizeof(N2Ref)),
 						MaxIndexTuplesPerPage);
@@ -1001,8 +1000,8 @@ n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	n2_read_meta(vs->index, &vs->meta);
 
 	/*
-	 * Pages added meanwhile hold only new elements: the dead TIDs all
-	 * come from index entries made before this VACUUM began.
+	 * Pages added meanwhile hold only new elements: the dead TIDs all come
+	 * from index entries made before this VACUUM began.
 	 */
 	stats->num_index_tuples = 0;
 	for (BlockNumber next = N2_METAPAGE_BLKNO + 1; next < end;)

@@ -49,15 +49,16 @@ typedef struct N2VerifyState
 	N2Ref	   *refs;
 	uint8	   *levels;
 	bool	   *live;			/* not flagged deleted: a valid link target */
-	bool	   *holds;			/* live and holding heap TIDs: must be reachable */
+	bool	   *holds;			/* live and holding heap TIDs: must be
+								 * reachable */
 	int64		nrefs;
 	int64		caprefs;
 	N2Reach    *reach;			/* pass 3's walk (malloc'd core state) */
 } N2VerifyState;
 
 static void
-problem(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
-		const char *fmt,...) pg_attribute_printf(4, 5);
+			problem(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
+					const char *fmt,...) pg_attribute_printf(4, 5);
 
 static void
 problem(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
@@ -344,6 +345,7 @@ check_elements(N2VerifyState *vs)
 		UnlockReleaseBuffer(buf);
 
 		ntids += check_tid_chain(vs, blkno, off, tidchain);
+
 		/*
 		 * An element whose rows all died awaits VACUUM: still a fine link
 		 * target, but nothing needs to reach it.

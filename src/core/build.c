@@ -397,8 +397,14 @@ add_link_cached(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t v,
 		order_list(w, g, lc, v);
 
 	/* the c + 1 candidates in order, q at pos, with the old statuses */
-	while (pos < c && n2_cand_less((N2Candidate) {d[pos], l[1 + pos]}, qc))
+	while (pos < c)
+	{
+		N2Candidate at = {d[pos], l[1 + pos]};
+
+		if (!n2_cand_less(at, qc))
+			break;
 		pos++;
+	}
 	for (int i = 0, k = 0; i <= c; i++)
 	{
 		if (i == pos)

@@ -70,6 +70,7 @@ int
 n2_random_level(uint64_t seed, uint64_t key, double mult)
 {
 	uint64_t	h = mix64(seed ^ mix64(key + UINT64_C(0x9E3779B97F4A7C15)));
+
 	/* 53 random bits, centred in their interval, give u strictly in (0, 1). */
 	double		u = ((double) (h >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 	double		level;

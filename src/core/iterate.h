@@ -63,7 +63,8 @@ typedef struct N2Iterator
 	uint64_t	max_visited;	/* 0: unlimited */
 	size_t		max_memory;		/* bytes, 0: unlimited */
 	bool		stop_at_bound;	/* a bound ends it before pending is yielded */
-	bool		filtered;		/* ops->distances_match decides what is yielded */
+	bool		filtered;		/* ops->distances_match decides what is
+								 * yielded */
 
 	N2Visited	visited;
 	N2Heap		cand;			/* min: evaluated, not yet expanded */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define HASH_MIN_SLOTS 256
-#define HASH_MAX_PRESIZE 65536		/* slots sized up front; more by growing */
+#define HASH_MAX_PRESIZE 65536	/* slots sized up front; more by growing */
 
 /* Fibonacci hashing spreads packed (block, offset) refs well enough. */
 static inline uint64_t

@@ -29,7 +29,8 @@ sigjmp_buf	fuzz_jmp;
 int			fuzz_errors;
 
 static void **allocs;
-static size_t nallocs, capallocs;
+static size_t nallocs,
+			capallocs;
 
 static void *
 track(void *p)
@@ -71,7 +72,8 @@ void *
 palloc(Size size)
 {
 	if (!AllocSizeIsValid(size))
-		abort();				/* the backend would elog(ERROR): a bug in vector.c */
+		abort();				/* the backend would elog(ERROR): a bug in
+								 * vector.c */
 	return track(malloc(size ? size : 1));
 }
 
@@ -154,10 +156,26 @@ errfinish(const char *filename, int lineno, const char *funcname)
 	}
 }
 
-int			errcode(int sqlerrcode) { return 0; }
-int			errmsg(const char *fmt,...) { return 0; }
-int			errdetail(const char *fmt,...) { return 0; }
-int			errdetail_plural(const char *s, const char *p, unsigned long n,...) { return 0; }
+int
+errcode(int sqlerrcode)
+{
+	return 0;
+}
+int
+errmsg(const char *fmt,...)
+{
+	return 0;
+}
+int
+errdetail(const char *fmt,...)
+{
+	return 0;
+}
+int
+errdetail_plural(const char *s, const char *p, unsigned long n,...)
+{
+	return 0;
+}
 
 int
 pg_mbstrlen_with_len(const char *mbstr, int len)
@@ -246,7 +264,8 @@ struct varlena *
 pg_detoast_datum(struct varlena *datum)
 {
 	if (VARATT_IS_EXTENDED(datum))
-		abort();				/* the harness only passes plain 4-byte-header values */
+		abort();				/* the harness only passes plain 4-byte-header
+								 * values */
 	return datum;
 }
 

@@ -431,7 +431,7 @@ main(void)
 	/* Upper levels come from the forward graph. */
 	{
 		uint64_t	words = g1.upper_start[g1.n - 1] +
-			(uint64_t) g1.levels[g1.n - 1] * (1 + p.m);
+		(uint64_t) g1.levels[g1.n - 1] * (1 + p.m);
 		N2Graph		gm1;
 
 		CHECK(build(&gm1, &p, base.data, base.n, 1, true), "1-thread merge build");

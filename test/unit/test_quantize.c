@@ -49,7 +49,7 @@ test_half(void)
 		float		f = rand_float() * ldexpf(1.0f, (i % 46) - 30);
 		float		back = n2_half_to_float(n2_float_to_half(f));
 		double		bound = fabsf(f) >= ldexpf(1.0f, -14) ?
-			fabs((double) f) * ldexp(1.0, -11) : ldexp(1.0, -25);
+		fabs((double) f) * ldexp(1.0, -11) : ldexp(1.0, -25);
 
 		if (fabs((double) back - (double) f) > bound)
 			bad++;
@@ -250,7 +250,8 @@ test_lower_bound(void)
 			double		lb;
 
 			if (m == N2_METRIC_ANGULAR)
-				continue;		/* needs unit vectors: L2 covers the same error */
+				continue;		/* needs unit vectors: L2 covers the same
+								 * error */
 			dhat = m == N2_METRIC_L2 ?
 				(sq8 ? n2_code_kernels.sq8_l2sq(q, lo, step, c, n) :
 				 n2_code_kernels.f16_l2sq(q, h, n)) :

@@ -113,7 +113,10 @@ main(void)
 	uint64_t	slot;
 	int			nseen;
 
-	/* A binary tree over 0..126 plus a cycle among 150..159; the rest unlinked. */
+	/*
+	 * A binary tree over 0..126 plus a cycle among 150..159; the rest
+	 * unlinked.
+	 */
 	for (uint64_t stack = 1; stack <= 1024; stack *= 32)
 	{
 		clear();
@@ -139,7 +142,10 @@ main(void)
 		n2_reach_free(&r);
 	}
 
-	/* Only live slots count as orphans; each connection marks what it reaches. */
+	/*
+	 * Only live slots count as orphans; each connection marks what it
+	 * reaches.
+	 */
 	clear();
 	link(0, 1);
 	for (int i = 150; i < 160; i++)
