@@ -25,7 +25,8 @@
 #                          e.g. N2_EXTRA_CONF='wal_consistency_checking=all'
 #   N2_SUITES='unit tap'   run only these suites (default: unit regress isolation tap tapwal
 #                          citus go; tapwal is the TAP suite again with
-#                          wal_consistency_checking = all, less t/110-t/140)
+#                          wal_consistency_checking = all, less the files that
+#                          test no WAL path of their own)
 #   N2_PROVE_TESTS='t/010_x.pl'  run only these TAP files (tap and tapwal suites)
 #   N2_PROVE_JOBS=2        run TAP files in parallel (prove -j; default serial)
 #   N2_DATA_DIR=/abs/path  the shared/data folder (default: <repo>/../shared/data)
@@ -295,15 +296,16 @@ if want tap; then
 fi
 
 # The TAP suite once more with every WAL record checked against the page it
-# rebuilds on replay (crash recovery, standbys).  Build memory and cancels
-# (t/110, t/120), the format check and extension updates (t/130, t/140)
-# write through the same paths as the other files and test nothing of WAL
-# themselves: they run once, in the tap suite.
+# rebuilds on replay (crash recovery, standbys).  Recall on the data sets
+# (t/010, t/080, t/170), build memory and cancels (t/110, t/120), the format
+# check and extension updates (t/130, t/140) and the agreement with pgvector
+# (t/151) write through the same paths as the other files and test nothing
+# of WAL themselves: they run once, in the tap suite.
 if want tapwal; then
 	WALCONF=$WORK/walcheck.conf
 	{ cat "$EXTRA_CONF"; echo "wal_consistency_checking = 'all'"; } >"$WALCONF"
 	chmod 644 "$WALCONF"
-	WALTESTS=$(cd "$SRC" && ls t/*.pl | grep -Ev '^t/(110|120|130|140)_' | tr '\n' ' ')
+	WALTESTS=$(cd "$SRC" && ls t/*.pl | grep -Ev '^t/(010|080|110|120|130|140|151|170)_' | tr '\n' ' ')
 	N2_PROVE_TESTS=${N2_PROVE_TESTS:-$WALTESTS} tap_suite tapwal "$WALCONF"
 fi
 
