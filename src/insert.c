@@ -415,13 +415,16 @@ find_neighbors(N2InsertState *is, const float *v, const char *keys,
 			continue;
 
 		/*
-		 * An identical vector is at distance 0 (for dot, its negative inner
-		 * product, below 0); on a compact code inserts search on code
-		 * distances, and an identical vector has the same code, so it is
-		 * among the nearest, tied: only those can match.
+		 * An identical vector is at distance 0.  On a compact code inserts
+		 * search on code distances, and under dot the distance is the
+		 * negative inner product, which a longer vector beats: there only the
+		 * candidates tied with the nearest are checked (a duplicate missed
+		 * makes an element of its own, which is correct, not every candidate
+		 * read per insert).
 		 */
 		for (int i = 0; l == 0 && i < nfound &&
-			 found[i].dist <= (n2_storage_is_exact(p) ? 0 : found[0].dist); i++)
+			 found[i].dist <= (n2_storage_is_exact(p) && p->metric != N2_METRIC_DOT ?
+							   0 : found[0].dist); i++)
 		{
 			if (n2_storage_same_vector(pg, found[i].ref, v) &&
 				same_keys(pg, found[i].ref, keys, keylen))

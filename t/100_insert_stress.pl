@@ -5,7 +5,8 @@
 # poor neighbours:
 #   single   one session inserts into an index built small;
 #   conc     four sessions insert at once into an index built small;
-#   cic      CREATE INDEX CONCURRENTLY while three sessions insert;
+#   cic      CREATE INDEX CONCURRENTLY while three sessions insert (odd
+#            rounds here and in vacuum: a filter column and sq8 codes);
 #   vacuum   three sessions insert while a fourth DELETEs and VACUUMs;
 #   cic128   t/070's CREATE INDEX CONCURRENTLY (m = 12, bigann 4,000 rows,
 #            2,000 single-row inserts from another session meanwhile).
@@ -148,14 +149,25 @@ sub params_of
 }
 sub seed_of { return sprintf('%.4f', (($_[0] * 7919 + $_[1] * 104729) % 9973) / 9973); }
 
+# k: a filter key for the rounds whose index also holds one
 sub fresh_table
 {
 	my ($seed, $rows) = @_;
 	$node->safe_psql('postgres', qq{
 		DROP TABLE IF EXISTS s;
-		CREATE TABLE s (id bigserial PRIMARY KEY, v vector(8));
+		CREATE TABLE s (id bigserial PRIMARY KEY, v vector(8),
+			k int DEFAULT floor(random() * 3));
 		SELECT setseed($seed);
 		INSERT INTO s (v) SELECT rv(8) FROM generate_series(1, $rows);});
+}
+
+# Odd rounds of cic and vacuum index a filter column beside the vector and
+# store sq8 codes, so that keys, compact codes and their lossy scans go
+# through the same overlapping inserts, CIC and VACUUM.
+sub variant
+{
+	my ($r) = @_;
+	return $r % 2 ? ('v, k', ', storage = sq8') : ('v', '');
 }
 
 # Single-row INSERT statements for a client, after its own setseed.
@@ -202,10 +214,12 @@ for my $r (1 .. rounds(6))
 	my ($m, $m0, $efc, $p) = params_of($r + 2);
 	my $seed = seed_of(3, $r);
 	fresh_table($seed, 1500);
+	my ($cols, $opts) = variant($r);
 	my @c = clients_together(map { insert_script(seed_of(30 + $_, $r), 400, 1) } 1 .. 3);
 	$node->safe_psql('postgres',
-		"CREATE INDEX CONCURRENTLY s_idx ON s USING n2 (v) WITH (m = $m, max_m0 = $m0, ef_construction = $efc, n_threads = "
+		"CREATE INDEX CONCURRENTLY s_idx ON s USING n2 ($cols) WITH (m = $m, max_m0 = $m0, ef_construction = $efc$opts, n_threads = "
 		  . (1 + $r % 2) . ')');
+	$p .= $opts;
 	my $after = 2700 - $node->safe_psql('postgres', 'SELECT count(*) FROM s');
 	finish_clients("cic round $r", @c);
 	note "cic round $r: $after of 1200 rows inserted after CREATE INDEX CONCURRENTLY returned";
@@ -223,8 +237,10 @@ for my $r (1 .. rounds(6))
 	my ($m, $m0, $efc, $p) = params_of($r + 7);
 	my $seed = seed_of(4, $r);
 	fresh_table($seed, 1000);
+	my ($cols, $opts) = variant($r);
 	$node->safe_psql('postgres',
-		"CREATE INDEX s_idx ON s USING n2 (v) WITH (m = $m, max_m0 = $m0, ef_construction = $efc, n_threads = 1)");
+		"CREATE INDEX s_idx ON s USING n2 ($cols) WITH (m = $m, max_m0 = $m0, ef_construction = $efc$opts, n_threads = 1)");
+	$p .= $opts;
 	my @c = clients_together((map { insert_script(seed_of(40 + $_, $r), 100, 5) } 1 .. 3),
 		"SET client_min_messages = warning;\nSELECT setseed($seed);\n"
 		  . ("DELETE FROM s WHERE id IN (SELECT id FROM s ORDER BY random() LIMIT 100);\nVACUUM s;\n" x 6));
