@@ -19,7 +19,8 @@
  * for the elements that pass the index conditions on filter columns.  So
  * the cost of the rows a LIMIT takes is the lesser of the walk's and that
  * pass's; the run cost is scaled so that the planner's interpolation at the
- * LIMIT (root->limit_tuples) gives it.
+ * LIMIT (root->limit_tuples) gives it.  With filter columns the pass can
+ * be one over the elements the key directory lists instead.
  */
 #include "postgres.h"
 
@@ -31,6 +32,9 @@
 #include "utils/spccache.h"
 
 #include "n2.h"
+
+/* Bytes a key directory entry takes with its line pointer, typically. */
+#define N2_KEY_ENTRY_ESTIMATE	40
 
 void
 n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -86,6 +90,21 @@ n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	walk = ntuples * (per_node + cpu_index_tuple_cost);
 	pass = index->pages * seq_page_cost +
 		ntuples * (cpu_operator_cost + costs.indexSelectivity * per_distance);
+
+	/*
+	 * With filter columns, the key directory lists the elements that pass
+	 * (scan.c): its pages, a test per entry and a random read per element
+	 * listed.
+	 */
+	if (index->ncolumns > 1)
+	{
+		double		listed = ntuples * costs.indexSelectivity;
+		Cost		list = ceil(ntuples * N2_KEY_ENTRY_ESTIMATE / BLCKSZ) * seq_page_cost +
+			ntuples * cpu_operator_cost +
+			listed * (random_page_cost * 0.25 + per_distance + cpu_index_tuple_cost);
+
+		pass = Min(pass, list);
+	}
 
 	/* the LIMIT's rows cost min(walk's share, the pass): scale to all rows */
 	rows = Max(path->path.rows, 1);

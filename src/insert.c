@@ -167,9 +167,33 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 	return buf;
 }
 
-/* Writes one tuple where there is room; one WAL record; returns its TID. */
+/*
+ * The key directory's last page, as the metapage hints: from metabuf when
+ * this backend holds it, else read under a share lock (after the data page
+ * the caller holds, as the lock order wants).
+ */
+static BlockNumber
+keys_tail(Relation index, Buffer metabuf)
+{
+	BlockNumber tail;
+
+	if (BufferIsValid(metabuf))
+		return N2PageGetMeta(BufferGetPage(metabuf))->keys_tail;
+	metabuf = ReadBuffer(index, N2_METAPAGE_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+	tail = N2PageGetMeta(BufferGetPage(metabuf))->keys_tail;
+	UnlockReleaseBuffer(metabuf);
+	return tail;
+}
+
+/*
+ * Writes one tuple where there is room; one WAL record; returns its TID.
+ * With keys (an element of an index with a key directory), the record adds
+ * its directory entry too.
+ */
 void
-n2_place_tuple(Relation index, const void *tuple, Size size, ItemPointer tid)
+n2_place_tuple_keyed(Relation index, const void *tuple, Size size,
+					 const char *keys, int keylen, ItemPointer tid)
 {
 	GenericXLogState *state = GenericXLogStart(index);
 	Buffer		metabuf;
@@ -178,19 +202,35 @@ n2_place_tuple(Relation index, const void *tuple, Size size, ItemPointer tid)
 	Buffer		buf = buffer_with_space(index, size, state, &page, &metabuf,
 										&from_fsm);
 	OffsetNumber off;
+	Buffer		kbufs[2];
+	int			nkbufs = 0;
+	BlockNumber newtail = InvalidBlockNumber;
 
 	off = PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false);
 	if (off == InvalidOffsetNumber)
 		elog(ERROR, "failed to add tuple to n2 index \"%s\"",
 			 RelationGetRelationName(index));
 	ItemPointerSet(tid, BufferGetBlockNumber(buf), off);
+	if (keys != NULL)
+		nkbufs = n2_keys_add(index, state, keys_tail(index, metabuf), tid,
+							 keys, keylen, kbufs, &newtail);
 	GenericXLogFinish(state);
+	for (int i = 0; i < nkbufs; i++)
+		UnlockReleaseBuffer(kbufs[i]);
 	if (from_fsm)
 		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
 								PageGetFreeSpace(BufferGetPage(buf)));
 	UnlockReleaseBuffer(buf);
 	if (BufferIsValid(metabuf))
 		UnlockReleaseBuffer(metabuf);
+	if (newtail != InvalidBlockNumber)
+		n2_keys_set_tail(index, newtail);
+}
+
+void
+n2_place_tuple(Relation index, const void *tuple, Size size, ItemPointer tid)
+{
+	n2_place_tuple_keyed(index, tuple, size, NULL, 0, tid);
 }
 
 /*
@@ -311,10 +351,13 @@ place_vector_chunks(Relation index, const N2Params *p, const float *v,
 	pfree(vc);
 }
 
-/* Writes a new element with its links; returns its ref. */
+/*
+ * Writes a new element with its links (and, keyed, its key directory
+ * entry); returns its ref.
+ */
 static N2Ref
 place_element(Relation index, const N2Params *p, const float *v,
-			  const char *keys, int keylen, int level,
+			  const char *keys, int keylen, bool keyed, int level,
 			  ItemPointer heaptid, N2Candidate **sel, int *nsel)
 {
 	int			ninline;
@@ -336,7 +379,7 @@ place_element(Relation index, const N2Params *p, const float *v,
 			n2_link_set(p, et, n2_links_start(p, l) + i, &tid);
 		}
 	}
-	n2_place_tuple(index, et, size, &tid);
+	n2_place_tuple_keyed(index, et, size, keyed ? keys : NULL, keylen, &tid);
 	pfree(et);
 	return n2_tid_to_ref(&tid);
 }
@@ -547,7 +590,8 @@ insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
 
 	if (!ItemPointerIsValid(&is->meta.entry))
 	{
-		newref = place_element(index, p, v, keys, keylen, level, heaptid,
+		newref = place_element(index, p, v, keys, keylen,
+							   is->meta.keys_head != N2_METAPAGE_BLKNO, level, heaptid,
 							   NULL, NULL);
 		update_meta_entry(index, newref, level, 0);
 		UnlockPage(index, N2_UPDATE_LOCK, lockmode);
@@ -568,7 +612,8 @@ insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
 
 	if (level > is->meta.max_level)
 		link_old_entry(is, sel, nsel);
-	newref = place_element(index, p, v, keys, keylen, level, heaptid, sel,
+	newref = place_element(index, p, v, keys, keylen,
+							   is->meta.keys_head != N2_METAPAGE_BLKNO, level, heaptid, sel,
 						   nsel);
 	n2_pause_point("insert-placed");
 

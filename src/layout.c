@@ -376,6 +376,9 @@ n2_layout_finish(N2Layout *lo)
 		elog(ERROR, "n2 index \"%s\": wrote %u of %u nodes",
 			 RelationGetRelationName(lo->index), lo->written, lo->graph->n);
 	flush_page(lo);
+	if (IndexRelationGetNumberOfKeyAttributes(lo->index) > 1)
+		n2_keys_build(lo->index, lo->element, lo->graph->n, lo->tids.keys,
+					  lo->tids.keyoff);
 	if (RelationNeedsWAL(lo->index))
 		log_newpage_range(lo->index, MAIN_FORKNUM, 0,
 						  RelationGetNumberOfBlocks(lo->index), true);

@@ -53,12 +53,14 @@ typedef struct N2PageOpaqueData
 {
 	uint16		flags;
 	uint16		page_id;		/* N2_PAGE_ID, for tools like pg_filedump */
+	BlockNumber next;			/* keys pages: the next one, else unused */
 } N2PageOpaqueData;
 
 typedef N2PageOpaqueData *N2PageOpaque;
 
 #define N2_PAGE_META		(1 << 0)
 #define N2_PAGE_DATA		(1 << 1)
+#define N2_PAGE_KEYS		(1 << 2)	/* the key directory (keys.c) */
 
 #define N2PageGetOpaque(page) ((N2PageOpaque) PageGetSpecialPointer(page))
 
@@ -96,6 +98,14 @@ typedef struct N2MetaPageData
 	ItemPointerData quant;		/* sq8: first quantizer chunk, invalid until
 								 * trained */
 	uint8		link_bytes;		/* bytes of a link: 4 or 6 */
+
+	/*
+	 * The key directory of an index with filter columns: its first page, and
+	 * a hint where its last is.  0 (the metapage) when it has none, as in
+	 * indexes built before it existed.
+	 */
+	BlockNumber keys_head;
+	BlockNumber keys_tail;
 } N2MetaPageData;
 
 typedef N2MetaPageData *N2MetaPage;
@@ -107,6 +117,7 @@ typedef N2MetaPageData *N2MetaPage;
 #define N2_TUPLE_TIDS		2
 #define N2_TUPLE_VECTOR		3
 #define N2_TUPLE_QUANT		4
+#define N2_TUPLE_KEYS		5
 
 #define N2_INLINE_TIDS		1
 
@@ -154,6 +165,24 @@ typedef struct N2TidChunkData
 typedef N2TidChunkData *N2TidChunk;
 
 #define N2_TID_CHUNK_CAPACITY 64
+
+/*
+ * A key directory entry: one element's filter keys, so that a scan learns
+ * which elements pass its filter without reading their pages (keys.c).
+ */
+typedef struct N2KeyEntryData
+{
+	uint8		type;			/* N2_TUPLE_KEYS */
+	uint8		unused;
+	uint16		keylen;
+	ItemPointerData element;
+	/* char keys[keylen] follow at N2_KEY_ENTRY_HEADER */
+} N2KeyEntryData;
+
+typedef N2KeyEntryData *N2KeyEntry;
+
+#define N2_KEY_ENTRY_HEADER	sizeof(N2KeyEntryData)
+#define N2KeyEntryKeys(ke) ((char *) (ke) + N2_KEY_ENTRY_HEADER)
 
 typedef struct N2VectorChunkData
 {
@@ -529,6 +558,23 @@ extern N2Metric n2_index_metric(Relation index);
 extern bool n2_index_is_array(Relation index);
 extern bool n2_index_is_half(Relation index);
 
+/* keys.c */
+struct GenericXLogState;
+struct N2KeyFilter;
+extern void n2_keys_build(Relation index, const ItemPointerData *element,
+						  uint32 n, const char *keys, const uint32 *keyoff);
+extern int	n2_keys_add(Relation index, struct GenericXLogState *state,
+						BlockNumber tail, ItemPointer element,
+						const char *keys, int keylen, Buffer *bufs,
+						BlockNumber *newtail);
+extern void n2_keys_set_tail(Relation index, BlockNumber tail);
+extern bool n2_keys_collect(Relation index, BlockNumber head,
+							const struct N2KeyFilter *filter, int64 max,
+							N2Ref **refs, int64 *n, int64 *total);
+extern void n2_keys_remove(Relation index, BlockNumber head,
+						   bool (*doomed) (void *arg, N2Ref ref), void *arg,
+						   BufferAccessStrategy strategy);
+
 /* pages.c */
 extern void n2_init_page(Page page, uint16 flags);
 extern void n2_init_meta(Page page, const N2Params *p, uint64 seed);
@@ -652,6 +698,8 @@ extern void n2_insert_vector(Relation index, float *v, int dims,
 							 const char *keys, int keylen,
 							 ItemPointer heap_tid);
 
+extern void n2_place_tuple_keyed(Relation index, const void *tuple, Size size,
+								 const char *keys, int keylen, ItemPointer tid);
 extern void n2_place_tuple(Relation index, const void *tuple, Size size,
 						   ItemPointer tid);
 

@@ -38,14 +38,37 @@
 #include "vector.h"
 
 /*
- * Filtered scans: before walking, the keys of the elements on
- * N2_FILTER_SAMPLE_PAGES pages spread over the index are tested; when fewer
- * than N2_FILTER_SWEEP_RATE of them pass, the scan is one exact pass over
- * the index from the start (measured on fashion-mnist: src/README,
- * "Filtered scans").
+ * Filtered scans (src/README, "Filtered scans", has the measurements behind
+ * these numbers).  Before walking, the keys of the elements on
+ * N2_FILTER_SAMPLE_PAGES pages spread over the index are tested.
+ *
+ * Without a key directory, when fewer than N2_FILTER_SWEEP_RATE of them
+ * pass, the scan is one exact pass over the index from the start.
+ *
+ * With one (keys.c), when fewer than N2_FILTER_LIST_RATE pass: if the
+ * sample promises at most ef_search * degree of them (what a walk of width
+ * ef evaluates), the directory lists them and, if it agrees, they are all
+ * read, nearest first.  Otherwise the walk starts, and after ef_search *
+ * degree / N2_FILTER_PROBE_DIVISOR visits compares the share of the nodes
+ * it evaluated that pass with the sample's.  At a third of it or less the
+ * filter is not where the query is: the walk would cross the query's whole
+ * neighbourhood before it held ef of them.  The directory then lists them;
+ * up to n2.max_scan_tuples are read, nearest first, more are walked as a
+ * member walk (core/iterate.h) seeded with N2_FILTER_SEEDS of them.
  */
 #define N2_FILTER_SAMPLE_PAGES	256
 #define N2_FILTER_SWEEP_RATE	0.005
+#define N2_FILTER_LIST_RATE		0.3
+#define N2_FILTER_PROBE_DIVISOR	4
+#define N2_FILTER_SEEDS			64
+#define N2_FILTER_MAX_LIST		(1 << 22)
+
+/*
+ * A pass over listed elements keeps the nearest ef_search (at least this
+ * many): all a LIMIT usually takes, and a bound that lets most distances
+ * stop early; a scan that wants more makes another pass.
+ */
+#define N2_LIST_PASS_KEEP		64
 
 typedef struct N2ScanOpaqueData
 {
@@ -61,6 +84,12 @@ typedef struct N2ScanOpaqueData
 	N2Iterator	it;
 	bool		it_valid;
 	bool		started;
+
+	/* the elements the key directory says pass the filter, sorted */
+	N2Ref	   *list;
+	int64		nlist;
+	bool		list_pass;		/* the sweep reads the list, not the index */
+	double		rate;			/* the sample's share of elements passing */
 
 	/* the exact finish once a bound stopped the walk */
 	N2Sweep		sweep;
@@ -149,6 +178,9 @@ scan_reset(N2ScanOpaque so)
 	so->npasses = 0;
 	so->nties = 0;
 	so->exact = false;
+	so->list = NULL;
+	so->nlist = 0;
+	so->list_pass = false;
 }
 
 void
@@ -215,11 +247,11 @@ sweep_setup(N2ScanOpaque so, Size max_memory)
 }
 
 /*
- * Whether fewer than N2_FILTER_SWEEP_RATE of the elements on a sample of
- * pages, evenly spread over the index, pass the scan's filter.
+ * The share of the elements on a sample of pages, evenly spread over the
+ * index, that pass the scan's filter (1 when the sample holds none).
  */
-static bool
-filter_is_rare(N2ScanOpaque so)
+static double
+filter_rate(N2ScanOpaque so)
 {
 	Relation	index = so->pg.index;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
@@ -246,7 +278,42 @@ filter_is_rare(N2ScanOpaque so)
 		}
 		UnlockReleaseBuffer(buf);
 	}
-	return seen > 0 && passed < seen * N2_FILTER_SWEEP_RATE;
+	return seen > 0 ? passed / seen : 1.0;
+}
+
+/*
+ * Lists from the key directory the elements that pass the filter; false
+ * when there is no directory or more than N2_FILTER_MAX_LIST pass.
+ */
+static bool
+filter_list(N2ScanOpaque so)
+{
+	int64		total;
+
+	if (so->meta.keys_head == N2_METAPAGE_BLKNO)
+		return false;
+	return n2_keys_collect(so->pg.index, so->meta.keys_head, so->filter,
+						   N2_FILTER_MAX_LIST, &so->list, &so->nlist, &total);
+}
+
+/* Whether the list holds ref (a member walk's test). */
+static bool
+list_contains(void *arg, N2Ref ref)
+{
+	N2ScanOpaque so = (N2ScanOpaque) arg;
+
+	return n2_ref_position(so->list, so->nlist, ref) >= 0;
+}
+
+/* Sets up a pass over the listed elements, nearest first. */
+static void
+list_pass_setup(N2ScanOpaque so)
+{
+	ereport(DEBUG1,
+			(errmsg("n2 index scan: reading the %lld index elements that match the filter",
+					(long long) so->nlist)));
+	so->list_pass = true;
+	sweep_setup(so, sizeof(N2Candidate) * Max(n2_ef_search, N2_LIST_PASS_KEEP));
 }
 
 /* Reads the metapage and prepares the search for this scan's query. */
@@ -262,6 +329,7 @@ scan_start(IndexScanDesc scan)
 	struct varlena *value = NULL;	/* and detoasted */
 	bool		finite = true;
 	bool		never = false;
+	bool		probe = false;
 
 	n2_read_meta(index, &so->meta);
 	n2_params_from_meta(index, &so->meta, &so->params);
@@ -341,16 +409,36 @@ scan_start(IndexScanDesc scan)
 
 	/*
 	 * A filter few elements pass makes the walk visit many nodes per row it
-	 * returns, more than one pass over every element costs.
+	 * returns: read the elements the key directory lists instead, or, in an
+	 * index without one, every element when that costs less.
 	 */
-	if (so->filter != NULL && n2_iterative_scan != N2_ITERATIVE_OFF &&
-		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL && filter_is_rare(so))
+	if (so->filter != NULL)
 	{
-		ereport(DEBUG1,
-				(errmsg("n2 index scan: few index elements match the filter; scanning the index sequentially")));
-		sweep_setup(so, Max(max_memory, (Size) 65536));
-		MemoryContextSwitchTo(oldcxt);
-		return;
+		int			degree = Max(so->params.max_m0, so->params.m);
+
+		so->rate = filter_rate(so);
+		if (so->meta.keys_head != N2_METAPAGE_BLKNO &&
+			so->rate < N2_FILTER_LIST_RATE)
+		{
+			probe = true;
+			if (so->rate * so->meta.nelements <= (double) n2_ef_search * degree &&
+				filter_list(so) && so->nlist <= (int64) n2_ef_search * degree)
+			{
+				list_pass_setup(so);
+				MemoryContextSwitchTo(oldcxt);
+				return;
+			}
+		}
+		else if (so->rate < N2_FILTER_SWEEP_RATE &&
+				 n2_iterative_scan != N2_ITERATIVE_OFF &&
+				 n2_scan_fallback == N2_FALLBACK_SEQUENTIAL)
+		{
+			ereport(DEBUG1,
+					(errmsg("n2 index scan: few index elements match the filter; scanning the index sequentially")));
+			sweep_setup(so, Max(max_memory, (Size) 65536));
+			MemoryContextSwitchTo(oldcxt);
+			return;
+		}
 	}
 
 	switch (n2_iterative_scan)
@@ -380,6 +468,9 @@ scan_start(IndexScanDesc scan)
 	 */
 	so->it.stop_at_bound = mode == N2_ITER_STRICT &&
 		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL;
+	if (probe)
+		so->it.pause_at = (uint64) n2_ef_search *
+			Max(so->params.max_m0, so->params.m) / N2_FILTER_PROBE_DIVISOR;
 
 	if (!n2_iter_start(&so->it, ItemPointerIsValid(&so->meta.entry) ?
 					   n2_tid_to_ref(&so->meta.entry) : N2_INVALID_REF,
@@ -471,12 +562,23 @@ sweep_begin(N2ScanOpaque so)
 	Size		used = n2_iter_memory(&so->it);
 	Size		room;
 
-	if (so->it.mode == N2_ITER_SINGLE || n2_scan_fallback != N2_FALLBACK_SEQUENTIAL ||
-		(so->it.stop != N2_ITER_TUPLE_LIMIT && so->it.stop != N2_ITER_MEMORY_LIMIT))
+	bool		bounded = so->it.stop == N2_ITER_TUPLE_LIMIT ||
+		so->it.stop == N2_ITER_MEMORY_LIMIT;
+
+	/*
+	 * A member walk that ran out of listed nodes it can reach has not seen
+	 * them all: the list is read for the rest.
+	 */
+	bool		member_done = so->it.member != NULL &&
+		so->it.stop == N2_ITER_EXHAUSTED;
+
+	if (so->it.mode == N2_ITER_SINGLE ||
+		!(member_done || (bounded && n2_scan_fallback == N2_FALLBACK_SEQUENTIAL)))
 	{
 		report_stop(so);
 		return false;
 	}
+	so->list_pass = so->list != NULL;
 
 	/* the sweep gets what the walk left of the bound, never under 64 kB */
 	room = Max(max_memory > used ? max_memory - used : 0, (Size) 65536);
@@ -485,11 +587,17 @@ sweep_begin(N2ScanOpaque so)
 	/* strict order: nothing nearer than a row already returned */
 	if (so->it.mode == N2_ITER_STRICT && so->it.yielded_any)
 		n2_sweep_set_floor(&so->sweep, so->it.last_dist);
-	ereport(DEBUG1,
-			(errmsg("n2 index scan reached its %s after visiting %llu tuples; finishing with a sequential pass over the index",
-					so->it.stop == N2_ITER_TUPLE_LIMIT ?
-					"n2.max_scan_tuples" : "memory limit",
-					(unsigned long long) so->it.nvisited)));
+	if (member_done)
+		ereport(DEBUG1,
+				(errmsg("n2 index scan: the filtered walk reached no other matching element after visiting %llu tuples; reading the %lld elements that match",
+						(unsigned long long) so->it.nvisited, (long long) so->nlist)));
+	else
+		ereport(DEBUG1,
+				(errmsg("n2 index scan reached its %s after visiting %llu tuples; finishing with a sequential pass over the %s",
+						so->it.stop == N2_ITER_TUPLE_LIMIT ?
+						"n2.max_scan_tuples" : "memory limit",
+						(unsigned long long) so->it.nvisited,
+						so->list_pass ? "elements that match" : "index")));
 	return true;
 }
 
@@ -587,17 +695,152 @@ exact_offer(void *arg, N2Ref ref, N2ElementTuple et)
 }
 
 /*
- * One pass over every index page; the sweep keeps the nearest elements
- * offered that fit in its memory.
+ * Squared L2 distance, summed N2_L2_BLOCK dimensions at a time; once the sum
+ * exceeds bound, what it is so far.
+ */
+#define N2_L2_BLOCK 128
+
+static float
+l2sq_bounded(const float *v, const float *q, int dims, float bound)
+{
+	float		sum = 0.0f;
+
+	for (int start = 0; start < dims; start += N2_L2_BLOCK)
+	{
+		sum += n2_kernels.l2sq(v + start, q + start, Min(N2_L2_BLOCK, dims - start));
+		if (sum > bound)
+			break;
+	}
+	return sum;
+}
+
+/* Offers every live element of the list, reading their pages in order. */
+static void
+list_offer(N2ScanOpaque so)
+{
+	Relation	index = so->pg.index;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	Buffer		buf = InvalidBuffer;
+
+	/*
+	 * Exact L2 on stored floats, with no walk to reconcile: an element's
+	 * distance is a sum over dimensions, abandoned once past what the sweep
+	 * keeps.
+	 */
+	bool		bounded = !so->it_valid && so->params.metric == N2_METRIC_L2 &&
+		!so->lossy && !so->exact;
+
+	for (int64 i = 0; i < so->nlist; i++)
+	{
+		N2Ref		ref = so->list[i];
+		BlockNumber blkno = n2_ref_block(ref);
+		OffsetNumber off = n2_ref_offset(ref);
+		Page		page;
+		ItemId		iid;
+		N2ElementTuple et;
+
+		if (blkno >= nblocks)
+			continue;
+		if (!BufferIsValid(buf) || BufferGetBlockNumber(buf) != blkno)
+		{
+			if (BufferIsValid(buf))
+				UnlockReleaseBuffer(buf);
+			CHECK_FOR_INTERRUPTS();
+			buf = ReadBuffer(index, blkno);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+		}
+		page = BufferGetPage(buf);
+		if (PageIsNew(page) || off > PageGetMaxOffsetNumber(page))
+			continue;
+		iid = PageGetItemId(page, off);
+		if (!ItemIdIsNormal(iid))
+			continue;
+		et = (N2ElementTuple) PageGetItem(page, iid);
+		if (et->type != N2_TUPLE_ELEMENT || (et->flags & N2_ELEMENT_DELETED))
+			continue;
+		if (bounded)
+		{
+			N2Candidate c;
+
+			if (!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
+				continue;
+			c.ref = ref;
+			c.dist = l2sq_bounded(n2_element_vector(&so->pg, et), so->query,
+								  so->params.dims, n2_sweep_bound(&so->sweep));
+			n2_sweep_offer(&so->sweep, c);
+		}
+		else
+			sweep_offer(so, ref, et);
+	}
+	if (BufferIsValid(buf))
+		UnlockReleaseBuffer(buf);
+}
+
+/*
+ * One pass over every index page, or over the listed elements; the sweep
+ * keeps the nearest elements offered that fit in its memory.
  */
 static void
 sweep_pass(N2ScanOpaque so)
 {
 	n2_sweep_begin_pass(&so->sweep);
-	n2_for_each_element(so->pg.index, so->strategy, false,
-						so->exact ? exact_offer : sweep_offer, so);
+	if (so->list_pass)
+		list_offer(so);
+	else
+		n2_for_each_element(so->pg.index, so->strategy, false,
+							so->exact ? exact_offer : sweep_offer, so);
 	n2_sweep_end_pass(&so->sweep);
 	so->npasses++;
+}
+
+/*
+ * The walk paused after its first visits: when few of them passed the
+ * filter (and it returned nothing yet), lists the elements that do, and
+ * reads them or, too many, walks only those.
+ */
+static void
+probe_decide(N2ScanOpaque so)
+{
+	N2Iterator *it = &so->it;
+	int64		max_read = n2_max_scan_tuples > 0 ?
+		n2_max_scan_tuples : N2_FILTER_MAX_LIST;
+	MemoryContext oldcxt;
+	int			nseeds;
+	N2Ref	   *seeds;
+
+	if (it->yielded_any ||
+		(double) it->nmatched * 3.0 > (double) it->nvisited * so->rate)
+		return;
+	oldcxt = MemoryContextSwitchTo(so->querycxt);
+	if (so->list == NULL && !filter_list(so))
+	{
+		MemoryContextSwitchTo(oldcxt);
+		return;
+	}
+	ereport(DEBUG1,
+			(errmsg("n2 index scan: %llu of the first %llu index elements visited match the filter",
+					(unsigned long long) it->nmatched,
+					(unsigned long long) it->nvisited)));
+	if (so->nlist <= max_read)
+	{
+		n2_iter_free(it);
+		so->it_valid = false;
+		list_pass_setup(so);
+		MemoryContextSwitchTo(oldcxt);
+		return;
+	}
+	nseeds = (int) Min(so->nlist, (int64) N2_FILTER_SEEDS);
+	seeds = palloc(sizeof(N2Ref) * nseeds);
+	for (int i = 0; i < nseeds; i++)
+		seeds[i] = so->list[(int64) i * so->nlist / nseeds];
+	it->member = list_contains;
+	it->member_arg = so;
+	if (!n2_iter_add_seeds(it, seeds, nseeds))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	pfree(seeds);
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /* Remembers a node the walk yields in strict order, if at the top distance. */
@@ -677,6 +920,12 @@ n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 		}
 		else if (!n2_iter_next(&so->it, &c))
 		{
+			if (so->it.paused)
+			{
+				so->it.paused = false;
+				probe_decide(so);
+				continue;
+			}
 			if (!sweep_begin(so))
 				return false;
 			continue;

@@ -605,6 +605,15 @@ flag_dead(N2VacuumState *vs, N2Ref ref)
 	n2_finish_page(state, buf);
 }
 
+/* Whether ref is one of the elements this batch deletes. */
+static bool
+doomed(void *arg, N2Ref ref)
+{
+	N2VacuumState *vs = (N2VacuumState *) arg;
+
+	return refset_contains(&vs->dead, ref);
+}
+
 /* Deletes a tuple without moving other line pointers; WAL-logged. */
 static void
 delete_tuple(N2VacuumState *vs, ItemPointer tid, ItemPointerData *tidchain,
@@ -948,6 +957,9 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 
 	/* no live list names a doomed element, and no insert can reach one */
+	if (vs->meta.keys_head != N2_METAPAGE_BLKNO)
+		n2_keys_remove(vs->index, vs->meta.keys_head, doomed, vs,
+					   vs->info->strategy);
 	for (int64 i = 0; i < vs->dead.n; i++)
 	{
 		vacuum_delay_point();

@@ -21,6 +21,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/index.h"
+#include "common/hashfn.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -51,8 +52,14 @@ typedef struct N2VerifyState
 	bool	   *live;			/* not flagged deleted: a valid link target */
 	bool	   *holds;			/* live and holding heap TIDs: must be
 								 * reachable */
+	uint32	   *keyhash;		/* a hash of the element's filter keys */
 	int64		nrefs;
 	int64		caprefs;
+
+	/* key directory entries: element ref and keys hash, in pairs */
+	uint64	   *entries;
+	int64		nentries;
+	int64		capentries;
 	N2Reach    *reach;			/* pass 3's walk (malloc'd core state) */
 } N2VerifyState;
 
@@ -80,6 +87,8 @@ problem(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
 	tuplestore_putvalues(vs->out, vs->tupdesc, values, nulls);
 	vs->nproblems++;
 }
+
+static void check_keys_page(N2VerifyState *vs, BlockNumber blkno, Page page);
 
 static inline int64
 find_ref(const N2VerifyState *vs, N2Ref ref)
@@ -205,9 +214,15 @@ check_pages(N2VerifyState *vs)
 		}
 		if (PageGetSpecialSize(page) != MAXALIGN(sizeof(N2PageOpaqueData)) ||
 			N2PageGetOpaque(page)->page_id != N2_PAGE_ID ||
-			!(N2PageGetOpaque(page)->flags & N2_PAGE_DATA))
+			!(N2PageGetOpaque(page)->flags & (N2_PAGE_DATA | N2_PAGE_KEYS)))
 		{
 			problem(vs, blkno, InvalidOffsetNumber, "not an n2 data page");
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		if (N2PageGetOpaque(page)->flags & N2_PAGE_KEYS)
+		{
+			check_keys_page(vs, blkno, page);
 			UnlockReleaseBuffer(buf);
 			continue;
 		}
@@ -250,7 +265,10 @@ check_pages(N2VerifyState *vs)
 					vs->levels = repalloc_huge(vs->levels, vs->caprefs);
 					vs->live = repalloc_huge(vs->live, sizeof(bool) * vs->caprefs);
 					vs->holds = repalloc_huge(vs->holds, sizeof(bool) * vs->caprefs);
+					vs->keyhash = repalloc_huge(vs->keyhash, sizeof(uint32) * vs->caprefs);
 				}
+				vs->keyhash[vs->nrefs] = hash_bytes((const unsigned char *) N2ElementKeys(et),
+													et->keylen);
 				vs->refs[vs->nrefs] = n2_ref(blkno, off);
 				vs->levels[vs->nrefs] = et->level;
 				vs->live[vs->nrefs] = !(et->flags & N2_ELEMENT_DELETED);
@@ -264,6 +282,88 @@ check_pages(N2VerifyState *vs)
 		}
 		pfree(elements);
 		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* A key directory page: entries only, each with sound keys. */
+static void
+check_keys_page(N2VerifyState *vs, BlockNumber blkno, Page page)
+{
+	OffsetNumber off = InvalidOffsetNumber;
+	char	   *tuple;
+
+	while ((tuple = n2_page_next_tuple(page, &off)) != NULL)
+	{
+		N2KeyEntry	ke = (N2KeyEntry) tuple;
+		const char *keyproblem;
+
+		if (ke->type != N2_TUPLE_KEYS ||
+			ItemIdGetLength(PageGetItemId(page, off)) != N2_KEY_ENTRY_HEADER + ke->keylen)
+		{
+			problem(vs, blkno, off, "key directory page holds a tuple of kind %d and %u bytes",
+					ke->type, ItemIdGetLength(PageGetItemId(page, off)));
+			continue;
+		}
+		keyproblem = n2_keys_problem(vs->index, N2KeyEntryKeys(ke), ke->keylen);
+		if (keyproblem != NULL)
+			problem(vs, blkno, off, "key directory entry: %s", keyproblem);
+		if (vs->nentries + 2 > vs->capentries)
+		{
+			vs->capentries = Max(vs->capentries * 2, 1024);
+			vs->entries = vs->entries == NULL ?
+				MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * vs->capentries) :
+				repalloc_huge(vs->entries, sizeof(uint64) * vs->capentries);
+		}
+		vs->entries[vs->nentries++] = n2_tid_to_ref(&ke->element);
+		vs->entries[vs->nentries++] =
+			hash_bytes((const unsigned char *) N2KeyEntryKeys(ke), ke->keylen);
+	}
+}
+
+static int
+compare_entries(const void *a, const void *b)
+{
+	const uint64 *x = a;
+	const uint64 *y = b;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	if (x[1] != y[1])
+		return x[1] < y[1] ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Pass 2b: in an index with a key directory, every element holding heap
+ * TIDs has an entry with its keys (a scan listing the elements its filter
+ * passes from the directory would miss its rows otherwise).
+ */
+static void
+check_key_directory(N2VerifyState *vs)
+{
+	int64		n = vs->nentries / 2;
+
+	if (vs->meta.keys_head == N2_METAPAGE_BLKNO)
+	{
+		if (n > 0)
+			problem(vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
+					"metapage names no key directory, but %lld entries exist",
+					(long long) n);
+		return;
+	}
+	if (n > 1)
+		qsort(vs->entries, n, 2 * sizeof(uint64), compare_entries);
+	for (int64 i = 0; i < vs->nrefs; i++)
+	{
+		uint64		key[2] = {vs->refs[i], vs->keyhash[i]};
+
+		CHECK_FOR_INTERRUPTS();
+		if (!vs->holds[i])
+			continue;
+		if (n == 0 || bsearch(key, vs->entries, n, 2 * sizeof(uint64),
+							  compare_entries) == NULL)
+			problem(vs, n2_ref_block(vs->refs[i]), n2_ref_offset(vs->refs[i]),
+					"element has no key directory entry with its keys");
 	}
 }
 
@@ -549,6 +649,7 @@ n2_verify(PG_FUNCTION_ARGS)
 	vs.levels = MemoryContextAllocHuge(CurrentMemoryContext, vs.caprefs);
 	vs.live = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * vs.caprefs);
 	vs.holds = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * vs.caprefs);
+	vs.keyhash = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * vs.caprefs);
 
 	/*
 	 * Inserts and VACUUM's repair pass wait meanwhile, so every link is
@@ -573,6 +674,7 @@ n2_verify(PG_FUNCTION_ARGS)
 					"sq8 index holds elements but names no quantizer");
 		check_pages(&vs);
 		check_elements(&vs);
+		check_key_directory(&vs);
 		check_reachable(&vs);
 	}
 	UnlockPage(vs.index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);

@@ -105,8 +105,11 @@ n2_iter_init(N2Iterator *it, const N2GraphOps *ops, void *ctx,
 	it->nbuf = malloc(it->nbuf_cap * sizeof(N2Ref));
 	it->dbuf = malloc(it->nbuf_cap * sizeof(float));
 	it->okbuf = malloc(it->nbuf_cap * sizeof(bool));
+	it->bbuf = malloc((size_t) it->nbuf_cap * (it->nbuf_cap + 1) * sizeof(N2Ref));
+	it->lbuf = malloc(it->nbuf_cap * sizeof(N2Ref));
 	/* a search of width ef evaluates some ef * degree / 2 nodes */
 	if (it->nbuf == NULL || it->dbuf == NULL || it->okbuf == NULL ||
+		it->bbuf == NULL || it->lbuf == NULL ||
 		!n2_visited_init_hash(&it->visited, (uint64_t) it->ef * it->nbuf_cap / 2))
 	{
 		n2_iter_free(it);
@@ -127,6 +130,8 @@ n2_iter_free(N2Iterator *it)
 	free(it->nbuf);
 	free(it->dbuf);
 	free(it->okbuf);
+	free(it->bbuf);
+	free(it->lbuf);
 	n2_visited_free(&it->visited);
 	memset(it, 0, sizeof(*it));
 }
@@ -137,7 +142,8 @@ n2_iter_memory(const N2Iterator *it)
 	return (it->cand.cap + it->best.cap + it->spare.cap + it->pending.cap +
 			it->far.cap + it->farx.cap) *
 		sizeof(N2Candidate) + it->visited.nslots * sizeof(N2Ref) +
-		it->nbuf_cap * (sizeof(N2Ref) + sizeof(float) + sizeof(bool));
+		it->nbuf_cap * (sizeof(N2Ref) + sizeof(float) + sizeof(bool)) +
+		(size_t) it->nbuf_cap * (it->nbuf_cap + 2) * sizeof(N2Ref);
 }
 
 /* Appends c to the unordered far list. */
@@ -306,6 +312,107 @@ n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
 	return true;
 }
 
+/* Evaluates the n nodes in bbuf, which the walk has marked visited. */
+static bool
+iter_evaluate(N2Iterator *it, int n)
+{
+	for (int start = 0; start < n; start += it->nbuf_cap)
+	{
+		int			take = n - start < it->nbuf_cap ? n - start : it->nbuf_cap;
+
+		iter_distances(it, it->bbuf + start, take, it->dbuf, it->okbuf);
+		for (int i = 0; i < take; i++)
+		{
+			N2Candidate nc = {it->dbuf[i], it->bbuf[start + i]};
+
+			if (!iter_add(it, nc, it->okbuf[i]))
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Member walk: appends to bbuf, from position nb, the unvisited nodes that
+ * pass among the neighbours of ref, and through each neighbour that does
+ * not, among that one's; returns the new count, or -1 when out of memory.
+ */
+static int
+iter_gather_members(N2Iterator *it, N2Ref ref, int nb)
+{
+	int			n = it->ops->neighbors(it->ctx, ref, 0, it->nbuf, it->nbuf_cap);
+	int			nbridge = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		N2Ref		x = it->nbuf[i];
+		int			seen;
+
+		if (!it->member(it->member_arg, x))
+		{
+			it->nbuf[nbridge++] = x;
+			continue;
+		}
+		seen = n2_visited_test_and_set(&it->visited, x);
+		if (seen < 0)
+			return -1;
+		if (seen == 0)
+			it->bbuf[nb++] = x;
+	}
+	for (int j = 0; j < nbridge; j++)
+	{
+		int			m = it->ops->neighbors(it->ctx, it->nbuf[j], 0, it->lbuf,
+										   it->nbuf_cap);
+
+		it->nbridged++;
+		for (int k = 0; k < m; k++)
+		{
+			N2Ref		y = it->lbuf[k];
+			int			seen;
+
+			if (!it->member(it->member_arg, y))
+				continue;
+			seen = n2_visited_test_and_set(&it->visited, y);
+			if (seen < 0)
+				return -1;
+			if (seen == 0)
+				it->bbuf[nb++] = y;
+		}
+	}
+	return nb;
+}
+
+bool
+n2_iter_add_seeds(N2Iterator *it, const N2Ref *seeds, int n)
+{
+	while (n > 0)
+	{
+		int			take = n < it->nbuf_cap ? n : it->nbuf_cap;
+		int			nb = 0;
+
+		for (int i = 0; i < take; i++)
+		{
+			int			seen = n2_visited_test_and_set(&it->visited, seeds[i]);
+
+			if (seen < 0)
+			{
+				iter_fail(it, N2_ITER_OUT_OF_MEMORY);
+				return false;
+			}
+			if (seen == 0)
+				it->bbuf[nb++] = seeds[i];
+		}
+		if (!iter_evaluate(it, nb))
+		{
+			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
+			return false;
+		}
+		seeds += take;
+		n -= take;
+	}
+	return true;
+}
+
 /* True when the closest unexpanded candidate cannot improve the ef best. */
 static inline bool
 iter_converged(const N2Iterator *it)
@@ -324,6 +431,16 @@ iter_expand(N2Iterator *it)
 	int			n;
 	int			nnew = 0;
 
+	if (it->member != NULL)
+	{
+		/* what did not pass was visited before the walk knew the members */
+		if (!it->member(it->member_arg, c.ref))
+			return;
+		n = iter_gather_members(it, c.ref, 0);
+		if (n < 0 || !iter_evaluate(it, n))
+			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
+		return;
+	}
 	n = it->ops->neighbors(it->ctx, c.ref, 0, it->nbuf, it->nbuf_cap);
 	for (int i = 0; i < n; i++)
 	{
@@ -401,6 +518,12 @@ n2_iter_next(N2Iterator *it, N2Candidate *out)
 	{
 		if (it->stop == N2_ITER_RUNNING && !iter_converged(it))
 		{
+			if (it->pause_at > 0 && it->nvisited >= it->pause_at)
+			{
+				it->pause_at = 0;
+				it->paused = true;
+				return false;
+			}
 			iter_expand(it);
 			continue;
 		}

@@ -63,6 +63,18 @@ typedef struct N2Iterator
 	uint64_t	max_visited;	/* 0: unlimited */
 	size_t		max_memory;		/* bytes, 0: unlimited */
 	bool		stop_at_bound;	/* a bound ends it before pending is yielded */
+	uint64_t	pause_at;		/* once this many nodes are visited, next
+								 * returns false with paused set (0: never) */
+	bool		paused;
+
+	/*
+	 * A member walk, once the caller knows every node that passes its filter
+	 * (member says which): it expands only those, and evaluates only those,
+	 * among a node's neighbours and, through each neighbour that does not
+	 * pass, among that one's neighbours (ACORN's two-hop expansion).
+	 */
+	bool		(*member) (void *arg, N2Ref ref);
+	void	   *member_arg;
 	bool		filtered;		/* ops->distances_match decides what is
 								 * yielded */
 
@@ -77,6 +89,8 @@ typedef struct N2Iterator
 	float	   *dbuf;
 	bool	   *okbuf;
 	int			nbuf_cap;
+	N2Ref	   *bbuf;			/* member walk: nodes to evaluate */
+	N2Ref	   *lbuf;			/* member walk: a bridge's neighbours */
 
 	bool		started;
 	bool		yielded_any;
@@ -85,6 +99,7 @@ typedef struct N2Iterator
 	uint64_t	nvisited;		/* nodes whose distance was computed */
 	uint64_t	nskipped;		/* strict mode: found after a farther one */
 	uint64_t	nmatched;		/* of nvisited, passing the filter */
+	uint64_t	nbridged;		/* member walk: bridges whose links were read */
 } N2Iterator;
 
 /*
@@ -103,8 +118,15 @@ extern void n2_iter_free(N2Iterator *it);
 extern bool n2_iter_start(N2Iterator *it, N2Ref entry, int top_level);
 
 /*
+ * Adds nodes that pass the filter to a member walk (see N2Iterator.member),
+ * which may not reach them from where it is.  False when out of memory.
+ */
+extern bool n2_iter_add_seeds(N2Iterator *it, const N2Ref *seeds, int n);
+
+/*
  * The next node in ascending distance; false when there is none (it->stop
- * says why).  Once a bound stops the search, the nodes still pending are
+ * says why), or, once, when pause_at is reached (it->paused set; the caller
+ * clears it and may go on).  Once a bound stops the search, the nodes still pending are
  * yielded too, unless stop_at_bound is set: then the caller, which finishes
  * the scan some other way, gets false at once and everything past the last
  * node yielded is left to it.

@@ -13,6 +13,7 @@
 #ifndef N2_CORE_SWEEP_H
 #define N2_CORE_SWEEP_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -42,6 +43,16 @@ extern void n2_sweep_end_pass(N2Sweep *s);
 
 /* The next key of this pass; false when the pass has none left. */
 extern bool n2_sweep_next(N2Sweep *s, N2Candidate *out);
+
+/*
+ * The distance a key offered now must be under to be kept: past it, a
+ * caller may stop computing one (it only sets the overflow).
+ */
+static inline float
+n2_sweep_bound(const N2Sweep *s)
+{
+	return s->n == s->cap ? s->items[0].dist : INFINITY;
+}
 
 /* After a pass is drained: whether another pass would find more. */
 static inline bool
