@@ -309,9 +309,6 @@ list_contains(void *arg, N2Ref ref)
 static void
 list_pass_setup(N2ScanOpaque so)
 {
-	ereport(DEBUG1,
-			(errmsg("n2 index scan: reading the %lld index elements that match the filter",
-					(long long) so->nlist)));
 	so->list_pass = true;
 	sweep_setup(so, sizeof(N2Candidate) * Max(n2_ef_search, N2_LIST_PASS_KEEP));
 }
@@ -424,6 +421,9 @@ scan_start(IndexScanDesc scan)
 			if (so->rate * so->meta.nelements <= (double) n2_ef_search * degree &&
 				filter_list(so) && so->nlist <= (int64) n2_ef_search * degree)
 			{
+				ereport(DEBUG1,
+						(errmsg("n2 index scan: reading the %lld index elements that match the filter",
+								(long long) so->nlist)));
 				list_pass_setup(so);
 				MemoryContextSwitchTo(oldcxt);
 				return;
@@ -818,9 +818,11 @@ probe_decide(N2ScanOpaque so)
 		return;
 	}
 	ereport(DEBUG1,
-			(errmsg("n2 index scan: %llu of the first %llu index elements visited match the filter",
+			(errmsg("n2 index scan: %llu of the first %llu index elements visited match the filter; %s the %lld that do",
 					(unsigned long long) it->nmatched,
-					(unsigned long long) it->nvisited)));
+					(unsigned long long) it->nvisited,
+					so->nlist <= max_read ? "reading" : "walking only",
+					(long long) so->nlist)));
 	if (so->nlist <= max_read)
 	{
 		n2_iter_free(it);

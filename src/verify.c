@@ -56,7 +56,7 @@ typedef struct N2VerifyState
 	int64		nrefs;
 	int64		caprefs;
 
-	/* key directory entries: element ref and keys hash, in pairs */
+	/* key directory entries: element ref, keys hash and the entry's place */
 	uint64	   *entries;
 	int64		nentries;
 	int64		capentries;
@@ -307,7 +307,7 @@ check_keys_page(N2VerifyState *vs, BlockNumber blkno, Page page)
 		keyproblem = n2_keys_problem(vs->index, N2KeyEntryKeys(ke), ke->keylen);
 		if (keyproblem != NULL)
 			problem(vs, blkno, off, "key directory entry: %s", keyproblem);
-		if (vs->nentries + 2 > vs->capentries)
+		if (vs->nentries + 3 > vs->capentries)
 		{
 			vs->capentries = Max(vs->capentries * 2, 1024);
 			vs->entries = vs->entries == NULL ?
@@ -317,6 +317,7 @@ check_keys_page(N2VerifyState *vs, BlockNumber blkno, Page page)
 		vs->entries[vs->nentries++] = n2_tid_to_ref(&ke->element);
 		vs->entries[vs->nentries++] =
 			hash_bytes((const unsigned char *) N2KeyEntryKeys(ke), ke->keylen);
+		vs->entries[vs->nentries++] = n2_ref(blkno, off);
 	}
 }
 
@@ -336,12 +337,14 @@ compare_entries(const void *a, const void *b)
 /*
  * Pass 2b: in an index with a key directory, every element holding heap
  * TIDs has an entry with its keys (a scan listing the elements its filter
- * passes from the directory would miss its rows otherwise).
+ * passes from the directory would miss its rows otherwise), and every entry
+ * names an element with its keys (VACUUM removes an element's entry before
+ * the element).
  */
 static void
 check_key_directory(N2VerifyState *vs)
 {
-	int64		n = vs->nentries / 2;
+	int64		n = vs->nentries / 3;
 
 	if (vs->meta.keys_head == N2_METAPAGE_BLKNO)
 	{
@@ -351,16 +354,27 @@ check_key_directory(N2VerifyState *vs)
 					(long long) n);
 		return;
 	}
+	for (int64 i = 0; i < n; i++)
+	{
+		uint64	   *e = &vs->entries[3 * i];
+		int64		at = find_ref(vs, e[0]);
+
+		if (at < 0 || vs->keyhash[at] != e[1])
+			problem(vs, n2_ref_block(e[2]), n2_ref_offset(e[2]),
+					"key directory entry names (%u,%u), %s",
+					n2_ref_block(e[0]), n2_ref_offset(e[0]),
+					at < 0 ? "which is not an element" : "whose keys differ");
+	}
 	if (n > 1)
-		qsort(vs->entries, n, 2 * sizeof(uint64), compare_entries);
+		qsort(vs->entries, n, 3 * sizeof(uint64), compare_entries);
 	for (int64 i = 0; i < vs->nrefs; i++)
 	{
-		uint64		key[2] = {vs->refs[i], vs->keyhash[i]};
+		uint64		key[3] = {vs->refs[i], vs->keyhash[i], 0};
 
 		CHECK_FOR_INTERRUPTS();
 		if (!vs->holds[i])
 			continue;
-		if (n == 0 || bsearch(key, vs->entries, n, 2 * sizeof(uint64),
+		if (n == 0 || bsearch(key, vs->entries, n, 3 * sizeof(uint64),
 							  compare_entries) == NULL)
 			problem(vs, n2_ref_block(vs->refs[i]), n2_ref_offset(vs->refs[i]),
 					"element has no key directory entry with its keys");

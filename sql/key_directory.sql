@@ -1,0 +1,87 @@
+--
+-- The key directory of an index with filter columns (src/keys.c): a filter
+-- few elements pass reads just those; a walk that finds few of them near the
+-- query switches to that; past n2.max_scan_tuples of them it walks only
+-- those.  The DEBUG1 lines say which; every answer is checked against the
+-- same query with index scans off.  Inserts add entries, VACUUM removes them
+-- (n2_verify checks both ways).
+--
+SET client_min_messages = warning;
+
+-- Ten clusters along the first axis, one per cat: v = [cat * 10 + noise, ...].
+CREATE TABLE kd (id int PRIMARY KEY, cat int, tag text, v vector(3));
+INSERT INTO kd SELECT i, i % 10, 't' || (i % 7),
+	ARRAY[(i % 10) * 10 + sin(i), cos(i), sin(i * 0.37)]::real[]::vector
+	FROM generate_series(1, 2000) i;
+CREATE INDEX kd_n2 ON kd USING n2 (v vector_l2_ops, cat, tag)
+	WITH (m = 4, ef_construction = 40, n_threads = 1);
+SELECT * FROM n2_verify('kd_n2');
+
+CREATE FUNCTION kd_ids(filter text, q text, k int) RETURNS int[]
+LANGUAGE plpgsql AS $$
+DECLARE r int[];
+BEGIN
+	EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM kd WHERE %s ORDER BY v <-> %L LIMIT %s) s',
+				   filter, q, k) INTO r;
+	RETURN r;
+END $$;
+CREATE FUNCTION kd_same(filter text, q text, k int) RETURNS bool
+LANGUAGE plpgsql AS $$
+DECLARE
+	a int[];
+	b int[];
+BEGIN
+	SET LOCAL enable_seqscan = on;
+	SET LOCAL enable_indexscan = off;
+	b := kd_ids(filter, q, k);
+	SET LOCAL enable_seqscan = off;
+	SET LOCAL enable_indexscan = on;
+	a := kd_ids(filter, q, k);
+	RETURN a IS NOT DISTINCT FROM b;
+END $$;
+
+SET enable_seqscan = off;
+SET client_min_messages = debug1;
+
+-- 29 rows pass: the directory lists them and all are read.
+SELECT kd_same('cat = 3 AND tag = ''t2''', '[31,0,0]', 10);
+
+-- 200 pass, near the query: the walk goes on.
+SET n2.ef_search = 10;
+SELECT kd_same('cat = 3', '[31,0,0]', 10);
+
+-- 200 pass, none near the query (cluster 7): the walk's first visits find
+-- none, and the listed ones are read instead.
+SELECT kd_same('cat = 3', '[71,0,0]', 10);
+
+-- The same with more listed than n2.max_scan_tuples: a walk over them only.
+SET n2.max_scan_tuples = 100;
+SELECT kd_same('cat = 3', '[71,0,0]', 10);
+SELECT kd_same('cat = 3', '[71,0,0]', 150);
+RESET n2.max_scan_tuples;
+RESET n2.ef_search;
+RESET client_min_messages;
+
+-- Inserts add entries; a filter only they pass finds them.
+INSERT INTO kd SELECT i, 42, 'new', ARRAY[(i - 2000) * 0.01, cos(i), 0]::real[]::vector
+	FROM generate_series(2001, 2030) i;
+SELECT * FROM n2_verify('kd_n2');
+SELECT kd_same('cat = 42', '[0,0,0]', 50), cardinality(kd_ids('cat = 42', '[0,0,0]', 50));
+
+-- VACUUM removes the entries of the elements it deletes; inserts reuse them.
+DELETE FROM kd WHERE id % 3 = 0 OR cat = 42;
+VACUUM kd;
+SELECT * FROM n2_verify('kd_n2');
+SELECT kd_same('cat = 3 AND tag = ''t2''', '[31,0,0]', 10);
+SELECT cardinality(kd_ids('cat = 42', '[0,0,0]', 50));
+INSERT INTO kd SELECT i, 43, 'again', ARRAY[(i - 3000) * 0.01, sin(i), 1]::real[]::vector
+	FROM generate_series(3001, 3300) i;
+SELECT * FROM n2_verify('kd_n2');
+SELECT kd_same('cat = 43', '[0,0,1]', 400), cardinality(kd_ids('cat = 43', '[0,0,1]', 400));
+SELECT kd_same('cat = 43 AND id % 10 = 0', '[0,0,1]', 10);
+
+-- An index without filter columns has no directory.
+CREATE INDEX kd_plain ON kd USING n2 (v) WITH (m = 4);
+SELECT * FROM n2_verify('kd_plain');
+DROP TABLE kd;
+DROP FUNCTION kd_ids, kd_same;
