@@ -797,6 +797,7 @@ n2_buildempty(Relation index)
 {
 	PGAlignedBlock page;
 	N2Params	params;
+	bool		has_keys;
 
 	n2_check_columns(index);
 	n2_params_from_options(index, &params);
@@ -805,10 +806,28 @@ n2_buildempty(Relation index)
 	if (params.link_bytes == 0)
 		params.link_bytes = 4;
 	n2_init_meta(page.data, &params, N2_LEVEL_SEED);
+	has_keys = IndexRelationGetNumberOfKeyAttributes(index) > 1;
+	if (has_keys)
+	{
+		N2PageGetMeta(page.data)->keys_head = N2_METAPAGE_BLKNO + 1;
+		N2PageGetMeta(page.data)->keys_tail = N2_METAPAGE_BLKNO + 1;
+	}
 	PageSetChecksumInplace(page.data, N2_METAPAGE_BLKNO);
 	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, N2_METAPAGE_BLKNO,
 			  page.data, true);
 	log_newpage(&(RelationGetSmgr(index))->smgr_rnode.node, INIT_FORKNUM,
 				N2_METAPAGE_BLKNO, page.data, true);
+
+	/* and an empty key directory for filter columns */
+	if (has_keys)
+	{
+		n2_init_page(page.data, N2_PAGE_KEYS);
+		N2PageGetOpaque(page.data)->next = InvalidBlockNumber;
+		PageSetChecksumInplace(page.data, N2_METAPAGE_BLKNO + 1);
+		smgrextend(RelationGetSmgr(index), INIT_FORKNUM, N2_METAPAGE_BLKNO + 1,
+				   page.data, true);
+		log_newpage(&(RelationGetSmgr(index))->smgr_rnode.node, INIT_FORKNUM,
+					N2_METAPAGE_BLKNO + 1, page.data, true);
+	}
 	smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
 }

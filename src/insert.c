@@ -613,7 +613,7 @@ insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
 	if (level > is->meta.max_level)
 		link_old_entry(is, sel, nsel);
 	newref = place_element(index, p, v, keys, keylen,
-							   is->meta.keys_head != N2_METAPAGE_BLKNO, level, heaptid, sel,
+						   is->meta.keys_head != N2_METAPAGE_BLKNO, level, heaptid, sel,
 						   nsel);
 	n2_pause_point("insert-placed");
 

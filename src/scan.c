@@ -90,6 +90,7 @@ typedef struct N2ScanOpaqueData
 	int64		nlist;
 	bool		list_pass;		/* the sweep reads the list, not the index */
 	double		rate;			/* the sample's share of elements passing */
+	double		est_elements;	/* and its estimate of the elements */
 
 	/* the exact finish once a bound stopped the walk */
 	N2Sweep		sweep;
@@ -278,6 +279,7 @@ filter_rate(N2ScanOpaque so)
 		}
 		UnlockReleaseBuffer(buf);
 	}
+	so->est_elements = sample > 0 ? seen * npages / sample : 0;
 	return seen > 0 ? passed / seen : 1.0;
 }
 
@@ -418,7 +420,7 @@ scan_start(IndexScanDesc scan)
 			so->rate < N2_FILTER_LIST_RATE)
 		{
 			probe = true;
-			if (so->rate * so->meta.nelements <= (double) n2_ef_search * degree &&
+			if (so->rate * so->est_elements <= (double) n2_ef_search * degree &&
 				filter_list(so) && so->nlist <= (int64) n2_ef_search * degree)
 			{
 				ereport(DEBUG1,
@@ -563,14 +565,14 @@ sweep_begin(N2ScanOpaque so)
 	Size		room;
 
 	bool		bounded = so->it.stop == N2_ITER_TUPLE_LIMIT ||
-		so->it.stop == N2_ITER_MEMORY_LIMIT;
+	so->it.stop == N2_ITER_MEMORY_LIMIT;
 
 	/*
 	 * A member walk that ran out of listed nodes it can reach has not seen
 	 * them all: the list is read for the rest.
 	 */
 	bool		member_done = so->it.member != NULL &&
-		so->it.stop == N2_ITER_EXHAUSTED;
+	so->it.stop == N2_ITER_EXHAUSTED;
 
 	if (so->it.mode == N2_ITER_SINGLE ||
 		!(member_done || (bounded && n2_scan_fallback == N2_FALLBACK_SEQUENTIAL)))
@@ -728,7 +730,7 @@ list_offer(N2ScanOpaque so)
 	 * keeps.
 	 */
 	bool		bounded = !so->it_valid && so->params.metric == N2_METRIC_L2 &&
-		!so->lossy && !so->exact;
+	!so->lossy && !so->exact;
 
 	for (int64 i = 0; i < so->nlist; i++)
 	{
@@ -746,7 +748,7 @@ list_offer(N2ScanOpaque so)
 			if (BufferIsValid(buf))
 				UnlockReleaseBuffer(buf);
 			CHECK_FOR_INTERRUPTS();
-			buf = ReadBuffer(index, blkno);
+			buf = n2_read_buffer(index, blkno);
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
 		}
 		page = BufferGetPage(buf);
@@ -762,8 +764,7 @@ list_offer(N2ScanOpaque so)
 		{
 			N2Candidate c;
 
-			if (!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
-				continue;
+			/* listed, so it passes (load_tids tests a slot reused since) */
 			c.ref = ref;
 			c.dist = l2sq_bounded(n2_element_vector(&so->pg, et), so->query,
 								  so->params.dims, n2_sweep_bound(&so->sweep));
@@ -803,7 +804,7 @@ probe_decide(N2ScanOpaque so)
 {
 	N2Iterator *it = &so->it;
 	int64		max_read = n2_max_scan_tuples > 0 ?
-		n2_max_scan_tuples : N2_FILTER_MAX_LIST;
+	n2_max_scan_tuples : N2_FILTER_MAX_LIST;
 	MemoryContext oldcxt;
 	int			nseeds;
 	N2Ref	   *seeds;
