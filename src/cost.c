@@ -99,10 +99,11 @@ n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	if (index->ncolumns > 1)
 	{
 		double		listed = ntuples * costs.indexSelectivity;
-		Cost		list = ceil(ntuples * N2_KEY_ENTRY_ESTIMATE / BLCKSZ) * seq_page_cost +
-		ntuples * cpu_operator_cost +
-		listed * (random_page_cost * 0.25 + per_distance + cpu_index_tuple_cost);
+		Cost		list;
 
+		list = ceil(ntuples * N2_KEY_ENTRY_ESTIMATE / BLCKSZ) * seq_page_cost +
+			ntuples * cpu_operator_cost +
+			listed * (random_page_cost * 0.25 + per_distance + cpu_index_tuple_cost);
 		pass = Min(pass, list);
 	}
 
