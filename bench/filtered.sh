@@ -143,6 +143,8 @@ fvecs_copy() { # path [labels] [limit]
 if [ "${REUSE:-0}" = 1 ] && [ "${BENCH_SERVER:-0}" = 1 ] &&
 	[ "$("${PSQL[@]}" -Atc "SELECT count(*) FROM pg_class WHERE relname = 'items_n2'")" = 1 ]; then
 	log "reusing table items and index items_n2"
+	[ "$("${PSQL[@]}" -Atc "SELECT count(*) FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'labels' AND NOT attisdropped")" = 1 ] ||
+		die "table items has no labels column (made by an older filtered.sh): run with REUSE=0"
 else
 	log "load fashion-mnist base (60,000 x 784) with label, bucket and labels columns"
 	"${PSQL[@]}" -c "CREATE EXTENSION IF NOT EXISTS n2" \
