@@ -14,8 +14,10 @@
 #                 tier, so one label matches 10%, 1% or 0.1% (NULL on the NULL rows,
 #                 '{}' on ~2%)
 #   tags   text[] {a<h11 % 10>, b<h12 % 100>, c<h13 % 1000>}: the same tiers
-# and ONE n2 index on (v vector_l2_ops, cat, b100, b1000, flag, tag, u, labels, tags)
-# WITH (m = 8, ef_construction = 40).
+#   s2     int2   h14 % 100                     (1%; compared with int4 constants)
+#   l8     int8[] {10^10 + h15 % 10, 10^10 + 100 + h16 % 100}: tiers 10% and 1%
+# and ONE n2 index on (v vector_l2_ops, cat, b100, b1000, flag, tag, u, labels, tags,
+# s2, l8) WITH (m = 8, ef_construction = 40).
 #
 # For each case (operator x selectivity, list in @cases) and NQ query vectors
 # (query.fvecs, disjoint from the base), the n2 scan with DEFAULT n2 settings
@@ -88,16 +90,19 @@ my @nullrows;
 			$isnull ? '\N' : 'k' . h($id, 4) % 100,
 			uuid_of(h($id, 5) % 1000),
 			$labels,
-			sprintf('{a%d,b%d,c%d}', h($id, 11) % 10, h($id, 12) % 100, h($id, 13) % 1000)),
+			sprintf('{a%d,b%d,c%d}', h($id, 11) % 10, h($id, 12) % 100, h($id, 13) % 1000),
+			h($id, 14) % 100,
+			sprintf('{%d,%d}', $BIG + h($id, 15) % 10, $BIG + 100 + h($id, 16) % 100)),
 		  "\n";
 	}
 	close $out or die "$tsv: $!";
 	$node->safe_psql('postgres', qq{
 		CREATE TABLE items (id int PRIMARY KEY, v vector(128), cat int4, b100 int4,
-							b1000 int8, flag bool, tag text, u uuid, labels int4[], tags text[]);
+							b1000 int8, flag bool, tag text, u uuid, labels int4[], tags text[],
+							s2 int2, l8 int8[]);
 		COPY items FROM '$tsv';
 		CREATE INDEX items_n2 ON items USING n2
-			(v vector_l2_ops, cat, b100, b1000, flag, tag, u, labels, tags)
+			(v vector_l2_ops, cat, b100, b1000, flag, tag, u, labels, tags, s2, l8)
 			WITH (m = 8, ef_construction = 40);
 		VACUUM ANALYZE items;
 	});
@@ -169,6 +174,13 @@ my @cases = (
 	[ '= uuid', '10%', sub { 'u IN (' . join(', ', map { q_(uuid_of((x_($_[0]) + $_) % 1000)) } 0 .. 99) . ')' } ],
 	[ '= uuid', '1%', sub { 'u = ANY (ARRAY[' . join(', ', map { q_(uuid_of((x_($_[0]) + $_) % 1000)) . '::uuid' } 0 .. 9) . '])' } ],
 	[ '= uuid', '0.1%', sub { 'u = ' . q_(uuid_of(x_($_[0]))) } ],
+	[ '= int2',  '1%',   sub { 's2 = ' . b_($_[0]) } ],
+	[ '<= int2', '10%',  sub { 's2 <= 9' } ],
+	[ 'IN int2', '10%',  sub { 's2 IN (' . join(', ', map { (b_($_[0]) + 3 * $_) % 100 } 0 .. 9) . ')' } ],
+	[ '> int2',  '0.1%', sub { 's2 > 98 AND cat = ' . c_($_[0]) } ],
+	[ '&& int8[]', '10%',  sub { 'l8 && ARRAY[' . big(c_($_[0])) . ']::int8[]' } ],
+	[ '@> int8[]', '1%',   sub { 'l8 @> ARRAY[' . big(100 + b_($_[0])) . ']::int8[]' } ],
+	[ '@> int8[]', '0.1%', sub { 'l8 @> ARRAY[' . big(c_($_[0])) . ', ' . big(100 + b_($_[0])) . ']::int8[]' } ],
 	[ 'IS NULL', '1%', sub { 'cat IS NULL' }, 0 ],
 );
 
@@ -331,6 +343,7 @@ for my $w ('b100 = 37', 'b100 = 37 AND flag', 'labels && ARRAY[137]', "tag = 'k3
 	};
 	my $ex = $sql->($EXACT);
 	my $ix = $sql->($INDEX);
+	my $rx = $sql->("$INDEX SET n2.iterative_scan = relaxed_order;");
 	my $n  = scalar split / /, $ex->[0];
 	my $same = grep { $ex->[$_] eq $ix->[$_] } 0 .. $NQ - 1;
 	my $rows = 0;
@@ -343,6 +356,7 @@ for my $w ('b100 = 37', 'b100 = 37 AND flag', 'labels && ARRAY[137]', "tag = 'k3
 			my $p = 0;
 			$p++ while $p < @e && $p < @i && $e[$p] eq $i[$p];
 			"query $_: exact " . scalar(@e) . ' rows, n2 ' . scalar(@i)
+			  . ' (relaxed_order: ' . scalar(split / /, $rx->[$_]) . ')'
 			  . " rows, first difference at rank $p: exact " . ($e[$p] // '-') . ', n2 ' . ($i[$p] // '-')
 		} grep { $ex->[$_] ne $ix->[$_] } 0 .. $NQ - 1));
 }
