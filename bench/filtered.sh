@@ -5,12 +5,14 @@
 # for a filter that matches 5 rows but that the planner cannot estimate.
 #
 # Data: fashion-mnist (60,000 x 784, L2) with its class label (10 classes, ~10%
-# each) and a synthetic bucket = id % 100 (1%) as columns:
-#   items (id int PRIMARY KEY, label int, bucket int, embedding vector(784))
+# each), a synthetic bucket = id % 100 (1%) and a label set of 2 distinct labels
+# out of 1..20 drawn from a hash of the id (so unrelated to the vector and to the
+# class; one label matches ~10% of the rows) as columns:
+#   items (id int PRIMARY KEY, label int, bucket int, labels int4[], embedding vector(784))
 # and an n2 index WITH (m = 16, ef_construction = 64, n_threads = 2) on
-# (embedding, label, bucket): label and bucket are filter columns stored in the
-# index, which evaluates the conditions on them (FILTER_COLUMNS=0: on embedding
-# alone, the filter applied above the scan).
+# (embedding, label, bucket, labels): label, bucket and labels are filter columns
+# stored in the index, which evaluates the conditions on them (FILTER_COLUMNS=0:
+# on embedding alone, the filter applied above the scan).
 # Query i (of the first NQ of query.fvecs) runs
 #   10%: ... WHERE label = <query i's class>  ORDER BY embedding <-> q LIMIT 10
 #    1%: ... WHERE bucket = i % 100           ORDER BY embedding <-> q LIMIT 10
@@ -22,6 +24,10 @@
 #   u10%: ... WHERE label = c   (1% above, bucket = i % 100, is uncorrelated too)
 #   u0.1%: ... WHERE label = c AND bucket = i % 100      (about 60 rows)
 #   two:  ... WHERE label = c AND bucket < 50            (two conditions, 5%)
+#   u1:   ... WHERE bucket = 37                         (1%, the same bucket for every query)
+# Label sets (uncorrelated too), with c1 = 1 + i % 20, c2 = 1 + (i + 7) % 20:
+#   lab:  ... WHERE labels && ARRAY[c1, c2]             (overlaps, ~19.5%)
+#   labc: ... WHERE labels @> ARRAY[c1]                 (contains, ~10%)
 # The exact plan's answers are the ground truth (recall is tie-aware: a returned
 # row is a hit when its distance is <= the 10th exact distance).
 #
@@ -42,6 +48,8 @@
 #   REUSE=1         keep an existing items table/index (BENCH_SERVER only)
 #   DATA_DIR        shared data folder (default <repo>/../shared/data)
 #   SHARED_BUFFERS  of the throwaway cluster (default 2GB)
+#   SELS            query kinds to run, in this order (default all:
+#                   "10 1 5 u10 u01 two u1 lab labc")
 #   OUT             write the markdown table there too
 # Run as root without BENCH_SERVER (the throwaway cluster runs as postgres).
 set -euo pipefail
@@ -59,6 +67,13 @@ NQ=${NQ:-200}
 NQ5=${NQ5:-20}
 PASSES=${PASSES:-3}
 INDEX_OPTS=${INDEX_OPTS:-"m = 16, ef_construction = 64, n_threads = 2"}
+SELS=${SELS:-10 1 5 u10 u01 two u1 lab labc}
+for sel in $SELS; do
+	case $sel in
+	10 | 1 | 5 | u10 | u01 | two | u1 | lab | labc) ;;
+	*) die "unknown query kind '$sel' in SELS (known: 10 1 5 u10 u01 two u1 lab labc)" ;;
+	esac
+done
 command -v python3 >/dev/null || die "python3 needed (to convert .fvecs)"
 
 tmp=$(mktemp -d /tmp/n2filtered.XXXXXX)
@@ -92,7 +107,9 @@ fi
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 
 # ---- data ----
-# fvecs -> COPY text; ids are 0-based row numbers.
+# fvecs -> COPY text; ids are 0-based row numbers.  With labels:
+# "id<TAB>class<TAB>bucket<TAB>{l1,l2}<TAB>[vector]"; l1, l2: 2 distinct labels of
+# 1..20 from a 32-bit multiplicative hash of the id.
 fvecs_copy() { # path [labels] [limit]
 	python3 - "$@" <<-'PY'
 		import struct, sys
@@ -100,6 +117,12 @@ fvecs_copy() { # path [labels] [limit]
 		labels = open(sys.argv[2], 'rb').read() if len(sys.argv) > 2 and sys.argv[2] else None
 		limit = int(sys.argv[3]) if len(sys.argv) > 3 else None
 		out = sys.stdout
+		def labelset(i):
+		    h1 = ((i + 1) * 2654435761) & 0xffffffff
+		    h2 = ((i + 1) * 40503 * 2246822519 + 97) & 0xffffffff
+		    l1 = 1 + (h1 >> 16) % 20
+		    l2 = 1 + (l1 + (h2 >> 16) % 19) % 20   # another of the 19 others
+		    return '{%d,%d}' % (l1, l2)
 		with open(path, 'rb') as f:
 		    i = 0
 		    while limit is None or i < limit:
@@ -110,7 +133,7 @@ fvecs_copy() { # path [labels] [limit]
 		        v = struct.unpack('<%df' % d, f.read(4 * d))
 		        vec = '[' + ','.join(repr(x) for x in v) + ']'
 		        if labels is not None:
-		            out.write('%d\t%d\t%d\t%s\n' % (i, labels[i], i % 100, vec))
+		            out.write('%d\t%d\t%d\t%s\t%s\n' % (i, labels[i], i % 100, labelset(i), vec))
 		        else:
 		            out.write('%d\t%s\n' % (i, vec))
 		        i += 1
@@ -120,16 +143,18 @@ fvecs_copy() { # path [labels] [limit]
 if [ "${REUSE:-0}" = 1 ] && [ "${BENCH_SERVER:-0}" = 1 ] &&
 	[ "$("${PSQL[@]}" -Atc "SELECT count(*) FROM pg_class WHERE relname = 'items_n2'")" = 1 ]; then
 	log "reusing table items and index items_n2"
+	[ "$("${PSQL[@]}" -Atc "SELECT count(*) FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'labels' AND NOT attisdropped")" = 1 ] ||
+		die "table items has no labels column (made by an older filtered.sh): run with REUSE=0"
 else
-	log "load fashion-mnist base (60,000 x 784) with label and bucket columns"
+	log "load fashion-mnist base (60,000 x 784) with label, bucket and labels columns"
 	"${PSQL[@]}" -c "CREATE EXTENSION IF NOT EXISTS n2" \
 		-c "DROP TABLE IF EXISTS items" \
-		-c "CREATE TABLE items (id int PRIMARY KEY, label int NOT NULL, bucket int NOT NULL, embedding vector(784))"
+		-c "CREATE TABLE items (id int PRIMARY KEY, label int NOT NULL, bucket int NOT NULL, labels int4[] NOT NULL, embedding vector(784))"
 	t0=$(date +%s.%N)
-	fvecs_copy "$BASE" "$LABELS" | "${PSQL[@]}" -c "\\copy items (id, label, bucket, embedding) FROM STDIN"
+	fvecs_copy "$BASE" "$LABELS" | "${PSQL[@]}" -c "\\copy items (id, label, bucket, labels, embedding) FROM STDIN"
 	t1=$(date +%s.%N)
 	info "loaded $("${PSQL[@]}" -Atc 'SELECT count(*) FROM items') rows in $(printf %.1f "$(echo "$t1 - $t0" | bc)") s"
-	cols="embedding, label, bucket"
+	cols="embedding, label, bucket, labels"
 	[ "${FILTER_COLUMNS:-1}" = 1 ] || cols=embedding
 	log "CREATE INDEX items_n2 ... USING n2 ($cols) WITH ($INDEX_OPTS)"
 	t0=$(date +%s.%N)
@@ -143,7 +168,7 @@ fi
 
 # ---- queries ----
 # qvec.tsv: "i<TAB>label<TAB>[vector]"
-fvecs_copy "$QUERY" "$QLABELS" "$NQ" | awk -F'\t' '{print $1 "\t" $2 "\t" $4}' >"$tmp/qvec.tsv"
+fvecs_copy "$QUERY" "$QLABELS" "$NQ" | awk -F'\t' '{print $1 "\t" $2 "\t" $5}' >"$tmp/qvec.tsv"
 [ "$(wc -l <"$tmp/qvec.tsv")" = "$NQ" ] || die "query.fvecs has fewer than $NQ vectors"
 
 # make_script SEL SETUP -> psql script on stdout: one output line per query,
@@ -158,6 +183,9 @@ make_script() {
 		else if (sel == "u10") w = "label = " c
 		else if (sel == "u01") w = "label = " c " AND bucket = " ($1 % 100)
 		else if (sel == "two") w = "label = " c " AND bucket < 50"
+		else if (sel == "u1") w = "bucket = 37"
+		else if (sel == "lab") w = "labels && ARRAY[" (1 + $1 % 20) ", " (1 + ($1 + 7) % 20) "]"
+		else if (sel == "labc") w = "labels @> ARRAY[" (1 + $1 % 20) "]"
 		else w = "id % 12000 = 7"
 		if (sel == "5" && NR > nq5)
 			exit
@@ -217,13 +245,14 @@ out_md=$tmp/results.md
 	echo "- index: n2 WITH ($INDEX_OPTS)${build_s:+, built in ${build_s} s}; PostgreSQL $("${PSQL[@]}" -Atc 'SHOW server_version'), shared_buffers $("${PSQL[@]}" -Atc 'SHOW shared_buffers'), work_mem $("${PSQL[@]}" -Atc 'SHOW work_mem')"
 	echo "- machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; repository HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown) (what runs is the installed n2 library)"
 	echo "- index plan: default settings (n2.ef_search $("${PSQL[@]}" -Atc "LOAD 'n2'; SHOW n2.ef_search"), n2.iterative_scan $("${PSQL[@]}" -Atc "LOAD 'n2'; SHOW n2.iterative_scan"), n2.max_scan_tuples $("${PSQL[@]}" -Atc "LOAD 'n2'; SHOW n2.max_scan_tuples"), default planner); exact plan: SET enable_indexscan = off (ground truth)"
-	echo "- 10%: WHERE label = <query's class>; 1%: WHERE bucket = i % 100 (bucket = id % 100); 5 rows: WHERE id % 12000 = 7 (first $NQ5 queries); median of $PASSES passes over all queries in one psql session"
+	echo "- 10%: WHERE label = <query's class>; 1%: WHERE bucket = i % 100 (bucket = id % 100); 5 rows: WHERE id % 12000 = 7 (first $NQ5 queries); uncorrelated (c = 3, or 4 for a query of class 3): label = c, label = c AND bucket = i % 100, label = c AND bucket < 50, bucket = 37; label sets (labels: 2 of 1..20 per row, by a hash of the id; c1 = 1 + i % 20, c2 = 1 + (i + 7) % 20): labels && ARRAY[c1, c2], labels @> ARRAY[c1]; median of $PASSES passes over all queries in one psql session"
+	echo "- query kinds run (SELS): $SELS"
 	echo
 	echo "| selectivity | plan | chosen plan nodes | ms/query | QPS | recall@10 | queries with all rows (10, or all 5) | ascending | speed-up vs exact |"
 	echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
 } >"$out_md"
 
-for sel in 10 1 5 u10 u01 two; do
+for sel in $SELS; do
 	nq=$NQ
 	[ "$sel" = 5 ] && nq=$NQ5
 	log "selectivity $sel%: exact plan"
@@ -246,6 +275,9 @@ for sel in 10 1 5 u10 u01 two; do
 	u10) label="uncorrelated 10% (label = c)" ;;
 	u01) label="uncorrelated 0.1% (label = c AND bucket)" ;;
 	two) label="two conditions (label = c AND bucket < 50)" ;;
+	u1) label="uncorrelated 1% (bucket = 37 for all)" ;;
+	lab) label="label set, uncorrelated ~19.5% (labels && ARRAY[c1, c2])" ;;
+	labc) label="label set, uncorrelated ~10% (labels @> ARRAY[c1])" ;;
 	*) label="5 rows (id % 12000 = 7)" ;;
 	esac
 	{

@@ -297,7 +297,7 @@ fi
 
 # The TAP suite once more with every WAL record checked against the page it
 # rebuilds on replay (crash recovery, standbys).  Recall on the data sets
-# (t/010, t/080, t/170), build memory and cancels (t/110, t/120), the format
+# (t/010, t/080, t/170, t/171), build memory and cancels (t/110, t/120), the format
 # check and extension updates (t/130, t/140) and the agreement with pgvector
 # (t/151) write through the same paths as the other files and test nothing
 # of WAL themselves: they run once, in the tap suite.
@@ -305,7 +305,7 @@ if want tapwal; then
 	WALCONF=$WORK/walcheck.conf
 	{ cat "$EXTRA_CONF"; echo "wal_consistency_checking = 'all'"; } >"$WALCONF"
 	chmod 644 "$WALCONF"
-	WALTESTS=$(cd "$SRC" && ls t/*.pl | grep -Ev '^t/(010|080|110|120|130|140|151|170)_' | tr '\n' ' ')
+	WALTESTS=$(cd "$SRC" && ls t/*.pl | grep -Ev '^t/(010|080|110|120|130|140|151|170|171)_' | tr '\n' ' ')
 	N2_PROVE_TESTS=${N2_PROVE_TESTS:-$WALTESTS} tap_suite tapwal "$WALCONF"
 fi
 
