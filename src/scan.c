@@ -61,7 +61,6 @@
 #define N2_FILTER_LIST_RATE		0.3
 #define N2_FILTER_PROBE_DIVISOR	4
 #define N2_FILTER_SEEDS			64
-#define N2_FILTER_MAX_LIST		(1 << 22)
 
 /*
  * A pass over listed elements keeps the nearest ef_search (at least this
@@ -285,17 +284,20 @@ filter_rate(N2ScanOpaque so)
 
 /*
  * Lists from the key directory the elements that pass the filter; false
- * when there is no directory or more than N2_FILTER_MAX_LIST pass.
+ * when there is no directory or the list would not fit the scan's memory
+ * bound (work_mem * n2.scan_mem_multiplier).
  */
 static bool
 filter_list(N2ScanOpaque so)
 {
 	int64		total;
+	double		max = work_mem * 1024.0 * n2_scan_mem_multiplier / sizeof(N2Ref);
 
 	if (so->meta.keys_head == N2_METAPAGE_BLKNO)
 		return false;
 	return n2_keys_collect(so->pg.index, so->meta.keys_head, so->filter,
-						   N2_FILTER_MAX_LIST, &so->list, &so->nlist, &total);
+						   (int64) Max(max, 1024.0), &so->list, &so->nlist,
+						   &total);
 }
 
 /* Whether the list holds ref (a member walk's test). */
@@ -803,8 +805,7 @@ static void
 probe_decide(N2ScanOpaque so)
 {
 	N2Iterator *it = &so->it;
-	int64		max_read = n2_max_scan_tuples > 0 ?
-	n2_max_scan_tuples : N2_FILTER_MAX_LIST;
+	int64		max_read = n2_max_scan_tuples > 0 ? n2_max_scan_tuples : PG_INT64_MAX;
 	MemoryContext oldcxt;
 	int			nseeds;
 	N2Ref	   *seeds;
