@@ -218,12 +218,18 @@ timed() {
 
 # recall EXACT_OUT INDEX_OUT -> "mean_recall full_rows_fraction ascending_fraction"
 # (a query whose exact answer has fewer than 10 rows counts as full when it returns them all)
+# The index plan's distances come from the index (the projection reuses them), so a
+# returned row also found by the exact plan must have the exact plan's distance: a
+# mismatch (a wrong distance in the index would otherwise pass the recall test) makes
+# the recall column say so.
 recall() {
 	paste -d'|' "$1" "$2" | awk -F'|' '
 	{
 		n = split($1, e, " "); m = split($2, r, " ")
 		want = n < 10 ? n : 10
 		split(e[n], kv, ":"); bound = kv[2] + (kv[2] < 0 ? -kv[2] : kv[2]) * 1e-4 + 1e-6
+		delete exact
+		for (j = 1; j <= n; j++) { split(e[j], kv, ":"); exact[kv[1]] = kv[2] + 0 }
 		hits = 0; asc = 1; prev = -1e308
 		delete seen
 		for (j = 1; j <= m && j <= 10; j++) {
@@ -232,10 +238,20 @@ recall() {
 			seen[kv[1]] = 1
 			if (kv[2] + 0 < prev) asc = 0
 			prev = kv[2] + 0
+			if (kv[1] in exact) {
+				d = kv[2] - exact[kv[1]]
+				if ((d < 0 ? -d : d) > 1e-4 * (exact[kv[1]] < 0 ? -exact[kv[1]] : exact[kv[1]]) + 1e-6)
+					bad++
+			}
 		}
 		sum += want ? hits / want : 1; full += (m == want); ascn += asc; q++
 	}
-	END { printf "%.4f %d/%d %d/%d\n", sum / q, full, q, ascn, q }'
+	END {
+		rec = sprintf("%.4f", sum / q)
+		if (bad > 0)
+			rec = rec "(" bad "-distance-mismatches)"
+		printf "%s %d/%d %d/%d\n", rec, full, q, ascn, q
+	}'
 }
 
 out_md=$tmp/results.md

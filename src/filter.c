@@ -68,6 +68,15 @@ struct N2KeyFilter
 	N2KeyKind  *kinds;
 	int			nkeys;
 	N2FilterKey *keys;
+
+	/*
+	 * When every column up to the last one tested has a fixed width, where
+	 * each one's tag is while none of them is NULL: keys are then tested
+	 * without walking them (a key directory pass tests every element's).
+	 */
+	int		   *tag_at;			/* NULL when not */
+	int			last_col;
+	int			fixed_len;		/* bytes up to the last tested value's end */
 };
 
 static N2KeyKind
@@ -437,6 +446,46 @@ add_array_values(N2FilterKey *k, Datum d, bool nulls_fail)
 	return true;
 }
 
+/* The width of a value of a fixed-width kind, else 0. */
+static int
+fixed_width(N2KeyKind kind)
+{
+	switch (kind)
+	{
+		case N2_KEY_INT:
+			return 8;
+		case N2_KEY_BOOL:
+			return 1;
+		case N2_KEY_UUID:
+			return UUID_LEN;
+		default:
+			return 0;
+	}
+}
+
+/* Sets up f->tag_at when the columns up to the last tested are fixed-width. */
+static void
+prepare_fixed(N2KeyFilter *f)
+{
+	int			at = 0;
+
+	f->last_col = 0;
+	for (int i = 0; i < f->nkeys; i++)
+		f->last_col = Max(f->last_col, f->keys[i].col);
+	for (int i = 0; i <= f->last_col; i++)
+	{
+		if (fixed_width(f->kinds[i]) == 0)
+			return;
+	}
+	f->tag_at = palloc(sizeof(int) * (f->last_col + 1));
+	for (int i = 0; i <= f->last_col; i++)
+	{
+		f->tag_at[i] = at;
+		at += 1 + fixed_width(f->kinds[i]);
+	}
+	f->fixed_len = at;
+}
+
 /*
  * Compiles a scan's index conditions on filter columns; NULL when none
  * restricts anything.  *never is set when no row can match (a NULL
@@ -511,7 +560,10 @@ n2_filter_prepare(Relation index, ScanKey keys, int nkeys, bool *never)
 		}
 		f->nkeys++;
 	}
-	return f->nkeys > 0 ? f : NULL;
+	if (f->nkeys == 0)
+		return NULL;
+	prepare_fixed(f);
+	return f;
 }
 
 /* Whether a scalar stored value (in the stored encoding) passes one value. */
@@ -632,6 +684,22 @@ n2_filter_match(const N2KeyFilter *f, const char *keys, int keylen)
 
 	if (f == NULL || f->nkeys == 0)
 		return true;
+	if (f->tag_at != NULL && keylen >= f->fixed_len)
+	{
+		bool		fixed = true;
+
+		for (int i = 0; i <= f->last_col && fixed; i++)
+			fixed = keys[f->tag_at[i]] == N2_KEY_VALUE;
+		if (fixed)
+		{
+			for (int i = 0; i < f->nkeys; i++)
+			{
+				if (!key_passes(&f->keys[i], keys + f->tag_at[f->keys[i].col] + 1))
+					return false;
+			}
+			return true;
+		}
+	}
 	for (int i = 0; i < f->ncols; i++)
 	{
 		if (p >= end)

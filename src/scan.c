@@ -59,7 +59,7 @@
 #define N2_FILTER_SAMPLE_PAGES	256
 #define N2_FILTER_SWEEP_RATE	0.005
 #define N2_FILTER_LIST_RATE		0.3
-#define N2_FILTER_PROBE_DIVISOR	4
+#define N2_FILTER_PROBE_DIVISOR	8
 #define N2_FILTER_SEEDS			64
 
 /*
@@ -88,6 +88,8 @@ typedef struct N2ScanOpaqueData
 	N2Ref	   *list;
 	int64		nlist;
 	bool		list_pass;		/* the sweep reads the list, not the index */
+	int		   *blocks;			/* its L2 blocks of dimensions, in order */
+	int			nblocks;
 	double		rate;			/* the sample's share of elements passing */
 	double		est_elements;	/* and its estimate of the elements */
 
@@ -181,6 +183,7 @@ scan_reset(N2ScanOpaque so)
 	so->list = NULL;
 	so->nlist = 0;
 	so->list_pass = false;
+	so->blocks = NULL;
 }
 
 void
@@ -699,23 +702,57 @@ exact_offer(void *arg, N2Ref ref, N2ElementTuple et)
 }
 
 /*
- * Squared L2 distance, summed N2_L2_BLOCK dimensions at a time; once the sum
- * exceeds bound, what it is so far.
+ * Squared L2 distance summed N2_L2_BLOCK dimensions at a time, the blocks
+ * where the query has most energy first (they tend to add the most); once
+ * the sum exceeds bound, what it is so far.
  */
 #define N2_L2_BLOCK 128
 
 static float
-l2sq_bounded(const float *v, const float *q, int dims, float bound)
+l2sq_bounded(N2ScanOpaque so, const float *v, float bound)
 {
+	int			dims = so->params.dims;
 	float		sum = 0.0f;
 
-	for (int start = 0; start < dims; start += N2_L2_BLOCK)
+	for (int i = 0; i < so->nblocks; i++)
 	{
-		sum += n2_kernels.l2sq(v + start, q + start, Min(N2_L2_BLOCK, dims - start));
+		int			start = so->blocks[i] * N2_L2_BLOCK;
+
+		sum += n2_kernels.l2sq(v + start, so->query + start,
+							   Min(N2_L2_BLOCK, dims - start));
 		if (sum > bound)
 			break;
 	}
 	return sum;
+}
+
+/* Orders the query's blocks of dimensions by their energy, largest first. */
+static void
+order_blocks(N2ScanOpaque so)
+{
+	int			dims = so->params.dims;
+	double	   *energy;
+
+	so->nblocks = (dims + N2_L2_BLOCK - 1) / N2_L2_BLOCK;
+	so->blocks = MemoryContextAlloc(so->querycxt, sizeof(int) * so->nblocks);
+	energy = palloc(sizeof(double) * so->nblocks);
+	for (int b = 0; b < so->nblocks; b++)
+	{
+		energy[b] = 0.0;
+		for (int i = b * N2_L2_BLOCK; i < Min(dims, (b + 1) * N2_L2_BLOCK); i++)
+			energy[b] += (double) so->query[i] * so->query[i];
+		so->blocks[b] = b;
+	}
+	for (int i = 1; i < so->nblocks; i++)
+	{
+		int			b = so->blocks[i];
+		int			j = i;
+
+		for (; j > 0 && energy[so->blocks[j - 1]] < energy[b]; j--)
+			so->blocks[j] = so->blocks[j - 1];
+		so->blocks[j] = b;
+	}
+	pfree(energy);
 }
 
 /* Offers every live element of the list, reading their pages in order. */
@@ -734,6 +771,8 @@ list_offer(N2ScanOpaque so)
 	bool		bounded = !so->it_valid && so->params.metric == N2_METRIC_L2 &&
 	!so->lossy && !so->exact;
 
+	if (bounded && so->blocks == NULL)
+		order_blocks(so);
 	for (int64 i = 0; i < so->nlist; i++)
 	{
 		N2Ref		ref = so->list[i];
@@ -768,8 +807,8 @@ list_offer(N2ScanOpaque so)
 
 			/* listed, so it passes (load_tids tests a slot reused since) */
 			c.ref = ref;
-			c.dist = l2sq_bounded(n2_element_vector(&so->pg, et), so->query,
-								  so->params.dims, n2_sweep_bound(&so->sweep));
+			c.dist = l2sq_bounded(so, n2_element_vector(&so->pg, et),
+								  n2_sweep_bound(&so->sweep));
 			n2_sweep_offer(&so->sweep, c);
 		}
 		else
