@@ -61,6 +61,13 @@ graph_distances_match(void *ctx, const N2Ref *refs, int n, float *out, bool *ok)
 static const N2GraphOps filtered_ops = {graph_neighbors, graph_distances,
 graph_distances_match};
 
+/* The member walk's test, with the same rule. */
+static bool
+is_member(void *arg, N2Ref ref)
+{
+	return ref % match_mod == 0;
+}
+
 /* Each point links to its DEGREE nearest (a connected kNN graph here). */
 static void
 make_graph(void)
@@ -333,6 +340,93 @@ main(void)
 		CHECK(n == nmatch, "filtered relaxed: every matching node (%d of %d)", n, nmatch);
 		n2_iter_free(&it);
 
+		match_mod = 1;
+	}
+
+	/*
+	 * Pause: next returns false once with paused set after pause_at visits,
+	 * then goes on to the same answer as a walk that never paused.
+	 */
+	{
+		N2Iterator	it;
+		N2Candidate c;
+		int			pauses = 0;
+		int			n = 0;
+		N2Ref		first[10];
+		N2Ref		plain[10];
+
+		query = points[7];
+		CHECK(n2_iter_init(&it, &ops, NULL, N2_ITER_STRICT, 16, DEGREE, 0, 0), "init");
+		it.pause_at = 20;
+		n2_iter_start(&it, 0, 0);
+		for (;;)
+		{
+			if (!n2_iter_next(&it, &c))
+			{
+				if (!it.paused)
+					break;
+				it.paused = false;
+				pauses++;
+				CHECK(it.nvisited >= 20, "paused after %llu visits",
+					  (unsigned long long) it.nvisited);
+				continue;
+			}
+			if (n < 10)
+				first[n] = c.ref;
+			n++;
+		}
+		n2_iter_free(&it);
+		CHECK(pauses == 1, "paused once (%d)", pauses);
+		n2_iter_init(&it, &ops, NULL, N2_ITER_STRICT, 16, DEGREE, 0, 0);
+		n2_iter_start(&it, 0, 0);
+		for (int i = 0; i < 10 && n2_iter_next(&it, &c); i++)
+			plain[i] = c.ref;
+		n2_iter_free(&it);
+		CHECK(n >= 10 && memcmp(first, plain, sizeof(first)) == 0,
+			  "a paused walk yields what an unpaused one does");
+	}
+
+	/*
+	 * Member walk: once member is set, only matching nodes are evaluated
+	 * (reached through non-matching neighbours too), seeds join it, and
+	 * in relaxed order it yields every matching node of the connected graph,
+	 * each once, and nothing else.
+	 */
+	{
+		N2Iterator	it;
+		N2Candidate c;
+		static bool seen[NPOINTS];
+		int			nmatch = 0;
+		int			n = 0;
+		bool		only_members = true;
+		bool		unique = true;
+		N2Ref		seeds[4] = {5, 105, 305, 505};
+
+		match_mod = 5;
+		for (int i = 0; i < NPOINTS; i++)
+			nmatch += i % match_mod == 0;
+		memset(seen, 0, sizeof(seen));
+		query = points[123];
+		CHECK(n2_iter_init(&it, &filtered_ops, NULL, N2_ITER_RELAXED, 8, DEGREE, 0, 0),
+			  "init");
+		it.member = is_member;
+		n2_iter_start(&it, 1, 0);
+		CHECK(n2_iter_add_seeds(&it, seeds, 4), "seeds");
+		while (n2_iter_next(&it, &c))
+		{
+			only_members &= c.ref % match_mod == 0;
+			unique &= !seen[c.ref];
+			seen[c.ref] = true;
+			n++;
+		}
+		CHECK(only_members, "member walk yields matching nodes only");
+		CHECK(unique, "member walk yields each node once");
+		CHECK(n == nmatch, "member walk: every matching node (%d of %d)", n, nmatch);
+		CHECK(it.nbridged > 0, "member walk went through non-matching nodes");
+		CHECK(it.nvisited - it.nmatched <= 1,
+			  "member walk evaluated %llu non-matching nodes (the start only)",
+			  (unsigned long long) (it.nvisited - it.nmatched));
+		n2_iter_free(&it);
 		match_mod = 1;
 	}
 
