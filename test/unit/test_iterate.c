@@ -388,8 +388,8 @@ main(void)
 
 	/*
 	 * Member walk: once member is set, only matching nodes are evaluated
-	 * (reached through non-matching neighbours too), seeds join it, and
-	 * in relaxed order it yields every matching node of the connected graph,
+	 * (reached through non-matching neighbours too), seeds join it, and in
+	 * relaxed order it yields every matching node of the connected graph,
 	 * each once, and nothing else.
 	 */
 	{
