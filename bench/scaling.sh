@@ -124,7 +124,7 @@ row() {
 
 for n in $SIZES; do
 	log "data: $n x $DIM"
-	eval "$(N=$n DIM=$DIM NQ=$NQ "$here/synth.sh")"
+	eval "$(OUT= N=$n DIM=$DIM NQ=$NQ "$here/synth.sh")"	# its OUT is not ours
 	# One cluster per size: every index is built once, under the first
 	# shared_buffers value; then, for each value, the cluster restarts with
 	# it before each index's sweep (so each starts from empty buffers and
