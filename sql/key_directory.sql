@@ -17,15 +17,15 @@ CREATE INDEX kd_n2 ON kd USING n2 (v vector_l2_ops, cat, tag)
 	WITH (m = 4, ef_construction = 40, n_threads = 1);
 SELECT * FROM n2_verify('kd_n2');
 
-CREATE FUNCTION kd_ids(filter text, q text, k int) RETURNS int[]
+CREATE FUNCTION kd_ids(filter text, q text, k int, tab text = 'kd') RETURNS int[]
 LANGUAGE plpgsql AS $$
 DECLARE r int[];
 BEGIN
-	EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM kd WHERE %s ORDER BY v <-> %L LIMIT %s) s',
-				   filter, q, k) INTO r;
+	EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM %I WHERE %s ORDER BY v <-> %L LIMIT %s) s',
+				   tab, filter, q, k) INTO r;
 	RETURN r;
 END $$;
-CREATE FUNCTION kd_same(filter text, q text, k int) RETURNS bool
+CREATE FUNCTION kd_same(filter text, q text, k int, tab text = 'kd') RETURNS bool
 LANGUAGE plpgsql AS $$
 DECLARE
 	a int[];
@@ -33,10 +33,10 @@ DECLARE
 BEGIN
 	SET LOCAL enable_seqscan = on;
 	SET LOCAL enable_indexscan = off;
-	b := kd_ids(filter, q, k);
+	b := kd_ids(filter, q, k, tab);
 	SET LOCAL enable_seqscan = off;
 	SET LOCAL enable_indexscan = on;
-	a := kd_ids(filter, q, k);
+	a := kd_ids(filter, q, k, tab);
 	RETURN a IS NOT DISTINCT FROM b;
 END $$;
 
@@ -79,6 +79,21 @@ INSERT INTO kd SELECT i, 43, 'again', ARRAY[(i - 3000) * 0.01, sin(i), 1]::real[
 SELECT * FROM n2_verify('kd_n2');
 SELECT kd_same('cat = 43', '[0,0,1]', 400), cardinality(kd_ids('cat = 43', '[0,0,1]', 400));
 SELECT kd_same('cat = 43 AND id % 10 = 0', '[0,0,1]', 10);
+
+-- Compact codes: a pass orders by lower bounds and the executor rechecks;
+-- a LIMIT past what one pass keeps takes more passes.
+CREATE TABLE kq (id int PRIMARY KEY, cat int, v vector(3));
+INSERT INTO kq SELECT i, i % 10,
+	ARRAY[(i % 10) * 10 + sin(i), cos(i), sin(i * 0.37)]::real[]::vector
+	FROM generate_series(1, 2000) i;
+CREATE INDEX kq_n2 ON kq USING n2 (v vector_l2_ops, cat)
+	WITH (m = 4, ef_construction = 40, n_threads = 1, storage = 'sq8');
+SET client_min_messages = debug1;
+SELECT kd_same('cat = 3 AND id % 7 = 2', '[31,0,0]', 10, 'kq');
+SELECT kd_same('cat = 3', '[31,0,0]', 150, 'kq');
+RESET client_min_messages;
+SELECT * FROM n2_verify('kq_n2');
+DROP TABLE kq;
 
 -- An index without filter columns has no directory.
 CREATE INDEX kd_plain ON kd USING n2 (v) WITH (m = 4);
