@@ -779,7 +779,6 @@ list_offer(N2ScanOpaque so)
 		BlockNumber blkno = n2_ref_block(ref);
 		OffsetNumber off = n2_ref_offset(ref);
 		Page		page;
-		ItemId		iid;
 		N2ElementTuple et;
 
 		if (blkno >= nblocks)
@@ -793,13 +792,8 @@ list_offer(N2ScanOpaque so)
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
 		}
 		page = BufferGetPage(buf);
-		if (PageIsNew(page) || off > PageGetMaxOffsetNumber(page))
-			continue;
-		iid = PageGetItemId(page, off);
-		if (!ItemIdIsNormal(iid))
-			continue;
-		et = (N2ElementTuple) PageGetItem(page, iid);
-		if (et->type != N2_TUPLE_ELEMENT || (et->flags & N2_ELEMENT_DELETED))
+		et = PageIsNew(page) ? NULL : n2_page_tuple(page, off, N2_TUPLE_ELEMENT);
+		if (et == NULL || (et->flags & N2_ELEMENT_DELETED))
 			continue;
 		if (bounded)
 		{

@@ -78,31 +78,6 @@ sub start_psql
 	return ($h, $out);
 }
 
-# SIGKILL the postmaster and then every process it had started (they would
-# otherwise linger attached to shared memory), as a power cut would.
-sub kill9_cluster
-{
-	my $pid = $node->{_pid};
-	my @children;
-	for my $stat (glob '/proc/[0-9]*/stat')
-	{
-		open(my $fh, '<', $stat) or next;
-		my $line = <$fh>;
-		close $fh;
-		next unless defined $line && $line =~ /^(\d+) \(.*\) \S+ (\d+)/;
-		push @children, $1 if $2 == $pid;
-	}
-	$node->kill9;
-	kill 'KILL', @children;
-	note 'killed postmaster ' . $pid . ' and ' . scalar(@children) . ' children';
-	# wait (bounded) for the children to be gone
-	for (1 .. 100)
-	{
-		last unless grep { kill 0, $_ } @children;
-		select undef, undef, undef, 0.1;
-	}
-}
-
 # The state before any crash, so that a problem found after recovery is
 # known to come from the crash (or not).
 check_index('after build, before any crash');
@@ -119,7 +94,7 @@ check_index('after build, before any crash');
 	# let some inserts commit (bounded wait), then pull the plug
 	$node->poll_query_until('postgres', 'SELECT count(*) >= 300 FROM items WHERE id >= 10000')
 	  or die 'inserts did not start';
-	kill9_cluster();
+	kill9_cluster($node);
 	$h->finish;    # psql exits on the lost connection
 	my $ids = committed_ids(slurp_file($out));
 	note scalar(@$ids) . ' inserts acknowledged before the crash';

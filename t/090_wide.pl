@@ -229,31 +229,6 @@ is($primary->safe_psql('postgres',
 		"SELECT coalesce(string_agg(format('%s/%s: %s', blkno, offnum, problem), E'\\n'), '') FROM n2_verify('c_idx')"),
 	'', 'before the crash: n2_verify clean');
 
-# SIGKILL the postmaster and then every process it had started, as a power
-# cut would (same as t/050_crash.pl).
-sub kill9_cluster
-{
-	my ($node) = @_;
-	my $pid = $node->{_pid};
-	my @children;
-	for my $stat (glob '/proc/[0-9]*/stat')
-	{
-		open(my $fh, '<', $stat) or next;
-		my $line = <$fh>;
-		close $fh;
-		next unless defined $line && $line =~ /^(\d+) \(.*\) \S+ (\d+)/;
-		push @children, $1 if $2 == $pid;
-	}
-	$node->kill9;
-	kill 'KILL', @children;
-	note 'killed postmaster ' . $pid . ' and ' . scalar(@children) . ' children';
-	for (1 .. 100)
-	{
-		last unless grep { kill 0, $_ } @children;
-		select undef, undef, undef, 0.1;
-	}
-}
-
 my $tc = time;
 {
 	my $sql = '';

@@ -12,7 +12,9 @@
 #            2,000 single-row inserts from another session meanwhile).
 # After every round n2_verify must return nothing, and an index scan at each
 # live row's own vector must return that row at distance 0 with the graph
-# walk alone (n2.scan_fallback = off: no sequential finish to hide an orphan).
+# walk alone (n2.scan_fallback = off: no sequential finish to hide an orphan);
+# with the filter column, also the scan with the row's own key (k, one of 20
+# values) as index condition, which reads the key directory's list or walks.
 # A failing round reports its seed and parameters; single rounds replay
 # exactly (one session, seeded random()).  Under wal_consistency_checking
 # (the tapwal suite) a third of the rounds run; N2_STRESS_SCALE=k runs k
@@ -49,9 +51,10 @@ my $self_setup = 'SET enable_seqscan = off; SET enable_bitmapscan = off; '
   . 'SET n2.scan_fallback = off; SET n2.max_scan_tuples = 100000000; SET work_mem = \'64MB\';';
 sub self_sql
 {
-	my ($t, $col) = @_;
+	my ($t, $col, $key) = @_;
+	my $cond = $key ? " AND b.$key = a.$key" : '';
 	return "SELECT count(*) FROM $t a LEFT JOIN LATERAL
-		(SELECT b.id, l2_distance(b.$col, a.$col) AS d FROM $t b WHERE b.id + 0 = a.id
+		(SELECT b.id, l2_distance(b.$col, a.$col) AS d FROM $t b WHERE b.id + 0 = a.id$cond
 		 ORDER BY b.$col <-> a.$col LIMIT 1) s ON true
 	WHERE s.id IS NULL OR s.d <> 0";
 }
@@ -79,6 +82,13 @@ sub check_round
 		   (SELECT problem, count(*) AS n FROM n2_verify('$index') GROUP BY 1 ORDER BY 1) p");
 	my $rows    = $node->safe_psql('postgres', "SELECT count(*) FROM $t");
 	my $missing = $node->safe_psql('postgres', "$self_setup " . self_sql($t, $col));
+
+	# with a filter column, also with the row's own key as an index condition:
+	# a key 5 % of the rows hold sends the scan to the key directory's list
+	my $keyed = $node->safe_psql('postgres',
+		"SELECT indnkeyatts > 1 FROM pg_index WHERE indexrelid = '$index'::regclass") eq 't';
+	$missing += $node->safe_psql('postgres', "$self_setup " . self_sql($t, $col, 'k'))
+	  if $keyed;
 	my $good    = $problems eq '' && $missing eq '0';
 	$stats{$kind}[1]++ if !$good;
 	ok($good, "$kind $desc: n2_verify clean, all $rows rows found by an index scan at their own vector")
@@ -156,7 +166,7 @@ sub fresh_table
 	$node->safe_psql('postgres', qq{
 		DROP TABLE IF EXISTS s;
 		CREATE TABLE s (id bigserial PRIMARY KEY, v vector(8),
-			k int DEFAULT floor(random() * 3));
+			k int DEFAULT floor(random() * 20));
 		SELECT setseed($seed);
 		INSERT INTO s (v) SELECT rv(8) FROM generate_series(1, $rows);});
 }

@@ -210,29 +210,6 @@ sub check_index
 	}
 }
 
-# SIGKILL the postmaster and then every process it had started (as t/050 does).
-sub kill9_cluster
-{
-	my ($node) = @_;
-	my $pid = $node->{_pid};
-	my @children;
-	for my $stat (glob '/proc/[0-9]*/stat')
-	{
-		open(my $fh, '<', $stat) or next;
-		my $line = <$fh>;
-		close $fh;
-		next unless defined $line && $line =~ /^(\d+) \(.*\) \S+ (\d+)/;
-		push @children, $1 if $2 == $pid;
-	}
-	$node->kill9;
-	kill 'KILL', @children;
-	for (1 .. 100)
-	{
-		last unless grep { kill 0, $_ } @children;
-		select undef, undef, undef, 0.1;
-	}
-}
-
 check_index('before any crash');
 
 # 1. kill -9 during single-row inserts with keys and filter-column updates

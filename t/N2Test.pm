@@ -41,7 +41,7 @@ use Exporter qw(import);
 our @EXPORT = qw(
   data_dir dataset read_fvecs read_ivecs read_u8 vec_literal
   write_copy_file load_vectors n2_node
-  knn_sql knn_ids explain_knn recall_at_k l2_distance
+  knn_sql knn_ids explain_knn recall_at_k l2_distance kill9_cluster
 );
 
 # Relative tolerance when comparing distances (float32 sums in the server vs float64
@@ -443,6 +443,38 @@ sub l2_distance
 	my $s = 0;
 	for my $i (0 .. $#$a) { my $d = $a->[$i] - $b->[$i]; $s += $d * $d; }
 	return sqrt($s);
+}
+
+=head2 kill9_cluster($node)
+
+SIGKILL the node's postmaster and then every process it had started (they would
+otherwise linger attached to shared memory), as a power cut would; waits (bounded)
+for them to be gone.
+
+=cut
+
+sub kill9_cluster
+{
+	my ($node) = @_;
+	my $pid = $node->{_pid};
+	my @children;
+	for my $stat (glob '/proc/[0-9]*/stat')
+	{
+		open(my $fh, '<', $stat) or next;
+		my $line = <$fh>;
+		close $fh;
+		next unless defined $line && $line =~ /^(\d+) \(.*\) \S+ (\d+)/;
+		push @children, $1 if $2 == $pid;
+	}
+	$node->kill9;
+	kill 'KILL', @children;
+	Test::More::note('killed postmaster ' . $pid . ' and ' . scalar(@children) . ' children');
+	for (1 .. 100)
+	{
+		last unless grep { kill 0, $_ } @children;
+		select undef, undef, undef, 0.1;
+	}
+	return;
 }
 
 1;
