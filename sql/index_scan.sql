@@ -72,6 +72,33 @@ SELECT op, qid, ids[1:5] AS nearest5 FROM answers
 	WHERE how = 'index' AND qid = 1 ORDER BY op;
 RESET n2.ef_search;
 
+-- A beam on the upper levels (n2.upper_ef_search) seeds level 0 with many
+-- nodes: the answers stay exact, and a walk that widens from a small
+-- ef_search still returns every row once.
+SELECT levels > 1 AS has_upper_levels FROM n2_index_info('pts_l2');
+SET n2.upper_ef_search = 16;
+SET n2.ef_search = 400;
+SET enable_seqscan = off;
+SELECT count(*) AS queries,
+		bool_and(e1.ids = ARRAY(SELECT id FROM pts ORDER BY pts.v <-> q.v LIMIT 300)) AS l2_exact,
+		bool_and(e2.ids = ARRAY(SELECT id FROM pts ORDER BY pts.v <=> q.v LIMIT 300)) AS angular_exact,
+		bool_and(e3.ids = ARRAY(SELECT id FROM pts ORDER BY pts.v <#> q.v LIMIT 300)) AS dot_exact
+	FROM qs q
+	JOIN answers e1 ON e1.qid = q.qid AND e1.op = '<->' AND e1.how = 'exact'
+	JOIN answers e2 ON e2.qid = q.qid AND e2.op = '<=>' AND e2.how = 'exact'
+	JOIN answers e3 ON e3.qid = q.qid AND e3.op = '<#>' AND e3.how = 'exact';
+SET n2.ef_search = 4;
+SET n2.iterative_scan = relaxed_order;
+SELECT q.qid, cardinality(a) AS rows,
+		(SELECT count(DISTINCT x) FROM unnest(a) x) AS distinct_rows
+	FROM qs q, LATERAL (SELECT ARRAY(SELECT id FROM pts
+									 ORDER BY pts.v <-> q.v LIMIT 300) a) s
+	ORDER BY q.qid;
+RESET n2.iterative_scan;
+RESET enable_seqscan;
+RESET n2.upper_ef_search;
+RESET n2.ef_search;
+
 -- The returned order is by distance: no row is farther than the next one.
 SET enable_seqscan = off;
 SELECT count(*) AS rows, bool_and(d <= coalesce(next_d, d)) AS ascending FROM (
@@ -378,6 +405,8 @@ RESET enable_seqscan;
 SET n2.iterative_scan = 'sometimes';
 SET n2.ef_search = 0;
 SET n2.ef_search = 1001;
+SET n2.upper_ef_search = 0;
+SET n2.upper_ef_search = 1001;
 SET n2.max_scan_tuples = 0;
 SET n2.scan_mem_multiplier = 0.5;
 SET n2.build_threads = -1;

@@ -498,6 +498,7 @@ n2_links_write(const N2Params *p, N2ElementTuple et, int start, int n,
 
 /* GUCs */
 extern int	n2_ef_search;
+extern int	n2_upper_ef_search;
 extern int	n2_build_threads;
 extern int	n2_max_build_threads;
 extern int	n2_iterative_scan;

@@ -468,6 +468,7 @@ scan_start(IndexScanDesc scan)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
 	so->it_valid = true;
+	so->it.upper_ef = n2_upper_ef_search;
 
 	/*
 	 * In strict order the sequential finish takes over right where the walk

@@ -238,6 +238,128 @@ iter_fail(N2Iterator *it, N2IterStop why)
 		it->stop = why;
 }
 
+/*
+ * Beam of width w over one upper level from the n seeds in beam (sorted
+ * ascending, at most w): leaves there the w nearest found, sorted, and
+ * returns how many; *ok false when out of memory.  Every node of the beam is
+ * expanded once, nearest first; w is small, so the beam is a sorted array.
+ */
+static int
+upper_beam(N2Iterator *it, N2Visited *seen, N2Candidate *beam, bool *done,
+		   int n, int w, int level, bool *ok)
+{
+	for (;;)
+	{
+		int			pick = -1;
+		int			nn;
+
+		for (int i = 0; i < n; i++)
+		{
+			if (!done[i])
+			{
+				pick = i;
+				break;
+			}
+		}
+		if (pick < 0)
+			return n;
+		done[pick] = true;
+		nn = it->ops->neighbors(it->ctx, beam[pick].ref, level,
+								it->nbuf, it->nbuf_cap);
+		if (nn <= 0)
+			continue;
+		it->ops->distances(it->ctx, it->nbuf, nn, it->dbuf);
+		for (int j = 0; j < nn; j++)
+		{
+			N2Candidate c = {it->dbuf[j], it->nbuf[j]};
+			int			pos;
+			int			was;
+
+			if (n == w && c.dist >= beam[n - 1].dist)
+				continue;
+			was = n2_visited_test_and_set(seen, c.ref);
+			if (was < 0)
+			{
+				*ok = false;
+				return n;
+			}
+			if (was > 0)
+				continue;
+			if (n < w)
+				n++;
+			pos = n - 1;
+			while (pos > 0 && beam[pos - 1].dist > c.dist)
+			{
+				beam[pos] = beam[pos - 1];
+				done[pos] = done[pos - 1];
+				pos--;
+			}
+			beam[pos] = c;
+			done[pos] = false;
+		}
+	}
+}
+
+/*
+ * The start with a beam of width it->upper_ef on each upper level: every
+ * node the beam holds on level 1 seeds level 0, and so does the entry.
+ */
+static bool
+iter_start_beam(N2Iterator *it, N2Candidate first, bool first_ok, int top_level)
+{
+	int			w = it->upper_ef;
+	N2Candidate *beam = malloc(w * sizeof(N2Candidate));
+	bool	   *done = malloc(w * sizeof(bool));
+	N2Visited	seen;
+	int			n = 1;
+	bool		ok = beam != NULL && done != NULL;
+
+	if (ok)
+		beam[0] = first;
+	for (int level = top_level; ok && level >= 1; level--)
+	{
+		if (!n2_visited_init_hash(&seen, (uint64_t) w * it->nbuf_cap))
+		{
+			ok = false;
+			break;
+		}
+		for (int i = 0; i < n; i++)
+		{
+			done[i] = false;
+			if (n2_visited_test_and_set(&seen, beam[i].ref) < 0)
+				ok = false;
+		}
+		if (ok)
+			n = upper_beam(it, &seen, beam, done, n, w, level, &ok);
+		n2_visited_free(&seen);
+	}
+	for (int i = 0; ok && i < n; i++)
+	{
+		N2Candidate c = beam[i];
+		bool		match;
+		int			was = n2_visited_test_and_set(&it->visited, c.ref);
+
+		if (was < 0)
+			ok = false;
+		else if (was == 0)
+		{
+			iter_distances(it, &c.ref, 1, &c.dist, &match);
+			ok = iter_add(it, c, match);
+		}
+	}
+	if (ok)
+	{
+		int			was = n2_visited_test_and_set(&it->visited, first.ref);
+
+		ok = was >= 0 && (was > 0 || iter_add(it, first, first_ok));
+	}
+	free(beam);
+	free(done);
+	if (!ok)
+		iter_fail(it, N2_ITER_OUT_OF_MEMORY);
+	return ok;
+}
+
 bool
 n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
 {
@@ -256,6 +378,14 @@ n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
 	cur.ref = entry;
 	iter_distances(it, &cur.ref, 1, &cur.dist, &first_ok);
 	first = cur;
+
+	/*
+	 * A beam over the upper levels: on clustered data the greedy descent can
+	 * end in a cluster far from the query's, which a narrow level-0 search
+	 * does not leave.  The beam's nodes on level 1 all seed level 0.
+	 */
+	if (it->upper_ef > 1 && top_level >= 1)
+		return iter_start_beam(it, first, first_ok, top_level);
 
 	/* Greedy descent: on each upper level move while a neighbour is closer. */
 	for (level = top_level; level >= 1; level--)

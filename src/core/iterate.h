@@ -60,6 +60,8 @@ typedef struct N2Iterator
 	N2IterMode	mode;
 	int			ef;				/* current width */
 	int			ef_step;		/* widening step (the initial ef) */
+	int			upper_ef;		/* beam width on the upper levels (set before
+								 * n2_iter_start; 0 or 1: greedy descent) */
 	uint64_t	max_visited;	/* 0: unlimited */
 	size_t		max_memory;		/* bytes, 0: unlimited */
 	bool		stop_at_bound;	/* a bound ends it before pending is yielded */

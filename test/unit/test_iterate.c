@@ -3,7 +3,8 @@
  * test_iterate.c
  *		Unit tests for the resumable search (core/iterate.c) over a small
  *		in-memory graph: order, completeness, the single-round mode, the
- *		visit and memory limits, and filtered walks.
+ *		visit and memory limits, filtered walks, and the beam over the upper
+ *		levels.
  */
 #include <math.h>
 #include <string.h>
@@ -194,6 +195,62 @@ entry_seeds_level0(void)
 	n2_iter_free(&it);
 }
 
+/*
+ * A local minimum on level 1: from the entry 0 the greedy descent stops at
+ * node 1, whose level-0 neighbours are all farther, while 4, the nearest
+ * node, lies beyond 3, which is farther than 1.  A single round at ef 1
+ * then returns 1; a beam of two on level 1 keeps 3, reaches 4 and seeds
+ * level 0 with it.
+ */
+static const float trap_dist[5] = {5.0f, 3.0f, 6.0f, 4.0f, 0.5f};
+
+static int
+trap_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
+{
+	static const N2Ref up[5][2] = {{1, 3}, {0, 0}, {0, 0}, {0, 4}, {3, 3}};
+	static const int nup[5] = {2, 1, 0, 2, 1};
+	static const N2Ref down[5][2] = {{1, 1}, {0, 2}, {1, 3}, {2, 4}, {3, 3}};
+	static const int ndown[5] = {1, 2, 2, 2, 1};
+	int			n = level == 1 ? nup[ref] : ndown[ref];
+
+	for (int i = 0; i < n && i < max; i++)
+		out[i] = level == 1 ? up[ref][i] : down[ref][i];
+	return n < max ? n : max;
+}
+
+static void
+trap_distances(void *ctx, const N2Ref *refs, int n, float *out)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = trap_dist[refs[i]];
+}
+
+static N2Ref
+trap_first(int upper_ef)
+{
+	static const N2GraphOps trap = {trap_neighbors, trap_distances, NULL};
+	N2Iterator	it;
+	N2Candidate c = {0.0f, N2_INVALID_REF};
+
+	CHECK(n2_iter_init(&it, &trap, NULL, N2_ITER_SINGLE, 1, 2, 0, 0), "init trap");
+	it.upper_ef = upper_ef;
+	CHECK(n2_iter_start(&it, 0, 1), "start trap");
+	CHECK(n2_iter_next(&it, &c), "the trap yields a node");
+	n2_iter_free(&it);
+	return c.ref;
+}
+
+static void
+upper_beam_escapes(void)
+{
+	CHECK(trap_first(1) == 1, "greedy descent stops at the local minimum: %d",
+		  (int) trap_first(1));
+	CHECK(trap_first(2) == 4, "a beam of two on level 1 finds the nearest: %d",
+		  (int) trap_first(2));
+	CHECK(trap_first(64) == 4, "a beam wider than the level: %d",
+		  (int) trap_first(64));
+}
+
 int
 main(void)
 {
@@ -205,6 +262,7 @@ main(void)
 
 	n2_distance_init();
 	entry_seeds_level0();
+	upper_beam_escapes();
 	make_graph();
 	for (int d = 0; d < DIM; d++)
 		q[d] = 5.0f;
