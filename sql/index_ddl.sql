@@ -89,8 +89,8 @@ SELECT c.relname, i.elements, i.m, i.max_m0, i.ef_construction,
 -- mult = 0 puts every node on level 0.
 SELECT levels, entry_level FROM n2_index_info('items_opts1');
 -- element_bytes: a level-0 element is its vector and max_m0 links
--- (link_bytes each: 4 unless asked for 6) plus a 28-byte header and its
--- 4-byte line pointer.
+-- (link_bytes each: 3 for a small index unless asked for 4 or 6) plus a
+-- 28-byte header and its 4-byte line pointer.
 CREATE INDEX items_flat ON items USING n2 (v) WITH (m = 16, max_m0 = 32, mult = 0);
 SELECT dims, max_m0, link_bytes, element_bytes,
 		element_bytes - (4 * dims + link_bytes * max_m0) AS overhead

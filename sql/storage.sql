@@ -73,8 +73,11 @@ ORDER BY 1, 2;
 CREATE INDEX st_f4 ON st USING n2 (v) WITH (storage = float4);
 CREATE INDEX st_f16 ON st USING n2 (v) WITH (storage = float16);
 CREATE INDEX st_sq8 ON st USING n2 (v) WITH (storage = sq8);
-SELECT f16.element_bytes - f4.element_bytes AS float16_minus_float4,
-	   sq8.element_bytes - f4.element_bytes AS sq8_minus_float4
+-- (element_bytes is an average: rounded, as float division leaves noise)
+SELECT f4.link_bytes AS f4_links, f16.link_bytes AS f16_links,
+	   sq8.link_bytes AS sq8_links,
+	   round((f16.element_bytes - f4.element_bytes)::numeric, 6) AS float16_minus_float4,
+	   round((sq8.element_bytes - f4.element_bytes)::numeric, 6) AS sq8_minus_float4
 FROM n2_index_info('st_f4') f4, n2_index_info('st_f16') f16, n2_index_info('st_sq8') sq8;
 DROP INDEX st_f4, st_f16;
 

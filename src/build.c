@@ -451,28 +451,62 @@ progress_phase(N2BuildPhase phase)
 
 /*
  * Lays the graph out with the link width the options ask for.  auto takes
- * 4 bytes unless the index, scaled up to the heap's estimated tuples when
- * the build flushes early, would fill half of the blocks 4-byte links name
- * (leaving inserts room to double it), else 6.
+ * 3 bytes when the index can have them (n2_link3_offset_bits_for) and,
+ * scaled up to the heap's estimated tuples when the build flushes early, it
+ * fills at most an eighth of the blocks they name (leaving inserts room to
+ * grow it eightfold); else 4 unless it would fill half of the blocks 4-byte
+ * links name (leaving room to double it); else 6.  An empty build (no rows
+ * indexed) says nothing of the index's size, so auto does not take 3 bytes
+ * for it.  An explicit 3 that the index cannot have is an error.
  */
 static N2Layout *
 create_layout(N2BuildState *bs, const N2Graph *g, const N2NodeTids *tids)
 {
 	bool		auto_width = bs->params.link_bytes == 0;
-	N2Layout   *lo;
+	double		scale = Max(1.0, bs->esttuples / Max(bs->seen, 1.0));
+	int			ob = n2_link3_offset_bits_for(bs->index, &bs->params);
+	N2Layout   *lo = NULL;
 
-	if (auto_width)
-		bs->params.link_bytes = 4;
-	lo = n2_layout_create(bs->index, &bs->params, g, tids);
-	if (auto_width &&
-		n2_layout_blocks(lo) * Max(1.0, bs->esttuples / Max(bs->seen, 1.0)) >
-		n2_link4_block_limit() / 2)
+	if (bs->params.link_bytes == 3 && ob == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("n2 index \"%s\" cannot have 3-byte links",
+						RelationGetRelationName(bs->index)),
+				 bs->params.dims <= 0 ?
+				 errdetail("Its number of dimensions is not known when it is built.") :
+				 errdetail("Its vectors of %d dimensions may not fit in their element tuples.",
+						   bs->params.dims),
+				 errhint("Use link_bytes = 4 or auto.")));
+	if (auto_width && ob > 0 && g->n > 0)
 	{
-		n2_layout_free(lo);
-		bs->params.link_bytes = 6;
+		bs->params.link_bytes = 3;
+		bs->params.link_offset_bits = ob;
+		lo = n2_layout_create(bs->index, &bs->params, g, tids);
+		if (n2_layout_blocks(lo) * scale > n2_link_block_limit(3, ob) / 8)
+		{
+			n2_layout_free(lo);
+			lo = NULL;
+		}
+	}
+	if (lo == NULL && auto_width)
+	{
+		bs->params.link_bytes = 4;
+		bs->params.link_offset_bits = 0;
+		lo = n2_layout_create(bs->index, &bs->params, g, tids);
+		if (n2_layout_blocks(lo) * scale > n2_link_block_limit(4, 0) / 2)
+		{
+			n2_layout_free(lo);
+			bs->params.link_bytes = 6;
+			lo = n2_layout_create(bs->index, &bs->params, g, tids);
+		}
+	}
+	if (lo == NULL)
+	{
+		bs->params.link_offset_bits = bs->params.link_bytes == 3 ? ob : 0;
 		lo = n2_layout_create(bs->index, &bs->params, g, tids);
 	}
-	n2_check_link4_room(bs->index, bs->params.link_bytes, n2_layout_blocks(lo));
+	n2_check_link_room(bs->index, bs->params.link_bytes,
+					   bs->params.link_offset_bits, n2_layout_blocks(lo));
 	return lo;
 }
 
@@ -803,8 +837,20 @@ n2_buildempty(Relation index)
 	n2_params_from_options(index, &params);
 	if (!params.is_array)
 		params.dims = Max(TupleDescAttr(RelationGetDescr(index), 0)->atttypmod, 0);
-	if (params.link_bytes == 0)
+
+	/*
+	 * 3-byte links when asked for and the column's type fixes what they need
+	 * (the build checked the rest); else, and for auto (an empty index says
+	 * nothing of its size), 4.
+	 */
+	if (params.link_bytes == 3)
+		params.link_offset_bits = n2_link3_offset_bits_for(index, &params);
+	if (params.link_bytes == 0 ||
+		(params.link_bytes == 3 && params.link_offset_bits == 0))
+	{
 		params.link_bytes = 4;
+		params.link_offset_bits = 0;
+	}
 	n2_init_meta(page.data, &params, N2_LEVEL_SEED);
 	has_keys = IndexRelationGetNumberOfKeyAttributes(index) > 1;
 	if (has_keys)

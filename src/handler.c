@@ -51,6 +51,7 @@ char	   *n2_pause_at = NULL;
 int			n2_pause_key = 0x6E32;
 int			n2_mark_cache_limit = 0;
 int			n2_link4_max_blocks = 0;
+int			n2_link3_max_blocks = 0;
 
 static relopt_kind n2_relopt_kind;
 static object_access_hook_type prev_object_access_hook = NULL;
@@ -90,6 +91,7 @@ static relopt_enum_elt_def n2_storage_values[] = {
 
 static relopt_enum_elt_def n2_link_bytes_values[] = {
 	{"auto", 0},
+	{"3", 3},
 	{"4", 4},
 	{"6", 6},
 	{NULL}
@@ -156,10 +158,12 @@ _PG_init(void)
 					   "Valid values are \"auto\", \"float4\", \"float16\" and \"sq8\".",
 					   AccessExclusiveLock);
 	add_enum_reloption(n2_relopt_kind, "link_bytes",
-					   "Bytes of a graph link: 4, 6, or auto (4 unless the "
-					   "index would fill half of the blocks 4-byte links name)",
+					   "Bytes of a graph link: 3, 4, 6, or auto (3 when the "
+					   "index fills at most an eighth of the blocks 3-byte "
+					   "links name, else 4 unless it would fill half of "
+					   "theirs, else 6)",
 					   n2_link_bytes_values, 0,
-					   "Valid values are \"auto\", \"4\" and \"6\".",
+					   "Valid values are \"auto\", \"3\", \"4\" and \"6\".",
 					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("n2.ef_search",
@@ -247,6 +251,13 @@ _PG_init(void)
 							"links may have.",
 							"0: all that 4-byte links can name.",
 							&n2_link4_max_blocks, 0, 0, INT_MAX,
+							PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("n2.link3_max_blocks",
+							"Test only: most blocks an index with 3-byte "
+							"links may have.",
+							"0: all that its 3-byte links can name.",
+							&n2_link3_max_blocks, 0, 0, INT_MAX,
 							PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
 
@@ -402,6 +413,7 @@ shape_from_options(const N2Options *opts, bool is_half, N2Params *p)
 	else
 		p->storage = (N2Storage) opts->storage;
 	p->link_bytes = opts->link_bytes;
+	p->link_offset_bits = 0;
 	p->sq8_lo = NULL;
 	p->sq8_step = NULL;
 }

@@ -84,6 +84,7 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 	Page		metapage;
 	Size		need = MAXALIGN(size);
 	int			link_bytes;
+	int			offset_bits;
 
 	*metabuf = InvalidBuffer;
 	*from_fsm = true;
@@ -113,6 +114,7 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 	LockBuffer(*metabuf, BUFFER_LOCK_SHARE);
 	blkno = N2PageGetMeta(BufferGetPage(*metabuf))->insert_page;
 	link_bytes = N2PageGetMeta(BufferGetPage(*metabuf))->link_bytes;
+	offset_bits = N2PageGetMeta(BufferGetPage(*metabuf))->link_offset_bits;
 	UnlockReleaseBuffer(*metabuf);
 	*metabuf = InvalidBuffer;
 
@@ -131,12 +133,13 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 	for (;;)
 	{
 		LockRelationForExtension(index, ExclusiveLock);
-		/* 4-byte links could not name the new block: refuse, nothing written */
+		/* narrow links could not name the new block: refuse, nothing written */
 		nblocks = RelationGetNumberOfBlocks(index);
-		if (link_bytes == 4 && nblocks >= n2_link4_block_limit())
+		if (link_bytes != 6 &&
+			nblocks >= n2_link_block_limit(link_bytes, offset_bits))
 		{
 			UnlockRelationForExtension(index, ExclusiveLock);
-			n2_check_link4_room(index, link_bytes, nblocks + 1);
+			n2_check_link_room(index, link_bytes, offset_bits, nblocks + 1);
 		}
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);

@@ -17,10 +17,11 @@
  *			chain of continuation tuples, filled page by page).
  *
  * A link names an element tuple in link_bytes bytes, fixed per index at
- * CREATE INDEX: 6, an ItemPointerData, or 4, the core's 32-bit code (which
- * names blocks below n2_link4_block_limit()).  n2_link_get and n2_link_set
- * are the only readers and writers of link slots.  An empty slot reads as
- * an invalid TID, and a list's valid entries come first.
+ * CREATE INDEX: 6, an ItemPointerData; 4, the core's 32-bit code; or 3, its
+ * 24-bit code with the offset bits the metapage names (4 and 3 name blocks
+ * below n2_link_block_limit()).  n2_link_get and n2_link_set are the only
+ * readers and writers of link slots.  An empty slot reads as an invalid TID,
+ * and a list's valid entries come first.
  */
 #ifndef N2_H
 #define N2_H
@@ -97,7 +98,9 @@ typedef struct N2MetaPageData
 	uint64		seed;			/* mixed into level draws */
 	ItemPointerData quant;		/* sq8: first quantizer chunk, invalid until
 								 * trained */
-	uint8		link_bytes;		/* bytes of a link: 4 or 6 */
+	uint8		link_bytes;		/* bytes of a link: 3, 4 or 6 */
+	uint8		link_offset_bits;	/* 3-byte links: bits of the offset, 1 ..
+									 * N2_LINK3_MAX_OFFSET_BITS; else 0 */
 
 	/*
 	 * The key directory of an index with filter columns: its first page, and
@@ -250,6 +253,8 @@ typedef N2QuantChunkData *N2QuantChunk;
 
 StaticAssertDecl(N2_MAX_PAGE_TUPLES <= N2_LINK4_MAX_OFFSET,
 				 "a 4-byte link must name every offset of a page");
+StaticAssertDecl(N2_MAX_PAGE_TUPLES < (1 << N2_LINK3_MAX_OFFSET_BITS),
+				 "3-byte links may take as many offset bits as a page needs");
 
 /* Refs: an element's TID packed into the core's N2Ref. */
 static inline N2Ref
@@ -387,7 +392,7 @@ typedef struct N2Options
 	int			graph_merging;	/* 0 skip, 1 merge_level0 */
 	int			keep_pruned;	/* N2KeepPruned */
 	int			storage;		/* N2Storage, or N2_STORAGE_AUTO */
-	int			link_bytes;		/* 4, 6, or 0: auto */
+	int			link_bytes;		/* 3, 4, 6, or 0: auto */
 } N2Options;
 
 /* Parameters in force for an index: from the metapage once built. */
@@ -403,7 +408,8 @@ typedef struct N2Params
 	bool		merge_level0;
 	bool		is_array;		/* real[] column instead of vector */
 	N2Storage	storage;
-	int			link_bytes;		/* 4 or 6; 0 (auto) until a build decides */
+	int			link_bytes;		/* 3, 4 or 6; 0 (auto) until a build decides */
+	int			link_offset_bits;	/* 3-byte links: the metapage's; else 0 */
 	const float *sq8_lo;		/* sq8's ranges (dims each); NULL until */
 	const float *sq8_step;		/* trained */
 } N2Params;
@@ -444,14 +450,25 @@ n2_link_get(const N2Params *p, N2ElementTuple et, int i, ItemPointer tid)
 		else
 			ItemPointerSet(tid, n2_link4_block(code), n2_link4_offset(code));
 	}
+	else if (p->link_bytes == 3)
+	{
+		uint32		code = n2_link3_load((const unsigned char *) slot);
+
+		if (code == N2_LINK3_EMPTY)
+			ItemPointerSetInvalid(tid);
+		else
+			ItemPointerSet(tid, n2_link3_block(code, p->link_offset_bits),
+						   n2_link3_offset(code, p->link_offset_bits));
+	}
 	else
 		memcpy(tid, slot, sizeof(ItemPointerData));
 }
 
 /*
- * Sets link slot i of et to tid (invalid: empty).  A 4-byte index never
- * grows past the blocks its links can name (n2_check_link4_room), so a TID
- * without a code is a bug, and never written.
+ * Sets link slot i of et to tid (invalid: empty).  A 4- or 3-byte index
+ * never grows past the blocks its links can name (n2_check_link_room), and
+ * its pages never have more line pointers than its codes' offsets name, so
+ * a TID without a code is a bug, and never written.
  */
 static inline void
 n2_link_set(const N2Params *p, N2ElementTuple et, int i, const ItemPointerData *tid)
@@ -472,6 +489,22 @@ n2_link_set(const N2Params *p, N2ElementTuple et, int i, const ItemPointerData *
 			code = n2_link4_pack(blkno, off);
 		}
 		memcpy(slot, &code, sizeof(code));
+	}
+	else if (p->link_bytes == 3)
+	{
+		uint32		code = N2_LINK3_EMPTY;
+
+		if (ItemPointerIsValid(tid))
+		{
+			BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+			OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+
+			if (!n2_link3_fits(blkno, off, p->link_offset_bits))
+				elog(ERROR, "n2: TID (%u,%u) has no 3-byte link (%d offset bits)",
+					 blkno, off, p->link_offset_bits);
+			code = n2_link3_pack(blkno, off, p->link_offset_bits);
+		}
+		n2_link3_store((unsigned char *) slot, code);
 	}
 	else if (ItemPointerIsValid(tid))
 		memcpy(slot, tid, sizeof(ItemPointerData));
@@ -509,6 +542,7 @@ extern char *n2_pause_at;
 extern int	n2_pause_key;
 extern int	n2_mark_cache_limit;
 extern int	n2_link4_max_blocks;
+extern int	n2_link3_max_blocks;
 
 typedef enum N2IterativeScan
 {
@@ -580,9 +614,10 @@ extern void n2_keys_remove(Relation index, BlockNumber head,
 extern void n2_init_page(Page page, uint16 flags);
 extern void n2_init_meta(Page page, const N2Params *p, uint64 seed);
 extern void n2_read_meta(Relation index, N2MetaPageData *meta);
-extern BlockNumber n2_link4_block_limit(void);
-extern void n2_check_link4_room(Relation index, int link_bytes,
-								BlockNumber nblocks);
+extern BlockNumber n2_link_block_limit(int link_bytes, int offset_bits);
+extern void n2_check_link_room(Relation index, int link_bytes,
+							   int offset_bits, BlockNumber nblocks);
+extern int	n2_link3_offset_bits_for(Relation index, const N2Params *p);
 extern void n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p);
 extern Size n2_code_bytes(const N2Params *p, int ndims);
 extern Size n2_chunk_code_bytes(const N2Params *p, int ndims);
@@ -747,6 +782,7 @@ extern void n2_storage_load(Relation index, const N2MetaPageData *meta,
 extern void n2_storage_write(Relation index, const N2Params *p);
 extern bool n2_storage_needs_training(const N2Params *p);
 extern bool n2_storage_same_vector(N2PageGraph *pg, N2Ref ref, const float *v);
+extern Size n2_storage_smallest_tuple(const N2Params *p);
 
 /* pause.c: test-only pause points (n2.pause_at) */
 extern void n2_pause_point(const char *name);

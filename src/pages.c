@@ -53,8 +53,12 @@ n2_init_meta(Page page, const N2Params *p, uint64 seed)
 	meta->insert_page = InvalidBlockNumber;
 	meta->seed = seed;
 	ItemPointerSetInvalid(&meta->quant);
-	Assert(p->link_bytes == 4 || p->link_bytes == 6);
+	Assert(p->link_bytes == 3 || p->link_bytes == 4 || p->link_bytes == 6);
+	Assert(p->link_bytes != 3 ||
+		   (p->link_offset_bits >= 1 &&
+			p->link_offset_bits <= N2_LINK3_MAX_OFFSET_BITS));
 	meta->link_bytes = (uint8) p->link_bytes;
+	meta->link_offset_bits = p->link_bytes == 3 ? (uint8) p->link_offset_bits : 0;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(N2MetaPageData)) - (char *) page;
 }
 
@@ -87,40 +91,119 @@ n2_check_meta(Relation index, const N2MetaPageData *meta)
 				 errmsg("n2 index \"%s\" has an unknown metric, neighbour selection or storage (%d, %d, %d) in its metapage",
 						RelationGetRelationName(index), meta->metric,
 						meta->select, meta->storage)));
-	if (meta->link_bytes != 4 && meta->link_bytes != 6)
+	if ((meta->link_bytes != 3 && meta->link_bytes != 4 && meta->link_bytes != 6) ||
+		(meta->link_bytes == 3 &&
+		 (meta->link_offset_bits < 1 ||
+		  meta->link_offset_bits > N2_LINK3_MAX_OFFSET_BITS)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("n2 index \"%s\" has links of %u bytes",
-						RelationGetRelationName(index), meta->link_bytes),
+				 errmsg("n2 index \"%s\" has links of %u bytes (%u offset bits)",
+						RelationGetRelationName(index), meta->link_bytes,
+						meta->link_offset_bits),
 				 errhint("REINDEX the index.")));
 }
 
-/* How many blocks an index with 4-byte links may have. */
+/*
+ * How many blocks an index whose links are link_bytes wide (and, for 3,
+ * have offset_bits bits of offset) may have; InvalidBlockNumber, more than
+ * any relation has, for 6-byte links.  The test-only GUCs
+ * n2.link4_max_blocks and n2.link3_max_blocks lower the 4- and 3-byte ones.
+ */
 BlockNumber
-n2_link4_block_limit(void)
+n2_link_block_limit(int link_bytes, int offset_bits)
 {
-	return n2_link4_max_blocks > 0 ?
-		Min((BlockNumber) n2_link4_max_blocks, N2_LINK4_BLOCKS) : N2_LINK4_BLOCKS;
+	BlockNumber limit;
+	int			lower;
+
+	if (link_bytes == 4)
+	{
+		limit = N2_LINK4_BLOCKS;
+		lower = n2_link4_max_blocks;
+	}
+	else if (link_bytes == 3)
+	{
+		Assert(offset_bits >= 1 && offset_bits <= N2_LINK3_MAX_OFFSET_BITS);
+		limit = n2_link3_blocks(offset_bits);
+		lower = n2_link3_max_blocks;
+	}
+	else
+		return InvalidBlockNumber;
+	return lower > 0 ? Min((BlockNumber) lower, limit) : limit;
 }
 
 /*
- * Refuses to grow an index with 4-byte links to nblocks blocks when its
- * links could not name them all.  An index with 6-byte links is not limited.
+ * Refuses to grow an index with 4- or 3-byte links to nblocks blocks when
+ * its links could not name them all.  An index with 6-byte links is not
+ * limited.  The hint names the next width with room to spare: 4 bytes for
+ * a 3-byte index whose limit is at most an eighth of theirs, else 6.
  */
 void
-n2_check_link4_room(Relation index, int link_bytes, BlockNumber nblocks)
+n2_check_link_room(Relation index, int link_bytes, int offset_bits,
+				   BlockNumber nblocks)
 {
-	if (link_bytes != 4 || nblocks <= n2_link4_block_limit())
+	BlockNumber limit;
+	int			wider;
+	char	   *name;
+
+	if (link_bytes == 6)
 		return;
+	limit = n2_link_block_limit(link_bytes, offset_bits);
+	if (nblocks <= limit)
+		return;
+	wider = link_bytes == 3 &&
+		n2_link3_blocks(offset_bits) <= N2_LINK4_BLOCKS / 8 ? 4 : 6;
+	name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+									  RelationGetRelationName(index));
 	ereport(ERROR,
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-			 errmsg("n2 index \"%s\" cannot grow past %u blocks: its links are 4 bytes",
-					RelationGetRelationName(index), n2_link4_block_limit()),
-			 errhint("Rebuild it with 6-byte links: ALTER INDEX %s SET (link_bytes = 6); REINDEX INDEX %s;",
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
-												RelationGetRelationName(index)),
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
-												RelationGetRelationName(index)))));
+			 errmsg("n2 index \"%s\" cannot grow past %u blocks: its links are %d bytes",
+					RelationGetRelationName(index), limit, link_bytes),
+			 errhint("Rebuild it with %d-byte links: ALTER INDEX %s SET (link_bytes = %d); REINDEX INDEX %s;",
+					 wider, name, wider, name)));
+}
+
+/*
+ * The offset bits 3-byte links need in an index with parameters p, or 0
+ * when it cannot have them.  A link's offset must name every line pointer a
+ * page holding elements can ever have.  PageAddItem reuses an unused line
+ * pointer before it adds one, so a page never has more line pointers than
+ * tuples it held at once, and that is bounded by the smallest tuple such a
+ * page can hold: a level-0 element without keys, a TID chunk (always
+ * written at full capacity), or sq8's last quantizer tuple.  Vector chunks
+ * (the rest of a vector too wide for its element) can be as small as one
+ * dimension, so an index where any element could be too wide (at the
+ * highest level n2_max_level allows, with the largest keys its filter
+ * columns allow) cannot have 3-byte links; nor can one whose dimensions
+ * are not yet known (a real[] column, or a vector column without a
+ * dimension, before its first row).  Key directory pages hold no elements,
+ * so no link names them.
+ */
+int
+n2_link3_offset_bits_for(Relation index, const N2Params *p)
+{
+	N2Params	q = *p;
+	int			ninline;
+	Size		smallest;
+	Size		quant;
+	int			maxkeylen;
+	uint32		maxtuples;
+
+	if (p->dims <= 0)
+		return 0;
+	q.link_bytes = 3;
+	maxkeylen = IndexRelationGetNumberOfKeyAttributes(index) > 1 ? N2_MAX_KEYLEN : 0;
+	(void) n2_element_size(&q, n2_max_level(&q), maxkeylen, &ninline);
+	if (ninline < p->dims)
+		return 0;
+	smallest = MAXALIGN(n2_element_size(&q, 0, 0, &ninline));
+	smallest = Min(smallest, MAXALIGN(n2_tid_chunk_size(N2_TID_CHUNK_CAPACITY)));
+	quant = n2_storage_smallest_tuple(&q);
+	if (quant > 0)
+		smallest = Min(smallest, MAXALIGN(quant));
+	maxtuples = (BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(N2PageOpaqueData))) /
+		(smallest + sizeof(ItemIdData));
+	Assert(maxtuples >= 1 && maxtuples <= N2_MAX_PAGE_TUPLES);
+	return n2_link3_offset_bits(maxtuples);
 }
 
 /*
@@ -154,6 +237,7 @@ n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p)
 	p->is_array = n2_index_is_array(index);
 	p->storage = (N2Storage) meta->storage;
 	p->link_bytes = meta->link_bytes;
+	p->link_offset_bits = meta->link_bytes == 3 ? meta->link_offset_bits : 0;
 	n2_storage_load(index, meta, p);
 }
 

@@ -354,6 +354,22 @@ quant_chunk_dims(void)
 }
 
 /*
+ * The smallest quantizer tuple an index with parameters p writes (its last,
+ * holding what is left of the dimensions), or 0 when it writes none.
+ */
+Size
+n2_storage_smallest_tuple(const N2Params *p)
+{
+	int			per = quant_chunk_dims();
+	int			last;
+
+	if (p->storage != N2_STORAGE_SQ8 || p->dims <= 0)
+		return 0;
+	last = p->dims - (p->dims - 1) / per * per;
+	return N2_QUANT_CHUNK_HEADER + 2 * sizeof(float) * last;
+}
+
+/*
  * Writes sq8's trained ranges (a chain of quantizer tuples, last first so
  * each can point at the next) and names the chain in the metapage.  The
  * caller excludes other writers of the metapage's entry fields: CREATE

@@ -258,6 +258,11 @@ check_pages(N2VerifyState *vs)
 				keyproblem = n2_keys_problem(vs->index, N2ElementKeys(et), et->keylen);
 				if (keyproblem != NULL)
 					problem(vs, blkno, off, "%s", keyproblem);
+				if ((vs->p.link_bytes == 3 &&
+					 !n2_link3_fits(blkno, off, vs->p.link_offset_bits)) ||
+					(vs->p.link_bytes == 4 && !n2_link4_fits(blkno, off)))
+					problem(vs, blkno, off, "element has no %d-byte link",
+							vs->p.link_bytes);
 				if (vs->nrefs == vs->caprefs)
 				{
 					vs->caprefs = Max(vs->caprefs * 2, 1024);

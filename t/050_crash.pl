@@ -19,6 +19,9 @@ load_vectors($node, 'pool',  $ds->{base});
 load_vectors($node, 'items', $ds->{base}, limit => 2000);
 $node->safe_psql('postgres',
 	'CREATE INDEX items_idx ON items USING n2 (embedding vector_l2_ops) WITH (m = 8, ef_construction = 64)');
+# auto gives this small index 3-byte links: the recovery below replays them
+is($node->safe_psql('postgres', "SELECT link_bytes FROM n2_index_info('items_idx')"),
+	'3', 'items_idx has 3-byte links');
 # Force the pages of the index to be written by a checkpoint, so that the
 # WAL replayed after the crashes starts from full-page images and deltas.
 $node->safe_psql('postgres', 'CHECKPOINT');

@@ -22,6 +22,10 @@ $primary->safe_psql('postgres',
 	'CREATE INDEX items_idx ON items USING n2 (embedding vector_l2_ops) WITH (m = 8, ef_construction = 64)');
 load_vectors($primary, 'scratch', $ds->{base}, limit => 500, unlogged => 1);
 $primary->safe_psql('postgres', 'CREATE INDEX scratch_idx ON scratch USING n2 (embedding vector_l2_ops)');
+# auto gives these small indexes 3-byte links: the WAL replayed below is
+# theirs
+is($primary->safe_psql('postgres', "SELECT link_bytes FROM n2_index_info('items_idx')"),
+	'3', 'items_idx has 3-byte links');
 
 # a physical slot keeps the WAL the standby still needs, however far the
 # primary (which writes full-page images under wal_consistency_checking)
