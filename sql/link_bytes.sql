@@ -177,6 +177,29 @@ SELECT count(*) AS problems FROM n2_verify('lb_4');
 SELECT count(*) AS found FROM (
 	SELECT id FROM lb ORDER BY v <-> lb_vec(7) LIMIT 1000) s;
 
+-- Free space past the limit never takes an element: with the limit lowered
+-- to two pages, VACUUM's free space on the later pages is skipped and an
+-- insert that finds no room below the limit fails as a growing one would.
+CREATE TABLE lbf (id int, v vector(16));
+INSERT INTO lbf SELECT i, lb_vec(i) FROM generate_series(1, 1500) i;
+CREATE INDEX lbf_i ON lbf USING n2 (v vector_l2_ops)
+	WITH (m = 4, n_threads = 1, link_bytes = 4);
+DELETE FROM lbf WHERE id > 20;
+VACUUM lbf;
+SET n2.link4_max_blocks = 2;
+DO $$
+BEGIN
+	FOR i IN 1501..3000 LOOP
+		INSERT INTO lbf VALUES (i, lb_vec(i));
+	END LOOP;
+	RAISE NOTICE 'no insert failed';
+EXCEPTION WHEN program_limit_exceeded THEN
+	RAISE NOTICE 'insert: %', regexp_replace(SQLERRM, '\d+ blocks', 'N blocks');
+END $$;
+SELECT count(*) AS problems FROM n2_verify('lbf_i');
+RESET n2.link4_max_blocks;
+DROP TABLE lbf;
+
 -- The hint's remedy: 6-byte links, which have no such limit.
 ALTER INDEX lb_4 SET (link_bytes = 6);
 REINDEX INDEX lb_4;

@@ -83,11 +83,18 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 	Buffer		buf;
 	Page		metapage;
 	Size		need = MAXALIGN(size);
+	BlockNumber insert_page;
 	int			link_bytes;
 	int			offset_bits;
 
-	*metabuf = InvalidBuffer;
 	*from_fsm = true;
+	*metabuf = ReadBuffer(index, N2_METAPAGE_BLKNO);
+	LockBuffer(*metabuf, BUFFER_LOCK_SHARE);
+	insert_page = N2PageGetMeta(BufferGetPage(*metabuf))->insert_page;
+	link_bytes = N2PageGetMeta(BufferGetPage(*metabuf))->link_bytes;
+	offset_bits = N2PageGetMeta(BufferGetPage(*metabuf))->link_offset_bits;
+	UnlockReleaseBuffer(*metabuf);
+	*metabuf = InvalidBuffer;
 
 	/* space VACUUM freed first, then the page inserts are filling */
 	for (int tries = 0; tries < 3; tries++)
@@ -95,6 +102,18 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 		blkno = GetPageWithFreeSpace(index, need + sizeof(ItemIdData));
 		if (blkno == InvalidBlockNumber)
 			break;
+
+		/*
+		 * No element on a page narrow links cannot name: VACUUM offers the
+		 * pages a crash left new, and key directory pages are added without
+		 * the link check.
+		 */
+		if (link_bytes != 6 &&
+			blkno >= n2_link_block_limit(link_bytes, offset_bits))
+		{
+			RecordPageWithFreeSpace(index, blkno, 0);
+			continue;
+		}
 		buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		if (!PageIsNew(BufferGetPage(buf)) &&
@@ -110,15 +129,9 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 	}
 	*from_fsm = false;
 
-	*metabuf = ReadBuffer(index, N2_METAPAGE_BLKNO);
-	LockBuffer(*metabuf, BUFFER_LOCK_SHARE);
-	blkno = N2PageGetMeta(BufferGetPage(*metabuf))->insert_page;
-	link_bytes = N2PageGetMeta(BufferGetPage(*metabuf))->link_bytes;
-	offset_bits = N2PageGetMeta(BufferGetPage(*metabuf))->link_offset_bits;
-	UnlockReleaseBuffer(*metabuf);
-	*metabuf = InvalidBuffer;
-
-	if (blkno != InvalidBlockNumber && blkno != N2_METAPAGE_BLKNO)
+	blkno = insert_page;
+	if (blkno != InvalidBlockNumber && blkno != N2_METAPAGE_BLKNO &&
+		(link_bytes == 6 || blkno < n2_link_block_limit(link_bytes, offset_bits)))
 	{
 		buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
