@@ -76,6 +76,7 @@ RESET n2.ef_search;
 -- nodes: the answers stay exact, and a walk that widens from a small
 -- ef_search still returns every row once.
 SELECT levels > 1 AS has_upper_levels FROM n2_index_info('pts_l2');
+SHOW n2.upper_ef_search;
 SET n2.upper_ef_search = 16;
 SET n2.ef_search = 400;
 SET enable_seqscan = off;
@@ -95,8 +96,15 @@ SELECT q.qid, cardinality(a) AS rows,
 									 ORDER BY pts.v <-> q.v LIMIT 300) a) s
 	ORDER BY q.qid;
 RESET n2.iterative_scan;
-RESET enable_seqscan;
 RESET n2.upper_ef_search;
+-- Automatic (0, the default) takes the beam for an index of 100,000 rows
+-- or more, by its reltuples.
+UPDATE pg_class SET reltuples = 1e6 WHERE oid = 'pts_l2'::regclass;
+SET n2.ef_search = 400;
+SELECT bool_and(e.ids = ARRAY(SELECT id FROM pts ORDER BY pts.v <-> q.v LIMIT 300)) AS l2_exact
+	FROM qs q JOIN answers e ON e.qid = q.qid AND e.op = '<->' AND e.how = 'exact';
+ANALYZE pts;
+RESET enable_seqscan;
 RESET n2.ef_search;
 
 -- The returned order is by distance: no row is farther than the next one.
@@ -405,7 +413,7 @@ RESET enable_seqscan;
 SET n2.iterative_scan = 'sometimes';
 SET n2.ef_search = 0;
 SET n2.ef_search = 1001;
-SET n2.upper_ef_search = 0;
+SET n2.upper_ef_search = -1;
 SET n2.upper_ef_search = 1001;
 SET n2.max_scan_tuples = 0;
 SET n2.scan_mem_multiplier = 0.5;

@@ -40,7 +40,7 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 int			n2_ef_search = 40;
-int			n2_upper_ef_search = 1;
+int			n2_upper_ef_search = 0;
 int			n2_build_threads = 0;
 int			n2_max_build_threads = 0;
 int			n2_iterative_scan = N2_ITERATIVE_STRICT;
@@ -174,11 +174,11 @@ _PG_init(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("n2.upper_ef_search",
 							"Candidate list size on the upper levels of the "
-							"graph for index scans.",
-							"1 is HNSW's greedy descent.  Larger values start "
-							"the search from that many nodes, which helps "
-							"large, clustered data sets at a small ef_search.",
-							&n2_upper_ef_search, 1, 1, N2_MAX_EF,
+							"graph for index scans (0: automatic).",
+							"1 is HNSW's greedy descent; larger values start "
+							"the search from that many nodes.  0 uses 8 for "
+							"indexes of 100,000 rows or more, else 1.",
+							&n2_upper_ef_search, 0, 0, N2_MAX_EF,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("n2.build_threads",
 							"Threads building an n2 index when its n_threads "

@@ -468,7 +468,8 @@ scan_start(IndexScanDesc scan)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
 	so->it_valid = true;
-	so->it.upper_ef = n2_upper_ef_search;
+	so->it.upper_ef = n2_upper_ef_for(n2_upper_ef_search,
+									  index->rd_rel->reltuples);
 
 	/*
 	 * In strict order the sequential finish takes over right where the walk

@@ -86,6 +86,14 @@ heap_pop(N2Heap *h)
 	return top;
 }
 
+int
+n2_upper_ef_for(int setting, double rows)
+{
+	if (setting > 0)
+		return setting;
+	return rows >= N2_UPPER_EF_AUTO_ROWS ? N2_UPPER_EF_AUTO : 1;
+}
+
 bool
 n2_iter_init(N2Iterator *it, const N2GraphOps *ops, void *ctx,
 			 N2IterMode mode, int ef, int max_degree,

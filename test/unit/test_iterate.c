@@ -249,6 +249,15 @@ upper_beam_escapes(void)
 		  (int) trap_first(2));
 	CHECK(trap_first(64) == 4, "a beam wider than the level: %d",
 		  (int) trap_first(64));
+
+	/* the setting wins; 0 picks by the index's size */
+	CHECK(n2_upper_ef_for(3, 10.0) == 3 && n2_upper_ef_for(1, 1e7) == 1,
+		  "an explicit upper_ef_search is used as it is");
+	CHECK(n2_upper_ef_for(0, -1.0) == 1 && n2_upper_ef_for(0, 99999.0) == 1,
+		  "automatic: greedy descent below 100,000 rows");
+	CHECK(n2_upper_ef_for(0, 100000.0) == N2_UPPER_EF_AUTO &&
+		  n2_upper_ef_for(0, 1e6) == N2_UPPER_EF_AUTO && N2_UPPER_EF_AUTO > 1,
+		  "automatic: a beam from 100,000 rows on");
 }
 
 int
