@@ -173,5 +173,63 @@ SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM sth ORDER BY h <-> '[7,3.5
 RESET enable_seqscan;
 SELECT count(*) AS problems FROM n2_verify('sth_auto');
 
+-- A lossy scan's rows are rechecked on the heap and their distance is
+-- projected again; the second evaluation reuses the first for the same stored
+-- bytes, query and operator (distmemo.c).  Vectors stored compressed (mostly
+-- zeros) and out of line (2,100 dimensions), several queries in one
+-- statement, and two operators per row: every projected distance equals the
+-- exact scan's.
+CREATE FUNCTION st_plan(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || q;
+END $$;
+CREATE TABLE stm (id int, z vector(800), w vector(2100));
+INSERT INTO stm SELECT i,
+	(SELECT array_agg(CASE WHEN k <= 100 THEN sin(i * 0.29 + k * 0.7)::real ELSE 0 END)
+	 FROM generate_series(1, 800) k)::vector,
+	(SELECT array_agg(sin(i * 0.37 + k * 0.011)::real) FROM generate_series(1, 2100) k)::vector
+	FROM generate_series(1, 300) i;
+SELECT pg_column_compression(z) IS NOT NULL AS z_compressed,
+		pg_column_size(w) < 2100 * 4 AS w_compressed FROM stm WHERE id = 1;
+CREATE INDEX stm_z ON stm USING n2 (z) WITH (storage = sq8);
+CREATE INDEX stm_w ON stm USING n2 (w vector_cosine_ops) WITH (storage = float16);
+SET enable_seqscan = off;
+SET n2.ef_search = 300;
+SELECT count(*) FILTER (WHERE p ~ 'Index Scan using stm_z') AS z_scans,
+		count(*) FILTER (WHERE p ~ 'Index Scan using stm_w') AS w_scans
+	FROM st_plan('SELECT n.id FROM stm q CROSS JOIN LATERAL (
+		SELECT s.id, s.z <-> q.z AS d FROM stm s ORDER BY s.z <-> q.z LIMIT 8) n
+		WHERE q.id IN (3, 4, 150)
+		UNION ALL SELECT n.id FROM stm q CROSS JOIN LATERAL (
+		SELECT s.id, s.w <=> q.w AS d FROM stm s ORDER BY s.w <=> q.w LIMIT 8) n
+		WHERE q.id IN (3, 4, 150)') p;
+CREATE TEMP TABLE stm_got AS
+	SELECT 'z' AS col, q.id AS qid, n.id, n.d, n.d2
+	FROM stm q CROSS JOIN LATERAL (
+		SELECT s.id, s.z <-> q.z AS d, s.z <#> q.z AS d2 FROM stm s
+		ORDER BY s.z <-> q.z LIMIT 8) n
+	WHERE q.id IN (3, 4, 150)
+	UNION ALL
+	SELECT 'w', q.id, n.id, n.d, n.d2
+	FROM stm q CROSS JOIN LATERAL (
+		SELECT s.id, s.w <=> q.w AS d, s.w <-> q.w AS d2 FROM stm s
+		ORDER BY s.w <=> q.w LIMIT 8) n
+	WHERE q.id IN (3, 4, 150);
+SET enable_seqscan = on;
+SET enable_indexscan = off;
+SELECT g.col, count(*) AS rows,
+		bool_and(g.d = CASE g.col WHEN 'z' THEN s.z <-> q.z ELSE s.w <=> q.w END
+				 AND g.d2 = CASE g.col WHEN 'z' THEN s.z <#> q.z ELSE s.w <-> q.w END) AS exact_distances,
+		bool_and(g.d <= (SELECT max(CASE g.col WHEN 'z' THEN t.z <-> q.z ELSE t.w <=> q.w END)
+						 FROM (SELECT * FROM stm t ORDER BY CASE g.col WHEN 'z' THEN t.z <-> q.z
+										ELSE t.w <=> q.w END LIMIT 8) t)) AS among_nearest
+	FROM stm_got g JOIN stm s ON s.id = g.id JOIN stm q ON q.id = g.qid
+	GROUP BY g.col ORDER BY g.col;
+RESET enable_indexscan;
+RESET enable_seqscan;
+RESET n2.ef_search;
+DROP TABLE stm, stm_got;
+DROP FUNCTION st_plan;
+
 DROP TABLE st, st_empty, stw, stb, sth;
 DROP FUNCTION st_check;

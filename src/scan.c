@@ -34,6 +34,7 @@
 #include "core/iterate.h"
 #include "core/sweep.h"
 #include "filter.h"
+#include "distmemo.h"
 #include "n2.h"
 #include "vector.h"
 
@@ -119,6 +120,7 @@ typedef struct N2ScanOpaqueData
 	/* that distance, for the projection (plan.c), when it is the operator's */
 	N2ScanDistance sd;
 	bool		sd_registered;
+	bool		memo_held;		/* rechecks remembered (distmemo.c) */
 } N2ScanOpaqueData;
 
 typedef N2ScanOpaqueData *N2ScanOpaque;
@@ -137,6 +139,9 @@ scan_free_core(void *arg)
 	if (so->sd_registered)
 		n2_scan_distance_unregister(&so->sd);
 	so->sd_registered = false;
+	if (so->memo_held)
+		n2_distance_memo_release();
+	so->memo_held = false;
 }
 
 IndexScanDesc
@@ -379,6 +384,8 @@ scan_start(IndexScanDesc scan)
 			qq += (double) so->query[i] * (double) so->query[i];
 		so->pg.lower_bounds = true;
 		so->pg.qnorm = (float) (sqrt(qq) * (1.0 + 1e-6));
+		n2_distance_memo_acquire();
+		so->memo_held = true;
 	}
 
 	/*

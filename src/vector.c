@@ -28,6 +28,7 @@
 #include "utils/varbit.h"
 
 #include "core/distance.h"
+#include "distmemo.h"
 #include "vector.h"
 
 Vector *
@@ -459,39 +460,63 @@ vector_to_float4(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 
-/* Distances between vectors */
+/*
+ * Distances between vectors.  While a lossy n2 scan runs, the executor asks
+ * for the same row's distance twice (distmemo.c).
+ */
 
 PG_FUNCTION_INFO_V1(l2_distance);
 Datum
 l2_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a;
+	Vector	   *b;
+	double		d;
 
+	if (n2_distance_memo_get(fcinfo, &d))
+		PG_RETURN_FLOAT8(d);
+	a = PG_GETARG_VECTOR_P(0);
+	b = PG_GETARG_VECTOR_P(1);
 	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(sqrt((double) n2_kernels.l2sq(a->x, b->x, a->dim)));
+	d = sqrt((double) n2_kernels.l2sq(a->x, b->x, a->dim));
+	n2_distance_memo_put(fcinfo, d);
+	PG_RETURN_FLOAT8(d);
 }
 
 PG_FUNCTION_INFO_V1(inner_product);
 Datum
 inner_product(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a;
+	Vector	   *b;
+	double		d;
 
+	if (n2_distance_memo_get(fcinfo, &d))
+		PG_RETURN_FLOAT8(d);
+	a = PG_GETARG_VECTOR_P(0);
+	b = PG_GETARG_VECTOR_P(1);
 	check_same_dims(a, b);
-	PG_RETURN_FLOAT8((double) n2_kernels.dot(a->x, b->x, a->dim));
+	d = (double) n2_kernels.dot(a->x, b->x, a->dim);
+	n2_distance_memo_put(fcinfo, d);
+	PG_RETURN_FLOAT8(d);
 }
 
 PG_FUNCTION_INFO_V1(vector_negative_inner_product);
 Datum
 vector_negative_inner_product(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a;
+	Vector	   *b;
+	double		d;
 
+	if (n2_distance_memo_get(fcinfo, &d))
+		PG_RETURN_FLOAT8(d);
+	a = PG_GETARG_VECTOR_P(0);
+	b = PG_GETARG_VECTOR_P(1);
 	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(-(double) n2_kernels.dot(a->x, b->x, a->dim));
+	d = -(double) n2_kernels.dot(a->x, b->x, a->dim);
+	n2_distance_memo_put(fcinfo, d);
+	PG_RETURN_FLOAT8(d);
 }
 
 /* A zero vector has no direction; its cosine distance to anything is 1. */
@@ -499,22 +524,36 @@ PG_FUNCTION_INFO_V1(cosine_distance);
 Datum
 cosine_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a;
+	Vector	   *b;
+	double		d;
 
+	if (n2_distance_memo_get(fcinfo, &d))
+		PG_RETURN_FLOAT8(d);
+	a = PG_GETARG_VECTOR_P(0);
+	b = PG_GETARG_VECTOR_P(1);
 	check_same_dims(a, b);
-	PG_RETURN_FLOAT8((double) n2_cosine_distance(a->x, b->x, a->dim));
+	d = (double) n2_cosine_distance(a->x, b->x, a->dim);
+	n2_distance_memo_put(fcinfo, d);
+	PG_RETURN_FLOAT8(d);
 }
 
 PG_FUNCTION_INFO_V1(l1_distance);
 Datum
 l1_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a;
+	Vector	   *b;
+	double		d;
 
+	if (n2_distance_memo_get(fcinfo, &d))
+		PG_RETURN_FLOAT8(d);
+	a = PG_GETARG_VECTOR_P(0);
+	b = PG_GETARG_VECTOR_P(1);
 	check_same_dims(a, b);
-	PG_RETURN_FLOAT8((double) n2_kernels.l1(a->x, b->x, a->dim));
+	d = (double) n2_kernels.l1(a->x, b->x, a->dim);
+	n2_distance_memo_put(fcinfo, d);
+	PG_RETURN_FLOAT8(d);
 }
 
 /*
