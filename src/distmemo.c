@@ -89,7 +89,8 @@ memo_key(FunctionCallInfo fcinfo, Size *len)
 {
 	struct varlena *a;
 
-	if (memo_users == 0 || !OidIsValid(fcinfo->flinfo->fn_oid))
+	if (memo_users == 0 || fcinfo->flinfo == NULL ||
+		!OidIsValid(fcinfo->flinfo->fn_oid))
 		return NULL;
 	a = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(0));
 	if (!VARATT_IS_COMPRESSED(a) && !VARATT_IS_EXTERNAL_ONDISK(a))
