@@ -50,6 +50,11 @@ DELETE FROM items WHERE id = :r OR id = :s;
 \set r random(0, 9999)
 SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM pool WHERE id = :r) LIMIT 10;
 },
+	'n2_select_beam@2' => q{
+\set r random(0, 9999)
+SET n2.upper_ef_search = 8;
+SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM pool WHERE id = :r) LIMIT 10;
+},
 	'n2_txn@1' => q{
 \set r random(0, 9999)
 BEGIN;

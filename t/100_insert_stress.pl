@@ -81,13 +81,15 @@ sub check_round
 		"SELECT coalesce(string_agg(problem || ': ' || n, E'\\n'), '') FROM
 		   (SELECT problem, count(*) AS n FROM n2_verify('$index') GROUP BY 1 ORDER BY 1) p");
 	my $rows    = $node->safe_psql('postgres', "SELECT count(*) FROM $t");
-	my $missing = $node->safe_psql('postgres', "$self_setup " . self_sql($t, $col));
+	# every other round, the walk starts from an upper-level beam of 4
+	my $beam = 'SET n2.upper_ef_search = ' . ($stats{$kind}[0] % 2 ? 4 : 1) . '; ';
+	my $missing = $node->safe_psql('postgres', "$self_setup $beam" . self_sql($t, $col));
 
 	# with a filter column, also with the row's own key as an index condition:
 	# a key 5 % of the rows hold sends the scan to the key directory's list
 	my $keyed = $node->safe_psql('postgres',
 		"SELECT indnkeyatts > 1 FROM pg_index WHERE indexrelid = '$index'::regclass") eq 't';
-	$missing += $node->safe_psql('postgres', "$self_setup " . self_sql($t, $col, 'k'))
+	$missing += $node->safe_psql('postgres', "$self_setup $beam" . self_sql($t, $col, 'k'))
 	  if $keyed;
 	my $good    = $problems eq '' && $missing eq '0';
 	$stats{$kind}[1]++ if !$good;
