@@ -339,7 +339,9 @@ sub pgbench_start
 sub pgbench_stop
 {
 	my ($h, $name) = @_;
-	$h->signal('INT');
+	# TERM, not INT: a shell without job control starts background jobs
+	# with SIGINT ignored, and pgbench would then run its whole -T
+	$h->signal('TERM');
 	$h->finish;
 	# until their backends are gone: VACUUM must see no older snapshot
 	$cic->poll_query_until('postgres',
