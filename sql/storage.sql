@@ -177,8 +177,8 @@ SELECT count(*) AS problems FROM n2_verify('sth_auto');
 -- projected again; the second evaluation reuses the first for the same stored
 -- bytes, query and operator (distmemo.c).  Vectors stored compressed (mostly
 -- zeros) and out of line (2,100 dimensions), several queries in one
--- statement, and two operators per row: every projected distance equals the
--- exact scan's.
+-- statement, two operators per row, and more rows than the memo has slots
+-- (its slots are reused): every projected distance equals the exact scan's.
 CREATE FUNCTION st_plan(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
 	RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || q;
@@ -207,13 +207,13 @@ CREATE TEMP TABLE stm_got AS
 	SELECT 'z' AS col, q.id AS qid, n.id, n.d, n.d2
 	FROM stm q CROSS JOIN LATERAL (
 		SELECT s.id, s.z <-> q.z AS d, s.z <#> q.z AS d2 FROM stm s
-		ORDER BY s.z <-> q.z LIMIT 8) n
+		ORDER BY s.z <-> q.z LIMIT 40) n
 	WHERE q.id IN (3, 4, 150)
 	UNION ALL
 	SELECT 'w', q.id, n.id, n.d, n.d2
 	FROM stm q CROSS JOIN LATERAL (
 		SELECT s.id, s.w <=> q.w AS d, s.w <-> q.w AS d2 FROM stm s
-		ORDER BY s.w <=> q.w LIMIT 8) n
+		ORDER BY s.w <=> q.w LIMIT 40) n
 	WHERE q.id IN (3, 4, 150);
 SET enable_seqscan = on;
 SET enable_indexscan = off;
@@ -222,7 +222,7 @@ SELECT g.col, count(*) AS rows,
 				 AND g.d2 = CASE g.col WHEN 'z' THEN s.z <#> q.z ELSE s.w <-> q.w END) AS exact_distances,
 		bool_and(g.d <= (SELECT max(CASE g.col WHEN 'z' THEN t.z <-> q.z ELSE t.w <=> q.w END)
 						 FROM (SELECT * FROM stm t ORDER BY CASE g.col WHEN 'z' THEN t.z <-> q.z
-										ELSE t.w <=> q.w END LIMIT 8) t)) AS among_nearest
+										ELSE t.w <=> q.w END LIMIT 40) t)) AS among_nearest
 	FROM stm_got g JOIN stm s ON s.id = g.id JOIN stm q ON q.id = g.qid
 	GROUP BY g.col ORDER BY g.col;
 RESET enable_indexscan;

@@ -35,6 +35,7 @@ typedef struct MemoSlot
 	Oid			fn;
 	uint32		hash;
 	Size		len;
+	Size		cap;			/* allocated bytes of key, reused */
 	char	   *key;			/* the row vector's stored bytes */
 	double		dist;
 }			MemoSlot;
@@ -46,10 +47,13 @@ static Size memo_query_len = 0;
 static MemoSlot memo[N2_MEMO_SLOTS];
 static int	memo_next = 0;
 
-/* the key get hashed, for the put that follows a miss in the same call */
-static const void *hashed_key = NULL;
-static Size hashed_len = 0;
-static uint32 hashed_value = 0;
+/*
+ * What a get that missed learned of its arguments, for the put that follows
+ * in the same call: the key's hash, and that the query is the memo's.
+ */
+static const void *missed_key = NULL;
+static Size missed_len = 0;
+static uint32 missed_hash = 0;
 
 static void
 memo_clear(void)
@@ -57,7 +61,7 @@ memo_clear(void)
 	if (memo_cxt != NULL)
 		MemoryContextReset(memo_cxt);
 	memset(memo, 0, sizeof(memo));
-	hashed_key = NULL;
+	missed_key = NULL;
 	memo_query = NULL;
 	memo_query_len = 0;
 	memo_next = 0;
@@ -115,12 +119,10 @@ n2_distance_memo_get(FunctionCallInfo fcinfo, double *dist)
 	struct varlena *a = memo_key(fcinfo, &len);
 	uint32		hash;
 
+	missed_key = NULL;
 	if (a == NULL || !same_query(fcinfo))
 		return false;
 	hash = hash_bytes((const unsigned char *) a, (int) len);
-	hashed_key = a;
-	hashed_len = len;
-	hashed_value = hash;
 	for (int i = 0; i < N2_MEMO_SLOTS; i++)
 	{
 		MemoSlot   *s = &memo[i];
@@ -132,6 +134,9 @@ n2_distance_memo_get(FunctionCallInfo fcinfo, double *dist)
 			return true;
 		}
 	}
+	missed_key = a;
+	missed_len = len;
+	missed_hash = hash;
 	return false;
 }
 
@@ -140,11 +145,13 @@ n2_distance_memo_put(FunctionCallInfo fcinfo, double dist)
 {
 	Size		len;
 	struct varlena *a = memo_key(fcinfo, &len);
+	bool		after_miss = a != NULL && a == missed_key && len == missed_len;
 	MemoSlot   *s;
 
+	missed_key = NULL;
 	if (a == NULL)
 		return;
-	if (!same_query(fcinfo))
+	if (!after_miss && !same_query(fcinfo))
 	{
 		struct varlena *b = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(1));
 
@@ -155,14 +162,17 @@ n2_distance_memo_put(FunctionCallInfo fcinfo, double dist)
 	}
 	s = &memo[memo_next];
 	memo_next = (memo_next + 1) % N2_MEMO_SLOTS;
-	if (s->key != NULL)
-		pfree(s->key);
-	s->key = MemoryContextAlloc(memo_cxt, len);
+	if (s->cap < len)
+	{
+		if (s->key != NULL)
+			pfree(s->key);
+		s->key = MemoryContextAlloc(memo_cxt, len);
+		s->cap = len;
+	}
 	memcpy(s->key, a, len);
 	s->len = len;
-	s->hash = a == hashed_key && len == hashed_len ? hashed_value :
+	s->hash = after_miss ? missed_hash :
 		hash_bytes((const unsigned char *) a, (int) len);
-	hashed_key = NULL;
 	s->fn = fcinfo->flinfo->fn_oid;
 	s->dist = dist;
 }

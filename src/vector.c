@@ -464,96 +464,89 @@ vector_to_float4(PG_FUNCTION_ARGS)
  * Distances between vectors.  While a lossy n2 scan runs, the executor asks
  * for the same row's distance twice (distmemo.c).
  */
+typedef double (*VectorDistance) (const Vector *a, const Vector *b);
 
-PG_FUNCTION_INFO_V1(l2_distance);
-Datum
-l2_distance(PG_FUNCTION_ARGS)
+static double
+vector_distance(FunctionCallInfo fcinfo, VectorDistance distance)
 {
 	Vector	   *a;
 	Vector	   *b;
 	double		d;
 
 	if (n2_distance_memo_get(fcinfo, &d))
-		PG_RETURN_FLOAT8(d);
+		return d;
 	a = PG_GETARG_VECTOR_P(0);
 	b = PG_GETARG_VECTOR_P(1);
 	check_same_dims(a, b);
-	d = sqrt((double) n2_kernels.l2sq(a->x, b->x, a->dim));
+	d = distance(a, b);
 	n2_distance_memo_put(fcinfo, d);
-	PG_RETURN_FLOAT8(d);
+	return d;
+}
+
+static double
+l2_of(const Vector *a, const Vector *b)
+{
+	return sqrt((double) n2_kernels.l2sq(a->x, b->x, a->dim));
+}
+
+static double
+inner_product_of(const Vector *a, const Vector *b)
+{
+	return (double) n2_kernels.dot(a->x, b->x, a->dim);
+}
+
+static double
+negative_inner_product_of(const Vector *a, const Vector *b)
+{
+	return -(double) n2_kernels.dot(a->x, b->x, a->dim);
+}
+
+/* A zero vector has no direction; its cosine distance to anything is 1. */
+static double
+cosine_of(const Vector *a, const Vector *b)
+{
+	return (double) n2_cosine_distance(a->x, b->x, a->dim);
+}
+
+static double
+l1_of(const Vector *a, const Vector *b)
+{
+	return (double) n2_kernels.l1(a->x, b->x, a->dim);
+}
+
+PG_FUNCTION_INFO_V1(l2_distance);
+Datum
+l2_distance(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(vector_distance(fcinfo, l2_of));
 }
 
 PG_FUNCTION_INFO_V1(inner_product);
 Datum
 inner_product(PG_FUNCTION_ARGS)
 {
-	Vector	   *a;
-	Vector	   *b;
-	double		d;
-
-	if (n2_distance_memo_get(fcinfo, &d))
-		PG_RETURN_FLOAT8(d);
-	a = PG_GETARG_VECTOR_P(0);
-	b = PG_GETARG_VECTOR_P(1);
-	check_same_dims(a, b);
-	d = (double) n2_kernels.dot(a->x, b->x, a->dim);
-	n2_distance_memo_put(fcinfo, d);
-	PG_RETURN_FLOAT8(d);
+	PG_RETURN_FLOAT8(vector_distance(fcinfo, inner_product_of));
 }
 
 PG_FUNCTION_INFO_V1(vector_negative_inner_product);
 Datum
 vector_negative_inner_product(PG_FUNCTION_ARGS)
 {
-	Vector	   *a;
-	Vector	   *b;
-	double		d;
-
-	if (n2_distance_memo_get(fcinfo, &d))
-		PG_RETURN_FLOAT8(d);
-	a = PG_GETARG_VECTOR_P(0);
-	b = PG_GETARG_VECTOR_P(1);
-	check_same_dims(a, b);
-	d = -(double) n2_kernels.dot(a->x, b->x, a->dim);
-	n2_distance_memo_put(fcinfo, d);
-	PG_RETURN_FLOAT8(d);
+	PG_RETURN_FLOAT8(vector_distance(fcinfo, negative_inner_product_of));
 }
 
-/* A zero vector has no direction; its cosine distance to anything is 1. */
 PG_FUNCTION_INFO_V1(cosine_distance);
 Datum
 cosine_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a;
-	Vector	   *b;
-	double		d;
-
-	if (n2_distance_memo_get(fcinfo, &d))
-		PG_RETURN_FLOAT8(d);
-	a = PG_GETARG_VECTOR_P(0);
-	b = PG_GETARG_VECTOR_P(1);
-	check_same_dims(a, b);
-	d = (double) n2_cosine_distance(a->x, b->x, a->dim);
-	n2_distance_memo_put(fcinfo, d);
-	PG_RETURN_FLOAT8(d);
+	PG_RETURN_FLOAT8(vector_distance(fcinfo, cosine_of));
 }
 
 PG_FUNCTION_INFO_V1(l1_distance);
 Datum
 l1_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a;
-	Vector	   *b;
-	double		d;
-
-	if (n2_distance_memo_get(fcinfo, &d))
-		PG_RETURN_FLOAT8(d);
-	a = PG_GETARG_VECTOR_P(0);
-	b = PG_GETARG_VECTOR_P(1);
-	check_same_dims(a, b);
-	d = (double) n2_kernels.l1(a->x, b->x, a->dim);
-	n2_distance_memo_put(fcinfo, d);
-	PG_RETURN_FLOAT8(d);
+	PG_RETURN_FLOAT8(vector_distance(fcinfo, l1_of));
 }
 
 /*
