@@ -18,7 +18,7 @@ SELECT link_bytes FROM n2_index_info('lb_auto');
 CREATE INDEX lb_3 ON lb USING n2 (v) WITH (m = 8, link_bytes = '3');
 CREATE INDEX lb_4 ON lb USING n2 (v) WITH (m = 8, link_bytes = 4);
 CREATE INDEX lb_6 ON lb USING n2 (v) WITH (m = 8, link_bytes = '6');
-SELECT c.relname, c.reloptions, i.link_bytes, i.max_m0
+SELECT c.relname, c.reloptions, i.link_bytes, i.max_m0, i.max_pages
 	FROM pg_class c JOIN pg_am a ON a.oid = c.relam, n2_index_info(c.oid) i
 	WHERE a.amname = 'n2' AND c.relname LIKE 'lb\_%' ORDER BY c.relname;
 CREATE INDEX lb_bad ON lb USING n2 (v) WITH (link_bytes = 5);
@@ -134,7 +134,8 @@ EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
 	RAISE NOTICE 'SQLSTATE %: %', SQLSTATE, hint;
 END $$;
-SELECT pages = :limit3_pages AS at_limit FROM n2_index_info('lb_3');
+SELECT pages = :limit3_pages AS at_limit, max_pages = :limit3_pages AS max_is_limit
+	FROM n2_index_info('lb_3');
 SELECT count(*) AS problems FROM n2_verify('lb_3');
 BEGIN;
 DROP INDEX lb_4;
@@ -172,7 +173,8 @@ EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
 	RAISE NOTICE 'SQLSTATE %: %', SQLSTATE, hint;
 END $$;
-SELECT pages = :limit_pages AS at_limit FROM n2_index_info('lb_4');
+SELECT pages = :limit_pages AS at_limit, max_pages = :limit_pages AS max_is_limit
+	FROM n2_index_info('lb_4');
 SELECT count(*) AS problems FROM n2_verify('lb_4');
 SELECT count(*) AS found FROM (
 	SELECT id FROM lb ORDER BY v <-> lb_vec(7) LIMIT 1000) s;

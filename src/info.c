@@ -72,8 +72,9 @@ n2_index_info(PG_FUNCTION_ARGS)
 	int			levels = 0;
 	int64		elem_bytes = 0;
 	ItemPointerData *links;
-	Datum		values[23];
-	bool		nulls[23] = {0};
+	Datum		values[24];
+	bool		nulls[24] = {0};
+	BlockNumber limit;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -150,6 +151,9 @@ n2_index_info(PG_FUNCTION_ARGS)
 	values[20] = CStringGetTextDatum(n2_storage_name(p.storage));
 	values[21] = CStringGetTextDatum(n2_keep_pruned_name(p.select));
 	values[22] = Int32GetDatum(p.link_bytes);
+	limit = n2_link_block_limit(p.link_bytes, p.link_offset_bits);
+	values[23] = Int64GetDatum((int64) limit);
+	nulls[23] = limit == InvalidBlockNumber;
 
 	relation_close(index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

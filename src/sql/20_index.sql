@@ -119,7 +119,7 @@ CREATE FUNCTION n2_index_info(index regclass,
 	OUT m int, OUT max_m0 int, OUT ef_construction int, OUT mult float8,
 	OUT neighbor_selecting text, OUT graph_merging text,
 	OUT format_version int, OUT element_bytes float8, OUT storage text,
-	OUT keep_pruned text, OUT link_bytes int)
+	OUT keep_pruned text, OUT link_bytes int, OUT max_pages bigint)
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL SAFE;
 

@@ -136,7 +136,7 @@ CREATE FUNCTION n2_index_info_shards(index regclass,
 	OUT m int, OUT max_m0 int, OUT ef_construction int, OUT mult float8,
 	OUT neighbor_selecting text, OUT graph_merging text,
 	OUT format_version int, OUT element_bytes float8, OUT storage text,
-	OUT keep_pruned text, OUT link_bytes int)
+	OUT keep_pruned text, OUT link_bytes int, OUT max_pages bigint)
 	RETURNS SETOF record
 	LANGUAGE plpgsql
 	AS $$
@@ -151,7 +151,7 @@ BEGIN
 				i.level0_degree_min, i.level0_degree_avg, i.level0_degree_max,
 				i.pages, i.bytes, i.dims, i.metric, i.m, i.max_m0, i.ef_construction,
 				i.mult, i.neighbor_selecting, i.graph_merging, i.format_version,
-				i.element_bytes, i.storage, i.keep_pruned, i.link_bytes
+				i.element_bytes, i.storage, i.keep_pruned, i.link_bytes, i.max_pages
 		 FROM %s.n2_run_on_shard_indexes($1, $2) r,
 			  json_to_recordset(r.result::json) AS i(
 				  shardid bigint, shard_index text,
@@ -163,7 +163,7 @@ BEGIN
 				  m int, max_m0 int, ef_construction int, mult float8,
 				  neighbor_selecting text, graph_merging text,
 				  format_version int, element_bytes float8, storage text, keep_pruned text,
-				  link_bytes int)
+				  link_bytes int, max_pages bigint)
 		 ORDER BY i.shardid, r.nodename, r.nodeport', nsp)
 		USING index,
 			  'SELECT json_agg(jsonb_build_object(''shardid'', x.shardid, ''shard_index'', x.name)
