@@ -10,6 +10,27 @@ CREATE FUNCTION lb_vec(i int) RETURNS vector LANGUAGE sql IMMUTABLE AS $$
 	SELECT array_agg(sin(i * (d + 1) * 0.37) + cos(i * 0.11 * d))::real[]::vector
 	FROM generate_series(0, 15) d $$;
 INSERT INTO lb SELECT i, lb_vec(i) FROM generate_series(1, 1500) i;
+-- Inserts rows first .. last into tbl one at a time until one fails with
+-- 54000 (the link limit), and says so.
+CREATE PROCEDURE lb_fill(tbl regclass, first int, last int) LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN first..last LOOP
+		EXECUTE format('INSERT INTO %s VALUES ($1, lb_vec($1))', tbl) USING i;
+	END LOOP;
+	RAISE NOTICE 'no insert failed';
+EXCEPTION WHEN program_limit_exceeded THEN
+	RAISE NOTICE 'insert: %', regexp_replace(SQLERRM, '\d+ blocks', 'N blocks');
+END $$;
+-- Inserts 400 rows into lb in one statement; says what error and hint it got.
+CREATE PROCEDURE lb_insert_many() LANGUAGE plpgsql AS $$
+DECLARE
+	hint text;
+BEGIN
+	INSERT INTO lb SELECT i, lb_vec(i) FROM generate_series(10001, 10400) i;
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+	RAISE NOTICE 'SQLSTATE %: %', SQLSTATE, hint;
+END $$;
 
 -- Values: the default (auto picks 3 for a small index whose vectors always
 -- fit in their elements), each value, errors.
@@ -116,24 +137,8 @@ RESET n2.link3_max_blocks;
 -- half-written.
 SELECT pages AS limit3_pages FROM n2_index_info('lb_3') \gset
 SELECT set_config('n2.link3_max_blocks', :'limit3_pages', false) IS NOT NULL AS set;
-DO $$
-BEGIN
-	FOR i IN 3000..100000 LOOP
-		INSERT INTO lb VALUES (i, lb_vec(i));
-	END LOOP;
-	RAISE NOTICE 'no insert failed';
-EXCEPTION WHEN program_limit_exceeded THEN
-	RAISE NOTICE 'insert: %', regexp_replace(SQLERRM, '\d+ blocks', 'N blocks');
-END $$;
-DO $$
-DECLARE
-	hint text;
-BEGIN
-	INSERT INTO lb SELECT i, lb_vec(i) FROM generate_series(10001, 10400) i;
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
-	RAISE NOTICE 'SQLSTATE %: %', SQLSTATE, hint;
-END $$;
+CALL lb_fill('lb', 3000, 100000);
+CALL lb_insert_many();
 SELECT pages = :limit3_pages AS at_limit, max_pages = :limit3_pages AS max_is_limit
 	FROM n2_index_info('lb_3');
 SELECT count(*) AS problems FROM n2_verify('lb_3');
@@ -155,24 +160,8 @@ RESET n2.link3_max_blocks;
 -- with 54000 and the REINDEX hint; nothing is half-written.
 SELECT pages AS limit_pages FROM n2_index_info('lb_4') \gset
 SELECT set_config('n2.link4_max_blocks', :'limit_pages', false) IS NOT NULL AS set;
-DO $$
-BEGIN
-	FOR i IN 3000..100000 LOOP
-		INSERT INTO lb VALUES (i, lb_vec(i));
-	END LOOP;
-	RAISE NOTICE 'no insert failed';
-EXCEPTION WHEN program_limit_exceeded THEN
-	RAISE NOTICE 'insert: %', regexp_replace(SQLERRM, '\d+ blocks', 'N blocks');
-END $$;
-DO $$
-DECLARE
-	hint text;
-BEGIN
-	INSERT INTO lb SELECT i, lb_vec(i) FROM generate_series(10001, 10400) i;
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
-	RAISE NOTICE 'SQLSTATE %: %', SQLSTATE, hint;
-END $$;
+CALL lb_fill('lb', 3000, 100000);
+CALL lb_insert_many();
 SELECT pages = :limit_pages AS at_limit, max_pages = :limit_pages AS max_is_limit
 	FROM n2_index_info('lb_4');
 SELECT count(*) AS problems FROM n2_verify('lb_4');
@@ -189,15 +178,7 @@ CREATE INDEX lbf_i ON lbf USING n2 (v vector_l2_ops)
 DELETE FROM lbf WHERE id > 20;
 VACUUM lbf;
 SET n2.link4_max_blocks = 2;
-DO $$
-BEGIN
-	FOR i IN 1501..3000 LOOP
-		INSERT INTO lbf VALUES (i, lb_vec(i));
-	END LOOP;
-	RAISE NOTICE 'no insert failed';
-EXCEPTION WHEN program_limit_exceeded THEN
-	RAISE NOTICE 'insert: %', regexp_replace(SQLERRM, '\d+ blocks', 'N blocks');
-END $$;
+CALL lb_fill('lbf', 1501, 3000);
 SELECT count(*) AS problems FROM n2_verify('lbf_i');
 RESET n2.link4_max_blocks;
 DROP TABLE lbf;
@@ -249,4 +230,5 @@ SELECT count(*) AS problems FROM n2_verify('lbe_3');
 CREATE INDEX lbe_a3 ON lbe USING n2 (a float4_l2_ops) WITH (link_bytes = 3);
 SELECT link_bytes FROM n2_index_info('lbe_a3');
 DROP TABLE lbe;
+DROP PROCEDURE lb_fill, lb_insert_many;
 DROP FUNCTION lb_vec(int);
