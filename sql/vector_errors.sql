@@ -152,6 +152,18 @@ SELECT count(*) FROM bin;
 SELECT try($$SELECT copy_binary_in('bin', '\x000100003f800000'::bytea)$$);
 SELECT * FROM bin;
 
+-- halfvec's binary input checks its header the same way (2-byte elements)
+CREATE TABLE binh (v halfvec);
+CREATE TABLE binh3 (v halfvec(3));
+SELECT try($$SELECT copy_binary_in('binh', '\x0001'::bytea)$$);
+SELECT try($$SELECT copy_binary_in('binh', '\x000200003c00'::bytea)$$);
+SELECT try($$SELECT copy_binary_in('binh', '\x000100003c003c00'::bytea)$$);
+SELECT try($$SELECT copy_binary_in('binh', '\x000100013c00'::bytea)$$);
+SELECT try($$SELECT copy_binary_in('binh', '\x00000000'::bytea)$$);
+SELECT try($$SELECT copy_binary_in('binh3', '\x000100003c00'::bytea)$$);
+SELECT try($$SELECT copy_binary_in('binh', '\x000200003c00c000'::bytea)$$);
+SELECT * FROM binh;
+DROP TABLE binh, binh3;
 DROP TABLE bin, bin3;
 DROP FUNCTION copy_binary_in(regclass, bytea);
 DROP FUNCTION test_file();

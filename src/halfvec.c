@@ -111,34 +111,8 @@ Datum
 halfvec_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int32		typmod = PG_GETARG_INT32(2);
-	int			dim;
-	int			unused;
-	int			remaining;
+	int			dim = n2_recv_header(buf, "halfvec", sizeof(n2_half), PG_GETARG_INT32(2));
 	HalfVector *result;
-
-	if (buf->len - buf->cursor < 4)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary representation for type halfvec"),
-				 errdetail("Expected a 4-byte header, got %d bytes.",
-						   buf->len - buf->cursor)));
-	dim = (int16) pq_getmsgint(buf, 2);
-	unused = (int16) pq_getmsgint(buf, 2);
-	n2_check_dim(dim, "halfvec");
-	if (unused != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary representation for type halfvec"),
-				 errdetail("Reserved header field is %d, expected 0.", unused)));
-	remaining = buf->len - buf->cursor;
-	if (remaining != (int) sizeof(n2_half) * dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary representation for type halfvec"),
-				 errdetail("Expected %d bytes of elements for %d dimensions, got %d.",
-						   (int) sizeof(n2_half) * dim, dim, remaining)));
-	n2_check_typmod(dim, typmod);
 
 	result = init_halfvec(dim);
 	for (int i = 0; i < dim; i++)

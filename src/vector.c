@@ -292,45 +292,53 @@ vector_typmod_out(PG_FUNCTION_ARGS)
 }
 
 /*
- * Binary format: int16 dim, int16 unused (0), then dim float4, all in network
- * byte order.  The caller hands us exactly one value's bytes, so anything
- * other than 4 + 4 * dim bytes is a malformed message.
+ * The header of a binary vector or halfvec: int16 dim, int16 unused (0),
+ * then dim elements of elem_size bytes, all in network byte order.  The
+ * caller hands us exactly one value's bytes, so anything other than the
+ * header and dim elements is a malformed message.  Returns dim, checked
+ * against typmod too.
  */
-PG_FUNCTION_INFO_V1(vector_recv);
-Datum
-vector_recv(PG_FUNCTION_ARGS)
+int
+n2_recv_header(StringInfo buf, const char *type, int elem_size, int32 typmod)
 {
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int32		typmod = PG_GETARG_INT32(2);
 	int			dim;
 	int			unused;
 	int			remaining;
-	Vector	   *result;
 
 	if (buf->len - buf->cursor < 4)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary representation for type vector"),
+				 errmsg("invalid binary representation for type %s", type),
 				 errdetail("Expected a 4-byte header, got %d bytes.",
 						   buf->len - buf->cursor)));
 	dim = (int16) pq_getmsgint(buf, 2);
 	unused = (int16) pq_getmsgint(buf, 2);
 
-	n2_check_dim(dim, "vector");
+	n2_check_dim(dim, type);
 	if (unused != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary representation for type vector"),
+				 errmsg("invalid binary representation for type %s", type),
 				 errdetail("Reserved header field is %d, expected 0.", unused)));
 	remaining = buf->len - buf->cursor;
-	if (remaining != (int) sizeof(float) * dim)
+	if (remaining != elem_size * dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary representation for type vector"),
+				 errmsg("invalid binary representation for type %s", type),
 				 errdetail_plural("Expected %d bytes of elements for %d dimension, got %d.",
 								  "Expected %d bytes of elements for %d dimensions, got %d.",
-								  dim, (int) sizeof(float) * dim, dim, remaining)));
+								  dim, elem_size * dim, dim, remaining)));
 	n2_check_typmod(dim, typmod);
+	return dim;
+}
+
+PG_FUNCTION_INFO_V1(vector_recv);
+Datum
+vector_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			dim = n2_recv_header(buf, "vector", sizeof(float), PG_GETARG_INT32(2));
+	Vector	   *result;
 
 	result = InitVector(dim);
 	for (int i = 0; i < dim; i++)

@@ -11,6 +11,7 @@
 #define N2_VECTOR_H
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/varbit.h"
 
@@ -54,6 +55,8 @@ extern Vector *InitVector(int dim);
  */
 extern void n2_check_dim(int dim, const char *type);
 extern void n2_check_typmod(int dim, int32 typmod);
+extern int	n2_recv_header(StringInfo buf, const char *type, int elem_size,
+						   int32 typmod);
 extern void n2_check_element(float value, int element, const char *type);
 extern float *n2_parse_vector(const char *str, const char *type, int *dim);
 extern char *n2_format_vector(const float *x, int dim);
