@@ -69,3 +69,31 @@ RESET enable_seqscan;
 RESET n2.ef_search;
 DROP TABLE m, mp, mu;
 DROP FUNCTION m_knn(int), m_exact(int);
+
+-- VACUUM flags, then deletes, each page's doomed elements in one WAL record
+-- (per tuple, the deletions shifted the page's data again and again): far
+-- fewer n2 records than elements when every row goes.
+CREATE EXTENSION pg_walinspect;
+CREATE TABLE mw (id int, v vector(8));
+INSERT INTO mw SELECT i, (SELECT array_agg(sin(i * (j + 1) * 0.37 + j) ORDER BY j)
+						  FROM generate_series(0, 7) j)::vector
+	FROM generate_series(1, 2000) i;
+CREATE INDEX mw_idx ON mw USING n2 (v) WITH (m = 4, n_threads = 1);
+SELECT elements AS mw_elements, pages AS mw_pages FROM n2_index_info('mw_idx') \gset
+DELETE FROM mw;
+CHECKPOINT;
+SELECT pg_current_wal_flush_lsn() AS mw_before \gset
+VACUUM mw;
+SELECT txid_current() > 0 AS flushed;	-- a commit flushes VACUUM's WAL
+SELECT count(*) < :mw_elements / 4 AS few_records, count(*) <= 4 * :mw_pages AS per_page
+	FROM pg_get_wal_records_info(:'mw_before', pg_current_wal_flush_lsn())
+	WHERE resource_manager = 'Generic';
+SELECT elements, heap_tids, deleted FROM n2_index_info('mw_idx');
+SELECT count(*) AS problems FROM n2_verify('mw_idx');
+INSERT INTO mw SELECT i, (SELECT array_agg(cos(i * (j + 1) * 0.21) ORDER BY j)
+						  FROM generate_series(0, 7) j)::vector
+	FROM generate_series(1, 500) i;
+SELECT count(*) AS found FROM (SELECT id FROM mw ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 1000) s;
+SELECT pages = :mw_pages AS space_reused FROM n2_index_info('mw_idx');
+DROP TABLE mw;
+DROP EXTENSION pg_walinspect;

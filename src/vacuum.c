@@ -588,21 +588,38 @@ repair_damaged(N2VacuumState *vs)
 }
 
 /*
- * Flags a doomed element deleted: from here on inserts and reconnection
- * skip it.  A VACUUM interrupted after this finds it again (it has no heap
- * TIDs) and finishes the job.
+ * Flags the doomed elements deleted, a page at a time (one WAL record
+ * each): from here on inserts and reconnection skip them.  A VACUUM
+ * interrupted after this finds them again (they have no heap TIDs) and
+ * finishes the job.
  */
 static void
-flag_dead(N2VacuumState *vs, N2Ref ref)
+flag_dead(N2VacuumState *vs)
 {
-	GenericXLogState *state;
-	Buffer		buf;
-	N2ElementTuple et = n2_lock_element(vs->index, ref, &state, &buf);
+	for (int64 i = 0; i < vs->dead.n;)
+	{
+		BlockNumber blkno = n2_ref_block(vs->dead.refs[i]);
+		Buffer		buf;
+		GenericXLogState *state;
+		Page		page;
 
-	if (et == NULL)
-		return;
-	et->flags |= N2_ELEMENT_DELETED;
-	n2_finish_page(state, buf);
+		vacuum_delay_point();
+		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+								 vs->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(vs->index);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		for (; i < vs->dead.n && n2_ref_block(vs->dead.refs[i]) == blkno; i++)
+		{
+			N2ElementTuple et = n2_page_tuple(page, n2_ref_offset(vs->dead.refs[i]),
+											  N2_TUPLE_ELEMENT);
+
+			if (et != NULL)
+				et->flags |= N2_ELEMENT_DELETED;
+		}
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(buf);
+	}
 }
 
 /* Whether ref is one of the elements this batch deletes. */
@@ -614,68 +631,102 @@ doomed(void *arg, N2Ref ref)
 	return refset_contains(&vs->dead, ref);
 }
 
-/* Deletes a tuple without moving other line pointers; WAL-logged. */
-static void
-delete_tuple(N2VacuumState *vs, ItemPointer tid, ItemPointerData *tidchain,
-			 ItemPointerData *vecnext)
+static int
+compare_tids(const void *a, const void *b)
 {
-	Buffer		buf = ReadBuffer(vs->index, ItemPointerGetBlockNumber(tid));
-	GenericXLogState *state;
-	Page		page;
-	char	   *tuple;
-
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	state = GenericXLogStart(vs->index);
-	page = GenericXLogRegisterBuffer(state, buf, 0);
-	tuple = PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
-	ItemPointerSetInvalid(tidchain);
-	ItemPointerSetInvalid(vecnext);
-	if (tuple[0] == N2_TUPLE_ELEMENT)
-	{
-		*tidchain = ((N2ElementTuple) tuple)->tidchain;
-		*vecnext = ((N2ElementTuple) tuple)->vecnext;
-	}
-	else if (tuple[0] == N2_TUPLE_TIDS)
-		*tidchain = ((N2TidChunk) tuple)->next;
-	else
-		*vecnext = ((N2VectorChunk) tuple)->next;
-	PageIndexTupleDeleteNoCompact(page, ItemPointerGetOffsetNumber(tid));
-	PageSetHasFreeLinePointers(page);
-	GenericXLogFinish(state);
-	RecordPageWithFreeSpace(vs->index, BufferGetBlockNumber(buf),
-							PageGetFreeSpace(BufferGetPage(buf)));
-	UnlockReleaseBuffer(buf);
+	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
 }
 
 /*
- * Deletes a doomed element and its TID and vector chains.  No interrupt is
- * taken in between: a chain whose element is gone would never be freed.
+ * Deletes the tuples tids[0 .. n) name (sorted) without moving other line
+ * pointers, a page at a time: each deletion shifts the page's tuple data,
+ * which one WAL record per tuple would log again and again.  Appends the
+ * chain links they held (TID and vector chains) to links; returns how many.
+ */
+static int
+delete_tuples(N2VacuumState *vs, const ItemPointerData *tids, int n,
+			  ItemPointerData *links)
+{
+	int			nlinks = 0;
+
+	for (int i = 0; i < n;)
+	{
+		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
+		Buffer		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno,
+											 RBM_NORMAL, vs->info->strategy);
+		GenericXLogState *state;
+		Page		page;
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(vs->index);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		for (; i < n && ItemPointerGetBlockNumber(&tids[i]) == blkno; i++)
+		{
+			OffsetNumber off = ItemPointerGetOffsetNumber(&tids[i]);
+			char	   *tuple = PageGetItem(page, PageGetItemId(page, off));
+			ItemPointerData held[2];
+
+			ItemPointerSetInvalid(&held[0]);
+			ItemPointerSetInvalid(&held[1]);
+			if (tuple[0] == N2_TUPLE_ELEMENT)
+			{
+				held[0] = ((N2ElementTuple) tuple)->tidchain;
+				held[1] = ((N2ElementTuple) tuple)->vecnext;
+			}
+			else if (tuple[0] == N2_TUPLE_TIDS)
+				held[0] = ((N2TidChunk) tuple)->next;
+			else
+				held[0] = ((N2VectorChunk) tuple)->next;
+			for (int h = 0; h < 2; h++)
+			{
+				if (ItemPointerIsValid(&held[h]))
+					links[nlinks++] = held[h];
+			}
+			PageIndexTupleDeleteNoCompact(page, off);
+		}
+		PageSetHasFreeLinePointers(page);
+		GenericXLogFinish(state);
+		RecordPageWithFreeSpace(vs->index, blkno,
+								PageGetFreeSpace(BufferGetPage(buf)));
+		UnlockReleaseBuffer(buf);
+	}
+	return nlinks;
+}
+
+/*
+ * Deletes the doomed elements with their TID and vector chains, a page of
+ * elements at a time: the elements, then their chains, link after link, a
+ * page of tuples per WAL record.  No interrupt is taken before a page's
+ * elements have lost their chains too: a chain whose element is gone would
+ * never be freed.
  */
 static void
-delete_element(N2VacuumState *vs, N2Ref ref)
+delete_doomed(N2VacuumState *vs)
 {
-	ItemPointerData tid;
-	ItemPointerData tidchain;
-	ItemPointerData vecnext;
+	/* a tuple holds at most two links, and a chain tuple one */
+	ItemPointerData *cur = palloc(sizeof(ItemPointerData) * 2 * MaxIndexTuplesPerPage);
+	ItemPointerData *next = palloc(sizeof(ItemPointerData) * 2 * MaxIndexTuplesPerPage);
 
-	n2_ref_to_tid(ref, &tid);
-	delete_tuple(vs, &tid, &tidchain, &vecnext);
-	while (ItemPointerIsValid(&tidchain))
+	for (int64 i = 0; i < vs->dead.n;)
 	{
-		ItemPointerData next;
-		ItemPointerData unused;
+		BlockNumber blkno = n2_ref_block(vs->dead.refs[i]);
+		int			n = 0;
 
-		delete_tuple(vs, &tidchain, &next, &unused);
-		tidchain = next;
-	}
-	while (ItemPointerIsValid(&vecnext))
-	{
-		ItemPointerData next;
-		ItemPointerData unused;
+		vacuum_delay_point();
+		for (; i < vs->dead.n && n2_ref_block(vs->dead.refs[i]) == blkno; i++)
+			n2_ref_to_tid(vs->dead.refs[i], &cur[n++]);
+		while (n > 0)
+		{
+			ItemPointerData *swap = cur;
 
-		delete_tuple(vs, &vecnext, &unused, &next);
-		vecnext = next;
+			n = delete_tuples(vs, cur, n, next);
+			qsort(next, n, sizeof(ItemPointerData), compare_tids);
+			cur = next;
+			next = swap;
+		}
 	}
+	pfree(cur);
+	pfree(next);
 }
 
 /*
@@ -921,11 +972,7 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 		UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 		return;
 	}
-	for (int64 i = 0; i < vs->dead.n; i++)
-	{
-		vacuum_delay_point();
-		flag_dead(vs, vs->dead.refs[i]);
-	}
+	flag_dead(vs);
 
 	/*
 	 * From here to the end VACUUM holds the lock in N2_LOCK_VACUUM, which
@@ -960,11 +1007,7 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 	if (vs->meta.keys_head != N2_METAPAGE_BLKNO)
 		n2_keys_remove(vs->index, vs->meta.keys_head, doomed, vs,
 					   vs->info->strategy);
-	for (int64 i = 0; i < vs->dead.n; i++)
-	{
-		vacuum_delay_point();
-		delete_element(vs, vs->dead.refs[i]);
-	}
+	delete_doomed(vs);
 	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_VACUUM);
 	write_meta(vs, vs->dead.n);
 	IndexFreeSpaceMapVacuum(vs->index);
