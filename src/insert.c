@@ -267,7 +267,14 @@ lock_tid_chunk(Relation index, ItemPointer tid, GenericXLogState **state,
 /*
  * Adds a heap TID to the element ref names, which holds the same vector:
  * in a free inline slot, in a TID chunk with room, or in a new chunk
- * prepended to its chain.
+ * prepended to its chain.  The new chunk is written before the element's
+ * page is locked to link it; once it is written, the TID is there and
+ * nowhere else, so the chunk must end up in the chain even if a slot frees
+ * up meanwhile (VACUUM's first pass takes dead TIDs out of the element and
+ * its chunks without the update lock), or a chunk in no chain would hold
+ * the TID a second time: space VACUUM never frees, and one heap TID
+ * counted twice.  Only the chain's head moving (a concurrent insert
+ * prepended its own chunk) makes it retry, from the new head.
  */
 static void
 add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
@@ -277,73 +284,72 @@ add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
 	N2ElementTuple et;
 	ItemPointerData next;
 	ItemPointerData chunktid;
-	N2TidChunk	newchunk = NULL;
+	N2TidChunk	newchunk;
+	N2TidChunk	tc;
 	Size		chunksize = n2_tid_chunk_size(N2_TID_CHUNK_CAPACITY);
 
-	ItemPointerSetInvalid(&chunktid);
+	et = n2_lock_element(index, ref, &state, &buf);
+	if (et == NULL)
+		elog(ERROR, "n2 element vanished during insert");
+	if (et->ntids < N2_INLINE_TIDS)
+	{
+		et->heaptids[et->ntids++] = *heaptid;
+		n2_finish_page(state, buf);
+		return;
+	}
+	next = et->tidchain;
+	n2_abort_page(state, buf);
+
+	/* a chunk in the chain with room? */
+	while (ItemPointerIsValid(&next))
+	{
+		tc = lock_tid_chunk(index, &next, &state, &buf);
+		if (tc->ntids < tc->capacity)
+		{
+			tc->tids[tc->ntids++] = *heaptid;
+			n2_finish_page(state, buf);
+			return;
+		}
+		next = tc->next;
+		n2_abort_page(state, buf);
+	}
+
+	/*
+	 * A new chunk, pointing at the head as the element had it (the chain only
+	 * ever grows at its head).
+	 */
+	newchunk = palloc0(chunksize);
+	newchunk->type = N2_TUPLE_TIDS;
+	newchunk->capacity = N2_TID_CHUNK_CAPACITY;
+	newchunk->ntids = 1;
+	newchunk->tids[0] = *heaptid;
+	et = n2_lock_element(index, ref, &state, &buf);
+	if (et == NULL)
+		elog(ERROR, "n2 element vanished during insert");
+	newchunk->next = et->tidchain;
+	n2_abort_page(state, buf);
+	n2_place_tuple(index, newchunk, chunksize, &chunktid);
+	n2_pause_point("insert-tid-chunk-placed");
 
 	for (;;)
 	{
 		et = n2_lock_element(index, ref, &state, &buf);
 		if (et == NULL)
 			elog(ERROR, "n2 element vanished during insert");
-		if (et->ntids < N2_INLINE_TIDS)
+		if (ItemPointerEquals(&et->tidchain, &newchunk->next))
 		{
-			et->heaptids[et->ntids++] = *heaptid;
+			et->tidchain = chunktid;
 			n2_finish_page(state, buf);
+			pfree(newchunk);
 			return;
 		}
-		if (newchunk != NULL)
-		{
-			/* prepend the chunk we wrote, if the chain head did not move */
-			if (ItemPointerEquals(&et->tidchain, &newchunk->next))
-			{
-				et->tidchain = chunktid;
-				n2_finish_page(state, buf);
-				return;
-			}
-		}
-		next = et->tidchain;
-		n2_abort_page(state, buf);
 
-		/* a chunk in the chain with room? */
-		while (ItemPointerIsValid(&next))
-		{
-			N2TidChunk	tc = lock_tid_chunk(index, &next, &state, &buf);
-
-			if (tc->ntids < tc->capacity)
-			{
-				tc->tids[tc->ntids++] = *heaptid;
-				n2_finish_page(state, buf);
-				return;
-			}
-			next = tc->next;
-			n2_abort_page(state, buf);
-		}
-
-		if (newchunk == NULL)
-		{
-			newchunk = palloc0(chunksize);
-			newchunk->type = N2_TUPLE_TIDS;
-			newchunk->capacity = N2_TID_CHUNK_CAPACITY;
-			newchunk->ntids = 1;
-			newchunk->tids[0] = *heaptid;
-		}
-		/* (re)point the chunk at the current head and try to prepend it */
-		et = n2_lock_element(index, ref, &state, &buf);
-		if (et == NULL)
-			elog(ERROR, "n2 element vanished during insert");
+		/* the head moved: point the chunk at the new one and try again */
 		newchunk->next = et->tidchain;
 		n2_abort_page(state, buf);
-		if (!ItemPointerIsValid(&chunktid))
-			n2_place_tuple(index, newchunk, chunksize, &chunktid);
-		else
-		{
-			N2TidChunk	tc = lock_tid_chunk(index, &chunktid, &state, &buf);
-
-			tc->next = newchunk->next;
-			n2_finish_page(state, buf);
-		}
+		tc = lock_tid_chunk(index, &chunktid, &state, &buf);
+		tc->next = newchunk->next;
+		n2_finish_page(state, buf);
 	}
 }
 

@@ -28,6 +28,9 @@
  *							links, no list links to it yet
  *	insert-linked-level0	insert.c: it has its level-0 in-links (from its
  *							neighbours or n2_connect); upper levels not yet
+ *	insert-tid-chunk-placed	insert.c: a row joining the element of its
+ *							vector wrote a new TID chunk holding its heap
+ *							TID, not yet linked into the element's chain
  *	vacuum-repair			vacuum.c: VACUUM found elements left without heap
  *							rows and holds the update lock, before repairing
  *	vacuum-flagged			vacuum.c: the doomed elements are flagged deleted,
