@@ -7,7 +7,8 @@
  * run in parallel; one that creates the first node, raises the graph's top
  * level or fixes a real[] index's dimension takes N2_LOCK_INSERT_ENTRY,
  * which serialises those changes; VACUUM excludes inserts only for its two
- * short critical steps (vacuum.c).
+ * short critical steps (vacuum.c).  Inserts of the same vector take turns
+ * (insert_vector), so that one element holds all its rows.
  * Pages are read under a share buffer lock and written under an exclusive
  * one, one buffer at a time, except that a new page is locked before the
  * metapage whose insert-page hint it becomes (buffer_with_space), and a
@@ -544,8 +545,8 @@ link_old_entry(N2InsertState *is, N2Candidate **sel, int *nsel)
 }
 
 static void
-insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
-			  int keylen, ItemPointer heaptid)
+insert_vector_locked(N2InsertState *is, float *v, int dims, const char *keys,
+					 int keylen, ItemPointer heaptid, uint64 hash)
 {
 	Relation	index = is->index;
 	const N2Params *p = &is->params;
@@ -556,10 +557,7 @@ insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
 	N2Ref		same;
 	N2Ref		newref;
 
-	level = Min(n2_random_level(is->meta.seed,
-								n2_hash_bytes(v, sizeof(float) * dims, is->meta.seed),
-								p->mult),
-				n2_max_level(p));
+	level = Min(n2_random_level(is->meta.seed, hash, p->mult), n2_max_level(p));
 
 	/*
 	 * Creating the first node, raising the top level or fixing the dimension
@@ -657,6 +655,30 @@ insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
 		update_meta_entry(index, newref, level, 0);
 	n2_page_graph_release(&is->pg);
 	UnlockPage(index, N2_UPDATE_LOCK, lockmode);
+}
+
+/*
+ * Inserts of one vector take turns (a heavyweight lock named by the vector's
+ * hash, taken before N2_UPDATE_LOCK and released after it, so no lock cycle
+ * can form): the second finds the element the first linked, and joins it.
+ * Run side by side, neither would see the other's element, not yet linked,
+ * and the vector would get two: twins, which a search need not find both
+ * of, since a neighbour list keeps one node of a tied pair and prunes the
+ * other as reachable through it.  Different vectors whose hashes collide
+ * merely wait for each other.
+ */
+static void
+insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
+			  int keylen, ItemPointer heaptid)
+{
+	uint64		hash = n2_hash_bytes(v, sizeof(float) * dims, is->meta.seed);
+	BlockNumber name;
+
+	name = N2_VECTOR_LOCK_FIRST +
+		(BlockNumber) (hash % (InvalidBlockNumber - N2_VECTOR_LOCK_FIRST));
+	LockPage(is->index, name, ExclusiveLock);
+	insert_vector_locked(is, v, dims, keys, keylen, heaptid, hash);
+	UnlockPage(is->index, name, ExclusiveLock);
 }
 
 /*

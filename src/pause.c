@@ -39,7 +39,8 @@
  *							are rebuilt; nothing reconnected yet
  *
  * An insert pauses holding N2_UPDATE_LOCK in N2_LOCK_INSERT mode
- * (N2_LOCK_INSERT_ENTRY when it raises the top level), VACUUM in
+ * (N2_LOCK_INSERT_ENTRY when it raises the top level), and its vector's
+ * lock, which another insert of the same vector waits for; VACUUM in
  * N2_LOCK_EXCLUSIVE at vacuum-repair and in N2_LOCK_VACUUM at the other two
  * (src/n2.h says which modes wait for which).  No buffer is locked at any point.
  */
