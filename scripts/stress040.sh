@@ -31,7 +31,9 @@
 # t/040; a few hundred make most inserts join an existing element), VACSLEEP
 # (0.2 s between VACUUMs), DUPS (give the first DUPS vectors of that range two
 # elements each before the storm: an insert held at the pause point
-# insert-placed while another inserts the same vector, which cannot find it),
+# insert-placed while another inserts the same vector, which cannot find it;
+# since inserts of one vector take turns, the second waits and joins, and
+# DUPS makes none),
 # B (the PostgreSQL bin directory).
 set -uo pipefail
 ITERS=${ITERS:-20} SECS=${SECS:-20} POOL=${POOL:-10000} M=${M:-8} M0=${M0:-16}
