@@ -7,7 +7,8 @@
  * run in parallel; one that creates the first node, raises the graph's top
  * level or fixes a real[] index's dimension takes N2_LOCK_INSERT_ENTRY,
  * which serialises those changes; VACUUM excludes inserts only for its two
- * short critical steps (vacuum.c).
+ * short critical steps (vacuum.c).  Inserts of the same vector take turns
+ * (insert_vector), so that one element holds all its rows.
  * Pages are read under a share buffer lock and written under an exclusive
  * one, one buffer at a time, except that a new page is locked before the
  * metapage whose insert-page hint it becomes (buffer_with_space), and a
@@ -267,7 +268,14 @@ lock_tid_chunk(Relation index, ItemPointer tid, GenericXLogState **state,
 /*
  * Adds a heap TID to the element ref names, which holds the same vector:
  * in a free inline slot, in a TID chunk with room, or in a new chunk
- * prepended to its chain.
+ * prepended to its chain.  The new chunk is written before the element's
+ * page is locked to link it; once it is written, the TID is there and
+ * nowhere else, so the chunk must end up in the chain even if a slot frees
+ * up meanwhile (VACUUM's first pass takes dead TIDs out of the element and
+ * its chunks without the update lock), or a chunk in no chain would hold
+ * the TID a second time: space VACUUM never frees, and one heap TID
+ * counted twice.  Only the chain's head moving (a concurrent insert
+ * prepended its own chunk) makes it retry, from the new head.
  */
 static void
 add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
@@ -277,73 +285,72 @@ add_heap_tid(Relation index, N2Ref ref, ItemPointer heaptid)
 	N2ElementTuple et;
 	ItemPointerData next;
 	ItemPointerData chunktid;
-	N2TidChunk	newchunk = NULL;
+	N2TidChunk	newchunk;
+	N2TidChunk	tc;
 	Size		chunksize = n2_tid_chunk_size(N2_TID_CHUNK_CAPACITY);
 
-	ItemPointerSetInvalid(&chunktid);
+	et = n2_lock_element(index, ref, &state, &buf);
+	if (et == NULL)
+		elog(ERROR, "n2 element vanished during insert");
+	if (et->ntids < N2_INLINE_TIDS)
+	{
+		et->heaptids[et->ntids++] = *heaptid;
+		n2_finish_page(state, buf);
+		return;
+	}
+	next = et->tidchain;
+	n2_abort_page(state, buf);
+
+	/* a chunk in the chain with room? */
+	while (ItemPointerIsValid(&next))
+	{
+		tc = lock_tid_chunk(index, &next, &state, &buf);
+		if (tc->ntids < tc->capacity)
+		{
+			tc->tids[tc->ntids++] = *heaptid;
+			n2_finish_page(state, buf);
+			return;
+		}
+		next = tc->next;
+		n2_abort_page(state, buf);
+	}
+
+	/*
+	 * A new chunk, pointing at the head as the element had it (the chain only
+	 * ever grows at its head).
+	 */
+	newchunk = palloc0(chunksize);
+	newchunk->type = N2_TUPLE_TIDS;
+	newchunk->capacity = N2_TID_CHUNK_CAPACITY;
+	newchunk->ntids = 1;
+	newchunk->tids[0] = *heaptid;
+	et = n2_lock_element(index, ref, &state, &buf);
+	if (et == NULL)
+		elog(ERROR, "n2 element vanished during insert");
+	newchunk->next = et->tidchain;
+	n2_abort_page(state, buf);
+	n2_place_tuple(index, newchunk, chunksize, &chunktid);
+	n2_pause_point("insert-tid-chunk-placed");
 
 	for (;;)
 	{
 		et = n2_lock_element(index, ref, &state, &buf);
 		if (et == NULL)
 			elog(ERROR, "n2 element vanished during insert");
-		if (et->ntids < N2_INLINE_TIDS)
+		if (ItemPointerEquals(&et->tidchain, &newchunk->next))
 		{
-			et->heaptids[et->ntids++] = *heaptid;
+			et->tidchain = chunktid;
 			n2_finish_page(state, buf);
+			pfree(newchunk);
 			return;
 		}
-		if (newchunk != NULL)
-		{
-			/* prepend the chunk we wrote, if the chain head did not move */
-			if (ItemPointerEquals(&et->tidchain, &newchunk->next))
-			{
-				et->tidchain = chunktid;
-				n2_finish_page(state, buf);
-				return;
-			}
-		}
-		next = et->tidchain;
-		n2_abort_page(state, buf);
 
-		/* a chunk in the chain with room? */
-		while (ItemPointerIsValid(&next))
-		{
-			N2TidChunk	tc = lock_tid_chunk(index, &next, &state, &buf);
-
-			if (tc->ntids < tc->capacity)
-			{
-				tc->tids[tc->ntids++] = *heaptid;
-				n2_finish_page(state, buf);
-				return;
-			}
-			next = tc->next;
-			n2_abort_page(state, buf);
-		}
-
-		if (newchunk == NULL)
-		{
-			newchunk = palloc0(chunksize);
-			newchunk->type = N2_TUPLE_TIDS;
-			newchunk->capacity = N2_TID_CHUNK_CAPACITY;
-			newchunk->ntids = 1;
-			newchunk->tids[0] = *heaptid;
-		}
-		/* (re)point the chunk at the current head and try to prepend it */
-		et = n2_lock_element(index, ref, &state, &buf);
-		if (et == NULL)
-			elog(ERROR, "n2 element vanished during insert");
+		/* the head moved: point the chunk at the new one and try again */
 		newchunk->next = et->tidchain;
 		n2_abort_page(state, buf);
-		if (!ItemPointerIsValid(&chunktid))
-			n2_place_tuple(index, newchunk, chunksize, &chunktid);
-		else
-		{
-			N2TidChunk	tc = lock_tid_chunk(index, &chunktid, &state, &buf);
-
-			tc->next = newchunk->next;
-			n2_finish_page(state, buf);
-		}
+		tc = lock_tid_chunk(index, &chunktid, &state, &buf);
+		tc->next = newchunk->next;
+		n2_finish_page(state, buf);
 	}
 }
 
@@ -538,8 +545,8 @@ link_old_entry(N2InsertState *is, N2Candidate **sel, int *nsel)
 }
 
 static void
-insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
-			  int keylen, ItemPointer heaptid)
+insert_vector_locked(N2InsertState *is, float *v, int dims, const char *keys,
+					 int keylen, ItemPointer heaptid, uint64 hash)
 {
 	Relation	index = is->index;
 	const N2Params *p = &is->params;
@@ -550,10 +557,7 @@ insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
 	N2Ref		same;
 	N2Ref		newref;
 
-	level = Min(n2_random_level(is->meta.seed,
-								n2_hash_bytes(v, sizeof(float) * dims, is->meta.seed),
-								p->mult),
-				n2_max_level(p));
+	level = Min(n2_random_level(is->meta.seed, hash, p->mult), n2_max_level(p));
 
 	/*
 	 * Creating the first node, raising the top level or fixing the dimension
@@ -651,6 +655,30 @@ insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
 		update_meta_entry(index, newref, level, 0);
 	n2_page_graph_release(&is->pg);
 	UnlockPage(index, N2_UPDATE_LOCK, lockmode);
+}
+
+/*
+ * Inserts of one vector take turns (a heavyweight lock named by the vector's
+ * hash, taken before N2_UPDATE_LOCK and released after it, so no lock cycle
+ * can form): the second finds the element the first linked, and joins it.
+ * Run side by side, neither would see the other's element, not yet linked,
+ * and the vector would get two: twins, which a search need not find both
+ * of, since a neighbour list keeps one node of a tied pair and prunes the
+ * other as reachable through it.  Different vectors whose hashes collide
+ * merely wait for each other.
+ */
+static void
+insert_vector(N2InsertState *is, float *v, int dims, const char *keys,
+			  int keylen, ItemPointer heaptid)
+{
+	uint64		hash = n2_hash_bytes(v, sizeof(float) * dims, is->meta.seed);
+	BlockNumber name;
+
+	name = N2_VECTOR_LOCK_FIRST +
+		(BlockNumber) (hash % (InvalidBlockNumber - N2_VECTOR_LOCK_FIRST));
+	LockPage(is->index, name, ExclusiveLock);
+	insert_vector_locked(is, v, dims, keys, keylen, heaptid, hash);
+	UnlockPage(is->index, name, ExclusiveLock);
 }
 
 /*

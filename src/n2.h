@@ -578,12 +578,17 @@ typedef enum N2ScanFallback
  *	N2_LOCK_EXCLUSIVE		VACUUM's two critical steps and n2_verify: alone
  * (ShareLock, ShareRowExclusiveLock, RowShareLock and ExclusiveLock: each
  * conflicts with the others as that list says.)
+ *
+ * Page locks on blocks from N2_VECTOR_LOCK_FIRST up (no index gets that
+ * large) name vectors instead: an insert holds the one its vector's hash
+ * names, exclusively, around all of its work (insert.c).
  */
 #define N2_UPDATE_LOCK			0
 #define N2_LOCK_INSERT			ShareLock
 #define N2_LOCK_INSERT_ENTRY	ShareRowExclusiveLock
 #define N2_LOCK_VACUUM			RowShareLock
 #define N2_LOCK_EXCLUSIVE		ExclusiveLock
+#define N2_VECTOR_LOCK_FIRST	((BlockNumber) 0x80000000)
 
 /* handler.c */
 extern N2Options *n2_get_options(Relation index);

@@ -28,6 +28,9 @@
  *							links, no list links to it yet
  *	insert-linked-level0	insert.c: it has its level-0 in-links (from its
  *							neighbours or n2_connect); upper levels not yet
+ *	insert-tid-chunk-placed	insert.c: a row joining the element of its
+ *							vector wrote a new TID chunk holding its heap
+ *							TID, not yet linked into the element's chain
  *	vacuum-repair			vacuum.c: VACUUM found elements left without heap
  *							rows and holds the update lock, before repairing
  *	vacuum-flagged			vacuum.c: the doomed elements are flagged deleted,
@@ -36,7 +39,8 @@
  *							are rebuilt; nothing reconnected yet
  *
  * An insert pauses holding N2_UPDATE_LOCK in N2_LOCK_INSERT mode
- * (N2_LOCK_INSERT_ENTRY when it raises the top level), VACUUM in
+ * (N2_LOCK_INSERT_ENTRY when it raises the top level), and its vector's
+ * lock, which another insert of the same vector waits for; VACUUM in
  * N2_LOCK_EXCLUSIVE at vacuum-repair and in N2_LOCK_VACUUM at the other two
  * (src/n2.h says which modes wait for which).  No buffer is locked at any point.
  */

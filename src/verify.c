@@ -10,9 +10,10 @@
  * level the target has, valid entries first; an element VACUUM flagged
  * deleted is a valid target until VACUUM, which rebuilds every list naming
  * it before deleting it, gets there, concurrently or after a cancel); TID and
- * vector chains (kinds, lengths); the entry point (an element on the top
- * level); and that every element holding a visible row is reachable from
- * the entry point on level 0.
+ * vector chains (kinds, lengths); that no TID chunk is in two chains, and
+ * none in no chain holds a visible row (scans would not see it there); the
+ * entry point (an element on the top level); and that every element
+ * holding a visible row is reachable from the entry point on level 0.
  */
 #include "postgres.h"
 
@@ -55,6 +56,12 @@ typedef struct N2VerifyState
 	uint32	   *keyhash;		/* a hash of the element's filter keys */
 	int64		nrefs;
 	int64		caprefs;
+
+	/* every TID chunk, in page order, and how many chains lead to it */
+	N2Ref	   *chunks;
+	uint8	   *chained;
+	int64		nchunks;
+	int64		capchunks;
 
 	/* key directory entries: element ref, keys hash and the entry's place */
 	uint64	   *entries;
@@ -122,6 +129,29 @@ fetch_tuple(N2VerifyState *vs, ItemPointer tid, Buffer *buf, Size *size)
 	return PageGetItem(page, iid);
 }
 
+/*
+ * Counts a chain's visit to the TID chunk at tid; false, with a problem
+ * reported, when another chain got there first (the rest of this chain is
+ * that one's, or a cycle).
+ */
+static bool
+note_chained(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
+			 ItemPointer tid)
+{
+	int64		at = n2_ref_position(vs->chunks, vs->nchunks, n2_tid_to_ref(tid));
+
+	if (at < 0)
+		return true;			/* not seen by pass 1: added since */
+	if (vs->chained[at] == 0)
+	{
+		vs->chained[at] = 1;
+		return true;
+	}
+	problem(vs, blkno, off, "TID chain reaches TID chunk (%u,%u) a second time: it is in another chain too, or this one loops",
+			ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
+	return false;
+}
+
 /* Walks an element's TID chain; returns the heap TIDs found there. */
 static int64
 check_tid_chain(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
@@ -148,6 +178,11 @@ check_tid_chain(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
 			return ntids;
 		}
 		ntids += tc->ntids;
+		if (!note_chained(vs, blkno, off, &next))
+		{
+			UnlockReleaseBuffer(buf);
+			break;
+		}
 		next = tc->next;
 		UnlockReleaseBuffer(buf);
 		if (++hops > 1000000)
@@ -281,8 +316,23 @@ check_pages(N2VerifyState *vs)
 				vs->nrefs++;
 				elements[nelements++] = et;
 			}
-			else if (tuple[0] != N2_TUPLE_TIDS && tuple[0] != N2_TUPLE_VECTOR &&
-					 tuple[0] != N2_TUPLE_QUANT)
+			else if (tuple[0] == N2_TUPLE_TIDS)
+			{
+				if (vs->nchunks == vs->capchunks)
+				{
+					vs->capchunks = Max(vs->capchunks * 2, 1024);
+					vs->chunks = vs->chunks == NULL ?
+						MemoryContextAllocHuge(CurrentMemoryContext, sizeof(N2Ref) * vs->capchunks) :
+						repalloc_huge(vs->chunks, sizeof(N2Ref) * vs->capchunks);
+					vs->chained = vs->chained == NULL ?
+						MemoryContextAllocHuge(CurrentMemoryContext, vs->capchunks) :
+						repalloc_huge(vs->chained, vs->capchunks);
+				}
+				vs->chunks[vs->nchunks] = n2_ref(blkno, off);
+				vs->chained[vs->nchunks] = 0;
+				vs->nchunks++;
+			}
+			else if (tuple[0] != N2_TUPLE_VECTOR && tuple[0] != N2_TUPLE_QUANT)
 				problem(vs, blkno, off, "unknown tuple kind %d", tuple[0]);
 		}
 		pfree(elements);
@@ -414,7 +464,10 @@ check_elements(N2VerifyState *vs)
 			continue;			/* removed concurrently */
 		if (!vs->live[i])
 		{
+			/* VACUUM deletes its chain with it: no chunk there is lost */
+			tidchain = et->tidchain;
 			UnlockReleaseBuffer(buf);
+			(void) check_tid_chain(vs, blkno, off, tidchain);
 			continue;
 		}
 
@@ -530,6 +583,56 @@ holds_visible_row(N2VerifyState *vs, ItemPointer tid)
 		pfree(chunk);
 	}
 	return visible;
+}
+
+/*
+ * Pass 2c: a TID chunk no chain reaches is space nothing frees.  An insert
+ * cancelled between writing its chunk and linking it leaves one, holding
+ * only its own row, which never committed; one holding a visible row is a
+ * row scans do not find there.
+ */
+static void
+check_unchained(N2VerifyState *vs)
+{
+	for (int64 i = 0; i < vs->nchunks; i++)
+	{
+		ItemPointerData tid;
+		Buffer		buf;
+		Size		size;
+		N2TidChunk	tc;
+		ItemPointerData *tids;
+		int			n;
+		bool		visible = false;
+
+		if (vs->chained[i] > 0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		n2_ref_to_tid(vs->chunks[i], &tid);
+		tc = (N2TidChunk) fetch_tuple(vs, &tid, &buf, &size);
+		if (tc == NULL)
+			continue;
+		if (tc->type != N2_TUPLE_TIDS || tc->ntids > tc->capacity ||
+			size < n2_tid_chunk_size(tc->capacity))
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		n = tc->ntids;
+		tids = palloc(sizeof(ItemPointerData) * Max(n, 1));
+		memcpy(tids, tc->tids, sizeof(ItemPointerData) * n);
+		UnlockReleaseBuffer(buf);
+		for (int j = 0; j < n && !visible; j++)
+		{
+			bool		all_dead;
+
+			visible = table_index_fetch_tuple_check(vs->heap, &tids[j],
+													GetActiveSnapshot(), &all_dead);
+		}
+		if (visible)
+			problem(vs, ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
+					"TID chunk in no element's TID chain holds a visible row");
+		pfree(tids);
+	}
 }
 
 /*
@@ -693,6 +796,7 @@ n2_verify(PG_FUNCTION_ARGS)
 					"sq8 index holds elements but names no quantizer");
 		check_pages(&vs);
 		check_elements(&vs);
+		check_unchained(&vs);
 		check_key_directory(&vs);
 		check_reachable(&vs);
 	}

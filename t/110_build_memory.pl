@@ -312,8 +312,10 @@ my $dir = $cic->basedir;
 my %scripts = (
 	scan   => "SELECT count(*) FROM (SELECT 1 FROM t LIMIT 7000) s;\n",
 	insert => "\\set s random(20001, 25000)\nINSERT INTO t SELECT id, v FROM pool WHERE id = :s;\n",
+	# never the vector a row has: an update that kept it could be HOT, and
+	# the index would hold the HOT chain's root, not the row's ctid
 	update => "\\set r random(1, 20000)\n\\set s random(20001, 25000)\n"
-	  . "UPDATE t SET v = (SELECT v FROM pool WHERE id = :s) WHERE id = :r;\n",
+	  . "UPDATE t SET v = p.v FROM pool p WHERE t.id = :r AND p.id = :s AND t.v <> p.v;\n",
 	delete => "\\set r random(1, 25000)\nDELETE FROM t WHERE id = :r;\n");
 for my $s (keys %scripts)
 {
@@ -394,7 +396,9 @@ my ($ins, $upd, $del) = split /\|/, $cic->safe_psql('postgres', q{
 note "pgbench: $ins inserts, $upd updates, $del deletes";
 ok($ins > 0 && $upd > 0 && $del > 0, 'pgbench inserted, updated and deleted during the build');
 
-$cic->safe_psql('postgres', 'VACUUM t');
+# INDEX_CLEANUP on: with few dead line pointers a VACUUM may skip the index
+# (PostgreSQL's bypass of index vacuuming), leaving their TIDs in it.
+$cic->safe_psql('postgres', 'VACUUM (INDEX_CLEANUP on) t');
 is($cic->safe_psql('postgres',
 		"SELECT indisvalid FROM pg_index WHERE indexrelid = 't_idx'::regclass"), 't',
 	'the index is valid');
