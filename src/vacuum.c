@@ -587,6 +587,18 @@ repair_damaged(N2VacuumState *vs)
 	pfree(damaged);
 }
 
+/* Reads blkno, locks it exclusively and starts its WAL-logged change. */
+static Page
+change_page(N2VacuumState *vs, BlockNumber blkno, Buffer *buf,
+			GenericXLogState **state)
+{
+	*buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+							  vs->info->strategy);
+	LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
+	*state = GenericXLogStart(vs->index);
+	return GenericXLogRegisterBuffer(*state, *buf, 0);
+}
+
 /*
  * Flags the doomed elements deleted, a page at a time (one WAL record
  * each): from here on inserts and reconnection skip them.  A VACUUM
@@ -604,11 +616,7 @@ flag_dead(N2VacuumState *vs)
 		Page		page;
 
 		vacuum_delay_point();
-		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 vs->info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		state = GenericXLogStart(vs->index);
-		page = GenericXLogRegisterBuffer(state, buf, 0);
+		page = change_page(vs, blkno, &buf, &state);
 		for (; i < vs->dead.n && n2_ref_block(vs->dead.refs[i]) == blkno; i++)
 		{
 			N2ElementTuple et = n2_page_tuple(page, n2_ref_offset(vs->dead.refs[i]),
@@ -652,14 +660,10 @@ delete_tuples(N2VacuumState *vs, const ItemPointerData *tids, int n,
 	for (int i = 0; i < n;)
 	{
 		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
-		Buffer		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno,
-											 RBM_NORMAL, vs->info->strategy);
+		Buffer		buf;
 		GenericXLogState *state;
-		Page		page;
+		Page		page = change_page(vs, blkno, &buf, &state);
 
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		state = GenericXLogStart(vs->index);
-		page = GenericXLogRegisterBuffer(state, buf, 0);
 		for (; i < n && ItemPointerGetBlockNumber(&tids[i]) == blkno; i++)
 		{
 			OffsetNumber off = ItemPointerGetOffsetNumber(&tids[i]);

@@ -527,6 +527,56 @@ check_elements(N2VerifyState *vs)
 	pfree(links);
 }
 
+/* Whether any of the heap rows tids[0 .. n) is visible to our snapshot. */
+static bool
+any_visible(N2VerifyState *vs, ItemPointerData *tids, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		bool		all_dead;
+
+		if (table_index_fetch_tuple_check(vs->heap, &tids[i], GetActiveSnapshot(),
+										  &all_dead))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether the TID chunk at tid holds a heap row visible to our snapshot;
+ * *next gets the chunk's link (invalid if tid names no sound chunk).  next
+ * may be tid.
+ */
+static bool
+chunk_holds_visible_row(N2VerifyState *vs, ItemPointer tid, ItemPointerData *next)
+{
+	ItemPointerData at = *tid;
+	Buffer		buf;
+	Size		size;
+	N2TidChunk	tc = (N2TidChunk) fetch_tuple(vs, &at, &buf, &size);
+	ItemPointerData *tids;
+	int			n;
+	bool		visible;
+
+	ItemPointerSetInvalid(next);
+	if (tc == NULL)
+		return false;
+	if (tc->type != N2_TUPLE_TIDS || tc->ntids > tc->capacity ||
+		size < n2_tid_chunk_size(tc->capacity))
+	{
+		UnlockReleaseBuffer(buf);
+		return false;
+	}
+	n = tc->ntids;
+	tids = palloc(sizeof(ItemPointerData) * Max(n, 1));
+	memcpy(tids, tc->tids, sizeof(ItemPointerData) * n);
+	*next = tc->next;
+	UnlockReleaseBuffer(buf);
+	visible = any_visible(vs, tids, n);
+	pfree(tids);
+	return visible;
+}
+
 /*
  * Whether any heap row of the element at tid is visible to our snapshot.
  * An insert that crashed (or was cancelled) between writing its element and
@@ -542,7 +592,7 @@ holds_visible_row(N2VerifyState *vs, ItemPointer tid)
 	ItemPointerData tids[N2_INLINE_TIDS];
 	int			ntids;
 	ItemPointerData next;
-	bool		visible = false;
+	bool		visible;
 
 	if (et == NULL)
 		return false;
@@ -551,36 +601,11 @@ holds_visible_row(N2VerifyState *vs, ItemPointer tid)
 	next = et->tidchain;
 	UnlockReleaseBuffer(buf);
 
-	for (int i = 0; i < ntids && !visible; i++)
-	{
-		bool		all_dead;
-
-		visible = table_index_fetch_tuple_check(vs->heap, &tids[i],
-												GetActiveSnapshot(), &all_dead);
-	}
+	visible = any_visible(vs, tids, ntids);
 	while (!visible && ItemPointerIsValid(&next))
 	{
-		N2TidChunk	tc;
-		ItemPointerData *chunk;
-		int			n;
-
 		CHECK_FOR_INTERRUPTS();
-		tc = (N2TidChunk) fetch_tuple(vs, &next, &buf, &size);
-		if (tc == NULL)
-			break;
-		n = tc->ntids;
-		chunk = palloc(sizeof(ItemPointerData) * Max(n, 1));
-		memcpy(chunk, tc->tids, sizeof(ItemPointerData) * n);
-		next = tc->next;
-		UnlockReleaseBuffer(buf);
-		for (int i = 0; i < n && !visible; i++)
-		{
-			bool		all_dead;
-
-			visible = table_index_fetch_tuple_check(vs->heap, &chunk[i],
-													GetActiveSnapshot(), &all_dead);
-		}
-		pfree(chunk);
+		visible = chunk_holds_visible_row(vs, &next, &next);
 	}
 	return visible;
 }
@@ -597,41 +622,15 @@ check_unchained(N2VerifyState *vs)
 	for (int64 i = 0; i < vs->nchunks; i++)
 	{
 		ItemPointerData tid;
-		Buffer		buf;
-		Size		size;
-		N2TidChunk	tc;
-		ItemPointerData *tids;
-		int			n;
-		bool		visible = false;
+		ItemPointerData next;
 
 		if (vs->chained[i] > 0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
 		n2_ref_to_tid(vs->chunks[i], &tid);
-		tc = (N2TidChunk) fetch_tuple(vs, &tid, &buf, &size);
-		if (tc == NULL)
-			continue;
-		if (tc->type != N2_TUPLE_TIDS || tc->ntids > tc->capacity ||
-			size < n2_tid_chunk_size(tc->capacity))
-		{
-			UnlockReleaseBuffer(buf);
-			continue;
-		}
-		n = tc->ntids;
-		tids = palloc(sizeof(ItemPointerData) * Max(n, 1));
-		memcpy(tids, tc->tids, sizeof(ItemPointerData) * n);
-		UnlockReleaseBuffer(buf);
-		for (int j = 0; j < n && !visible; j++)
-		{
-			bool		all_dead;
-
-			visible = table_index_fetch_tuple_check(vs->heap, &tids[j],
-													GetActiveSnapshot(), &all_dead);
-		}
-		if (visible)
+		if (chunk_holds_visible_row(vs, &tid, &next))
 			problem(vs, ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid),
 					"TID chunk in no element's TID chain holds a visible row");
-		pfree(tids);
 	}
 }
 
