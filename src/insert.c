@@ -498,8 +498,8 @@ find_neighbors(N2InsertState *is, const float *v, const char *keys,
 		}
 		ep = found[0];
 		sel[l] = palloc(sizeof(N2Candidate) * nfound);
-		nsel[l] = n2_select_refs(pg, found, nfound, n2_links_cap(p, l), sel[l],
-								 NULL, NULL);
+		nsel[l] = n2_select_refs(pg, p->select, found, nfound,
+								 n2_links_cap(p, l), sel[l], NULL, NULL);
 	}
 	return N2_INVALID_REF;
 }

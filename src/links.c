@@ -116,13 +116,14 @@ local_pairdist(void *ctx, N2Ref a, N2Ref b)
 
 /*
  * Chooses at most cap links among cands (refs with their distance to the
- * base node, in any order) with the index's selection method.  Candidates
+ * base node, in any order) with method.  Candidates
  * that no longer exist or are flagged deleted are dropped.  Writes the
  * chosen refs to out in ascending distance and returns how many; if gone is
  * given, the refs of the dropped candidates are added to it (*ngone).
  */
 int
-n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
+n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
+			   N2Candidate *cands, int n, int cap,
 			   N2Candidate *out, N2Ref *gone, int *ngone)
 {
 	const N2Params *p = pg->params;
@@ -155,7 +156,7 @@ n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
 		local[nlocal].ref = (N2Ref) nlocal;
 		nlocal++;
 	}
-	nsel = n2_select_neighbors(p->select, local, nlocal, cap, local_pairdist,
+	nsel = n2_select_neighbors(method, local, nlocal, cap, local_pairdist,
 							   &lv, local);
 	for (int i = 0; i < nsel; i++)
 		out[i] = cands[origin[local[i].ref]];
@@ -290,7 +291,8 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 				cands[i].dist = dists[i];
 			}
 			ngone = 0;
-			nsel = n2_select_refs(pg, cands, count + 1, cap, cands, gone, &ngone);
+			nsel = n2_select_refs(pg, p->select, cands, count + 1, cap, cands,
+								  gone, &ngone);
 			for (int i = 0; i < cap; i++)
 			{
 				if (i < nsel)

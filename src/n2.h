@@ -752,7 +752,8 @@ extern N2ElementTuple n2_lock_element(Relation index, N2Ref ref,
 									  Buffer *buf);
 extern void n2_finish_page(struct GenericXLogState *state, Buffer buf);
 extern void n2_abort_page(struct GenericXLogState *state, Buffer buf);
-extern int	n2_select_refs(N2PageGraph *pg, N2Candidate *cands, int n, int cap,
+extern int	n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
+						   N2Candidate *cands, int n, int cap,
 						   N2Candidate *out, N2Ref *gone, int *ngone);
 extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref);
 extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,
