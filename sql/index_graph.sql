@@ -52,6 +52,22 @@ SELECT count(*) AS links_to_deleted
 FROM rows2 r, unnest(r.neighbors) n
 WHERE NOT EXISTS (SELECT 1 FROM rows2 t WHERE t.element = n);
 
+-- CREATE INDEX puts linked nodes on one page (core/order.c).  20 tight
+-- clusters of 60 rows, the rows of a cluster 20 ids apart: in row order a
+-- page held a few rows of each cluster and most links crossed pages.
+CREATE TABLE pg_order (id int, v vector(8));
+INSERT INTO pg_order
+SELECT i, array_fill((i % 20) * 100.0, ARRAY[8])::real[]::vector +
+	array[i % 7, i % 11, i % 13, 0, 0, 0, 0, 0]::real[]::vector
+FROM generate_series(0, 1199) i;
+CREATE INDEX pg_order_idx ON pg_order USING n2 (v) WITH (m = 4, n_threads = 1);
+SELECT count(DISTINCT (element::text::point)[0]) > 1 AS several_pages,
+	avg(((SELECT count(*) FROM unnest(neighbors) n
+		  WHERE (n::text::point)[0] = (element::text::point)[0]))::numeric /
+		cardinality(neighbors)) > 0.8 AS links_mostly_on_own_page
+FROM n2_index_graph('pg_order_idx') WHERE level = 0;
+DROP TABLE pg_order;
+
 -- An empty index has no rows; other relations are refused.
 CREATE TABLE g_empty (v vector(4));
 CREATE INDEX g_empty_idx ON g_empty USING n2 (v);

@@ -620,8 +620,10 @@ write_pages(N2BuildState *bs, const N2Graph *g)
 	tids.keyoff = bs->has_keys ? bs->keyoff : NULL;
 	lo = create_layout(bs, g, &tids);
 	n2_layout_write_meta(lo, N2_LEVEL_SEED);
-	for (uint32 node = 0; node < g->n; node++)
+	for (uint32 k = 0; k < g->n; k++)
 	{
+		uint32		node = n2_layout_next_node(lo);
+
 		CHECK_FOR_INTERRUPTS();
 		n2_layout_write_node(lo, node, node_vector(bs, node));
 	}

@@ -60,13 +60,15 @@ form_entry(char *buf, ItemPointer element, const char *keys, int keylen)
 /*
  * Writes the directory of a new index after its last element page (CREATE
  * INDEX, before the whole index is WAL-logged): one entry per element,
- * element[i] holding keys + keyoff[i] .. keys + keyoff[i + 1].  Pages are
- * filled in private memory and written in order; the metapage is pointed at
- * the chain.
+ * element[i] holding keys + keyoff[i] .. keys + keyoff[i + 1], in the order
+ * the elements were written (order), so that reading the elements the
+ * directory lists goes through their pages in order.  Pages are filled in
+ * private memory and written in order; the metapage is pointed at the chain.
  */
 void
-n2_keys_build(Relation index, const ItemPointerData *element, uint32 n,
-			  const char *keys, const uint32 *keyoff)
+n2_keys_build(Relation index, const ItemPointerData *element,
+			  const uint32 *order, uint32 n, const char *keys,
+			  const uint32 *keyoff)
 {
 	PGAlignedBlock page;
 	char	   *entry = palloc(entry_size(N2_MAX_KEYLEN));
@@ -77,7 +79,8 @@ n2_keys_build(Relation index, const ItemPointerData *element, uint32 n,
 	init_keys_page(page.data);
 	for (uint32 i = 0; i <= n; i++)
 	{
-		int			keylen = i < n ? (int) (keyoff[i + 1] - keyoff[i]) : 0;
+		uint32		node = i < n ? order[i] : 0;
+		int			keylen = i < n ? (int) (keyoff[node + 1] - keyoff[node]) : 0;
 		Size		size = entry_size(keylen);
 
 		/* after the last entry, or when this one does not fit: write out */
@@ -98,7 +101,7 @@ n2_keys_build(Relation index, const ItemPointerData *element, uint32 n,
 			blkno++;
 			init_keys_page(page.data);
 		}
-		form_entry(entry, (ItemPointer) &element[i], keys + keyoff[i], keylen);
+		form_entry(entry, (ItemPointer) &element[node], keys + keyoff[node], keylen);
 		if (PageAddItem(page.data, (Item) entry, size, InvalidOffsetNumber,
 						false, false) == InvalidOffsetNumber)
 			elog(ERROR, "failed to add key entry to n2 index \"%s\"",

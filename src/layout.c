@@ -5,9 +5,10 @@
  *
  * Tuple sizes depend only on each node's level, the dimension and its heap
  * TID count, so every element's TID is computed before anything is written:
- * links can then name nodes that come later.  Nodes are written in id order,
+ * links can then name nodes that come later.  Nodes are written in the
+ * order core/order.c chooses (nodes that link to each other share pages),
  * each tuple where a replay of the same placement puts it, so only the
- * elements' TIDs are kept (six bytes a node).  Pages are filled in private
+ * order and the elements' TIDs are kept.  Pages are filled in private
  * memory, written through shared buffers in order, and WAL-logged in bulk
  * with log_newpage_range at the end.
  */
@@ -21,6 +22,7 @@
 #include "utils/rel.h"
 
 #include "core/graph.h"
+#include "core/order.h"
 #include "n2.h"
 
 #define N2_PAGE_ROOM \
@@ -33,13 +35,6 @@ typedef struct N2PageCursor
 	OffsetNumber next;
 } N2PageCursor;
 
-/* Where the tuples of one node go, and which of its heap TIDs come next. */
-typedef struct N2NodePlace
-{
-	N2PageCursor cur;
-	int64		extra;			/* position in the extra TIDs */
-} N2NodePlace;
-
 struct N2Layout
 {
 	Relation	index;
@@ -48,10 +43,12 @@ struct N2Layout
 	N2NodeTids	tids;
 
 	ItemPointerData *element;	/* per node */
+	uint32	   *order;			/* the nodes in the order they are placed */
+	int64	   *extra_start;	/* per node: its first extra TID; n + 1 */
 	BlockNumber lastblk;
 
 	/* writing: the placement replayed */
-	N2NodePlace place;
+	N2PageCursor place;
 	ItemPointerData *tuples;	/* one node's TID chunks, then vector chunks */
 	int			tuplescap;
 	PGAlignedBlock page;
@@ -60,10 +57,17 @@ struct N2Layout
 	uint32		written;
 };
 
+/* Room a tuple of size bytes takes on a page. */
+static inline Size
+tuple_room(Size size)
+{
+	return MAXALIGN(size) + sizeof(ItemIdData);
+}
+
 static void
 cursor_place(N2PageCursor *c, Size size, ItemPointer tid)
 {
-	Size		need = MAXALIGN(size) + sizeof(ItemIdData);
+	Size		need = tuple_room(size);
 
 	if (c->blkno == InvalidBlockNumber || need > c->free)
 	{
@@ -76,16 +80,11 @@ cursor_place(N2PageCursor *c, Size size, ItemPointer tid)
 	c->next++;
 }
 
-/* How many heap TIDs node has, its extra ones starting at extra. */
+/* How many heap TIDs node has. */
 static int64
-node_tid_count(const N2Layout *lo, int64 extra, uint32 node)
+node_tid_count(const N2Layout *lo, uint32 node)
 {
-	int64		n = 1;
-
-	while (extra + n - 1 < lo->tids.nextra &&
-		   lo->tids.extra[extra + n - 1].node == node)
-		n++;
-	return n;
+	return lo->extra_start[node + 1] - lo->extra_start[node] + 1;
 }
 
 static int
@@ -105,13 +104,21 @@ node_keylen(const N2Layout *lo, uint32 node)
 	return (int) (lo->tids.keyoff[node + 1] - lo->tids.keyoff[node]);
 }
 
+/* Size of vector chunk i of a node whose element holds ninline dimensions. */
+static Size
+vector_chunk_size(const N2Params *p, int ninline, int i)
+{
+	return n2_vector_chunk_size(p, Min(p->dims - ninline - i * n2_vector_chunk_dims(p),
+									   n2_vector_chunk_dims(p)));
+}
+
 /*
  * Places node's tuples: its element at *element, then ntc TID chunks and
  * nvc vector chunks in out (when not NULL).  Creating and writing the layout
  * both go through here, so they agree.
  */
 static void
-place_node(const N2Layout *lo, N2NodePlace *pl, uint32 node, int64 *ntids,
+place_node(const N2Layout *lo, N2PageCursor *cur, uint32 node, int64 *ntids,
 		   ItemPointer element, int *ntc, int *nvc, ItemPointer out)
 {
 	const N2Params *p = lo->params;
@@ -120,36 +127,60 @@ place_node(const N2Layout *lo, N2NodePlace *pl, uint32 node, int64 *ntids,
 										node_keylen(lo, node), &ninline);
 	int			k = 0;
 
-	*ntids = node_tid_count(lo, pl->extra, node);
-	pl->extra += *ntids - 1;
+	*ntids = node_tid_count(lo, node);
 	*ntc = tid_chunks(*ntids);
 	*nvc = n2_vector_chunks(p, ninline);
-	cursor_place(&pl->cur, esize, element);
+	cursor_place(cur, esize, element);
 	for (int i = 0; i < *ntc; i++)
 	{
 		ItemPointerData tid;
 
-		cursor_place(&pl->cur, n2_tid_chunk_size(N2_TID_CHUNK_CAPACITY), &tid);
+		cursor_place(cur, n2_tid_chunk_size(N2_TID_CHUNK_CAPACITY), &tid);
 		if (out)
 			out[k++] = tid;
 	}
 	for (int i = 0; i < *nvc; i++)
 	{
-		int			take = Min(p->dims - ninline - i * n2_vector_chunk_dims(p),
-							   n2_vector_chunk_dims(p));
 		ItemPointerData tid;
 
-		cursor_place(&pl->cur, n2_vector_chunk_size(p, take), &tid);
+		cursor_place(cur, vector_chunk_size(p, ninline, i), &tid);
 		if (out)
 			out[k++] = tid;
 	}
 }
 
-/* Bytes a layout of n nodes allocates (the page buffers aside). */
+/* Room node's tuples take on pages (n2_graph_page_order's callback). */
+static uint32_t
+node_bytes(void *arg, uint32_t node)
+{
+	const N2Layout *lo = arg;
+	const N2Params *p = lo->params;
+	int			ninline;
+	Size		esize = n2_element_size(p, lo->graph->levels[node],
+										node_keylen(lo, node), &ninline);
+	Size		bytes = tuple_room(esize);
+	int			nvc = n2_vector_chunks(p, ninline);
+
+	CHECK_FOR_INTERRUPTS();
+	bytes += tid_chunks(node_tid_count(lo, node)) *
+		tuple_room(n2_tid_chunk_size(N2_TID_CHUNK_CAPACITY));
+	for (int i = 0; i < nvc; i++)
+		bytes += tuple_room(vector_chunk_size(p, ninline, i));
+	return (uint32_t) Min(bytes, PG_UINT32_MAX);
+}
+
+/*
+ * Bytes a layout of n nodes allocates (the page buffers aside): element
+ * TIDs, the order and each node's first extra TID, and while it is created
+ * the order's scratch.
+ */
 Size
 n2_layout_memory(uint32 n)
 {
-	return sizeof(ItemPointerData) * (Size) Max(n, 1);
+	Size		nodes = Max(n, 1);
+
+	return (sizeof(ItemPointerData) + sizeof(uint32) + sizeof(int64)) * nodes +
+		sizeof(int64) + n2_graph_page_order_memory(n);
 }
 
 /*
@@ -161,7 +192,9 @@ n2_layout_create(Relation index, const N2Params *p, const N2Graph *g,
 				 const N2NodeTids *tids)
 {
 	N2Layout   *lo = palloc0(sizeof(N2Layout));
-	N2NodePlace pl = {{InvalidBlockNumber, 0, 0}, 0};
+	N2PageCursor cur = {InvalidBlockNumber, 0, 0};
+	Size		nodes = Max(g->n, 1);
+	void	   *work;
 
 	lo->index = index;
 	lo->params = p;
@@ -169,18 +202,37 @@ n2_layout_create(Relation index, const N2Params *p, const N2Graph *g,
 	if (tids != NULL)
 		lo->tids = *tids;
 	lo->element = MemoryContextAllocHuge(CurrentMemoryContext,
-										 n2_layout_memory(g->n));
+										 sizeof(ItemPointerData) * nodes);
+	lo->order = MemoryContextAllocHuge(CurrentMemoryContext,
+									   sizeof(uint32) * nodes);
+	lo->extra_start = MemoryContextAllocHuge(CurrentMemoryContext,
+											 sizeof(int64) * (nodes + 1));
+
+	/* the extra TIDs are sorted by node: node i's start at extra_start[i] */
+	memset(lo->extra_start, 0, sizeof(int64) * (nodes + 1));
+	for (int64 i = 0; i < lo->tids.nextra; i++)
+		lo->extra_start[lo->tids.extra[i].node + 1]++;
 	for (uint32 node = 0; node < g->n; node++)
+		lo->extra_start[node + 1] += lo->extra_start[node];
+
+	work = MemoryContextAllocHuge(CurrentMemoryContext,
+								  Max(n2_graph_page_order_memory(g->n), 1));
+	if (g->n > 0)
+		n2_graph_page_order(g, N2_PAGE_ROOM, node_bytes, lo, lo->order, work);
+	pfree(work);
+
+	for (uint32 k = 0; k < g->n; k++)
 	{
+		uint32		node = lo->order[k];
 		int64		ntids;
 		int			ntc;
 		int			nvc;
 
-		place_node(lo, &pl, node, &ntids, &lo->element[node], &ntc, &nvc, NULL);
+		place_node(lo, &cur, node, &ntids, &lo->element[node], &ntc, &nvc, NULL);
 	}
-	lo->lastblk = pl.cur.blkno == InvalidBlockNumber ?
-		N2_METAPAGE_BLKNO : pl.cur.blkno;
-	lo->place.cur.blkno = InvalidBlockNumber;
+	lo->lastblk = cur.blkno == InvalidBlockNumber ?
+		N2_METAPAGE_BLKNO : cur.blkno;
+	lo->place.blkno = InvalidBlockNumber;
 	lo->blkno = InvalidBlockNumber;
 	lo->tuple = palloc(N2_MAX_TUPLE_SIZE);
 	return lo;
@@ -193,11 +245,21 @@ n2_layout_blocks(const N2Layout *lo)
 	return lo->lastblk + 1;
 }
 
+/* The node n2_layout_write_node takes next. */
+uint32
+n2_layout_next_node(const N2Layout *lo)
+{
+	Assert(lo->written < lo->graph->n);
+	return lo->order[lo->written];
+}
+
 /* Frees a layout nothing was written with. */
 void
 n2_layout_free(N2Layout *lo)
 {
 	pfree(lo->element);
+	pfree(lo->order);
+	pfree(lo->extra_start);
 	pfree(lo->tuple);
 	pfree(lo);
 }
@@ -275,18 +337,19 @@ set_links(const N2Layout *lo, N2ElementTuple et, int start, int cap,
 					(uint32) i < list[0] ? &lo->element[list[1 + i]] : &none);
 }
 
-/* Heap TID i of node, whose extra TIDs start at extra. */
+/* Heap TID i of node. */
 static ItemPointer
-node_tid(const N2Layout *lo, uint32 node, int64 extra, int64 i)
+node_tid(const N2Layout *lo, uint32 node, int64 i)
 {
 	if (i == 0)
 		return (ItemPointer) &lo->tids.first[node];
-	return (ItemPointer) &lo->tids.extra[extra + i - 1].tid;
+	return (ItemPointer) &lo->tids.extra[lo->extra_start[node] + i - 1].tid;
 }
 
 /*
  * Writes node's tuples: its element (vector, links, first heap TIDs), its
- * TID chunks and its vector chunks.  Nodes must come in id order.
+ * TID chunks and its vector chunks.  Nodes must come in the layout's order
+ * (n2_layout_next_node).
  */
 void
 n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
@@ -294,7 +357,6 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 	const N2Params *p = lo->params;
 	const N2Graph *g = lo->graph;
 	int			level = g->levels[node];
-	int64		extra = lo->place.extra;
 	int64		ntids;
 	int			ntc;
 	int			nvc;
@@ -306,8 +368,10 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 	ItemPointerData inline_tids[N2_INLINE_TIDS];
 	ItemPointerData none;
 
-	Assert(node == lo->written);
-	ntids = node_tid_count(lo, extra, node);
+	if (lo->written >= g->n || node != lo->order[lo->written])
+		elog(ERROR, "n2 index \"%s\": node %u written out of order",
+			 RelationGetRelationName(lo->index), node);
+	ntids = node_tid_count(lo, node);
 	if (tid_chunks(ntids) + n2_vector_chunks(p, ninline) > lo->tuplescap)
 	{
 		int			cap = tid_chunks(ntids) + n2_vector_chunks(p, ninline);
@@ -324,7 +388,7 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 			 RelationGetRelationName(lo->index), node);
 
 	for (int i = 0; i < N2_INLINE_TIDS && i < ntids; i++)
-		inline_tids[i] = *node_tid(lo, node, extra, i);
+		inline_tids[i] = *node_tid(lo, node, i);
 	ItemPointerSetInvalid(&none);
 	n2_form_element(et, p, level,
 					keylen > 0 ? lo->tids.keys + lo->tids.keyoff[node] : NULL,
@@ -348,7 +412,7 @@ n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec)
 		tc->capacity = N2_TID_CHUNK_CAPACITY;
 		tc->ntids = (uint16) (last - first);
 		for (int64 j = first; j < last; j++)
-			tc->tids[j - first] = *node_tid(lo, node, extra, j);
+			tc->tids[j - first] = *node_tid(lo, node, j);
 		if (i + 1 < ntc)
 			tc->next = lo->tuples[i + 1];
 		else
@@ -377,8 +441,8 @@ n2_layout_finish(N2Layout *lo)
 			 RelationGetRelationName(lo->index), lo->written, lo->graph->n);
 	flush_page(lo);
 	if (IndexRelationGetNumberOfKeyAttributes(lo->index) > 1)
-		n2_keys_build(lo->index, lo->element, lo->graph->n, lo->tids.keys,
-					  lo->tids.keyoff);
+		n2_keys_build(lo->index, lo->element, lo->order, lo->graph->n,
+					  lo->tids.keys, lo->tids.keyoff);
 	if (RelationNeedsWAL(lo->index))
 		log_newpage_range(lo->index, MAIN_FORKNUM, 0,
 						  RelationGetNumberOfBlocks(lo->index), true);

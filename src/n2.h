@@ -602,7 +602,8 @@ extern bool n2_index_is_half(Relation index);
 struct GenericXLogState;
 struct N2KeyFilter;
 extern void n2_keys_build(Relation index, const ItemPointerData *element,
-						  uint32 n, const char *keys, const uint32 *keyoff);
+						  const uint32 *order, uint32 n, const char *keys,
+						  const uint32 *keyoff);
 extern int	n2_keys_add(Relation index, struct GenericXLogState *state,
 						BlockNumber tail, ItemPointer element,
 						const char *keys, int keylen, Buffer *bufs,
@@ -720,6 +721,7 @@ extern N2Layout *n2_layout_create(Relation index, const N2Params *p,
 								  const struct N2Graph *g,
 								  const N2NodeTids *tids);
 extern BlockNumber n2_layout_blocks(const N2Layout *lo);
+extern uint32 n2_layout_next_node(const N2Layout *lo);
 extern void n2_layout_free(N2Layout *lo);
 extern void n2_layout_write_meta(N2Layout *lo, uint64 seed);
 extern void n2_layout_write_node(N2Layout *lo, uint32 node, const float *vec);

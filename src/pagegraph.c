@@ -221,8 +221,10 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
  * and line pointers where the hints say the pages are; the tuples those line
  * pointers name; then, node by node, pin, compare and unpin.  Only the last
  * stage relies on what it reads: the earlier ones read unpinned pages, where
- * a stale hint or line pointer just prefetches the wrong lines.  One page is
- * pinned at a time, so the backend's few fast pin slots never overflow.
+ * a stale hint or line pointer just prefetches the wrong lines.  The batch
+ * goes in page order, so nodes on one page (the build puts linked nodes
+ * together, core/order.c) share one pin and one lock.  One page is pinned at
+ * a time, so the backend's few fast pin slots never overflow.
  */
 #define N2_DISTANCE_BATCH 16
 
@@ -253,8 +255,26 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
 	N2RecentBuffer *slots[N2_DISTANCE_BATCH];
 	Buffer		hints[N2_DISTANCE_BATCH];
 	Buffer		buf = InvalidBuffer;
+	N2Ref		sorted[N2_DISTANCE_BATCH];
+	int			pos[N2_DISTANCE_BATCH];
 
 	Assert(n <= N2_DISTANCE_BATCH);
+
+	/* refs order by block, then offset; pos[i] is where sorted[i] came from */
+	for (int i = 0; i < n; i++)
+	{
+		int			j = i;
+
+		for (; j > 0 && sorted[j - 1] > refs[i]; j--)
+		{
+			sorted[j] = sorted[j - 1];
+			pos[j] = pos[j - 1];
+		}
+		sorted[j] = refs[i];
+		pos[j] = i;
+	}
+	refs = sorted;
+
 	for (int i = 0; i < n; i++)
 	{
 		slots[i] = recent_slot(index, n2_ref_block(refs[i]));
@@ -284,27 +304,28 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
 		Page		page;
 
 		if (!BufferIsValid(buf))
+		{
 			buf = read_hinted(index, blkno, slots[i], hints[i]);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+		}
 		page = BufferGetPage(buf);
 		if (i + 1 < n && BufferIsValid(hints[i + 1]))
 			prefetch_tuple((Page) BufferGetBlock(hints[i + 1]),
 						   n2_ref_offset(refs[i + 1]), 8);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		et = n2_page_tuple(page, off, N2_TUPLE_ELEMENT);
 		if (et != NULL)
-			out[i] = n2_element_distance(pg, et);
+			out[pos[i]] = n2_element_distance(pg, et);
 		else
-			out[i] = INFINITY;
+			out[pos[i]] = INFINITY;
 		if (ok != NULL)
-			ok[i] = et != NULL && !(et->flags & N2_ELEMENT_DELETED) &&
+			ok[pos[i]] = et != NULL && !(et->flags & N2_ELEMENT_DELETED) &&
 				n2_filter_match(pg->filter, N2ElementKeys(et), et->keylen);
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		pg->nvisited++;
 
-		/* the next node on the same page keeps the pin */
+		/* the next node on the same page keeps the pin and the lock */
 		if (i + 1 == n || n2_ref_block(refs[i + 1]) != blkno)
 		{
-			ReleaseBuffer(buf);
+			UnlockReleaseBuffer(buf);
 			buf = InvalidBuffer;
 		}
 	}

@@ -79,8 +79,7 @@ make_graph(void)
 	{
 		for (int d = 0; d < DIM; d++)
 		{
-			state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-			points[i][d] = (float) ((state >> 33) % 1000) / 100.0f;
+			points[i][d] = (float) (unit_rng(&state) % 1000) / 100.0f;
 		}
 	}
 	for (int i = 0; i < NPOINTS; i++)

@@ -55,8 +55,7 @@ static uint64_t rng_state;
 static uint32_t
 rng(void)
 {
-	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (uint32_t) (rng_state >> 33);
+	return unit_rng(&rng_state);
 }
 
 /*

@@ -9,6 +9,7 @@
 #ifndef N2_UNIT_H
 #define N2_UNIT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -33,6 +34,14 @@ static int	unit_failed;
 		printf("%d passed, %d failed\n", unit_passed, unit_failed); \
 		return unit_failed == 0 ? 0 : 1; \
 	} while (0)
+
+/* Deterministic test data: a 64-bit LCG's high bits. */
+static inline uint32_t
+unit_rng(uint64_t *state)
+{
+	*state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t) (*state >> 33);
+}
 
 /* Root of the shared datasets; fails loudly when missing (no silent skip). */
 static inline const char *
