@@ -132,6 +132,23 @@ SELECT link_bytes, pages > 25 AS over_eighth FROM n2_index_info('lb_over');
 DROP INDEX lb_over;
 RESET n2.link3_max_blocks;
 
+-- Once the build has read the whole table, the rows it saw, not the
+-- planner's estimate, size the index: here the estimate is still the 1,500
+-- rows analyzed, the build sees 500, and the index fits an eighth of the
+-- 3-byte limit only at its true size (taken from the same 500 rows in
+-- another table: a build updates its table's row count).
+CREATE TABLE lbs_rows AS SELECT * FROM lb WHERE id <= 1500 AND id % 3 = 0;
+CREATE INDEX lbs_3 ON lbs_rows USING n2 (v) WITH (m = 8, link_bytes = 3);
+SELECT pages AS lbs_pages FROM n2_index_info('lbs_3') \gset
+CREATE TABLE lbs AS SELECT * FROM lb WHERE id <= 1500;
+ANALYZE lbs;
+DELETE FROM lbs WHERE id % 3 <> 0;
+SELECT set_config('n2.link3_max_blocks', (:lbs_pages * 8 + 8)::text, false) IS NOT NULL AS set;
+CREATE INDEX lbs_auto ON lbs USING n2 (v) WITH (m = 8);
+SELECT link_bytes, pages = :lbs_pages AS same_pages FROM n2_index_info('lbs_auto');
+RESET n2.link3_max_blocks;
+DROP TABLE lbs, lbs_rows;
+
 -- Inserts into a 3-byte index fill its pages up to the limit, then fail
 -- with 54000 and the REINDEX hint naming 4-byte links; nothing is
 -- half-written.

@@ -69,6 +69,7 @@ typedef struct N2BuildState
 	BlockNumber startblk;		/* where it began (mid-table if synced) */
 	BlockNumber curblk;			/* where it is */
 	bool		flushed;		/* graph written: insert tuple by tuple */
+	bool		scanned;		/* the heap scan is over: seen is all rows */
 
 	/* nodes: vector, first heap TID and level each; room for capnodes */
 	float	   *vectors;
@@ -463,9 +464,13 @@ static N2Layout *
 create_layout(N2BuildState *bs, const N2Graph *g, const N2NodeTids *tids)
 {
 	bool		auto_width = bs->params.link_bytes == 0;
-	double		scale = Max(1.0, bs->esttuples / Max(bs->seen, 1.0));
+	double		scale = 1.0;
 	int			ob = n2_link3_offset_bits_for(bs->index, &bs->params);
 	N2Layout   *lo = NULL;
+
+	/* a finished scan has counted the rows; before that, the estimate */
+	if (!bs->scanned)
+		scale = Max(1.0, bs->esttuples / Max(bs->seen, 1.0));
 
 	if (bs->params.link_bytes == 3 && ob == 0)
 		ereport(ERROR,
@@ -816,6 +821,7 @@ n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	}
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   build_callback, &bs, NULL);
+	bs.scanned = true;
 	if (!bs.flushed)
 		flush_nodes(&bs);
 
