@@ -116,10 +116,10 @@ local_pairdist(void *ctx, N2Ref a, N2Ref b)
 
 /*
  * Chooses at most cap links among cands (refs with their distance to the
- * base node, in any order) with method.  Candidates
- * that no longer exist or are flagged deleted are dropped.  Writes the
- * chosen refs to out in ascending distance and returns how many; if gone is
- * given, the refs of the dropped candidates are added to it (*ngone).
+ * base node, in any order) with method.  Candidates that no longer exist or
+ * are flagged deleted are dropped.  Writes the chosen refs to out in
+ * ascending distance and returns how many; if gone is given, the refs of the
+ * dropped candidates are added to it (*ngone).
  */
 int
 n2_select_refs(N2PageGraph *pg, N2SelectMethod method,

@@ -54,6 +54,11 @@ sub recall_ok
 	clean($node, 'items_idx', 'CREATE INDEX CONCURRENTLY');
 	is($node->safe_psql('postgres', "SELECT heap_tids FROM n2_index_info('items_idx')"),
 		'6000', 'CREATE INDEX CONCURRENTLY: the index has every row, including those inserted meanwhile');
+	is($node->safe_psql('postgres', q{
+		SET enable_seqscan = off; SET n2.ef_search = 200;
+		SELECT count(*) FROM items i
+		WHERE i.id NOT IN (SELECT id FROM items ORDER BY embedding <-> i.embedding LIMIT 3)}),
+		'0', 'CREATE INDEX CONCURRENTLY: a search at every row\'s own vector finds it');
 	recall_ok($node, 'items', 'CREATE INDEX CONCURRENTLY');
 }
 

@@ -31,59 +31,65 @@ n2_graph_page_order(const N2Graph *g, uint32_t page_bytes,
 	uint32_t   *cand = work;
 	uint16_t   *score = (uint16_t *) (cand + n);
 	uint8_t    *placed = (uint8_t *) (score + n);
-	uint32_t	k = 0;
+	uint32_t	ncand = 0;
+	uint32_t	room = 0;		/* left on the page being filled; none yet */
 	uint32_t	seed = 0;
 
 	memset(score, 0, sizeof(uint16_t) * n);
 	memset(placed, 0, n);
-	while (k < n)
+	for (uint32_t k = 0; k < n; k++)
 	{
-		uint32_t	room = page_bytes;
-		uint32_t	ncand = 0;
-		uint32_t	node;
+		const uint32_t *l;
+		uint32_t	node = UINT32_MAX;
+		uint32_t	need;
+		uint16_t	top = 0;
 
-		while (placed[seed])
-			seed++;
-		node = seed;
-		for (;;)
-		{
-			const uint32_t *l = n2_graph_links(g, node, 0);
-			uint32_t	need = bytes(arg, node);
-			uint32_t	best = UINT32_MAX;
-			uint16_t	top = 0;
-
-			placed[node] = 1;
-			order[k++] = node;
-			room = need < room ? room - need : 0;
-
-			/*
-			 * A node never placed has score 0 and is not yet a candidate;
-			 * candidates are at most n, each listed once.
-			 */
-			for (uint32_t i = 0; i < l[0]; i++)
-			{
-				uint32_t	v = l[1 + i];
-
-				if (placed[v] || score[v] == UINT16_MAX)
-					continue;
-				if (score[v]++ == 0)
-					cand[ncand++] = v;
-			}
-			for (uint32_t c = 0; c < ncand; c++)
-			{
-				uint32_t	v = cand[c];
-
-				if (!placed[v] && score[v] > top)
-				{
-					top = score[v];
-					best = v;
-				}
-			}
-			if (best == UINT32_MAX || bytes(arg, best) > room)
-				break;
-			node = best;
-		}
+		/* the unplaced node most of the page's nodes link to, if it fits */
 		for (uint32_t c = 0; c < ncand; c++)
-			score[cand[c]] = 0;
+		{
+			uint32_t	v = cand[c];
+
+			if (!placed[v] && score[v] > top)
+			{
+				top = score[v];
+				node = v;
+			}
+		}
+		if (node != UINT32_MAX && bytes(arg, node) > room)
+			node = UINT32_MAX;
+		if (node == UINT32_MAX)
+		{
+			while (placed[seed])
+				seed++;
+			node = seed;
+		}
+
+		/*
+		 * As the layout does, a node that does not fit starts a new page;
+		 * what linked to the last one no longer counts.
+		 */
+		need = bytes(arg, node);
+		if (need > room)
+		{
+			for (uint32_t c = 0; c < ncand; c++)
+				score[cand[c]] = 0;
+			ncand = 0;
+			room = page_bytes;
+		}
+		placed[node] = 1;
+		order[k] = node;
+		room = need < room ? room - need : 0;
+
+		/* a node is listed once a page: at most n candidates */
+		l = n2_graph_links(g, node, 0);
+		for (uint32_t i = 0; i < l[0]; i++)
+		{
+			uint32_t	v = l[1 + i];
+
+			if (placed[v] || score[v] == UINT16_MAX)
+				continue;
+			if (score[v]++ == 0)
+				cand[ncand++] = v;
+		}
 	}
 }

@@ -18,11 +18,11 @@ extern size_t n2_graph_page_order_memory(uint32_t n);
 /*
  * Orders the nodes of g so that, written one after the other to pages of
  * page_bytes, a node shares its page with nodes it links to on level 0: a
- * query's walk then reads fewer pages.  Each page is filled from the first
- * node not yet placed (in id order) by adding, while it fits, the unplaced
- * node that most of the page's nodes link to.  bytes says how much room a
- * node takes; it may be called more than once per node, from this thread
- * only.  Writes a permutation of 0..n-1 to order.  work is the caller's
+ * query's walk then reads fewer pages.  The next node is the unplaced one
+ * that most of the page's nodes link to if it fits on the page, else the
+ * first unplaced node in id order; as the layout does, a node that does not
+ * fit starts a new page.  bytes says how much room a node takes; it may be
+ * called more than once per node, from this thread only.  Writes a permutation of 0..n-1 to order.  work is the caller's
  * scratch of n2_graph_page_order_memory(g->n) bytes: nothing is allocated
  * here, so bytes may leave by longjmp.
  */
