@@ -228,7 +228,9 @@ n2_element_distance(N2PageGraph *pg, N2ElementTuple et)
 	N2CodeHeader h;
 	double		lb;
 
-	if (p->storage == N2_STORAGE_FLOAT4 || et->ninline < p->dims)
+	/* no kernel reads codes for L1: it decodes them */
+	if (p->storage == N2_STORAGE_FLOAT4 || et->ninline < p->dims ||
+		p->metric == N2_METRIC_L1)
 		d = n2_metric_distance(p->metric, n2_element_vector(pg, et), pg->query,
 							   p->dims);
 	else

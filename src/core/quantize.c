@@ -242,6 +242,11 @@ n2_code_lower_bound(N2Metric metric, float dhat, float err, float norm,
 				(1.0 - rel);
 			/* not above 0, nor NaN (infinity less infinity) */
 			return lb > 0.0 ? lb : 0.0;
+		case N2_METRIC_L1:
+			/* |x - decoded x|, summed, is at most sqrt(dims) times err */
+			lb = ((double) dhat * (1.0 - rel) - sqrt((double) dims) * e) *
+				(1.0 - rel);
+			return lb > 0.0 ? lb : 0.0;
 		case N2_METRIC_ANGULAR:
 			lb = (double) dhat - e - 8.0 * rel;
 			break;

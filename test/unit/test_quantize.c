@@ -243,7 +243,7 @@ test_lower_bound(void)
 		err = sqrt(err) * (1 + 1e-6);
 		norm = sqrt(norm) * (1 + 1e-6);
 		qnorm = sqrt(qnorm) * (1 + 1e-6);
-		for (int m = 0; m < 3; m++)
+		for (int m = 0; m <= N2_METRIC_L1; m++)
 		{
 			float		dhat;
 			double		exact;
@@ -252,13 +252,22 @@ test_lower_bound(void)
 			if (m == N2_METRIC_ANGULAR)
 				continue;		/* needs unit vectors: L2 covers the same
 								 * error */
-			dhat = m == N2_METRIC_L2 ?
-				(sq8 ? n2_code_kernels.sq8_l2sq(q, lo, step, c, n) :
-				 n2_code_kernels.f16_l2sq(q, h, n)) :
-				-(sq8 ? n2_code_kernels.sq8_dot(q, lo, step, c, n) :
-				  n2_code_kernels.f16_dot(q, h, n));
-			exact = m == N2_METRIC_L2 ? sqrt(n2_kernels.l2sq(q, x, n)) :
-				-(double) n2_kernels.dot(q, x, n);
+			if (m == N2_METRIC_L1)
+			{
+				/* L1 on codes decodes them (storage.c) */
+				dhat = n2_kernels.l1(q, xd, n);
+				exact = n2_kernels.l1(q, x, n);
+			}
+			else
+			{
+				dhat = m == N2_METRIC_L2 ?
+					(sq8 ? n2_code_kernels.sq8_l2sq(q, lo, step, c, n) :
+					 n2_code_kernels.f16_l2sq(q, h, n)) :
+					-(sq8 ? n2_code_kernels.sq8_dot(q, lo, step, c, n) :
+					  n2_code_kernels.f16_dot(q, h, n));
+				exact = m == N2_METRIC_L2 ? sqrt(n2_kernels.l2sq(q, x, n)) :
+					-(double) n2_kernels.dot(q, x, n);
+			}
 			lb = n2_code_lower_bound((N2Metric) m, dhat, (float) err,
 									 (float) norm, (float) qnorm, n);
 			if (lb > exact)
@@ -274,6 +283,8 @@ test_lower_bound(void)
 		  "dot: infinity less infinity");
 	CHECK(n2_code_lower_bound(N2_METRIC_L2, INFINITY, INFINITY, 1.0f, 1.0f, 8) == 0.0,
 		  "L2: infinity less infinity");
+	CHECK(n2_code_lower_bound(N2_METRIC_L1, INFINITY, INFINITY, 1.0f, 1.0f, 8) == 0.0,
+		  "L1: infinity less infinity");
 	CHECK(n2_code_lower_bound(N2_METRIC_ANGULAR, 1.0f, INFINITY, 1.0f, 1.0f, 8) == -INFINITY,
 		  "angular: infinite error");
 }
