@@ -73,6 +73,31 @@ FROM (SELECT id, v <-> '[1,0,0,0,0,0,0,0]' AS d FROM dd ORDER BY v <-> '[1,0,0,0
 			  ORDER BY v <-> '[0,1,0,0,0,0,0,0]' LIMIT 2) b
 ORDER BY a.d, b.d;
 
+-- A distance no plan node above the scan uses is not computed: the output
+-- column becomes NULL (LIMIT, a nested loop and an aggregate look through).
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT id FROM dd ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 3;
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT count(*) FROM dq q CROSS JOIN LATERAL
+	(SELECT id FROM dd ORDER BY dd.v <-> q.v LIMIT 3) x;
+-- Used above, or under a node the hook does not look through: computed.
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT q.qid, x.id, x.d FROM dq q CROSS JOIN LATERAL
+	(SELECT id, dd.v <-> q.v AS d FROM dd ORDER BY dd.v <-> q.v LIMIT 3) x;
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT id FROM (SELECT id, v <-> '[1,0,0,0,0,0,0,0]' AS d FROM dd
+				ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 3) s ORDER BY d DESC;
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT id FROM dd ORDER BY v <-> '[1,0,0,0,0,0,0,0]' FETCH FIRST 3 ROWS WITH TIES;
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT id FROM dd ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 3 FOR UPDATE;
+-- and the answers are the same
+SELECT (SELECT array_agg(id) FROM (SELECT id FROM dd ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 5) s) =
+	   (SELECT array_agg(id) FROM (SELECT id, v <-> '[1,0,0,0,0,0,0,0]' AS d FROM dd
+								   ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 5) s) AS same_ids,
+	   (SELECT array_agg(id ORDER BY d DESC) FROM (SELECT id, v <-> '[1,0,0,0,0,0,0,0]' AS d FROM dd
+								   ORDER BY v <-> '[1,0,0,0,0,0,0,0]' LIMIT 5) s) AS by_d_desc;
+
 -- The function takes internal arguments: SQL cannot call it.
 SELECT n2_index_distance(NULL, NULL, '(0,1)', 'dd_l2', 'l2_distance');
 

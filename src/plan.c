@@ -20,6 +20,12 @@
  * the last bits); in every other case it calls the operator's function.
  * Only operators of n2's own library are rewritten: pgvector's compute the
  * same distances with other kernels, whose last bits differ.
+ *
+ * Often no node above the scan uses that column at all: it is there for the
+ * ordering, which the index provides (SELECT id ... ORDER BY v <-> q LIMIT k
+ * discards it).  Where the plan says so, the expression becomes a NULL
+ * constant, and a scan on compact codes that returns a row without recheck
+ * (scan.c, certain_order) then never reads the row's vector.
  */
 #include "postgres.h"
 
@@ -180,6 +186,146 @@ rewrite_index_scan(IndexScan *scan, Oid *funcoid)
 		rewrite_mutator((Node *) scan->scan.plan.qual, &rw);
 }
 
+/*
+ * The output columns of a node's children that the node uses.  After
+ * set_plan_references a node names them as OUTER_VAR (lefttree) and
+ * INNER_VAR (righttree) Vars whose varattno is the child's target list
+ * position; a whole-row Var uses all.
+ */
+typedef struct N2ColumnUse
+{
+	Bitmapset  *outer;
+	Bitmapset  *inner;
+	bool		outer_all;
+	bool		inner_all;
+} N2ColumnUse;
+
+static bool
+column_use_walker(Node *node, N2ColumnUse *use)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if (var->varno == OUTER_VAR)
+		{
+			if (var->varattno <= 0)
+				use->outer_all = true;
+			else
+				use->outer = bms_add_member(use->outer, var->varattno);
+		}
+		else if (var->varno == INNER_VAR)
+		{
+			if (var->varattno <= 0)
+				use->inner_all = true;
+			else
+				use->inner = bms_add_member(use->inner, var->varattno);
+		}
+		return false;
+	}
+	return expression_tree_walker(node, column_use_walker, (void *) use);
+}
+
+/* Adds what the entries of plan's target list at the positions in needed use. */
+static void
+use_targets(Plan *plan, Bitmapset *needed, N2ColumnUse *use)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->targetlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (bms_is_member(tle->resno, needed))
+			column_use_walker((Node *) tle->expr, use);
+	}
+}
+
+/* Every output column of plan. */
+static Bitmapset *
+all_columns(Plan *plan)
+{
+	Bitmapset  *all = NULL;
+
+	for (int i = 1; plan != NULL && i <= list_length(plan->targetlist); i++)
+		all = bms_add_member(all, i);
+	return all;
+}
+
+/*
+ * Replaces the distances n2 index scans under plan project into columns
+ * nothing uses with NULL constants; needed holds the output columns of
+ * plan its parent uses.  Only nodes whose every use of their children's
+ * columns is known here are looked through; below any other node, nothing
+ * changes.
+ */
+static void
+drop_unused_distances(Plan *plan, Bitmapset *needed, Oid funcoid)
+{
+	N2ColumnUse use = {0};
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+	switch (nodeTag(plan))
+	{
+		case T_IndexScan:
+			foreach(lc, plan->targetlist)
+			{
+				TargetEntry *tle = lfirst_node(TargetEntry, lc);
+				Expr	   *expr = tle->expr;
+
+				if (!bms_is_member(tle->resno, needed) && IsA(expr, FuncExpr) &&
+					((FuncExpr *) expr)->funcid == funcoid)
+					tle->expr = (Expr *) makeNullConst(exprType((Node *) expr),
+													   exprTypmod((Node *) expr),
+													   exprCollation((Node *) expr));
+			}
+			return;
+		case T_Limit:
+			if (((Limit *) plan)->limitOption != LIMIT_OPTION_COUNT)
+				return;
+			use_targets(plan, needed, &use);
+			break;
+		case T_NestLoop:
+			use_targets(plan, needed, &use);
+			column_use_walker((Node *) plan->qual, &use);
+			column_use_walker((Node *) ((Join *) plan)->joinqual, &use);
+			foreach(lc, ((NestLoop *) plan)->nestParams)
+				column_use_walker((Node *) lfirst_node(NestLoopParam, lc)->paramval,
+								  &use);
+			break;
+		case T_Agg:
+			{
+				Agg		   *agg = (Agg *) plan;
+
+				if (agg->groupingSets != NIL || agg->chain != NIL)
+					return;
+				use_targets(plan, needed, &use);
+				column_use_walker((Node *) plan->qual, &use);
+				for (int i = 0; i < agg->numCols; i++)
+					use.outer = bms_add_member(use.outer, agg->grpColIdx[i]);
+			}
+			break;
+		case T_Result:
+			use_targets(plan, needed, &use);
+			column_use_walker((Node *) plan->qual, &use);
+			column_use_walker(((Result *) plan)->resconstantqual, &use);
+			break;
+		default:
+			return;
+	}
+	drop_unused_distances(plan->lefttree,
+						  use.outer_all ? all_columns(plan->lefttree) : use.outer,
+						  funcoid);
+	drop_unused_distances(plan->righttree,
+						  use.inner_all ? all_columns(plan->righttree) : use.inner,
+						  funcoid);
+}
+
 static void rewrite_plan(Plan *plan, Oid *funcoid);
 
 static void
@@ -240,6 +386,23 @@ n2_planner(Query *parse, const char *query_string, int cursorOptions,
 		stmt = standard_planner(parse, query_string, cursorOptions, boundParams);
 	rewrite_plan(stmt->planTree, &funcoid);
 	rewrite_plans(stmt->subplans, &funcoid);
+
+	/* a SELECT sends its non-junk columns only; row marks need their own */
+	if (OidIsValid(funcoid) && stmt->commandType == CMD_SELECT &&
+		stmt->rowMarks == NIL)
+	{
+		Bitmapset  *needed = NULL;
+		ListCell   *lc;
+
+		foreach(lc, stmt->planTree->targetlist)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+			if (!tle->resjunk)
+				needed = bms_add_member(needed, tle->resno);
+		}
+		drop_unused_distances(stmt->planTree, needed, funcoid);
+	}
 	return stmt;
 }
 

@@ -70,6 +70,14 @@
  */
 #define N2_LIST_PASS_KEEP		64
 
+/* The walk's next node, taken early by certain_order. */
+typedef enum N2Ahead
+{
+	N2_AHEAD_NONE,				/* not taken yet */
+	N2_AHEAD_NODE,				/* in ahead_node */
+	N2_AHEAD_END				/* the walk returned false (ended or paused) */
+} N2Ahead;
+
 typedef struct N2ScanOpaqueData
 {
 	MemoryContext cxt;			/* everything per scan lives here */
@@ -109,6 +117,19 @@ typedef struct N2ScanOpaqueData
 
 	/* compact storage: distances are lower bounds the executor rechecks */
 	bool		lossy;
+
+	/*
+	 * ... except for a row whose distance interval overlaps no other row's
+	 * (certain_order): a walk that yields in order (strict, or single with no
+	 * filter probe that may reseed it) looks one node ahead for the bound of
+	 * every later row.
+	 */
+	bool		certify;
+	bool		certain;		/* the node being returned needs no recheck */
+	double		ub;				/* its upper bound */
+	double		max_ub;			/* the largest of the rows returned so far */
+	N2Ahead		ahead;
+	N2Candidate ahead_node;
 
 	/* heap TIDs of the node being returned, and its distance */
 	ItemPointerData *tids;
@@ -185,6 +206,10 @@ scan_reset(N2ScanOpaque so)
 	so->npasses = 0;
 	so->nties = 0;
 	so->exact = false;
+	so->certify = false;
+	so->certain = false;
+	so->max_ub = -get_float8_infinity();
+	so->ahead = N2_AHEAD_NONE;
 	so->list = NULL;
 	so->nlist = 0;
 	so->list_pass = false;
@@ -484,6 +509,8 @@ scan_start(IndexScanDesc scan)
 	 */
 	so->it.stop_at_bound = mode == N2_ITER_STRICT &&
 		n2_scan_fallback == N2_FALLBACK_SEQUENTIAL;
+	so->certify = so->lossy &&
+		(mode == N2_ITER_STRICT || (mode == N2_ITER_SINGLE && !probe));
 	if (probe)
 		so->it.pause_at = (uint64) n2_ef_search *
 			Max(so->params.max_m0, so->params.m) / N2_FILTER_PROBE_DIVISOR;
@@ -528,6 +555,8 @@ load_tids(N2ScanOpaque so, N2Ref ref)
 		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 		return;
 	}
+	if (so->certify)
+		so->ub = n2_element_upper_bound(pg, et);
 	for (int i = 0; i < et->ntids; i++)
 		add_tid(so, &et->heaptids[i]);
 	n2_tid_chain_begin(&it, pg->index, pg->buf, et->tidchain);
@@ -906,6 +935,48 @@ note_yield(N2ScanOpaque so, N2Candidate c)
 	so->ties[so->nties++] = c.ref;
 }
 
+/* The walk's next node, the one certain_order took first if it did. */
+static bool
+walk_next(N2ScanOpaque so, N2Candidate *c)
+{
+	N2Ahead		ahead = so->ahead;
+
+	so->ahead = N2_AHEAD_NONE;
+	if (ahead == N2_AHEAD_NODE)
+		*c = so->ahead_node;
+	else if (ahead == N2_AHEAD_NONE)
+		return n2_iter_next(&so->it, c);
+	return ahead == N2_AHEAD_NODE;
+}
+
+/*
+ * Whether the executor may skip the recheck of the walk's node just loaded,
+ * a single row whose operator distance lies in [so->dist, so->ub]: when
+ * every row returned before has an upper bound below so->dist, and the next
+ * node of the walk (whose bound, the walk being in order, no later row's
+ * undercuts) a lower bound above so->ub.  Reported at so->dist, the row then
+ * sorts after the rows before it and before the rows after it, as its exact
+ * distance would, and its vector need not be read from the table.
+ */
+static bool
+certain_order(N2ScanOpaque so)
+{
+	double		next;
+
+	if (!so->certify || so->sweeping || so->ntids != 1 ||
+		so->max_ub >= so->dist)
+		return false;
+	if (so->ahead == N2_AHEAD_NONE)
+		so->ahead = n2_iter_next(&so->it, &so->ahead_node) ?
+			N2_AHEAD_NODE : N2_AHEAD_END;
+	if (so->ahead != N2_AHEAD_NODE)
+		return false;
+	next = so->ahead_node.dist;
+	if (so->params.metric == N2_METRIC_L2)
+		next = sqrt(next);
+	return so->ub < next;
+}
+
 /* The next element of the exact finish; false when it is done. */
 static bool
 sweep_next(N2ScanOpaque so, N2Candidate *c)
@@ -937,7 +1008,7 @@ n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 		{
 			scan->xs_heaptid = so->tids[so->tidpos++];
 			scan->xs_recheck = false;
-			scan->xs_recheckorderby = so->lossy;
+			scan->xs_recheckorderby = so->lossy && !so->certain;
 			if (so->lossy)
 			{
 				/*
@@ -964,7 +1035,7 @@ n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 			if (!sweep_next(so, &c))
 				return false;
 		}
-		else if (!n2_iter_next(&so->it, &c))
+		else if (!walk_next(so, &c))
 		{
 			if (so->it.paused)
 			{
@@ -985,6 +1056,11 @@ n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 		else
 			so->dist = c.dist;
 		load_tids(so, c.ref);
+		if (so->certify && so->ntids > 0)
+		{
+			so->certain = certain_order(so);
+			so->max_ub = Max(so->max_ub, so->ub);
+		}
 	}
 }
 

@@ -213,6 +213,20 @@ code_distance(const N2PageGraph *pg, N2ElementTuple et)
 	}
 }
 
+/* The distance from pg->query to the element's vector as stored. */
+static inline float
+stored_distance(N2PageGraph *pg, N2ElementTuple et)
+{
+	const N2Params *p = pg->params;
+
+	/* no kernel reads codes for L1: it decodes them */
+	if (p->storage == N2_STORAGE_FLOAT4 || et->ninline < p->dims ||
+		p->metric == N2_METRIC_L1)
+		return n2_metric_distance(p->metric, n2_element_vector(pg, et),
+								  pg->query, p->dims);
+	return code_distance(pg, et);
+}
+
 /*
  * The distance from pg->query to the element's vector as the index orders
  * by (squared for L2).  On compact codes it is computed on the code, and a
@@ -224,17 +238,10 @@ float
 n2_element_distance(N2PageGraph *pg, N2ElementTuple et)
 {
 	const N2Params *p = pg->params;
-	float		d;
+	float		d = stored_distance(pg, et);
 	N2CodeHeader h;
 	double		lb;
 
-	/* no kernel reads codes for L1: it decodes them */
-	if (p->storage == N2_STORAGE_FLOAT4 || et->ninline < p->dims ||
-		p->metric == N2_METRIC_L1)
-		d = n2_metric_distance(p->metric, n2_element_vector(pg, et), pg->query,
-							   p->dims);
-	else
-		d = code_distance(pg, et);
 	if (!pg->lower_bounds || p->storage == N2_STORAGE_FLOAT4)
 		return d;
 	memcpy(&h, N2ElementCode(et), sizeof(h));
@@ -242,6 +249,22 @@ n2_element_distance(N2PageGraph *pg, N2ElementTuple et)
 	if (p->metric == N2_METRIC_L2)
 		return float_down(lb * lb * (1.0 - 1e-9));
 	return float_down(lb);
+}
+
+/*
+ * On compact codes, an upper bound of the operator's distance from pg->query
+ * to the element's vector (as the operator returns it: L2 not squared).
+ */
+double
+n2_element_upper_bound(N2PageGraph *pg, N2ElementTuple et)
+{
+	const N2Params *p = pg->params;
+	float		d = stored_distance(pg, et);
+	N2CodeHeader h;
+
+	Assert(p->storage != N2_STORAGE_FLOAT4);
+	memcpy(&h, N2ElementCode(et), sizeof(h));
+	return n2_code_upper_bound(p->metric, d, h.err, h.norm, pg->qnorm, p->dims);
 }
 
 /*

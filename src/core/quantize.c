@@ -259,3 +259,35 @@ n2_code_lower_bound(N2Metric metric, float dhat, float err, float norm,
 	/* an overflowed code or norm bounds nothing: -Infinity is always true */
 	return isnan(lb) ? -INFINITY : lb;
 }
+
+/* The same rounding allowances, the other way. */
+double
+n2_code_upper_bound(N2Metric metric, float dhat, float err, float norm,
+					float qnorm, int dims)
+{
+	double		rel = (dims + 16) * 1.2e-7;
+	double		e = (double) err * (1.0 + rel);
+	double		ub;
+
+	switch (metric)
+	{
+		case N2_METRIC_L2:
+			ub = (sqrt(dhat > 0.0f ? (double) dhat : 0.0) * (1.0 + rel) + e) *
+				(1.0 + rel);
+			break;
+		case N2_METRIC_L1:
+			ub = ((double) dhat * (1.0 + rel) + sqrt((double) dims) * e) *
+				(1.0 + rel);
+			break;
+		case N2_METRIC_ANGULAR:
+			ub = (double) dhat + e + 8.0 * rel;
+			break;
+		case N2_METRIC_DOT:
+		default:
+			ub = (double) dhat + (double) qnorm * (1.0 + rel) *
+				(e + rel * (2.0 * (double) norm + e)) + 1e-30;
+			break;
+	}
+	/* likewise: +Infinity is always true */
+	return isnan(ub) ? INFINITY : ub;
+}

@@ -87,4 +87,8 @@ extern const N2CodeKernels *n2_code_kernels_for(N2Simd simd);
 extern double n2_code_lower_bound(N2Metric metric, float dhat, float err,
 								  float norm, float qnorm, int dims);
 
+/* The matching upper bound: the operator's distance is at most this. */
+extern double n2_code_upper_bound(N2Metric metric, float dhat, float err,
+								  float norm, float qnorm, int dims);
+
 #endif							/* N2_CORE_QUANTIZE_H */

@@ -202,7 +202,9 @@ test_lower_bound(void)
 				vmax[MAX_DIM];
 	static uint16_t h[MAX_DIM];
 	static uint8_t c[MAX_DIM];
-	int			bad = 0;
+	int			bad = 0,
+				badub = 0,
+				loose = 0;
 	int			n = 300;
 
 	for (int d = 0; d < n; d++)
@@ -248,6 +250,7 @@ test_lower_bound(void)
 			float		dhat;
 			double		exact;
 			double		lb;
+			double		ub;
 
 			if (m == N2_METRIC_ANGULAR)
 				continue;		/* needs unit vectors: L2 covers the same
@@ -270,11 +273,22 @@ test_lower_bound(void)
 			}
 			lb = n2_code_lower_bound((N2Metric) m, dhat, (float) err,
 									 (float) norm, (float) qnorm, n);
+			ub = n2_code_upper_bound((N2Metric) m, dhat, (float) err,
+									 (float) norm, (float) qnorm, n);
 			if (lb > exact)
 				bad++;
+			if (ub < exact)
+				badub++;
+			/* as wide as the code's error, plus the rounding allowance */
+			if (ub - lb > 2.01 * (m == N2_METRIC_L2 ? err + 2e-4 * fabs(exact) :
+								  m == N2_METRIC_L1 ? sqrt(n) * err + 2e-4 * fabs(exact) :
+								  qnorm * (err + 2e-4 * norm)))
+				loose++;
 		}
 	}
 	CHECK(bad == 0, "%d lower bounds above the distance", bad);
+	CHECK(badub == 0, "%d upper bounds below the distance", badub);
+	CHECK(loose == 0, "%d bounds wider than the code's error allows", loose);
 
 	/* overflowed errors or norms give no bound, never NaN */
 	CHECK(n2_code_lower_bound(N2_METRIC_DOT, INFINITY, INFINITY, 1.0f, 0.0f, 8) == -INFINITY,
@@ -287,6 +301,10 @@ test_lower_bound(void)
 		  "L1: infinity less infinity");
 	CHECK(n2_code_lower_bound(N2_METRIC_ANGULAR, 1.0f, INFINITY, 1.0f, 1.0f, 8) == -INFINITY,
 		  "angular: infinite error");
+	CHECK(n2_code_upper_bound(N2_METRIC_DOT, -INFINITY, INFINITY, 1.0f, 1.0f, 8) == INFINITY,
+		  "dot upper: -infinity plus infinity");
+	CHECK(n2_code_upper_bound(N2_METRIC_L2, 1.0f, INFINITY, 1.0f, 1.0f, 8) == INFINITY,
+		  "L2 upper: infinite error");
 }
 
 int
