@@ -273,7 +273,7 @@ my $tc = time;
 	is($primary->safe_psql('postgres', "SELECT count(*) FROM n2_verify('c_idx')"), '0',
 		'after VACUUM and inserts following recovery: n2_verify clean');
 	is($primary->safe_psql('postgres', q{
-		SET enable_seqscan = off; SET n2.ef_search = 200;
+		SET enable_seqscan = off; SET n2.ef_search = 1000;
 		SELECT count(*) FROM c a
 		WHERE (SELECT b.id FROM c b ORDER BY b.v <-> a.v LIMIT 1) <> a.id}),
 		'0', 'after VACUUM and inserts following recovery: every row found at its own vector');
