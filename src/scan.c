@@ -555,7 +555,7 @@ load_tids(N2ScanOpaque so, N2Ref ref)
 		LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 		return;
 	}
-	if (so->certify)
+	if (so->certify && !so->sweeping)
 		so->ub = n2_element_upper_bound(pg, et);
 	for (int i = 0; i < et->ntids; i++)
 		add_tid(so, &et->heaptids[i]);
@@ -963,8 +963,7 @@ certain_order(N2ScanOpaque so)
 {
 	double		next;
 
-	if (!so->certify || so->sweeping || so->ntids != 1 ||
-		so->max_ub >= so->dist)
+	if (so->ntids != 1 || so->max_ub >= so->dist)
 		return false;
 	if (so->ahead == N2_AHEAD_NONE)
 		so->ahead = n2_iter_next(&so->it, &so->ahead_node) ?
@@ -1056,7 +1055,8 @@ n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 		else
 			so->dist = c.dist;
 		load_tids(so, c.ref);
-		if (so->certify && so->ntids > 0)
+		so->certain = false;
+		if (so->certify && !so->sweeping && so->ntids > 0)
 		{
 			so->certain = certain_order(so);
 			so->max_ub = Max(so->max_ub, so->ub);

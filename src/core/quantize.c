@@ -225,69 +225,54 @@ n2_code_init(void)
 /*
  * Rounding: a float sum of n terms is within about n * 2^-24 of its exact
  * value, relative to the sum of the terms' magnitudes; rel covers the
- * operator's sums and the index's together, with room to spare.
+ * operator's sums and the index's together, with room to spare.  side is
+ * -1 for the lower bound, +1 for the upper.
  */
+static double
+code_bound(N2Metric metric, float dhat, float err, float norm, float qnorm,
+		   int dims, double side)
+{
+	double		rel = (dims + 16) * 1.2e-7;
+	double		e = (double) err * (1.0 + rel);
+	double		b;
+
+	switch (metric)
+	{
+		case N2_METRIC_L2:
+			b = (sqrt(dhat > 0.0f ? (double) dhat : 0.0) * (1.0 + side * rel) +
+				 side * e) * (1.0 + side * rel);
+			break;
+		case N2_METRIC_L1:
+			/* |x - decoded x|, summed, is at most sqrt(dims) times err */
+			b = ((double) dhat * (1.0 + side * rel) +
+				 side * sqrt((double) dims) * e) * (1.0 + side * rel);
+			break;
+		case N2_METRIC_ANGULAR:
+			b = (double) dhat + side * (e + 8.0 * rel);
+			break;
+		case N2_METRIC_DOT:
+		default:
+			b = (double) dhat + side * ((double) qnorm * (1.0 + rel) *
+										(e + rel * (2.0 * (double) norm + e)) + 1e-30);
+			break;
+	}
+	/* a distance is not below 0 (nor a bound NaN: infinity less infinity) */
+	if (side < 0 && (metric == N2_METRIC_L2 || metric == N2_METRIC_L1))
+		return b > 0.0 ? b : 0.0;
+	/* an overflowed code or norm bounds nothing: +-Infinity is always true */
+	return isnan(b) ? side * INFINITY : b;
+}
+
 double
 n2_code_lower_bound(N2Metric metric, float dhat, float err, float norm,
 					float qnorm, int dims)
 {
-	double		rel = (dims + 16) * 1.2e-7;
-	double		e = (double) err * (1.0 + rel);
-	double		lb;
-
-	switch (metric)
-	{
-		case N2_METRIC_L2:
-			lb = (sqrt(dhat > 0.0f ? (double) dhat : 0.0) * (1.0 - rel) - e) *
-				(1.0 - rel);
-			/* not above 0, nor NaN (infinity less infinity) */
-			return lb > 0.0 ? lb : 0.0;
-		case N2_METRIC_L1:
-			/* |x - decoded x|, summed, is at most sqrt(dims) times err */
-			lb = ((double) dhat * (1.0 - rel) - sqrt((double) dims) * e) *
-				(1.0 - rel);
-			return lb > 0.0 ? lb : 0.0;
-		case N2_METRIC_ANGULAR:
-			lb = (double) dhat - e - 8.0 * rel;
-			break;
-		case N2_METRIC_DOT:
-		default:
-			lb = (double) dhat - (double) qnorm * (1.0 + rel) *
-				(e + rel * (2.0 * (double) norm + e)) - 1e-30;
-			break;
-	}
-	/* an overflowed code or norm bounds nothing: -Infinity is always true */
-	return isnan(lb) ? -INFINITY : lb;
+	return code_bound(metric, dhat, err, norm, qnorm, dims, -1.0);
 }
 
-/* The same rounding allowances, the other way. */
 double
 n2_code_upper_bound(N2Metric metric, float dhat, float err, float norm,
 					float qnorm, int dims)
 {
-	double		rel = (dims + 16) * 1.2e-7;
-	double		e = (double) err * (1.0 + rel);
-	double		ub;
-
-	switch (metric)
-	{
-		case N2_METRIC_L2:
-			ub = (sqrt(dhat > 0.0f ? (double) dhat : 0.0) * (1.0 + rel) + e) *
-				(1.0 + rel);
-			break;
-		case N2_METRIC_L1:
-			ub = ((double) dhat * (1.0 + rel) + sqrt((double) dims) * e) *
-				(1.0 + rel);
-			break;
-		case N2_METRIC_ANGULAR:
-			ub = (double) dhat + e + 8.0 * rel;
-			break;
-		case N2_METRIC_DOT:
-		default:
-			ub = (double) dhat + (double) qnorm * (1.0 + rel) *
-				(e + rel * (2.0 * (double) norm + e)) + 1e-30;
-			break;
-	}
-	/* likewise: +Infinity is always true */
-	return isnan(ub) ? INFINITY : ub;
+	return code_bound(metric, dhat, err, norm, qnorm, dims, 1.0);
 }
