@@ -661,7 +661,8 @@ cmd_floor(int argc, char **argv)
 {
 	double		mintime;
 	double	   *rates = malloc(sizeof(double) * MAXPASS);
-	int			nrows,
+	int			nq,
+				nrows,
 				pid,
 				reps = 0;
 	long		done = 0;
@@ -672,6 +673,8 @@ cmd_floor(int argc, char **argv)
 
 	if (argc != 2)
 		die("usage: n2bench floor NQ MINTIME%s", NULL);
+	/* NQ 0 (a data set with no default query count) times 100 */
+	nq = atoi(argv[0]) > 0 ? atoi(argv[0]) : 100;
 	mintime = atof(argv[1]);
 	connect_db();
 	exec_cmd("CREATE INDEX IF NOT EXISTS items_id_btree ON items (id)");
@@ -691,7 +694,6 @@ cmd_floor(int argc, char **argv)
 	t0 = now();
 	do
 	{
-		int			nq = atoi(argv[0]);
 		double		p0 = now();
 
 		for (int qi = 0; qi < nq; qi++)
