@@ -23,6 +23,9 @@
 #   order) scans return rows in exact order, and after VACUUM the index
 #   holds exactly one heap TID per live row.
 #
+# A third table gets an sq8 index by CREATE INDEX CONCURRENTLY while
+# another session inserts into it, and then the same checks.
+#
 # A certification that ignored the rows returned before (certain_order
 # without its max_ub check) fails the storm's order checks within seconds,
 # on both indexes and both query forms, and the order checks after it.
@@ -173,6 +176,44 @@ ok($vac->finish, 'the background VACUUM loop ran without error') or diag $vac_er
 note sprintf('pgbench phase done at %ds; rows inserted: h %s, q %s', time - $t0,
 	map { $node->safe_psql('postgres', "SELECT last_value - 100219 FROM ${_}_ids") } @tables);
 
+# CREATE INDEX CONCURRENTLY of an sq8 index (its quantizer trained on the
+# rows its build scan sees) while another session inserts near-ties and
+# duplicates, which the index must take through aminsert or its validation
+# scan, coded by the trained ranges.  The table then goes through the same
+# checks as the storm's.
+$node->safe_psql('postgres', q{
+	CREATE SEQUENCE c_ids START 100000;
+	CREATE TABLE c (id bigint DEFAULT nextval('c_ids'), embedding vector(128));
+	INSERT INTO c SELECT id, embedding FROM pool WHERE id < 2000;});
+{
+	my $sql = join '', map {
+		my $r = ($_ * 7919) % 3000;
+		$_ % 5 == 0
+		  ? "INSERT INTO c (embedding) SELECT embedding FROM c WHERE id = " . ($r % 2000) . ";\n"
+		  : "INSERT INTO c (embedding) SELECT near(embedding, " . ($_ % 4) . ") FROM pool WHERE id = $r;\n"
+	} 1 .. 3000;
+	my $file = $node->basedir . '/cic_inserts.sql';
+	append_to_file($file, $sql);
+	my $h = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $file ],
+		'>', '/dev/null', '2>', $node->basedir . '/cic_inserts.err');
+	$node->poll_query_until('postgres', 'SELECT count(*) > 2100 FROM c')
+	  or die 'the inserts into c did not start';
+	my $before = $node->safe_psql('postgres', 'SELECT count(*) FROM c');
+	$node->safe_psql('postgres',
+		"CREATE INDEX CONCURRENTLY c_idx ON c USING n2 (embedding vector_l2_ops) WITH (m = 4, ef_construction = 32, storage = sq8)");
+	my $after = $node->safe_psql('postgres', 'SELECT count(*) FROM c');
+	ok($h->finish, 'inserts into c during CREATE INDEX CONCURRENTLY succeeded')
+	  or diag slurp_file($node->basedir . '/cic_inserts.err');
+	note "c: $before rows when CREATE INDEX CONCURRENTLY began, $after when it ended";
+	cmp_ok($after, '>', $before, 'c: rows were inserted while CREATE INDEX CONCURRENTLY ran');
+	is($node->safe_psql('postgres', "SELECT indisvalid FROM pg_index WHERE indexrelid = 'c_idx'::regclass"),
+		't', 'c: CREATE INDEX CONCURRENTLY left a valid index');
+	is($node->safe_psql('postgres', "SELECT storage || ' ' || (heap_tids = (SELECT count(*) FROM c)) FROM n2_index_info('c_idx')"),
+		'sq8 true', 'c: the sq8 index holds every row, those inserted during the build too');
+}
+$storage{c} = 'sq8';
+
 # Query vectors for the order checks after the storm: 15 pool vectors (ids
 # 3, 202, ..., 2789: in the tables' range or not), 12 of them as near-ties,
 # and 5 of the data set's queries.
@@ -200,7 +241,7 @@ sub in_order
 	return 1;
 }
 
-for my $t (@tables)
+for my $t (@tables, 'c')
 {
 	my $what = "$t ($storage{$t})";
 	my $idx  = "${t}_idx";
@@ -208,7 +249,7 @@ for my $t (@tables)
 	note "$what: $rows live rows";
 	is($node->safe_psql('postgres',
 			"SELECT coalesce(string_agg(format('%s/%s: %s', blkno, offnum, problem), E'\\n'), '') FROM n2_verify('$idx')"),
-		'', "$what: n2_verify clean after the storm");
+		'', "$what: n2_verify clean after the concurrent phase");
 
 	# A search at each live row's own vector finds it (k = the rows sharing
 	# that vector: they are one element; near-ties are farther, exactly).
