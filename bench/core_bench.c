@@ -32,6 +32,7 @@
 
 #include "build.h"
 #include "graphfile.h"
+#include "hugepage.h"
 #include "score.h"
 #include "vecs.h"
 
@@ -52,6 +53,24 @@ read_vecs(const char *path, Vecs *v)
 
 	if (err)
 		die(err, path);
+}
+
+/*
+ * The base vectors in memory advised for huge pages, as CREATE INDEX holds
+ * them (core/hugepage.c).
+ */
+static void
+advise_vectors(Vecs *v)
+{
+	size_t		bytes = (size_t) v->n * v->dim * sizeof(float);
+	float	   *data = malloc(bytes);
+
+	if (data == NULL)
+		die("out of memory", NULL);
+	n2_advise_huge(data, bytes);
+	memcpy(data, v->data, bytes);
+	free(v->data);
+	v->data = data;
 }
 
 static double
@@ -246,6 +265,7 @@ main(int argc, char **argv)
 	}
 	n2_distance_init();
 	read_vecs(argv[1], &base);
+	advise_vectors(&base);
 	read_vecs(argv[2], &query);
 	read_vecs(argv[3], &gt);
 	if (strcmp(argv[4], "-") != 0)

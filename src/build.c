@@ -44,6 +44,7 @@
 
 #include "core/build.h"
 #include "core/graph.h"
+#include "core/hugepage.h"
 #include "core/repair.h"
 #include "filter.h"
 #include "n2.h"
@@ -258,6 +259,8 @@ grow_nodes(N2BuildState *bs)
 		 scan_memory(bs) + node_bytes(bs, bs->nnodes) > bs->budget))
 		return false;
 	bs->vectors = grow_array(bs, bs->vectors, vecsize, lo);
+	/* the graph build reads them at random */
+	n2_advise_huge(bs->vectors, vecsize * lo);
 	bs->first = grow_array(bs, bs->first, sizeof(ItemPointerData), lo);
 	bs->levels = grow_array(bs, bs->levels, sizeof(uint8), lo);
 	if (bs->has_keys)
@@ -279,6 +282,7 @@ grow_slots(N2BuildState *bs)
 	if (scan_memory(bs) + nslots * sizeof(uint32) > bs->budget)
 		return false;
 	slots = MemoryContextAllocHuge(bs->buildcxt, nslots * sizeof(uint32));
+	n2_advise_huge(slots, nslots * sizeof(uint32));
 	memset(slots, 0, nslots * sizeof(uint32));
 	for (uint64 i = 0; i < bs->nslots; i++)
 	{

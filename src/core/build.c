@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hugepage.h"
 #include "search.h"
 
 /* Prefetch at most this many bytes of a vector; the hardware does the rest. */
@@ -812,8 +813,8 @@ static bool
 rev_graph_init(N2Graph *rev, const N2Graph *g)
 {
 	*rev = *g;
-	rev->links0 = calloc((size_t) g->n * (1 + g->params.max_m0) + 1, sizeof(uint32_t));
-	rev->upper = calloc(upper_words(g) + 1, sizeof(uint32_t));
+	rev->links0 = n2_calloc_huge((size_t) g->n * (1 + g->params.max_m0) + 1, sizeof(uint32_t));
+	rev->upper = n2_calloc_huge(upper_words(g) + 1, sizeof(uint32_t));
 	rev->locks = malloc(((size_t) g->n + 1) * sizeof(atomic_flag));
 	if (rev->links0 == NULL || rev->upper == NULL || rev->locks == NULL)
 		return false;

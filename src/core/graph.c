@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hugepage.h"
+
 #define HASH_P1 UINT64_C(0x87C37B91114253D5)
 #define HASH_P2 UINT64_C(0x4CF5AD432745937F)
 
@@ -116,9 +118,9 @@ graph_init(N2Graph *g, const N2GraphParams *p, uint32_t n, const uint8_t *levels
 
 	/* One extra element each, so n = 0 still gets non-NULL arrays. */
 	g->levels = malloc((size_t) n + 1);
-	g->links0 = calloc((size_t) n * (1 + p->max_m0) + 1, sizeof(uint32_t));
+	g->links0 = n2_calloc_huge((size_t) n * (1 + p->max_m0) + 1, sizeof(uint32_t));
 	g->upper_start = malloc(((size_t) n + 1) * sizeof(uint64_t));
-	g->upper = calloc(upper_words(p, n, levels) + 1, sizeof(uint32_t));
+	g->upper = n2_calloc_huge(upper_words(p, n, levels) + 1, sizeof(uint32_t));
 	g->locks = malloc(((size_t) n + 1) * sizeof(atomic_flag));
 	if (g->levels == NULL || g->links0 == NULL || g->upper_start == NULL ||
 		g->upper == NULL || g->locks == NULL)
