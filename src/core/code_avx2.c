@@ -14,6 +14,7 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 static inline float
 hsum(__m256 v)
@@ -153,12 +154,131 @@ sq8_dot_avx2(const float *q, const float *lo, const float *step,
 	return sum;
 }
 
+/*
+ * The coders do what the scalar ones in quantize.c do, lane by lane, with
+ * the same IEEE operations, so they give the same bits (unit-tested).  Tails
+ * go through zero-padded copies: padding has step 0 and codes to 0.
+ */
+static inline __m128i
+encode_half(__m256 x)
+{
+	x = _mm256_and_ps(x, _mm256_cmp_ps(x, x, _CMP_ORD_Q));
+	x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-N2_HALF_MAX)),
+					  _mm256_set1_ps(N2_HALF_MAX));
+	return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+static void
+f16_encode_avx2(const float *v, uint16_t *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm_storeu_si128((__m128i *) (out + i), encode_half(_mm256_loadu_ps(v + i)));
+	if (i < n)
+	{
+		float		in[8] = {0};
+		uint16_t	tmp[8];
+
+		memcpy(in, v + i, sizeof(float) * (n - i));
+		_mm_storeu_si128((__m128i *) tmp, encode_half(_mm256_loadu_ps(in)));
+		memcpy(out + i, tmp, sizeof(uint16_t) * (n - i));
+	}
+}
+
+static void
+f16_decode_avx2(const uint16_t *code, float *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(out + i, load_half(code + i));
+	for (; i < n; i++)
+		out[i] = _cvtsh_ss(code[i]);
+}
+
+/* Eight sq8 codes, as sq8_encode_scalar chooses them. */
+static inline __m128i
+encode_sq8(__m256 v, __m256 lo, __m256 step)
+{
+	__m256		zero = _mm256_setzero_ps();
+	__m256		top = _mm256_set1_ps(255.0f);
+	__m256		one = _mm256_set1_ps(1.0f);
+	__m256		sign = _mm256_set1_ps(-0.0f);
+	__m256		t = _mm256_div_ps(_mm256_sub_ps(v, lo), step);
+	__m256		c = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m256		up = _mm256_add_ps(c, one);
+	__m256		down = _mm256_sub_ps(c, one);
+	__m256		dc = _mm256_andnot_ps(sign, _mm256_sub_ps(_mm256_fmadd_ps(c, step, lo), v));
+	__m256		du = _mm256_andnot_ps(sign, _mm256_sub_ps(_mm256_fmadd_ps(up, step, lo), v));
+	__m256		dd = _mm256_andnot_ps(sign, _mm256_sub_ps(_mm256_fmadd_ps(down, step, lo), v));
+	__m256		go_up = _mm256_and_ps(_mm256_cmp_ps(c, top, _CMP_LT_OQ),
+									  _mm256_cmp_ps(du, dc, _CMP_LT_OQ));
+	__m256		go_down = _mm256_andnot_ps(go_up,
+										   _mm256_and_ps(_mm256_cmp_ps(c, zero, _CMP_GT_OQ),
+														 _mm256_cmp_ps(dd, dc, _CMP_LT_OQ)));
+	__m256		coded = _mm256_and_ps(_mm256_cmp_ps(step, zero, _CMP_GT_OQ),
+									  _mm256_cmp_ps(t, zero, _CMP_GT_OQ));
+	__m128i		w;
+
+	c = _mm256_blendv_ps(c, up, go_up);
+	c = _mm256_blendv_ps(c, down, go_down);
+	c = _mm256_blendv_ps(c, top, _mm256_cmp_ps(t, top, _CMP_GE_OQ));
+	c = _mm256_and_ps(c, coded);
+	w = _mm_packus_epi32(_mm256_castsi256_si128(_mm256_cvtps_epi32(c)),
+						 _mm256_extracti128_si256(_mm256_cvtps_epi32(c), 1));
+	return _mm_packus_epi16(w, w);
+}
+
+static void
+sq8_encode_avx2(const float *v, const float *lo, const float *step,
+				uint8_t *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm_storel_epi64((__m128i *) (out + i),
+						 encode_sq8(_mm256_loadu_ps(v + i), _mm256_loadu_ps(lo + i),
+									_mm256_loadu_ps(step + i)));
+	if (i < n)
+	{
+		float		pv[8] = {0},
+					plo[8] = {0},
+					pstep[8] = {0};
+		uint8_t		tmp[16];
+
+		memcpy(pv, v + i, sizeof(float) * (n - i));
+		memcpy(plo, lo + i, sizeof(float) * (n - i));
+		memcpy(pstep, step + i, sizeof(float) * (n - i));
+		_mm_storeu_si128((__m128i *) tmp,
+						 encode_sq8(_mm256_loadu_ps(pv), _mm256_loadu_ps(plo),
+									_mm256_loadu_ps(pstep)));
+		memcpy(out + i, tmp, n - i);
+	}
+}
+
+static void
+sq8_decode_avx2(const uint8_t *code, const float *lo, const float *step,
+				float *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(out + i, load_sq8(code + i, lo + i, step + i));
+	for (; i < n; i++)
+		out[i] = fmaf((float) code[i], step[i], lo[i]);
+}
+
 const N2CodeKernels n2_code_kernels_avx2 = {
 	.name = "avx2",
 	.f16_l2sq = f16_l2sq_avx2,
 	.f16_dot = f16_dot_avx2,
 	.sq8_l2sq = sq8_l2sq_avx2,
 	.sq8_dot = sq8_dot_avx2,
+	.f16_encode = f16_encode_avx2,
+	.f16_decode = f16_decode_avx2,
+	.sq8_encode = sq8_encode_avx2,
+	.sq8_decode = sq8_decode_avx2,
 };
 
 #else

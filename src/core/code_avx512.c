@@ -13,6 +13,7 @@
 #if defined(__AVX512F__)
 
 #include <immintrin.h>
+#include <string.h>
 
 static inline __m512
 load_half(const uint16_t *x)
@@ -167,12 +168,125 @@ sq8_dot_avx512(const float *q, const float *lo, const float *step,
 	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
+/*
+ * The coders do what the scalar ones in quantize.c do, lane by lane, with
+ * the same IEEE operations (division, fused multiply-add, rounding to
+ * nearest even), so they give the same bits; the unit test checks that.
+ */
+static inline __m256i
+encode_half(__m512 x)
+{
+	x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, x, _CMP_ORD_Q), x);
+	x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-N2_HALF_MAX)),
+					  _mm512_set1_ps(N2_HALF_MAX));
+	return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+static void
+f16_encode_avx512(const float *v, uint16_t *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm256_storeu_si256((__m256i *) (out + i), encode_half(_mm512_loadu_ps(v + i)));
+	if (i < n)
+	{
+		uint16_t	tmp[16];
+
+		_mm256_storeu_si256((__m256i *) tmp,
+							encode_half(_mm512_maskz_loadu_ps((__mmask16) ((1u << (n - i)) - 1),
+															  v + i)));
+		memcpy(out + i, tmp, sizeof(uint16_t) * (n - i));
+	}
+}
+
+static void
+f16_decode_avx512(const uint16_t *code, float *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(out + i, load_half(code + i));
+	if (i < n)
+		_mm512_mask_storeu_ps(out + i, (__mmask16) ((1u << (n - i)) - 1),
+							  load_half_tail(code + i, n - i));
+}
+
+/* Sixteen sq8 codes, as sq8_encode_scalar chooses them. */
+static inline __m128i
+encode_sq8(__m512 v, __m512 lo, __m512 step)
+{
+	__m512		zero = _mm512_setzero_ps();
+	__m512		top = _mm512_set1_ps(255.0f);
+	__m512		one = _mm512_set1_ps(1.0f);
+	__m512		t = _mm512_div_ps(_mm512_sub_ps(v, lo), step);
+	__m512		c = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m512		up = _mm512_add_ps(c, one);
+	__m512		down = _mm512_sub_ps(c, one);
+	__m512		dc = _mm512_abs_ps(_mm512_sub_ps(_mm512_fmadd_ps(c, step, lo), v));
+	__m512		du = _mm512_abs_ps(_mm512_sub_ps(_mm512_fmadd_ps(up, step, lo), v));
+	__m512		dd = _mm512_abs_ps(_mm512_sub_ps(_mm512_fmadd_ps(down, step, lo), v));
+	__mmask16	go_up = _mm512_cmp_ps_mask(c, top, _CMP_LT_OQ) &
+	_mm512_cmp_ps_mask(du, dc, _CMP_LT_OQ);
+	__mmask16	go_down = ~go_up & _mm512_cmp_ps_mask(c, zero, _CMP_GT_OQ) &
+	_mm512_cmp_ps_mask(dd, dc, _CMP_LT_OQ);
+	__mmask16	coded = _mm512_cmp_ps_mask(step, zero, _CMP_GT_OQ) &
+	_mm512_cmp_ps_mask(t, zero, _CMP_GT_OQ);
+
+	c = _mm512_mask_mov_ps(c, go_up, up);
+	c = _mm512_mask_mov_ps(c, go_down, down);
+	c = _mm512_mask_mov_ps(c, _mm512_cmp_ps_mask(t, top, _CMP_GE_OQ), top);
+	c = _mm512_maskz_mov_ps(coded, c);
+	return _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(c));
+}
+
+static void
+sq8_encode_avx512(const float *v, const float *lo, const float *step,
+				  uint8_t *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm_storeu_si128((__m128i *) (out + i),
+						 encode_sq8(_mm512_loadu_ps(v + i), _mm512_loadu_ps(lo + i),
+									_mm512_loadu_ps(step + i)));
+	if (i < n)
+	{
+		__mmask16	m = (__mmask16) ((1u << (n - i)) - 1);
+		uint8_t		tmp[16];
+
+		/* the padding lanes have step 0, so they code to 0 */
+		_mm_storeu_si128((__m128i *) tmp,
+						 encode_sq8(_mm512_maskz_loadu_ps(m, v + i),
+									_mm512_maskz_loadu_ps(m, lo + i),
+									_mm512_maskz_loadu_ps(m, step + i)));
+		memcpy(out + i, tmp, n - i);
+	}
+}
+
+static void
+sq8_decode_avx512(const uint8_t *code, const float *lo, const float *step,
+				  float *out, int n)
+{
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(out + i, load_sq8(code + i, lo + i, step + i));
+	if (i < n)
+		_mm512_mask_storeu_ps(out + i, (__mmask16) ((1u << (n - i)) - 1),
+							  load_sq8_tail(code + i, lo + i, step + i, n - i));
+}
+
 const N2CodeKernels n2_code_kernels_avx512 = {
 	.name = "avx512",
 	.f16_l2sq = f16_l2sq_avx512,
 	.f16_dot = f16_dot_avx512,
 	.sq8_l2sq = sq8_l2sq_avx512,
 	.sq8_dot = sq8_dot_avx512,
+	.f16_encode = f16_encode_avx512,
+	.f16_decode = f16_decode_avx512,
+	.sq8_encode = sq8_encode_avx512,
+	.sq8_decode = sq8_decode_avx512,
 };
 
 #else

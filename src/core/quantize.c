@@ -13,8 +13,8 @@
  * A value beyond the largest half is clamped to it rather than coded as
  * infinity, and NaN (never stored) as zero, so every code decodes finite.
  */
-void
-n2_f16_encode(const float *v, uint16_t *out, int n)
+static void
+f16_encode_scalar(const float *v, uint16_t *out, int n)
 {
 	for (int i = 0; i < n; i++)
 	{
@@ -30,8 +30,8 @@ n2_f16_encode(const float *v, uint16_t *out, int n)
 	}
 }
 
-void
-n2_f16_decode(const uint16_t *code, float *out, int n)
+static void
+f16_decode_scalar(const uint16_t *code, float *out, int n)
 {
 	for (int i = 0; i < n; i++)
 		out[i] = n2_half_to_float(code[i]);
@@ -52,9 +52,9 @@ n2_sq8_ranges(const float *vmin, const float *vmax, float *lo, float *step,
 	}
 }
 
-void
-n2_sq8_encode(const float *v, const float *lo, const float *step,
-			  uint8_t *out, int n)
+static void
+sq8_encode_scalar(const float *v, const float *lo, const float *step,
+				  uint8_t *out, int n)
 {
 	for (int i = 0; i < n; i++)
 	{
@@ -86,9 +86,9 @@ n2_sq8_encode(const float *v, const float *lo, const float *step,
 	}
 }
 
-void
-n2_sq8_decode(const uint8_t *code, const float *lo, const float *step,
-			  float *out, int n)
+static void
+sq8_decode_scalar(const uint8_t *code, const float *lo, const float *step,
+				  float *out, int n)
 {
 	for (int i = 0; i < n; i++)
 		out[i] = fmaf((float) code[i], step[i], lo[i]);
@@ -149,11 +149,41 @@ sq8_dot_scalar(const float *q, const float *lo, const float *step,
 	.f16_l2sq = f16_l2sq_scalar, \
 	.f16_dot = f16_dot_scalar, \
 	.sq8_l2sq = sq8_l2sq_scalar, \
-	.sq8_dot = sq8_dot_scalar
+	.sq8_dot = sq8_dot_scalar, \
+	.f16_encode = f16_encode_scalar, \
+	.f16_decode = f16_decode_scalar, \
+	.sq8_encode = sq8_encode_scalar, \
+	.sq8_decode = sq8_decode_scalar
 
 const N2CodeKernels n2_code_kernels_scalar = {SCALAR_CODE_KERNELS};
 
 N2CodeKernels n2_code_kernels = {SCALAR_CODE_KERNELS};
+
+void
+n2_f16_encode(const float *v, uint16_t *out, int n)
+{
+	n2_code_kernels.f16_encode(v, out, n);
+}
+
+void
+n2_f16_decode(const uint16_t *code, float *out, int n)
+{
+	n2_code_kernels.f16_decode(code, out, n);
+}
+
+void
+n2_sq8_encode(const float *v, const float *lo, const float *step,
+			  uint8_t *out, int n)
+{
+	n2_code_kernels.sq8_encode(v, lo, step, out, n);
+}
+
+void
+n2_sq8_decode(const uint8_t *code, const float *lo, const float *step,
+			  float *out, int n)
+{
+	n2_code_kernels.sq8_decode(code, lo, step, out, n);
+}
 
 /*
  * The AVX2 variant also converts halves with F16C, which every AVX2 CPU

@@ -67,6 +67,17 @@ typedef struct N2CodeKernels
 							 const uint8_t *x, int n);
 	float		(*sq8_dot) (const float *q, const float *lo, const float *step,
 							const uint8_t *x, int n);
+
+	/*
+	 * the coders behind n2_f16_encode and the rest: the same bits at every
+	 * level
+	 */
+	void		(*f16_encode) (const float *v, uint16_t *out, int n);
+	void		(*f16_decode) (const uint16_t *code, float *out, int n);
+	void		(*sq8_encode) (const float *v, const float *lo, const float *step,
+							   uint8_t *out, int n);
+	void		(*sq8_decode) (const uint8_t *code, const float *lo,
+							   const float *step, float *out, int n);
 } N2CodeKernels;
 
 /* The variant in use, chosen with the distance kernels' level. */

@@ -2,8 +2,8 @@
  * Copyright (c) 2025-2026, the n2 developers
  * test_quantize.c
  *		float16 and sq8 codes: conversions and their error bounds, clamping,
- *		every kernel variant this CPU runs against the scalar one, and the
- *		lower bound against exactly computed distances.
+ *		every kernel and coder variant this CPU runs against the scalar one,
+ *		and the lower bound against exactly computed distances.
  */
 #include <math.h>
 #include <stdint.h>
@@ -189,6 +189,133 @@ test_kernels(void)
 	}
 }
 
+#define NV (1 << 20)
+
+/* A float from raw bits. */
+static float
+float_bits(uint32_t u)
+{
+	float		f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+/*
+ * The SIMD coders give the scalar coders' bits: over every finite half,
+ * floats spread over every exponent (halves' ties, subnormals, clamping,
+ * NaN, infinities), and sq8 values on and between code points, outside the
+ * range and on constant dimensions; slices of every length to 40 cover the
+ * tails.
+ */
+static void
+test_coders(void)
+{
+	static float v[NV],
+				lo[NV],
+				step[NV],
+				got[NV],
+				want[NV];
+	static uint16_t hgot[NV],
+				hwant[NV];
+	static uint8_t cgot[NV],
+				cwant[NV];
+	const N2CodeKernels *s = n2_code_kernels_for(N2_SIMD_SCALAR);
+	int			nh = 0;
+	int			covered = 0;	/* what slices of 1, 2, .. 40, 1, .. cover */
+
+	/* halves and the floats around them, then bit patterns over all floats */
+	for (uint32_t h = 0; h < 65536; h += 3)
+	{
+		float		f = n2_half_to_float((uint16_t) h);
+		uint32_t	u;
+
+		memcpy(&u, &f, sizeof(u));
+		v[nh++] = f;
+		v[nh++] = float_bits(u + 1);
+		v[nh++] = float_bits(u - 1);
+		v[nh++] = float_bits(u + 0x1000);	/* a tie between two halves */
+	}
+	for (int i = nh; i < NV; i++)
+		v[i] = float_bits((uint32_t) i * 4099u);
+	v[0] = NAN;
+	v[1] = INFINITY;
+	v[2] = -INFINITY;
+	v[3] = -0.0f;
+	v[4] = 65520.0f;
+	v[5] = -65519.0f;
+	for (int n = 1; covered + n <= NV; n = n % 40 + 1)
+		covered += n;
+
+	for (int i = 0; i < NV; i++)
+	{
+		int			d = i % 997;
+
+		lo[i] = (d % 13 == 0) ? 0.0f : rand_float() * 10.0f;
+		step[i] = (d % 17 == 0) ? 0.0f : fabsf(rand_float()) * ldexpf(1.0f, d % 9 - 4);
+	}
+
+	for (int simd = N2_SIMD_AVX2; simd < N2_SIMD_COUNT; simd++)
+	{
+		const N2CodeKernels *k = n2_code_kernels_for((N2Simd) simd);
+
+		if (k == NULL)
+			continue;
+		for (int off = 0, n = 1; off + n <= NV; off += n, n = n % 40 + 1)
+		{
+			k->f16_encode(v + off, hgot + off, n);
+			s->f16_encode(v + off, hwant + off, n);
+		}
+		CHECK(memcmp(hgot, hwant, sizeof(uint16_t) * covered) == 0,
+			  "%s: float16 codes differ from scalar", k->name);
+
+		for (int h = 0; h < 65536; h++)
+			hwant[h] = ((h >> 10) & 0x1F) == 31 ? 0 : (uint16_t) h;
+		for (int off = 0, n = 1; off + n <= 65536; off += n, n = n % 40 + 1)
+		{
+			k->f16_decode(hwant + off, got + off, n);
+			s->f16_decode(hwant + off, want + off, n);
+		}
+		CHECK(memcmp(got, want, sizeof(float) * 65536) == 0,
+			  "%s: float16 decoding differs from scalar", k->name);
+
+		/* sq8: values on code points, on midpoints, between, outside */
+		for (int i = 0; i < NV; i++)
+		{
+			float		c = (float) ((i * 7) % 300) - 20.0f;
+
+			switch (i % 4)
+			{
+				case 0:
+					want[i] = fmaf(c, step[i], lo[i]);
+					break;
+				case 1:
+					want[i] = fmaf(c + 0.5f, step[i], lo[i]);
+					break;
+				case 2:
+					want[i] = lo[i] + rand_float() * step[i] * 300.0f;
+					break;
+				default:
+					want[i] = v[i];
+			}
+		}
+		for (int off = 0, n = 1; off + n <= NV; off += n, n = n % 40 + 1)
+		{
+			k->sq8_encode(want + off, lo + off, step + off, cgot + off, n);
+			s->sq8_encode(want + off, lo + off, step + off, cwant + off, n);
+		}
+		CHECK(memcmp(cgot, cwant, covered) == 0,
+			  "%s: sq8 codes differ from scalar", k->name);
+		for (int off = 0, n = 1; off + n <= NV; off += n, n = n % 40 + 1)
+		{
+			k->sq8_decode(cwant + off, lo + off, step + off, got + off, n);
+			s->sq8_decode(cwant + off, lo + off, step + off, want + off, n);
+		}
+		CHECK(memcmp(got, want, sizeof(float) * covered) == 0,
+			  "%s: sq8 decoding differs from scalar", k->name);
+	}
+}
+
 /* The lower bound never exceeds the distances the operators compute. */
 static void
 test_lower_bound(void)
@@ -316,6 +443,7 @@ main(void)
 	test_half();
 	test_sq8();
 	test_kernels();
+	test_coders();
 	test_lower_bound();
 	UNIT_DONE();
 }
