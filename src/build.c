@@ -668,6 +668,7 @@ flush_nodes(N2BuildState *bs)
 						RelationGetRelationName(bs->index))));
 	PG_TRY();
 	{
+		n2_pause_point("build-graph");
 		if (graph.n > 0)
 		{
 			run_graph_build(bs, &graph);

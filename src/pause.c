@@ -31,6 +31,9 @@
  *	insert-tid-chunk-placed	insert.c: a row joining the element of its
  *							vector wrote a new TID chunk holding its heap
  *							TID, not yet linked into the element's chain
+ *	build-graph				build.c: CREATE INDEX has read the rows and
+ *							allocated the graph, and has not started its
+ *							build threads
  *	vacuum-repair			vacuum.c: VACUUM found elements left without heap
  *							rows and holds the update lock, before repairing
  *	vacuum-flagged			vacuum.c: the doomed elements are flagged deleted,
@@ -42,7 +45,8 @@
  * (N2_LOCK_INSERT_ENTRY when it raises the top level), and its vector's
  * lock, which another insert of the same vector waits for; VACUUM in
  * N2_LOCK_EXCLUSIVE at vacuum-repair and in N2_LOCK_VACUUM at the other two
- * (src/n2.h says which modes wait for which).  No buffer is locked at any point.
+ * (src/n2.h says which modes wait for which); CREATE INDEX at build-graph
+ * only the locks of any index build.  No buffer is locked at any point.
  */
 #include "postgres.h"
 
