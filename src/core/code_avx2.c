@@ -219,14 +219,14 @@ encode_sq8(__m256 v, __m256 lo, __m256 step)
 														 _mm256_cmp_ps(dd, dc, _CMP_LT_OQ)));
 	__m256		coded = _mm256_and_ps(_mm256_cmp_ps(step, zero, _CMP_GT_OQ),
 									  _mm256_cmp_ps(t, zero, _CMP_GT_OQ));
+	__m256i		ci;
 	__m128i		w;
 
 	c = _mm256_blendv_ps(c, up, go_up);
 	c = _mm256_blendv_ps(c, down, go_down);
 	c = _mm256_blendv_ps(c, top, _mm256_cmp_ps(t, top, _CMP_GE_OQ));
-	c = _mm256_and_ps(c, coded);
-	w = _mm_packus_epi32(_mm256_castsi256_si128(_mm256_cvtps_epi32(c)),
-						 _mm256_extracti128_si256(_mm256_cvtps_epi32(c), 1));
+	ci = _mm256_cvtps_epi32(_mm256_and_ps(c, coded));
+	w = _mm_packus_epi32(_mm256_castsi256_si128(ci), _mm256_extracti128_si256(ci, 1));
 	return _mm_packus_epi16(w, w);
 }
 
