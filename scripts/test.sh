@@ -11,6 +11,8 @@
 #   isolation  make installcheck  (pg_isolation_regress, specs/*.spec)
 #   tap        make installcheck  (prove, t/*.pl; these create their own clusters;
 #              set-up builds and installs pgvector first, scripts/pgvector.sh)
+#   tapwal     the TAP files that write WAL paths of their own, with
+#              wal_consistency_checking = all in every cluster (the others run in tap)
 #   citus      make installcheck  (prove, test/citus/*.pl: a coordinator + 2 workers;
 #              set-up builds and installs Citus first, scripts/citus.sh)
 #   go         scripts/test-go.sh (if present), with PGHOST/PGPORT/PGUSER/PGDATABASE set
@@ -24,10 +26,10 @@
 #                          installcheck cluster and, via TEMP_CONFIG, every TAP cluster,
 #                          e.g. N2_EXTRA_CONF='wal_consistency_checking=all'
 #   N2_SUITES='unit tap'   run only these suites (default: unit regress isolation tap tapwal
-#                          citus go; tapwal is the TAP suite again with
-#                          wal_consistency_checking = all, less the files that
-#                          test no WAL path of their own)
-#   N2_PROVE_TESTS='t/010_x.pl'  run only these TAP files (tap and tapwal suites)
+#                          citus go; the TAP files are split between tap and tapwal:
+#                          tapwal runs those that write WAL paths of their own, with
+#                          wal_consistency_checking = all, and tap the others)
+#   N2_PROVE_TESTS='t/010_x.pl'  run only these TAP files (in each of tap and tapwal)
 #   N2_PROVE_JOBS=2        run TAP files in parallel (prove -j; default serial)
 #   N2_DATA_DIR=/abs/path  the shared/data folder (default: <repo>/../shared/data)
 #   N2_KEEP_WORK=1         keep the work dir (build tree, logs, diffs) for inspection
@@ -291,22 +293,38 @@ tap_suite() {
 	fi
 }
 
+# Each TAP file runs once.  Those that write through WAL paths of their own
+# (crash recovery, standbys, VACUUM, concurrent inserts, storage) run in
+# tapwal, with every WAL record checked against the page it rebuilds on
+# replay; a file there runs every assertion it would run in tap.  The
+# toolkit's own test (t/000), recall on the data sets (t/010, t/080, t/170,
+# t/171), build memory and cancels (t/110, t/120), the format check and
+# extension updates (t/130, t/140) and the agreement with pgvector (t/151)
+# write through the same paths as the others and test nothing of WAL
+# themselves: they run in tap, unchecked.
+NOWAL_RE='^t/(000|010|080|110|120|130|140|151|170|171)_'
+tap_files() { # tap_files wal|nowal: the t/*.pl files of tapwal or of tap
+	local f
+	for f in "$SRC"/t/*.pl; do
+		f=t/${f##*/}
+		if [[ $f =~ $NOWAL_RE ]]; then
+			[ "$1" = nowal ] && printf '%s ' "$f"
+		else
+			[ "$1" = wal ] && printf '%s ' "$f"
+		fi
+	done
+	return 0
+}
+
 if want tap; then
-	tap_suite tap "$EXTRA_CONF"
+	N2_PROVE_TESTS=${N2_PROVE_TESTS:-$(tap_files nowal)} tap_suite tap "$EXTRA_CONF"
 fi
 
-# The TAP suite once more with every WAL record checked against the page it
-# rebuilds on replay (crash recovery, standbys).  Recall on the data sets
-# (t/010, t/080, t/170, t/171), build memory and cancels (t/110, t/120), the format
-# check and extension updates (t/130, t/140) and the agreement with pgvector
-# (t/151) write through the same paths as the other files and test nothing
-# of WAL themselves: they run once, in the tap suite.
 if want tapwal; then
 	WALCONF=$WORK/walcheck.conf
 	{ cat "$EXTRA_CONF"; echo "wal_consistency_checking = 'all'"; } >"$WALCONF"
 	chmod 644 "$WALCONF"
-	WALTESTS=$(cd "$SRC" && ls t/*.pl | grep -Ev '^t/(010|080|110|120|130|140|151|170|171)_' | tr '\n' ' ')
-	N2_PROVE_TESTS=${N2_PROVE_TESTS:-$WALTESTS} tap_suite tapwal "$WALCONF"
+	N2_PROVE_TESTS=${N2_PROVE_TESTS:-$(tap_files wal)} tap_suite tapwal "$WALCONF"
 fi
 
 # ---------------------------------------------------------------- citus
