@@ -308,3 +308,32 @@ SELECT array_agg(id) AS ids FROM (SELECT id FROM stt ORDER BY v <-> '[0,0,0]' LI
 SELECT array_agg(id) AS ids FROM (SELECT id FROM stt ORDER BY v <#> '[1,0,0]' LIMIT 8) s;
 RESET enable_seqscan;
 DROP TABLE stc, stt;
+
+-- A LIMIT ef_search query on codes needs the node after its last row (that
+-- row's recheck, or the look-ahead that spares it), so the walk is one node
+-- wider than ef_search instead of widening by a whole ef_search for it: it
+-- reads fewer index pages at ef_search 10 than at 11.
+CREATE TABLE ste (id int PRIMARY KEY, v vector(16));
+INSERT INTO ste SELECT i, (SELECT array_agg(hashint4(i * 16 + d) & 255)::real[]
+	FROM generate_series(1, 16) d)::vector FROM generate_series(1, 3000) i;
+CREATE TABLE ste_q AS SELECT id AS qid, v + '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' AS q
+	FROM ste WHERE id % 60 = 0;
+CREATE FUNCTION ste_hits(ef int) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	plan json;
+BEGIN
+	EXECUTE format('SET LOCAL n2.ef_search = %s', ef);
+	EXECUTE 'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, FORMAT JSON)
+		SELECT x.id FROM ste_q CROSS JOIN LATERAL
+			(SELECT id FROM ste ORDER BY v <-> ste_q.q LIMIT 10) x' INTO plan;
+	RETURN (plan -> 0 -> 'Plan' ->> 'Shared Hit Blocks')::bigint;
+END $$;
+SET enable_seqscan = off;
+CREATE INDEX ste_idx ON ste USING n2 (v) WITH (storage = float16, m = 8, n_threads = 1);
+SELECT ste_hits(10) < ste_hits(11) AS f16_no_widening;
+DROP INDEX ste_idx;
+CREATE INDEX ste_idx ON ste USING n2 (v) WITH (storage = sq8, m = 8, n_threads = 1);
+SELECT ste_hits(10) < ste_hits(11) AS sq8_no_widening;
+RESET enable_seqscan;
+DROP TABLE ste, ste_q;
+DROP FUNCTION ste_hits;
