@@ -492,11 +492,12 @@ scan_start(IndexScanDesc scan)
 			mode = N2_ITER_STRICT;
 			break;
 	}
+
 	/*
-	 * A scan on codes walks one node wider than ef_search: to return its
-	 * k-th row the executor needs the node after it (its bound, or the
-	 * look-ahead of certain_order), and for LIMIT ef_search that node would
-	 * otherwise cost a whole widening, about a walk of twice the width.
+	 * A scan on codes walks one node wider than ef_search: to return its k-th
+	 * row the executor needs the node after it (its bound, or the look-ahead
+	 * of certain_order), and for LIMIT ef_search that node would otherwise
+	 * cost a whole widening, about a walk of twice the width.
 	 */
 	if (!n2_iter_init(&so->it, so->filter ? &n2_page_graph_filtered_ops :
 					  &n2_page_graph_ops, &so->pg, mode,
