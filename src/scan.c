@@ -510,6 +510,8 @@ scan_start(IndexScanDesc scan)
 	so->it_valid = true;
 	so->it.upper_ef = n2_upper_ef_for(n2_upper_ef_search,
 									  index->rd_rel->reltuples);
+	if (so->lossy)
+		so->it.step = 1;
 
 	/*
 	 * In strict order the sequential finish takes over right where the walk

@@ -105,6 +105,7 @@ n2_iter_init(N2Iterator *it, const N2GraphOps *ops, void *ctx,
 	it->mode = mode;
 	it->ef = ef < 1 ? 1 : ef;
 	it->ef_step = it->ef;
+	it->step = it->ef_step;
 	it->max_visited = max_visited;
 	it->max_memory = max_memory;
 	it->best.max = true;
@@ -607,7 +608,7 @@ iter_expand(N2Iterator *it)
 	}
 }
 
-/* Widens the search by ef_step, or records why it cannot go on. */
+/* Widens the search by step, or records why it cannot go on. */
 static void
 iter_widen(N2Iterator *it)
 {
@@ -638,7 +639,8 @@ iter_widen(N2Iterator *it)
 		iter_fail(it, N2_ITER_MEMORY_LIMIT);
 		return;
 	}
-	it->ef += it->ef_step;
+	it->ef += it->step;
+	it->step = it->step < it->ef_step / 2 ? it->step * 2 : it->ef_step;
 	while (it->best.n < (size_t) it->ef && it->spare.n > 0)
 	{
 		if (!heap_push(&it->best, heap_pop(&it->spare)))

@@ -60,6 +60,8 @@ typedef struct N2Iterator
 	N2IterMode	mode;
 	int			ef;				/* current width */
 	int			ef_step;		/* widening step (the initial ef) */
+	int			step;			/* the next widening: ef_step, or, set lower
+								 * before the first, doubling up to it */
 	int			upper_ef;		/* beam width on the upper levels (set before
 								 * n2_iter_start; 0 or 1: greedy descent) */
 	uint64_t	max_visited;	/* 0: unlimited */

@@ -3,8 +3,8 @@
  * test_iterate.c
  *		Unit tests for the resumable search (core/iterate.c) over a small
  *		in-memory graph: order, completeness, the single-round mode, the
- *		visit and memory limits, filtered walks, and the beam over the upper
- *		levels.
+ *		visit and memory limits, filtered walks, the beam over the upper
+ *		levels, and the widening steps.
  */
 #include <math.h>
 #include <string.h>
@@ -259,6 +259,52 @@ upper_beam_escapes(void)
 		  "automatic: a beam from 100,000 rows on");
 }
 
+/*
+ * Widening by steps that double from 1 (what a scan on codes sets) against
+ * widening by ef: with 17 nodes yielded from a walk of width 16, the first
+ * has widened by 1 or 2 (the seventeenth might be skipped), the second by
+ * 16, after evaluating more nodes.  The steps never exceed ef.
+ */
+static void
+small_first_steps(void)
+{
+	int			ef_at[2];
+	uint64_t	visited_at[2];
+	int			widest_step = 0;
+
+	for (int small = 0; small < 2; small++)
+	{
+		N2Iterator	it;
+		N2Candidate c;
+		int			n = 0;
+		int			ef = 16;
+
+		CHECK(n2_iter_init(&it, &ops, NULL, N2_ITER_STRICT, 16, DEGREE, 0, 0), "init");
+		if (small)
+			it.step = 1;
+		CHECK(n2_iter_start(&it, 0, 0), "start");
+		while (n2_iter_next(&it, &c))
+		{
+			if (small && it.ef - ef > widest_step)
+				widest_step = it.ef - ef;
+			ef = it.ef;
+			if (++n == 17)
+			{
+				ef_at[small] = it.ef;
+				visited_at[small] = it.nvisited;
+			}
+		}
+		n2_iter_free(&it);
+	}
+	CHECK(ef_at[1] == 17 || ef_at[1] == 19,
+		  "doubling steps: the seventeenth node at width %d", ef_at[1]);
+	CHECK(ef_at[0] == 32, "steps of ef: the seventeenth node at width %d", ef_at[0]);
+	CHECK(visited_at[1] < visited_at[0],
+		  "the small step evaluated fewer nodes (%llu against %llu)",
+		  (unsigned long long) visited_at[1], (unsigned long long) visited_at[0]);
+	CHECK(widest_step == 16, "steps double up to ef and no further: %d", widest_step);
+}
+
 int
 main(void)
 {
@@ -275,6 +321,7 @@ main(void)
 	for (int d = 0; d < DIM; d++)
 		q[d] = 5.0f;
 	query = q;
+	small_first_steps();
 
 	/* strict, unlimited: every node once, in ascending distance */
 	n = count_yielded(N2_ITER_STRICT, 16, 0, 0, &ordered, &unique, &stop);
