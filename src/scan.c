@@ -497,7 +497,9 @@ scan_start(IndexScanDesc scan)
 	 * A scan on codes walks one node wider than ef_search: to return its k-th
 	 * row the executor needs the node after it (its bound, or the look-ahead
 	 * of certain_order), and for LIMIT ef_search that node would otherwise
-	 * cost a whole widening, about a walk of twice the width.
+	 * cost a whole widening, about a walk of twice the width.  Rows the codes
+	 * leave uncertain want a few nodes more, so it widens by steps doubling
+	 * from 1 (set below).
 	 */
 	if (!n2_iter_init(&so->it, so->filter ? &n2_page_graph_filtered_ops :
 					  &n2_page_graph_ops, &so->pg, mode,
