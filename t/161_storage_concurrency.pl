@@ -13,8 +13,9 @@
 #
 #   during the storm every k-NN query returns its 20 rows in exact distance
 #   order (an order-checking statement fails with a division by zero
-#   otherwise), both when the query selects the distance and when it does
-#   not (the planner then drops it, src/plan.c: the order is checked by a
+#   otherwise), both when the query selects the distance (at ef_search 20,
+#   so that placing its last rows widens the walk, src/scan.c) and when it
+#   does not (the planner then drops it, src/plan.c: the order is checked by a
 #   second statement in the same REPEATABLE READ snapshot, which also
 #   finds every returned id in the table);
 #   afterwards each index is clean (n2_verify), a search at each live row's
@@ -127,11 +128,14 @@ DELETE FROM TBL WHERE id = :r OR id = :s;
 \set r random(0, 2999)
 \set k random(-3, 3)
 SELECT quote_literal(near(embedding, greatest(:k, 0))) AS qv FROM pool WHERE id = :r \gset
-SET enable_seqscan = off;
+BEGIN;
+SET LOCAL enable_seqscan = off;
+SET LOCAL n2.ef_search = 20;
 SELECT 1 / (count(*) = 20 AND count(*) FILTER (WHERE d < prev) = 0)::int
 FROM (SELECT d, lag(d) OVER (ORDER BY n) AS prev
 	FROM (SELECT d, row_number() OVER () AS n
 		FROM (SELECT embedding <-> :qv::vector AS d FROM TBL ORDER BY embedding <-> :qv::vector LIMIT 20) s) s) s;
+COMMIT;
 },
 	'TBL_order_ids@3' => q{
 \set r random(0, 2999)
