@@ -361,13 +361,15 @@ page_graph_distances_match(void *ctx, const N2Ref *refs, int n, float *out,
 const N2GraphOps n2_page_graph_ops = {
 	page_graph_neighbors,
 	page_graph_distances,
+	NULL,
 	NULL
 };
 
 const N2GraphOps n2_page_graph_filtered_ops = {
 	page_graph_neighbors,
 	page_graph_distances,
-	page_graph_distances_match
+	page_graph_distances_match,
+	NULL
 };
 
 /*

@@ -192,6 +192,9 @@ graph_distances(void *arg, const N2Ref *refs, int n, float *out)
 	const float *q = c->query;
 	int			dim = g->params.dim;
 
+	/* every first line now, so that their misses overlap */
+	for (int i = 0; i < n; i++)
+		__builtin_prefetch(n2_graph_vector(g, (uint32_t) refs[i]));
 	prefetch_vector(g, refs[0]);
 	switch (g->params.metric)
 	{
@@ -235,8 +238,40 @@ graph_distances(void *arg, const N2Ref *refs, int n, float *out)
 	}
 }
 
-static const N2GraphOps build_ops = {locked_neighbors, graph_distances, NULL};
-static const N2GraphOps finished_ops = {plain_neighbors, graph_distances, NULL};
+static inline int
+level_cap(const N2Graph *g, int level)
+{
+	return level == 0 ? g->params.max_m0 : g->params.m;
+}
+
+/*
+ * The search calls this for the node it will expand next while it computes
+ * the distances of this one, so that list's cache misses (and its lock's)
+ * overlap them instead of stalling the next expansion.
+ */
+static void
+prefetch_links(void *arg, N2Ref ref, int level)
+{
+	const N2Graph *g = ((GraphCtx *) arg)->g;
+	uint32_t	id = (uint32_t) ref;
+	const char *l;
+	size_t		bytes;
+
+	if (level > g->levels[id])
+		return;
+	l = (const char *) n2_graph_links(g, id, level);
+	bytes = (size_t) (1 + level_cap(g, level)) * sizeof(uint32_t);
+	for (size_t off = 0; off < bytes; off += 64)
+		__builtin_prefetch(l + off);
+	__builtin_prefetch(&g->locks[id], 1);
+}
+
+static const N2GraphOps build_ops = {
+	locked_neighbors, graph_distances, NULL, prefetch_links
+};
+static const N2GraphOps finished_ops = {
+	plain_neighbors, graph_distances, NULL, prefetch_links
+};
 
 /* Every node-to-node distance of the build. */
 static float
@@ -250,12 +285,6 @@ static float
 pair_distance(void *arg, N2Ref a, N2Ref b)
 {
 	return node_distance(arg, (uint32_t) a, (uint32_t) b);
-}
-
-static inline int
-level_cap(const N2Graph *g, int level)
-{
-	return level == 0 ? g->params.max_m0 : g->params.m;
 }
 
 /* Sorts cands (distances to the base) and selects at most cap into cands. */

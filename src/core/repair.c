@@ -35,7 +35,7 @@ level0_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 	return n;
 }
 
-static const N2GraphOps level0_ops = {level0_neighbors, NULL, NULL};
+static const N2GraphOps level0_ops = {level0_neighbors, NULL, NULL, NULL};
 
 static int64_t
 id_slot(void *ctx, N2Ref ref)

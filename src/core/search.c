@@ -385,6 +385,8 @@ n2_search_layer(N2Search *s, const N2GraphOps *ops, void *ctx,
 		if (s->nres >= ef && n2_cand_less(s->res[0], c))
 			break;
 		n2_minheap_pop(s->cand, &s->ncand);
+		if (ops->prefetch != NULL && s->ncand > 0)
+			ops->prefetch(ctx, s->cand[0].ref, level);
 
 		nn = ops->neighbors(ctx, c.ref, level, s->nbuf, s->nbuf_cap);
 		for (int i = 0; i < nn; i++)

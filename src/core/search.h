@@ -40,6 +40,12 @@ typedef struct N2GraphOps
 	 */
 	void		(*distances_match) (void *ctx, const N2Ref *refs, int n,
 									float *out, bool *ok);
+
+	/*
+	 * Optional: starts loading what neighbors will read for ref on level,
+	 * without waiting for it.
+	 */
+	void		(*prefetch) (void *ctx, N2Ref ref, int level);
 } N2GraphOps;
 
 /* Visited set: an epoch array for dense ids, an open-addressing hash otherwise. */

@@ -43,12 +43,26 @@ pt_dist(const TestGraph *t, int id)
 	return s;
 }
 
+/*
+ * Expansions in order, and each prefetch with the number of expansions
+ * before it, to tell whether it named the node expanded next.
+ */
+#define LOG_CAP 4096
+static N2Ref expanded[LOG_CAP];
+static int	nexpanded;
+static N2Ref prefetched[LOG_CAP];
+static int	prefetched_at[LOG_CAP];
+static int	nprefetched;
+
 static int
 tg_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 {
 	TestGraph  *t = ctx;
 	int			id = ref_id(t, ref);
 	int			n = t->deg[id] < max ? t->deg[id] : max;
+
+	if (nexpanded < LOG_CAP)
+		expanded[nexpanded++] = ref;
 
 	for (int i = 0; i < n; i++)
 		out[i] = t->base + (N2Ref) t->adj[id][i] * t->stride;
@@ -65,7 +79,20 @@ tg_distances(void *ctx, const N2Ref *refs, int n, float *out)
 		out[i] = pt_dist(t, ref_id(t, refs[i]));
 }
 
-static const N2GraphOps tg_ops = {tg_neighbors, tg_distances, NULL};
+static void
+tg_prefetch(void *ctx, N2Ref ref, int level)
+{
+	if (nprefetched < LOG_CAP)
+	{
+		prefetched[nprefetched] = ref;
+		prefetched_at[nprefetched++] = nexpanded;
+	}
+}
+
+static const N2GraphOps tg_ops = {tg_neighbors, tg_distances, NULL, NULL};
+static const N2GraphOps tg_prefetch_ops = {
+	tg_neighbors, tg_distances, NULL, tg_prefetch
+};
 
 static uint64_t rng_state = 88172645463325252ULL;
 
@@ -308,6 +335,8 @@ test_random_graph(void)
 	N2Search	dense,
 				hash;
 	double		hits = 0;
+	int			nprefetch = 0;
+	int			nprefetch_next = 0;
 
 	for (int i = 0; i < N * DIM; i++)
 		pts[i] = frand();
@@ -366,6 +395,23 @@ test_random_graph(void)
 				(i == 0 || cmp_cand(&out[i - 1], &out[i]) < 0);
 		CHECK(ok, "distances exact, strictly ascending (no duplicates)");
 
+		/* A prefetch op changes nothing but what is loaded early. */
+		{
+			N2Candidate pout[40];
+
+			nexpanded = nprefetched = 0;
+			n = n2_search_layer(&dense, &tg_prefetch_ops, &t, &entry, 1, 40, 0,
+								pout);
+			CHECK(n == 40 && same_cands(pout, out, n), "prefetching search agrees");
+			for (int i = 0; i < nprefetched; i++)
+			{
+				int			next = prefetched_at[i] + 1;
+
+				nprefetch++;
+				nprefetch_next += next < nexpanded && expanded[next] == prefetched[i];
+			}
+		}
+
 		/* Hash mode with sparse 64-bit refs gives the same answer. */
 		{
 			N2Candidate hout[40];
@@ -382,6 +428,13 @@ test_random_graph(void)
 		}
 	}
 	CHECK(hits / (NQ * 10) >= 0.95, "recall@10 at ef 40: %.3f", hits / (NQ * 10));
+
+	/*
+	 * The search prefetches the candidate it will expand next, which is what
+	 * it expands next unless a closer one turns up in between.
+	 */
+	CHECK(nprefetch >= NQ * 40 && nprefetch_next >= 0.6 * nprefetch,
+		  "prefetches %d, of the node expanded next %d", nprefetch, nprefetch_next);
 	n2_search_free(&dense);
 	n2_search_free(&hash);
 	free(pts);
