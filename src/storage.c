@@ -330,6 +330,7 @@ n2_storage_train(N2Params *p, const float *vectors, int64 n)
 	float	   *vmax;
 	float	   *lo;
 	float	   *step;
+	bool	   *integral = NULL;
 
 	if (p->storage != N2_STORAGE_SQ8 || n == 0 || dims == 0)
 		return;
@@ -354,7 +355,9 @@ n2_storage_train(N2Params *p, const float *vectors, int64 n)
 	{
 		memcpy(vmin, vectors, sizeof(float) * dims);
 		memcpy(vmax, vectors, sizeof(float) * dims);
-		for (int64 i = 1; i < n; i++)
+		integral = palloc(sizeof(bool) * dims);
+		memset(integral, true, sizeof(bool) * dims);
+		for (int64 i = 0; i < n; i++)
 		{
 			const float *v = vectors + i * dims;
 
@@ -362,12 +365,15 @@ n2_storage_train(N2Params *p, const float *vectors, int64 n)
 			{
 				vmin[d] = Min(vmin[d], v[d]);
 				vmax[d] = Max(vmax[d], v[d]);
+				integral[d] &= v[d] == rintf(v[d]);
 			}
 		}
 	}
-	n2_sq8_ranges(vmin, vmax, lo, step, dims);
+	n2_sq8_ranges(vmin, vmax, integral, lo, step, dims);
 	pfree(vmin);
 	pfree(vmax);
+	if (integral)
+		pfree(integral);
 	p->sq8_lo = lo;
 	p->sq8_step = step;
 }

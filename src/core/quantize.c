@@ -37,14 +37,25 @@ f16_decode_scalar(const uint16_t *code, float *out, int n)
 		out[i] = n2_half_to_float(code[i]);
 }
 
-/* A dimension whose values were all equal gets step 0: every code is lo. */
+/*
+ * A dimension whose values were all equal gets step 0: every code is lo.
+ * One that held only integers, at most 255 apart, gets step 1, which codes
+ * each of them exactly (8-bit pixels, SIFT, int8 embeddings), where an even
+ * split of its range would code most of them with an error.
+ */
 void
-n2_sq8_ranges(const float *vmin, const float *vmax, float *lo, float *step,
-			  int n)
+n2_sq8_ranges(const float *vmin, const float *vmax, const bool *integral,
+			  float *lo, float *step, int n)
 {
 	for (int i = 0; i < n; i++)
 	{
 		lo[i] = vmin[i];
+		if (integral != NULL && integral[i] && vmax[i] > vmin[i] &&
+			vmax[i] - vmin[i] <= 255.0f)
+		{
+			step[i] = 1.0f;
+			continue;
+		}
 		step[i] = vmax[i] > vmin[i] ? (vmax[i] - vmin[i]) / 255.0f : 0.0f;
 		/* the top code must reach vmax despite the division's rounding */
 		while (step[i] > 0.0f && fmaf(255.0f, step[i], lo[i]) < vmax[i])

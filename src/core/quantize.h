@@ -15,6 +15,7 @@
 #ifndef N2_CORE_QUANTIZE_H
 #define N2_CORE_QUANTIZE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "distance.h"
@@ -46,9 +47,12 @@ n2_storage_dim_bytes(N2Storage storage)
 extern void n2_f16_encode(const float *v, uint16_t *out, int n);
 extern void n2_f16_decode(const uint16_t *code, float *out, int n);
 
-/* sq8: per-dimension ranges, lo[d] .. lo[d] + 255 * step[d] */
-extern void n2_sq8_ranges(const float *vmin, const float *vmax, float *lo,
-						  float *step, int n);
+/*
+ * sq8: per-dimension ranges, lo[d] .. lo[d] + 255 * step[d]; integral
+ * (NULL: none) says which dimensions held only integers
+ */
+extern void n2_sq8_ranges(const float *vmin, const float *vmax,
+						  const bool *integral, float *lo, float *step, int n);
 extern void n2_sq8_encode(const float *v, const float *lo, const float *step,
 						  uint8_t *out, int n);
 extern void n2_sq8_decode(const uint8_t *code, const float *lo,

@@ -88,7 +88,7 @@ test_sq8(void)
 		vmin[d] = rand_float() * 10.0f;
 		vmax[d] = vmin[d] + (d == 5 ? 0.0f : fabsf(rand_float()) * 100.0f);
 	}
-	n2_sq8_ranges(vmin, vmax, lo, step, 64);
+	n2_sq8_ranges(vmin, vmax, NULL, lo, step, 64);
 	CHECK(step[5] == 0.0f, "a constant dimension has step 0");
 	for (int d = 0; d < 64; d++)
 	{
@@ -137,6 +137,57 @@ close_enough(float got, float want, double scale)
 	return fabs((double) got - (double) want) <= 1e-4 * scale + 1e-5;
 }
 
+/*
+ * Dimensions that held only integers at most 255 apart get step 1 and code
+ * every integer in range exactly, also far from zero; the others, and any
+ * dimension when no flags are given, split their range evenly.
+ */
+static void
+test_sq8_integral(void)
+{
+	enum
+	{
+		D = 6
+	};
+
+	/*
+	 * pixels, signed int8, narrow, one past the step-1 span, off zero,
+	 * fractional
+	 */
+	const float vmin[D] = {0.0f, -128.0f, 3.0f, 0.0f, 1000000.0f, 0.0f};
+	const float vmax[D] = {255.0f, 127.0f, 7.0f, 256.0f, 1000200.0f, 255.0f};
+	const bool	integral[D] = {true, true, true, true, true, false};
+	float		lo[D],
+				step[D],
+				even_lo[D],
+				even_step[D],
+				v[D],
+				back[D];
+	uint8_t		code[D];
+	int			bad = 0;
+
+	n2_sq8_ranges(vmin, vmax, integral, lo, step, D);
+	n2_sq8_ranges(vmin, vmax, NULL, even_lo, even_step, D);
+	CHECK(step[0] == 1.0f && step[1] == 1.0f && step[2] == 1.0f && step[4] == 1.0f,
+		  "integral spans of at most 255 get step 1: %g %g %g %g",
+		  step[0], step[1], step[2], step[4]);
+	CHECK(step[3] == even_step[3] && step[5] == even_step[5] && step[2] != even_step[2],
+		  "a wider or fractional dimension is split evenly: %g %g", step[3], step[5]);
+	for (int x = 0; x <= 255; x++)
+	{
+		for (int d = 0; d < D; d++)
+			v[d] = fminf(vmin[d] + (float) x, vmax[d]);
+		n2_sq8_encode(v, lo, step, code, D);
+		n2_sq8_decode(code, lo, step, back, D);
+		for (int d = 0; d < D; d++)
+		{
+			if ((d == 0 || d == 1 || d == 2 || d == 4) && back[d] != v[d])
+				bad++;
+		}
+	}
+	CHECK(bad == 0, "%d integers of a step-1 dimension not coded exactly", bad);
+}
+
 static void
 test_kernels(void)
 {
@@ -155,7 +206,7 @@ test_kernels(void)
 		vmin[d] = -1.0f - fabsf(rand_float());
 		vmax[d] = 1.0f + fabsf(rand_float());
 	}
-	n2_sq8_ranges(vmin, vmax, lo, step, MAX_DIM);
+	n2_sq8_ranges(vmin, vmax, NULL, lo, step, MAX_DIM);
 
 	for (int simd = N2_SIMD_AVX2; simd < N2_SIMD_COUNT; simd++)
 	{
@@ -339,7 +390,7 @@ test_lower_bound(void)
 		vmin[d] = -0.5f;
 		vmax[d] = 0.5f;
 	}
-	n2_sq8_ranges(vmin, vmax, lo, step, n);
+	n2_sq8_ranges(vmin, vmax, NULL, lo, step, n);
 	for (int i = 0; i < 3000; i++)
 	{
 		int			sq8 = i & 1;
@@ -442,6 +493,7 @@ main(void)
 	printf("code kernels in use: %s\n", n2_code_kernels.name);
 	test_half();
 	test_sq8();
+	test_sq8_integral();
 	test_kernels();
 	test_coders();
 	test_lower_bound();
