@@ -334,6 +334,24 @@ SELECT ste_hits(10) < ste_hits(11) AS f16_no_widening;
 DROP INDEX ste_idx;
 CREATE INDEX ste_idx ON ste USING n2 (v) WITH (storage = sq8, m = 8, n_threads = 1);
 SELECT ste_hits(10) < ste_hits(11) AS sq8_no_widening;
+DROP INDEX ste_idx;
+
+-- sq8 codes a dimension of integers at most 255 apart exactly, one code per
+-- integer, as float16 codes small integers.  Over 0..127, which 256 even
+-- steps of the range would code with errors, its walk is then float16's: no
+-- row is uncertain, so the walk does not widen to order them, and it reads
+-- no more pages than float16 (whose pages hold half as many elements).
+TRUNCATE ste;
+INSERT INTO ste SELECT i, (SELECT array_agg(hashint4(i * 16 + d) & 127)::real[]
+	FROM generate_series(1, 16) d)::vector FROM generate_series(1, 3000) i;
+DROP TABLE ste_q;
+CREATE TABLE ste_q AS SELECT id AS qid, v + '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' AS q
+	FROM ste WHERE id % 60 = 0;
+CREATE INDEX ste_idx ON ste USING n2 (v) WITH (storage = float16, m = 8, n_threads = 1);
+CREATE TABLE ste_f16 AS SELECT ste_hits(10) AS hits;
+DROP INDEX ste_idx;
+CREATE INDEX ste_idx ON ste USING n2 (v) WITH (storage = sq8, m = 8, n_threads = 1);
+SELECT ste_hits(10) <= hits AS sq8_integers_exact FROM ste_f16;
 RESET enable_seqscan;
-DROP TABLE ste, ste_q;
+DROP TABLE ste, ste_q, ste_f16;
 DROP FUNCTION ste_hits;
