@@ -34,10 +34,11 @@ trap 'rm -rf "$work"' EXIT
 	scripts/typedefs.sh $(find "$includedir" -name '*.h') \
 		"$(pg_config --includedir)/libpq-fe.h"
 	# C library and compiler types the sources use
-	printf '%s\n' FILE atomic_flag atomic_int atomic_uint atomic_uint_fast64_t \
-		bool int8_t int16_t int32_t int64_t pthread_t pthread_mutex_t \
-		pthread_cond_t sigset_t size_t ssize_t uint8_t uint16_t uint32_t \
-		uint64_t uintptr_t __m256 __m256i __m512 __m512i va_list
+	printf '%s\n' FILE atomic_bool atomic_flag atomic_int atomic_size_t \
+		atomic_uint atomic_uint_fast64_t bool int8_t int16_t int32_t int64_t \
+		pthread_t pthread_mutex_t pthread_cond_t sigset_t size_t ssize_t \
+		uint8_t uint16_t uint32_t uint64_t uintptr_t __m256 __m256i __m512 \
+		__m512i va_list
 } | sort -u |
 	# names the headers typedef that the sources also use as identifiers
 	grep -v -x -E 'ANY|FD_SET|U|abs|allocfunc|boolean|date|digit|ilist|interval|iterator|other|pointer|printfunc|reference|string|timestamp|type|wrap' \

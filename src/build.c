@@ -22,7 +22,10 @@
  * Memory is accounted as it is touched: the node and extra TID arrays by the
  * entries in use (their capacity beyond is never written, so the kernel has
  * not given it pages), with the copy a full array makes while it grows; the
- * dedup hash, which is cleared when allocated, in full.
+ * dedup hash, which is cleared when allocated, in full.  A build allowed two
+ * threads faults the vector array in on a second thread while the scan fills
+ * it (core/prefault.c), at most N2_PREFAULT_AHEAD past the scan and never
+ * past the capacity, which fits the budget whole.
  */
 #include "postgres.h"
 
@@ -45,6 +48,7 @@
 #include "core/build.h"
 #include "core/graph.h"
 #include "core/hugepage.h"
+#include "core/prefault.h"
 #include "core/repair.h"
 #include "filter.h"
 #include "n2.h"
@@ -56,6 +60,13 @@
 #define N2_POLL_MS		20
 
 #define N2_MIN_SLOTS	4096
+
+/*
+ * A vector array at least this large is faulted in by a thread of its own
+ * while the scan fills it, at most N2_PREFAULT_AHEAD past the scan.
+ */
+#define N2_PREFAULT_MIN		((Size) 8 * 1024 * 1024)
+#define N2_PREFAULT_AHEAD	((Size) 64 * 1024 * 1024)
 
 typedef struct N2BuildState
 {
@@ -79,6 +90,7 @@ typedef struct N2BuildState
 	uint32		nnodes;
 	int64		capnodes;
 	uint64		upper_lists;	/* sum of the levels */
+	N2Prefault *prefault;		/* faulting vectors in ahead of the scan */
 
 	/*
 	 * filter keys (indexes with filter columns): node i's are keys[keyoff[i]
@@ -228,6 +240,13 @@ expected_nodes(const N2BuildState *bs)
 	return (double) bs->nnodes / passed * bs->nblocks;
 }
 
+static void
+stop_prefault(N2BuildState *bs)
+{
+	n2_prefault_stop(bs->prefault);
+	bs->prefault = NULL;
+}
+
 /*
  * Makes room for one more node: as many as the scan is expected to give, at
  * least twice as many as now, but no more than could ever be built in the
@@ -258,9 +277,17 @@ grow_nodes(N2BuildState *bs)
 		(bs->nnodes > 0 &&
 		 scan_memory(bs) + node_bytes(bs, bs->nnodes) > bs->budget))
 		return false;
+	stop_prefault(bs);
 	bs->vectors = grow_array(bs, bs->vectors, vecsize, lo);
 	/* the graph build reads them at random */
 	n2_advise_huge(bs->vectors, vecsize * lo);
+	/* only a build allowed two threads runs one beside the scan */
+	if (bs->nthreads > 1 && vecsize * lo >= N2_PREFAULT_MIN)
+	{
+		bs->prefault = n2_prefault_start(bs->vectors, vecsize * lo,
+										 N2_PREFAULT_AHEAD);
+		n2_prefault_progress(bs->prefault, vecsize * bs->nnodes);
+	}
 	bs->first = grow_array(bs, bs->first, sizeof(ItemPointerData), lo);
 	bs->levels = grow_array(bs, bs->levels, sizeof(uint8), lo);
 	if (bs->has_keys)
@@ -390,6 +417,7 @@ collect(N2BuildState *bs, const float *v, const char *keys, int keylen,
 	}
 
 	memcpy(bs->vectors + (Size) bs->nnodes * dims, v, sizeof(float) * dims);
+	n2_prefault_progress(bs->prefault, sizeof(float) * dims * (bs->nnodes + 1));
 	bs->first[bs->nnodes] = *tid;
 	bs->levels[bs->nnodes] = (uint8) level;
 	if (bs->has_keys)
@@ -653,6 +681,7 @@ flush_nodes(N2BuildState *bs)
 	N2Graph		graph;
 	MemoryContext oldcxt = MemoryContextSwitchTo(bs->buildcxt);
 
+	stop_prefault(bs);
 	if (bs->slots)
 		pfree(bs->slots);
 	bs->slots = NULL;
@@ -824,8 +853,16 @@ n2_build(Relation heap, Relation index, IndexInfo *indexInfo)
 
 		pgstat_progress_update_multi_param(3, ids, vals);
 	}
-	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
-									   build_callback, &bs, NULL);
+	PG_TRY();
+	{
+		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+										   build_callback, &bs, NULL);
+	}
+	PG_FINALLY();
+	{
+		stop_prefault(&bs);
+	}
+	PG_END_TRY();
 	bs.scanned = true;
 	if (!bs.flushed)
 		flush_nodes(&bs);
