@@ -240,6 +240,8 @@ expected_nodes(const N2BuildState *bs)
 	return (double) bs->nnodes / passed * bs->nblocks;
 }
 
+static bool grow_slots(N2BuildState *bs, uint64 minslots);
+
 static void
 stop_prefault(N2BuildState *bs)
 {
@@ -296,15 +298,24 @@ grow_nodes(N2BuildState *bs)
 		bs->keyoff[0] = 0;
 	}
 	bs->capnodes = lo;
+	/* two slots a node: the hash need not grow (and rehash) within lo */
+	if (bs->nslots < (uint64) lo * 2)
+		(void) grow_slots(bs, (uint64) lo * 2);
 	return true;
 }
 
-/* Doubles the dedup hash, if that fits. */
+/*
+ * Doubles the dedup hash, or more until it has at least minslots slots, if
+ * that fits.  Growing rehashes every node's vector.
+ */
 static bool
-grow_slots(N2BuildState *bs)
+grow_slots(N2BuildState *bs, uint64 minslots)
 {
 	uint64		nslots = bs->nslots ? bs->nslots * 2 : N2_MIN_SLOTS;
 	uint32	   *slots;
+
+	while (nslots < minslots)
+		nslots *= 2;
 
 	if (scan_memory(bs) + nslots * sizeof(uint32) > bs->budget)
 		return false;
@@ -409,7 +420,7 @@ collect(N2BuildState *bs, const float *v, const char *keys, int keylen,
 		return false;
 	if ((uint64) (bs->nnodes + 1) * 2 > bs->nslots)
 	{
-		if (!grow_slots(bs))
+		if (!grow_slots(bs, 0))
 			return false;
 		for (j = h & (bs->nslots - 1); bs->slots[j] != 0;
 			 j = (j + 1) & (bs->nslots - 1))
