@@ -385,6 +385,7 @@ collect(N2BuildState *bs, const float *v, const char *keys, int keylen,
 	uint64		vh = vector_hash(bs, v);
 	uint64		h = node_hash(bs, vh, keys, keylen);
 	uint64		j = 0;
+	uint64		nslots;
 	int			level;
 
 	if (bs->nslots > 0)
@@ -411,6 +412,7 @@ collect(N2BuildState *bs, const float *v, const char *keys, int keylen,
 
 	level = Min(n2_random_level(N2_LEVEL_SEED, vh, bs->params.mult),
 				n2_max_level(&bs->params));
+	nslots = bs->nslots;
 	if (bs->nnodes == bs->capnodes && !grow_nodes(bs))
 		return false;
 	if (bs->keybytes + keylen > bs->keycap && !grow_keys(bs, keylen))
@@ -418,10 +420,11 @@ collect(N2BuildState *bs, const float *v, const char *keys, int keylen,
 	if (build_memory(bs, bs->nnodes + 1, bs->upper_lists + level,
 					 bs->nextra) > bs->budget)
 		return false;
-	if ((uint64) (bs->nnodes + 1) * 2 > bs->nslots)
+	if ((uint64) (bs->nnodes + 1) * 2 > bs->nslots && !grow_slots(bs, 0))
+		return false;
+	/* growing the nodes can grow the hash too: probe the new one */
+	if (bs->nslots != nslots)
 	{
-		if (!grow_slots(bs, 0))
-			return false;
 		for (j = h & (bs->nslots - 1); bs->slots[j] != 0;
 			 j = (j + 1) & (bs->nslots - 1))
 			;
