@@ -9,7 +9,7 @@
  *                   m max_m0 ef_construction threads [merge]
  *                   [graph=FILE] [ef=10,16,...] [nq=N] [nosearch]
  *                   [select=heuristic|keep_pruned|keep_half|naive] [fullreselect]
- *                   [mult=X] [seed=N]
+ *                   [mult=X] [seed=N] [order=auto|id|grouped]
  *
  * graph=FILE searches, instead of a graph of its own, the graph an index
  * holds (written by n2bench graph, see graphfile.h): the same graph the SQL
@@ -18,7 +18,8 @@
  * of the build (default heuristic), mult= the level multiplier (default
  * 1 / ln(m)), seed= the seed of the level draws (default 42); fullreselect
  * makes keep pruned re-select whole lists instead of using its level-0 cache
- * (the same graph, for the build time).
+ * (the same graph, for the build time); order= the insertion order
+ * (core/build.c, default auto).
  *
  * gt_dist holds the true Euclidean distances; with it a result counts as a
  * hit when it is no farther than the 10th true neighbour (ties), without it
@@ -150,6 +151,7 @@ build(const Vecs *base, const N2GraphParams *p, const N2BuildOptions *o,
 }
 
 static const char *select_names[] = {"heuristic", "naive", "keep_pruned", "keep_half"};
+static const char *order_names[] = {"auto", "id", "grouped"};
 
 /* Mean level-0 out-degree and how many nodes no level-0 list points to. */
 static void
@@ -305,6 +307,16 @@ main(int argc, char **argv)
 			p.seed = strtoull(argv[i] + 5, NULL, 10);
 		else if (strcmp(argv[i], "fullreselect") == 0)
 			o.full_reselect = true;
+		else if (strncmp(argv[i], "order=", 6) == 0)
+		{
+			int			k = 0;
+
+			while (k < 3 && strcmp(argv[i] + 6, order_names[k]) != 0)
+				k++;
+			if (k == 3)
+				die("unknown order", argv[i]);
+			o.order = (N2BuildOrder) k;
+		}
 		else if (strcmp(argv[i], "nosearch") == 0)
 			search = false;
 		else if (strncmp(argv[i], "nq=", 3) == 0)

@@ -3,11 +3,29 @@
  * build.c
  *		Threaded HNSW bulk builder over an N2Graph.  Pure C and POSIX threads.
  *
- * Nodes are inserted in id order, taken from an atomic counter.  Each node's
- * neighbour lists are guarded by a spinlock of its own: readers copy a list
- * under it, writers change it under it, so threads only meet when they touch
- * the same node.  The entry point is one atomic word, (max_level << 32) | id,
- * changed under a mutex so two raises cannot interleave.
+ * Nodes are inserted in an order fixed before the threads start, positions
+ * taken from an atomic counter.  Each node's neighbour lists are guarded by a
+ * spinlock of its own: readers copy a list under it, writers change it under
+ * it, so threads only meet when they touch the same node.  The entry point is
+ * one atomic word, (max_level << 32) | id, changed under a mutex so two
+ * raises cannot interleave.
+ *
+ * The order.  The nodes above level 0 go first, in id order: they make the
+ * upper levels and a sparse level 0 the way an id-order build would.  Then
+ * every level-0 node descends the finished upper levels, as its insertion
+ * would, down to the route level, and the level-0 nodes are inserted grouped
+ * by the node their descent reaches there, each resuming its descent from
+ * it.  Nodes of a group are close, so consecutive insertions search the same
+ * neighbourhood and find its vectors and lists still in the CPU's caches.
+ * Nothing above level 0 changes while the groups are inserted, so each
+ * node's descent is the one its insertion would have made.  The route level
+ * is the lowest whose nodes head groups of GROUP_NODES level-0 nodes or more
+ * on average (level 2 at m = 12 to 64).  On fashion-mnist (60,000 x 784,
+ * m = 16) groups of 16, from level 1, cost 0.008 of recall@10 at ef 10;
+ * groups of 256 gave id order's recall within 0.002 at every ef, and a build
+ * 19 % faster on two threads.  Where the vectors fit in the caches anyway
+ * (bigann10k: 10,000 x 128, 5 MB) grouping saves nothing, so by default only
+ * builds whose vectors take more than GROUPED_MIN_BYTES are grouped.
  *
  * Worker threads never allocate and call nothing but this core; all memory is
  * set up by n2_builder_create on the caller's thread.
@@ -15,6 +33,7 @@
 #include "build.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -52,6 +71,31 @@ typedef struct ListCache
 	uint8_t    *ordered;		/* per node: the two above describe the list */
 } ListCache;
 
+/* What the threads do in one step of a build. */
+typedef enum StepKind
+{
+	STEP_INSERT,				/* insert order[pos] (or pos) */
+	STEP_ROUTE,					/* descend order[pos] to level 1 */
+	STEP_INSERT_REVERSE,		/* merge_level0: insert n - 1 - pos */
+	STEP_MERGE					/* merge_level0: merge node pos's lists */
+} StepKind;
+
+/* Fewest level-0 nodes a group should have on average (see above). */
+#define GROUP_NODES 128
+
+/* N2_ORDER_AUTO groups the build of more vector bytes than this. */
+#define GROUPED_MIN_BYTES ((size_t) 32 * 1024 * 1024)
+
+typedef struct BuildStep
+{
+	StepKind	kind;
+	N2BuildPhase phase;			/* what n2_builder_poll reports */
+	uint64_t	first;			/* positions [first, end) */
+	uint64_t	end;
+} BuildStep;
+
+#define MAX_STEPS 5
+
 typedef struct N2Worker
 {
 	N2Builder  *b;
@@ -74,8 +118,19 @@ struct N2Builder
 	int			n_threads;
 	int			ef;
 	int			max_degree;
-	N2BuildPhase phases[3];
-	int			nphases;
+	BuildStep	steps[MAX_STEPS];
+	int			nsteps;
+
+	/*
+	 * Grouped order (NULL in id order): order[pos] is the node inserted at
+	 * position pos; the nodes above level 0 fill [0, ngroup) (position 0, the
+	 * first entry point, is not inserted).  keys[pos - ngroup] is a level-0
+	 * node's (node its descent reaches on the route level << 32 | node).
+	 */
+	uint32_t   *order;
+	uint64_t   *keys;
+	uint64_t	ngroup;
+	int			route_level;
 	N2Worker   *workers;
 	int			nstarted;
 	bool		started;
@@ -92,8 +147,8 @@ struct N2Builder
 	atomic_int	phase;
 	atomic_bool cancel;
 	atomic_bool finished;
-	_Atomic uint64_t next;		/* next position to claim in this phase */
-	_Atomic uint64_t done;		/* positions finished in this phase */
+	_Atomic uint64_t next;		/* next position to claim in this step */
+	_Atomic uint64_t done;		/* nodes inserted or merged in this phase */
 };
 
 static inline void
@@ -541,8 +596,35 @@ add_link(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t v, uint32_t q,
 	node_unlock(g, v);
 }
 
+/*
+ * The node where q's descent from the entry point ends on the route level
+ * (the entry point itself when the graph has no such level).  Only while
+ * nothing above level 0 changes.
+ */
+static uint32_t
+route_node(N2Worker *w, uint32_t q)
+{
+	const N2Graph *g = w->b->g;
+	uint64_t	e = atomic_load(&w->b->entry[0]);
+	N2Candidate cur;
+	N2Ref		ep = (uint32_t) e;
+
+	w->ctx.g = g;
+	w->ctx.query = n2_graph_vector(g, q);
+	graph_distances(&w->ctx, &ep, 1, &cur.dist);
+	cur.ref = ep;
+	for (int l = (int) (e >> 32); l >= w->b->route_level; l--)
+		cur = n2_search_greedy(&w->search, &finished_ops, &w->ctx, cur, l);
+	return (uint32_t) cur.ref;
+}
+
+/*
+ * Inserts q.  from is the node route_node gave for q, whose descent resumes
+ * below the route level, or -1 to descend from the entry point.
+ */
 static void
-insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q)
+insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q,
+			int64_t from)
 {
 	N2Builder  *b = w->b;
 	N2Search   *s = &w->search;
@@ -550,7 +632,7 @@ insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q)
 	uint64_t	e = atomic_load(entry);
 	int			max_level = (int) (e >> 32);
 	N2Candidate cur;
-	N2Ref		ep = (uint32_t) e;
+	N2Ref		ep = from >= 0 ? (N2Ref) from : (uint32_t) e;
 	int			nw = 1;
 
 	w->ctx.g = g;
@@ -558,6 +640,8 @@ insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q)
 	graph_distances(&w->ctx, &ep, 1, &cur.dist);
 	cur.ref = ep;
 
+	if (from >= 0 && max_level >= b->route_level)
+		max_level = b->route_level - 1;
 	for (int l = max_level; l > level; l--)
 		cur = n2_search_greedy(s, &build_ops, &w->ctx, cur, l);
 	w->w[0] = cur;
@@ -656,7 +740,7 @@ merge_node(N2Worker *w, uint32_t i)
 }
 
 static void
-run_phase(N2Worker *w, N2BuildPhase phase)
+run_step(N2Worker *w, const BuildStep *step)
 {
 	N2Builder  *b = w->b;
 	uint32_t	n = b->g->n;
@@ -664,57 +748,84 @@ run_phase(N2Worker *w, N2BuildPhase phase)
 	for (;;)
 	{
 		uint64_t	pos;
+		uint64_t	key;
 
 		if (atomic_load_explicit(&b->cancel, memory_order_relaxed))
 			return;
 		pos = atomic_fetch_add(&b->next, 1);
-		if (pos >= n)
+		if (pos >= step->end)
 			return;
-		switch (phase)
+		switch (step->kind)
 		{
-			case N2_BUILD_INSERTING:
-				insert_node(w, b->g, &b->entry[0], (uint32_t) pos);
+			case STEP_INSERT:
+				if (b->order == NULL)
+					insert_node(w, b->g, &b->entry[0], (uint32_t) pos, -1);
+				else if (pos < b->ngroup)
+					insert_node(w, b->g, &b->entry[0], b->order[pos], -1);
+				else
+				{
+					key = b->keys[pos - b->ngroup];
+					insert_node(w, b->g, &b->entry[0], (uint32_t) key,
+								(int64_t) (key >> 32));
+				}
 				break;
-			case N2_BUILD_INSERTING_REVERSE:
-				insert_node(w, &b->rev, &b->entry[1], (uint32_t) (n - 1 - pos));
+			case STEP_ROUTE:
+				key = route_node(w, b->order[pos]);
+				b->keys[pos - b->ngroup] = key << 32 | b->order[pos];
+				continue;		/* inserts nothing: not counted */
+			case STEP_INSERT_REVERSE:
+				insert_node(w, &b->rev, &b->entry[1], (uint32_t) (n - 1 - pos), -1);
 				break;
-			case N2_BUILD_MERGING:
+			case STEP_MERGE:
 				merge_node(w, (uint32_t) pos);
 				break;
-			default:
-				return;
 		}
 		atomic_fetch_add_explicit(&b->done, 1, memory_order_relaxed);
 	}
 }
 
-/* Position 0 of an insertion phase is the initial entry point, linked to nothing. */
-static uint64_t
-phase_first(N2Builder *b, N2BuildPhase phase)
+static int
+compare_keys(const void *a, const void *b)
 {
-	return phase == N2_BUILD_MERGING || b->g->n == 0 ? 0 : 1;
+	uint64_t	x = *(const uint64_t *) a;
+	uint64_t	y = *(const uint64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sets up step p: its positions, and the phase and count poll reports. */
+static void
+begin_step(N2Builder *b, int p)
+{
+	const BuildStep *step = &b->steps[p];
+
+	atomic_store(&b->next, step->first);
+	if (p == 0 || step->phase != b->steps[p - 1].phase)
+		atomic_store(&b->done, step->first);
+	atomic_store(&b->phase, step->phase);
 }
 
 /*
- * Waits for every worker to finish phase index p; the last to arrive sets up
- * the next phase, or records the outcome after the last one.
+ * Waits for every worker to finish step p; the last to arrive sets up the
+ * next step (after routing, puts the level-0 nodes in their groups' order),
+ * or records the outcome after the last one.
  */
 static void
-phase_barrier(N2Builder *b, int p)
+step_barrier(N2Builder *b, int p)
 {
 	pthread_mutex_lock(&b->mutex);
 	if (++b->barrier_count == b->nstarted)
 	{
 		b->barrier_count = 0;
 		b->barrier_gen++;
-		if (p + 1 < b->nphases)
+		if (b->steps[p].kind == STEP_ROUTE && !atomic_load(&b->cancel))
 		{
-			uint64_t	first = phase_first(b, b->phases[p + 1]);
-
-			atomic_store(&b->next, first);
-			atomic_store(&b->done, first);
-			atomic_store(&b->phase, b->phases[p + 1]);
+			qsort(b->keys, b->g->n - b->ngroup, sizeof(uint64_t), compare_keys);
+			for (uint64_t i = b->ngroup; i < b->g->n; i++)
+				b->order[i] = (uint32_t) b->keys[i - b->ngroup];
 		}
+		if (p + 1 < b->nsteps)
+			begin_step(b, p + 1);
 		else
 		{
 			uint64_t	e = atomic_load(&b->entry[0]);
@@ -752,10 +863,10 @@ worker_main(void *arg)
 		pthread_cond_wait(&b->cond, &b->mutex);
 	pthread_mutex_unlock(&b->mutex);
 
-	for (int p = 0; p < b->nphases; p++)
+	for (int p = 0; p < b->nsteps; p++)
 	{
-		run_phase(w, b->phases[p]);
-		phase_barrier(b, p);
+		run_step(w, &b->steps[p]);
+		step_barrier(b, p);
 	}
 	return NULL;
 }
@@ -808,6 +919,14 @@ list_cache_free(ListCache *lc)
 	free(lc->ordered);
 }
 
+static bool
+grouped(const N2GraphParams *p, uint32_t n, const N2BuildOptions *opts)
+{
+	if (opts->order == N2_ORDER_AUTO)
+		return (size_t) n * p->dim * sizeof(float) > GROUPED_MIN_BYTES;
+	return opts->order == N2_ORDER_GROUPED;
+}
+
 size_t
 n2_builder_memory(const N2GraphParams *p, uint32_t n, uint64_t upper_lists,
 				  const N2BuildOptions *opts)
@@ -827,6 +946,8 @@ n2_builder_memory(const N2GraphParams *p, uint32_t n, uint64_t upper_lists,
 		(size_t) max_degree * (sizeof(N2Ref) + sizeof(float)) +
 		(size_t) (ef + max_degree + ntmp) * sizeof(N2Candidate) + ntmp;
 	total = sizeof(N2Builder) + per_worker * nt;
+	if (grouped(p, n, opts))
+		total += ((size_t) n + 1) * (sizeof(uint32_t) + sizeof(uint64_t));
 	if (p->select == N2_SELECT_KEEP_PRUNED && !opts->full_reselect)
 		total += list_cache_bytes(p, n) * (opts->merge_level0 ? 2 : 1);
 	/* the reverse graph shares vectors and levels: its lists and locks */
@@ -879,11 +1000,80 @@ builder_release(N2Builder *b)
 	}
 	for (int i = 0; i < 2; i++)
 		list_cache_free(&b->cache[i]);
+	free(b->order);
+	free(b->keys);
 	if (b->has_rev)
 		rev_graph_free(&b->rev);
 	pthread_cond_destroy(&b->cond);
 	pthread_mutex_destroy(&b->mutex);
 	free(b);
+}
+
+/*
+ * The grouped order's first part: the nodes above level 0, then the level-0
+ * nodes, each in id order.  False when out of memory.
+ */
+static bool
+grouped_order(N2Builder *b)
+{
+	const N2Graph *g = b->g;
+	uint64_t	k = 0;
+
+	b->order = malloc(((size_t) g->n + 1) * sizeof(uint32_t));
+	b->keys = malloc(((size_t) g->n + 1) * sizeof(uint64_t));
+	if (b->order == NULL || b->keys == NULL)
+		return false;
+	for (uint32_t i = 0; i < g->n; i++)
+	{
+		if (g->levels[i] > 0)
+			b->order[k++] = i;
+	}
+	/* with no node above level 0, position 0 (the entry) is not grouped */
+	b->ngroup = k > 0 || g->n == 0 ? k : 1;
+	b->route_level = 1;
+	while (g->params.mult > 0 && b->route_level < 64 &&
+		   exp(b->route_level / g->params.mult) < GROUP_NODES)
+		b->route_level++;
+	for (uint32_t i = 0; i < g->n; i++)
+	{
+		if (g->levels[i] == 0)
+			b->order[k++] = i;
+	}
+	return true;
+}
+
+static void
+add_step(N2Builder *b, StepKind kind, N2BuildPhase phase, uint64_t first,
+		 uint64_t end)
+{
+	BuildStep  *step = &b->steps[b->nsteps++];
+
+	step->kind = kind;
+	step->phase = phase;
+	step->first = first < end ? first : end;
+	step->end = end;
+}
+
+/* Position 0 of an insertion is the first entry point, linked to nothing. */
+static void
+add_steps(N2Builder *b, bool merge_level0)
+{
+	uint64_t	n = b->g->n;
+	uint64_t	first = n > 0 ? 1 : 0;
+
+	if (b->order == NULL)
+		add_step(b, STEP_INSERT, N2_BUILD_INSERTING, first, n);
+	else
+	{
+		add_step(b, STEP_INSERT, N2_BUILD_INSERTING, first, b->ngroup);
+		add_step(b, STEP_ROUTE, N2_BUILD_INSERTING, b->ngroup, n);
+		add_step(b, STEP_INSERT, N2_BUILD_INSERTING, b->ngroup, n);
+	}
+	if (merge_level0)
+	{
+		add_step(b, STEP_INSERT_REVERSE, N2_BUILD_INSERTING_REVERSE, first, n);
+		add_step(b, STEP_MERGE, N2_BUILD_MERGING, 0, n);
+	}
 }
 
 N2Builder *
@@ -909,11 +1099,14 @@ n2_builder_create(N2Graph *g, const N2BuildOptions *opts)
 	b->n_threads = opts->n_threads > 0 ? opts->n_threads : 1;
 	worker_sizes(&g->params, &b->ef, &b->max_degree, &ntmp);
 
-	b->phases[b->nphases++] = N2_BUILD_INSERTING;
+	if (grouped(&g->params, g->n, opts) && !grouped_order(b))
+	{
+		builder_release(b);
+		return NULL;
+	}
+	add_steps(b, opts->merge_level0);
 	if (opts->merge_level0)
 	{
-		b->phases[b->nphases++] = N2_BUILD_INSERTING_REVERSE;
-		b->phases[b->nphases++] = N2_BUILD_MERGING;
 		b->has_rev = true;
 		if (!rev_graph_init(&b->rev, g))
 		{
@@ -959,7 +1152,9 @@ n2_builder_create(N2Graph *g, const N2BuildOptions *opts)
 
 	if (g->n > 0)
 	{
-		atomic_store(&b->entry[0], pack_entry(g->levels[0], 0));
+		uint32_t	first = b->order != NULL ? b->order[0] : 0;
+
+		atomic_store(&b->entry[0], pack_entry(g->levels[first], first));
 		atomic_store(&b->entry[1], pack_entry(g->levels[g->n - 1], g->n - 1));
 	}
 	atomic_store(&b->phase, N2_BUILD_IDLE);
@@ -973,13 +1168,10 @@ n2_builder_start(N2Builder *b)
 				old;
 	int			err = 0;
 	int			started = 0;
-	uint64_t	first = phase_first(b, b->phases[0]);
 
 	if (b->started)
 		return EINVAL;
-	atomic_store(&b->next, first);
-	atomic_store(&b->done, first);
-	atomic_store(&b->phase, b->phases[0]);
+	begin_step(b, 0);
 
 	/* Threads inherit the mask: keep every signal on the caller's thread. */
 	sigfillset(&all);
@@ -1044,6 +1236,17 @@ n2_builder_join(N2Builder *b)
 		b->joined = true;
 	}
 	return atomic_load(&b->phase);
+}
+
+bool
+n2_builder_order(const N2Builder *b, const uint32_t **order, uint32_t *nupper)
+{
+	if (b->order == NULL)
+		return false;
+	*order = b->order;
+	*nupper = b->ngroup > 0 && b->g->levels[b->order[0]] == 0 ? 0 :
+		(uint32_t) b->ngroup;
+	return true;
 }
 
 void

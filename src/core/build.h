@@ -28,12 +28,21 @@ typedef enum N2BuildPhase
 	N2_BUILD_FAILED
 } N2BuildPhase;
 
+/* The order nodes are inserted in (build.c, "The order"). */
+typedef enum N2BuildOrder
+{
+	N2_ORDER_AUTO = 0,			/* grouped when the vectors exceed 32 MB */
+	N2_ORDER_ID,
+	N2_ORDER_GROUPED
+} N2BuildOrder;
+
 typedef struct N2BuildOptions
 {
 	int			n_threads;		/* >= 1 */
 	bool		merge_level0;
 	/* keep pruned: re-select whole lists, without the level-0 list cache */
 	bool		full_reselect;
+	N2BuildOrder order;
 } N2BuildOptions;
 
 typedef struct N2Builder N2Builder;
@@ -68,6 +77,14 @@ extern void n2_builder_cancel(N2Builder *b);
 
 /* Waits for every worker; returns the final phase (DONE on success). */
 extern N2BuildPhase n2_builder_join(N2Builder *b);
+
+/*
+ * The order a grouped build inserts in, once its workers have finished:
+ * *order points to g->n node ids (the first *nupper of them above level 0)
+ * owned by the builder.  False in id order.
+ */
+extern bool n2_builder_order(const N2Builder *b, const uint32_t **order,
+							 uint32_t *nupper);
 
 /* Joins if needed, frees the builder (not the graph). */
 extern void n2_builder_free(N2Builder *b);

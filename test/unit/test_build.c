@@ -2,7 +2,8 @@
  * Copyright (c) 2025-2026, the n2 developers
  * test_build.c
  *		The threaded builder on bigann10k: recall, determinism, merge_level0,
- *		naive selection, other metrics, cancellation and graph invariants.
+ *		naive selection, other metrics, the grouped insertion order,
+ *		cancellation and graph invariants.
  */
 #include <dirent.h>
 #include <math.h>
@@ -42,7 +43,7 @@ build(N2Graph *g, const N2GraphParams *p, const float *vecs, int n,
 	  int threads, bool merge)
 {
 	uint8_t    *levels = draw_levels(vecs, n, p->dim, p);
-	N2BuildOptions o = {threads, merge, false};
+	N2BuildOptions o = {threads, merge, false, N2_ORDER_AUTO};
 	N2BuildPhase r;
 	double		t0 = now();
 
@@ -220,7 +221,7 @@ test_cancel(void)
 {
 	N2GraphParams p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
 	uint8_t    *levels = draw_levels(base.data, base.n, base.dim, &p);
-	N2BuildOptions o = {2, true, false};
+	N2BuildOptions o = {2, true, false, N2_ORDER_AUTO};
 	N2Graph		g;
 	N2Builder  *b;
 	N2BuildPhase phase;
@@ -252,6 +253,189 @@ test_cancel(void)
 	CHECK(n2_builder_start(b) == 0, "start");
 	n2_builder_free(b);
 	n2_graph_free(&g);
+	free(levels);
+}
+
+/* A build of the first n base vectors in the given order; levels as given. */
+static bool
+build_ordered(N2Graph *g, const N2GraphParams *p, int n, const uint8_t *levels,
+			  int threads, bool merge, N2BuildOrder order)
+{
+	N2BuildOptions o = {threads, merge, false, order};
+
+	if (n2_graph_init(g, p, base.data, n, levels) != 0)
+		return false;
+	return n2_build_graph(g, &o) == N2_BUILD_DONE;
+}
+
+/*
+ * A grouped build's order: every node once, those above level 0 first and in
+ * id order, then the level-0 nodes in groups of neighbours, which makes
+ * consecutive ones closer than in id order.
+ */
+static void
+check_order(const N2Builder *b, const N2Graph *g)
+{
+	const uint32_t *order;
+	uint32_t	nupper;
+	uint8_t    *seen = calloc(g->n, 1);
+	bool		ok;
+	bool		perm = true,
+				upper_first = true;
+	double		grouped_gap = 0,
+				id_gap = 0;
+	uint32_t	prev = UINT32_MAX;
+	long		pairs = 0;
+
+	ok = n2_builder_order(b, &order, &nupper);
+	CHECK(ok, "a grouped build has an order");
+	if (!ok)
+	{
+		free(seen);
+		return;
+	}
+	for (uint32_t i = 0; i < g->n; i++)
+	{
+		perm &= order[i] < g->n && !seen[order[i]];
+		if (order[i] < g->n)
+			seen[order[i]] = 1;
+		upper_first &= (i < nupper) == (g->levels[order[i]] > 0) &&
+			(i == 0 || i >= nupper || order[i] > order[i - 1]);
+	}
+	CHECK(perm, "the order holds every node once");
+	CHECK(nupper > 0 && upper_first, "%u nodes above level 0 first, in id order",
+		  nupper);
+	for (uint32_t i = nupper + 1; i < g->n; i++)
+		grouped_gap += sqrt(n2_metric_distance(N2_METRIC_L2, n2_graph_vector(g, order[i - 1]),
+											   n2_graph_vector(g, order[i]), g->params.dim));
+	for (uint32_t i = 0; i < g->n; i++)
+	{
+		if (g->levels[i] > 0)
+			continue;
+		if (prev != UINT32_MAX)
+		{
+			id_gap += sqrt(n2_metric_distance(N2_METRIC_L2, n2_graph_vector(g, prev),
+											  n2_graph_vector(g, i), g->params.dim));
+			pairs++;
+		}
+		prev = i;
+	}
+	printf("  mean distance of consecutive level-0 nodes: grouped %.1f, id order %.1f\n",
+		   grouped_gap / pairs, id_gap / pairs);
+	CHECK(grouped_gap < 0.92 * id_gap, "grouped neighbours closer: %.1f, id %.1f",
+		  grouped_gap / pairs, id_gap / pairs);
+	free(seen);
+}
+
+/*
+ * The grouped order (nodes above level 0 first, then level-0 nodes grouped
+ * by where their descent reaches the route level): a different graph from
+ * id order's, as sound and as good, deterministic on one thread; with merge,
+ * two threads, a cancel, no node above level 0, one or two nodes.  AUTO
+ * groups only vectors over 32 MB.
+ */
+static void
+test_grouped(const N2Graph *by_id)
+{
+	N2GraphParams p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
+	uint8_t    *levels = draw_levels(base.data, base.n, base.dim, &p);
+	uint8_t    *flat = calloc(base.n, 1);
+	N2BuildOptions id = {1, false, false, N2_ORDER_ID};
+	N2BuildOptions grouped = {2, false, false, N2_ORDER_GROUPED};
+	N2BuildOptions grouped1 = {1, false, false, N2_ORDER_GROUPED};
+	N2BuildOptions autom = {1, false, false, N2_ORDER_AUTO};
+	N2Graph		g,
+				g2;
+	N2Builder  *b;
+	N2BuildPhase phase;
+	uint64_t	done,
+				total,
+				last = 0;
+	bool		monotonic = true;
+	double		r_id = recall(by_id, 16),
+				r;
+
+	CHECK(build_ordered(&g, &p, base.n, levels, 1, false, N2_ORDER_GROUPED),
+		  "grouped build");
+	check_invariants(&g, "grouped");
+	CHECK(!same_graph(&g, by_id), "grouped differs from id order");
+	r = recall(&g, 16);
+	printf("  recall@10 ef 16: id order %.3f, grouped %.3f; ef 64: %.3f\n",
+		   r_id, r, recall(&g, 64));
+	CHECK(r >= r_id - 0.03, "grouped recall %.3f, id order %.3f", r, r_id);
+	CHECK(recall(&g, 64) >= 0.95, "grouped recall at ef 64");
+	CHECK(build_ordered(&g2, &p, base.n, levels, 1, false, N2_ORDER_GROUPED),
+		  "second grouped build");
+	CHECK(same_graph(&g, &g2), "1-thread grouped builds are identical");
+	n2_graph_free(&g2);
+	CHECK(build_ordered(&g2, &p, base.n, levels, 1, false, N2_ORDER_AUTO) &&
+		  same_graph(&g2, by_id), "AUTO on 5 MB of vectors is id order");
+	n2_graph_free(&g2);
+	n2_graph_free(&g);
+
+	CHECK(build_ordered(&g, &p, base.n, levels, 2, true, N2_ORDER_GROUPED),
+		  "grouped merge_level0 build, 2 threads");
+	check_invariants(&g, "grouped, merge_level0, 2 threads");
+	CHECK(recall(&g, 64) >= 0.95, "grouped merge_level0 recall at ef 64");
+	n2_graph_free(&g);
+
+	/* no node above level 0: one group, the first node the entry point */
+	CHECK(build_ordered(&g, &p, 2000, flat, 2, false, N2_ORDER_GROUPED),
+		  "grouped build, every node on level 0");
+	check_invariants(&g, "grouped, level 0 only");
+	n2_graph_free(&g);
+	for (int n = 1; n <= 2; n++)
+	{
+		CHECK(build_ordered(&g, &p, n, levels, 2, false, N2_ORDER_GROUPED),
+			  "grouped build of %d node(s)", n);
+		check_invariants(&g, n == 1 ? "grouped, 1 node" : "grouped, 2 nodes");
+		CHECK(n == 1 || n2_graph_links(&g, 0, 0)[0] == 1, "2 nodes linked");
+		n2_graph_free(&g);
+	}
+
+	CHECK(n2_builder_memory(&p, base.n, 0, &grouped1) >=
+		  n2_builder_memory(&p, base.n, 0, &id) + (size_t) base.n * 12,
+		  "the order's memory is counted");
+	CHECK(n2_builder_memory(&p, base.n, 0, &autom) ==
+		  n2_builder_memory(&p, base.n, 0, &id), "AUTO: 5 MB, not grouped");
+	p.dim = 1000;
+	CHECK(n2_builder_memory(&p, base.n, 0, &autom) ==
+		  n2_builder_memory(&p, base.n, 0, &grouped1),
+		  "AUTO groups 40 MB of vectors");
+	p.dim = base.dim;
+
+	/* progress only advances; a cancel stops a grouped build */
+	CHECK(n2_graph_init(&g, &p, base.data, base.n, levels) == 0, "init");
+	b = n2_builder_create(&g, &grouped);
+	CHECK(b != NULL && n2_builder_start(b) == 0, "start grouped");
+	while (!n2_builder_poll(b, &phase, &done, &total))
+	{
+		monotonic &= phase == N2_BUILD_INSERTING && done >= last && done <= total;
+		last = done;
+	}
+	CHECK(monotonic, "grouped progress only advances");
+	CHECK(n2_builder_join(b) == N2_BUILD_DONE && done == total,
+		  "grouped build done: %llu of %llu", (unsigned long long) done,
+		  (unsigned long long) total);
+	check_order(b, &g);
+	n2_builder_free(b);
+	n2_graph_free(&g);
+	for (int wait_us = 0; wait_us <= 20000; wait_us += 5000)
+	{
+		struct timespec ts = {0, wait_us * 1000L};
+
+		CHECK(n2_graph_init(&g, &p, base.data, base.n, levels) == 0, "init");
+		b = n2_builder_create(&g, &grouped);
+		CHECK(n2_builder_start(b) == 0, "start");
+		nanosleep(&ts, NULL);
+		n2_builder_cancel(b);
+		phase = n2_builder_join(b);
+		CHECK(phase == N2_BUILD_CANCELLED || phase == N2_BUILD_DONE,
+			  "cancelled after %d us: %d", wait_us, phase);
+		n2_builder_free(b);
+		n2_graph_free(&g);
+	}
+	free(flat);
 	free(levels);
 }
 
@@ -289,7 +473,7 @@ test_signal_mask(void)
 	unsigned long long want = 0;
 	N2GraphParams p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
 	uint8_t    *levels = draw_levels(base.data, base.n, base.dim, &p);
-	N2BuildOptions o = {2, false, false};
+	N2BuildOptions o = {2, false, false, N2_ORDER_AUTO};
 	N2Graph		g;
 	N2Builder  *b;
 	sigset_t	mine;
@@ -348,7 +532,7 @@ test_progress(void)
 	N2GraphParams p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
 	int			n = 2000;
 	uint8_t    *levels = draw_levels(base.data, n, base.dim, &p);
-	N2BuildOptions o = {2, true, false};
+	N2BuildOptions o = {2, true, false, N2_ORDER_AUTO};
 	N2Graph		g;
 	N2Builder  *b;
 	N2BuildPhase phase,
@@ -448,7 +632,7 @@ main(void)
 	 */
 	{
 		N2GraphParams pk = params(N2_METRIC_L2, base.dim, N2_SELECT_KEEP_PRUNED);
-		N2BuildOptions full = {1, false, true};
+		N2BuildOptions full = {1, false, true, N2_ORDER_AUTO};
 		N2Graph		gk,
 					gkf,
 					gk2;
@@ -521,6 +705,7 @@ main(void)
 		n2_graph_free(&gh2);
 		n2_graph_free(&gh);
 	}
+	test_grouped(&g1);
 	n2_graph_free(&g1);
 
 	p = params(N2_METRIC_L2, base.dim, N2_SELECT_NAIVE);
