@@ -153,6 +153,19 @@ build(const Vecs *base, const N2GraphParams *p, const N2BuildOptions *o,
 static const char *select_names[] = {"heuristic", "naive", "keep_pruned", "keep_half"};
 static const char *order_names[] = {"auto", "id", "grouped"};
 
+/* Which of n names follows the prefix of arg ("name=") ends; dies if none. */
+static int
+name_index(const char *arg, int prefix, const char **names, int n)
+{
+	for (int k = 0; k < n; k++)
+	{
+		if (strcmp(arg + prefix, names[k]) == 0)
+			return k;
+	}
+	die("unknown value", arg);
+	return -1;
+}
+
 /* Mean level-0 out-degree and how many nodes no level-0 list points to. */
 static void
 print_degree(const N2Graph *g)
@@ -292,15 +305,7 @@ main(int argc, char **argv)
 		else if (strncmp(argv[i], "graph=", 6) == 0)
 			graph_path = argv[i] + 6;
 		else if (strncmp(argv[i], "select=", 7) == 0)
-		{
-			int			k = 0;
-
-			while (k < 4 && strcmp(argv[i] + 7, select_names[k]) != 0)
-				k++;
-			if (k == 4)
-				die("unknown selection", argv[i]);
-			p.select = (N2SelectMethod) k;
-		}
+			p.select = (N2SelectMethod) name_index(argv[i], 7, select_names, 4);
 		else if (strncmp(argv[i], "mult=", 5) == 0)
 			p.mult = atof(argv[i] + 5);
 		else if (strncmp(argv[i], "seed=", 5) == 0)
@@ -308,15 +313,7 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "fullreselect") == 0)
 			o.full_reselect = true;
 		else if (strncmp(argv[i], "order=", 6) == 0)
-		{
-			int			k = 0;
-
-			while (k < 3 && strcmp(argv[i] + 6, order_names[k]) != 0)
-				k++;
-			if (k == 3)
-				die("unknown order", argv[i]);
-			o.order = (N2BuildOrder) k;
-		}
+			o.order = (N2BuildOrder) name_index(argv[i], 6, order_names, 3);
 		else if (strcmp(argv[i], "nosearch") == 0)
 			search = false;
 		else if (strncmp(argv[i], "nq=", 3) == 0)
