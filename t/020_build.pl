@@ -9,6 +9,9 @@
 #     tuples_done moving;
 #   - a build cancelled by pg_cancel_backend or by statement_timeout fails with the
 #     cancel error, leaves no index behind, and the same session then builds fine;
+#   - CREATE INDEX CONCURRENTLY of that table (a grouped build), held after its scan
+#     while rows are inserted, updated and deleted: valid, n2_verify clean, exactly the
+#     live rows after VACUUM, every live row found by its own vector;
 #   - options whose element tuples cannot fit a page (m = 100, mult = 10) fail with an
 #     ERROR, never crash the server.
 # No assertion depends on speed: waits poll with a generous deadline.
@@ -255,6 +258,57 @@ sub watch_progress
 	my $q = $node->safe_psql('postgres',
 		'SET enable_seqscan = off; SELECT id FROM slow ORDER BY embedding <-> (SELECT embedding FROM slow WHERE id = 123) LIMIT 1');
 	is($q, '123', 'slow index finds a row by its own vector');
+}
+
+# 3b. CREATE INDEX CONCURRENTLY of the slow table, 94 MB of vectors, so that its two
+# build threads insert the level-0 nodes grouped by neighbourhood (core/build.c, "The
+# order"), held after its scan (pause point build-graph) while another session inserts
+# new and duplicate vectors, updates and deletes rows. The index then is valid, holds
+# exactly the live rows after VACUUM, passes n2_verify, and a walk at each live row's
+# own vector reaches it.
+{
+	$node->safe_psql('postgres', 'DROP INDEX slow_idx');
+	my $holder = $node->background_psql('postgres', on_error_stop => 1);
+	$holder->query_safe('SELECT pg_advisory_lock(28210)');
+	my $bg = $node->background_psql('postgres', on_error_stop => 0);
+	$bg->query_safe("SET n2.pause_at = 'build-graph'");
+	my $pid = start_in_background($bg,
+		'CREATE INDEX CONCURRENTLY slow_idx ON slow USING n2 (embedding) WITH (n_threads = 2)');
+	ok($node->poll_query_until('postgres', qq{
+		SELECT count(*) = 1 FROM pg_locks
+		WHERE locktype = 'advisory' AND objid = 28210 AND NOT granted AND pid = $pid}),
+		'CREATE INDEX CONCURRENTLY waits at build-graph');
+	$node->safe_psql('postgres', q{
+		INSERT INTO slow SELECT id + 100000, embedding + embedding FROM slow WHERE id % 20 = 0;
+		INSERT INTO slow SELECT id + 200000, embedding FROM slow WHERE id % 50 = 1;
+		UPDATE slow SET embedding = embedding * embedding WHERE id % 40 = 3;
+		DELETE FROM slow WHERE id % 30 = 7;});
+	$holder->query_safe('SELECT pg_advisory_unlock(28210)');
+	my ($out, $err) = $bg->query('SELECT 1');
+	is($err, 0, 'the held CREATE INDEX CONCURRENTLY finished') or diag $bg->{stderr};
+	$bg->quit;
+	$holder->quit;
+	is($node->safe_psql('postgres',
+			"SELECT indisvalid FROM pg_index WHERE indexrelid = 'slow_idx'::regclass"),
+		't', 'and its index is valid');
+	$node->safe_psql('postgres', 'VACUUM slow');
+	is($node->safe_psql('postgres', "SELECT count(*) FROM n2_verify('slow_idx')"),
+		'0', 'grouped build under concurrent writes passes n2_verify');
+	is($node->safe_psql('postgres', "SELECT heap_tids FROM n2_index_info('slow_idx')"),
+		$node->safe_psql('postgres', 'SELECT count(*) FROM slow'),
+		'the index holds exactly the live rows');
+	# The filter (id + 0: no other index serves it) rejects every other row, so
+	# the relaxed_order walk, with no sequential fallback, widens until it finds
+	# the row or has visited all it can reach (as t/100's self-search).
+	is($node->safe_psql('postgres', q{
+		SET enable_seqscan = off; SET enable_bitmapscan = off;
+		SET n2.iterative_scan = relaxed_order; SET n2.scan_fallback = off;
+		SET n2.max_scan_tuples = 100000000; SET work_mem = '64MB';
+		SELECT count(*) FROM slow a LEFT JOIN LATERAL (
+			SELECT b.id, l2_distance(b.embedding, a.embedding) AS d FROM slow b
+			WHERE b.id + 0 = a.id ORDER BY b.embedding <-> a.embedding LIMIT 1) f ON true
+		WHERE f.id IS NULL OR f.d <> 0}),
+		'0', 'every live row is found by an index walk at its own vector');
 }
 
 # 4. Options that make some element tuples larger than a page: m = 100 with mult = 10
