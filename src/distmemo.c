@@ -19,6 +19,12 @@
  * out-of-line pointer, which names the same immutable TOAST value for as long
  * as a snapshot that reads it lives).  The memo holds the last
  * N2_MEMO_SLOTS such results and is only kept while some lossy scan runs.
+ *
+ * The query is the same for every row a scan rechecks, but when it comes
+ * from a table (a LATERAL batch's query column) it is stored compressed or
+ * out of line too, and each call would decompress it again.  So while a
+ * lossy scan runs, the query argument's detoasted value is kept with its
+ * stored bytes, for the next call given the same bytes.
  */
 #include "postgres.h"
 
@@ -47,6 +53,12 @@ static Size memo_query_len = 0;
 static MemoSlot memo[N2_MEMO_SLOTS];
 static int	memo_next = 0;
 
+/* the last stored query argument and its detoasted value (query_cxt) */
+static MemoryContext query_cxt = NULL;
+static char *query_stored = NULL;
+static Size query_stored_len = 0;
+static struct varlena *query_value = NULL;
+
 /*
  * What a get that missed learned of its arguments, for the put that follows
  * in the same call: the key's hash, and that the query is the memo's.
@@ -73,7 +85,20 @@ n2_distance_memo_acquire(void)
 	if (memo_cxt == NULL)
 		memo_cxt = AllocSetContextCreate(TopMemoryContext, "n2 distance memo",
 										 ALLOCSET_SMALL_SIZES);
+	if (query_cxt == NULL)
+		query_cxt = AllocSetContextCreate(TopMemoryContext, "n2 distance query",
+										  ALLOCSET_SMALL_SIZES);
 	memo_users++;
+}
+
+static void
+query_clear(void)
+{
+	if (query_cxt != NULL)
+		MemoryContextReset(query_cxt);
+	query_stored = NULL;
+	query_stored_len = 0;
+	query_value = NULL;
 }
 
 void
@@ -81,7 +106,39 @@ n2_distance_memo_release(void)
 {
 	Assert(memo_users > 0);
 	if (--memo_users == 0)
+	{
 		memo_clear();
+		query_clear();
+	}
+}
+
+/*
+ * Argument argno, the query, detoasted: while a lossy scan runs, the value
+ * kept for the same stored bytes, else a new one (kept if it was compressed
+ * or out of line).
+ */
+struct varlena *
+n2_distance_memo_query(FunctionCallInfo fcinfo, int argno)
+{
+	struct varlena *b = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(argno));
+	Size		len;
+	MemoryContext oldcxt;
+
+	if (memo_users == 0 ||
+		(!VARATT_IS_COMPRESSED(b) && !VARATT_IS_EXTERNAL_ONDISK(b)))
+		return PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
+	len = VARSIZE_ANY(b);
+	if (query_value != NULL && len == query_stored_len &&
+		memcmp(b, query_stored, len) == 0)
+		return query_value;
+	query_clear();
+	oldcxt = MemoryContextSwitchTo(query_cxt);
+	query_value = PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
+	query_stored = palloc(len);
+	memcpy(query_stored, b, len);
+	query_stored_len = len;
+	MemoryContextSwitchTo(oldcxt);
+	return query_value;
 }
 
 /*

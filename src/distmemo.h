@@ -16,4 +16,8 @@ extern void n2_distance_memo_release(void);
 extern bool n2_distance_memo_get(FunctionCallInfo fcinfo, double *dist);
 extern void n2_distance_memo_put(FunctionCallInfo fcinfo, double dist);
 
+/* in a distance function: its query argument, detoasted once per scan */
+extern struct varlena *n2_distance_memo_query(FunctionCallInfo fcinfo,
+											  int argno);
+
 #endif

@@ -484,7 +484,7 @@ vector_distance(FunctionCallInfo fcinfo, VectorDistance distance)
 	if (n2_distance_memo_get(fcinfo, &d))
 		return d;
 	a = PG_GETARG_VECTOR_P(0);
-	b = PG_GETARG_VECTOR_P(1);
+	b = (Vector *) n2_distance_memo_query(fcinfo, 1);
 	check_same_dims(a, b);
 	d = distance(a, b);
 	n2_distance_memo_put(fcinfo, d);
