@@ -269,6 +269,20 @@ build_ordered(N2Graph *g, const N2GraphParams *p, int n, const uint8_t *levels,
 }
 
 /*
+ * Nodes with no level-0 link of their own: none in a graph of two or more
+ * nodes built by inserting every node (each links to what its search found).
+ */
+static uint32_t
+unlinked_nodes(const N2Graph *g)
+{
+	uint32_t	n = 0;
+
+	for (uint32_t i = 0; i < g->n; i++)
+		n += n2_graph_links(g, i, 0)[0] == 0;
+	return n;
+}
+
+/*
  * A grouped build's order: every node once, those above level 0 first and in
  * id order, then the level-0 nodes in groups of neighbours, which makes
  * consecutive ones closer than in id order.
@@ -358,6 +372,8 @@ test_grouped(const N2Graph *by_id)
 	CHECK(build_ordered(&g, &p, base.n, levels, 1, false, N2_ORDER_GROUPED),
 		  "grouped build");
 	check_invariants(&g, "grouped");
+	CHECK(unlinked_nodes(&g) == 0, "grouped: every node inserted, %u without links",
+		  unlinked_nodes(&g));
 	CHECK(!same_graph(&g, by_id), "grouped differs from id order");
 	r = recall(&g, 16);
 	printf("  recall@10 ef 16: id order %.3f, grouped %.3f; ef 64: %.3f\n",
@@ -376,6 +392,8 @@ test_grouped(const N2Graph *by_id)
 	CHECK(build_ordered(&g, &p, base.n, levels, 2, true, N2_ORDER_GROUPED),
 		  "grouped merge_level0 build, 2 threads");
 	check_invariants(&g, "grouped, merge_level0, 2 threads");
+	CHECK(unlinked_nodes(&g) == 0, "grouped merge_level0: %u nodes without links",
+		  unlinked_nodes(&g));
 	CHECK(recall(&g, 64) >= 0.95, "grouped merge_level0 recall at ef 64");
 	n2_graph_free(&g);
 
