@@ -101,6 +101,24 @@ SELECT (SELECT array_agg(id) FROM (SELECT id FROM dd ORDER BY v <-> '[1,0,0,0,0,
 -- The function takes internal arguments: SQL cannot call it.
 SELECT n2_index_distance(NULL, NULL, '(0,1)', 'dd_l2', 'l2_distance');
 
+-- A new session loads the library while it plans its first n2 scan, after
+-- the planner hook is called: that statement still runs rewritten, and so
+-- does a generic plan made then, when it is used again.
+\c -
+SET enable_seqscan = off;
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT count(*) FROM dq q CROSS JOIN LATERAL
+	(SELECT id FROM dd ORDER BY dd.v <-> q.v LIMIT 3) x;
+\c -
+SET enable_seqscan = off;
+SET plan_cache_mode = force_generic_plan;
+PREPARE late AS SELECT count(*) FROM dq q CROSS JOIN LATERAL
+	(SELECT id FROM dd ORDER BY dd.v <-> q.v LIMIT 3) x;
+EXPLAIN (VERBOSE, COSTS OFF) EXECUTE late;
+EXPLAIN (VERBOSE, COSTS OFF) EXECUTE late;
+EXECUTE late;
+DEALLOCATE late;
+
 RESET ALL;
 DROP TABLE dd, dq;
 DROP FUNCTION dd_answers(text);

@@ -30,11 +30,14 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/parallel.h"
 #include "access/relation.h"
 #include "access/sysattr.h"
+#include "access/xact.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -43,12 +46,14 @@
 #include "parser/parse_func.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/plancache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "n2.h"
 
 static planner_hook_type prev_planner_hook = NULL;
+static ExecutorStart_hook_type prev_executor_start_hook = NULL;
 
 /* Distances the running n2 scans of this backend last returned. */
 static dlist_head active_scans = DLIST_STATIC_INIT(active_scans);
@@ -373,17 +378,14 @@ rewrite_plan(Plan *plan, Oid *funcoid)
 	rewrite_plan(plan->righttree, funcoid);
 }
 
-static PlannedStmt *
-n2_planner(Query *parse, const char *query_string, int cursorOptions,
-		   ParamListInfo boundParams)
+/*
+ * Rewrites the n2 index scans of stmt in place; whether it had any.
+ */
+static bool
+rewrite_stmt(PlannedStmt *stmt)
 {
-	PlannedStmt *stmt;
 	Oid			funcoid = InvalidOid;
 
-	if (prev_planner_hook)
-		stmt = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
-	else
-		stmt = standard_planner(parse, query_string, cursorOptions, boundParams);
 	rewrite_plan(stmt->planTree, &funcoid);
 	rewrite_plans(stmt->subplans, &funcoid);
 
@@ -403,7 +405,54 @@ n2_planner(Query *parse, const char *query_string, int cursorOptions,
 		}
 		drop_unused_distances(stmt->planTree, needed, funcoid);
 	}
+	return OidIsValid(funcoid);
+}
+
+static PlannedStmt *
+n2_planner(Query *parse, const char *query_string, int cursorOptions,
+		   ParamListInfo boundParams)
+{
+	PlannedStmt *stmt;
+
+	if (prev_planner_hook)
+		stmt = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+	else
+		stmt = standard_planner(parse, query_string, cursorOptions, boundParams);
+	rewrite_stmt(stmt);
 	return stmt;
+}
+
+/*
+ * Unless it is preloaded, the library loads when the planner first opens an
+ * n2 index, in the middle of planning: the planner hook comes too late for
+ * that plan.  So saved plans are invalidated once, to be planned again
+ * through the hook (else a PL/pgSQL statement or a generic plan made then
+ * would keep the unrewritten plan for the session), and until the
+ * transaction ends the executor runs a rewritten copy of any plan the hook
+ * did not see (the statement that was being planned).
+ */
+static bool unhooked_plans = false;
+
+static void
+n2_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (unhooked_plans)
+	{
+		PlannedStmt *copy = copyObject(queryDesc->plannedstmt);
+
+		if (rewrite_stmt(copy))
+			queryDesc->plannedstmt = copy;
+	}
+	if (prev_executor_start_hook)
+		prev_executor_start_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+static void
+n2_plans_xact_callback(XactEvent event, void *arg)
+{
+	unhooked_plans = false;
 }
 
 void
@@ -411,6 +460,15 @@ n2_install_planner_hook(void)
 {
 	prev_planner_hook = planner_hook;
 	planner_hook = n2_planner;
+	prev_executor_start_hook = ExecutorStart_hook;
+	ExecutorStart_hook = n2_executor_start;
+
+	if (!process_shared_preload_libraries_in_progress && !IsParallelWorker())
+	{
+		ResetPlanCache();
+		unhooked_plans = true;
+		RegisterXactCallback(n2_plans_xact_callback, NULL);
+	}
 }
 
 /* What one n2_index_distance call keeps from row to row. */
