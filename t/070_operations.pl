@@ -1,7 +1,7 @@
 # Operations on n2 indexes: REINDEX, REINDEX CONCURRENTLY, CREATE INDEX
 # CONCURRENTLY while inserts run, pg_dump / pg_restore keeping reloptions and
 # answers, partitioned tables (Merge Append of per-partition n2 scans, exact
-# answers) and unlogged tables.
+# answers), unlogged tables, and the plan a session makes while n2 loads.
 use strict;
 use warnings;
 
@@ -125,6 +125,45 @@ recall_ok($node, 'ulog', 'unlogged index');
 $node->restart;    # clean shutdown keeps unlogged data
 is($node->safe_psql('postgres', 'SELECT count(*) FROM ulog'), '2400', 'unlogged table kept over a clean restart');
 recall_ok($node, 'ulog', 'unlogged index after a clean restart');
+
+# --- a session's first n2 plan, made while the library loads
+# Without shared_preload_libraries n2 loads while the planner opens the
+# first n2 index, after planner() looked for n2's hook.  The plan of a
+# PL/pgSQL statement made then is kept for the session: the first call must
+# still run it rewritten (the scan's distance column dropped, so no row
+# vector is read) and the second must run it planned again.  auto_explain
+# shows the plans each call ran.
+{
+	$node->safe_psql('postgres', q{
+		CREATE TABLE tq AS SELECT id, embedding AS v FROM pool WHERE id < 5;
+		CREATE FUNCTION first_plan() RETURNS bigint LANGUAGE plpgsql AS $$
+		DECLARE
+			n bigint;
+		BEGIN
+			SELECT count(*) INTO n FROM tq CROSS JOIN LATERAL
+				(SELECT items.id FROM items ORDER BY items.embedding <-> tq.v LIMIT 3) x;
+			RETURN n;
+		END $$;
+	});
+	my ($out, $err) = ('', '');
+	$node->psql('postgres', q{
+		LOAD 'auto_explain';
+		SET auto_explain.log_min_duration = 0;
+		SET auto_explain.log_nested_statements = on;
+		SET auto_explain.log_verbose = on;
+		SET client_min_messages = log;
+		SET enable_seqscan = off;
+		SET jit = off;
+		SELECT first_plan();
+		SELECT first_plan();
+	}, stdout => \$out, stderr => \$err);
+	is($out, "15\n15", 'first_plan(): both calls answer');
+	my @scans = ($err =~ /Index Scan using items_idx on public\.items[^\n]*\n\s+Output: ([^\n]*)/g);
+	is(scalar(@scans), 2, 'auto_explain shows both calls\' n2 scans') or diag($err);
+	is_deeply(\@scans, [ ('NULL::integer, NULL::double precision') x 2 ],
+		'both calls ran the rewritten plan, the first made while n2 loaded') or diag($err);
+	$node->safe_psql('postgres', 'DROP FUNCTION first_plan(); DROP TABLE tq');
+}
 
 # --- pg_dump / pg_restore round trip
 {
