@@ -218,10 +218,11 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
  * its line pointer, the tuple, each address known only once the one before
  * has arrived.  So the batch goes in stages that each start the next stage's
  * misses for every node before waiting on any: the hint slots; the headers
- * and line pointers where the hints say the pages are; the tuples those line
- * pointers name; then, node by node, pin, compare and unpin.  Only the last
- * stage relies on what it reads: the earlier ones read unpinned pages, where
- * a stale hint or line pointer just prefetches the wrong lines.  The batch
+ * and line pointers where the hints say the pages are; the first lines of
+ * the tuples those line pointers name; then, node by node, pin, compare and
+ * unpin, while the whole tuple two nodes ahead loads.  Only the last stage
+ * relies on what it reads: the earlier ones read unpinned pages, where a
+ * stale hint or line pointer just prefetches the wrong lines.  The batch
  * goes in page order, so nodes on one page (the build puts linked nodes
  * together, core/order.c) share one pin and one lock.  One page is pinned at
  * a time, so the backend's few fast pin slots never overflow.
@@ -229,22 +230,38 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 #define N2_DISTANCE_BATCH 16
 
 /*
- * Starts loading the first lines of the tuple the line pointer at off names.
- * The page need not be pinned: whatever it holds, nothing is read outside it.
+ * The hardware's cache line.  PG_CACHE_LINE_SIZE (128) is PostgreSQL's
+ * padding unit: prefetching at that stride would skip every other line.
  */
-static inline void
+#define N2_LINE_BYTES 64
+
+/* At most this much of a tuple is prefetched whole (a 784-d float4 one). */
+#define N2_PREFETCH_LINES 64
+
+/*
+ * Starts loading the first lines of the tuple the line pointer at off names,
+ * no further than its end.  The page need not be pinned: whatever it holds,
+ * nothing is read outside it.  Always inlined: GCC splits a static helper
+ * whose only effect is a prefetch into a part it deems free of side effects,
+ * then drops the calls to that part.
+ */
+static pg_attribute_always_inline void
 prefetch_tuple(Page page, OffsetNumber off, int lines)
 {
+	ItemId		lp;
 	Size		start;
+	Size		len;
 
 	if (off < FirstOffsetNumber ||
 		off > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
 		return;
-	start = ItemIdGetOffset(PageGetItemId(page, off));
-	if (start > BLCKSZ - lines * PG_CACHE_LINE_SIZE)
+	lp = PageGetItemId(page, off);
+	start = ItemIdGetOffset(lp);
+	len = Min((Size) ItemIdGetLength(lp), (Size) lines * N2_LINE_BYTES);
+	if (start + len > BLCKSZ)
 		return;
-	for (int l = 0; l < lines; l++)
-		__builtin_prefetch((char *) page + start + l * PG_CACHE_LINE_SIZE);
+	for (Size l = 0; l < len; l += N2_LINE_BYTES)
+		__builtin_prefetch((char *) page + start + l);
 }
 
 static void
@@ -309,9 +326,13 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
 		}
 		page = BufferGetPage(buf);
-		if (i + 1 < n && BufferIsValid(hints[i + 1]))
-			prefetch_tuple((Page) BufferGetBlock(hints[i + 1]),
-						   n2_ref_offset(refs[i + 1]), 8);
+		/* the tuple two nodes ahead; at the start, the next two */
+		for (int k = (i == 0 ? 1 : i + 2); k <= i + 2 && k < n; k++)
+		{
+			if (BufferIsValid(hints[k]))
+				prefetch_tuple((Page) BufferGetBlock(hints[k]),
+							   n2_ref_offset(refs[k]), N2_PREFETCH_LINES);
+		}
 		et = n2_page_tuple(page, off, N2_TUPLE_ELEMENT);
 		if (et != NULL)
 			out[pos[i]] = n2_element_distance(pg, et);
