@@ -76,12 +76,16 @@ test/unit/build/%: test/unit/%.c $(wildcard test/unit/*.h) $(UNIT_CORE_OBJS)
 N2_DATA_DIR ?= $(abspath ../shared/data)
 
 .PHONY: unittest
-unittest: $(UNIT_TESTS)
+unittest: $(UNIT_TESTS) src/pagegraph.o src/core/build.o
 	@failed=; \
 	for t in $(UNIT_TESTS); do \
 		echo "== $$t"; \
 		N2_DATA_DIR='$(N2_DATA_DIR)' $$t || failed="$$failed $$t"; \
 	done; \
+	echo "== test/unit/prefetch.sh"; \
+	test/unit/prefetch.sh src/pagegraph.o distances_batch 5 \
+		src/core/build.o graph_distances 4 \
+		test/unit/build/core/build.o graph_distances 4 || failed="$$failed prefetch.sh"; \
 	if [ -n "$$failed" ]; then echo "unit tests FAILED:$$failed"; exit 1; fi; \
 	echo "unit tests: all $(words $(UNIT_TESTS)) passed"
 
