@@ -46,7 +46,7 @@ graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
 		out[i] = dist_to(points[refs[i]], query);
 }
 
-static const N2GraphOps ops = {graph_neighbors, graph_distances, NULL};
+static const N2GraphOps ops = {graph_neighbors, graph_distances, NULL, NULL};
 
 /* Filtered walks: a node matches when its id is a multiple of match_mod. */
 static int	match_mod = 1;
@@ -60,7 +60,7 @@ graph_distances_match(void *ctx, const N2Ref *refs, int n, float *out, bool *ok)
 }
 
 static const N2GraphOps filtered_ops = {graph_neighbors, graph_distances,
-graph_distances_match};
+graph_distances_match, NULL};
 
 /* The member walk's test, with the same rule. */
 static bool
@@ -181,7 +181,7 @@ chain_distances(void *ctx, const N2Ref *refs, int n, float *out)
 static void
 entry_seeds_level0(void)
 {
-	static const N2GraphOps chain = {chain_neighbors, chain_distances, NULL};
+	static const N2GraphOps chain = {chain_neighbors, chain_distances, NULL, NULL};
 	N2Iterator	it;
 	N2Candidate c;
 	int			n = 0;
@@ -227,7 +227,7 @@ trap_distances(void *ctx, const N2Ref *refs, int n, float *out)
 static N2Ref
 trap_first(int upper_ef)
 {
-	static const N2GraphOps trap = {trap_neighbors, trap_distances, NULL};
+	static const N2GraphOps trap = {trap_neighbors, trap_distances, NULL, NULL};
 	N2Iterator	it;
 	N2Candidate c = {0.0f, N2_INVALID_REF};
 

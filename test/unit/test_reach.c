@@ -30,7 +30,7 @@ neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 	return n;
 }
 
-static const N2GraphOps graph = {neighbors, NULL};
+static const N2GraphOps graph = {neighbors, NULL, NULL, NULL};
 
 static int64_t
 slot_of(void *ctx, N2Ref ref)
