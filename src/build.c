@@ -562,6 +562,37 @@ create_layout(N2BuildState *bs, const N2Graph *g, const N2NodeTids *tids)
 }
 
 /*
+ * sq8 codes of every node, when they are the vectors exactly and the metric
+ * is L2: the graph build then compares codes, the same distances from a
+ * quarter of the bytes.  NULL otherwise, or when they would not fit in
+ * maintenance_work_mem beside the build.
+ */
+static uint8 *
+exact_codes(N2BuildState *bs, bool exact)
+{
+	Size		dims = (Size) bs->params.dims;
+	Size		bytes = (Size) bs->nnodes * dims;
+	uint8	   *codes;
+
+	if (!exact || bs->params.metric != N2_METRIC_L2 || bs->nnodes == 0 ||
+		build_memory(bs, bs->nnodes, bs->upper_lists, bs->nextra) + bytes > bs->budget)
+		return NULL;
+	codes = MemoryContextAllocHuge(bs->buildcxt, bytes);
+	n2_advise_huge(codes, bytes);
+	for (int64 i = 0; i < bs->nnodes; i++)
+	{
+		n2_sq8_encode(bs->vectors + i * dims, bs->params.sq8_lo,
+					  bs->params.sq8_step, codes + i * dims, (int) dims);
+		if ((i & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	ereport(DEBUG1,
+			(errmsg("building n2 index \"%s\" on its exact 8-bit codes",
+					RelationGetRelationName(bs->index))));
+	return codes;
+}
+
+/*
  * Runs the threaded build.  Worker threads only touch the graph; this thread
  * sleeps on its latch, so a cancel or timeout interrupt wakes it at once.
  * Whatever happens, every thread is joined before we return or rethrow.
@@ -711,6 +742,11 @@ flush_nodes(N2BuildState *bs)
 						RelationGetRelationName(bs->index))));
 	PG_TRY();
 	{
+		/* trained first, so that exact codes can stand in for the vectors */
+		bool		exact = n2_storage_train(&bs->params, bs->vectors, bs->nnodes);
+		uint8	   *codes = exact_codes(bs, exact);
+
+		graph.codes = codes;
 		n2_pause_point("build-graph");
 		if (graph.n > 0)
 		{
@@ -720,7 +756,9 @@ flush_nodes(N2BuildState *bs)
 						(errcode(ERRCODE_OUT_OF_MEMORY),
 						 errmsg("out of memory")));
 		}
-		n2_storage_train(&bs->params, bs->vectors, bs->nnodes);
+		graph.codes = NULL;
+		if (codes != NULL)
+			pfree(codes);
 		write_pages(bs, &graph);
 		n2_storage_write(bs->index, &bs->params);
 	}

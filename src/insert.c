@@ -603,7 +603,7 @@ insert_vector_locked(N2InsertState *is, float *v, int dims, const char *keys,
 						(errcode(ERRCODE_INDEX_CORRUPTED),
 						 errmsg("sq8 index \"%s\" holds elements but names no quantizer",
 								RelationGetRelationName(index))));
-			n2_storage_train(&is->params, v, 1);
+			(void) n2_storage_train(&is->params, v, 1);
 			n2_storage_write(index, p);
 		}
 	}

@@ -785,7 +785,7 @@ extern void n2_decode_chunk_code(const N2Params *p, N2VectorChunk vc,
 								 int start, float *out);
 extern float n2_element_distance(N2PageGraph *pg, N2ElementTuple et);
 extern double n2_element_upper_bound(N2PageGraph *pg, N2ElementTuple et);
-extern void n2_storage_train(N2Params *p, const float *vectors, int64 n);
+extern bool n2_storage_train(N2Params *p, const float *vectors, int64 n);
 extern void n2_storage_load(Relation index, const N2MetaPageData *meta,
 							N2Params *p);
 extern void n2_storage_write(Relation index, const N2Params *p);

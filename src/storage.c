@@ -320,11 +320,15 @@ n2_storage_same_vector(N2PageGraph *pg, N2Ref ref, const float *v)
  * Trains sq8's ranges on n vectors (as stored: normalised for angular):
  * each dimension's minimum and maximum.  One vector alone (the first insert
  * into an index built empty) says little about the spread: it gets a range
- * symmetric around zero, twice its largest magnitude wide each way.
+ * symmetric around zero, twice its largest magnitude wide each way.  Returns
+ * whether the codes of these vectors are the vectors exactly: every
+ * dimension constant, or integers at most 255 apart (coded with step 1).
  */
-void
+bool
 n2_storage_train(N2Params *p, const float *vectors, int64 n)
 {
+	bool		exact = false;
+
 	int			dims = p->dims;
 	float	   *vmin;
 	float	   *vmax;
@@ -333,7 +337,7 @@ n2_storage_train(N2Params *p, const float *vectors, int64 n)
 	bool	   *integral = NULL;
 
 	if (p->storage != N2_STORAGE_SQ8 || n == 0 || dims == 0)
-		return;
+		return false;
 	vmin = palloc(sizeof(float) * dims);
 	vmax = palloc(sizeof(float) * dims);
 	lo = palloc(sizeof(float) * dims);
@@ -370,12 +374,18 @@ n2_storage_train(N2Params *p, const float *vectors, int64 n)
 		}
 	}
 	n2_sq8_ranges(vmin, vmax, integral, lo, step, dims);
+	if (integral)
+	{
+		exact = true;
+		for (int d = 0; d < dims && exact; d++)
+			exact = vmin[d] == vmax[d] || (integral[d] && step[d] == 1.0f);
+		pfree(integral);
+	}
 	pfree(vmin);
 	pfree(vmax);
-	if (integral)
-		pfree(integral);
 	p->sq8_lo = lo;
 	p->sq8_step = step;
+	return exact;
 }
 
 static int

@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "hugepage.h"
+#include "quantize.h"
 #include "search.h"
 
 /* pg_attribute_always_inline, for a core without PostgreSQL's headers */
@@ -56,6 +57,7 @@ typedef struct GraphCtx
 {
 	const N2Graph *g;
 	const float *query;
+	const uint8_t *qcode;		/* the query's code in g->codes, or NULL */
 } GraphCtx;
 
 /*
@@ -193,19 +195,33 @@ pack_entry(int level, uint32_t id)
 }
 
 /*
- * Always inlined: GCC splits a static helper whose only effect is a prefetch
- * into a part it deems free of side effects, then drops the calls to it.
+ * Starts loading up to PREFETCH_BYTES from p.  Always inlined: GCC splits a
+ * static helper whose only effect is a prefetch into a part it deems free of
+ * side effects, then drops the calls to it.
  */
 static ALWAYS_INLINE void
-prefetch_vector(const N2Graph *g, N2Ref ref)
+prefetch_bytes(const void *p, size_t bytes)
 {
-	const char *p = (const char *) n2_graph_vector(g, (uint32_t) ref);
-	size_t		bytes = (size_t) g->params.dim * sizeof(float);
-
 	if (bytes > PREFETCH_BYTES)
 		bytes = PREFETCH_BYTES;
 	for (size_t off = 0; off < bytes; off += 64)
-		__builtin_prefetch(p + off);
+		__builtin_prefetch((const char *) p + off);
+}
+
+static ALWAYS_INLINE void
+prefetch_vector(const N2Graph *g, N2Ref ref)
+{
+	prefetch_bytes(n2_graph_vector(g, (uint32_t) ref),
+				   (size_t) g->params.dim * sizeof(float));
+}
+
+/* q's code when the build compares codes (L2 only), else NULL */
+static inline const uint8_t *
+query_code(const N2Graph *g, uint32_t q)
+{
+	if (g->codes == NULL || g->params.metric != N2_METRIC_L2)
+		return NULL;
+	return g->codes + (size_t) q * g->params.dim;
 }
 
 /* N2GraphOps over a graph being built: lists are copied under their lock. */
@@ -253,6 +269,22 @@ graph_distances(void *arg, const N2Ref *refs, int n, float *out)
 	const N2Graph *g = c->g;
 	const float *q = c->query;
 	int			dim = g->params.dim;
+
+	/* exact codes: the same distances from a quarter of the bytes */
+	if (c->qcode != NULL)
+	{
+		float		(*u8_l2sq) (const uint8_t *, const uint8_t *, int) = n2_code_kernels.u8_l2sq;
+
+		for (int i = 0; i < n; i++)
+			__builtin_prefetch(g->codes + (size_t) refs[i] * dim);
+		for (int i = 0; i < n; i++)
+		{
+			if (i + 1 < n)
+				prefetch_bytes(g->codes + (size_t) refs[i + 1] * dim, dim);
+			out[i] = u8_l2sq(g->codes + (size_t) refs[i] * dim, c->qcode, dim);
+		}
+		return;
+	}
 
 	/* every first line now, so that their misses overlap */
 	for (int i = 0; i < n; i++)
@@ -618,6 +650,7 @@ route_node(N2Worker *w, uint32_t q)
 
 	w->ctx.g = g;
 	w->ctx.query = n2_graph_vector(g, q);
+	w->ctx.qcode = query_code(g, q);
 	graph_distances(&w->ctx, &ep, 1, &cur.dist);
 	cur.ref = ep;
 	for (int l = (int) (e >> 32); l >= w->b->route_level; l--)
@@ -644,6 +677,7 @@ insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q,
 
 	w->ctx.g = g;
 	w->ctx.query = n2_graph_vector(g, q);
+	w->ctx.qcode = query_code(g, q);
 	graph_distances(&w->ctx, &ep, 1, &cur.dist);
 	cur.ref = ep;
 
@@ -1289,7 +1323,7 @@ int
 n2_graph_search(const N2Graph *g, N2Search *s, const float *query, int k,
 				int ef, N2Candidate *out)
 {
-	GraphCtx	ctx = {g, query};
+	GraphCtx	ctx = {g, query, NULL};
 	N2Candidate ep;
 	N2Ref		entry = g->entry;
 	int			n;

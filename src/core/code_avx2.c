@@ -269,12 +269,40 @@ sq8_decode_avx2(const uint8_t *code, const float *lo, const float *step,
 		out[i] = fmaf((float) code[i], step[i], lo[i]);
 }
 
+/* 16 codes a step: differences widened to 16 bits, squares summed in pairs */
+static float
+u8_l2sq_avx2(const uint8_t *a, const uint8_t *b, int n)
+{
+	__m256i		s = _mm256_setzero_si256();
+	uint32_t	sum;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256i		d = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (a + i))),
+										 _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (b + i))));
+
+		s = _mm256_add_epi32(s, _mm256_madd_epi16(d, d));
+	}
+	s = _mm256_add_epi32(s, _mm256_srli_si256(s, 8));
+	s = _mm256_add_epi32(s, _mm256_srli_si256(s, 4));
+	sum = (uint32_t) _mm256_extract_epi32(s, 0) + (uint32_t) _mm256_extract_epi32(s, 4);
+	for (; i < n; i++)
+	{
+		int			d = (int) a[i] - (int) b[i];
+
+		sum += (uint32_t) (d * d);
+	}
+	return (float) sum;
+}
+
 const N2CodeKernels n2_code_kernels_avx2 = {
 	.name = "avx2",
 	.f16_l2sq = f16_l2sq_avx2,
 	.f16_dot = f16_dot_avx2,
 	.sq8_l2sq = sq8_l2sq_avx2,
 	.sq8_dot = sq8_dot_avx2,
+	.u8_l2sq = u8_l2sq_avx2,
 	.f16_encode = f16_encode_avx2,
 	.f16_decode = f16_decode_avx2,
 	.sq8_encode = sq8_encode_avx2,

@@ -277,12 +277,38 @@ sq8_decode_avx512(const uint8_t *code, const float *lo, const float *step,
 							  load_sq8_tail(code + i, lo + i, step + i, n - i));
 }
 
+/* 16 codes a step, widened to 32 bits (AVX-512F has no 8- or 16-bit lanes) */
+static float
+u8_l2sq_avx512(const uint8_t *a, const uint8_t *b, int n)
+{
+	__m512i		s = _mm512_setzero_si512();
+	uint32_t	sum;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512i		d = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (a + i))),
+										 _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (b + i))));
+
+		s = _mm512_add_epi32(s, _mm512_mullo_epi32(d, d));
+	}
+	sum = (uint32_t) _mm512_reduce_add_epi32(s);
+	for (; i < n; i++)
+	{
+		int			d = (int) a[i] - (int) b[i];
+
+		sum += (uint32_t) (d * d);
+	}
+	return (float) sum;
+}
+
 const N2CodeKernels n2_code_kernels_avx512 = {
 	.name = "avx512",
 	.f16_l2sq = f16_l2sq_avx512,
 	.f16_dot = f16_dot_avx512,
 	.sq8_l2sq = sq8_l2sq_avx512,
 	.sq8_dot = sq8_dot_avx512,
+	.u8_l2sq = u8_l2sq_avx512,
 	.f16_encode = f16_encode_avx512,
 	.f16_decode = f16_decode_avx512,
 	.sq8_encode = sq8_encode_avx512,

@@ -37,6 +37,13 @@ typedef struct N2Graph
 	N2GraphParams params;
 	uint32_t	n;
 	const float *vectors;		/* n * dim, borrowed; normalised for angular */
+
+	/*
+	 * n * dim 8-bit codes that are the vectors exactly, borrowed, or NULL.
+	 * When set (L2 only), the build's searches compare codes: a quarter of
+	 * the bytes to read.
+	 */
+	const uint8_t *codes;
 	uint8_t    *levels;			/* per node */
 	uint32_t   *links0;			/* n * (1 + max_m0) */
 	uint64_t   *upper_start;	/* per node: offset in upper, level 1 list */

@@ -155,12 +155,27 @@ sq8_dot_scalar(const float *q, const float *lo, const float *step,
 	return sum;
 }
 
+static float
+u8_l2sq_scalar(const uint8_t *a, const uint8_t *b, int n)
+{
+	uint32_t	sum = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		int			d = (int) a[i] - (int) b[i];
+
+		sum += (uint32_t) (d * d);
+	}
+	return (float) sum;
+}
+
 #define SCALAR_CODE_KERNELS \
 	.name = "scalar", \
 	.f16_l2sq = f16_l2sq_scalar, \
 	.f16_dot = f16_dot_scalar, \
 	.sq8_l2sq = sq8_l2sq_scalar, \
 	.sq8_dot = sq8_dot_scalar, \
+	.u8_l2sq = u8_l2sq_scalar, \
 	.f16_encode = f16_encode_scalar, \
 	.f16_decode = f16_decode_scalar, \
 	.sq8_encode = sq8_encode_scalar, \

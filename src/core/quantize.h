@@ -71,6 +71,8 @@ typedef struct N2CodeKernels
 							 const uint8_t *x, int n);
 	float		(*sq8_dot) (const float *q, const float *lo, const float *step,
 							const uint8_t *x, int n);
+	/* sum of (a - b)^2 over two codes, exact below 2^24 */
+	float		(*u8_l2sq) (const uint8_t *a, const uint8_t *b, int n);
 
 	/*
 	 * the coders behind n2_f16_encode and the rest: the same bits at every

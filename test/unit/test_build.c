@@ -2,8 +2,8 @@
  * Copyright (c) 2025-2026, the n2 developers
  * test_build.c
  *		The threaded builder on bigann10k: recall, determinism, merge_level0,
- *		naive selection, other metrics, the grouped insertion order,
- *		cancellation and graph invariants.
+ *		naive selection, other metrics, the grouped insertion order, builds
+ *		on exact 8-bit codes, cancellation and graph invariants.
  */
 #include <dirent.h>
 #include <math.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "quantize.h"
 
 #define K 10
 #define DATASET "bigann10k-128-euclidean"
@@ -254,6 +255,54 @@ test_cancel(void)
 	n2_builder_free(b);
 	n2_graph_free(&g);
 	free(levels);
+}
+
+/* A 1-thread build of the base vectors whose searches compare codes. */
+static bool
+build_on_codes(N2Graph *g, const N2GraphParams *p, const uint8_t *codes)
+{
+	uint8_t    *levels = draw_levels(base.data, base.n, p->dim, p);
+	N2BuildOptions o = {1, false, false, N2_ORDER_AUTO};
+	bool		ok = n2_graph_init(g, p, base.data, base.n, levels) == 0;
+
+	free(levels);
+	if (!ok)
+		return false;
+	g->codes = codes;
+	return n2_build_graph(g, &o) == N2_BUILD_DONE;
+}
+
+/*
+ * SIFT's values are integers from 0 to 255, so they are their own exact
+ * 8-bit codes: a build comparing them makes the float build's graph (every
+ * float sum is exact too).  Codes that are not the vectors make another
+ * graph, which shows the build does compare them.
+ */
+static void
+test_codes(const N2Graph *floats, const N2GraphParams *p)
+{
+	size_t		nv = (size_t) base.n * base.dim;
+	uint8_t    *codes = malloc(nv);
+	bool		integral = true;
+	N2Graph		g;
+
+	n2_code_init();
+	for (size_t i = 0; i < nv; i++)
+	{
+		integral &= base.data[i] == (float) (uint8_t) base.data[i];
+		codes[i] = (uint8_t) base.data[i];
+	}
+	CHECK(integral, "bigann10k's values are integers 0..255");
+	CHECK(build_on_codes(&g, p, codes), "build on exact codes");
+	CHECK(same_graph(&g, floats), "exact codes build the float build's graph");
+	n2_graph_free(&g);
+
+	for (size_t i = 0; i < nv; i++)
+		codes[i] = (uint8_t) (codes[i] / 64);
+	CHECK(build_on_codes(&g, p, codes), "build on coarse codes");
+	CHECK(!same_graph(&g, floats), "coarse codes build another graph");
+	n2_graph_free(&g);
+	free(codes);
 }
 
 /* A build of the first n base vectors in the given order; levels as given. */
@@ -612,6 +661,7 @@ main(void)
 	CHECK(build(&g1b, &p, base.data, base.n, 1, false), "second 1-thread build");
 	CHECK(same_graph(&g1, &g1b), "1-thread builds are identical");
 	n2_graph_free(&g1b);
+	test_codes(&g1, &p);
 
 	CHECK(build(&g2, &p, base.data, base.n, 2, false), "2-thread build");
 	check_invariants(&g2, "2 threads");

@@ -485,6 +485,48 @@ test_lower_bound(void)
 		  "L2 upper: infinite error");
 }
 
+/*
+ * The L2 kernel on two 8-bit codes is exact at every level: the integer sum
+ * of squared differences, checked against a sum in doubles, on random codes
+ * and on the extremes (0 against 255), at every length to 70 (the tails)
+ * and at widths whose sums pass 2^16 and 2^24.
+ */
+static void
+test_u8_l2sq(void)
+{
+	static uint8_t a[4096],
+				b[4096];
+
+	for (int simd = N2_SIMD_SCALAR; simd < N2_SIMD_COUNT; simd++)
+	{
+		const N2CodeKernels *k = n2_code_kernels_for((N2Simd) simd);
+		int			bad = 0;
+
+		if (k == NULL)
+		{
+			printf("code kernels %s: not supported here\n", n2_simd_name((N2Simd) simd));
+			continue;
+		}
+		for (int n = 1; n <= 4096; n += (n < 70 ? 1 : 251))
+		{
+			for (int extreme = 0; extreme < 2; extreme++)
+			{
+				double		want = 0.0;
+
+				for (int d = 0; d < n; d++)
+				{
+					a[d] = extreme ? 0 : (uint8_t) (rand() & 255);
+					b[d] = extreme ? 255 : (uint8_t) (rand() & 255);
+					want += ((double) a[d] - b[d]) * ((double) a[d] - b[d]);
+				}
+				if (k->u8_l2sq(a, b, n) != (float) want)
+					bad++;
+			}
+		}
+		CHECK(bad == 0, "%s u8_l2sq: %d lengths not exact", k->name, bad);
+	}
+}
+
 int
 main(void)
 {
@@ -495,6 +537,7 @@ main(void)
 	test_sq8();
 	test_sq8_integral();
 	test_kernels();
+	test_u8_l2sq();
 	test_coders();
 	test_lower_bound();
 	UNIT_DONE();
