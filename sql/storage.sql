@@ -385,3 +385,19 @@ RESET enable_seqscan;
 SELECT elements FROM n2_index_info('stx_l2');
 SELECT count(*) AS problems FROM n2_verify('stx_l2');
 DROP TABLE stx;
+
+-- The codes take one byte per dimension and row of maintenance_work_mem
+-- beside the build.  110 rows of 2,000 dimensions fit in 1MB without them,
+-- not with them: that build compares vectors; with 2MB, codes.
+CREATE TABLE stb (id int, v vector(2000));
+INSERT INTO stb SELECT i, (SELECT array_agg((hashint4(i * 2000 + d) & 255)::real)
+	FROM generate_series(1, 2000) d)::vector FROM generate_series(1, 110) i;
+SET client_min_messages = debug1;
+SET maintenance_work_mem = '1MB';
+CREATE INDEX stb_idx ON stb USING n2 (v) WITH (storage = sq8, n_threads = 1);
+SET maintenance_work_mem = '2MB';
+REINDEX INDEX stb_idx;
+RESET maintenance_work_mem;
+RESET client_min_messages;
+SELECT count(*) AS problems FROM n2_verify('stb_idx');
+DROP TABLE stb;
