@@ -327,9 +327,8 @@ n2_storage_same_vector(N2PageGraph *pg, N2Ref ref, const float *v)
 bool
 n2_storage_train(N2Params *p, const float *vectors, int64 n)
 {
-	bool		exact = false;
-
 	int			dims = p->dims;
+	bool		exact = false;
 	float	   *vmin;
 	float	   *vmax;
 	float	   *lo;
