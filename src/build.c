@@ -491,6 +491,8 @@ progress_phase(N2BuildPhase phase)
 			return N2_PHASE_BUILD_REVERSE;
 		case N2_BUILD_MERGING:
 			return N2_PHASE_MERGE;
+		case N2_BUILD_RELINKING:
+			return N2_PHASE_RELINK;
 		default:
 			return N2_PHASE_BUILD;
 	}

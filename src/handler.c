@@ -601,6 +601,8 @@ n2_buildphasename(int64 phase)
 			return "building reverse graph";
 		case N2_PHASE_MERGE:
 			return "merging level 0";
+		case N2_PHASE_RELINK:
+			return "relinking weakly linked nodes";
 		case N2_PHASE_WRITE:
 			return "writing pages";
 		case N2_PHASE_INSERT:

@@ -565,6 +565,7 @@ typedef enum N2ScanFallback
 #define N2_PHASE_MERGE			5
 #define N2_PHASE_WRITE			6
 #define N2_PHASE_INSERT			7
+#define N2_PHASE_RELINK			8
 
 /*
  * Heavyweight page lock (block 0 used as a name) serialising graph-shape

@@ -23,6 +23,7 @@ typedef enum N2BuildPhase
 	N2_BUILD_INSERTING,			/* first (forward) build */
 	N2_BUILD_INSERTING_REVERSE, /* merge_level0: second build, reverse order */
 	N2_BUILD_MERGING,			/* merge_level0: merging level-0 lists */
+	N2_BUILD_RELINKING,			/* inserting weakly linked nodes again */
 	N2_BUILD_DONE,
 	N2_BUILD_CANCELLED,
 	N2_BUILD_FAILED
