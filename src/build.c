@@ -631,8 +631,10 @@ run_graph_build(N2BuildState *bs, N2Graph *g)
 			N2BuildPhase phase;
 			uint64		done;
 			uint64		total;
-			bool		finished = n2_builder_poll(builder, &phase, &done, &total);
 
+			/* once finished, the counts are the last phase's: post nothing */
+			if (n2_builder_poll(builder, &phase, &done, &total))
+				break;
 			if (progress_phase(phase) != lastphase)
 			{
 				const int	ids[] = {
@@ -645,8 +647,6 @@ run_graph_build(N2BuildState *bs, N2Graph *g)
 				lastphase = progress_phase(phase);
 			}
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
-			if (finished)
-				break;
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 N2_POLL_MS, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
