@@ -664,12 +664,12 @@ add_link(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t v, uint32_t q,
 }
 
 /*
- * The node where q's descent from the entry point ends on the route level
- * (the entry point itself when the graph has no such level).  Only while
- * nothing above level 0 changes.
+ * The node where q's greedy descent from the forward graph's entry point
+ * ends on to_level (the entry point itself when the graph has none above it).
+ * Points the worker's distance context at q.
  */
-static uint32_t
-route_node(N2Worker *w, uint32_t q)
+static N2Candidate
+descend(N2Worker *w, const N2GraphOps *ops, uint32_t q, int to_level)
 {
 	const N2Graph *g = w->b->g;
 	uint64_t	e = atomic_load(&w->b->entry[0]);
@@ -681,9 +681,19 @@ route_node(N2Worker *w, uint32_t q)
 	w->ctx.qcode = query_code(g, q);
 	graph_distances(&w->ctx, &ep, 1, &cur.dist);
 	cur.ref = ep;
-	for (int l = (int) (e >> 32); l >= w->b->route_level; l--)
-		cur = n2_search_greedy(&w->search, &finished_ops, &w->ctx, cur, l);
-	return (uint32_t) cur.ref;
+	for (int l = (int) (e >> 32); l >= to_level; l--)
+		cur = n2_search_greedy(&w->search, ops, &w->ctx, cur, l);
+	return cur;
+}
+
+/*
+ * The node where q's descent ends on the route level.  Only while nothing
+ * above level 0 changes.
+ */
+static uint32_t
+route_node(N2Worker *w, uint32_t q)
+{
+	return (uint32_t) descend(w, &finished_ops, q, w->b->route_level).ref;
 }
 
 /*
@@ -759,20 +769,9 @@ insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q,
 static bool
 findable(N2Worker *w, uint32_t q, int ef)
 {
-	const N2Graph *g = w->b->g;
-	uint64_t	e = atomic_load(&w->b->entry[0]);
-	N2Candidate cur;
-	N2Ref		ep = (uint32_t) e;
 	int			nw;
 
-	w->ctx.g = g;
-	w->ctx.query = n2_graph_vector(g, q);
-	w->ctx.qcode = query_code(g, q);
-	graph_distances(&w->ctx, &ep, 1, &cur.dist);
-	cur.ref = ep;
-	for (int l = (int) (e >> 32); l > 0; l--)
-		cur = n2_search_greedy(&w->search, &build_ops, &w->ctx, cur, l);
-	w->w[0] = cur;
+	w->w[0] = descend(w, &build_ops, q, 1);
 	nw = n2_search_layer(&w->search, &build_ops, &w->ctx, w->w, 1,
 						 ef < w->b->ef ? ef : w->b->ef, 0, w->w);
 	for (int i = 0; i < nw; i++)
