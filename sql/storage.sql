@@ -356,10 +356,11 @@ RESET enable_seqscan;
 DROP TABLE ste, ste_q, ste_f16;
 DROP FUNCTION ste_hits;
 
--- When every dimension's sq8 codes are its values exactly (integers at most
--- 255 apart, or constant), an L2 build compares codes, which give the same
--- distances from a quarter of the bytes (DEBUG1 says so).  Not for another
--- metric, another storage, or data its codes would round.
+-- When every dimension holds integers at most 255 apart (or one value),
+-- 8-bit codes are the vectors exactly, and an L2 build compares codes, which
+-- give the same distances from a quarter of the bytes (DEBUG1 says so):
+-- sq8's trained codes, or for float4 and float16 codes trained for the build
+-- alone.  Not for another metric, or data the codes would round.
 CREATE TABLE stx (id int, v vector(4));
 INSERT INTO stx SELECT i, ARRAY[i % 7, i % 200 - 100, 3, (i * 7) % 256]::vector
 	FROM generate_series(1, 300) i;
@@ -367,16 +368,28 @@ SET client_min_messages = debug1;
 CREATE INDEX stx_l2 ON stx USING n2 (v) WITH (storage = sq8, n_threads = 1);
 CREATE INDEX stx_cos ON stx USING n2 (v vector_cosine_ops) WITH (storage = sq8, n_threads = 1);
 CREATE INDEX stx_f16 ON stx USING n2 (v) WITH (storage = float16, n_threads = 1);
+CREATE INDEX stx_f4 ON stx USING n2 (v) WITH (n_threads = 1);
 UPDATE stx SET v = '[0.5,0,3,0]' WHERE id = 1;
 REINDEX INDEX stx_l2;
+REINDEX INDEX stx_f4;
 UPDATE stx SET v = '[0,0,3,300]' WHERE id = 1;
 REINDEX INDEX stx_l2;
-RESET client_min_messages;
+REINDEX INDEX stx_f16;
 UPDATE stx SET v = '[1,-99,3,7]' WHERE id = 1;
+REINDEX INDEX stx_f16;
+RESET client_min_messages;
 REINDEX INDEX stx_l2;
-DROP INDEX stx_cos, stx_f16;
--- Every row finds itself first, the index holds all of them, and is sound.
+DROP INDEX stx_cos, stx_f4;
+-- Every row finds itself first through the float16 and the sq8 index, each
+-- holds all of them, and is sound.
 SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM stx ORDER BY v <-> '[1,-99,3,7]' LIMIT 1;
+SELECT count(*) FILTER (WHERE (SELECT s.id FROM stx s ORDER BY s.v <-> t.v LIMIT 1) <> t.id)
+	AS not_first
+FROM stx t;
+SELECT elements FROM n2_index_info('stx_f16');
+SELECT count(*) AS problems FROM n2_verify('stx_f16');
+DROP INDEX stx_f16;
 EXPLAIN (COSTS OFF) SELECT id FROM stx ORDER BY v <-> '[1,-99,3,7]' LIMIT 1;
 SELECT count(*) FILTER (WHERE (SELECT s.id FROM stx s ORDER BY s.v <-> t.v LIMIT 1) <> t.id)
 	AS not_first

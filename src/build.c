@@ -563,34 +563,65 @@ create_layout(N2BuildState *bs, const N2Graph *g, const N2NodeTids *tids)
 	return lo;
 }
 
+/* Whether every value is an integer; stops at the first that is not. */
+static bool
+all_integral(const float *v, Size n)
+{
+	for (Size i = 0; i < n; i++)
+	{
+		if (v[i] != rintf(v[i]))
+			return false;
+	}
+	return true;
+}
+
 /*
- * sq8 codes of every node, when they are the vectors exactly and the metric
+ * 8-bit codes of every node, when they are the vectors exactly and the metric
  * is L2: the graph build then compares codes, the same distances from a
- * quarter of the bytes.  NULL otherwise, or when they would not fit in
- * maintenance_work_mem beside the build.
+ * quarter of the bytes.  sq8 has its trained ranges; the other storages
+ * train a quantizer for the build alone, on integer data (pixels, SIFT).
+ * NULL otherwise, or when they would not fit in maintenance_work_mem beside
+ * the build.
  */
 static uint8 *
-exact_codes(N2BuildState *bs, bool exact)
+exact_codes(N2BuildState *bs, bool trained_exact)
 {
 	Size		dims = (Size) bs->params.dims;
 	Size		bytes = (Size) bs->nnodes * dims;
-	uint8	   *codes;
+	N2Params	tp = bs->params;
+	bool		exact = trained_exact;
+	uint8	   *codes = NULL;
 
-	if (!exact || bs->params.metric != N2_METRIC_L2 || bs->nnodes == 0 ||
+	if (bs->params.metric != N2_METRIC_L2 || bs->nnodes == 0 ||
 		build_memory(bs, bs->nnodes, bs->upper_lists, bs->nextra) + bytes > bs->budget)
 		return NULL;
-	codes = MemoryContextAllocHuge(bs->buildcxt, bytes);
-	n2_advise_huge(codes, bytes);
-	for (int64 i = 0; i < bs->nnodes; i++)
+	if (bs->params.storage != N2_STORAGE_SQ8)
 	{
-		n2_sq8_encode(bs->vectors + i * dims, bs->params.sq8_lo,
-					  bs->params.sq8_step, codes + i * dims, (int) dims);
-		if ((i & 4095) == 0)
-			CHECK_FOR_INTERRUPTS();
+		if (!all_integral(bs->vectors, bytes))
+			return NULL;
+		tp.storage = N2_STORAGE_SQ8;
+		exact = n2_storage_train(&tp, bs->vectors, bs->nnodes);
 	}
-	ereport(DEBUG1,
-			(errmsg("building n2 index \"%s\" on its exact 8-bit codes",
-					RelationGetRelationName(bs->index))));
+	if (exact)
+	{
+		codes = MemoryContextAllocHuge(bs->buildcxt, bytes);
+		n2_advise_huge(codes, bytes);
+		for (int64 i = 0; i < bs->nnodes; i++)
+		{
+			n2_sq8_encode(bs->vectors + i * dims, tp.sq8_lo, tp.sq8_step,
+						  codes + i * dims, (int) dims);
+			if ((i & 4095) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+		ereport(DEBUG1,
+				(errmsg("building n2 index \"%s\" on exact 8-bit codes of its vectors",
+						RelationGetRelationName(bs->index))));
+	}
+	if (bs->params.storage != N2_STORAGE_SQ8 && tp.sq8_lo != NULL)
+	{
+		pfree(unconstify(float *, tp.sq8_lo));
+		pfree(unconstify(float *, tp.sq8_step));
+	}
 	return codes;
 }
 

@@ -252,7 +252,7 @@ $node->safe_psql('postgres', q{
 		CREATE INDEX CONCURRENTLY x_idx ON x USING n2 (embedding vector_l2_ops) WITH (m = 4, ef_construction = 32, storage = sq8)},
 		stdout => \$out, stderr => \$err, on_error_die => 1);
 	my $after = $node->safe_psql('postgres', 'SELECT last_value FROM x_ids');
-	like($err, qr/building n2 index "x_idx" on its exact 8-bit codes/,
+	like($err, qr/building n2 index "x_idx" on exact 8-bit codes of its vectors/,
 		'x: CREATE INDEX CONCURRENTLY built on exact codes');
 	ok($h->finish, 'inserts and deletes on x during CREATE INDEX CONCURRENTLY succeeded')
 	  or diag slurp_file($node->basedir . '/exact_inserts.err');

@@ -395,12 +395,17 @@ static const N2GraphOps finished_ops = {
 	plain_neighbors, graph_distances, NULL, prefetch_links
 };
 
-/* Every node-to-node distance of the build. */
+/* Every node-to-node distance of the build, from the exact codes if set. */
 static float
 node_distance(const N2Graph *g, uint32_t a, uint32_t b)
 {
+	int			dim = g->params.dim;
+
+	if (g->codes != NULL && g->params.metric == N2_METRIC_L2)
+		return n2_code_kernels.u8_l2sq(g->codes + (size_t) a * dim,
+									   g->codes + (size_t) b * dim, dim);
 	return n2_metric_distance(g->params.metric, n2_graph_vector(g, a),
-							  n2_graph_vector(g, b), g->params.dim);
+							  n2_graph_vector(g, b), dim);
 }
 
 static float
