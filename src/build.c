@@ -91,6 +91,7 @@ typedef struct N2BuildState
 	int64		capnodes;
 	uint64		upper_lists;	/* sum of the levels */
 	N2Prefault *prefault;		/* faulting vectors in ahead of the scan */
+	N2Ranges	ranges;			/* of the nodes' vectors, for sq8 and codes */
 
 	/*
 	 * filter keys (indexes with filter columns): node i's are keys[keyoff[i]
@@ -168,6 +169,13 @@ node_bytes(const N2BuildState *bs, int64 n)
 					   (bs->has_keys ? sizeof(uint32) : 0));
 }
 
+/* Bytes of the ranges of the nodes' vectors. */
+static Size
+ranges_bytes(const N2BuildState *bs)
+{
+	return (Size) bs->params.dims * (2 * sizeof(float) + sizeof(bool));
+}
+
 /*
  * Peak bytes of building the graph of n nodes whose levels add up to
  * upper_lists, with nextra extra TIDs.  The dedup hash is freed first; the
@@ -186,15 +194,16 @@ build_memory(const N2BuildState *bs, int64 n, uint64 upper_lists, int64 nextra)
 	after = Max(n2_builder_memory(&gp, n, upper_lists, &opts),
 				Max(n2_graph_connect_orphans_memory(n, gp.max_m0),
 					n2_layout_memory(n)));
-	return node_bytes(bs, n) + bs->keycap + (Size) nextra * sizeof(N2ExtraTid) +
+	return node_bytes(bs, n) + ranges_bytes(bs) + bs->keycap +
+		(Size) nextra * sizeof(N2ExtraTid) +
 		n2_graph_memory(&gp, n, upper_lists) + after;
 }
 
-/* Bytes held while scanning: node arrays, extra TIDs and dedup hash. */
+/* Bytes held while scanning: node arrays, ranges, extra TIDs, dedup hash. */
 static Size
 scan_memory(const N2BuildState *bs)
 {
-	return node_bytes(bs, bs->nnodes) + bs->keycap +
+	return node_bytes(bs, bs->nnodes) + ranges_bytes(bs) + bs->keycap +
 		(Size) bs->nextra * sizeof(N2ExtraTid) +
 		(Size) bs->nslots * sizeof(uint32);
 }
@@ -431,6 +440,15 @@ collect(N2BuildState *bs, const float *v, const char *keys, int keylen,
 	}
 
 	memcpy(bs->vectors + (Size) bs->nnodes * dims, v, sizeof(float) * dims);
+	/* ranges while the vector is in cache, not in a pass over all of them */
+	if (bs->ranges.vmin == NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(bs->buildcxt);
+
+		n2_ranges_init(&bs->ranges, dims);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	n2_ranges_add(&bs->ranges, v);
 	n2_prefault_progress(bs->prefault, sizeof(float) * dims * (bs->nnodes + 1));
 	bs->first[bs->nnodes] = *tid;
 	bs->levels[bs->nnodes] = (uint8) level;
@@ -563,23 +581,11 @@ create_layout(N2BuildState *bs, const N2Graph *g, const N2NodeTids *tids)
 	return lo;
 }
 
-/* Whether every value is an integer; stops at the first that is not. */
-static bool
-all_integral(const float *v, Size n)
-{
-	for (Size i = 0; i < n; i++)
-	{
-		if (v[i] != rintf(v[i]))
-			return false;
-	}
-	return true;
-}
-
 /*
  * 8-bit codes of every node, when they are the vectors exactly and the metric
  * is L2: the graph build then compares codes, the same distances from a
  * quarter of the bytes.  sq8 has its trained ranges; the other storages
- * train a quantizer for the build alone, on integer data (pixels, SIFT).
+ * train a quantizer for the build alone, from the same ranges.
  * NULL otherwise, or when they would not fit in maintenance_work_mem beside
  * the build.
  */
@@ -597,10 +603,8 @@ exact_codes(N2BuildState *bs, bool trained_exact)
 		return NULL;
 	if (bs->params.storage != N2_STORAGE_SQ8)
 	{
-		if (!all_integral(bs->vectors, bytes))
-			return NULL;
 		tp.storage = N2_STORAGE_SQ8;
-		exact = n2_storage_train(&tp, bs->vectors, bs->nnodes);
+		exact = n2_storage_train_ranges(&tp, &bs->ranges);
 	}
 	if (exact)
 	{
@@ -776,7 +780,7 @@ flush_nodes(N2BuildState *bs)
 	PG_TRY();
 	{
 		/* trained first, so that exact codes can stand in for the vectors */
-		bool		exact = n2_storage_train(&bs->params, bs->vectors, bs->nnodes);
+		bool		exact = n2_storage_train_ranges(&bs->params, &bs->ranges);
 		uint8	   *codes = exact_codes(bs, exact);
 
 		graph.codes = codes;
@@ -809,6 +813,8 @@ flush_nodes(N2BuildState *bs)
 	}
 	if (bs->extra)
 		pfree(bs->extra);
+	if (bs->ranges.vmin)
+		n2_ranges_free(&bs->ranges);
 	if (bs->keys)
 		pfree(bs->keys);
 	if (bs->keyoff)

@@ -414,6 +414,19 @@ typedef struct N2Params
 	const float *sq8_step;		/* trained */
 } N2Params;
 
+/*
+ * What sq8 trains on: each dimension's range over n vectors, and whether it
+ * held only integers.
+ */
+typedef struct N2Ranges
+{
+	int64		n;
+	int			dims;
+	float	   *vmin;
+	float	   *vmax;
+	bool	   *integral;
+} N2Ranges;
+
 /* Geometry of element tuples for an index (derived from N2Params). */
 static inline int
 n2_links_count(const N2Params *p, int level)
@@ -786,6 +799,10 @@ extern void n2_decode_chunk_code(const N2Params *p, N2VectorChunk vc,
 								 int start, float *out);
 extern float n2_element_distance(N2PageGraph *pg, N2ElementTuple et);
 extern double n2_element_upper_bound(N2PageGraph *pg, N2ElementTuple et);
+extern void n2_ranges_init(N2Ranges *r, int dims);
+extern void n2_ranges_add(N2Ranges *r, const float *v);
+extern void n2_ranges_free(N2Ranges *r);
+extern bool n2_storage_train_ranges(N2Params *p, const N2Ranges *r);
 extern bool n2_storage_train(N2Params *p, const float *vectors, int64 n);
 extern void n2_storage_load(Relation index, const N2MetaPageData *meta,
 							N2Params *p);

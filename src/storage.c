@@ -316,16 +316,51 @@ n2_storage_same_vector(N2PageGraph *pg, N2Ref ref, const float *v)
 	return same;
 }
 
+/* Ranges over no vectors yet, for dims dimensions, in CurrentMemoryContext. */
+void
+n2_ranges_init(N2Ranges *r, int dims)
+{
+	r->n = 0;
+	r->dims = dims;
+	r->vmin = palloc(sizeof(float) * dims);
+	r->vmax = palloc(sizeof(float) * dims);
+	r->integral = palloc(sizeof(bool) * dims);
+	for (int d = 0; d < dims; d++)
+	{
+		r->vmin[d] = INFINITY;
+		r->vmax[d] = -INFINITY;
+	}
+	memset(r->integral, true, sizeof(bool) * dims);
+}
+
+void
+n2_ranges_add(N2Ranges *r, const float *v)
+{
+	n2_sq8_observe(v, r->vmin, r->vmax, r->integral, r->dims);
+	r->n++;
+}
+
+void
+n2_ranges_free(N2Ranges *r)
+{
+	pfree(r->vmin);
+	pfree(r->vmax);
+	pfree(r->integral);
+	r->vmin = r->vmax = NULL;
+	r->integral = NULL;
+}
+
 /*
- * Trains sq8's ranges on n vectors (as stored: normalised for angular):
- * each dimension's minimum and maximum.  One vector alone (the first insert
- * into an index built empty) says little about the spread: it gets a range
- * symmetric around zero, twice its largest magnitude wide each way.  Returns
- * whether the codes of these vectors are the vectors exactly: every
- * dimension constant, or integers at most 255 apart (coded with step 1).
+ * Trains sq8's ranges on the vectors r has seen (as stored: normalised for
+ * angular): each dimension's minimum and maximum.  One vector alone (the
+ * first insert into an index built empty) says little about the spread: it
+ * gets a range symmetric around zero, twice its largest magnitude wide each
+ * way.  Returns whether the codes of these vectors are the vectors exactly:
+ * every dimension constant, or integers at most 255 apart (coded with step
+ * 1).
  */
 bool
-n2_storage_train(N2Params *p, const float *vectors, int64 n)
+n2_storage_train_ranges(N2Params *p, const N2Ranges *r)
 {
 	int			dims = p->dims;
 	bool		exact = false;
@@ -333,57 +368,57 @@ n2_storage_train(N2Params *p, const float *vectors, int64 n)
 	float	   *vmax;
 	float	   *lo;
 	float	   *step;
-	bool	   *integral = NULL;
 
-	if (p->storage != N2_STORAGE_SQ8 || n == 0 || dims == 0)
+	if (p->storage != N2_STORAGE_SQ8 || r->n == 0 || dims == 0)
 		return false;
-	vmin = palloc(sizeof(float) * dims);
-	vmax = palloc(sizeof(float) * dims);
+	Assert(r->dims == dims);
 	lo = palloc(sizeof(float) * dims);
 	step = palloc(sizeof(float) * dims);
-	if (n == 1)
+	if (r->n == 1)
 	{
 		float		a = 0.0f;
 
+		vmin = palloc(sizeof(float) * dims);
+		vmax = palloc(sizeof(float) * dims);
 		for (int d = 0; d < dims; d++)
-			a = Max(a, fabsf(vectors[d]));
+			a = Max(a, fabsf(r->vmin[d]));
 		a = a > 0.0f ? 2.0f * a : 1.0f;
 		for (int d = 0; d < dims; d++)
 		{
 			vmin[d] = -a;
 			vmax[d] = a;
 		}
+		n2_sq8_ranges(vmin, vmax, NULL, lo, step, dims);
+		pfree(vmin);
+		pfree(vmax);
 	}
 	else
 	{
-		memcpy(vmin, vectors, sizeof(float) * dims);
-		memcpy(vmax, vectors, sizeof(float) * dims);
-		integral = palloc(sizeof(bool) * dims);
-		memset(integral, true, sizeof(bool) * dims);
-		for (int64 i = 0; i < n; i++)
-		{
-			const float *v = vectors + i * dims;
-
-			for (int d = 0; d < dims; d++)
-			{
-				vmin[d] = Min(vmin[d], v[d]);
-				vmax[d] = Max(vmax[d], v[d]);
-				integral[d] &= v[d] == rintf(v[d]);
-			}
-		}
-	}
-	n2_sq8_ranges(vmin, vmax, integral, lo, step, dims);
-	if (integral)
-	{
+		n2_sq8_ranges(r->vmin, r->vmax, r->integral, lo, step, dims);
 		exact = true;
 		for (int d = 0; d < dims && exact; d++)
-			exact = vmin[d] == vmax[d] || (integral[d] && step[d] == 1.0f);
-		pfree(integral);
+			exact = r->vmin[d] == r->vmax[d] ||
+				(r->integral[d] && step[d] == 1.0f);
 	}
-	pfree(vmin);
-	pfree(vmax);
 	p->sq8_lo = lo;
 	p->sq8_step = step;
+	return exact;
+}
+
+/* n2_storage_train_ranges over n vectors. */
+bool
+n2_storage_train(N2Params *p, const float *vectors, int64 n)
+{
+	N2Ranges	r;
+	bool		exact;
+
+	if (p->storage != N2_STORAGE_SQ8 || n == 0 || p->dims == 0)
+		return false;
+	n2_ranges_init(&r, p->dims);
+	for (int64 i = 0; i < n; i++)
+		n2_ranges_add(&r, vectors + i * p->dims);
+	exact = n2_storage_train_ranges(p, &r);
+	n2_ranges_free(&r);
 	return exact;
 }
 

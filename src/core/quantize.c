@@ -38,6 +38,32 @@ f16_decode_scalar(const uint16_t *code, float *out, int n)
 }
 
 /*
+ * Whether x is an integer, without rintf, a libm call unless SSE4.1 is
+ * assumed: below 2^23 adding and taking away 2^23 rounds to an integer, and
+ * every float from 2^23 up is one.
+ */
+static inline bool
+is_integer(float x)
+{
+	float		t = fabsf(x);
+
+	return !(t < 0x1.0p23f) || (t + 0x1.0p23f) - 0x1.0p23f == t;
+}
+
+void
+n2_sq8_observe(const float *v, float *vmin, float *vmax, bool *integral, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		float		x = v[i];
+
+		vmin[i] = x < vmin[i] ? x : vmin[i];
+		vmax[i] = x > vmax[i] ? x : vmax[i];
+		integral[i] &= is_integer(x);
+	}
+}
+
+/*
  * A dimension whose values were all equal gets step 0: every code is lo.
  * One that held only integers, at most 255 apart, gets step 1, which codes
  * each of them exactly (8-bit pixels, SIFT, int8 embeddings), where an even

@@ -48,6 +48,15 @@ extern void n2_f16_encode(const float *v, uint16_t *out, int n);
 extern void n2_f16_decode(const uint16_t *code, float *out, int n);
 
 /*
+ * Widens each of n dimensions' [vmin[d], vmax[d]] to v[d], and clears
+ * integral[d] when v[d] is not an integer.  Start from vmin = +inf,
+ * vmax = -inf and integral all true.  Vectorizes: it runs on every row a
+ * build collects.
+ */
+extern void n2_sq8_observe(const float *v, float *vmin, float *vmax,
+						   bool *integral, int n);
+
+/*
  * sq8: per-dimension ranges, lo[d] .. lo[d] + 255 * step[d]; integral
  * (NULL: none) says which dimensions held only integers
  */

@@ -138,6 +138,64 @@ close_enough(float got, float want, double scale)
 }
 
 /*
+ * n2_sq8_observe keeps each dimension's minimum and maximum and whether all
+ * its values were integers, as rintf judges them, around and beyond 2^23 and
+ * for both zeros.
+ */
+static void
+test_sq8_observe(void)
+{
+	enum
+	{
+		D = 8,
+		N = 9
+	};
+	const float rows[N][D] = {
+		{0.0f, 1.0f, -3.0f, 8388607.0f, 1e30f, 0.5f, -0.0f, 2.0f},
+		{255.0f, 7.0f, -2.0f, 8388608.0f, -1e30f, 1.0f, 0.0f, 2.0f},
+		{3.0f, 0.25f, -128.0f, 16777216.0f, 4.0f, 2.0f, 0.0f, 2.0f},
+		{1.0f, 2.0f, 5.0f, 8388606.0f, 2.0f, 3.0f, -0.0f, 2.0f},
+		{2.0f, 3.0f, 6.0f, 8388605.0f, 1.0f, 4.0f, 0.0f, 2.0f},
+		{4.0f, 4.0f, 7.0f, 8388604.0f, 0.0f, 5.0f, 0.0f, 2.0f},
+		{5.0f, 5.0f, 8.0f, 8388603.0f, -1.0f, 6.0f, 0.0f, 2.0f},
+		{6.0f, 6.0f, 9.0f, 8388602.0f, -2.0f, 7.0f, 0.0f, 2.0f},
+		{7.0f, 8388607.5f - 8388000.0f, -8388607.5f, 8388601.0f, -3.0f, 8.0f, 0.0f, 2.0f},
+	};
+	float		vmin[D],
+				vmax[D];
+	bool		integral[D];
+	int			bad = 0;
+
+	for (int d = 0; d < D; d++)
+	{
+		vmin[d] = INFINITY;
+		vmax[d] = -INFINITY;
+		integral[d] = true;
+	}
+	for (int i = 0; i < N; i++)
+		n2_sq8_observe(rows[i], vmin, vmax, integral, D);
+	for (int d = 0; d < D; d++)
+	{
+		float		lo = INFINITY,
+					hi = -INFINITY;
+		bool		whole = true;
+
+		for (int i = 0; i < N; i++)
+		{
+			lo = fminf(lo, rows[i][d]);
+			hi = fmaxf(hi, rows[i][d]);
+			whole &= rows[i][d] == rintf(rows[i][d]);
+		}
+		if (vmin[d] != lo || vmax[d] != hi || integral[d] != whole)
+			bad++;
+	}
+	CHECK(bad == 0, "ranges and integrality as a plain loop finds them (%d dimensions differ)",
+		  bad);
+	CHECK(!integral[1] && !integral[2] && !integral[5] && integral[3] && integral[4] &&
+		  integral[6], "fractions found, large and zero values integral");
+}
+
+/*
  * Dimensions that held only integers at most 255 apart get step 1 and code
  * every integer in range exactly, also far from zero; the others, and any
  * dimension when no flags are given, split their range evenly.
@@ -535,6 +593,7 @@ main(void)
 	printf("code kernels in use: %s\n", n2_code_kernels.name);
 	test_half();
 	test_sq8();
+	test_sq8_observe();
 	test_sq8_integral();
 	test_kernels();
 	test_u8_l2sq();
