@@ -42,12 +42,14 @@ f16_decode_scalar(const uint16_t *code, float *out, int n)
  * assumed: below 2^23 adding and taking away 2^23 rounds to an integer, and
  * every float from 2^23 up is one.
  */
+#define TWO_TO_23	8388608.0f
+
 static inline bool
 is_integer(float x)
 {
 	float		t = fabsf(x);
 
-	return !(t < 0x1.0p23f) || (t + 0x1.0p23f) - 0x1.0p23f == t;
+	return !(t < TWO_TO_23) || (t + TWO_TO_23) - TWO_TO_23 == t;
 }
 
 void
