@@ -44,7 +44,7 @@ typedef struct MemoSlot
 	Size		cap;			/* allocated bytes of key, reused */
 	char	   *key;			/* the row vector's stored bytes */
 	double		dist;
-}			MemoSlot;
+} MemoSlot;
 
 static int	memo_users = 0;
 static MemoryContext memo_cxt = NULL;
