@@ -48,7 +48,7 @@ $(OBJS): $(wildcard src/*.h src/core/*.h)
 src/core/distance_avx2.o: CFLAGS += -mavx2 -mfma
 src/core/distance_avx512.o: CFLAGS += -mavx512f -mavx2 -mfma
 src/core/code_avx2.o: CFLAGS += -mavx2 -mfma -mf16c
-src/core/code_avx512.o: CFLAGS += -mavx512f -mavx2 -mfma -mf16c
+src/core/code_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx2 -mfma -mf16c
 
 $(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard src/sql/*.sql))
 	cat $^ > $@
@@ -65,7 +65,7 @@ test/unit/build/core/%.o: src/core/%.c $(wildcard src/core/*.h)
 test/unit/build/core/distance_avx2.o: UNIT_CFLAGS += -mavx2 -mfma
 test/unit/build/core/distance_avx512.o: UNIT_CFLAGS += -mavx512f -mavx2 -mfma
 test/unit/build/core/code_avx2.o: UNIT_CFLAGS += -mavx2 -mfma -mf16c
-test/unit/build/core/code_avx512.o: UNIT_CFLAGS += -mavx512f -mavx2 -mfma -mf16c
+test/unit/build/core/code_avx512.o: UNIT_CFLAGS += -mavx512f -mavx512bw -mavx2 -mfma -mf16c
 
 test/unit/build/%: test/unit/%.c $(wildcard test/unit/*.h) $(UNIT_CORE_OBJS)
 	@mkdir -p $(dir $@)

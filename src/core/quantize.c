@@ -242,7 +242,7 @@ n2_sq8_decode(const uint8_t *code, const float *lo, const float *step,
 /*
  * The AVX2 variant also converts halves with F16C, which every AVX2 CPU
  * has but which libgcc's check list does not name: ask CPUID (leaf 1,
- * ECX bit 29).  AVX-512F implies it.
+ * ECX bit 29).  AVX-512F implies it; the AVX-512 variant needs BW too.
  */
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -259,9 +259,21 @@ cpu_has_f16c(void)
 		return 0;
 	return (c & (1u << 29)) != 0;
 }
+
+static int
+cpu_has_avx512bw(void)
+{
+	return __builtin_cpu_supports("avx512bw");
+}
 #else
 static int
 cpu_has_f16c(void)
+{
+	return 0;
+}
+
+static int
+cpu_has_avx512bw(void)
 {
 	return 0;
 }
@@ -281,6 +293,8 @@ n2_code_kernels_for(N2Simd simd)
 			break;
 		case N2_SIMD_AVX512:
 			k = &n2_code_kernels_avx512;
+			if (!cpu_has_avx512bw())
+				return NULL;
 			break;
 		default:
 			return NULL;
