@@ -91,7 +91,7 @@ typedef struct N2BuildState
 	int64		capnodes;
 	uint64		upper_lists;	/* sum of the levels */
 	N2Prefault *prefault;		/* faulting vectors in ahead of the scan */
-	N2Ranges	ranges;			/* of the nodes' vectors, for sq8 and codes */
+	N2Ranges	ranges;			/* of the nodes' vectors, for sq8 and L2 codes */
 
 	/*
 	 * filter keys (indexes with filter columns): node i's are keys[keyoff[i]
@@ -169,10 +169,19 @@ node_bytes(const N2BuildState *bs, int64 n)
 					   (bs->has_keys ? sizeof(uint32) : 0));
 }
 
+/* Whether the scan gathers the ranges: sq8 trains on them, L2 codes need them. */
+static bool
+wants_ranges(const N2BuildState *bs)
+{
+	return bs->params.storage == N2_STORAGE_SQ8 || bs->params.metric == N2_METRIC_L2;
+}
+
 /* Bytes of the ranges of the nodes' vectors. */
 static Size
 ranges_bytes(const N2BuildState *bs)
 {
+	if (!wants_ranges(bs))
+		return 0;
 	return (Size) bs->params.dims * (2 * sizeof(float) + sizeof(bool));
 }
 
@@ -441,14 +450,17 @@ collect(N2BuildState *bs, const float *v, const char *keys, int keylen,
 
 	memcpy(bs->vectors + (Size) bs->nnodes * dims, v, sizeof(float) * dims);
 	/* ranges while the vector is in cache, not in a pass over all of them */
-	if (bs->ranges.vmin == NULL)
+	if (wants_ranges(bs))
 	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(bs->buildcxt);
+		if (bs->ranges.vmin == NULL)
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(bs->buildcxt);
 
-		n2_ranges_init(&bs->ranges, dims);
-		MemoryContextSwitchTo(oldcxt);
+			n2_ranges_init(&bs->ranges, dims);
+			MemoryContextSwitchTo(oldcxt);
+		}
+		n2_ranges_add(&bs->ranges, v);
 	}
-	n2_ranges_add(&bs->ranges, v);
 	n2_prefault_progress(bs->prefault, sizeof(float) * dims * (bs->nnodes + 1));
 	bs->first[bs->nnodes] = *tid;
 	bs->levels[bs->nnodes] = (uint8) level;
