@@ -420,5 +420,9 @@ SET n2.scan_mem_multiplier = 0.5;
 SET n2.build_threads = -1;
 SET n2.build_threads = 257;
 SET n2.no_such_setting = 1;
+-- n2.simd names the kernels this server chose (the CPU decides which); it is
+-- read only.
+SELECT current_setting('n2.simd') ~ '^(scalar|avx2|avx512)(, codes (scalar|avx2))?$' AS known_kernels;
+SET n2.simd = 'scalar';
 
 DROP TABLE pts, qs, withnulls, zeros, dups, grow, unlogged_pts, arr, arr_mixed, anydim;

@@ -52,6 +52,7 @@ int			n2_pause_key = 0x6E32;
 int			n2_mark_cache_limit = 0;
 int			n2_link4_max_blocks = 0;
 int			n2_link3_max_blocks = 0;
+static char *n2_simd = NULL;
 
 static relopt_kind n2_relopt_kind;
 static object_access_hook_type prev_object_access_hook = NULL;
@@ -113,8 +114,19 @@ static const struct config_enum_entry n2_fallback_values[] = {
 void
 _PG_init(void)
 {
+	char	   *simd_shown;
+
 	n2_distance_init();
 	n2_code_init();
+	/* what they chose, for SHOW n2.simd */
+	{
+		const char *dist = n2_simd_name(n2_simd_active());
+
+		if (strcmp(dist, n2_code_kernels.name) == 0)
+			simd_shown = pstrdup(dist);
+		else
+			simd_shown = psprintf("%s, codes %s", dist, n2_code_kernels.name);
+	}
 	n2_install_planner_hook();
 	n2_install_filter_hooks();
 
@@ -260,6 +272,15 @@ _PG_init(void)
 							&n2_link3_max_blocks, 0, 0, INT_MAX,
 							PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("n2.simd",
+							   "SIMD kernels n2 uses in this server.",
+							   "The distance kernels' level, and the code "
+							   "kernels' when it is lower.  N2_SIMD in the "
+							   "server's environment caps both.",
+							   &n2_simd, simd_shown, PGC_INTERNAL,
+							   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("n2");
 

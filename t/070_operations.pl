@@ -1,7 +1,8 @@
 # Operations on n2 indexes: REINDEX, REINDEX CONCURRENTLY, CREATE INDEX
 # CONCURRENTLY while inserts run, pg_dump / pg_restore keeping reloptions and
 # answers, partitioned tables (Merge Append of per-partition n2 scans, exact
-# answers), unlogged tables, and the plan a session makes while n2 loads.
+# answers), unlogged tables, the plan a session makes while n2 loads, and
+# the N2_SIMD cap that n2.simd shows.
 use strict;
 use warnings;
 
@@ -190,6 +191,19 @@ recall_ok($node, 'ulog', 'unlogged index after a clean restart');
 	is($node->safe_psql('restored', "SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING n2%'"),
 		$node->safe_psql('postgres', "SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING n2%'"),
 		'restored: every n2 index');
+}
+
+# N2_SIMD in the server's environment caps the kernels n2 chooses, and
+# n2.simd says which it chose; the index answers as well with either.
+{
+	my $best = $node->safe_psql('postgres', "LOAD 'n2'; SHOW n2.simd");
+	local $ENV{N2_SIMD} = 'scalar';
+	$node->restart;
+	is($node->safe_psql('postgres', "LOAD 'n2'; SHOW n2.simd"), 'scalar', 'N2_SIMD=scalar: n2.simd is scalar');
+	recall_ok($node, 'items', 'scalar kernels');
+	delete $ENV{N2_SIMD};
+	$node->restart;
+	is($node->safe_psql('postgres', "LOAD 'n2'; SHOW n2.simd"), $best, "without N2_SIMD: n2.simd is $best again");
 }
 
 note sprintf('total %ds', time - $t0);
