@@ -92,6 +92,7 @@ typedef struct N2BuildState
 	uint64		upper_lists;	/* sum of the levels */
 	N2Prefault *prefault;		/* faulting vectors in ahead of the scan */
 	N2Ranges	ranges;			/* of the nodes' vectors, for sq8 and L2 codes */
+	bool		fractional;		/* a vector held a value not an integer */
 
 	/*
 	 * filter keys (indexes with filter columns): node i's are keys[keyoff[i]
@@ -169,11 +170,25 @@ node_bytes(const N2BuildState *bs, int64 n)
 					   (bs->has_keys ? sizeof(uint32) : 0));
 }
 
-/* Whether the scan gathers the ranges: sq8 trains on them, L2 codes need them. */
+/*
+ * Whether the scan may gather the ranges (their bytes are counted from the
+ * start): sq8 trains on them, L2 codes need them.
+ */
 static bool
 wants_ranges(const N2BuildState *bs)
 {
 	return bs->params.storage == N2_STORAGE_SQ8 || bs->params.metric == N2_METRIC_L2;
+}
+
+/*
+ * Whether the scan still gathers them: float4 and float16 need them only for
+ * exact codes, which one value that is not an integer rules out.
+ */
+static bool
+gathering_ranges(const N2BuildState *bs)
+{
+	return bs->params.storage == N2_STORAGE_SQ8 ||
+		(bs->params.metric == N2_METRIC_L2 && !bs->fractional);
 }
 
 /* Bytes of the ranges of the nodes' vectors. */
@@ -450,7 +465,7 @@ collect(N2BuildState *bs, const float *v, const char *keys, int keylen,
 
 	memcpy(bs->vectors + (Size) bs->nnodes * dims, v, sizeof(float) * dims);
 	/* ranges while the vector is in cache, not in a pass over all of them */
-	if (wants_ranges(bs))
+	if (gathering_ranges(bs))
 	{
 		if (bs->ranges.vmin == NULL)
 		{
@@ -459,7 +474,8 @@ collect(N2BuildState *bs, const float *v, const char *keys, int keylen,
 			n2_ranges_init(&bs->ranges, dims);
 			MemoryContextSwitchTo(oldcxt);
 		}
-		n2_ranges_add(&bs->ranges, v);
+		if (!n2_ranges_add(&bs->ranges, v))
+			bs->fractional = true;
 	}
 	n2_prefault_progress(bs->prefault, sizeof(float) * dims * (bs->nnodes + 1));
 	bs->first[bs->nnodes] = *tid;
@@ -615,6 +631,9 @@ exact_codes(N2BuildState *bs, bool trained_exact)
 		return NULL;
 	if (bs->params.storage != N2_STORAGE_SQ8)
 	{
+		/* its ranges stopped at the first value not an integer */
+		if (bs->fractional)
+			return NULL;
 		tp.storage = N2_STORAGE_SQ8;
 		exact = n2_storage_train_ranges(&tp, &bs->ranges);
 	}

@@ -800,7 +800,7 @@ extern void n2_decode_chunk_code(const N2Params *p, N2VectorChunk vc,
 extern float n2_element_distance(N2PageGraph *pg, N2ElementTuple et);
 extern double n2_element_upper_bound(N2PageGraph *pg, N2ElementTuple et);
 extern void n2_ranges_init(N2Ranges *r, int dims);
-extern void n2_ranges_add(N2Ranges *r, const float *v);
+extern bool n2_ranges_add(N2Ranges *r, const float *v);
 extern void n2_ranges_free(N2Ranges *r);
 extern bool n2_storage_train_ranges(N2Params *p, const N2Ranges *r);
 extern bool n2_storage_train(N2Params *p, const float *vectors, int64 n);

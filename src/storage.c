@@ -333,11 +333,12 @@ n2_ranges_init(N2Ranges *r, int dims)
 	memset(r->integral, true, sizeof(bool) * dims);
 }
 
-void
+/* Adds v to the ranges; returns whether all its values are integers. */
+bool
 n2_ranges_add(N2Ranges *r, const float *v)
 {
-	n2_sq8_observe(v, r->vmin, r->vmax, r->integral, r->dims);
 	r->n++;
+	return n2_sq8_observe(v, r->vmin, r->vmax, r->integral, r->dims);
 }
 
 void

@@ -52,17 +52,22 @@ is_integer(float x)
 	return !(t < TWO_TO_23) || (t + TWO_TO_23) - TWO_TO_23 == t;
 }
 
-void
+bool
 n2_sq8_observe(const float *v, float *vmin, float *vmax, bool *integral, int n)
 {
+	bool		all = true;
+
 	for (int i = 0; i < n; i++)
 	{
 		float		x = v[i];
+		bool		whole = is_integer(x);
 
 		vmin[i] = x < vmin[i] ? x : vmin[i];
 		vmax[i] = x > vmax[i] ? x : vmax[i];
-		integral[i] &= is_integer(x);
+		integral[i] &= whole;
+		all &= whole;
 	}
+	return all;
 }
 
 /*

@@ -50,10 +50,10 @@ extern void n2_f16_decode(const uint16_t *code, float *out, int n);
 /*
  * Widens each of n dimensions' [vmin[d], vmax[d]] to v[d], and clears
  * integral[d] when v[d] is not an integer.  Start from vmin = +inf,
- * vmax = -inf and integral all true.  Vectorizes: it runs on every row a
- * build collects.
+ * vmax = -inf and integral all true.  Returns whether every v[d] was an
+ * integer.
  */
-extern void n2_sq8_observe(const float *v, float *vmin, float *vmax,
+extern bool n2_sq8_observe(const float *v, float *vmin, float *vmax,
 						   bool *integral, int n);
 
 /*

@@ -164,6 +164,7 @@ test_sq8_observe(void)
 	float		vmin[D],
 				vmax[D];
 	bool		integral[D];
+	bool		whole_rows[N];
 	int			bad = 0;
 
 	for (int d = 0; d < D; d++)
@@ -173,7 +174,7 @@ test_sq8_observe(void)
 		integral[d] = true;
 	}
 	for (int i = 0; i < N; i++)
-		n2_sq8_observe(rows[i], vmin, vmax, integral, D);
+		whole_rows[i] = n2_sq8_observe(rows[i], vmin, vmax, integral, D);
 	for (int d = 0; d < D; d++)
 	{
 		float		lo = INFINITY,
@@ -193,6 +194,8 @@ test_sq8_observe(void)
 		  bad);
 	CHECK(!integral[1] && !integral[2] && !integral[5] && integral[3] && integral[4] &&
 		  integral[6], "fractions found, large and zero values integral");
+	CHECK(!whole_rows[0] && whole_rows[1] && !whole_rows[2] && whole_rows[3] && !whole_rows[8],
+		  "a row is whole when every value is an integer");
 }
 
 /*
