@@ -424,5 +424,6 @@ SET n2.no_such_setting = 1;
 -- read only.
 SELECT current_setting('n2.simd') ~ '^(scalar|avx2|avx512)(, codes (scalar|avx2))?$' AS known_kernels;
 SET n2.simd = 'scalar';
+SELECT context, boot_val = setting AS boot_is_setting FROM pg_settings WHERE name = 'n2.simd';
 
 DROP TABLE pts, qs, withnulls, zeros, dups, grow, unlogged_pts, arr, arr_mixed, anydim;

@@ -54,6 +54,9 @@ int			n2_link4_max_blocks = 0;
 int			n2_link3_max_blocks = 0;
 static char *n2_simd = NULL;
 
+/* n2.simd's boot value: the GUC machinery keeps the pointer, not a copy */
+static char simd_shown[64];
+
 static relopt_kind n2_relopt_kind;
 static object_access_hook_type prev_object_access_hook = NULL;
 
@@ -114,8 +117,6 @@ static const struct config_enum_entry n2_fallback_values[] = {
 void
 _PG_init(void)
 {
-	char	   *simd_shown;
-
 	n2_distance_init();
 	n2_code_init();
 	/* what they chose, for SHOW n2.simd */
@@ -123,9 +124,10 @@ _PG_init(void)
 		const char *dist = n2_simd_name(n2_simd_active());
 
 		if (strcmp(dist, n2_code_kernels.name) == 0)
-			simd_shown = pstrdup(dist);
+			strlcpy(simd_shown, dist, sizeof(simd_shown));
 		else
-			simd_shown = psprintf("%s, codes %s", dist, n2_code_kernels.name);
+			snprintf(simd_shown, sizeof(simd_shown), "%s, codes %s",
+					 dist, n2_code_kernels.name);
 	}
 	n2_install_planner_hook();
 	n2_install_filter_hooks();
