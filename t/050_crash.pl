@@ -1,5 +1,5 @@
 # Crash safety: kill -9 during an insert load and during VACUUM of an n2
-# index.  After crash recovery the index must be structurally clean
+# index (held at a pause point halfway through its repair of the graph).  After crash recovery the index must be structurally clean
 # (n2_verify), every committed row must be there and be found through the
 # index, and the index must keep working (insert, VACUUM).
 use strict;
@@ -112,7 +112,14 @@ check_index('after build, before any crash');
 {
 	$node->safe_psql('postgres', 'DELETE FROM items WHERE id % 3 = 0 OR (id >= 10000 AND id % 5 = 0)');
 	my $left = $node->safe_psql('postgres', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM items');
-	my ($h, $out) = start_psql("VACUUM items;\n");
+	# VACUUM stops at the pause point after it has flagged the doomed
+	# elements, before it repairs the lists that link to them, for as long as
+	# another session holds the advisory lock n2.pause_key names
+	my ($hold) = start_psql("SELECT pg_advisory_lock(28210);\nSELECT pg_sleep(600);\n");
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 28210 AND granted")
+	  or die 'the pause lock was not taken';
+	my ($h, $out) = start_psql("SET n2.pause_at = 'vacuum-flagged';\nVACUUM items;\n");
 	my $pid;
 	for (1 .. 300)
 	{
@@ -122,18 +129,13 @@ check_index('after build, before any crash');
 		select undef, undef, undef, 0.02;
 	}
 	ok($pid, 'VACUUM backend started');
-	# wait (bounded) until VACUUM works on the index, then kill it
-	my $phase = '';
-	for (1 .. 400)
-	{
-		$phase = $node->safe_psql('postgres',
-			"SELECT coalesce((SELECT phase FROM pg_stat_progress_vacuum WHERE pid = $pid), 'gone')");
-		last if $phase ne 'initializing' && $phase ne 'scanning heap';
-		select undef, undef, undef, 0.02;
-	}
-	note "VACUUM phase when killed: $phase";
+	ok($node->poll_query_until('postgres', qq{
+		SELECT count(*) = 1 FROM pg_locks
+		WHERE locktype = 'advisory' AND objid = 28210 AND NOT granted AND pid = $pid}),
+		'VACUUM waits at vacuum-flagged, the doomed elements flagged');
 	kill 'KILL', $pid;
 	$h->finish;
+	$hold->finish;    # the postmaster's reset ends the holder's session too
 	# the postmaster reinitialises; wait until it accepts queries again
 	$node->poll_query_until('postgres', 'SELECT true') or die 'no recovery after the crash';
 	like(slurp_file($node->logfile), qr/terminated by signal 9: Killed/, 'the server saw the backend die');
