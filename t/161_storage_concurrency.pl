@@ -219,49 +219,53 @@ $node->safe_psql('postgres', q{
 }
 $storage{c} = 'sq8';
 
-# The same with vectors that stay integers: the pool's, whose sq8 codes are
-# the vectors exactly, so the build compares codes (src/build.c,
-# exact_codes; DEBUG1 says so), while another session inserts duplicates
+# The same with vectors that stay integers: the pool's, whose 8-bit codes
+# are the vectors exactly, so the build compares codes (src/build.c,
+# exact_codes; DEBUG1 says so): sq8's trained codes for x, codes trained for
+# the build alone for y (float4), while another session inserts duplicates
 # and integer variants (1 added to a third of the coordinates) and deletes
-# rows.  The table then goes through the same checks.
+# rows.  Both tables then go through the same checks.
 $node->safe_psql('postgres', q{
 	CREATE FUNCTION shift(v vector, k int) RETURNS vector LANGUAGE sql IMMUTABLE STRICT
 	RETURN (SELECT array_agg(CASE WHEN (i + k) % 3 = 0 THEN x + 1 ELSE x END ORDER BY i)::vector
-		FROM unnest(v::real[]) WITH ORDINALITY u(x, i));
-	CREATE SEQUENCE x_ids START 100000;
-	CREATE TABLE x (id bigint DEFAULT nextval('x_ids'), embedding vector(128));
-	INSERT INTO x SELECT id, embedding FROM pool WHERE id < 2000;});
+		FROM unnest(v::real[]) WITH ORDINALITY u(x, i));});
+for my $case ([ 'x', 'sq8' ], [ 'y', 'float4' ])
 {
+	my ($t, $st) = @$case;
+	$node->safe_psql('postgres', qq{
+		CREATE SEQUENCE ${t}_ids START 100000;
+		CREATE TABLE $t (id bigint DEFAULT nextval('${t}_ids'), embedding vector(128));
+		INSERT INTO $t SELECT id, embedding FROM pool WHERE id < 2000;});
 	my $sql = join '', map {
 		my $r = ($_ * 7919) % 3000;
-		$_ % 7 == 0 ? "DELETE FROM x WHERE id = " . ($r % 2000) . ";\n"
+		$_ % 7 == 0 ? "DELETE FROM $t WHERE id = " . ($r % 2000) . ";\n"
 		  : $_ % 5 == 0
-		  ? "INSERT INTO x (embedding) SELECT embedding FROM pool WHERE id = $r;\n"
-		  : "INSERT INTO x (embedding) SELECT shift(embedding, $_) FROM pool WHERE id = $r;\n"
+		  ? "INSERT INTO $t (embedding) SELECT embedding FROM pool WHERE id = $r;\n"
+		  : "INSERT INTO $t (embedding) SELECT shift(embedding, $_) FROM pool WHERE id = $r;\n"
 	} 1 .. 3000;
-	my $file = $node->basedir . '/exact_inserts.sql';
+	my $file = $node->basedir . "/exact_inserts_$t.sql";
 	append_to_file($file, $sql);
 	my $h = IPC::Run::start(
 		[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $file ],
-		'>', '/dev/null', '2>', $node->basedir . '/exact_inserts.err');
-	$node->poll_query_until('postgres', 'SELECT last_value > 100100 FROM x_ids')
-	  or die 'the inserts into x did not start';
-	my $before = $node->safe_psql('postgres', 'SELECT last_value FROM x_ids');
+		'>', '/dev/null', '2>', "$file.err");
+	$node->poll_query_until('postgres', "SELECT last_value > 100100 FROM ${t}_ids")
+	  or die "the inserts into $t did not start";
+	my $before = $node->safe_psql('postgres', "SELECT last_value FROM ${t}_ids");
 	my ($out, $err) = ('', '');
-	$node->psql('postgres', q{SET client_min_messages = debug1;
-		CREATE INDEX CONCURRENTLY x_idx ON x USING n2 (embedding vector_l2_ops) WITH (m = 4, ef_construction = 32, storage = sq8)},
+	$node->psql('postgres', qq{SET client_min_messages = debug1;
+		CREATE INDEX CONCURRENTLY ${t}_idx ON $t USING n2 (embedding vector_l2_ops) WITH (m = 4, ef_construction = 32, storage = $st)},
 		stdout => \$out, stderr => \$err, on_error_die => 1);
-	my $after = $node->safe_psql('postgres', 'SELECT last_value FROM x_ids');
-	like($err, qr/building n2 index "x_idx" on exact 8-bit codes of its vectors/,
-		'x: CREATE INDEX CONCURRENTLY built on exact codes');
-	ok($h->finish, 'inserts and deletes on x during CREATE INDEX CONCURRENTLY succeeded')
-	  or diag slurp_file($node->basedir . '/exact_inserts.err');
-	is($node->safe_psql('postgres', "SELECT indisvalid FROM pg_index WHERE indexrelid = 'x_idx'::regclass"),
-		't', 'x: CREATE INDEX CONCURRENTLY left a valid index');
-	note "x: sequence at $before when CREATE INDEX CONCURRENTLY began, $after when it ended";
-	cmp_ok($after, '>', $before, 'x: rows were inserted while CREATE INDEX CONCURRENTLY ran');
+	my $after = $node->safe_psql('postgres', "SELECT last_value FROM ${t}_ids");
+	like($err, qr/building n2 index "${t}_idx" on exact 8-bit codes of its vectors/,
+		"$t: CREATE INDEX CONCURRENTLY built on exact codes");
+	ok($h->finish, "inserts and deletes on $t during CREATE INDEX CONCURRENTLY succeeded")
+	  or diag slurp_file("$file.err");
+	is($node->safe_psql('postgres', "SELECT indisvalid FROM pg_index WHERE indexrelid = '${t}_idx'::regclass"),
+		't', "$t: CREATE INDEX CONCURRENTLY left a valid index");
+	note "$t: sequence at $before when CREATE INDEX CONCURRENTLY began, $after when it ended";
+	cmp_ok($after, '>', $before, "$t: rows were inserted while CREATE INDEX CONCURRENTLY ran");
+	$storage{$t} = $st;
 }
-$storage{x} = 'sq8';
 
 # Query vectors for the order checks after the storm: 15 pool vectors (ids
 # 3, 202, ..., 2789: in the tables' range or not), 12 of them as near-ties,
@@ -290,7 +294,7 @@ sub in_order
 	return 1;
 }
 
-for my $t (@tables, 'c', 'x')
+for my $t (@tables, 'c', 'x', 'y')
 {
 	my $what = "$t ($storage{$t})";
 	my $idx  = "${t}_idx";
