@@ -1,5 +1,5 @@
 # Crash safety: kill -9 during an insert load and during VACUUM of an n2
-# index (held at a pause point halfway through its repair of the graph).  After crash recovery the index must be structurally clean
+# index (held at each of its pause points in the repair of the graph).  After crash recovery the index must be structurally clean
 # (n2_verify), every committed row must be there and be found through the
 # index, and the index must keep working (insert, VACUUM).
 use strict;
@@ -108,18 +108,26 @@ check_index('after build, before any crash');
 }
 
 # --- 2. kill -9 of the backend running VACUUM (the postmaster then resets
-# every backend and replays WAL: crash recovery without a restart)
+# every backend and replays WAL: crash recovery without a restart), once at
+# each of VACUUM's pause points: holding the graph lock before it flags the
+# doomed elements (vacuum-repair), with them flagged but the lists that link
+# to them not yet rebuilt (vacuum-flagged), and with those lists rebuilt but
+# the entry point not yet moved nor the unreachable reconnected
+# (vacuum-rebuilt).  Each round deletes rows of its own first.
+my $round = 0;
+for my $point ('vacuum-repair', 'vacuum-flagged', 'vacuum-rebuilt')
 {
-	$node->safe_psql('postgres', 'DELETE FROM items WHERE id % 3 = 0 OR (id >= 10000 AND id % 5 = 0)');
+	$round++;
+	$node->safe_psql('postgres',
+		"DELETE FROM items WHERE (id + $round) % 7 = 0 OR (id >= 10000 AND id % 5 = $round)");
 	my $left = $node->safe_psql('postgres', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM items');
-	# VACUUM stops at the pause point after it has flagged the doomed
-	# elements, before it repairs the lists that link to them, for as long as
-	# another session holds the advisory lock n2.pause_key names
+	# VACUUM stops at the pause point for as long as another session holds
+	# the advisory lock n2.pause_key names
 	my ($hold) = start_psql("SELECT pg_advisory_lock(28210);\nSELECT pg_sleep(600);\n");
 	$node->poll_query_until('postgres',
 		"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 28210 AND granted")
 	  or die 'the pause lock was not taken';
-	my ($h, $out) = start_psql("SET n2.pause_at = 'vacuum-flagged';\nVACUUM items;\n");
+	my ($h, $out) = start_psql("SET n2.pause_at = '$point';\nVACUUM items;\n");
 	my $pid;
 	for (1 .. 300)
 	{
@@ -128,27 +136,29 @@ check_index('after build, before any crash');
 		last if $pid;
 		select undef, undef, undef, 0.02;
 	}
-	ok($pid, 'VACUUM backend started');
+	ok($pid, "$point: VACUUM backend started");
 	ok($node->poll_query_until('postgres', qq{
 		SELECT count(*) = 1 FROM pg_locks
 		WHERE locktype = 'advisory' AND objid = 28210 AND NOT granted AND pid = $pid}),
-		'VACUUM waits at vacuum-flagged, the doomed elements flagged');
+		"VACUUM waits at $point");
+	my $crashes = () = slurp_file($node->logfile) =~ /terminated by signal 9: Killed/g;
 	kill 'KILL', $pid;
 	$h->finish;
 	$hold->finish;    # the postmaster's reset ends the holder's session too
 	# the postmaster reinitialises; wait until it accepts queries again
 	$node->poll_query_until('postgres', 'SELECT true') or die 'no recovery after the crash';
-	like(slurp_file($node->logfile), qr/terminated by signal 9: Killed/, 'the server saw the backend die');
+	my $after = () = slurp_file($node->logfile) =~ /terminated by signal 9: Killed/g;
+	is($after, $crashes + 1, "$point: the server saw the backend die");
 	is($node->safe_psql('postgres', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM items'),
-		$left, 'after crash during VACUUM: the same rows');
-	check_index('after crash during VACUUM');
-
-	# the index still works: a complete VACUUM, more inserts, the checks again
-	$node->safe_psql('postgres', 'VACUUM items');
-	$node->safe_psql('postgres',
-		'INSERT INTO items SELECT 20000 + id, embedding FROM pool WHERE id % 7 = 0');
-	check_index('after VACUUM and inserts following recovery');
+		$left, "after crash at $point: the same rows");
+	check_index("after crash at $point");
 }
+
+# the index still works: a complete VACUUM, more inserts, the checks again
+$node->safe_psql('postgres', 'VACUUM items');
+$node->safe_psql('postgres',
+	'INSERT INTO items SELECT 20000 + id, embedding FROM pool WHERE id % 7 = 0');
+check_index('after VACUUM and inserts following recovery');
 
 note sprintf('total %ds', time - $t0);
 $node->stop;
