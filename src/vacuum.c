@@ -561,6 +561,16 @@ links_to_dead(N2VacuumState *vs, N2ElementTuple et)
 }
 
 /*
+ * Whether a cancel or a termination waits for the repair (repair_graph
+ * holds interrupts through it): the repair then stops where it is.
+ */
+static inline bool
+repair_cut_short(void)
+{
+	return QueryCancelPending || ProcDiePending;
+}
+
+/*
  * Repairs every live element that links to a doomed one, a page at a time:
  * the page's damaged elements are noted under its share lock, then repaired
  * with it released.  A repair rewrites only the repaired element's lists,
@@ -597,8 +607,12 @@ repair_damaged(N2VacuumState *vs)
 		for (int i = 0; i < n; i++)
 		{
 			vacuum_delay_point();
+			if (repair_cut_short())
+				break;
 			repair_element(vs, damaged[i]);
 		}
+		if (repair_cut_short())
+			break;
 	}
 	pfree(damaged);
 }
@@ -938,6 +952,11 @@ reconnect_orphans(N2VacuumState *vs)
 					 errdetail("%lld pages written, %lld read; %lld elements reconnected.",
 							   (long long) writes, (long long) reads,
 							   (long long) linked)));
+		else if (linked > 0)
+			ereport(DEBUG1,
+					(errmsg("n2 index \"%s\": %lld unreachable elements reconnected",
+							RelationGetRelationName(vs->index),
+							(long long) linked)));
 	}
 	n2_mark_file_close(ls.marks);
 }
@@ -1006,6 +1025,17 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	n2_pause_point("vacuum-flagged");
 
+	/*
+	 * A rebuilt list no longer links to a doomed element, so what only doomed
+	 * elements reached is unreachable until the reconnection below.  A cancel
+	 * (statement_timeout, pg_cancel_backend, autovacuum giving way to a lock)
+	 * taken in between would leave live rows that scans cannot find until the
+	 * next VACUUM.  So interrupts are held until the reconnection is done: a
+	 * cancel cuts the rebuilding short instead (the lists not rebuilt keep
+	 * their links to doomed elements, which stay, flagged, for the next
+	 * VACUUM), and is taken once every live element is reachable again.
+	 */
+	HOLD_INTERRUPTS();
 	repair_damaged(vs);
 	n2_pause_point("vacuum-rebuilt");
 
@@ -1022,6 +1052,8 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 	repair_damaged(vs);
 	reconnect_orphans(vs);
 	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
+	RESUME_INTERRUPTS();
+	CHECK_FOR_INTERRUPTS();
 
 	/* no live list names a doomed element, and no insert can reach one */
 	if (vs->meta.keys_head != N2_METAPAGE_BLKNO)

@@ -10,6 +10,11 @@
 #     completes: n2_verify is clean, n2_index_info counts only the live rows,
 #     and a 1-NN query at each live row's own vector (n2.scan_fallback off)
 #     finds it.
+#   - VACUUM cancelled while it waits at the pause point vacuum-rebuilt,
+#     every list that linked to a doomed element rebuilt and nothing
+#     reconnected yet: it takes the cancel only after reconnecting, so
+#     n2_verify finds every live element reachable and a self-search finds
+#     every live row.
 #   - n2_verify cancelled while it walks the index: the cancel is taken inside
 #     it (the server logs a backtrace of where, by backtrace_functions).
 #   - VACUUM with maintenance_work_mem = 1MB over more doomed elements than
@@ -199,6 +204,52 @@ $i = info('items_idx');
 is("$i->{elements} $i->{heap_tids} $i->{deleted}", "$live $live 0",
 	'n2_index_info: only the live rows remain');
 is(missing_rows('items'), '0', 'every live row is found at its own vector');
+
+# --- VACUUM cancelled while it rebuilds the lists that link to doomed
+# elements.  A rebuilt list drops its doomed links, so what only doomed
+# elements reached is unreachable until VACUUM reconnects it; a cancel taken
+# in between used to leave such live rows out of every scan until the next
+# VACUUM.  VACUUM now holds interrupts from the rebuilding to the
+# reconnection: here the cancel arrives while it waits at the pause point
+# vacuum-rebuilt, every list rebuilt and nothing reconnected yet.  Half the
+# rows deleted at m = 2 leaves elements to reconnect: VACUUM's DEBUG1 line
+# says how many, and the test needs some.
+{
+	make_table('cut', 20_000, 'm = 2, max_m0 = 4, ef_construction = 8');
+	$node->safe_psql('postgres', 'DELETE FROM cut WHERE id % 2 = 0');
+	my $hold = $node->background_psql('postgres');
+	$hold->query_safe('SELECT pg_advisory_lock(28210)');
+	my $cbg  = $node->background_psql('postgres', on_error_stop => 0);
+	my $cpid = $cbg->query_safe('SELECT pg_backend_pid()');
+	$cbg->query_safe("SET n2.pause_at = 'vacuum-rebuilt'");
+	$cbg->query_safe('SET client_min_messages = debug1');
+	$cbg->query_until(qr/started/, "\\echo started\nVACUUM cut;\n");
+	ok($node->poll_query_until('postgres', qq{
+		SELECT count(*) = 1 FROM pg_locks
+		WHERE locktype = 'advisory' AND objid = 28210 AND NOT granted AND pid = $cpid}),
+		'VACUUM waits at vacuum-rebuilt');
+	is($node->safe_psql('postgres', "SELECT pg_cancel_backend($cpid)"), 't',
+		'VACUUM is sent a cancel there');
+	$hold->query_safe('SELECT pg_advisory_unlock(28210)');
+	my ($out, $err) = $cbg->query('SELECT 1');
+	is($err, 1, 'VACUUM cancelled while it rebuilds lists: failed');
+	like($cbg->{stderr}, qr/canceling statement due to user request/,
+		'with the cancel error');
+	my ($linked) = $cbg->{stderr} =~ /"cut_idx": (\d+) unreachable elements reconnected/;
+	ok(defined $linked && $linked > 0,
+		'before it took the cancel it reconnected ' . ($linked // 'no') . ' elements');
+	$cbg->quit;
+	$hold->quit;
+	my $i = info('cut_idx');
+	ok($i->{deleted} > 0, "doomed elements stay, flagged: $i->{deleted}");
+	is(verify_problems('cut_idx'), '',
+		'n2_verify clean after the cancel: every live element reachable');
+	is(missing_rows('cut'), '0', 'every live row is found at its own vector');
+	$node->safe_psql('postgres', 'VACUUM cut');
+	is(verify_problems('cut_idx'), '', 'n2_verify clean after the next VACUUM');
+	$i = info('cut_idx');
+	is("$i->{elements} $i->{deleted}", '10000 0', 'that VACUUM removed the doomed elements');
+}
 
 # --- n2_verify, cancelled while it walks the index (it holds the graph lock
 # meanwhile).  Where the cancel was taken is in the backtrace the server logs:
