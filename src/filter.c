@@ -285,7 +285,7 @@ n2_form_keys(Relation index, Datum *values, bool *isnull, int *keylen)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("filter values of a row exceed the n2 limit of %d bytes in index \"%s\"",
 						N2_MAX_KEYLEN, RelationGetRelationName(index)),
-				 errdetail("Text is stored as its bytes plus 3, integers as 9 bytes, array elements of integer arrays as 8 and of text arrays as their bytes plus 2."),
+				 errdetail("Each column takes 1 byte, and its value: text its bytes plus 2, an integer 8, a boolean 1, a uuid 16, an array 2 plus 8 per integer element or its bytes plus 2 per text element."),
 				 errhint("Index a shorter value, such as a hash or a code of the text.")));
 	*keylen = s.len;
 	return s.data;
