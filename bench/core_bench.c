@@ -275,7 +275,7 @@ main(int argc, char **argv)
 	{
 		fprintf(stderr, "usage: %s base.fvecs query.fvecs gt.ivecs gt_dist.fvecs|- "
 				"m max_m0 ef_construction threads [merge] [graph=FILE] "
-				"[ef=10,16,...] [nq=N] [nosearch]\n", argv[0]);
+				"[metric=dot] [ef=10,16,...] [nq=N] [nosearch]\n", argv[0]);
 		return 2;
 	}
 	n2_distance_init();
@@ -306,6 +306,8 @@ main(int argc, char **argv)
 			graph_path = argv[i] + 6;
 		else if (strncmp(argv[i], "select=", 7) == 0)
 			p.select = (N2SelectMethod) name_index(argv[i], 7, select_names, 4);
+		else if (strcmp(argv[i], "metric=dot") == 0)
+			p.metric = N2_METRIC_DOT;
 		else if (strncmp(argv[i], "mult=", 5) == 0)
 			p.mult = atof(argv[i] + 5);
 		else if (strncmp(argv[i], "seed=", 5) == 0)
