@@ -119,6 +119,30 @@ EXPLAIN (VERBOSE, COSTS OFF) EXECUTE late;
 EXECUTE late;
 DEALLOCATE late;
 
+-- An angular index compares normalised vectors, the operator the vectors as
+-- they are: float rounding makes the two differ in the last bits, so rows
+-- whose distances differ by less may come out swapped (README, Limits).  Rows
+-- on one line through 0 are all at cosine distance 0, which the two round
+-- differently (0 or about 5e-8): every row comes back, and none before a row
+-- nearer by more than the rounding.
+RESET ALL;
+CREATE TABLE co (id int, v vector(3), a real[]);
+INSERT INTO co
+	SELECT i, ARRAY[i, i * 10, i * 3.3]::real[]::vector, ARRAY[i, i * 10, i * 3.3]::real[]
+	FROM generate_series(1, 300) i;
+CREATE INDEX co_v ON co USING n2 (v vector_cosine_ops) WITH (n_threads = 1);
+CREATE INDEX co_a ON co USING n2 (a float4_angular_ops) WITH (n_threads = 1);
+SET enable_seqscan = off;
+SELECT count(*) AS rows, coalesce(max(prev - d), 0) < 1e-6 AS within_rounding
+FROM (SELECT d, lag(d) OVER (ORDER BY n) AS prev
+	  FROM (SELECT row_number() OVER () AS n, d
+			FROM (SELECT v <=> '[1,10,3.3]' AS d FROM co ORDER BY v <=> '[1,10,3.3]') s) t) u;
+SELECT count(*) AS rows, coalesce(max(prev - d), 0) < 1e-6 AS within_rounding
+FROM (SELECT d, lag(d) OVER (ORDER BY n) AS prev
+	  FROM (SELECT row_number() OVER () AS n, d
+			FROM (SELECT a <=> '{1,10,3.3}' AS d FROM co ORDER BY a <=> '{1,10,3.3}') s) t) u;
+DROP TABLE co;
+
 RESET ALL;
 DROP TABLE dd, dq;
 DROP FUNCTION dd_answers(text);
