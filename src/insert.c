@@ -461,6 +461,7 @@ find_neighbors(N2InsertState *is, const float *v, const char *keys,
 	int			efc = Max(p->ef_construction, 1);
 	N2Candidate ep;
 	N2Candidate *found = palloc(sizeof(N2Candidate) * efc);
+	float	   *stored = n2_storage_stored_form(p, v);
 
 	ep.ref = n2_tid_to_ref(&is->meta.entry);
 	n2_page_graph_ops.distances(pg, &ep.ref, 1, &ep.dist);
@@ -499,7 +500,7 @@ find_neighbors(N2InsertState *is, const float *v, const char *keys,
 		ep = found[0];
 		sel[l] = palloc(sizeof(N2Candidate) * nfound);
 		nsel[l] = n2_select_refs(pg, p->select, found, nfound,
-								 n2_links_cap(p, l), sel[l], NULL, NULL);
+								 n2_links_cap(p, l), sel[l], NULL, NULL, stored);
 	}
 	return N2_INVALID_REF;
 }

@@ -6,6 +6,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/generic_xlog.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -117,14 +119,17 @@ local_pairdist(void *ctx, N2Ref a, N2Ref b)
 /*
  * Chooses at most cap links among cands (refs with their distance to the
  * base node, in any order) with method.  Candidates that no longer exist or
- * are flagged deleted are dropped.  Writes the chosen refs to out in
+ * are flagged deleted are dropped.  base is the base node's vector as
+ * n2_read_vector gives it (or NULL): candidates holding that same vector
+ * are its copies (n2_select_neighbors), which rows with other filter values,
+ * or vectors sq8 codes alike, make.  Writes the chosen refs to out in
  * ascending distance and returns how many; if gone is given, the refs of the
  * dropped candidates are added to it (*ngone).
  */
 int
 n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
 			   N2Candidate *cands, int n, int cap,
-			   N2Candidate *out, N2Ref *gone, int *ngone)
+			   N2Candidate *out, N2Ref *gone, int *ngone, const float *base)
 {
 	const N2Params *p = pg->params;
 	N2LocalVectors lv;
@@ -152,12 +157,21 @@ n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
 		}
 		lv.vecs[nlocal] = v;
 		origin[nlocal] = i;
-		local[nlocal].dist = cands[i].dist;
+
+		/*
+		 * Copies go first, at a distance no other candidate has: only the
+		 * vectors tell them apart from the rest on compact codes or under
+		 * dot.  out takes the candidates' own distances back.
+		 */
+		local[nlocal].dist = base != NULL &&
+			memcmp(v, base, sizeof(float) * p->dims) == 0 ?
+			-INFINITY : cands[i].dist;
 		local[nlocal].ref = (N2Ref) nlocal;
 		nlocal++;
 	}
+	n2_candidates_sort(local, nlocal);
 	nsel = n2_select_neighbors(method, local, nlocal, cap, local_pairdist,
-							   &lv, local);
+							   &lv, local, -INFINITY);
 	for (int i = 0; i < nsel; i++)
 		out[i] = cands[origin[local[i].ref]];
 	for (int i = 0; i < nlocal; i++)
@@ -292,7 +306,7 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 			}
 			ngone = 0;
 			nsel = n2_select_refs(pg, p->select, cands, count + 1, cap, cands,
-								  gone, &ngone);
+								  gone, &ngone, nbvec);
 			for (int i = 0; i < cap; i++)
 			{
 				if (i < nsel)

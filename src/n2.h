@@ -770,7 +770,8 @@ extern void n2_finish_page(struct GenericXLogState *state, Buffer buf);
 extern void n2_abort_page(struct GenericXLogState *state, Buffer buf);
 extern int	n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
 						   N2Candidate *cands, int n, int cap,
-						   N2Candidate *out, N2Ref *gone, int *ngone);
+						   N2Candidate *out, N2Ref *gone, int *ngone,
+						   const float *base);
 extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref);
 extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 					   int top, N2Ref ref,
@@ -789,6 +790,7 @@ extern void n2_mark_file_close(N2MarkFile *mf);
 /* storage.c: vector codes (float4, float16, sq8) on pages */
 extern const char *n2_storage_name(N2Storage storage);
 extern bool n2_storage_is_exact(const N2Params *p);
+extern float *n2_storage_stored_form(const N2Params *p, const float *vec);
 extern void n2_encode_element_code(const N2Params *p, const float *vec,
 								   int ninline, char *out);
 extern void n2_encode_chunk_code(const N2Params *p, const float *vec, int start,

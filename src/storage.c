@@ -161,6 +161,28 @@ n2_encode_element_code(const N2Params *p, const float *vec, int ninline,
 	pfree(back);
 }
 
+/*
+ * vec as n2_read_vector returns an element holding it (the decoded code on
+ * compact storage), palloc'd.
+ */
+float *
+n2_storage_stored_form(const N2Params *p, const float *vec)
+{
+	float	   *out = palloc(sizeof(float) * p->dims);
+	char	   *code;
+
+	if (p->storage == N2_STORAGE_FLOAT4)
+	{
+		memcpy(out, vec, sizeof(float) * p->dims);
+		return out;
+	}
+	code = palloc(n2_chunk_code_bytes(p, p->dims));
+	encode_dims(p, vec, 0, p->dims, code);
+	decode_dims(p, code, 0, p->dims, out);
+	pfree(code);
+	return out;
+}
+
 void
 n2_encode_chunk_code(const N2Params *p, const float *vec, int start, int n,
 					 char *out)

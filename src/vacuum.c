@@ -508,7 +508,7 @@ repair_element(N2VacuumState *vs, N2Ref e)
 			cands[i].dist = dists[i];
 		}
 		nsel = n2_select_refs(&vs->pg, repair_method(p), cands, npool, cap,
-							  cands, NULL, NULL);
+							  cands, NULL, NULL, vs->pg.query);
 
 		et = n2_lock_element(vs->index, e, &state, &buf);
 		if (et == NULL)

@@ -414,13 +414,27 @@ pair_distance(void *arg, N2Ref a, N2Ref b)
 	return node_distance(arg, (uint32_t) a, (uint32_t) b);
 }
 
-/* Sorts cands (distances to the base) and selects at most cap into cands. */
+/*
+ * v's distance to itself: the distance of every node with v's vector (its
+ * copy, n2_select_neighbors), by node_distance or by the search alike.  0
+ * on L2 and L1, whatever the kernel; rounding decides it on the others.
+ */
+static inline float
+copy_distance(const N2Graph *g, uint32_t v)
+{
+	if (g->params.metric == N2_METRIC_L2 || g->params.metric == N2_METRIC_L1)
+		return 0.0f;
+	return node_distance(g, v, v);
+}
+
+/* Sorts cands (distances to v) and selects at most cap into cands. */
 static int
-reselect(const N2Graph *g, N2Candidate *cands, int n, int cap)
+reselect(const N2Graph *g, uint32_t v, N2Candidate *cands, int n, int cap)
 {
 	n2_candidates_sort(cands, n);
 	return n2_select_neighbors(g->params.select, cands, n, cap,
-							   pair_distance, (void *) g, cands);
+							   pair_distance, (void *) g, cands,
+							   copy_distance(g, v));
 }
 
 /* lc when level 0 of g is cached, else NULL. */
@@ -465,7 +479,7 @@ set_links(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t q, int level,
 			}
 		}
 		if (n > cap)
-			n = reselect(g, w->tmp, n, cap);
+			n = reselect(g, q, w->tmp, n, cap);
 		src = w->tmp;
 	}
 	for (int i = 0; i < n; i++)
@@ -495,6 +509,7 @@ order_list(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t v)
 	float	   *d = lc->dist + base;
 	uint8_t    *cl = lc->closer + base;
 	N2Candidate *t = w->tmp;
+	float		self = copy_distance(g, v);
 
 	for (int i = 0; i < c; i++)
 	{
@@ -506,9 +521,10 @@ order_list(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t v)
 	{
 		bool		keep = true;
 
-		for (int j = 0; j < i && keep; j++)
-			keep = !cl[j] || node_distance(g, (uint32_t) t[i].ref,
-										   (uint32_t) t[j].ref) > t[i].dist;
+		for (int j = 0; j < i && keep && !n2_is_copy(t[i].dist, self); j++)
+			keep = !cl[j] || n2_is_copy(t[j].dist, self) ||
+				node_distance(g, (uint32_t) t[i].ref,
+							  (uint32_t) t[j].ref) > t[i].dist;
 		l[1 + i] = (uint32_t) t[i].ref;
 		d[i] = t[i].dist;
 		cl[i] = keep;
@@ -516,14 +532,20 @@ order_list(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t v)
 	lc->ordered[v] = 1;
 }
 
-/* Whether the heuristic keeps e against the kept ones among t[0..n). */
+/*
+ * Whether the heuristic keeps e against the kept ones among t[0..n), copies
+ * of the base (at self) neither pruned nor pruning.
+ */
 static bool
 closer_than_kept(const N2Graph *g, N2Candidate e, const N2Candidate *t,
-				 const uint8_t *kept, int n)
+				 const uint8_t *kept, int n, float self)
 {
+	if (n2_is_copy(e.dist, self))
+		return true;
 	for (int j = 0; j < n; j++)
 	{
-		if (kept[j] && node_distance(g, (uint32_t) e.ref, (uint32_t) t[j].ref) <= e.dist)
+		if (kept[j] && !n2_is_copy(t[j].dist, self) &&
+			node_distance(g, (uint32_t) e.ref, (uint32_t) t[j].ref) <= e.dist)
 			return false;
 	}
 	return true;
@@ -546,6 +568,7 @@ add_link_cached(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t v,
 	N2Candidate *t = w->tmp;
 	uint8_t    *kept = w->flags;
 	N2Candidate qc = {dist, q};
+	float		self = copy_distance(g, v);
 	int			pos = 0;
 	int			drop;
 	bool		removed = false;
@@ -580,21 +603,22 @@ add_link_cached(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t v,
 	 * that was kept stays so unless q or one newly kept shadows it; one that
 	 * was rejected stays so until some kept entry before it is lost.
 	 */
-	kept[pos] = closer_than_kept(g, qc, t, kept, pos);
+	kept[pos] = closer_than_kept(g, qc, t, kept, pos, self);
 	for (int i = pos + 1; i <= c && kept[pos]; i++)
 	{
 		if (kept[i])
 		{
-			for (int j = pos; j < i && kept[i]; j++)
+			for (int j = pos; j < i && kept[i] && !n2_is_copy(t[i].dist, self); j++)
 			{
 				if (kept[j] && (j == pos || !cl[j - 1]) &&
+					!n2_is_copy(t[j].dist, self) &&
 					node_distance(g, (uint32_t) t[i].ref, (uint32_t) t[j].ref) <= t[i].dist)
 					kept[i] = 0;
 			}
 			removed |= !kept[i];
 		}
 		else if (removed)
-			kept[i] = closer_than_kept(g, t[i], t, kept, i);
+			kept[i] = closer_than_kept(g, t[i], t, kept, i, self);
 	}
 
 	for (drop = c; drop >= 0 && kept[drop]; drop--)
@@ -661,7 +685,7 @@ add_link(N2Worker *w, const N2Graph *g, ListCache *lc, uint32_t v, uint32_t q,
 		w->tmp[1 + i].dist = node_distance(g, v, l[1 + i]);
 		w->tmp[1 + i].ref = l[1 + i];
 	}
-	n = reselect(g, w->tmp, c + 1, cap);
+	n = reselect(g, v, w->tmp, c + 1, cap);
 	for (int i = 0; i < n; i++)
 		l[1 + i] = (uint32_t) w->tmp[i].ref;
 	l[0] = n;
@@ -753,7 +777,8 @@ insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q,
 		}
 
 		nsel = n2_select_neighbors(g->params.select, w->w, nw, level_cap(g, l),
-								   pair_distance, (void *) g, w->sel);
+								   pair_distance, (void *) g, w->sel,
+								   copy_distance(g, q));
 		set_links(w, g, level_cache(b, g, l), q, l, w->sel, nsel);
 		for (int i = 0; i < nsel; i++)
 			add_link(w, g, level_cache(b, g, l), (uint32_t) w->sel[i].ref, q, l,
@@ -819,7 +844,8 @@ merge_node(N2Worker *w, uint32_t i)
 	}
 	n2_candidates_sort(w->tmp, n);
 	nsel = n2_select_neighbors(g->params.select, w->tmp, n, g->params.max_m0,
-							   pair_distance, (void *) g, w->sel);
+							   pair_distance, (void *) g, w->sel,
+							   copy_distance(g, i));
 
 	/*
 	 * Like N2's post-merge policy, fill the free slots with the closest

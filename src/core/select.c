@@ -23,7 +23,7 @@ int
 n2_select_neighbors(N2SelectMethod method,
 					const N2Candidate *cands, int ncand, int max,
 					N2PairDistanceFn pairdist, void *ctx,
-					N2Candidate *out)
+					N2Candidate *out, float copydist)
 {
 	bool		in_place = out == cands;
 	int			fill;
@@ -55,9 +55,10 @@ n2_select_neighbors(N2SelectMethod method,
 		N2Candidate e = cands[nseen];
 		bool		keep = true;
 
-		for (int j = 0; j < nkept; j++)
+		for (int j = 0; j < nkept && !n2_is_copy(e.dist, copydist); j++)
 		{
-			if (pairdist(ctx, e.ref, out[j].ref) <= e.dist)
+			if (!n2_is_copy(out[j].dist, copydist) &&
+				pairdist(ctx, e.ref, out[j].ref) <= e.dist)
 			{
 				keep = false;
 				break;

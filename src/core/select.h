@@ -30,10 +30,24 @@ typedef float (*N2PairDistanceFn) (void *ctx, N2Ref a, N2Ref b);
  * candidates the heuristic rejected (the paper's keepPrunedConnections), never
  * taking a ref twice; keep half fills it only up to max / 2.  Writes the chosen ones to out in ascending distance
  * and returns the count.  out may alias cands (cands is then clobbered).
+ *
+ * copydist is the base's distance to itself as cands' distances are
+ * computed (n2_copy_distance), or NAN.  A candidate at exactly that distance
+ * is a copy of the base (another node with its vector: rows that differ in
+ * their filter values): the heuristic keeps it, and it prunes nothing.  A
+ * copy would otherwise prune every later candidate (each is exactly as far
+ * from it as from the base), leaving the base one link.
  */
 extern int	n2_select_neighbors(N2SelectMethod method,
 								const N2Candidate *cands, int ncand, int max,
 								N2PairDistanceFn pairdist, void *ctx,
-								N2Candidate *out);
+								N2Candidate *out, float copydist);
+
+/* Whether a candidate at dist is a copy of a base whose copydist is given. */
+static inline bool
+n2_is_copy(float dist, float copydist)
+{
+	return dist == copydist;
+}
 
 #endif							/* N2_CORE_SELECT_H */

@@ -3,6 +3,7 @@
  * test_select.c
  *		Neighbour selection on small planar cases with known answers.
  */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -18,6 +19,8 @@ static const float pts[][2] = {
 	{-2.0f, 0.0f},				/* 4: D, opposite A */
 	{0.5f, 2.0f},				/* 5: F, as far from the base as from A */
 	{1.0f, 1.0f},				/* 6: E, behind A and C */
+	{0.0f, 0.0f},				/* 7: a copy of the base */
+	{0.0f, 0.0f},				/* 8: another copy */
 };
 
 static int	npairs;
@@ -102,6 +105,35 @@ main(void)
 	N2Candidate out[8];
 	int			n;
 
+	/*
+	 * Copies of the base (nodes with its vector, at its distance to itself, 0
+	 * here).  Unmarked, the first prunes every later candidate: each is as
+	 * far from it as from the base.  Marked (copydist 0), both are kept and
+	 * prune nothing: the rest is chosen as without them (A, C, D).
+	 */
+	{
+		int			ids[] = {7, 8, 1, 2, 3, 4, 6};
+		int			unmarked[] = {7};
+		int			marked[] = {7, 8, 1, 3, 4};
+
+		n = make_cands(ids, 7, cands);
+		n = n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 8, pairdist, NULL, out, NAN);
+		CHECK(same_refs(out, n, unmarked, 1), "an unmarked copy prunes all the rest");
+		n = make_cands(ids, 7, cands);
+		n = n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 8, pairdist, NULL, out, 0.0f);
+		CHECK(same_refs(out, n, marked, 5), "copies kept, pruning nothing: %d kept", n);
+		n = make_cands(ids, 7, cands);
+		n = n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 8, pairdist, NULL, cands, 0.0f);
+		CHECK(same_refs(cands, n, marked, 5), "the same in place");
+		n = make_cands(ids, 7, cands);
+		n = n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 3, pairdist, NULL, out, 0.0f);
+		CHECK(same_refs(out, n, marked, 3), "copies first under a cap of 3");
+		n = make_cands(ids, 7, cands);
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 7, pairdist, NULL, out, 0.0f);
+		CHECK(n == 7 && in_list(out, n, 2) && in_list(out, n, 6),
+			  "keep pruned fills after the copies: %d", n);
+	}
+
 	/* By distance A 1, E 2, C 2.25, B 4, D 4: E and B hide behind A. */
 	{
 		int			ids[] = {1, 2, 3, 4, 6};
@@ -109,13 +141,13 @@ main(void)
 		int			want2[] = {1, 3};
 
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 8, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 8, pairdist, NULL, out, NAN);
 		CHECK(same_refs(out, n, want, 3), "heuristic kept %d", n);
 		for (int i = 1; i < n; i++)
 			CHECK(out[i - 1].dist <= out[i].dist, "ascending at %d", i);
 
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 2, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 2, pairdist, NULL, out, NAN);
 		CHECK(same_refs(out, n, want2, 2), "heuristic capped kept %d", n);
 	}
 
@@ -125,12 +157,12 @@ main(void)
 		int			want[] = {1, 6, 3};
 
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_NAIVE, cands, n, 3, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_NAIVE, cands, n, 3, pairdist, NULL, out, NAN);
 		CHECK(same_refs(out, n, want, 3), "naive kept %d", n);
 
 		npairs = 0;
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_NAIVE, cands, n, 10, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_NAIVE, cands, n, 10, pairdist, NULL, out, NAN);
 		CHECK(n == 5, "naive keeps all when under the cap: %d", n);
 		CHECK(npairs == 0, "naive needs no pair distances: %d", npairs);
 	}
@@ -142,7 +174,7 @@ main(void)
 
 		CHECK(sqdist(5, 0) == sqdist(5, 1), "F is equidistant");
 		n = make_cands(ids, 2, cands);
-		n = n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 8, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 8, pairdist, NULL, out, NAN);
 		CHECK(same_refs(out, n, want, 1), "tie pruned, kept %d", n);
 	}
 
@@ -152,11 +184,11 @@ main(void)
 		int			want[] = {1, 3, 4};
 
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 8, pairdist, NULL, cands);
+		n = n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 8, pairdist, NULL, cands, NAN);
 		CHECK(same_refs(cands, n, want, 3), "in-place heuristic kept %d", n);
 
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_NAIVE, cands, n, 2, pairdist, NULL, cands);
+		n = n2_select_neighbors(N2_SELECT_NAIVE, cands, n, 2, pairdist, NULL, cands, NAN);
 		CHECK(n == 2 && cands[0].ref == 1 && cands[1].ref == 6, "in-place naive");
 	}
 
@@ -165,11 +197,11 @@ main(void)
 		int			ids[] = {1, 2};
 
 		n = make_cands(ids, 2, cands);
-		CHECK(n2_select_neighbors(N2_SELECT_HEURISTIC, cands, 0, 4, pairdist, NULL, out) == 0,
+		CHECK(n2_select_neighbors(N2_SELECT_HEURISTIC, cands, 0, 4, pairdist, NULL, out, NAN) == 0,
 			  "no candidates");
-		CHECK(n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 0, pairdist, NULL, out) == 0,
+		CHECK(n2_select_neighbors(N2_SELECT_HEURISTIC, cands, n, 0, pairdist, NULL, out, NAN) == 0,
 			  "no room");
-		CHECK(n2_select_neighbors(N2_SELECT_NAIVE, cands, n, 0, pairdist, NULL, out) == 0,
+		CHECK(n2_select_neighbors(N2_SELECT_NAIVE, cands, n, 0, pairdist, NULL, out, NAN) == 0,
 			  "no room, naive");
 	}
 
@@ -177,7 +209,7 @@ main(void)
 	{
 		N2Candidate dup[2] = {{1.0f, 1}, {1.0f, 1}};
 
-		n = n2_select_neighbors(N2_SELECT_HEURISTIC, dup, 2, 4, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_HEURISTIC, dup, 2, 4, pairdist, NULL, out, NAN);
 		CHECK(n == 1, "duplicate pruned: %d", n);
 	}
 
@@ -193,40 +225,40 @@ main(void)
 		int			heur[] = {1, 3, 4};
 
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 8, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 8, pairdist, NULL, out, NAN);
 		CHECK(same_refs(out, n, want, 5), "keep pruned takes all five: %d", n);
 
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 4, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 4, pairdist, NULL, out, NAN);
 		CHECK(same_refs(out, n, want4, 4), "keep pruned fills with the closest rejected: %d", n);
 
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 4, pairdist, NULL, cands);
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 4, pairdist, NULL, cands, NAN);
 		CHECK(same_refs(cands, n, want4, 4), "in-place keep pruned: %d", n);
 
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 2, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 2, pairdist, NULL, out, NAN);
 		CHECK(same_refs(out, n, want2, 2), "a list the heuristic fills gets no pruned: %d", n);
 
 		n = make_cands(ids, 5, cands);
-		CHECK(n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 0, pairdist, NULL, out) == 0,
+		CHECK(n2_select_neighbors(N2_SELECT_KEEP_PRUNED, cands, n, 0, pairdist, NULL, out, NAN) == 0,
 			  "keep pruned, no room");
 
 		/* Keep half fills only to half the cap. */
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_KEEP_HALF, cands, n, 8, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_KEEP_HALF, cands, n, 8, pairdist, NULL, out, NAN);
 		CHECK(same_refs(out, n, want4, 4), "keep half fills to 4 of 8: %d", n);
 
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_KEEP_HALF, cands, n, 8, pairdist, NULL, cands);
+		n = n2_select_neighbors(N2_SELECT_KEEP_HALF, cands, n, 8, pairdist, NULL, cands, NAN);
 		CHECK(same_refs(cands, n, want4, 4), "in-place keep half: %d", n);
 
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_KEEP_HALF, cands, n, 10, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_KEEP_HALF, cands, n, 10, pairdist, NULL, out, NAN);
 		CHECK(same_refs(out, n, want, 5), "keep half, 5 of 10 takes all five: %d", n);
 
 		n = make_cands(ids, 5, cands);
-		n = n2_select_neighbors(N2_SELECT_KEEP_HALF, cands, n, 4, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_KEEP_HALF, cands, n, 4, pairdist, NULL, out, NAN);
 		CHECK(same_refs(out, n, heur, 3),
 			  "keep half past half the cap is the heuristic: %d", n);
 	}
@@ -236,9 +268,9 @@ main(void)
 		N2Candidate dup[3] = {{1.0f, 1}, {1.0f, 1}, {4.0f, 2}};
 		int			want[] = {1, 2};
 
-		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, dup, 3, 4, pairdist, NULL, out);
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, dup, 3, 4, pairdist, NULL, out, NAN);
 		CHECK(same_refs(out, n, want, 2), "keep pruned skips the repeat: %d", n);
-		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, dup, 3, 4, pairdist, NULL, dup);
+		n = n2_select_neighbors(N2_SELECT_KEEP_PRUNED, dup, 3, 4, pairdist, NULL, dup, NAN);
 		CHECK(same_refs(dup, n, want, 2), "in place too: %d", n);
 	}
 
@@ -286,9 +318,9 @@ main(void)
 			n2_candidates_sort(rc, ncand);
 			memcpy(rin, rc, sizeof(N2Candidate) * ncand);
 
-			nh = n2_select_neighbors(N2_SELECT_HEURISTIC, rc, ncand, cap, rpairdist, NULL, rheur);
-			nk = n2_select_neighbors(method, rc, ncand, cap, rpairdist, NULL, rout);
-			ni = n2_select_neighbors(method, rin, ncand, cap, rpairdist, NULL, rin);
+			nh = n2_select_neighbors(N2_SELECT_HEURISTIC, rc, ncand, cap, rpairdist, NULL, rheur, NAN);
+			nk = n2_select_neighbors(method, rc, ncand, cap, rpairdist, NULL, rout, NAN);
+			ni = n2_select_neighbors(method, rin, ncand, cap, rpairdist, NULL, rin, NAN);
 
 			want = ncand < fill ? ncand : fill;
 			bad += nk != (nh > want ? nh : want);
