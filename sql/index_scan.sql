@@ -410,6 +410,26 @@ RESET n2.scan_mem_multiplier;
 RESET n2.iterative_scan;
 RESET n2.ef_search;
 RESET enable_seqscan;
+-- Planner: the index answers ORDER BY ... LIMIT k; asked for a large share of
+-- the rows, or all of them, it would walk most of the graph, return an
+-- approximate answer and take longer than a sort, so the planner sorts.
+-- (Costed as the pass alone, LIMIT 2500 of 5,000 took the index.)
+CREATE TABLE plan5k (id int, v vector(32));
+INSERT INTO plan5k
+	SELECT i, (SELECT array_agg((hashint4(i * 32 + j) % 1000) / 1000.0 ORDER BY j)
+			   FROM generate_series(1, 32) j)::vector
+	FROM generate_series(1, 5000) i;
+CREATE INDEX plan5k_idx ON plan5k USING n2 (v) WITH (n_threads = 1);
+ANALYZE plan5k;
+SET max_parallel_workers_per_gather = 0;
+SET work_mem = '64kB';
+EXPLAIN (COSTS OFF) SELECT id FROM plan5k ORDER BY v <-> '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT id FROM plan5k ORDER BY v <-> '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 2500;
+EXPLAIN (COSTS OFF) SELECT id FROM plan5k ORDER BY v <-> '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]';
+RESET work_mem;
+RESET max_parallel_workers_per_gather;
+DROP TABLE plan5k;
+
 -- GUC validation.
 SET n2.iterative_scan = 'sometimes';
 SET n2.ef_search = 0;

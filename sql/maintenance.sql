@@ -53,6 +53,12 @@ SELECT (SELECT array_agg(id) FROM (SELECT id FROM mp ORDER BY v <-> '[0.1,0.2,0.
 CREATE TABLE mp3 PARTITION OF mp FOR VALUES FROM (1000) TO (2000);
 SELECT indexrelid::regclass, indrelid::regclass FROM pg_index
 	WHERE indrelid IN ('mp1'::regclass, 'mp2'::regclass, 'mp3'::regclass) ORDER BY 2;
+-- the parent's index holds no graph: the functions say so, and work on the
+-- partitions' indexes
+SELECT * FROM n2_index_info('mp_idx');
+SELECT * FROM n2_verify('mp_idx');
+SELECT relid, (SELECT count(*) FROM n2_verify(relid)) AS problems
+	FROM pg_partition_tree('mp_idx') WHERE isleaf ORDER BY 1;
 
 -- Unlogged table: unlogged index with an init fork.
 CREATE UNLOGGED TABLE mu AS SELECT * FROM m;

@@ -42,13 +42,24 @@ n2_open_index(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	if (index->rd_rel->relkind != RELKIND_INDEX ||
-		index->rd_indam == NULL || index->rd_indam->ambuild != n2_build)
+	if (index->rd_indam == NULL || index->rd_indam->ambuild != n2_build ||
+		(index->rd_rel->relkind != RELKIND_INDEX &&
+		 index->rd_rel->relkind != RELKIND_PARTITIONED_INDEX))
 	{
 		relation_close(index, AccessShareLock);
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an n2 index", get_rel_name(relid))));
+	}
+	if (index->rd_rel->relkind == RELKIND_PARTITIONED_INDEX)
+	{
+		relation_close(index, AccessShareLock);
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a partitioned n2 index", get_rel_name(relid)),
+				 errdetail("A partitioned index holds no graph: the indexes of its partitions do."),
+				 errhint("Call the function on those, which pg_partition_tree('%s') lists.",
+						 get_rel_name(relid))));
 	}
 	return index;
 }
