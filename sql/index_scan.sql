@@ -299,8 +299,7 @@ INSERT INTO arr SELECT i, ARRAY[i, -i, i % 5]::real[] FROM generate_series(10, 6
 SELECT dims, elements, heap_tids FROM n2_index_info('arr_l2');
 EXPLAIN (costs off) SELECT id FROM arr ORDER BY v <-> '{1,2,3}' LIMIT 3;
 SELECT id, v <-> '{1,2,3}' AS d FROM arr ORDER BY v <-> '{1,2,3}' LIMIT 3;
--- eleven rows (id a multiple of 5) lie at distance 0: any three of them
-SELECT id % 5 AS id_mod_5, v <=> '{10,-10,0}' AS d FROM arr ORDER BY v <=> '{10,-10,0}' LIMIT 3;
+SELECT id FROM arr ORDER BY v <=> '{10,-10,0}' LIMIT 3;
 SELECT id FROM arr ORDER BY v <#> '{1,-1,0}' LIMIT 3;
 -- Query vectors of the wrong shape.
 SELECT id FROM arr ORDER BY v <-> '{1,2}' LIMIT 3;

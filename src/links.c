@@ -174,6 +174,8 @@ n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
 							   &lv, local, -INFINITY);
 	for (int i = 0; i < nsel; i++)
 		out[i] = cands[origin[local[i].ref]];
+	/* copies went first: under dot their own distances need not be least */
+	n2_candidates_sort(out, nsel);
 	for (int i = 0; i < nlocal; i++)
 	{
 		if (lv.vecs[i])

@@ -12,9 +12,9 @@
 #     finds it.
 #   - VACUUM cancelled while it waits at the pause point vacuum-rebuilt,
 #     every list that linked to a doomed element rebuilt and nothing
-#     reconnected yet: it takes the cancel only after reconnecting, so
-#     n2_verify finds every live element reachable and a self-search finds
-#     every live row.
+#     reconnected yet, while inserts go on: it takes the cancel only after
+#     reconnecting, so n2_verify finds every live element reachable and a
+#     self-search finds every live row, the inserted ones too.
 #   - n2_verify cancelled while it walks the index: the cancel is taken inside
 #     it (the server logs a backtrace of where, by backtrace_functions).
 #   - VACUUM with maintenance_work_mem = 1MB over more doomed elements than
@@ -228,6 +228,12 @@ is(missing_rows('items'), '0', 'every live row is found at its own vector');
 		SELECT count(*) = 1 FROM pg_locks
 		WHERE locktype = 'advisory' AND objid = 28210 AND NOT granted AND pid = $cpid}),
 		'VACUUM waits at vacuum-rebuilt');
+	# inserts go on meanwhile: new vectors, and rows joining existing ones
+	$node->safe_psql('postgres', q{
+		INSERT INTO cut SELECT i, format('[%s,%s]', hashint4(i)::float8 / 4294967296 + 0.5,
+								   hashint4(-i)::float8 / 4294967296 + 0.5)::vector
+		FROM generate_series(30001, 30500) i;
+		INSERT INTO cut SELECT id + 40000, v FROM cut WHERE id % 7 = 1 AND id < 20000;});
 	is($node->safe_psql('postgres', "SELECT pg_cancel_backend($cpid)"), 't',
 		'VACUUM is sent a cancel there');
 	$hold->query_safe('SELECT pg_advisory_unlock(28210)');
@@ -248,7 +254,7 @@ is(missing_rows('items'), '0', 'every live row is found at its own vector');
 	$node->safe_psql('postgres', 'VACUUM cut');
 	is(verify_problems('cut_idx'), '', 'n2_verify clean after the next VACUUM');
 	$i = info('cut_idx');
-	is("$i->{elements} $i->{deleted}", '10000 0', 'that VACUUM removed the doomed elements');
+	is($i->{deleted}, '0', 'that VACUUM removed the doomed elements');
 }
 
 # --- n2_verify, cancelled while it walks the index (it holds the graph lock

@@ -32,7 +32,7 @@ typedef float (*N2PairDistanceFn) (void *ctx, N2Ref a, N2Ref b);
  * and returns the count.  out may alias cands (cands is then clobbered).
  *
  * copydist is the base's distance to itself as cands' distances are
- * computed (n2_copy_distance), or NAN.  A candidate at exactly that distance
+ * computed, or NAN when there is none to tell copies by.  A candidate at exactly that distance
  * is a copy of the base (another node with its vector: rows that differ in
  * their filter values): the heuristic keeps it, and it prunes nothing.  A
  * copy would otherwise prune every later candidate (each is exactly as far

@@ -1,0 +1,93 @@
+# Copies under concurrency: rows with one vector under different filter
+# values are separate graph nodes (copies), which the neighbour selection
+# keeps without letting them prune (core/select.c).  Another session keeps
+# inserting copies of existing vectors under new filter values, new vectors,
+# and deleting rows, while CREATE INDEX CONCURRENTLY builds an index on
+# (v, t) at m = 8 and VACUUM runs.  Afterwards: n2_verify is clean, the
+# lists kept their links, and every live row is found by a query at its
+# own vector, under its own filter value and without a filter.
+use strict;
+use warnings;
+
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use N2Test;
+
+my $node = n2_node('copies', conf => "autovacuum = off");
+
+# 500 vectors, each under filter values 1, 2 and 3
+$node->safe_psql('postgres', q{
+	CREATE SEQUENCE c_ids START 100000;
+	CREATE TABLE c (id bigint DEFAULT nextval('c_ids'), v vector(16), t int);
+	CREATE FUNCTION hv(g int) RETURNS vector LANGUAGE sql IMMUTABLE
+	RETURN (SELECT array_agg((hashint4(g * 16 + j) % 1000) / 1000.0 ORDER BY j)
+			FROM generate_series(1, 16) j)::vector;
+	INSERT INTO c (id, v, t) SELECT g * 10 + t, hv(g), t
+	FROM generate_series(1, 500) g, generate_series(1, 3) t;});
+
+# The other session: copies of the first 500 vectors under values 4..7, new
+# vectors (501 on) under 1..3, and a delete every fifth statement.  A vector
+# then has at most 7 nodes (rows with one vector and one value share one),
+# within the level-0 cap of 16 at m = 8.  (At m = 4, cap 8, an unfiltered
+# search at ef_search 400 missed 56 of 4,000 rows, the filtered one none.)
+my $sql = join '', map {
+	my $g = 1 + ($_ * 7919) % 500;
+	$_ % 5 == 0 ? "DELETE FROM c WHERE id = " . ($g * 10 + 1 + $_ % 3) . ";\n"
+	  : $_ % 5 == 1 ? "INSERT INTO c (v, t) VALUES (hv(" . (500 + $_) . "), " . (1 + $_ % 3) . ");\n"
+	  : "INSERT INTO c (v, t) VALUES (hv($g), " . (4 + $_ % 4) . ");\n"
+} 1 .. 3000;
+my $file = $node->basedir . '/copies.sql';
+append_to_file($file, $sql);
+my $h = IPC::Run::start(
+	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $file ],
+	'>', '/dev/null', '2>', $node->basedir . '/copies.err');
+$node->poll_query_until('postgres', 'SELECT count(*) > 1700 FROM c')
+  or die 'the writes into c did not start';
+my $before = $node->safe_psql('postgres', 'SELECT last_value FROM c_ids');
+$node->safe_psql('postgres',
+	'CREATE INDEX CONCURRENTLY c_idx ON c USING n2 (v, t) WITH (m = 8, ef_construction = 32)');
+my $after = $node->safe_psql('postgres', 'SELECT last_value FROM c_ids');
+cmp_ok($after, '>', $before, 'rows were inserted while CREATE INDEX CONCURRENTLY ran');
+$node->safe_psql('postgres', 'VACUUM c');
+my $vacuumed = $node->safe_psql('postgres', 'SELECT last_value FROM c_ids');
+ok($h->finish, 'the concurrent writes succeeded')
+  or diag slurp_file($node->basedir . '/copies.err');
+my $end = $node->safe_psql('postgres', 'SELECT last_value FROM c_ids');
+note "sequence at CIC start $before, end $after, after VACUUM $vacuumed, at the end $end";
+cmp_ok($end, '>', $vacuumed, 'the writes went on after the VACUUM');
+is($node->safe_psql('postgres', "SELECT indisvalid FROM pg_index WHERE indexrelid = 'c_idx'::regclass"),
+	't', 'CREATE INDEX CONCURRENTLY left a valid index');
+$node->safe_psql('postgres', 'VACUUM c');
+
+sub check
+{
+	my ($what) = @_;
+	is($node->safe_psql('postgres',
+			"SELECT coalesce(string_agg(format('%s/%s: %s', blkno, offnum, problem), E'\\n'), '') FROM n2_verify('c_idx')"),
+		'', "$what: n2_verify clean");
+	my ($copies, $degree) = split /\|/, $node->safe_psql('postgres', q{
+		SELECT (SELECT count(*) FROM c) - (SELECT count(DISTINCT v) FROM c),
+			   round(level0_degree_avg::numeric, 2) FROM n2_index_info('c_idx')});
+	cmp_ok($copies, '>', 1500, "$what: $copies rows are copies of another row's vector");
+	cmp_ok($degree, '>=', 10, "$what: mean level-0 degree $degree (cap 16)");
+	# every live row among the rows sharing its vector and filter value, and
+	# among the rows sharing its vector
+	is($node->safe_psql('postgres', q{
+		SET enable_seqscan = off; SET n2.ef_search = 400;
+		WITH d AS (SELECT id, v, t, count(*) OVER (PARTITION BY v, t) AS nvt,
+						  count(*) OVER (PARTITION BY v) AS nv FROM c)
+		SELECT count(*) FILTER (WHERE d.id NOT IN (SELECT b.id FROM c b WHERE b.t = d.t ORDER BY b.v <-> d.v LIMIT d.nvt)) || ' ' ||
+		       count(*) FILTER (WHERE d.id NOT IN (SELECT b.id FROM c b ORDER BY b.v <-> d.v LIMIT d.nv))
+		FROM d}),
+		'0 0', "$what: every live row found at its own vector, with and without its filter value");
+}
+
+check('after the concurrent writes');
+$node->safe_psql('postgres', 'DELETE FROM c WHERE t IN (2, 5)');
+$node->safe_psql('postgres', 'VACUUM c');
+check('after deleting two filter values and VACUUM');
+
+$node->stop;
+done_testing();
