@@ -28,8 +28,9 @@
  * that: in strict order its walk skips rows it finds after farther ones,
  * and it is slower than a sort (20,000 x 128-d: 42 ms against 23 ms for
  * the sequential scan and its sort on disk).  Such a scan is costed as a
- * whole walk and a pass, so the planner sorts instead; a cursor, which
- * plans for a fraction of the rows (cursor_tuple_fraction), still walks.
+ * whole walk and a pass, so the planner sorts instead.  A cursor plans for
+ * cursor_tuple_fraction of that (a tenth): it walks only where a tenth of
+ * the table costs less through the index than a sort.
  */
 #include "postgres.h"
 
