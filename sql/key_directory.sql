@@ -59,8 +59,26 @@ SET n2.max_scan_tuples = 100;
 SELECT kd_same('cat = 3', '[71,0,0]', 10);
 SELECT kd_same('cat = 3', '[71,0,0]', 150);
 RESET n2.max_scan_tuples;
-RESET n2.ef_search;
 RESET client_min_messages;
+
+-- Vectors at random and a filter unrelated to them: matching rows are as
+-- common near the query as anywhere, so the walk goes on after its first
+-- visits, but the graph (m = 4, 16 dimensions) makes it wander.  Once it has
+-- visited as many nodes as match it reads those instead.
+CREATE TABLE ku (id int PRIMARY KEY, cat int, v vector(16));
+INSERT INTO ku SELECT i, i % 10,
+	ARRAY(SELECT (abs(sin(i * 12.9898 + j * 78.233)) * 43758.5453)::numeric % 1
+		  FROM generate_series(1, 16) j)::real[]::vector
+	FROM generate_series(1, 3000) i;
+CREATE INDEX ku_n2 ON ku USING n2 (v vector_l2_ops, cat)
+	WITH (m = 4, ef_construction = 40, n_threads = 1);
+SET n2.ef_search = 20;
+SET client_min_messages = debug1;
+SELECT kd_same('cat = 3', (SELECT v::text FROM ku WHERE id = 7), 10, 'ku');
+SELECT kd_same('cat = 5', (SELECT v::text FROM ku WHERE id = 100), 10, 'ku');
+RESET client_min_messages;
+DROP TABLE ku;
+RESET n2.ef_search;
 
 -- Inserts add entries; a filter only they pass finds them.
 INSERT INTO kd SELECT i, 42, 'new', ARRAY[(i - 2000) * 0.01, cos(i), 0]::real[]::vector

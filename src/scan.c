@@ -101,6 +101,7 @@ typedef struct N2ScanOpaqueData
 	int			nblocks;
 	double		rate;			/* the sample's share of elements passing */
 	double		est_elements;	/* and its estimate of the elements */
+	bool		budget_pause;	/* the walk's next pause is its budget's end */
 
 	/* the exact finish once a bound stopped the walk */
 	N2Sweep		sweep;
@@ -213,6 +214,7 @@ scan_reset(N2ScanOpaque so)
 	so->list = NULL;
 	so->nlist = 0;
 	so->list_pass = false;
+	so->budget_pause = false;
 	so->blocks = NULL;
 }
 
@@ -880,22 +882,66 @@ sweep_pass(N2ScanOpaque so)
 }
 
 /*
+ * The walk has visited as many nodes as the elements the sample says match,
+ * and returned nothing yet: reading those costs no more than the walk spent
+ * so far, and is exact, where the walk's end is unknown.  So at worst the
+ * scan does twice the cheaper one's work.
+ */
+static void
+budget_decide(N2ScanOpaque so)
+{
+	N2Iterator *it = &so->it;
+	MemoryContext oldcxt;
+
+	if (it->yielded_any)
+		return;
+	oldcxt = MemoryContextSwitchTo(so->querycxt);
+	if (filter_list(so) && so->nlist <= n2_max_scan_tuples)
+	{
+		ereport(DEBUG1,
+				(errmsg("n2 index scan: the walk visited as many index elements as match the filter without returning a row; reading the %lld that do",
+						(long long) so->nlist)));
+		n2_iter_free(it);
+		so->it_valid = false;
+		list_pass_setup(so);
+	}
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
  * The walk paused after its first visits: when few of them passed the
  * filter (and it returned nothing yet), lists the elements that do, and
- * reads them or, too many, walks only those.
+ * reads them or, too many, walks only those.  Otherwise the walk goes on,
+ * pausing again (budget_decide) when it has visited as many nodes as the
+ * elements that match, if those are few enough to read.
  */
 static void
 probe_decide(N2ScanOpaque so)
 {
 	N2Iterator *it = &so->it;
 	int64		max_read = n2_max_scan_tuples > 0 ? n2_max_scan_tuples : PG_INT64_MAX;
+	double		matching = so->rate * so->est_elements;
 	MemoryContext oldcxt;
 	int			nseeds;
 	N2Ref	   *seeds;
 
-	if (it->yielded_any ||
-		(double) it->nmatched * 3.0 > (double) it->nvisited * so->rate)
+	if (so->budget_pause)
+	{
+		so->budget_pause = false;
+		budget_decide(so);
 		return;
+	}
+	if (it->yielded_any)
+		return;
+	if ((double) it->nmatched * 3.0 > (double) it->nvisited * so->rate)
+	{
+		if (matching > (double) it->nvisited && matching <= (double) max_read)
+		{
+			it->pause_at = (uint64) matching;
+			so->budget_pause = true;
+		}
+		return;
+	}
 	oldcxt = MemoryContextSwitchTo(so->querycxt);
 	if (so->list == NULL && !filter_list(so))
 	{
