@@ -183,6 +183,22 @@ SELECT count(*) AS missed FROM copies_ins a
 WHERE a.id NOT IN (SELECT b.id FROM copies_ins b ORDER BY b.v <-> a.v LIMIT 5);
 SELECT * FROM n2_verify('copies_inserted');
 
+-- One n2 index on the vector alone, another with filter columns: a query
+-- with a condition on them takes the second, which evaluates it during the
+-- walk (the first would return rows a Filter above it then rejects, costing
+-- recall).  Their keys and key directory make the second larger, which must
+-- not make its walk look dearer.
+CREATE TABLE two (id int, v vector(32), cat int, tenant int, labels int[], flag bool);
+INSERT INTO two SELECT i, ARRAY(SELECT sin(i * j) FROM generate_series(1, 32) j)::real[]::vector,
+	i % 10, i % 7, ARRAY[i % 3, i % 5], i % 2 = 0
+	FROM generate_series(1, 5000) i;
+CREATE INDEX two_v ON two USING n2 (v);
+CREATE INDEX two_vf ON two USING n2 (v, cat, tenant, labels, flag);
+ANALYZE two;
+SELECT (SELECT relpages FROM pg_class WHERE relname = 'two_vf') >
+	1.3 * (SELECT relpages FROM pg_class WHERE relname = 'two_v') AS filter_index_larger;
+EXPLAIN (COSTS OFF) SELECT id FROM two WHERE cat = 3 ORDER BY v <-> (SELECT v FROM two WHERE id = 5) LIMIT 10;
+
 -- Errors: types and layouts n2 cannot index.
 CREATE TABLE bad (v vector(2), f float8, n numeric, k int, v2 vector(2), t text COLLATE "C");
 CREATE INDEX ON bad USING n2 (v, f);
@@ -195,5 +211,5 @@ CREATE INDEX ON bad USING n2 (v, k, t);
 SELECT * FROM n2_verify('bad_v_k_t_idx');
 
 RESET enable_seqscan;
-DROP TABLE fc, conds, shared, ins, wide, copies, copies_ins, bad;
+DROP TABLE fc, conds, shared, ins, wide, copies, copies_ins, two, bad;
 DROP FUNCTION knn(text, bool), uses_n2(text);

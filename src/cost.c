@@ -36,6 +36,7 @@
 
 #include <math.h>
 
+#include "access/genam.h"
 #include "optimizer/optimizer.h"
 #include "utils/float.h"
 #include "utils/selfuncs.h"
@@ -54,6 +55,8 @@ n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 {
 	GenericCosts costs;
 	IndexOptInfo *index = path->indexinfo;
+	Relation	rel;
+	N2MetaPageData meta;
 	double		ntuples = Max(index->tuples, 1);
 	double		random_page_cost;
 	double		seq_page_cost;
@@ -83,11 +86,21 @@ n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	get_tablespace_page_costs(index->reltablespace, &random_page_cost, &seq_page_cost);
 
 	/*
-	 * The work per visited node scales with the element's size (vector and
-	 * links), which the page count gives without opening the index.
+	 * The work per visited node scales with the bytes of a stored vector and
+	 * the links a node has, as the metapage gives them.  The page count would
+	 * also hold filter keys and the key directory, making an index with
+	 * filter columns look dearer than one without for the same walk.  Before
+	 * a real[] column's first vector the page count is all there is.
 	 */
-	dims = (int) Max(1, (double) index->pages * BLCKSZ / ntuples / sizeof(float));
-	max_m0 = 2 * N2_DEFAULT_M;
+	rel = index_open(index->indexoid, NoLock);
+	n2_read_meta(rel, &meta);
+	index_close(rel, NoLock);
+	if (meta.dims > 0)
+		dims = Max(1, meta.dims * n2_storage_dim_bytes((N2Storage) meta.storage) /
+				   (int) sizeof(float));
+	else
+		dims = (int) Max(1, (double) index->pages * BLCKSZ / ntuples / sizeof(float));
+	max_m0 = Max(meta.max_m0, meta.m);
 
 	/* one distance: a few operator costs per 64 dimensions */
 	per_distance = cpu_operator_cost * (1.0 + dims / 64.0);
