@@ -1003,9 +1003,12 @@ step_barrier(N2Builder *b, int p)
 				b->g->entry = (uint32_t) e;
 				b->g->max_level = (int) (e >> 32);
 			}
+			/* one step for poll: the outcome only once finished */
+			atomic_fetch_add(&b->seq, 1);
 			atomic_store(&b->phase, atomic_load(&b->cancel) ?
 						 N2_BUILD_CANCELLED : N2_BUILD_DONE);
 			atomic_store(&b->finished, true);
+			atomic_fetch_add(&b->seq, 1);
 		}
 		pthread_cond_broadcast(&b->cond);
 	}
@@ -1375,8 +1378,10 @@ n2_builder_start(N2Builder *b)
 		for (int i = 0; i < started; i++)
 			pthread_join(b->workers[i].thread, NULL);
 		b->joined = true;
+		atomic_fetch_add(&b->seq, 1);
 		atomic_store(&b->phase, N2_BUILD_FAILED);
 		atomic_store(&b->finished, true);
+		atomic_fetch_add(&b->seq, 1);
 	}
 	return err;
 }
@@ -1385,17 +1390,18 @@ bool
 n2_builder_poll(N2Builder *b, N2BuildPhase *phase, uint64_t *done,
 				uint64_t *total)
 {
-	bool		finished = atomic_load(&b->finished);
+	bool		finished;
 	uint64_t	seq;
 	N2BuildPhase ph;
 	uint64_t	d,
 				t;
 
-	/* the three from one step: retry across a step's set-up */
+	/* all four from one step: retry across a step's set-up */
 	do
 	{
 		while ((seq = atomic_load(&b->seq)) & 1)
 			cpu_relax();
+		finished = atomic_load(&b->finished);
 		ph = atomic_load(&b->phase);
 		d = atomic_load(&b->done);
 		t = atomic_load(&b->total);
