@@ -55,8 +55,6 @@ n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 {
 	GenericCosts costs;
 	IndexOptInfo *index = path->indexinfo;
-	Relation	rel;
-	N2MetaPageData meta;
 	double		ntuples = Max(index->tuples, 1);
 	double		random_page_cost;
 	double		seq_page_cost;
@@ -90,17 +88,24 @@ n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	 * the links a node has, as the metapage gives them.  The page count would
 	 * also hold filter keys and the key directory, making an index with
 	 * filter columns look dearer than one without for the same walk.  Before
-	 * a real[] column's first vector the page count is all there is.
+	 * a real[] column's first vector, and for a hypothetical index (hypopg),
+	 * the page count is all there is.
 	 */
-	rel = index_open(index->indexoid, NoLock);
-	n2_read_meta(rel, &meta);
-	index_close(rel, NoLock);
-	if (meta.dims > 0)
-		dims = Max(1, meta.dims * n2_storage_dim_bytes((N2Storage) meta.storage) /
-				   (int) sizeof(float));
-	else
+	dims = 0;
+	max_m0 = 2 * N2_DEFAULT_M;
+	if (!index->hypothetical)
+	{
+		Relation	rel = index_open(index->indexoid, NoLock);
+		N2MetaPageData meta;
+
+		n2_read_meta(rel, &meta);
+		index_close(rel, NoLock);
+		dims = meta.dims * n2_storage_dim_bytes((N2Storage) meta.storage) /
+			(int) sizeof(float);
+		max_m0 = Max(meta.max_m0, meta.m);
+	}
+	if (dims <= 0)
 		dims = (int) Max(1, (double) index->pages * BLCKSZ / ntuples / sizeof(float));
-	max_m0 = Max(meta.max_m0, meta.m);
 
 	/* one distance: a few operator costs per 64 dimensions */
 	per_distance = cpu_operator_cost * (1.0 + dims / 64.0);
