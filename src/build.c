@@ -814,6 +814,8 @@ flush_nodes(N2BuildState *bs)
 		bool		exact = n2_storage_train_ranges(&bs->params, &bs->ranges);
 		uint8	   *codes = exact_codes(bs, exact);
 
+		n2_storage_report_training(bs->index, &bs->params, bs->ranges.n);
+
 		graph.codes = codes;
 		n2_pause_point("build-graph");
 		if (graph.n > 0)

@@ -606,6 +606,7 @@ insert_vector_locked(N2InsertState *is, float *v, int dims, const char *keys,
 								RelationGetRelationName(index))));
 			(void) n2_storage_train(&is->params, v, 1);
 			n2_storage_write(index, p);
+			n2_storage_report_training(index, p, 1);
 		}
 	}
 

@@ -810,6 +810,8 @@ extern void n2_storage_load(Relation index, const N2MetaPageData *meta,
 							N2Params *p);
 extern void n2_storage_write(Relation index, const N2Params *p);
 extern bool n2_storage_needs_training(const N2Params *p);
+extern void n2_storage_report_training(Relation index, const N2Params *p,
+									   int64 nrows);
 extern bool n2_storage_same_vector(N2PageGraph *pg, N2Ref ref, const float *v);
 extern Size n2_storage_smallest_tuple(const N2Params *p);
 

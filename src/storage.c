@@ -18,7 +18,7 @@
  * later are coded with them, values outside clamped (the code header's
  * error then says how far).  An index built empty is trained by its first
  * insert, from that one vector: a crude range, so such an index should be
- * rebuilt once it holds data.
+ * rebuilt once it holds data (n2_storage_report_training says so).
  */
 #include "postgres.h"
 
@@ -55,6 +55,31 @@ bool
 n2_storage_needs_training(const N2Params *p)
 {
 	return p->storage == N2_STORAGE_SQ8 && p->sq8_lo == NULL;
+}
+
+/*
+ * sq8 ranges learned from fewer rows than this are likely to clamp later
+ * rows, which the codes then tell apart less well: CREATE INDEX and the
+ * insert that trains an index built empty say so, as pgvector's ivfflat
+ * does of lists built from little data.
+ */
+#define N2_SQ8_FEW_ROWS 100
+
+void
+n2_storage_report_training(Relation index, const N2Params *p, int64 nrows)
+{
+	if (p->storage != N2_STORAGE_SQ8 || nrows >= N2_SQ8_FEW_ROWS)
+		return;
+	ereport(NOTICE,
+			(nrows == 0 ?
+			 errmsg("n2 index \"%s\" will learn its sq8 ranges from the first row inserted",
+					RelationGetRelationName(index)) :
+			 errmsg_plural("n2 index \"%s\" learned its sq8 ranges from %lld row",
+						   "n2 index \"%s\" learned its sq8 ranges from %lld rows",
+						   nrows, RelationGetRelationName(index),
+						   (long long) nrows),
+			 errdetail("Values outside those ranges are clamped to their ends, and rows whose values are clamped are found less reliably."),
+			 errhint("REINDEX the index once the table holds representative data.")));
 }
 
 static Size
