@@ -84,7 +84,8 @@ Datum
 halfvec_in(PG_FUNCTION_ARGS)
 {
 	int			dim;
-	float	   *x = n2_parse_vector(PG_GETARG_CSTRING(0), "halfvec", &dim);
+	float	   *x = n2_parse_vector(PG_GETARG_CSTRING(0), "halfvec",
+									N2_HALF_OVERFLOW, &dim);
 
 	n2_check_typmod(dim, PG_GETARG_INT32(2));
 	PG_RETURN_POINTER(halfvec_from_floats(x, dim));

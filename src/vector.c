@@ -128,10 +128,12 @@ syntax_error(const char *str, const char *pos, const char *expected,
  * Parses '[e1,e2,...]' into *dim floats.  Whitespace is allowed around the
  * brackets and the elements; each element is whatever strtof() accepts, as
  * for type real.  A value too small for a float becomes zero, as in pgvector
- * (real's input raises an error instead); one too large is an error.
+ * (real's input raises an error instead); one too large for a float, or of
+ * magnitude limit or more (what the type cannot hold), is an error quoting
+ * it as written.
  */
 float *
-n2_parse_vector(const char *str, const char *type, int *dim_out)
+n2_parse_vector(const char *str, const char *type, float limit, int *dim_out)
 {
 	const char *p = str;
 	int			capacity = 16;
@@ -160,7 +162,8 @@ n2_parse_vector(const char *str, const char *type, int *dim_out)
 		if (end == p)
 			syntax_error(str, p, "a number", type);
 
-		if (errno == ERANGE && isinf(value))
+		if ((errno == ERANGE && isinf(value)) ||
+			(isfinite(value) && fabsf(value) >= limit))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("\"%s\" is out of range for type %s",
@@ -209,7 +212,7 @@ vector_in(PG_FUNCTION_ARGS)
 	char	   *str = PG_GETARG_CSTRING(0);
 	int32		typmod = PG_GETARG_INT32(2);
 	int			dim;
-	float	   *elements = n2_parse_vector(str, "vector", &dim);
+	float	   *elements = n2_parse_vector(str, "vector", INFINITY, &dim);
 	Vector	   *result;
 
 	n2_check_typmod(dim, typmod);

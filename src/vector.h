@@ -58,7 +58,8 @@ extern void n2_check_typmod(int dim, int32 typmod);
 extern int	n2_recv_header(StringInfo buf, const char *type, int elem_size,
 						   int32 typmod);
 extern void n2_check_element(float value, int element, const char *type);
-extern float *n2_parse_vector(const char *str, const char *type, int *dim);
+extern float *n2_parse_vector(const char *str, const char *type, float limit,
+							  int *dim);
 extern char *n2_format_vector(const float *x, int dim);
 extern int32 n2_typmod_in(ArrayType *ta, const char *type);
 extern float *n2_array_to_floats(ArrayType *array, int32 typmod,

@@ -18,6 +18,9 @@ typedef uint16_t n2_half;
 /* The largest finite half, 65504. */
 #define N2_HALF_MAX 65504.0f
 
+/* The least magnitude that rounds to infinity (halfway to 65536, to even). */
+#define N2_HALF_OVERFLOW 65520.0f
+
 static inline float
 n2_half_to_float(n2_half h)
 {

@@ -85,6 +85,13 @@ test_rounding(void)
 			bad++;
 	}
 	CHECK(bad == 0, "%d random floats round wrongly", bad);
+
+	/* halfvec input refuses magnitudes from N2_HALF_OVERFLOW on */
+	CHECK(n2_float_to_half(N2_HALF_OVERFLOW) == 0x7c00 &&
+		  n2_float_to_half(-N2_HALF_OVERFLOW) == 0xfc00,
+		  "N2_HALF_OVERFLOW does not round to infinity");
+	CHECK(n2_float_to_half(nextafterf(N2_HALF_OVERFLOW, 0.0f)) == 0x7bff,
+		  "the float below N2_HALF_OVERFLOW does not round to the largest half");
 }
 
 int
