@@ -203,6 +203,7 @@ EXPLAIN (COSTS OFF) SELECT id FROM two WHERE cat = 3 ORDER BY v <-> (SELECT v FR
 CREATE TABLE bad (v vector(2), f float8, n numeric, k int, v2 vector(2), t text COLLATE "C");
 CREATE INDEX ON bad USING n2 (v, f);
 CREATE INDEX ON bad USING n2 (v, n);
+CREATE INDEX bad_named ON bad USING n2 (v, n);
 CREATE INDEX ON bad USING n2 (k, v);
 CREATE INDEX ON bad USING n2 (v, v2);
 CREATE INDEX ON bad USING n2 (v, k int4_array_ops);

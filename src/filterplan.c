@@ -228,6 +228,9 @@ check_index_stmt(IndexStmt *stmt)
 		if (!OidIsValid(GetDefaultOpClass(typid, amoid)))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 stmt->idxname ?
+					 errmsg("n2 index \"%s\" cannot filter on column \"%s\" of type %s",
+							stmt->idxname, elem->name, format_type_be(typid)) :
 					 errmsg("n2 index cannot filter on column \"%s\" of type %s",
 							elem->name, format_type_be(typid)),
 					 errhint("Filter columns may be smallint, integer, bigint, boolean, text, uuid, integer[], bigint[] or text[].")));
