@@ -29,6 +29,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -190,6 +191,51 @@ target_schema(CreateExtensionStmt *stmt)
 }
 
 /*
+ * Whether the current user may run CREATE EXTENSION vector as stmt asks:
+ * as PostgreSQL decides it, a superuser, or a version that does not need
+ * one, or a trusted one and CREATE on the database.  Otherwise n2 leaves
+ * its types alone and lets CREATE EXTENSION refuse.
+ */
+static bool
+may_create_vector(CreateExtensionStmt *stmt)
+{
+	const char *version = NULL;
+	ListCell   *lc;
+	Datum		arg;
+	bool		isnull;
+	bool		superuser_needed;
+	bool		trusted;
+
+	if (superuser())
+		return true;
+	foreach(lc, stmt->options)
+	{
+		DefElem    *d = lfirst_node(DefElem, lc);
+
+		if (strcmp(d->defname, "new_version") == 0)
+			version = defGetString(d);
+	}
+	arg = version ? CStringGetTextDatum(version) : (Datum) 0;
+	if (SPI_execute_with_args("SELECT v.superuser, v.trusted "
+							  "FROM pg_catalog.pg_available_extension_versions v "
+							  "JOIN pg_catalog.pg_available_extensions a USING (name) "
+							  "WHERE v.name = 'vector' "
+							  "AND v.version = COALESCE($1, a.default_version)",
+							  1, (Oid[]) {TEXTOID}, &arg, version ? " " : "n",
+							  true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up pgvector's control file");
+	if (SPI_processed == 0)
+		return false;
+	superuser_needed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 1, &isnull));
+	trusted = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 2, &isnull));
+	return !superuser_needed ||
+		(trusted && pg_database_aclcheck(MyDatabaseId, GetUserId(),
+										 ACL_CREATE) == ACLCHECK_OK);
+}
+
+/*
  * Before CREATE EXTENSION vector into schema target: n2's types there make
  * way, unless something uses them.
  */
@@ -323,7 +369,17 @@ n2_pgvector_event(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	/* under the caller's search_path, as CREATE EXTENSION will see it */
 	if (before)
+	{
+		bool		may;
+
 		target = target_schema(stmt);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		may = may_create_vector(stmt);
+		SPI_finish();
+		if (!may)
+			PG_RETURN_VOID();
+	}
 
 	/*
 	 * pgvector is trusted: whoever may install it may make this happen.  The

@@ -3,8 +3,8 @@
 # vector and halfvec columns in place:
 #
 #   - CREATE EXTENSION in either order; pgvector after n2 makes n2's unused
-#     types give way, and is refused while n2's own type is in use in the
-#     same schema (another schema works);
+#     types give way (not for a user PostgreSQL then refuses), and is refused
+#     while n2's own type is in use in the same schema (another schema works);
 #   - k-NN on vector (L2, cosine) and halfvec (L2) columns through n2 indexes
 #     reaches recall@10 >= 0.95 at the default ef_search against exact
 #     answers, with EXPLAIN showing the n2 index;
@@ -70,7 +70,16 @@ is(n2_opclasses('vecfirst'), $all_classes,
 $node->safe_psql('postgres', 'CREATE DATABASE n2first');
 $node->safe_psql('n2first', 'CREATE EXTENSION n2');
 like(n2_types('n2first'), qr/^(_?\w+,)*vector(,\w+)*$/, 'n2 alone owns its vector type');
-my ($ret, $out, $err) = $node->psql('n2first', 'CREATE EXTENSION vector');
+
+# A user who may not install pgvector (it is not trusted) gets PostgreSQL's
+# refusal, and n2 keeps its types without saying otherwise.
+$node->safe_psql('postgres', 'CREATE ROLE plain LOGIN; GRANT CREATE ON DATABASE n2first TO plain');
+my ($ret, $out, $err) = $node->psql('n2first', 'SET ROLE plain; CREATE EXTENSION vector');
+like($err, qr/permission denied to create extension "vector"/, 'a plain user cannot install pgvector');
+unlike($err, qr/make way/, 'and n2 does not announce making way for it');
+like(n2_types('n2first'), qr/^(_?\w+,)*vector(,\w+)*$/, 'n2 still owns its vector type');
+
+($ret, $out, $err) = $node->psql('n2first', 'CREATE EXTENSION vector');
 is($ret, 0, 'n2 then vector: CREATE EXTENSION vector works') or diag $err;
 like($err, qr/n2's own vector types in schema "public" make way for pgvector's/, 'with a notice');
 is(n2_types('n2first'), '', 'n2 keeps no type of its own');
