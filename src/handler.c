@@ -6,6 +6,7 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <math.h>
 
 #include "access/amvalidate.h"
@@ -136,9 +137,10 @@ _PG_init(void)
 	add_int_reloption(n2_relopt_kind, "m",
 					  "Maximum links per node on levels above 0",
 					  N2_DEFAULT_M, N2_MIN_M, N2_MAX_M, AccessExclusiveLock);
+	/* max_m0 and mult: their bounds depend on m, n2_options checks them */
 	add_int_reloption(n2_relopt_kind, "max_m0",
 					  "Maximum links per node on level 0 (-1: 2 * m)",
-					  -1, -1, N2_MAX_M0, AccessExclusiveLock);
+					  -1, INT_MIN, INT_MAX, AccessExclusiveLock);
 	add_int_reloption(n2_relopt_kind, "ef_construction",
 					  "Candidate list size while building",
 					  N2_DEFAULT_EF_CONSTRUCTION, 1, N2_MAX_EF,
@@ -148,7 +150,7 @@ _PG_init(void)
 					  -1, -1, N2_MAX_THREADS, AccessExclusiveLock);
 	add_real_reloption(n2_relopt_kind, "mult",
 					   "Level multiplier (-1: 1 / ln(m))",
-					   -1, -1, 10, AccessExclusiveLock);
+					   -1, -INFINITY, INFINITY, AccessExclusiveLock);
 	add_enum_reloption(n2_relopt_kind, "neighbor_selecting",
 					   "Neighbour selection: heuristic or naive",
 					   n2_select_values, N2_SELECT_HEURISTIC,
@@ -311,19 +313,21 @@ n2_options(Datum reloptions, bool validate)
 										  sizeof(N2Options), tab, lengthof(tab));
 	if (validate && opts != NULL)
 	{
-		if (opts->max_m0 != -1 && opts->max_m0 < opts->m)
+		if (opts->max_m0 != -1 &&
+			(opts->max_m0 < opts->m || opts->max_m0 > N2_MAX_M0))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("value %d out of bounds for option \"max_m0\"",
 							opts->max_m0),
 					 errdetail("Valid values are -1 (2 * m) and integers from m (%d) to %d.",
 							   opts->m, N2_MAX_M0)));
-		if (opts->mult < 0 && opts->mult != -1)
+		if (opts->mult != -1 && (opts->mult < 0 || opts->mult > N2_MAX_MULT))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("value %g out of bounds for option \"mult\"",
 							opts->mult),
-					 errdetail("Valid values are -1 (1 / ln(m)) and numbers from 0 to 10.")));
+					 errdetail("Valid values are -1 (1 / ln(m)) and numbers from 0 to %d.",
+							   N2_MAX_MULT)));
 	}
 	return (bytea *) opts;
 }

@@ -70,6 +70,7 @@ typedef N2PageOpaqueData *N2PageOpaque;
 #define N2_MIN_M			2
 #define N2_MAX_M			100
 #define N2_MAX_M0			400
+#define N2_MAX_MULT			10
 #define N2_DEFAULT_M		12
 #define N2_DEFAULT_EF_CONSTRUCTION 100
 #define N2_DEFAULT_KEEP_PRUNED N2_KEEP_PRUNED_OFF

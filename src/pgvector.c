@@ -201,6 +201,7 @@ may_create_vector(CreateExtensionStmt *stmt)
 {
 	const char *version = NULL;
 	ListCell   *lc;
+	Oid			argtype = TEXTOID;
 	Datum		arg;
 	bool		isnull;
 	bool		superuser_needed;
@@ -221,7 +222,7 @@ may_create_vector(CreateExtensionStmt *stmt)
 							  "JOIN pg_catalog.pg_available_extensions a USING (name) "
 							  "WHERE v.name = 'vector' "
 							  "AND v.version = COALESCE($1, a.default_version)",
-							  1, (Oid[]) {TEXTOID}, &arg, version ? " " : "n",
+							  1, &argtype, &arg, version ? " " : "n",
 							  true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up pgvector's control file");
 	if (SPI_processed == 0)
