@@ -84,3 +84,28 @@ RESET ALL;
 DROP VIEW h3_not_self_found;
 DROP TABLE h3;
 DROP FUNCTION rv(int);
+
+-- Copies that are not the nearest candidates: zero vectors under cosine are
+-- copies of each other at distance 1, so a re-selection puts them first,
+-- out of the candidates' order; choices written over the candidates they
+-- came from made lists name a node twice (this seed: once).  Inserted
+-- copies of non-zero vectors join their node: under cosine an element's
+-- distance to its own vector is float rounding away from 0, not 0 (436
+-- nodes of their own here before).
+CREATE TABLE zc (id serial PRIMARY KEY, v vector(4));
+SELECT setseed(0.6);
+INSERT INTO zc (v) SELECT CASE WHEN g % 100 = 0 THEN '[0,0,0,0]' ELSE
+	(SELECT array_agg(floor(random() * 5)::real + 1) FROM generate_series(1, 4) WHERE g > 0)::vector END
+	FROM generate_series(1, 2000) g;
+CREATE INDEX zc_idx ON zc USING n2 (v vector_cosine_ops)
+	WITH (m = 4, max_m0 = 8, ef_construction = 32, n_threads = 1);
+INSERT INTO zc (v) SELECT CASE WHEN g % 20 = 0 THEN '[0,0,0,0]' ELSE
+	(SELECT array_agg(floor(random() * 5)::real + 1) FROM generate_series(1, 4) WHERE g > 0)::vector END
+	FROM generate_series(1, 300) g;
+SELECT * FROM n2_verify('zc_idx');
+CREATE TEMP TABLE zc_nodes AS SELECT elements FROM n2_index_info('zc_idx');
+INSERT INTO zc (v) SELECT v FROM zc WHERE v <> '[0,0,0,0]';
+SELECT (SELECT elements FROM n2_index_info('zc_idx')) - elements AS new_nodes
+	FROM zc_nodes;
+SELECT * FROM n2_verify('zc_idx');
+DROP TABLE zc, zc_nodes;

@@ -462,6 +462,8 @@ find_neighbors(N2InsertState *is, const float *v, const char *keys,
 	N2Candidate ep;
 	N2Candidate *found = palloc(sizeof(N2Candidate) * efc);
 	float	   *stored = n2_storage_stored_form(p, v);
+	float		self[2];
+	int			nself = n2_storage_self_distances(pg, v, self);
 
 	ep.ref = n2_tid_to_ref(&is->meta.entry);
 	n2_page_graph_ops.distances(pg, &ep.ref, 1, &ep.dist);
@@ -482,18 +484,15 @@ find_neighbors(N2InsertState *is, const float *v, const char *keys,
 			continue;
 
 		/*
-		 * An identical vector is at distance 0.  On a compact code inserts
-		 * search on code distances, and under dot the distance is the
-		 * negative inner product, which a longer vector beats: there only the
-		 * candidates tied with the nearest are checked (a duplicate missed
-		 * makes an element of its own, which is correct, not every candidate
-		 * read per insert).
+		 * An element with v is at one of v's own distances, wherever that
+		 * puts it among the candidates (under dot a longer vector is nearer);
+		 * only those at exactly such a distance are read.
 		 */
-		for (int i = 0; l == 0 && i < nfound &&
-			 found[i].dist <= (n2_storage_is_exact(p) && p->metric != N2_METRIC_DOT ?
-							   0 : found[0].dist); i++)
+		for (int i = 0; l == 0 && i < nfound; i++)
 		{
-			if (n2_storage_same_vector(pg, found[i].ref, v) &&
+			if ((found[i].dist == self[0] ||
+				 (nself > 1 && found[i].dist == self[1])) &&
+				n2_storage_same_vector(pg, found[i].ref, v) &&
 				same_keys(pg, found[i].ref, keys, keylen))
 				return found[i].ref;
 		}

@@ -134,6 +134,7 @@ n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
 	const N2Params *p = pg->params;
 	N2LocalVectors lv;
 	N2Candidate *local = palloc(sizeof(N2Candidate) * Max(n, 1));
+	N2Candidate *chosen = palloc(sizeof(N2Candidate) * Max(n, 1));
 	int		   *origin = palloc(sizeof(int) * Max(n, 1));
 	int			nlocal = 0;
 	int			nsel;
@@ -172,8 +173,15 @@ n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
 	n2_candidates_sort(local, nlocal);
 	nsel = n2_select_neighbors(method, local, nlocal, cap, local_pairdist,
 							   &lv, local, -INFINITY);
+
+	/*
+	 * Through chosen: out may be cands, and with copies moved first the
+	 * choices do not come in cands' order, so writing out directly would
+	 * overwrite candidates still to be copied (a list naming a node twice).
+	 */
 	for (int i = 0; i < nsel; i++)
-		out[i] = cands[origin[local[i].ref]];
+		chosen[i] = cands[origin[local[i].ref]];
+	memcpy(out, chosen, sizeof(N2Candidate) * nsel);
 	/* copies went first: under dot their own distances need not be least */
 	n2_candidates_sort(out, nsel);
 	for (int i = 0; i < nlocal; i++)
@@ -183,6 +191,7 @@ n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
 	}
 	pfree(lv.vecs);
 	pfree(local);
+	pfree(chosen);
 	pfree(origin);
 	return nsel;
 }

@@ -234,10 +234,9 @@ n2_decode_chunk_code(const N2Params *p, N2VectorChunk vc, int start,
 
 /* The index's distance from pg->query to a code held whole in et. */
 static float
-code_distance(const N2PageGraph *pg, N2ElementTuple et)
+code_distance(const N2PageGraph *pg, const char *code)
 {
 	const N2Params *p = pg->params;
-	const char *code = N2ElementCode(et) + sizeof(N2CodeHeader);
 	bool		l2 = p->metric == N2_METRIC_L2;
 	float		raw;
 
@@ -271,7 +270,35 @@ stored_distance(N2PageGraph *pg, N2ElementTuple et)
 		p->metric == N2_METRIC_L1)
 		return n2_metric_distance(p->metric, n2_element_vector(pg, et),
 								  pg->query, p->dims);
-	return code_distance(pg, et);
+	return code_distance(pg, N2ElementCode(et) + sizeof(N2CodeHeader));
+}
+
+/*
+ * The distances from pg->query that stored_distance gives an element
+ * holding v: on its decoded vector, and on compact storage on its code too
+ * (which it uses when the code is inline).  Returns how many (1 or 2).  An
+ * insert finds an element with its own vector at one of these exactly,
+ * where a longer vector under dot, or float rounding under cosine, can put
+ * others nearer and itself above 0.
+ */
+int
+n2_storage_self_distances(N2PageGraph *pg, const float *v, float *out)
+{
+	const N2Params *p = pg->params;
+	float	   *stored = n2_storage_stored_form(p, v);
+	int			n = 0;
+
+	out[n++] = n2_metric_distance(p->metric, stored, pg->query, p->dims);
+	pfree(stored);
+	if (p->storage != N2_STORAGE_FLOAT4 && p->metric != N2_METRIC_L1)
+	{
+		char	   *code = palloc(sizeof(N2CodeHeader) + n2_chunk_code_bytes(p, p->dims));
+
+		n2_encode_element_code(p, v, p->dims, code);
+		out[n++] = code_distance(pg, code + sizeof(N2CodeHeader));
+		pfree(code);
+	}
+	return n;
 }
 
 /*
