@@ -14,6 +14,9 @@
  * none in no chain holds a visible row (scans would not see it there); the
  * entry point (an element on the top level); and that every element
  * holding a visible row is reachable from the entry point on level 0.
+ *
+ * On a hot standby, where replay does not wait for n2_verify's lock, only
+ * the problems that several passes a moment apart all find are returned.
  */
 #include "postgres.h"
 
@@ -37,15 +40,31 @@
 #include "filter.h"
 #include "n2.h"
 
+/* One problem found: the row n2_verify returns for it. */
+typedef struct VerifyProblem
+{
+	BlockNumber blkno;
+	OffsetNumber off;
+	char	   *text;
+}			VerifyProblem;
+
+/*
+ * On a hot standby replay changes the index while a pass reads it: a pass
+ * sees pages from before and after an insert or VACUUM step, and reports
+ * links to elements not there yet and the like.  Only what a few passes,
+ * apart, all find is returned.
+ */
+#define N2_VERIFY_STANDBY_PASSES	3
+#define N2_VERIFY_STANDBY_GAP_MS	200
+
 typedef struct N2VerifyState
 {
 	Relation	index;
 	Relation	heap;
 	N2MetaPageData meta;
 	N2Params	p;
-	Tuplestorestate *out;
-	TupleDesc	tupdesc;
-	int64		nproblems;
+	MemoryContext resultcxt;	/* where found lives, across passes */
+	List	   *found;			/* VerifyProblem, in the order found */
 
 	/* every element, in page order (so sorted by ref) */
 	N2Ref	   *refs;
@@ -78,21 +97,36 @@ static void
 problem(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
 		const char *fmt,...)
 {
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	MemoryContext oldcxt = MemoryContextSwitchTo(vs->resultcxt);
+	VerifyProblem *pr = palloc(sizeof(VerifyProblem));
 	char		buf[512];
 	va_list		args;
 
 	va_start(args, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, args);
 	va_end(args);
-	values[0] = Int64GetDatum((int64) blkno);
-	values[1] = Int32GetDatum((int32) off);
-	nulls[0] = blkno == InvalidBlockNumber;
-	nulls[1] = off == InvalidOffsetNumber;
-	values[2] = CStringGetTextDatum(buf);
-	tuplestore_putvalues(vs->out, vs->tupdesc, values, nulls);
-	vs->nproblems++;
+	pr->blkno = blkno;
+	pr->off = off;
+	pr->text = pstrdup(buf);
+	vs->found = lappend(vs->found, pr);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* Whether list holds a problem equal to pr. */
+static bool
+has_problem(List *list, const VerifyProblem * pr)
+{
+	ListCell   *lc;
+
+	foreach(lc, list)
+	{
+		VerifyProblem *q = lfirst(lc);
+
+		if (q->blkno == pr->blkno && q->off == pr->off &&
+			strcmp(q->text, pr->text) == 0)
+			return true;
+	}
+	return false;
 }
 
 static void check_keys_page(N2VerifyState *vs, BlockNumber blkno, Page page);
@@ -741,6 +775,87 @@ check_reachable(N2VerifyState *vs)
 	}
 }
 
+/*
+ * One pass of every check over the index as it is, its problems appended
+ * to vs->found; what it allocates goes with it.
+ */
+static void
+verify_pass(N2VerifyState *vs)
+{
+	MemoryContext passcxt = AllocSetContextCreate(CurrentMemoryContext,
+												  "n2_verify pass",
+												  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt = MemoryContextSwitchTo(passcxt);
+
+	vs->nrefs = 0;
+	vs->caprefs = 1024;
+	vs->refs = MemoryContextAllocHuge(passcxt, sizeof(N2Ref) * vs->caprefs);
+	vs->levels = MemoryContextAllocHuge(passcxt, vs->caprefs);
+	vs->live = MemoryContextAllocHuge(passcxt, sizeof(bool) * vs->caprefs);
+	vs->holds = MemoryContextAllocHuge(passcxt, sizeof(bool) * vs->caprefs);
+	vs->keyhash = MemoryContextAllocHuge(passcxt, sizeof(uint32) * vs->caprefs);
+	vs->chunks = NULL;
+	vs->chained = NULL;
+	vs->nchunks = 0;
+	vs->capchunks = 0;
+	vs->entries = NULL;
+	vs->nentries = 0;
+	vs->capentries = 0;
+	vs->reach = NULL;
+
+	/*
+	 * Inserts and VACUUM's repair pass wait meanwhile, so every link is
+	 * checked against a complete graph; scans go on.  The metapage is read
+	 * under this lock too: an insert may set the dimension of a real[] index
+	 * or move the entry point until we hold it.
+	 */
+	LockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
+	n2_read_meta(vs->index, &vs->meta);
+	n2_params_from_meta(vs->index, &vs->meta, &vs->p);
+	if (vs->meta.m < N2_MIN_M || vs->meta.m > N2_MAX_M ||
+		vs->meta.max_m0 < vs->meta.m || vs->meta.max_m0 > N2_MAX_M0 ||
+		vs->meta.dims < 0 || vs->meta.dims > N2_MAX_DIM ||
+		vs->meta.storage > N2_STORAGE_SQ8)
+		problem(vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
+				"metapage parameters out of range (m %d, max_m0 %d, dims %d, storage %d)",
+				vs->meta.m, vs->meta.max_m0, vs->meta.dims, vs->meta.storage);
+	else
+	{
+		if (n2_storage_needs_training(&vs->p) && ItemPointerIsValid(&vs->meta.entry))
+			problem(vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
+					"sq8 index holds elements but names no quantizer");
+		check_pages(vs);
+		check_elements(vs);
+		check_unchained(vs);
+		check_key_directory(vs);
+		check_reachable(vs);
+	}
+	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(passcxt);
+}
+
+/* The problems found, as n2_verify's rows. */
+static void
+emit_problems(N2VerifyState *vs, ReturnSetInfo *rsinfo)
+{
+	ListCell   *lc;
+
+	foreach(lc, vs->found)
+	{
+		VerifyProblem *pr = lfirst(lc);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = Int64GetDatum((int64) pr->blkno);
+		values[1] = Int32GetDatum((int32) pr->off);
+		nulls[0] = pr->blkno == InvalidBlockNumber;
+		nulls[1] = pr->off == InvalidOffsetNumber;
+		values[2] = CStringGetTextDatum(pr->text);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
 PG_FUNCTION_INFO_V1(n2_verify);
 Datum
 n2_verify(PG_FUNCTION_ARGS)
@@ -763,43 +878,28 @@ n2_verify(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("could not open the table of index \"%s\"",
 						RelationGetRelationName(vs.index))));
-	vs.out = rsinfo->setResult;
-	vs.tupdesc = rsinfo->setDesc;
-	vs.caprefs = 1024;
-	vs.refs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(N2Ref) * vs.caprefs);
-	vs.levels = MemoryContextAllocHuge(CurrentMemoryContext, vs.caprefs);
-	vs.live = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * vs.caprefs);
-	vs.holds = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * vs.caprefs);
-	vs.keyhash = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * vs.caprefs);
-
-	/*
-	 * Inserts and VACUUM's repair pass wait meanwhile, so every link is
-	 * checked against a complete graph; scans go on.  The metapage is read
-	 * under this lock too: an insert may set the dimension of a real[] index
-	 * or move the entry point until we hold it.
-	 */
-	LockPage(vs.index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
-	n2_read_meta(vs.index, &vs.meta);
-	n2_params_from_meta(vs.index, &vs.meta, &vs.p);
-	if (vs.meta.m < N2_MIN_M || vs.meta.m > N2_MAX_M ||
-		vs.meta.max_m0 < vs.meta.m || vs.meta.max_m0 > N2_MAX_M0 ||
-		vs.meta.dims < 0 || vs.meta.dims > N2_MAX_DIM ||
-		vs.meta.storage > N2_STORAGE_SQ8)
-		problem(&vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
-				"metapage parameters out of range (m %d, max_m0 %d, dims %d, storage %d)",
-				vs.meta.m, vs.meta.max_m0, vs.meta.dims, vs.meta.storage);
-	else
+	vs.resultcxt = CurrentMemoryContext;
+	verify_pass(&vs);
+	for (int pass = 1; RecoveryInProgress() && vs.found != NIL &&
+		 pass < N2_VERIFY_STANDBY_PASSES; pass++)
 	{
-		if (n2_storage_needs_training(&vs.p) && ItemPointerIsValid(&vs.meta.entry))
-			problem(&vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
-					"sq8 index holds elements but names no quantizer");
-		check_pages(&vs);
-		check_elements(&vs);
-		check_unchained(&vs);
-		check_key_directory(&vs);
-		check_reachable(&vs);
+		List	   *before = vs.found;
+		List	   *kept = NIL;
+		ListCell   *lc;
+
+		pg_usleep(N2_VERIFY_STANDBY_GAP_MS * 1000L);
+		CHECK_FOR_INTERRUPTS();
+		vs.found = NIL;
+		verify_pass(&vs);
+		foreach(lc, vs.found)
+		{
+			if (has_problem(before, lfirst(lc)))
+				kept = lappend(kept, lfirst(lc));
+		}
+		vs.found = kept;
 	}
-	UnlockPage(vs.index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
+	emit_problems(&vs, rsinfo);
+
 	relation_close(vs.index, AccessShareLock);
 	table_close(vs.heap, AccessShareLock);
 	return (Datum) 0;

@@ -1,6 +1,7 @@
 # Streaming replication: an n2 index is WAL-logged, so a hot standby returns
 # the same k-NN answers as the primary after the build, inserts, deletes and
-# VACUUM, and n2_verify on the standby is clean.  An index on an UNLOGGED
+# VACUUM, and n2_verify on the standby is clean, also while replay rewrites
+# the index.  An index on an UNLOGGED
 # table exists on the standby only as its init fork (queries there fail as
 # for any unlogged table); on the primary it is empty and usable after a
 # crash restart.
@@ -75,6 +76,26 @@ compare('after VACUUM');
 # inserts that reuse the space VACUUM freed
 $primary->safe_psql('postgres', 'INSERT INTO items SELECT id, embedding FROM pool WHERE id >= 8000');
 compare('after inserts into freed space');
+
+# n2_verify on the standby while replay changes the index under it: rows
+# rewritten and VACUUMed on the primary, round after round.  A single pass
+# there saw half-replayed steps (links to elements not there yet); only
+# what passes a moment apart all find may be reported.
+my $writer = $primary->background_psql('postgres', on_error_stop => 1);
+$writer->query_until(qr/writing/, "\\echo writing\n" . join('', map {
+	"INSERT INTO items SELECT id + 100000 * $_, embedding + (SELECT embedding FROM pool WHERE id = $_) FROM pool WHERE id % 4 = $_ % 4;\n"
+	  . "DELETE FROM items WHERE id >= 100000 AND id % 3 = $_ % 3;\nVACUUM items;\n"
+} (1 .. 6)) . "DELETE FROM items WHERE id >= 100000;\nVACUUM items;\n");
+my @seen;
+for my $i (1 .. 40)
+{
+	my $p = $standby->safe_psql('postgres',
+		"SELECT coalesce(string_agg(format('%s/%s: %s', blkno, offnum, problem), '; '), '') FROM n2_verify('items_idx')");
+	push @seen, "pass $i: $p" if $p ne '';
+}
+$writer->quit;
+is(join("\n", @seen), '', 'n2_verify on the standby during replay reports nothing');
+compare('after rewrites during n2_verify on the standby');
 
 # --- unlogged table: only the init fork reaches the standby
 my ($ret, $out, $err) = $standby->psql('postgres',
