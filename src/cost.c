@@ -88,21 +88,24 @@ n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	 * the links a node has, as the metapage gives them.  The page count would
 	 * also hold filter keys and the key directory, making an index with
 	 * filter columns look dearer than one without for the same walk.  Before
-	 * a real[] column's first vector, and for a hypothetical index (hypopg),
-	 * the page count is all there is.
+	 * a real[] column's first vector, for a hypothetical index (hypopg) and
+	 * for one in a format this build does not read, the page count is all
+	 * there is.
 	 */
 	dims = 0;
 	max_m0 = 2 * N2_DEFAULT_M;
-	if (!index->hypothetical)
+	if (!index->hypothetical && index->pages > 0)
 	{
 		Relation	rel = index_open(index->indexoid, NoLock);
 		N2MetaPageData meta;
 
-		n2_read_meta(rel, &meta);
+		if (n2_read_meta_quietly(rel, &meta))
+		{
+			dims = meta.dims * n2_storage_dim_bytes((N2Storage) meta.storage) /
+				(int) sizeof(float);
+			max_m0 = meta.max_m0;
+		}
 		index_close(rel, NoLock);
-		dims = meta.dims * n2_storage_dim_bytes((N2Storage) meta.storage) /
-			(int) sizeof(float);
-		max_m0 = Max(meta.max_m0, meta.m);
 	}
 	if (dims <= 0)
 		dims = (int) Max(1, (double) index->pages * BLCKSZ / ntuples / sizeof(float));

@@ -635,6 +635,7 @@ extern void n2_keys_remove(Relation index, BlockNumber head,
 extern void n2_init_page(Page page, uint16 flags);
 extern void n2_init_meta(Page page, const N2Params *p, uint64 seed);
 extern void n2_read_meta(Relation index, N2MetaPageData *meta);
+extern bool n2_read_meta_quietly(Relation index, N2MetaPageData *meta);
 extern BlockNumber n2_link_block_limit(int link_bytes, int offset_bits);
 extern void n2_check_link_room(Relation index, int link_bytes,
 							   int offset_bits, BlockNumber nblocks);

@@ -206,6 +206,17 @@ n2_link3_offset_bits_for(Relation index, const N2Params *p)
 	return n2_link3_offset_bits(maxtuples);
 }
 
+/* Copies the metapage as it is. */
+static void
+read_meta_page(Relation index, N2MetaPageData *meta)
+{
+	Buffer		buf = ReadBuffer(index, N2_METAPAGE_BLKNO);
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(meta, N2PageGetMeta(BufferGetPage(buf)), sizeof(N2MetaPageData));
+	UnlockReleaseBuffer(buf);
+}
+
 /*
  * Copies the metapage, checking that this is an n2 index in the format this
  * build reads.  Every path that reads or changes an index calls this first.
@@ -213,14 +224,24 @@ n2_link3_offset_bits_for(Relation index, const N2Params *p)
 void
 n2_read_meta(Relation index, N2MetaPageData *meta)
 {
-	Buffer		buf = ReadBuffer(index, N2_METAPAGE_BLKNO);
-	Page		page;
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	memcpy(meta, N2PageGetMeta(page), sizeof(N2MetaPageData));
-	UnlockReleaseBuffer(buf);
+	read_meta_page(index, meta);
 	n2_check_meta(index, meta);
+}
+
+/*
+ * The planner's read of the metapage: whether it is one this build reads,
+ * raising no error, so that a query still plans around an index that needs
+ * a REINDEX (only its scan says so).
+ */
+bool
+n2_read_meta_quietly(Relation index, N2MetaPageData *meta)
+{
+	read_meta_page(index, meta);
+	return meta->magic == N2_MAGIC && meta->version == N2_FORMAT_VERSION &&
+		meta->storage <= N2_STORAGE_SQ8 &&
+		meta->dims >= 0 && meta->dims <= N2_MAX_DIM &&
+		meta->m >= N2_MIN_M && meta->m <= N2_MAX_M &&
+		meta->max_m0 >= meta->m && meta->max_m0 <= N2_MAX_M0;
 }
 
 void

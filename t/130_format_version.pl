@@ -2,7 +2,8 @@
 # version than this build's is refused by every path that reads or changes
 # it (scans, inserts, VACUUM, n2_verify, n2_index_info, n2_index_graph), with
 # SQLSTATE 0A000 and a hint naming the REINDEX that fixes it; the refused
-# calls leave the file as it was; the REINDEX the hint names restores the
+# calls leave the file as it was; planning does not refuse, so plans that
+# do not scan the index still run; the REINDEX the hint names restores the
 # index.  Old-format indexes are made by patching the version field of the
 # metapage in the file of a stopped cluster.
 use strict;
@@ -130,6 +131,12 @@ for my $case (
 	refused("SELECT count(*) FROM n2_index_graph($regclass)", $idx, $name, $hint,
 		"$name: n2_index_graph");
 }
+
+# Planning reads the metapage too, but quietly: a query that does not scan
+# the index plans and runs beside it.
+is($node->safe_psql('postgres',
+		"SET enable_indexscan = off; SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> $q LIMIT 5) s"),
+	'5', 'the exact plan runs beside an index in another format');
 
 # Nothing the refused calls did reached the index files.
 $node->safe_psql('postgres', 'CHECKPOINT');
