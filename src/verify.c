@@ -46,7 +46,7 @@ typedef struct VerifyProblem
 	BlockNumber blkno;
 	OffsetNumber off;
 	char	   *text;
-}			VerifyProblem;
+} VerifyProblem;
 
 /*
  * On a hot standby replay changes the index while a pass reads it: a pass
@@ -112,21 +112,41 @@ problem(N2VerifyState *vs, BlockNumber blkno, OffsetNumber off,
 	MemoryContextSwitchTo(oldcxt);
 }
 
-/* Whether list holds a problem equal to pr. */
-static bool
-has_problem(List *list, const VerifyProblem * pr)
+static int
+compare_problems(const void *a, const void *b)
 {
+	const VerifyProblem *x = *(VerifyProblem *const *) a;
+	const VerifyProblem *y = *(VerifyProblem *const *) b;
+
+	if (x->blkno != y->blkno)
+		return x->blkno < y->blkno ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return strcmp(x->text, y->text);
+}
+
+/* Of the problems in now, those before holds too, in now's order. */
+static List *
+problems_in_both(List *before, List *now)
+{
+	int			n = list_length(before);
+	VerifyProblem **sorted = palloc(sizeof(VerifyProblem *) * Max(n, 1));
+	List	   *kept = NIL;
 	ListCell   *lc;
+	int			i = 0;
 
-	foreach(lc, list)
+	foreach(lc, before)
+		sorted[i++] = lfirst(lc);
+	qsort(sorted, n, sizeof(VerifyProblem *), compare_problems);
+	foreach(lc, now)
 	{
-		VerifyProblem *q = lfirst(lc);
+		VerifyProblem *pr = lfirst(lc);
 
-		if (q->blkno == pr->blkno && q->off == pr->off &&
-			strcmp(q->text, pr->text) == 0)
-			return true;
+		if (bsearch(&pr, sorted, n, sizeof(VerifyProblem *), compare_problems))
+			kept = lappend(kept, pr);
 	}
-	return false;
+	pfree(sorted);
+	return kept;
 }
 
 static void check_keys_page(N2VerifyState *vs, BlockNumber blkno, Page page);
@@ -884,19 +904,12 @@ n2_verify(PG_FUNCTION_ARGS)
 		 pass < N2_VERIFY_STANDBY_PASSES; pass++)
 	{
 		List	   *before = vs.found;
-		List	   *kept = NIL;
-		ListCell   *lc;
 
 		pg_usleep(N2_VERIFY_STANDBY_GAP_MS * 1000L);
 		CHECK_FOR_INTERRUPTS();
 		vs.found = NIL;
 		verify_pass(&vs);
-		foreach(lc, vs.found)
-		{
-			if (has_problem(before, lfirst(lc)))
-				kept = lappend(kept, lfirst(lc));
-		}
-		vs.found = kept;
+		vs.found = problems_in_both(before, vs.found);
 	}
 	emit_problems(&vs, rsinfo);
 
