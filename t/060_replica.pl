@@ -127,6 +127,31 @@ is($primary->safe_psql('postgres', "SELECT count(*) FROM n2_verify('scratch_idx'
 # the logged index came through the crash restart, and the standby follows
 compare('after primary crash restart');
 
+# A problem that stays is still reported on the standby: the entry point of
+# the standby's copy of an index is made to name a line that does not exist
+# (after a restartpoint, so that replay does not restore the page).
+$primary->safe_psql('postgres', q{
+	CREATE TABLE brk AS SELECT id, embedding FROM pool WHERE id < 200;
+	CREATE INDEX brk_idx ON brk USING n2 (embedding vector_l2_ops);
+	CHECKPOINT;});
+$primary->wait_for_catchup($standby);
+$standby->safe_psql('postgres', 'CHECKPOINT');
+my $brk = $standby->data_dir . '/' . $standby->safe_psql('postgres', "SELECT pg_relation_filepath('brk_idx')");
+$standby->stop;
+{
+	# the metapage's entry point: page header (24 bytes), then 40 bytes of
+	# the metapage's fields; its offset number is the last 2 of its 6 bytes
+	open(my $fh, '+<:raw', $brk) or die "open $brk: $!";
+	seek($fh, 24 + 40 + 4, 0) or die "seek $brk: $!";
+	print $fh pack('S', 32767) or die "write $brk: $!";
+	close $fh or die "close $brk: $!";
+}
+$standby->start;
+like($standby->safe_psql('postgres', "SELECT string_agg(problem, '; ') FROM n2_verify('brk_idx')"),
+	qr/entry point \(\d+,32767\) is not an element/, 'standby: a problem that stays is reported');
+is($primary->safe_psql('postgres', "SELECT count(*) FROM n2_verify('brk_idx')"), '0',
+	'primary: its own copy is sound');
+
 note sprintf('total %ds', time - $t0);
 $standby->stop;
 $primary->stop;
