@@ -425,6 +425,17 @@ SET work_mem = '64kB';
 EXPLAIN (COSTS OFF) SELECT id FROM plan5k ORDER BY v <-> '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 10;
 EXPLAIN (COSTS OFF) SELECT id FROM plan5k ORDER BY v <-> '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 2500;
 EXPLAIN (COSTS OFF) SELECT id FROM plan5k ORDER BY v <-> '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]';
+-- The same through an index with a filter column, with no condition on it:
+-- its scan cannot read a list of matching elements, so it is costed like
+-- the plain index's (the list's cost made LIMIT 2500 take it).
+DROP INDEX plan5k_idx;
+ALTER TABLE plan5k ADD COLUMN a int;
+UPDATE plan5k SET a = id % 100;
+CREATE INDEX plan5k_va ON plan5k USING n2 (v, a) WITH (n_threads = 1);
+ANALYZE plan5k;
+EXPLAIN (COSTS OFF) SELECT id FROM plan5k ORDER BY v <-> '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT id FROM plan5k ORDER BY v <-> '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 2500;
+EXPLAIN (COSTS OFF) SELECT id FROM plan5k WHERE a = 7 ORDER BY v <-> '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 10;
 RESET work_mem;
 RESET max_parallel_workers_per_gather;
 DROP TABLE plan5k;

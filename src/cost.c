@@ -19,10 +19,10 @@
  * for the elements that pass the index conditions on filter columns.  So
  * the cost of the rows a LIMIT takes is the lesser of the walk's and that
  * pass's; the run cost is scaled so that the planner's interpolation at the
- * LIMIT (root->limit_tuples) gives it.  With filter columns the pass can
- * be one over the elements the key directory lists instead.  Without them
- * the walk comes first whatever the LIMIT: the pass only follows once the
- * walk has evaluated n2.max_scan_tuples nodes.
+ * LIMIT (root->limit_tuples) gives it.  With conditions on filter columns
+ * the pass can be one over the elements the key directory lists instead.
+ * Without them the walk comes first whatever the LIMIT: the pass only
+ * follows once the walk has evaluated n2.max_scan_tuples nodes.
  *
  * Without a LIMIT every row is wanted, in order, and the index cannot give
  * that: in strict order its walk skips rows it finds after farther ones,
@@ -123,11 +123,11 @@ n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		ntuples * (cpu_operator_cost + costs.indexSelectivity * per_distance);
 
 	/*
-	 * With filter columns, the key directory lists the elements that pass
-	 * (scan.c): its pages, a test per entry and a random read per element
-	 * listed.
+	 * With conditions on filter columns, the key directory lists the elements
+	 * that pass (scan.c): its pages, a test per entry and a random read per
+	 * element listed.
 	 */
-	if (index->ncolumns > 1)
+	if (path->indexclauses != NIL)
 	{
 		double		listed = ntuples * costs.indexSelectivity;
 		Cost		list;
@@ -139,7 +139,7 @@ n2_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	}
 	else
 	{
-		/* without filter columns the pass follows a walk to the bound */
+		/* without them the pass follows a walk to the bound */
 		pass += Min(ntuples, (double) n2_max_scan_tuples) *
 			(per_node + cpu_index_tuple_cost);
 	}
