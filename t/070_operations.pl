@@ -42,11 +42,7 @@ sub recall_ok
 # --- CREATE INDEX CONCURRENTLY while another session inserts
 {
 	my $sql = join '', map { "INSERT INTO items SELECT id, embedding FROM pool WHERE id = $_;\n" } 4000 .. 5999;
-	my $file = $node->basedir . '/inserts.sql';
-	append_to_file($file, $sql);
-	my $h = IPC::Run::start(
-		[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $file ],
-		'>', '/dev/null', '2>', $node->basedir . '/inserts.err');
+	my ($h) = start_script($node, 'inserts', $sql);
 	$node->safe_psql('postgres',
 		"CREATE INDEX CONCURRENTLY items_idx ON items USING n2 (embedding vector_l2_ops) WITH (m = 12, ef_construction = 80)");
 	ok($h->finish, 'inserts during CREATE INDEX CONCURRENTLY succeeded');

@@ -99,19 +99,12 @@ sub check_round
 	return $good;
 }
 
-# Starts a psql session running $sql; returns the harness and the file its
-# stderr goes to.  Files, not strings: IPC::Run moves data through pipes only
-# while the harness is pumped.
+# Starts a psql session running $sql; returns the harness and its stderr file.
 my $nscripts = 0;
 sub client
 {
 	my ($sql) = @_;
-	my $file = $node->basedir . '/script' . $nscripts++;
-	append_to_file("$file.sql", $sql);
-	my $h = IPC::Run::start(
-		[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', "$file.sql" ],
-		'>', '/dev/null', '2>', "$file.err");
-	return [ $h, "$file.err" ];
+	return [ start_script($node, 'script' . $nscripts++, $sql) ];
 }
 
 # Starts psql sessions running @scripts at the same moment: each first

@@ -197,11 +197,7 @@ $node->safe_psql('postgres', q{
 		  ? "INSERT INTO c (embedding) SELECT embedding FROM c WHERE id = " . ($r % 2000) . ";\n"
 		  : "INSERT INTO c (embedding) SELECT near(embedding, " . ($_ % 4) . ") FROM pool WHERE id = $r;\n"
 	} 1 .. 3000;
-	my $file = $node->basedir . '/cic_inserts.sql';
-	append_to_file($file, $sql);
-	my $h = IPC::Run::start(
-		[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $file ],
-		'>', '/dev/null', '2>', $node->basedir . '/cic_inserts.err');
+	my ($h, $errfile) = start_script($node, 'cic_inserts', $sql);
 	$node->poll_query_until('postgres', 'SELECT count(*) > 2100 FROM c')
 	  or die 'the inserts into c did not start';
 	my $before = $node->safe_psql('postgres', 'SELECT count(*) FROM c');
@@ -209,7 +205,7 @@ $node->safe_psql('postgres', q{
 		"CREATE INDEX CONCURRENTLY c_idx ON c USING n2 (embedding vector_l2_ops) WITH (m = 4, ef_construction = 32, storage = sq8)");
 	my $after = $node->safe_psql('postgres', 'SELECT count(*) FROM c');
 	ok($h->finish, 'inserts into c during CREATE INDEX CONCURRENTLY succeeded')
-	  or diag slurp_file($node->basedir . '/cic_inserts.err');
+	  or diag slurp_file($errfile);
 	note "c: $before rows when CREATE INDEX CONCURRENTLY began, $after when it ended";
 	cmp_ok($after, '>', $before, 'c: rows were inserted while CREATE INDEX CONCURRENTLY ran');
 	is($node->safe_psql('postgres', "SELECT indisvalid FROM pg_index WHERE indexrelid = 'c_idx'::regclass"),
@@ -243,11 +239,7 @@ for my $case ([ 'x', 'sq8' ], [ 'y', 'float4' ])
 		  ? "INSERT INTO $t (embedding) SELECT embedding FROM pool WHERE id = $r;\n"
 		  : "INSERT INTO $t (embedding) SELECT shift(embedding, $_) FROM pool WHERE id = $r;\n"
 	} 1 .. 3000;
-	my $file = $node->basedir . "/exact_inserts_$t.sql";
-	append_to_file($file, $sql);
-	my $h = IPC::Run::start(
-		[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $file ],
-		'>', '/dev/null', '2>', "$file.err");
+	my ($h, $errfile) = start_script($node, "exact_inserts_$t", $sql);
 	$node->poll_query_until('postgres', "SELECT last_value > 100100 FROM ${t}_ids")
 	  or die "the inserts into $t did not start";
 	my $before = $node->safe_psql('postgres', "SELECT last_value FROM ${t}_ids");
@@ -259,7 +251,7 @@ for my $case ([ 'x', 'sq8' ], [ 'y', 'float4' ])
 	like($err, qr/building n2 index "${t}_idx" on exact 8-bit codes of its vectors/,
 		"$t: CREATE INDEX CONCURRENTLY built on exact codes");
 	ok($h->finish, "inserts and deletes on $t during CREATE INDEX CONCURRENTLY succeeded")
-	  or diag slurp_file("$file.err");
+	  or diag slurp_file($errfile);
 	is($node->safe_psql('postgres', "SELECT indisvalid FROM pg_index WHERE indexrelid = '${t}_idx'::regclass"),
 		't', "$t: CREATE INDEX CONCURRENTLY left a valid index");
 	note "$t: sequence at $before when CREATE INDEX CONCURRENTLY began, $after when it ended";

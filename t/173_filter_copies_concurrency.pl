@@ -38,11 +38,7 @@ my $sql = join '', map {
 	  : $_ % 5 == 1 ? "INSERT INTO c (v, t) VALUES (hv(" . (500 + $_) . "), " . (1 + $_ % 3) . ");\n"
 	  : "INSERT INTO c (v, t) VALUES (hv($g), " . (4 + $_ % 4) . ");\n"
 } 1 .. 3000;
-my $file = $node->basedir . '/copies.sql';
-append_to_file($file, $sql);
-my $h = IPC::Run::start(
-	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $file ],
-	'>', '/dev/null', '2>', $node->basedir . '/copies.err');
+my ($h, $errfile) = start_script($node, 'copies', $sql);
 $node->poll_query_until('postgres', 'SELECT count(*) > 1700 FROM c')
   or die 'the writes into c did not start';
 my $before = $node->safe_psql('postgres', 'SELECT last_value FROM c_ids');
@@ -53,7 +49,7 @@ cmp_ok($after, '>', $before, 'rows were inserted while CREATE INDEX CONCURRENTLY
 $node->safe_psql('postgres', 'VACUUM c');
 my $vacuumed = $node->safe_psql('postgres', 'SELECT last_value FROM c_ids');
 ok($h->finish, 'the concurrent writes succeeded')
-  or diag slurp_file($node->basedir . '/copies.err');
+  or diag slurp_file($errfile);
 my $end = $node->safe_psql('postgres', 'SELECT last_value FROM c_ids');
 note "sequence at CIC start $before, end $after, after VACUUM $vacuumed, at the end $end";
 cmp_ok($end, '>', $vacuumed, 'the writes went on after the VACUUM');

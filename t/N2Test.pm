@@ -37,11 +37,14 @@ use Carp qw(croak confess);
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use Exporter qw(import);
+use IPC::Run;
+use PostgreSQL::Test::Utils qw(append_to_file);
 
 our @EXPORT = qw(
   data_dir dataset read_fvecs read_ivecs read_u8 vec_literal
   write_copy_file load_vectors n2_node
   knn_sql knn_ids explain_knn recall_at_k l2_distance kill9_cluster
+  start_script
 );
 
 # Relative tolerance when comparing distances (float32 sums in the server vs float64
@@ -475,6 +478,26 @@ sub kill9_cluster
 		select undef, undef, undef, 0.1;
 	}
 	return;
+}
+
+=head2 start_script($node, $name, $sql)
+
+Starts a psql session on database postgres running $sql, written to
+C<< <basedir>/$name.sql >> (a file, not a string: IPC::Run moves data through
+pipes only while the harness is pumped), stopping at the first error. Returns
+the harness and the file its stderr goes to.
+
+=cut
+
+sub start_script
+{
+	my ($node, $name, $sql) = @_;
+	my $file = $node->basedir . "/$name.sql";
+	append_to_file($file, $sql);
+	my $h = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $file ],
+		'>', '/dev/null', '2>', "$file.err");
+	return ($h, "$file.err");
 }
 
 1;
