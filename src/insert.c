@@ -463,7 +463,7 @@ find_neighbors(N2InsertState *is, const float *v, const char *keys,
 	N2Candidate *found = palloc(sizeof(N2Candidate) * efc);
 	float	   *stored = n2_storage_stored_form(p, v);
 	float		self[2];
-	int			nself = n2_storage_self_distances(pg, v, self);
+	int			nself = n2_storage_self_distances(pg, v, stored, self);
 
 	ep.ref = n2_tid_to_ref(&is->meta.entry);
 	n2_page_graph_ops.distances(pg, &ep.ref, 1, &ep.dist);

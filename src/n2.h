@@ -815,7 +815,8 @@ extern bool n2_storage_needs_training(const N2Params *p);
 extern void n2_storage_report_training(Relation index, const N2Params *p,
 									   int64 nrows);
 extern bool n2_storage_same_vector(N2PageGraph *pg, N2Ref ref, const float *v);
-extern int	n2_storage_self_distances(N2PageGraph *pg, const float *v, float *out);
+extern int	n2_storage_self_distances(N2PageGraph *pg, const float *v,
+									  const float *stored, float *out);
 extern Size n2_storage_smallest_tuple(const N2Params *p);
 
 /* pause.c: test-only pause points (n2.pause_at) */

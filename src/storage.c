@@ -275,21 +275,21 @@ stored_distance(N2PageGraph *pg, N2ElementTuple et)
 
 /*
  * The distances from pg->query that stored_distance gives an element
- * holding v: on its decoded vector, and on compact storage on its code too
- * (which it uses when the code is inline).  Returns how many (1 or 2).  An
+ * holding v, whose stored form (n2_storage_stored_form) is stored: on that,
+ * and on compact storage on its code too (which it uses when the code is
+ * inline).  Returns how many (1 or 2).  An
  * insert finds an element with its own vector at one of these exactly,
  * where a longer vector under dot, or float rounding under cosine, can put
  * others nearer and itself above 0.
  */
 int
-n2_storage_self_distances(N2PageGraph *pg, const float *v, float *out)
+n2_storage_self_distances(N2PageGraph *pg, const float *v, const float *stored,
+						  float *out)
 {
 	const N2Params *p = pg->params;
-	float	   *stored = n2_storage_stored_form(p, v);
 	int			n = 0;
 
 	out[n++] = n2_metric_distance(p->metric, stored, pg->query, p->dims);
-	pfree(stored);
 	if (p->storage != N2_STORAGE_FLOAT4 && p->metric != N2_METRIC_L1)
 	{
 		char	   *code = palloc(sizeof(N2CodeHeader) + n2_chunk_code_bytes(p, p->dims));
