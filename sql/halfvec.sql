@@ -166,6 +166,7 @@ DROP FUNCTION attempt(text);
 -- n2's classes on the vector types: created once, idempotent, internal.
 SELECT count(*) FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod WHERE a.amname = 'n2';
 SELECT n2_create_opclasses(current_schema()::regnamespace);
+SELECT n2_create_opclasses(NULL);
 SELECT count(*) FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod WHERE a.amname = 'n2';
 SELECT has_function_privilege('public', 'n2_create_opclasses(regnamespace)', 'execute');
 SELECT n2_pgvector_event();

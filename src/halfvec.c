@@ -242,6 +242,22 @@ halfvec_cosine_distance(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8((double) n2_cosine_distance(x, y, a->dim));
 }
 
+PG_FUNCTION_INFO_V1(halfvec_l2_squared_distance);
+Datum
+halfvec_l2_squared_distance(PG_FUNCTION_ARGS)
+{
+	HALFVEC_PAIR(a, b, x, y);
+	PG_RETURN_FLOAT8((double) n2_kernels.l2sq(x, y, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(halfvec_spherical_distance);
+Datum
+halfvec_spherical_distance(PG_FUNCTION_ARGS)
+{
+	HALFVEC_PAIR(a, b, x, y);
+	PG_RETURN_FLOAT8(n2_spherical_distance(n2_kernels.dot(x, y, a->dim)));
+}
+
 PG_FUNCTION_INFO_V1(halfvec_l1_distance);
 Datum
 halfvec_l1_distance(PG_FUNCTION_ARGS)

@@ -525,6 +525,19 @@ l1_of(const Vector *a, const Vector *b)
 	return (double) n2_kernels.l1(a->x, b->x, a->dim);
 }
 
+/* pgvector's support functions for its own index classes, under its names */
+static double
+l2_squared_of(const Vector *a, const Vector *b)
+{
+	return (double) n2_kernels.l2sq(a->x, b->x, a->dim);
+}
+
+static double
+spherical_of(const Vector *a, const Vector *b)
+{
+	return n2_spherical_distance(n2_kernels.dot(a->x, b->x, a->dim));
+}
+
 PG_FUNCTION_INFO_V1(l2_distance);
 Datum
 l2_distance(PG_FUNCTION_ARGS)
@@ -558,6 +571,20 @@ Datum
 l1_distance(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_FLOAT8(vector_distance(fcinfo, l1_of));
+}
+
+PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
+Datum
+vector_l2_squared_distance(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(vector_distance(fcinfo, l2_squared_of));
+}
+
+PG_FUNCTION_INFO_V1(vector_spherical_distance);
+Datum
+vector_spherical_distance(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(vector_distance(fcinfo, spherical_of));
 }
 
 /*
@@ -750,6 +777,15 @@ vector_concat(PG_FUNCTION_ARGS)
 }
 
 /* One bit per element, set when the element is positive. */
+/* Rounding can take the inner product of unit vectors past 1, where acos is NaN. */
+double
+n2_spherical_distance(float inner_product)
+{
+	double		d = (double) inner_product;
+
+	return acos(Max(-1.0, Min(1.0, d))) / M_PI;
+}
+
 VarBit *
 n2_binary_quantize(const float *x, int dim)
 {

@@ -67,6 +67,13 @@ extern float *n2_array_to_floats(ArrayType *array, int32 typmod,
 extern void n2_subvector_range(int dim, int32 start, int32 count,
 							   const char *type, int *from, int *n);
 extern VarBit *n2_binary_quantize(const float *x, int dim);
+
+/*
+ * The angle between two unit vectors of that inner product, as a fraction of
+ * pi: pgvector's spherical distance, the order of cosine distance on
+ * normalized data.
+ */
+extern double n2_spherical_distance(float inner_product);
 extern Datum n2_vector_accum(FunctionCallInfo fcinfo, const float *x, int dim);
 extern float *n2_vector_agg_final(ArrayType *state, bool average, int *dim);
 

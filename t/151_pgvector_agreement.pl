@@ -4,7 +4,8 @@
 # errors by SQLSTATE.  At least 95% must agree, and each statement that does
 # not must be one of the deliberate differences below, with its reason (the
 # README lists them); a listed difference that no longer differs fails too,
-# so the list stays true.
+# so the list stays true.  And every function, operator and cast pgvector
+# defines on vector and halfvec exists in n2 under the same signature.
 use strict;
 use warnings;
 
@@ -85,6 +86,28 @@ cmp_ok($ratio, '>=', 0.95, sprintf('n2 agrees with pgvector on %d of %d statemen
 is(scalar @undocumented, 0, 'every difference is a deliberate one')
   or diag join("\n", @undocumented);
 is(scalar @stale, 0, 'every deliberate difference still differs') or diag join("\n", @stale);
+
+# The same names: every function, operator and cast of pgvector's on vector
+# and halfvec exists in n2 with the same signature, except pgvector's own
+# index access methods and their support functions.  sparsevec n2 does not
+# have.
+for my $kind (
+	[ 'function', 'pg_proc', 'objid::regprocedure::text' ],
+	[ 'operator', 'pg_operator', 'objid::regoperator::text' ],
+	[ 'cast', 'pg_cast',
+		q{(SELECT format('%s AS %s', castsource::regtype, casttarget::regtype)
+		   FROM pg_cast c WHERE c.oid = objid)} ])
+{
+	my ($what, $catalog, $name) = @$kind;
+	my $members = qq{
+		SELECT $name FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+		WHERE d.classid = '$catalog'::regclass AND d.deptype = 'e' AND e.extname = '%s'};
+	my %n2 = map { $_ => 1 } split /\n/,
+	  $node->safe_psql('with_n2', sprintf($members, 'n2'));
+	my @missing = grep { !$n2{$_} && !/sparsevec|^(hnsw|ivfflat)\w*\(internal\)$/ }
+	  split /\n/, $node->safe_psql('with_vector', sprintf($members, 'vector'));
+	is(join(', ', @missing), '', "every $what of pgvector's on vector and halfvec is in n2");
+}
 
 $node->stop;
 done_testing();

@@ -288,6 +288,15 @@ CREATE OPERATOR || (
 CREATE FUNCTION binary_quantize(vector) RETURNS bit
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- the support functions of pgvector's own index classes, for code that calls
+-- them by name
+
+CREATE FUNCTION vector_l2_squared_distance(vector, vector) RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION vector_spherical_distance(vector, vector) RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- The halfvec type: half-precision elements, pgvector's formats and names.
 
 CREATE TYPE halfvec;
@@ -383,6 +392,12 @@ CREATE FUNCTION cosine_distance(halfvec, halfvec) RETURNS double precision
 
 CREATE FUNCTION l1_distance(halfvec, halfvec) RETURNS double precision
 	AS 'MODULE_PATHNAME', 'halfvec_l1_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION halfvec_l2_squared_distance(halfvec, halfvec) RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION halfvec_spherical_distance(halfvec, halfvec) RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE OPERATOR <-> (
 	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = l2_distance,

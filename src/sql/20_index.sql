@@ -32,6 +32,10 @@ DECLARE
 	cls record;
 	cls_nsp text;
 BEGIN
+	IF types IS NULL THEN
+		RAISE EXCEPTION 'n2_create_opclasses needs a schema, not NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	SELECT e.extnamespace::regnamespace::text INTO nsp
 	FROM pg_extension e WHERE e.extname = 'n2';
 	FOREACH typ IN ARRAY ARRAY['vector', 'halfvec'] LOOP

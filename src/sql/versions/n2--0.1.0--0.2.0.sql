@@ -234,6 +234,15 @@ CREATE OPERATOR || (
 CREATE FUNCTION binary_quantize(vector) RETURNS bit
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- the support functions of pgvector's own index classes, for code that calls
+-- them by name
+
+CREATE FUNCTION vector_l2_squared_distance(vector, vector) RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION vector_spherical_distance(vector, vector) RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- The halfvec type: half-precision elements, pgvector's formats and names.
 
 CREATE TYPE halfvec;
@@ -329,6 +338,12 @@ CREATE FUNCTION cosine_distance(halfvec, halfvec) RETURNS double precision
 
 CREATE FUNCTION l1_distance(halfvec, halfvec) RETURNS double precision
 	AS 'MODULE_PATHNAME', 'halfvec_l1_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION halfvec_l2_squared_distance(halfvec, halfvec) RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION halfvec_spherical_distance(halfvec, halfvec) RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE OPERATOR <-> (
 	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = l2_distance,
@@ -534,6 +549,10 @@ DECLARE
 	cls record;
 	cls_nsp text;
 BEGIN
+	IF types IS NULL THEN
+		RAISE EXCEPTION 'n2_create_opclasses needs a schema, not NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	SELECT e.extnamespace::regnamespace::text INTO nsp
 	FROM pg_extension e WHERE e.extname = 'n2';
 	FOREACH typ IN ARRAY ARRAY['vector', 'halfvec'] LOOP
