@@ -97,6 +97,13 @@ SELECT c, uses_n2(c) AS index_cond, knn(c, true) = knn(c, false) AS same,
 -- Every row a condition matches, in distance order, however many.
 SELECT count(*) FROM (SELECT id FROM fc WHERE i4 = 3 ORDER BY v <-> '[0,0]') s;
 SELECT count(*) FROM (SELECT id FROM fc WHERE i4 IS NULL ORDER BY v <-> '[0,0]') s;
+-- Every array contains the empty set, but NULL (row 201) does not.
+SELECT count(*) FILTER (WHERE id = 201) AS null_row, count(*) FROM
+	(SELECT id FROM fc WHERE a4 @> '{}' ORDER BY v <-> '[201,0]') s;
+PREPARE contains(text[]) AS SELECT count(*) FILTER (WHERE id = 201) AS null_row, count(*)
+	FROM (SELECT id FROM fc WHERE at @> $1 ORDER BY v <-> '[201,0]' LIMIT 5) s;
+EXECUTE contains('{}');
+DEALLOCATE contains;
 
 -- Rows sharing one vector with different keys: each is filtered by its own.
 CREATE TABLE shared (id int, v vector(2), k int, t text);

@@ -104,6 +104,18 @@ FROM (SELECT id FROM st ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 1000) s;
 RESET n2.iterative_scan;
 RESET enable_seqscan;
 
+-- float16 clamps at 65504: a query near a vector far beyond that is far from
+-- its code, so far that the distance to the code overflows float; the row
+-- still comes first.
+CREATE TABLE far (id int, v vector(2));
+INSERT INTO far VALUES (1, '[3e38,0]'), (2, '[0,0]'), (3, '[1,1]');
+CREATE INDEX far_f16 ON far USING n2 (v) WITH (storage = float16);
+SET enable_seqscan = off;
+SELECT (array_agg(id))[1] AS first, count(*) FROM
+	(SELECT id FROM far ORDER BY v <-> '[3e38,1]' LIMIT 3) s;
+RESET enable_seqscan;
+DROP TABLE far;
+
 -- Changing the option says a REINDEX is needed; REINDEX applies it.
 ALTER INDEX st_sq8 SET (storage = float16);
 SELECT storage FROM n2_index_info('st_sq8');

@@ -448,7 +448,9 @@ collect(N2BuildState *bs, const float *v, const char *keys, int keylen,
 	nslots = bs->nslots;
 	if (bs->nnodes == bs->capnodes && !grow_nodes(bs))
 		return false;
-	if (bs->keybytes + keylen > bs->keycap && !grow_keys(bs, keylen))
+	/* the nodes' offsets into the keys are 32-bit */
+	if (bs->keybytes + keylen > PG_UINT32_MAX ||
+		(bs->keybytes + keylen > bs->keycap && !grow_keys(bs, keylen)))
 		return false;
 	if (build_memory(bs, bs->nnodes + 1, bs->upper_lists + level,
 					 bs->nextra) > bs->budget)

@@ -532,8 +532,11 @@ n2_filter_prepare(Relation index, ScanKey keys, int nkeys, bool *never)
 				*never = true;
 				return f;
 			}
-			if (k->strategy == N2_STRATEGY_CONTAINS && k->nvals == 0)
-				continue;		/* everything contains the empty set */
+
+			/*
+			 * @> of the empty set stays a key with no values: every array
+			 * contains it, a NULL does not.
+			 */
 			if (k->strategy == N2_STRATEGY_OVERLAP && k->nvals == 0)
 			{
 				*never = true;

@@ -7,8 +7,9 @@
  * few elements pass would read the whole index to find those.  So the keys
  * are kept a second time, with the element's TID, in a chain of pages of
  * their own (N2_PAGE_KEYS, linked through the special space's next; the
- * metapage names the first and hints at the last): reading them costs a
- * few hundred bytes per page of elements.
+ * metapage names the first, and hints where inserts look for room: the
+ * last page, or the first VACUUM freed room on): reading them costs a few
+ * hundred bytes per page of elements.
  *
  * An insert adds the entry in the WAL record that places the element, so
  * no element can exist without one (a scan that lists the passing elements
@@ -139,10 +140,16 @@ extend_keys(Relation index)
 /*
  * Adds element's entry to the directory inside the caller's WAL record
  * (whose buffers are locked before any keys page, as in every lock order
- * here).  tail is the metapage's hint.  Returns the buffers it registered,
- * locked, for the caller to release after finishing the record (up to 2:
- * the last page and, when it was full, a new one after it); *newtail is the
- * new page's number, or InvalidBlockNumber.
+ * here).  tail is the metapage's hint: the entry goes to the first page from
+ * there on with room, or to a new page after the last.  Returns the buffers
+ * it registered, locked, for the caller to release after finishing the
+ * record (up to 2: the page and, when it was the last and full, a new one
+ * after it); *newtail is where the hint should move (the page taken when it
+ * is not the hinted one), or InvalidBlockNumber.
+ *
+ * A page before the last can take an entry because a scan never needs one
+ * added after it began: the rows of elements inserted since are not in its
+ * snapshot.
  */
 int
 n2_keys_add(Relation index, GenericXLogState *state, BlockNumber tail,
@@ -167,7 +174,8 @@ n2_keys_add(Relation index, GenericXLogState *state, BlockNumber tail,
 		if (PageIsNew(page) || !(N2PageGetOpaque(page)->flags & N2_PAGE_KEYS))
 			elog(ERROR, "n2 index \"%s\": block %u is not a key directory page",
 				 RelationGetRelationName(index), blkno);
-		if (N2PageGetOpaque(page)->next == InvalidBlockNumber)
+		if (PageGetFreeSpace(page) >= MAXALIGN(size) ||
+			N2PageGetOpaque(page)->next == InvalidBlockNumber)
 			break;
 		blkno = N2PageGetOpaque(page)->next;
 		UnlockReleaseBuffer(buf);
@@ -180,6 +188,8 @@ n2_keys_add(Relation index, GenericXLogState *state, BlockNumber tail,
 			elog(ERROR, "failed to add key entry to n2 index \"%s\"",
 				 RelationGetRelationName(index));
 		bufs[0] = buf;
+		if (blkno != tail)
+			*newtail = blkno;
 		pfree(entry);
 		return 1;
 	}
@@ -199,20 +209,34 @@ n2_keys_add(Relation index, GenericXLogState *state, BlockNumber tail,
 	return 2;
 }
 
-/* Moves the metapage's hint to the directory's last page. */
-void
-n2_keys_set_tail(Relation index, BlockNumber tail)
+/*
+ * Moves the metapage's hint forward to tail, or, with rewind, back to it.
+ * The chain only ever grows at the end of the index, so its pages are in
+ * block order.
+ */
+static void
+move_hint(Relation index, BlockNumber tail, bool rewind)
 {
-	GenericXLogState *state = GenericXLogStart(index);
+	GenericXLogState *state;
 	Buffer		buf = ReadBuffer(index, N2_METAPAGE_BLKNO);
 	N2MetaPage	meta;
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	meta = N2PageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
-	if (meta->keys_tail < tail)
+	meta = N2PageGetMeta(BufferGetPage(buf));
+	if (rewind ? meta->keys_tail > tail : meta->keys_tail < tail)
+	{
+		state = GenericXLogStart(index);
+		meta = N2PageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
 		meta->keys_tail = tail;
-	GenericXLogFinish(state);
+		GenericXLogFinish(state);
+	}
 	UnlockReleaseBuffer(buf);
+}
+
+void
+n2_keys_set_tail(Relation index, BlockNumber tail)
+{
+	move_hint(index, tail, false);
 }
 
 static int
@@ -296,7 +320,9 @@ n2_keys_collect(Relation index, BlockNumber head, const N2KeyFilter *filter,
 /*
  * Removes the entries of the elements doomed(arg, ref) says VACUUM is about
  * to delete.  Their tuples still hold the slots, so no new element can have
- * an entry under the same TID yet.
+ * an entry under the same TID yet.  The hint moves back to the first page
+ * that gained room, so that inserts fill the room before they extend the
+ * chain.
  */
 void
 n2_keys_remove(Relation index, BlockNumber head,
@@ -304,6 +330,7 @@ n2_keys_remove(Relation index, BlockNumber head,
 			   BufferAccessStrategy strategy)
 {
 	OffsetNumber *gone = palloc(sizeof(OffsetNumber) * MaxOffsetNumber);
+	BlockNumber first_room = InvalidBlockNumber;
 
 	for (BlockNumber blkno = head; blkno != InvalidBlockNumber;)
 	{
@@ -332,9 +359,13 @@ n2_keys_remove(Relation index, BlockNumber head,
 			page = GenericXLogRegisterBuffer(state, buf, 0);
 			PageIndexMultiDelete(page, gone, ngone);
 			GenericXLogFinish(state);
+			if (first_room == InvalidBlockNumber)
+				first_room = blkno;
 		}
 		blkno = N2PageGetOpaque(BufferGetPage(buf))->next;
 		UnlockReleaseBuffer(buf);
 	}
 	pfree(gone);
+	if (first_room != InvalidBlockNumber)
+		move_hint(index, first_room, true);
 }

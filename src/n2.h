@@ -105,8 +105,9 @@ typedef struct N2MetaPageData
 
 	/*
 	 * The key directory of an index with filter columns: its first page, and
-	 * a hint where its last is.  0 (the metapage) when it has none, as in
-	 * indexes built before it existed.
+	 * a hint where inserts look for room (its last page, or the first VACUUM
+	 * freed room on).  0 (the metapage) when it has none, as in indexes built
+	 * before it existed.
 	 */
 	BlockNumber keys_head;
 	BlockNumber keys_tail;

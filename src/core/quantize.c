@@ -339,6 +339,15 @@ code_bound(N2Metric metric, float dhat, float err, float norm, float qnorm,
 	double		e = (double) err * (1.0 + rel);
 	double		b;
 
+	/*
+	 * A distance to the code that overflowed float says nothing of the
+	 * vector's: a code clamped far from its vector can be far from a query
+	 * the vector is near.
+	 */
+	if (!isfinite(dhat))
+		return side < 0 && (metric == N2_METRIC_L2 || metric == N2_METRIC_L1) ?
+			0.0 : side * INFINITY;
+
 	switch (metric)
 	{
 		case N2_METRIC_L2:

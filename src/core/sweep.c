@@ -23,13 +23,36 @@ key_cmp(const void *pa, const void *pb)
 	return key_less(a, b) ? -1 : key_less(b, a) ? 1 : 0;
 }
 
+/*
+ * The array grows as keys come, up to cap: a sweep over a small index takes
+ * what it holds, not the whole bound.
+ */
+#define N2_SWEEP_FIRST_ALLOC 1024
+
 bool
 n2_sweep_init(N2Sweep *s, size_t cap)
 {
 	memset(s, 0, sizeof(*s));
 	s->cap = cap < 1 ? 1 : cap;
-	s->items = malloc(s->cap * sizeof(N2Candidate));
+	s->alloc = s->cap < N2_SWEEP_FIRST_ALLOC ? s->cap : N2_SWEEP_FIRST_ALLOC;
+	s->items = malloc(s->alloc * sizeof(N2Candidate));
 	return s->items != NULL;
+}
+
+/* Room for one more key below cap; when memory runs out, cap comes down. */
+static void
+grow(N2Sweep *s)
+{
+	size_t		alloc = s->alloc > s->cap / 2 ? s->cap : s->alloc * 2;
+	N2Candidate *items = realloc(s->items, alloc * sizeof(N2Candidate));
+
+	if (items == NULL)
+	{
+		s->cap = s->alloc;
+		return;
+	}
+	s->items = items;
+	s->alloc = alloc;
 }
 
 void
@@ -85,6 +108,8 @@ n2_sweep_offer(N2Sweep *s, N2Candidate c)
 
 	if (s->has_floor && !key_less(s->floor, c))
 		return;
+	if (s->n == s->alloc && s->alloc < s->cap)
+		grow(s);
 	if (s->n == s->cap)
 	{
 		/* full: c replaces the largest key if smaller; either way one is lost */

@@ -23,14 +23,18 @@ typedef struct N2Sweep
 {
 	N2Candidate *items;			/* max-heap during a pass, sorted after */
 	size_t		n;
-	size_t		cap;
+	size_t		cap;			/* the most keys a pass keeps */
+	size_t		alloc;			/* room in items, up to cap */
 	size_t		pos;			/* next to yield */
 	bool		overflow;		/* this pass dropped a qualifying key */
 	bool		has_floor;
 	N2Candidate floor;			/* keys at or below it are done */
 } N2Sweep;
 
-/* Prepares a sweep holding at most cap keys; false when out of memory. */
+/*
+ * Prepares a sweep holding at most cap keys, allocated as they come; false
+ * when out of memory.
+ */
 extern bool n2_sweep_init(N2Sweep *s, size_t cap);
 extern void n2_sweep_free(N2Sweep *s);
 

@@ -544,6 +544,13 @@ test_lower_bound(void)
 		  "dot upper: -infinity plus infinity");
 	CHECK(n2_code_upper_bound(N2_METRIC_L2, 1.0f, INFINITY, 1.0f, 1.0f, 8) == INFINITY,
 		  "L2 upper: infinite error");
+	/* a distance to the code that overflowed, with a finite error */
+	CHECK(n2_code_lower_bound(N2_METRIC_L2, INFINITY, 3e38f, 1.0f, 1.0f, 8) == 0.0,
+		  "L2: overflowed distance to the code");
+	CHECK(n2_code_upper_bound(N2_METRIC_L2, INFINITY, 3e38f, 1.0f, 1.0f, 8) == INFINITY,
+		  "L2 upper: overflowed distance to the code");
+	CHECK(n2_code_lower_bound(N2_METRIC_DOT, -INFINITY, 3e38f, 1.0f, 1.0f, 8) == -INFINITY,
+		  "dot: overflowed distance to the code");
 }
 
 /*

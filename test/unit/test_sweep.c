@@ -116,6 +116,43 @@ test_floor(void)
 	CHECK(nout == 0, "floor above every key: nothing, got %d", nout);
 }
 
+/* The array grows with the keys, to the cap and no further. */
+static void
+test_growth(void)
+{
+	enum
+	{
+		MANY = 5000
+	};
+	static N2Candidate keys[MANY];
+	static N2Candidate out[MANY];
+	N2Sweep		s;
+	int			nout;
+	int			passes;
+	bool		ok = true;
+
+	for (int i = 0; i < MANY; i++)
+	{
+		keys[i].dist = (float) ((i * 7919) % MANY);
+		keys[i].ref = (N2Ref) i + 1;
+	}
+	passes = sweep_all(keys, MANY, 3000, false, 0, out, &nout);
+	CHECK(nout == MANY && passes == 2, "cap 3000: %d keys in %d passes", nout, passes);
+	for (int i = 1; i < nout; i++)
+		ok = ok && cmp_key(&out[i - 1], &out[i]) < 0;
+	CHECK(ok, "cap 3000: strictly ascending across the growth");
+
+	CHECK(n2_sweep_init(&s, (size_t) 1 << 40), "a bound of 2^40 keys");
+	n2_sweep_begin_pass(&s);
+	for (int i = 0; i < MANY; i++)
+		n2_sweep_offer(&s, keys[i]);
+	n2_sweep_end_pass(&s);
+	CHECK(s.alloc >= MANY && s.alloc <= 2 * MANY,
+		  "room for %zu keys after %d, not the bound", s.alloc, MANY);
+	CHECK(!n2_sweep_needs_pass(&s), "all %d fit: one pass", MANY);
+	n2_sweep_free(&s);
+}
+
 static void
 test_visited_contains(void)
 {
@@ -146,6 +183,7 @@ main(void)
 {
 	test_order_and_passes();
 	test_floor();
+	test_growth();
 	test_visited_contains();
 	UNIT_DONE();
 }
