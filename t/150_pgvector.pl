@@ -139,6 +139,27 @@ is($node->safe_psql('inuse', q{SET enable_seqscan = off;
 	SELECT id FROM theirs ORDER BY v OPERATOR(pgv.<->) '[7,1]' LIMIT 1}), 7,
 	"an n2 index on pgvector's type beside n2's own");
 
+# ---- 0.1.0 (which owns its types) in another schema than pgvector, updated:
+# pgvector's types get n2's classes, as a fresh install after pgvector gives
+$node->safe_psql('postgres', 'CREATE DATABASE old_beside');
+$node->safe_psql('old_beside', q{CREATE EXTENSION vector; CREATE SCHEMA n2s;
+	CREATE EXTENSION n2 VERSION '0.1.0' SCHEMA n2s; ALTER EXTENSION n2 UPDATE;});
+is($node->safe_psql('old_beside', q{
+	SELECT string_agg(o.opcname, ',' ORDER BY o.opcname)
+	FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod
+	JOIN pg_depend d ON d.classid = 'pg_opclass'::regclass AND d.objid = o.oid AND d.deptype = 'e'
+	WHERE a.amname = 'n2' AND o.opcintype = 'public.vector'::regtype
+	  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'n2')}),
+	'vector_angular_ops,vector_cosine_ops,vector_dot_ops,vector_ip_ops,vector_l1_ops,vector_l2_ops',
+	"0.1.0 updated beside pgvector: n2's classes on pgvector's vector, as members");
+$node->safe_psql('old_beside', q{
+	CREATE TABLE t (id int, v public.vector(2));
+	INSERT INTO t SELECT i, ARRAY[i, 1]::real[]::public.vector FROM generate_series(1, 100) i;
+	CREATE INDEX ON t USING n2 (v);});
+is($node->safe_psql('old_beside', q{SET enable_seqscan = off;
+	SELECT id FROM t ORDER BY v OPERATOR(public.<->) '[7,1]' LIMIT 1}), 7,
+	'and an n2 index on it answers');
+
 # ---- pgvector into another schema while n2's types are unused: they make
 # way all the same, so n2 ends as if created second; a dump of that layout
 # (pg_restore creates n2 first) restores it, non-default classes included

@@ -528,7 +528,8 @@ CREATE OPERATOR <%> (
 -- classes created by n2_create_opclasses (0.1.0 has those of L2, cosine and
 -- inner product; this adds the rest), and the event triggers that let
 -- pgvector be installed after n2.  0.1.0 cannot share a schema with pgvector,
--- so its own types are the ones to index.
+-- so its own types are the ones to index, and pgvector's too when it is
+-- installed in another schema.
 
 CREATE FUNCTION n2_l1_support(internal) RETURNS int4
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -601,6 +602,10 @@ COMMENT ON FUNCTION n2_create_opclasses(regnamespace) IS
 
 SELECT n2_create_opclasses(
 	(SELECT extnamespace FROM pg_catalog.pg_extension WHERE extname = 'n2'));
+-- pgvector beside 0.1.0 (in another schema): its types get the classes a
+-- CREATE EXTENSION n2 after it gives them.
+SELECT n2_create_opclasses(extnamespace)
+	FROM pg_catalog.pg_extension WHERE extname = 'vector';
 
 -- pgvector installed after n2: n2's own types, when nothing uses them, make
 -- way for pgvector's before its script runs, and n2's classes follow on
