@@ -402,6 +402,22 @@ is(verify_shards('few_n2'), '', 'n2_verify_shards clean on empty shard indexes')
 is(sql(q{SELECT id FROM few ORDER BY embedding <-> '[1,2,2]' LIMIT 5}), '1',
 	'k-NN over shards with no rows');
 
+# --- a distributed partitioned table: its n2 index's shard indexes are its
+# partitions' (the partitioned index has none of its own)
+sql(q{CREATE TABLE ev (id bigint, day int, embedding vector(3), PRIMARY KEY (id, day))
+		PARTITION BY RANGE (day);
+	CREATE TABLE ev_1 PARTITION OF ev FOR VALUES FROM (0) TO (5);
+	CREATE TABLE ev_2 PARTITION OF ev FOR VALUES FROM (5) TO (10);
+	CREATE INDEX ev_n2 ON ev USING n2 (embedding);
+	SELECT create_distributed_table('ev', 'id', shard_count => 2);
+	INSERT INTO ev SELECT g, g % 10, ARRAY[g % 7, g % 11, g % 13]::real[]::vector
+		FROM generate_series(1, 1000) g;});
+is(sql(q{SELECT count(*) || ' ' || count(DISTINCT shard_index) FROM n2_index_info_shards('ev_n2')}),
+	'4 4', 'partitioned: n2_index_info_shards covers the 2 x 2 shard indexes of the partitions');
+is(sql(q{SELECT sum(heap_tids) FROM n2_index_info_shards('ev_n2')}), '1000',
+	'partitioned: which hold every row');
+is(verify_shards('ev_n2'), '', 'partitioned: n2_verify_shards clean');
+
 # ======================================================================
 # n2_verify_shards finds a damaged shard index, and says where
 {

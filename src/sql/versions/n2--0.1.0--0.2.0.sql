@@ -46,8 +46,10 @@ CREATE FUNCTION n2_shard_indexes(index regclass,
 	AS $$
 DECLARE
 	tbl oid;
+	kind char;
+	nsp text;
 BEGIN
-	SELECT i.indrelid INTO tbl
+	SELECT i.indrelid, c.relkind INTO tbl, kind
 	FROM pg_catalog.pg_index i
 	JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
 	JOIN pg_catalog.pg_am a ON a.oid = c.relam
@@ -55,6 +57,17 @@ BEGIN
 	IF tbl IS NULL THEN
 		RAISE EXCEPTION '"%" is not an n2 index', index
 			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	-- a partitioned index has no shards: its partitions' indexes have
+	IF kind = 'I' THEN
+		SELECT e.extnamespace::regnamespace::text INTO nsp
+		FROM pg_catalog.pg_extension e WHERE e.extname = 'n2';
+		RETURN QUERY EXECUTE format(
+			'SELECT s.* FROM pg_catalog.pg_partition_tree($1) t,
+					LATERAL %s.n2_shard_indexes(t.relid) s
+			 WHERE t.isleaf ORDER BY s.shardid, s.nodename, s.nodeport', nsp)
+			USING index;
+		RETURN;
 	END IF;
 	IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
 		RAISE EXCEPTION 'Citus is not installed in this database'
@@ -78,7 +91,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION n2_shard_indexes(regclass) IS
-	'the shard indexes of an n2 index on a Citus table: one row per placement';
+	'the shard indexes of an n2 index on a Citus table (of its partitions'' indexes for a partitioned one): one row per placement';
 
 -- n2_shard_indexes grouped by node, and per node a command running $2 (a
 -- format() pattern: %1$s the extension's schema, %2$L the shard index names,
