@@ -206,6 +206,33 @@ SELECT (SELECT relpages FROM pg_class WHERE relname = 'two_vf') >
 	1.3 * (SELECT relpages FROM pg_class WHERE relname = 'two_v') AS filter_index_larger;
 EXPLAIN (COSTS OFF) SELECT id FROM two WHERE cat = 3 ORDER BY v <-> (SELECT v FROM two WHERE id = 5) LIMIT 10;
 
+-- varchar (text's operators and class) and smallint[] columns.
+CREATE TABLE vc (id int, v vector(2), name varchar(10), tags smallint[]);
+INSERT INTO vc SELECT i, ARRAY[i, i / 7.0]::vector(2), 'n' || (i % 5),
+	ARRAY[i % 3, i % 4]::int2[] FROM generate_series(1, 300) i;
+INSERT INTO vc VALUES (301, '[301,0]', NULL, NULL);
+CREATE INDEX vc_n2 ON vc USING n2 (v, name, tags);
+SELECT * FROM n2_verify('vc_n2');
+EXPLAIN (COSTS OFF) SELECT id FROM vc WHERE name = 'n3' AND tags && '{2}'
+	ORDER BY v <-> '[60,3]' LIMIT 5;
+CREATE FUNCTION vc_knn(cond text, idx bool) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+	EXECUTE format('SET LOCAL enable_indexscan = %s', idx);
+	EXECUTE format('SET LOCAL enable_seqscan = %s', NOT idx);
+	EXECUTE format('SELECT coalesce(string_agg(id::text, '' ''), ''-'') FROM
+		(SELECT id FROM vc WHERE %s ORDER BY v <-> ''[290,3]'' LIMIT 8) s', cond) INTO r;
+	RETURN r;
+END $$;
+SELECT c, vc_knn(c, true) = vc_knn(c, false) AS same, vc_knn(c, true) AS ids
+FROM (VALUES ('name = ''n3'''), ('name <> ''n3'''), ('name IN (''n1'', ''n4'')'),
+	('name = ''n3''::varchar'), ('tags && ''{2}'''), ('tags @> ''{1,3}'''),
+	('tags @> ''{}'''), ('name = ''n2'' AND tags && ''{0}''')) c(c) ORDER BY c;
+INSERT INTO vc VALUES (302, '[300,1]', 'n3', '{2,9}');
+SELECT vc_knn('name = ''n3'' AND tags @> ''{9}''', true);
+DROP TABLE vc;
+DROP FUNCTION vc_knn;
+
 -- Errors: types and layouts n2 cannot index.
 CREATE TABLE bad (v vector(2), f float8, n numeric, k int, v2 vector(2), t text COLLATE "C");
 CREATE INDEX ON bad USING n2 (v, f);

@@ -93,7 +93,9 @@ key_kind(Oid typid)
 		case UUIDOID:
 			return N2_KEY_UUID;
 		case TEXTOID:
+		case VARCHAROID:		/* text's operators and operator class */
 			return N2_KEY_TEXT;
+		case INT2ARRAYOID:
 		case INT4ARRAYOID:
 		case INT8ARRAYOID:
 			return N2_KEY_INT_ARRAY;
@@ -138,8 +140,9 @@ n2_check_columns(Relation index)
 					 errmsg("n2 index \"%s\" cannot filter on column \"%s\" of type %s",
 							RelationGetRelationName(index), NameStr(att->attname),
 							format_type_be(att->atttypid)),
-					 errhint("Filter columns may be smallint, integer, bigint, boolean, text, uuid, integer[], bigint[] or text[].")));
-		if ((att->atttypid == TEXTOID || att->atttypid == TEXTARRAYOID) &&
+					 errhint("Filter columns may be smallint, integer, bigint, boolean, text, varchar, uuid, smallint[], integer[], bigint[] or text[].")));
+		if ((key_kind(att->atttypid) == N2_KEY_TEXT ||
+			 key_kind(att->atttypid) == N2_KEY_TEXT_ARRAY) &&
 			OidIsValid(att->attcollation) &&
 			!get_collation_isdeterministic(att->attcollation))
 			ereport(ERROR,

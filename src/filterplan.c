@@ -233,7 +233,7 @@ check_index_stmt(IndexStmt *stmt)
 							stmt->idxname, elem->name, format_type_be(typid)) :
 					 errmsg("n2 index cannot filter on column \"%s\" of type %s",
 							elem->name, format_type_be(typid)),
-					 errhint("Filter columns may be smallint, integer, bigint, boolean, text, uuid, integer[], bigint[] or text[].")));
+					 errhint("Filter columns may be smallint, integer, bigint, boolean, text, varchar, uuid, smallint[], integer[], bigint[] or text[].")));
 	}
 }
 

@@ -689,6 +689,10 @@ CREATE OPERATOR CLASS uuid_ops
 	OPERATOR 3 = (uuid, uuid), OPERATOR 6 <> (uuid, uuid);
 
 -- Label sets.
+CREATE OPERATOR CLASS int2_array_ops
+	DEFAULT FOR TYPE int2[] USING n2 AS
+	OPERATOR 7 && (anyarray, anyarray), OPERATOR 8 @> (anyarray, anyarray);
+
 CREATE OPERATOR CLASS int4_array_ops
 	DEFAULT FOR TYPE int4[] USING n2 AS
 	OPERATOR 7 && (anyarray, anyarray), OPERATOR 8 @> (anyarray, anyarray);
