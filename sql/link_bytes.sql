@@ -247,5 +247,25 @@ SELECT count(*) AS problems FROM n2_verify('lbe_3');
 CREATE INDEX lbe_a3 ON lbe USING n2 (a float4_l2_ops) WITH (link_bytes = 3);
 SELECT link_bytes FROM n2_index_info('lbe_a3');
 DROP TABLE lbe;
+-- Growing past half of what its links name, an index warns: once here,
+-- at the first block past half (then at every 32nd of the limit).
+CREATE TABLE lbw (id int, v vector(16));
+INSERT INTO lbw SELECT i, lb_vec(i) FROM generate_series(1, 300) i;
+CREATE INDEX lbw_3 ON lbw USING n2 (v) WITH (m = 8, link_bytes = 3);
+SELECT set_config('n2.link3_max_blocks',
+	(pg_relation_size('lbw_3') / 8192 * 2 + 64)::text, false) IS NOT NULL AS set;
+DO $$
+DECLARE
+	half bigint := current_setting('n2.link3_max_blocks')::bigint / 2;
+BEGIN
+	FOR i IN 301 .. 100000 LOOP
+		INSERT INTO lbw VALUES (i, lb_vec(i));
+		EXIT WHEN pg_relation_size('lbw_3') / 8192 > half;
+	END LOOP;
+END $$;
+RESET n2.link3_max_blocks;
+SELECT count(*) AS problems FROM n2_verify('lbw_3');
+DROP TABLE lbw;
+
 DROP PROCEDURE lb_fill, lb_insert_many;
 DROP FUNCTION lb_vec(int);

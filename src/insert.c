@@ -222,6 +222,8 @@ n2_place_tuple_keyed(Relation index, const void *tuple, Size size,
 	Buffer		kbufs[2];
 	int			nkbufs = 0;
 	BlockNumber newtail = InvalidBlockNumber;
+	int			link_bytes = 6;
+	int			offset_bits = 0;
 
 	off = PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false);
 	if (off == InvalidOffsetNumber)
@@ -237,11 +239,19 @@ n2_place_tuple_keyed(Relation index, const void *tuple, Size size,
 	if (from_fsm)
 		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
 								PageGetFreeSpace(BufferGetPage(buf)));
-	UnlockReleaseBuffer(buf);
 	if (BufferIsValid(metabuf))
+	{
+		link_bytes = N2PageGetMeta(BufferGetPage(metabuf))->link_bytes;
+		offset_bits = N2PageGetMeta(BufferGetPage(metabuf))->link_offset_bits;
 		UnlockReleaseBuffer(metabuf);
+	}
+	UnlockReleaseBuffer(buf);
 	if (newtail != InvalidBlockNumber)
 		n2_keys_set_tail(index, newtail);
+	/* a new page: said after the locks, as a client may be slow to read */
+	if (link_bytes != 6)
+		n2_warn_link_room(index, link_bytes, offset_bits,
+						  ItemPointerGetBlockNumber(tid));
 }
 
 void

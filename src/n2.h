@@ -640,6 +640,8 @@ extern bool n2_read_meta_quietly(Relation index, N2MetaPageData *meta);
 extern BlockNumber n2_link_block_limit(int link_bytes, int offset_bits);
 extern void n2_check_link_room(Relation index, int link_bytes,
 							   int offset_bits, BlockNumber nblocks);
+extern void n2_warn_link_room(Relation index, int link_bytes, int offset_bits,
+							  BlockNumber blkno);
 extern int	n2_link3_offset_bits_for(Relation index, const N2Params *p);
 extern void n2_params_from_meta(Relation index, const N2MetaPageData *meta, N2Params *p);
 extern Size n2_code_bytes(const N2Params *p, int ndims);

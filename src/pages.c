@@ -131,6 +131,46 @@ n2_link_block_limit(int link_bytes, int offset_bits)
 	return lower > 0 ? Min((BlockNumber) lower, limit) : limit;
 }
 
+/* The width to rebuild an index with narrow links with, and its name. */
+static int
+wider_links(Relation index, int link_bytes, int offset_bits, char **name)
+{
+	*name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+									   RelationGetRelationName(index));
+	return link_bytes == 3 &&
+		n2_link3_blocks(offset_bits) <= N2_LINK4_BLOCKS / 8 ? 4 : 6;
+}
+
+/*
+ * An index with 4- or 3-byte links that has grown to block blkno, past half
+ * of what its links name, warns at every 32nd of that limit, so that it is
+ * rebuilt with wider links before inserts fail.
+ */
+void
+n2_warn_link_room(Relation index, int link_bytes, int offset_bits,
+				  BlockNumber blkno)
+{
+	BlockNumber limit;
+	BlockNumber step;
+	char	   *name;
+	int			wider;
+
+	if (link_bytes == 6)
+		return;
+	limit = n2_link_block_limit(link_bytes, offset_bits);
+	step = Max(limit / 32, 1);
+	if (blkno < limit / 2 || (blkno - limit / 2) % step != 0)
+		return;
+	wider = wider_links(index, link_bytes, offset_bits, &name);
+	ereport(WARNING,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("n2 index \"%s\" has %u of the %u blocks its %d-byte links can name",
+					RelationGetRelationName(index), blkno + 1, limit, link_bytes),
+			 errdetail("Inserts that need a block past them will fail."),
+			 errhint("Rebuild it with %d-byte links: ALTER INDEX %s SET (link_bytes = %d); REINDEX INDEX CONCURRENTLY %s;",
+					 wider, name, wider, name)));
+}
+
 /*
  * Refuses to grow an index with 4- or 3-byte links to nblocks blocks when
  * its links could not name them all.  An index with 6-byte links is not
@@ -150,10 +190,7 @@ n2_check_link_room(Relation index, int link_bytes, int offset_bits,
 	limit = n2_link_block_limit(link_bytes, offset_bits);
 	if (nblocks <= limit)
 		return;
-	wider = link_bytes == 3 &&
-		n2_link3_blocks(offset_bits) <= N2_LINK4_BLOCKS / 8 ? 4 : 6;
-	name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
-									  RelationGetRelationName(index));
+	wider = wider_links(index, link_bytes, offset_bits, &name);
 	ereport(ERROR,
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 			 errmsg("n2 index \"%s\" cannot grow past %u blocks: its links are %d bytes",
