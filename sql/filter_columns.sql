@@ -65,7 +65,11 @@ INSERT INTO conds VALUES
 	('a8 && ''{6}'''), ('a8 @> ''{100, 3}'''), ('a8 @> ''{}'''),
 	('at && ''{w1}'''), ('at @> ''{w2,x}'''), ('at && ''{zz}'''),
 	('i4 = 1 AND t = ''name1'''), ('i2 = 1 AND a4 && ''{1}'' AND NOT b'),
-	('i4 = NULL'), ('i4 IN (NULL)'), ('i4 = ANY (''{}''::int[])');
+	('i4 = NULL'), ('i4 IN (NULL)'), ('i4 = ANY (''{}''::int[])'),
+	('i4 = 1 OR i4 = 3'), ('i4 = 1 OR 3 = i4'), ('t = ''name1'' OR t = ''name5'''),
+	('u = ''00000000-0000-0000-0000-000000000002'' OR u = ''00000000-0000-0000-0000-000000000000'''),
+	('i4 NOT IN (1, 2)'), ('t NOT IN (''name3'', ''name4'')'),
+	('i4 <> ALL (ARRAY[1, NULL])'), ('i4 = 1 OR i8 = 0'), ('i4 = 1 OR i4 < 0');
 
 CREATE FUNCTION knn(cond text, idx bool) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;
@@ -97,6 +101,16 @@ SELECT c, uses_n2(c) AS index_cond, knn(c, true) = knn(c, false) AS same,
 -- Every row a condition matches, in distance order, however many.
 SELECT count(*) FROM (SELECT id FROM fc WHERE i4 = 3 ORDER BY v <-> '[0,0]') s;
 SELECT count(*) FROM (SELECT id FROM fc WHERE i4 IS NULL ORDER BY v <-> '[0,0]') s;
+-- OR of equalities and NOT IN with parameters, as generic plans run them.
+SET plan_cache_mode = force_generic_plan;
+PREPARE orq(int, int) AS SELECT id FROM fc WHERE i4 = $1 OR i4 = $2
+	ORDER BY v <-> '[60,3]' LIMIT 6;
+EXPLAIN (COSTS OFF) EXECUTE orq(1, 3);
+EXECUTE orq(1, 3);
+EXECUTE orq(2, NULL);
+DEALLOCATE orq;
+RESET plan_cache_mode;
+
 -- Every array contains the empty set, but NULL (row 201) does not.
 SELECT count(*) FILTER (WHERE id = 201) AS null_row, count(*) FROM
 	(SELECT id FROM fc WHERE a4 @> '{}' ORDER BY v <-> '[201,0]') s;

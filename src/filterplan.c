@@ -9,10 +9,12 @@
  * column after the first out of every ordered index path (it assumes a
  * btree, whose order such a condition breaks), and it matches a bare
  * boolean column (WHERE b, WHERE NOT b) only for the btree and hash
- * boolean families.  An n2 scan answers both without changing its order,
- * so set_rel_pathlist_hook adds, next to each ordered n2 path, one that
- * also hands them to the index (b as b = true); add_path keeps whichever
- * costs less.
+ * boolean families.  Nor does it match column = a OR column = b, or
+ * column <> ALL (array), which NOT IN becomes.  An n2 scan answers all of
+ * them without changing its order, so set_rel_pathlist_hook adds, next to
+ * each ordered n2 path, one that also hands them to the index (b as
+ * b = true, the OR as = ANY, <> ALL as one <> per element); add_path keeps
+ * whichever costs less.
  *
  * ProcessUtility_hook turns the error PostgreSQL gives for a filter column
  * of a type n2 cannot store ("no default operator class") into one that
@@ -65,13 +67,26 @@ is_scan_constant(PlannerInfo *root, IndexOptInfo *index, Node *operand)
 		!contain_volatile_functions(operand);
 }
 
+/* An IndexClause for rinfo, evaluated as quals by the index, not lossy. */
+static IndexClause *
+make_index_clause(RestrictInfo *rinfo, List *quals, int indexcol)
+{
+	IndexClause *iclause = makeNode(IndexClause);
+
+	iclause->rinfo = rinfo;
+	iclause->indexquals = quals;
+	iclause->lossy = false;
+	iclause->indexcol = indexcol;
+	iclause->indexcols = NIL;
+	return iclause;
+}
+
 /* column = ANY (array) on filter column indexcol, or NULL. */
 static IndexClause *
 saop_clause(PlannerInfo *root, IndexOptInfo *index, RestrictInfo *rinfo,
 			int indexcol)
 {
 	ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) rinfo->clause;
-	IndexClause *iclause;
 
 	if (!saop->useOr ||
 		!match_index_to_operand(linitial(saop->args), indexcol, index) ||
@@ -80,13 +95,123 @@ saop_clause(PlannerInfo *root, IndexOptInfo *index, RestrictInfo *rinfo,
 		 index->indexcollations[indexcol] != saop->inputcollid) ||
 		!is_scan_constant(root, index, lsecond(saop->args)))
 		return NULL;
-	iclause = makeNode(IndexClause);
-	iclause->rinfo = rinfo;
-	iclause->indexquals = list_make1(rinfo);
-	iclause->lossy = false;
-	iclause->indexcol = indexcol;
-	iclause->indexcols = NIL;
-	return iclause;
+	return make_index_clause(rinfo, list_make1(rinfo), indexcol);
+}
+
+/*
+ * column <> ALL (constant array) on filter column indexcol, as one
+ * column <> element per element; or NULL.  An empty array (true even for a
+ * NULL column) or a NULL element (never true) stays above the scan.
+ */
+static IndexClause *
+not_in_clause(PlannerInfo *root, IndexOptInfo *index, RestrictInfo *rinfo,
+			  int indexcol)
+{
+	ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) rinfo->clause;
+	Node	   *column = linitial(saop->args);
+	Const	   *array = (Const *) lsecond(saop->args);
+	ArrayType  *a;
+	Oid			elemtype;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *quals = NIL;
+
+	if (saop->useOr || !IsA(array, Const) || array->constisnull ||
+		!match_index_to_operand(column, indexcol, index) ||
+		get_op_opfamily_strategy(saop->opno, index->opfamily[indexcol]) !=
+		N2_STRATEGY_NE ||
+		(OidIsValid(index->indexcollations[indexcol]) &&
+		 index->indexcollations[indexcol] != saop->inputcollid))
+		return NULL;
+	a = DatumGetArrayTypeP(array->constvalue);
+	elemtype = ARR_ELEMTYPE(a);
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(a, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
+	if (n == 0)
+		return NULL;
+	for (int i = 0; i < n; i++)
+	{
+		Expr	   *ne;
+
+		if (nulls[i])
+			return NULL;
+		ne = make_opclause(saop->opno, BOOLOID, false, (Expr *) copyObject(column),
+						   (Expr *) makeConst(elemtype, -1, array->constcollid,
+											  typlen, elems[i], false, typbyval),
+						   InvalidOid, saop->inputcollid);
+		set_opfuncid((OpExpr *) ne);
+		quals = lappend(quals, make_simple_restrictinfo(root, ne));
+	}
+	return make_index_clause(rinfo, quals, indexcol);
+}
+
+/*
+ * column = a OR column = b ... on filter column indexcol (one equality
+ * operator throughout), as column = ANY (ARRAY[a, b, ...]); or NULL.
+ */
+static IndexClause *
+or_clause(PlannerInfo *root, IndexOptInfo *index, RestrictInfo *rinfo,
+		  int indexcol)
+{
+	Oid			opno = InvalidOid;
+	Oid			collid = InvalidOid;
+	Node	   *column = NULL;
+	List	   *values = NIL;
+	ListCell   *lc;
+	ArrayExpr  *array;
+	ScalarArrayOpExpr *saop;
+
+	foreach(lc, ((BoolExpr *) rinfo->clause)->args)
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+		Node	   *left;
+		Node	   *right;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2 ||
+			(OidIsValid(opno) && op->opno != opno))
+			return NULL;
+		left = linitial(op->args);
+		right = lsecond(op->args);
+		/* value = column, when = is its own commutator */
+		if (!match_index_to_operand(left, indexcol, index) &&
+			get_commutator(op->opno) == op->opno)
+		{
+			left = lsecond(op->args);
+			right = linitial(op->args);
+		}
+		if (!match_index_to_operand(left, indexcol, index) ||
+			!is_scan_constant(root, index, right))
+			return NULL;
+		opno = op->opno;
+		collid = op->inputcollid;
+		column = left;
+		values = lappend(values, copyObject(right));
+	}
+	if (get_op_opfamily_strategy(opno, index->opfamily[indexcol]) != N2_STRATEGY_EQ ||
+		(OidIsValid(index->indexcollations[indexcol]) &&
+		 index->indexcollations[indexcol] != collid))
+		return NULL;
+	array = makeNode(ArrayExpr);
+	array->element_typeid = exprType(linitial(values));
+	array->array_typeid = get_array_type(array->element_typeid);
+	if (!OidIsValid(array->array_typeid))
+		return NULL;
+	array->elements = values;
+	array->multidims = false;
+	array->location = -1;
+	saop = makeNode(ScalarArrayOpExpr);
+	saop->opno = opno;
+	saop->opfuncid = get_opcode(opno);
+	saop->useOr = true;
+	saop->inputcollid = collid;
+	saop->args = list_make2(copyObject(column), array);
+	return make_index_clause(rinfo,
+							 list_make1(make_simple_restrictinfo(root, (Expr *) saop)),
+							 indexcol);
 }
 
 /* b or NOT b on boolean filter column indexcol, as b = true/false; or NULL. */
@@ -97,7 +222,6 @@ bool_clause(PlannerInfo *root, IndexOptInfo *index, RestrictInfo *rinfo,
 	Node	   *clause = (Node *) rinfo->clause;
 	bool		value = true;
 	Expr	   *eq;
-	IndexClause *iclause;
 
 	if (index->opcintype[indexcol] != BOOLOID)
 		return NULL;
@@ -113,13 +237,8 @@ bool_clause(PlannerInfo *root, IndexOptInfo *index, RestrictInfo *rinfo,
 					   (Expr *) makeBoolConst(value, false),
 					   InvalidOid, InvalidOid);
 	set_opfuncid((OpExpr *) eq);
-	iclause = makeNode(IndexClause);
-	iclause->rinfo = rinfo;
-	iclause->indexquals = list_make1(make_simple_restrictinfo(root, eq));
-	iclause->lossy = false;
-	iclause->indexcol = indexcol;
-	iclause->indexcols = NIL;
-	return iclause;
+	return make_index_clause(rinfo, list_make1(make_simple_restrictinfo(root, eq)),
+							 indexcol);
 }
 
 static int
@@ -149,7 +268,11 @@ with_filter_clauses(PlannerInfo *root, RelOptInfo *rel, IndexPath *path)
 			IndexClause *iclause;
 
 			if (IsA(rinfo->clause, ScalarArrayOpExpr))
-				iclause = saop_clause(root, index, rinfo, col);
+				iclause = ((ScalarArrayOpExpr *) rinfo->clause)->useOr ?
+					saop_clause(root, index, rinfo, col) :
+					not_in_clause(root, index, rinfo, col);
+			else if (is_orclause(rinfo->clause))
+				iclause = or_clause(root, index, rinfo, col);
 			else
 				iclause = bool_clause(root, index, rinfo, col);
 			if (iclause != NULL)
