@@ -819,6 +819,7 @@ merge_node(N2Worker *w, uint32_t i)
 	const N2Graph *g = w->b->g;
 	uint32_t   *l1 = n2_graph_links(g, i, 0);
 	const uint32_t *l2 = n2_graph_links(&w->b->rev, i, 0);
+	ListCache  *lc = level_cache(w->b, g, 0);
 	int			n = 0;
 	int			nsel;
 	int			nkept;
@@ -864,6 +865,15 @@ merge_node(N2Worker *w, uint32_t i)
 	for (int j = 0; j < nsel; j++)
 		l1[1 + j] = (uint32_t) w->sel[j].ref;
 	l1[0] = nsel;
+	/* keep pruned's cache follows the merged list, as set_links keeps it */
+	if (lc != NULL)
+	{
+		size_t		base = (size_t) i * g->params.max_m0;
+
+		for (int j = 0; j < nsel; j++)
+			lc->dist[base + j] = w->sel[j].dist;
+		lc->ordered[i] = 0;
+	}
 }
 
 static void

@@ -903,6 +903,41 @@ main(void)
 		CHECK(same_graph(&gk, &gkf), "cached and full re-selection give the same graph");
 		n2_graph_free(&gkf);
 
+		/*
+		 * The merge rewrites level 0 and the weakly linked nodes are inserted
+		 * again after it: the cache must follow the merged lists.  Gaussian
+		 * 256-d data at m = 4 has such nodes.
+		 */
+		{
+			N2BuildOptions merged = {1, true, false, N2_ORDER_AUTO};
+			N2BuildOptions merged_full = {1, true, true, N2_ORDER_AUTO};
+			N2GraphParams pm = params(N2_METRIC_L2, 256, N2_SELECT_KEEP_PRUNED);
+			int			nm = 3000;
+			float	   *vm = malloc(sizeof(float) * nm * pm.dim);
+			uint64_t	state = 1;
+			uint8_t    *lm;
+			N2Graph		gmc,
+						gmf;
+
+			pm.m = 4;
+			pm.max_m0 = 8;
+			pm.mult = 1.0 / log(8.0);
+			for (int i = 0; i < nm * pm.dim; i++)
+				vm[i] = (float) gauss(&state);
+			lm = draw_levels(vm, nm, pm.dim, &pm);
+			CHECK(n2_graph_init(&gmc, &pm, vm, nm, lm) == 0, "init");
+			CHECK(n2_graph_init(&gmf, &pm, vm, nm, lm) == 0, "init");
+			CHECK(n2_build_graph(&gmc, &merged) == N2_BUILD_DONE, "cached merge_level0 build");
+			CHECK(n2_build_graph(&gmf, &merged_full) == N2_BUILD_DONE,
+				  "full re-selection merge_level0 build");
+			CHECK(same_graph(&gmc, &gmf),
+				  "merge_level0: cached and full re-selection give the same graph");
+			n2_graph_free(&gmc);
+			n2_graph_free(&gmf);
+			free(lm);
+			free(vm);
+		}
+
 		CHECK(build(&gk2, &pk, base.data, base.n, 2, true), "keep pruned merge_level0 build");
 		check_invariants(&gk2, "keep pruned, 2 threads, merge_level0");
 		CHECK(recall(&gk2, 64) >= 0.95, "keep pruned merge_level0 recall at ef 64");
