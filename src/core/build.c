@@ -738,9 +738,24 @@ insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q,
 	int			level = g->levels[q];
 	uint64_t	e = atomic_load(entry);
 	int			max_level = (int) (e >> 32);
+	bool		raising = level > max_level;
 	N2Candidate cur;
-	N2Ref		ep = from >= 0 ? (N2Ref) from : (uint32_t) e;
+	N2Ref		ep;
 	int			nw = 1;
+
+	/*
+	 * A node above the entry point's level becomes the entry point.  Two
+	 * such at once would each link only below the level it read, leaving the
+	 * lower of them unlinked between the two: they go one at a time (rare),
+	 * the second reading the level the first raised.
+	 */
+	if (raising)
+	{
+		pthread_mutex_lock(&b->mutex);
+		e = atomic_load(entry);
+		max_level = (int) (e >> 32);
+	}
+	ep = from >= 0 ? (N2Ref) from : (uint32_t) e;
 
 	w->ctx.g = g;
 	w->ctx.query = n2_graph_vector(g, q);
@@ -785,11 +800,9 @@ insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q,
 					 w->sel[i].dist);
 	}
 
-	/* Double-checked: raises are rare, the lock keeps them ordered. */
-	if (level > max_level)
+	if (raising)
 	{
-		pthread_mutex_lock(&b->mutex);
-		if (level > (int) (atomic_load(entry) >> 32))
+		if (level > max_level)
 			atomic_store(entry, pack_entry(level, q));
 		pthread_mutex_unlock(&b->mutex);
 	}

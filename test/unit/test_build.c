@@ -804,6 +804,64 @@ test_copies(void)
 	free(vecs);
 }
 
+/*
+ * Two nodes above the entry point's level inserted at once (levels 6 and 5
+ * over a graph of level 1): each must be linked on every level it has, so
+ * the level-5 nodes inserted later are reached from the entry on level 5.
+ * Without the raises going one at a time, most 2-thread builds left the
+ * level-5 node unlinked there.
+ */
+static void
+test_entry_raises(void)
+{
+	enum
+	{
+		N = 300, TRIALS = 20
+	};
+	uint8_t		levels[N];
+	int			bad = 0;
+
+	for (int i = 0; i < N; i++)
+		levels[i] = i > 151 && i % 7 == 0 ? 5 : (i % 3 == 0);
+	levels[150] = 6;
+	levels[151] = 5;
+	for (int t = 0; t < TRIALS; t++)
+	{
+		N2GraphParams p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
+		N2BuildOptions o = {2, false, false, N2_ORDER_ID};
+		N2Graph		g;
+		int			islands = 0;
+
+		p.m = 8;
+		p.max_m0 = 16;
+		p.ef_construction = 40;
+		CHECK(n2_graph_init(&g, &p, base.data, N, levels) == 0, "init");
+		CHECK(n2_build_graph(&g, &o) == N2_BUILD_DONE, "build");
+		for (int v = 0; v < N; v++)
+		{
+			int			in = 0;
+
+			if (levels[v] < 5 || (uint32_t) v == g.entry)
+				continue;
+			for (int u = 0; u < N; u++)
+			{
+				const uint32_t *l;
+
+				if (levels[u] < 5)
+					continue;
+				l = n2_graph_links(&g, u, 5);
+				for (uint32_t k = 0; k < l[0]; k++)
+					in += l[1 + k] == (uint32_t) v;
+			}
+			islands += in == 0;
+		}
+		bad += islands > 0;
+		n2_graph_free(&g);
+	}
+	CHECK(bad == 0, "%d of %d 2-thread builds left a level-5 node unlinked there",
+		  bad, TRIALS);
+}
+
 int
 main(void)
 {
@@ -829,6 +887,7 @@ main(void)
 	test_weak_links();
 	test_copies();
 	test_levels();
+	test_entry_raises();
 
 	p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
 	CHECK(build(&g1, &p, base.data, base.n, 1, false), "1-thread build");
