@@ -89,7 +89,9 @@ n2_sq8_ranges(const float *vmin, const float *vmax, const bool *integral,
 			step[i] = 1.0f;
 			continue;
 		}
-		step[i] = vmax[i] > vmin[i] ? (vmax[i] - vmin[i]) / 255.0f : 0.0f;
+		/* in double: a range past FLT_MAX (values near +-3e38) still has a step */
+		step[i] = vmax[i] > vmin[i] ?
+			(float) (((double) vmax[i] - vmin[i]) / 255.0) : 0.0f;
 		/* the top code must reach vmax despite the division's rounding */
 		while (step[i] > 0.0f && fmaf(255.0f, step[i], lo[i]) < vmax[i])
 			step[i] = nextafterf(step[i], INFINITY);

@@ -100,6 +100,28 @@ test_sq8(void)
 	}
 	CHECK(bad == 0, "%d ranges do not reach their maximum", bad);
 
+	/* a range wider than FLT_MAX: finite step, the ends decode to themselves */
+	{
+		float		wmin = -3e38f,
+					wmax = 3e38f,
+					wlo,
+					wstep,
+					ends[2] = {-3e38f, 3e38f},
+					wback[2];
+		uint8_t		wcode[2];
+
+		n2_sq8_ranges(&wmin, &wmax, NULL, &wlo, &wstep, 1);
+		CHECK(isfinite(wstep) && wstep > 0.0f, "range past FLT_MAX: step %g", wstep);
+		n2_sq8_encode(&ends[0], &wlo, &wstep, &wcode[0], 1);
+		n2_sq8_encode(&ends[1], &wlo, &wstep, &wcode[1], 1);
+		n2_sq8_decode(&wcode[0], &wlo, &wstep, &wback[0], 1);
+		n2_sq8_decode(&wcode[1], &wlo, &wstep, &wback[1], 1);
+		CHECK(wcode[0] == 0 && wcode[1] == 255 && wback[0] == -3e38f &&
+			  isfinite(wback[1]) && wback[1] >= 3e38f,
+			  "range past FLT_MAX: codes %d %d decode to %g %g",
+			  wcode[0], wcode[1], wback[0], wback[1]);
+	}
+
 	/* in range: within half a step */
 	bad = 0;
 	for (int i = 0; i < 2000; i++)
