@@ -938,13 +938,45 @@ run_step(N2Worker *w, const BuildStep *step)
 	}
 }
 
-static int
-compare_keys(const void *a, const void *b)
+/* Moves a[i] down the max-heap a[0..n). */
+static void
+sift_key(uint64_t *a, size_t i, size_t n)
 {
-	uint64_t	x = *(const uint64_t *) a;
-	uint64_t	y = *(const uint64_t *) b;
+	uint64_t	x = a[i];
 
-	return x < y ? -1 : x > y;
+	for (;;)
+	{
+		size_t		c = 2 * i + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && a[c + 1] > a[c])
+			c++;
+		if (a[c] <= x)
+			break;
+		a[i] = a[c];
+		i = c;
+	}
+	a[i] = x;
+}
+
+/*
+ * Sorts the routing keys in place: a worker thread runs it, and workers
+ * allocate nothing (glibc's qsort may malloc a copy of the array).
+ */
+static void
+sort_keys(uint64_t *a, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_key(a, i, n);
+	for (size_t end = n; end > 1; end--)
+	{
+		uint64_t	top = a[0];
+
+		a[0] = a[end - 1];
+		a[end - 1] = top;
+		sift_key(a, 0, end - 1);
+	}
 }
 
 /* Sets up step p: its positions, and the phase and count poll reports. */
@@ -1005,7 +1037,7 @@ step_barrier(N2Builder *b, int p)
 		b->barrier_gen++;
 		if (b->steps[p].kind == STEP_ROUTE && !atomic_load(&b->cancel))
 		{
-			qsort(b->keys, b->g->n - b->ngroup, sizeof(uint64_t), compare_keys);
+			sort_keys(b->keys, b->g->n - b->ngroup);
 			for (uint64_t i = b->ngroup; i < b->g->n; i++)
 				b->order[i] = (uint32_t) b->keys[i - b->ngroup];
 		}
