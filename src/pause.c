@@ -34,6 +34,8 @@
  *	build-graph				build.c: CREATE INDEX has read the rows and
  *							allocated the graph, and has not started its
  *							build threads
+ *	scan-meta-read			scan.c: a scan has read the metapage (the entry
+ *							point), nothing else yet
  *	vacuum-repair			vacuum.c: VACUUM found elements left without heap
  *							rows and holds the update lock, before repairing
  *	vacuum-flagged			vacuum.c: the doomed elements are flagged deleted,

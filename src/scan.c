@@ -352,6 +352,24 @@ list_pass_setup(N2ScanOpaque so)
 	sweep_setup(so, sizeof(N2Candidate) * Max(n2_ef_search, N2_LIST_PASS_KEEP));
 }
 
+/* Whether the entry point the scan read is a live element of its level. */
+static bool
+entry_is_live(N2ScanOpaque so)
+{
+	N2PageGraph *pg = &so->pg;
+	N2Ref		ref = n2_tid_to_ref(&so->meta.entry);
+	N2ElementTuple et;
+	bool		live;
+
+	n2_page_graph_read(pg, n2_ref_block(ref));
+	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
+	et = n2_page_graph_element(pg, ref);
+	live = et != NULL && !(et->flags & N2_ELEMENT_DELETED) &&
+		et->level == so->meta.max_level;
+	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
+	return live;
+}
+
 /* Reads the metapage and prepares the search for this scan's query. */
 static void
 scan_start(IndexScanDesc scan)
@@ -368,6 +386,7 @@ scan_start(IndexScanDesc scan)
 	bool		probe = false;
 
 	n2_read_meta(index, &so->meta);
+	n2_pause_point("scan-meta-read");
 	n2_params_from_meta(index, &so->meta, &so->params);
 	so->started = true;
 	pgstat_count_index_scan(index);
@@ -528,6 +547,16 @@ scan_start(IndexScanDesc scan)
 	if (probe)
 		so->it.pause_at = (uint64) n2_ef_search *
 			Max(so->params.max_m0, so->params.m) / N2_FILTER_PROBE_DIVISOR;
+
+	/*
+	 * VACUUM moves the entry point off the elements it flagged deleted, then
+	 * deletes them: a scan that read the metapage before the move (the
+	 * filter's sampling above can take long) would start from nothing.  Read
+	 * the entry point again until it names a live element of its level.
+	 */
+	for (int tries = 0; tries < 10 && ItemPointerIsValid(&so->meta.entry) &&
+		 !entry_is_live(so); tries++)
+		n2_read_meta(index, &so->meta);
 
 	if (!n2_iter_start(&so->it, ItemPointerIsValid(&so->meta.entry) ?
 					   n2_tid_to_ref(&so->meta.entry) : N2_INVALID_REF,
