@@ -744,10 +744,10 @@ insert_node(N2Worker *w, const N2Graph *g, _Atomic uint64_t *entry, uint32_t q,
 	int			nw = 1;
 
 	/*
-	 * A node above the entry point's level becomes the entry point.  Two
-	 * such at once would each link only below the level it read, leaving the
-	 * lower of them unlinked between the two: they go one at a time (rare),
-	 * the second reading the level the first raised.
+	 * A node above the entry point's level becomes the entry point.  Two such
+	 * at once would each link only below the level it read, leaving the lower
+	 * of them unlinked between the two: they go one at a time (rare), the
+	 * second reading the level the first raised.
 	 */
 	if (raising)
 	{

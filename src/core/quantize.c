@@ -89,7 +89,7 @@ n2_sq8_ranges(const float *vmin, const float *vmax, const bool *integral,
 			step[i] = 1.0f;
 			continue;
 		}
-		/* in double: a range past FLT_MAX (values near +-3e38) still has a step */
+		/* in double, so that a range past FLT_MAX has a finite step */
 		step[i] = vmax[i] > vmin[i] ?
 			(float) (((double) vmax[i] - vmin[i]) / 255.0) : 0.0f;
 		/* the top code must reach vmax despite the division's rounding */
