@@ -137,6 +137,31 @@ SELECT count(*) FROM kr r WHERE NOT EXISTS (SELECT FROM (SELECT id FROM kr
 RESET enable_seqscan;
 DROP TABLE kr;
 
+-- A filter no node near the query passes, with more matching elements than
+-- the scan's memory lists (work_mem 64kB): the walk's first round stops at
+-- n2.max_scan_tuples (it expanded every node in its way, whatever the bound)
+-- and the sequential pass finishes exactly.
+CREATE TABLE kf (id int, cat int, v vector(16));
+INSERT INTO kf SELECT i, (i % 7 < 2)::int, ARRAY(SELECT ((i % 7 < 2)::int * 50 +
+	(abs(sin(i * 12.9898 + x * 78.233)) * 43758.5453)::numeric % 1)::real
+	FROM generate_series(1, 16) x)::vector FROM generate_series(1, 30000) i;
+CREATE INDEX kf_n2 ON kf USING n2 (v, cat) WITH (m = 8, ef_construction = 40, n_threads = 1);
+SET enable_seqscan = off;
+SET n2.max_scan_tuples = 1000;
+SET work_mem = '64kB';
+SET client_min_messages = debug1;
+SELECT array_agg(id) FROM (SELECT id FROM kf WHERE cat = 1
+	ORDER BY v <-> array_fill(0.5, ARRAY[16])::vector LIMIT 5) s;
+RESET client_min_messages;
+RESET work_mem;
+RESET n2.max_scan_tuples;
+SET enable_indexscan = off;
+SELECT array_agg(id) FROM (SELECT id FROM kf WHERE cat = 1
+	ORDER BY v <-> array_fill(0.5, ARRAY[16])::vector LIMIT 5) s;
+RESET enable_indexscan;
+RESET enable_seqscan;
+DROP TABLE kf;
+
 -- An index without filter columns has no directory.
 CREATE INDEX kd_plain ON kd USING n2 (v) WITH (m = 4);
 SELECT * FROM n2_verify('kd_plain');

@@ -10,6 +10,7 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "utils/memutils.h"
@@ -379,6 +380,18 @@ page_graph_distances_match(void *ctx, const N2Ref *refs, int n, float *out,
 						ok + i);
 }
 
+/*
+ * A scan's walk can be long (a filter few nodes near the query pass): it
+ * takes a cancel at each node it expands, holding no buffer lock.  Inserts
+ * and VACUUM use the plain ops, so that no step of theirs ends half-way.
+ */
+static int
+page_graph_scan_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
+{
+	CHECK_FOR_INTERRUPTS();
+	return page_graph_neighbors(ctx, ref, level, out, max);
+}
+
 const N2GraphOps n2_page_graph_ops = {
 	page_graph_neighbors,
 	page_graph_distances,
@@ -386,8 +399,15 @@ const N2GraphOps n2_page_graph_ops = {
 	NULL
 };
 
+const N2GraphOps n2_page_graph_scan_ops = {
+	page_graph_scan_neighbors,
+	page_graph_distances,
+	NULL,
+	NULL
+};
+
 const N2GraphOps n2_page_graph_filtered_ops = {
-	page_graph_neighbors,
+	page_graph_scan_neighbors,
 	page_graph_distances,
 	page_graph_distances_match,
 	NULL

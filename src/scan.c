@@ -523,7 +523,7 @@ scan_start(IndexScanDesc scan)
 	 * from 1 (set below).
 	 */
 	if (!n2_iter_init(&so->it, so->filter ? &n2_page_graph_filtered_ops :
-					  &n2_page_graph_ops, &so->pg, mode,
+					  &n2_page_graph_scan_ops, &so->pg, mode,
 					  n2_ef_search + (so->lossy ? 1 : 0),
 					  Max(so->params.max_m0, so->params.m),
 					  (uint64) n2_max_scan_tuples, max_memory))

@@ -608,6 +608,19 @@ iter_expand(N2Iterator *it)
 	}
 }
 
+/* Whether the walk is within its bounds; else records the one it reached. */
+static bool
+iter_in_bounds(N2Iterator *it)
+{
+	if (it->max_visited > 0 && it->nvisited >= it->max_visited)
+		iter_fail(it, N2_ITER_TUPLE_LIMIT);
+	else if (it->max_memory > 0 && n2_iter_memory(it) >= it->max_memory)
+		iter_fail(it, N2_ITER_MEMORY_LIMIT);
+	else
+		return true;
+	return false;
+}
+
 /* Widens the search by step, or records why it cannot go on. */
 static void
 iter_widen(N2Iterator *it)
@@ -629,16 +642,8 @@ iter_widen(N2Iterator *it)
 		iter_fail(it, N2_ITER_EXHAUSTED);
 		return;
 	}
-	if (it->max_visited > 0 && it->nvisited >= it->max_visited)
-	{
-		iter_fail(it, N2_ITER_TUPLE_LIMIT);
+	if (!iter_in_bounds(it))
 		return;
-	}
-	if (it->max_memory > 0 && n2_iter_memory(it) >= it->max_memory)
-	{
-		iter_fail(it, N2_ITER_MEMORY_LIMIT);
-		return;
-	}
 	it->ef += it->step;
 	it->step = it->step < it->ef_step / 2 ? it->step * 2 : it->ef_step;
 	while (it->best.n < (size_t) it->ef && it->spare.n > 0)
@@ -664,6 +669,16 @@ n2_iter_next(N2Iterator *it, N2Candidate *out)
 				it->paused = true;
 				return false;
 			}
+
+			/*
+			 * A round ends once it holds ef nodes: under a filter few nodes
+			 * near the query pass, that can be the whole graph, so the
+			 * bounds hold within a round too.  Without one a round is
+			 * bounded by ef, and they are checked as it widens.
+			 */
+			if ((it->member != NULL || it->ops->distances_match != NULL) &&
+				!iter_in_bounds(it))
+				continue;
 			iter_expand(it);
 			continue;
 		}
