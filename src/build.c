@@ -40,6 +40,7 @@
 #include "optimizer/plancat.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/smgr.h"
 #include "utils/memutils.h"
@@ -275,11 +276,50 @@ expected_nodes(const N2BuildState *bs)
 
 static bool grow_slots(N2BuildState *bs, uint64 minslots);
 
+/*
+ * The threads this backend runs.  An error stops and joins them in
+ * PG_FINALLY, but a FATAL one (pg_terminate_backend, postmaster death)
+ * exits without unwinding: then the exit callback does it, before
+ * ShutdownPostgres (registered earlier, so run later) aborts the
+ * transaction and frees the memory they read.
+ */
+static N2Builder *running_builder;
+static N2Prefault *running_prefault;
+
+static void
+stop_threads_at_exit(int code, Datum arg)
+{
+	if (running_builder != NULL)
+	{
+		n2_builder_cancel(running_builder);
+		(void) n2_builder_join(running_builder);
+		running_builder = NULL;
+	}
+	if (running_prefault != NULL)
+	{
+		n2_prefault_stop(running_prefault);
+		running_prefault = NULL;
+	}
+}
+
+static void
+watch_threads_at_exit(void)
+{
+	static bool registered = false;
+
+	if (!registered)
+	{
+		before_shmem_exit(stop_threads_at_exit, (Datum) 0);
+		registered = true;
+	}
+}
+
 static void
 stop_prefault(N2BuildState *bs)
 {
 	n2_prefault_stop(bs->prefault);
 	bs->prefault = NULL;
+	running_prefault = NULL;
 }
 
 /*
@@ -319,8 +359,10 @@ grow_nodes(N2BuildState *bs)
 	/* only a build allowed two threads runs one beside the scan */
 	if (bs->nthreads > 1 && vecsize * lo >= N2_PREFAULT_MIN)
 	{
+		watch_threads_at_exit();
 		bs->prefault = n2_prefault_start(bs->vectors, vecsize * lo,
 										 N2_PREFAULT_AHEAD);
+		running_prefault = bs->prefault;
 		n2_prefault_progress(bs->prefault, vecsize * bs->nnodes);
 	}
 	bs->first = grow_array(bs, bs->first, sizeof(ItemPointerData), lo);
@@ -685,10 +727,12 @@ run_graph_build(N2BuildState *bs, N2Graph *g)
 				 errmsg("out of memory while building n2 index \"%s\"",
 						RelationGetRelationName(bs->index))));
 
+	watch_threads_at_exit();
 	PG_TRY();
 	{
 		int64		lastphase = -1;
 
+		running_builder = builder;
 		err = n2_builder_start(builder);
 		if (err != 0)
 			ereport(ERROR,
@@ -725,6 +769,7 @@ run_graph_build(N2BuildState *bs, N2Graph *g)
 	{
 		n2_builder_cancel(builder);
 		result = n2_builder_join(builder);
+		running_builder = NULL;
 		n2_builder_free(builder);
 	}
 	PG_END_TRY();

@@ -9,6 +9,8 @@
 #     tuples_done moving;
 #   - a build cancelled by pg_cancel_backend or by statement_timeout fails with the
 #     cancel error, leaves no index behind, and the same session then builds fine;
+#   - a build terminated by pg_terminate_backend while its threads run exits
+#     without crashing (the server does not restart), three times;
 #   - CREATE INDEX CONCURRENTLY of that table (a grouped build), held after its scan
 #     while rows are inserted, updated and deleted: valid, n2_verify clean, exactly the
 #     live rows after VACUUM, every live row found by its own vector;
@@ -238,6 +240,33 @@ sub watch_progress
 		'and the new index is complete');
 	$bg->query_safe('DROP INDEX items_after_cancel');
 	$bg->quit;
+}
+
+# 2b. Terminated (pg_terminate_backend: a FATAL error, which exits without
+# unwinding) while two threads build the graph, three times: the backend's exit
+# stops and joins them before the transaction's memory goes, so no backend
+# crashes and the server never restarts; then a build works.
+{
+	my $started = $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
+	my $log_at = -s $node->logfile;
+	for my $round (1 .. 3)
+	{
+		my $bg  = $node->background_psql('postgres', on_error_stop => 0);
+		my $pid = start_in_background($bg,
+			'CREATE INDEX slow_idx ON slow USING n2 (embedding) WITH (n_threads = 2)');
+		my $rows = watch_progress($pid,
+			sub { $_[0]{phase} eq 'building index: building graph' && $_[0]{tuples_done} > 0 });
+		ok(@$rows && $rows->[-1]{phase} eq 'building index: building graph',
+			"round $round: build reached building graph before the terminate");
+		is($node->safe_psql('postgres', "SELECT pg_terminate_backend($pid, 60000)"), 't',
+			"round $round: pg_terminate_backend, and the backend is gone");
+		$bg->{run}->finish;
+	}
+	my $log = slurp_file($node->logfile, $log_at);
+	unlike($log, qr/terminated by signal/, 'no backend crashed');
+	is($node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()'), $started,
+		'the server never restarted');
+	is(index_exists('slow_idx'), '0', 'no index left after the terminations');
 }
 
 # 3. statement_timeout, with two build threads; then the same session builds fine.
