@@ -701,6 +701,7 @@ typedef struct N2PageGraph
 
 extern Buffer n2_read_buffer(Relation index, BlockNumber blkno);
 extern const N2GraphOps n2_page_graph_ops;
+
 /* for scans: they take a cancel at each node (filtered: and test the filter) */
 extern const N2GraphOps n2_page_graph_scan_ops;
 extern const N2GraphOps n2_page_graph_filtered_ops;

@@ -672,9 +672,9 @@ n2_iter_next(N2Iterator *it, N2Candidate *out)
 
 			/*
 			 * A round ends once it holds ef nodes: under a filter few nodes
-			 * near the query pass, that can be the whole graph, so the
-			 * bounds hold within a round too.  Without one a round is
-			 * bounded by ef, and they are checked as it widens.
+			 * near the query pass, that can be the whole graph, so the bounds
+			 * hold within a round too.  Without one a round is bounded by ef,
+			 * and they are checked as it widens.
 			 */
 			if ((it->member != NULL || it->ops->distances_match != NULL) &&
 				!iter_in_bounds(it))
