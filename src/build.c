@@ -738,6 +738,11 @@ run_graph_build(N2BuildState *bs, N2Graph *g)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 					 errmsg("could not start n2 build threads: %s", strerror(err))));
+		if (n2_builder_threads(builder) < opts.n_threads)
+			ereport(NOTICE,
+					(errmsg("n2 index \"%s\" is built by %d threads: the system let only those of the %d start",
+							RelationGetRelationName(bs->index),
+							n2_builder_threads(builder), opts.n_threads)));
 		for (;;)
 		{
 			N2BuildPhase phase;

@@ -1419,6 +1419,9 @@ n2_builder_start(N2Builder *b)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
+	/* nodes are claimed from a counter: those started do the work */
+	if (started > 0)
+		err = 0;
 	pthread_mutex_lock(&b->mutex);
 	b->nstarted = started;
 	b->go = true;
@@ -1439,6 +1442,12 @@ n2_builder_start(N2Builder *b)
 		atomic_fetch_add(&b->seq, 1);
 	}
 	return err;
+}
+
+int
+n2_builder_threads(const N2Builder *b)
+{
+	return b->nstarted;
 }
 
 bool

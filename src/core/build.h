@@ -63,8 +63,13 @@ extern size_t n2_builder_memory(const N2GraphParams *p, uint32_t n,
 								uint64_t upper_lists,
 								const N2BuildOptions *opts);
 
-/* Starts the worker threads; returns 0 or an errno value. */
+/*
+ * Starts the worker threads; returns 0 or, when not even one could start,
+ * an errno value.  When some could not, the others do all the work:
+ * n2_builder_threads says how many run.
+ */
 extern int	n2_builder_start(N2Builder *b);
+extern int	n2_builder_threads(const N2Builder *b);
 
 /*
  * Non-blocking: the current phase and, within it, nodes done out of total.

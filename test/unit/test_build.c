@@ -9,6 +9,8 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -862,6 +864,77 @@ test_entry_raises(void)
 		  bad, TRIALS);
 }
 
+/* The process's address space in bytes (VmSize), or 0. */
+static long
+vm_size(void)
+{
+	FILE	   *f = fopen("/proc/self/status", "r");
+	char		line[256];
+	long		kb = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb * 1024;
+}
+
+/*
+ * A build asked for 16 threads where the system lets only a few start (an
+ * address space limit leaves room for about three thread stacks): those do
+ * the whole build.  In a child process, which the limit would hamper.
+ */
+static void
+test_partial_start(void)
+{
+	pid_t		pid = fork();
+	int			status = 0;
+
+	if (pid == 0)
+	{
+		N2GraphParams p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
+		N2BuildOptions o = {16, false, false, N2_ORDER_ID};
+		uint8_t    *levels = draw_levels(base.data, 2000, p.dim, &p);
+		N2Graph		g;
+		N2Builder  *b;
+		struct rlimit rl;
+		long		stack;
+		int			err;
+		int			threads;
+
+		if (n2_graph_init(&g, &p, base.data, 2000, levels) != 0 ||
+			(b = n2_builder_create(&g, &o)) == NULL)
+			_exit(2);
+		/* glibc gives a thread RLIMIT_STACK of stack (8 MB when unlimited) */
+		if (getrlimit(RLIMIT_STACK, &rl) != 0)
+			_exit(3);
+		stack = rl.rlim_cur == RLIM_INFINITY ? 8L << 20 : (long) rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max = vm_size() + 3 * stack + (4L << 20);
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(3);
+		err = n2_builder_start(b);
+		threads = n2_builder_threads(b);
+		if (err != 0 || threads < 1 || threads >= 16)
+			_exit(4);
+		if (n2_builder_join(b) != N2_BUILD_DONE || g.n != 2000)
+			_exit(5);
+		for (uint32_t i = 0; i < g.n; i++)
+		{
+			if (n2_graph_links(&g, i, 0)[0] == 0)
+				_exit(6);
+		}
+		_exit(0);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid, "fork");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "16 threads asked, a few started: the build is done by those (child exit %d)",
+		  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 int
 main(void)
 {
@@ -888,6 +961,7 @@ main(void)
 	test_copies();
 	test_levels();
 	test_entry_raises();
+	test_partial_start();
 
 	p = params(N2_METRIC_L2, base.dim, N2_SELECT_HEURISTIC);
 	CHECK(build(&g1, &p, base.data, base.n, 1, false), "1-thread build");
