@@ -754,9 +754,9 @@ check_reachable(N2VerifyState *vs)
 	for (int64 i = 0; i < vs->nrefs; i++)
 	{
 		/*
-		 * A flagged element may be above it: VACUUM lowers the top level
-		 * with the entry point before it deletes the old one, and a cancel
-		 * between the two leaves it for the next VACUUM.
+		 * A flagged element may be above it: VACUUM lowers the top level with
+		 * the entry point before it deletes the old one, and a cancel between
+		 * the two leaves it for the next VACUUM.
 		 */
 		if (vs->levels[i] > vs->meta.max_level && vs->live[i])
 		{
