@@ -162,6 +162,24 @@ RESET enable_indexscan;
 RESET enable_seqscan;
 DROP TABLE kf;
 
+-- The list pass sums squared L2 by blocks of 128 dimensions, in another
+-- order than the operator: the distance a query projects is the operator's,
+-- to the last bit (18 of 50 differed on 512-d vectors).
+CREATE TABLE kw (id int, cat int, v vector(512));
+INSERT INTO kw SELECT i, i % 10, ARRAY(SELECT (abs(sin(i * 12.9898 + j * 78.233)) * 43758.5453)::numeric % 1
+	FROM generate_series(1, 512) j)::real[]::vector FROM generate_series(1, 2000) i;
+CREATE INDEX kw_n2 ON kw USING n2 (v, cat) WITH (n_threads = 1);
+SET enable_seqscan = off;
+SET jit = off;
+SELECT v::text AS q FROM kw WHERE id = 5 \gset
+SET client_min_messages = debug1;
+SELECT count(*) FILTER (WHERE d <> l2_distance(v, :'q')) AS differing, count(*)
+FROM (SELECT v, v <-> :'q' AS d FROM kw WHERE cat = 3 ORDER BY v <-> :'q' LIMIT 50) t;
+RESET client_min_messages;
+RESET jit;
+RESET enable_seqscan;
+DROP TABLE kw;
+
 -- An index without filter columns has no directory.
 CREATE INDEX kd_plain ON kd USING n2 (v) WITH (m = 4);
 SELECT * FROM n2_verify('kd_plain');

@@ -97,6 +97,7 @@ typedef struct N2ScanOpaqueData
 	N2Ref	   *list;
 	int64		nlist;
 	bool		list_pass;		/* the sweep reads the list, not the index */
+	bool		list_bounded;	/* its L2 sums are abandoned past the bound */
 	int		   *blocks;			/* its L2 blocks of dimensions, in order */
 	int			nblocks;
 	double		rate;			/* the sample's share of elements passing */
@@ -852,6 +853,7 @@ list_offer(N2ScanOpaque so)
 	bool		bounded = !so->it_valid && so->params.metric == N2_METRIC_L2 &&
 	!so->lossy && !so->exact;
 
+	so->list_bounded = bounded;
 	if (bounded && so->blocks == NULL)
 		order_blocks(so);
 	for (int64 i = 0; i < so->nlist; i++)
@@ -1109,9 +1111,14 @@ n2_gettuple(IndexScanDesc scan, ScanDirection dir)
 			}
 			if (so->sd_registered)
 			{
+				/*
+				 * A bounded list pass sums by blocks, in another order than
+				 * the operator: its distance may differ in the last bits, so
+				 * the projection computes its own.
+				 */
 				so->sd.tid = scan->xs_heaptid;
 				so->sd.dist = so->dist;
-				so->sd.valid = true;
+				so->sd.valid = !(so->list_pass && so->list_bounded);
 			}
 			return true;
 		}
