@@ -491,10 +491,11 @@ detoast_query(N2DistanceCache *cache, MemoryContext mcxt, struct varlena *arg)
 	Size		size;
 	MemoryContext oldcxt;
 
-	if (!VARATT_IS_EXTENDED(arg) || VARATT_IS_SHORT(arg))
-		return arg;
 	if (VARATT_IS_EXTERNAL_EXPANDED(arg))
 		return PG_DETOAST_DATUM_PACKED(PointerGetDatum(arg));
+	/* an out-of-line pointer has a short header too */
+	if (!VARATT_IS_COMPRESSED(arg) && !VARATT_IS_EXTERNAL_ONDISK(arg))
+		return arg;
 	size = VARSIZE_ANY(arg);
 	if (cache->packed != NULL && VARSIZE_ANY(cache->packed) == size &&
 		memcmp(cache->packed, arg, size) == 0)

@@ -446,8 +446,7 @@ scan_start(IndexScanDesc scan)
 		so->sd.indexoid = RelationGetRelid(index);
 		so->sd.query = value;
 		so->sd.packed = NULL;
-		if (VARATT_IS_EXTENDED(arg) && !VARATT_IS_SHORT(arg) &&
-			!VARATT_IS_EXTERNAL_EXPANDED(arg))
+		if (VARATT_IS_COMPRESSED(arg) || VARATT_IS_EXTERNAL_ONDISK(arg))
 		{
 			so->sd.packed = palloc(VARSIZE_ANY(arg));
 			memcpy(so->sd.packed, arg, VARSIZE_ANY(arg));
