@@ -934,11 +934,13 @@ start_inserting(N2BuildState *bs)
 	};
 
 	ereport(NOTICE,
-			(errmsg("n2 graph no longer fits into maintenance_work_mem after %.0f tuples",
-					bs->indtuples),
-			 errdetail("The remaining tuples are inserted one at a time, "
-					   "which takes much longer."),
-			 errhint("Increase maintenance_work_mem to speed up builds.")));
+			bs->indtuples == 0 ?
+			errmsg("n2 graph does not fit into maintenance_work_mem even for the first tuple") :
+			errmsg("n2 graph no longer fits into maintenance_work_mem after %.0f tuples",
+				   bs->indtuples),
+			errdetail("The remaining tuples are inserted one at a time, "
+					  "which takes much longer."),
+			errhint("Increase maintenance_work_mem to speed up builds."));
 	flush_nodes(bs);
 	pgstat_progress_update_multi_param(3, ids, vals);
 }

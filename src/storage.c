@@ -58,8 +58,8 @@ n2_storage_needs_training(const N2Params *p)
 }
 
 /*
- * sq8 ranges learned from fewer rows than this are likely to clamp later
- * rows, which the codes then tell apart less well: CREATE INDEX and the
+ * sq8 ranges learned from fewer distinct vectors than this are likely to
+ * clamp later rows, which the codes then tell apart less well: CREATE INDEX and the
  * insert that trains an index built empty say so, as pgvector's ivfflat
  * does of lists built from little data.
  */
@@ -74,8 +74,8 @@ n2_storage_report_training(Relation index, const N2Params *p, int64 nrows)
 			(nrows == 0 ?
 			 errmsg("n2 index \"%s\" will learn its sq8 ranges from the first row inserted",
 					RelationGetRelationName(index)) :
-			 errmsg_plural("n2 index \"%s\" learned its sq8 ranges from %lld row",
-						   "n2 index \"%s\" learned its sq8 ranges from %lld rows",
+			 errmsg_plural("n2 index \"%s\" learned its sq8 ranges from %lld distinct vector",
+						   "n2 index \"%s\" learned its sq8 ranges from %lld distinct vectors",
 						   nrows, RelationGetRelationName(index),
 						   (long long) nrows),
 			 errdetail("Values outside those ranges are clamped to their ends, and rows whose values are clamped are found less reliably."),
