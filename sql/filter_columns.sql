@@ -69,7 +69,8 @@ INSERT INTO conds VALUES
 	('i4 = 1 OR i4 = 3'), ('i4 = 1 OR 3 = i4'), ('t = ''name1'' OR t = ''name5'''),
 	('u = ''00000000-0000-0000-0000-000000000002'' OR u = ''00000000-0000-0000-0000-000000000000'''),
 	('i4 NOT IN (1, 2)'), ('t NOT IN (''name3'', ''name4'')'),
-	('i4 <> ALL (ARRAY[1, NULL])'), ('i4 = 1 OR i8 = 0'), ('i4 = 1 OR i4 < 0');
+	('i4 <> ALL (ARRAY[1, NULL])'), ('i4 = 1 OR i8 = 0'), ('i4 = 1 OR i4 < 0'),
+	('i4 IS NULL'), ('t IS NOT NULL AND i2 = 1'), ('a4 IS NULL OR a4 IS NOT NULL');
 
 CREATE FUNCTION knn(cond text, idx bool) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;

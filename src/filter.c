@@ -51,6 +51,10 @@ typedef enum N2KeyKind
 #define N2_KEY_NULL		0
 #define N2_KEY_VALUE	1
 
+/* IS NULL and IS NOT NULL: scan keys without an operator (filterplan.c) */
+#define N2_STRATEGY_IS_NULL		(N2_FILTER_STRATEGIES + 1)
+#define N2_STRATEGY_NOT_NULL	(N2_FILTER_STRATEGIES + 2)
+
 /* One index condition: column, strategy and the values it compares with. */
 typedef struct N2FilterKey
 {
@@ -510,6 +514,17 @@ n2_filter_prepare(Relation index, ScanKey keys, int nkeys, bool *never)
 		ScanKey		sk = &keys[i];
 		N2FilterKey *k = &f->keys[f->nkeys];
 
+		if (sk->sk_attno >= 2 && sk->sk_attno <= f->ncols + 1 &&
+			(sk->sk_flags & (SK_SEARCHNULL | SK_SEARCHNOTNULL)))
+		{
+			k->col = sk->sk_attno - 2;
+			k->kind = f->kinds[k->col];
+			k->strategy = (sk->sk_flags & SK_SEARCHNULL) ?
+				N2_STRATEGY_IS_NULL : N2_STRATEGY_NOT_NULL;
+			k->nvals = 0;
+			f->nkeys++;
+			continue;
+		}
 		if (sk->sk_attno < 2 || sk->sk_attno > f->ncols + 1 ||
 			sk->sk_strategy < 1 || sk->sk_strategy > N2_FILTER_STRATEGIES)
 			elog(ERROR, "n2 scan key on column %d with strategy %d is not supported",
@@ -633,9 +648,16 @@ array_holds(const N2FilterKey *k, const char *p, int j)
 	return false;
 }
 
+/* Whether a column's stored value p (NULL for a NULL) passes key k. */
 static bool
 key_passes(const N2FilterKey *k, const char *p)
 {
+	if (k->strategy == N2_STRATEGY_IS_NULL)
+		return p == NULL;
+	if (k->strategy == N2_STRATEGY_NOT_NULL)
+		return p != NULL;
+	if (p == NULL)
+		return false;
 	if (k->kind == N2_KEY_INT_ARRAY || k->kind == N2_KEY_TEXT_ARRAY)
 	{
 		bool		all = k->strategy == N2_STRATEGY_CONTAINS;
@@ -679,7 +701,8 @@ key_passes(const N2FilterKey *k, const char *p)
 
 /*
  * Whether keys (an element's, as n2_form_keys wrote them) satisfy every
- * condition of f.  A NULL key satisfies none; malformed keys match nothing.
+ * condition of f.  A NULL key satisfies only IS NULL; malformed keys match
+ * nothing.
  */
 bool
 n2_filter_match(const N2KeyFilter *f, const char *keys, int keylen)
@@ -723,9 +746,7 @@ n2_filter_match(const N2KeyFilter *f, const char *keys, int keylen)
 	}
 	for (int i = 0; i < f->nkeys; i++)
 	{
-		const char *v = cols[f->keys[i].col];
-
-		if (v == NULL || !key_passes(&f->keys[i], v))
+		if (!key_passes(&f->keys[i], cols[f->keys[i].col]))
 			return false;
 	}
 	return true;

@@ -9,8 +9,9 @@
  * column after the first out of every ordered index path (it assumes a
  * btree, whose order such a condition breaks), and it matches a bare
  * boolean column (WHERE b, WHERE NOT b) only for the btree and hash
- * boolean families.  Nor does it match column = a OR column = b, or
- * column <> ALL (array), which NOT IN becomes.  An n2 scan answers all of
+ * boolean families.  Nor does it match column = a OR column = b,
+ * column <> ALL (array), which NOT IN becomes, or IS [NOT] NULL (n2 does
+ * not claim amsearchnulls, which would offer it on the vector column too).  An n2 scan answers all of
  * them without changing its order, so set_rel_pathlist_hook adds, next to
  * each ordered n2 path, one that also hands them to the index (b as
  * b = true, the OR as = ANY, <> ALL as one <> per element); add_path keeps
@@ -214,6 +215,17 @@ or_clause(PlannerInfo *root, IndexOptInfo *index, RestrictInfo *rinfo,
 							 indexcol);
 }
 
+/* column IS [NOT] NULL on filter column indexcol, or NULL. */
+static IndexClause *
+null_test_clause(IndexOptInfo *index, RestrictInfo *rinfo, int indexcol)
+{
+	NullTest   *nt = (NullTest *) rinfo->clause;
+
+	if (nt->argisrow || !match_index_to_operand((Node *) nt->arg, indexcol, index))
+		return NULL;
+	return make_index_clause(rinfo, list_make1(rinfo), indexcol);
+}
+
 /* b or NOT b on boolean filter column indexcol, as b = true/false; or NULL. */
 static IndexClause *
 bool_clause(PlannerInfo *root, IndexOptInfo *index, RestrictInfo *rinfo,
@@ -273,6 +285,8 @@ with_filter_clauses(PlannerInfo *root, RelOptInfo *rel, IndexPath *path)
 					not_in_clause(root, index, rinfo, col);
 			else if (is_orclause(rinfo->clause))
 				iclause = or_clause(root, index, rinfo, col);
+			else if (IsA(rinfo->clause, NullTest))
+				iclause = null_test_clause(index, rinfo, col);
 			else
 				iclause = bool_clause(root, index, rinfo, col);
 			if (iclause != NULL)
