@@ -2,15 +2,14 @@
  * Copyright (c) 2025-2026, the n2 developers
  * pgvector.c
  *		n2 beside pgvector: the event trigger that lets pgvector be installed
- *		after n2, in the schema where n2 keeps its own vector types or in
- *		another.
+ *		after n2, in the schema where n2 keeps its own vector types.
  *
  * n2's own vector and halfvec types have pgvector's names (and layout), so
  * pgvector's script would fail on them.  Before CREATE EXTENSION vector runs,
- * n2 drops its own types with everything built on them, in whatever schema,
- * provided nothing outside n2 uses them; a database restored by pg_restore,
- * which creates n2 before vector (extensions are dumped in name order), is
- * always in that state.  After it, and after ALTER EXTENSION vector (an update may bring
+ * n2 drops its own types with everything built on them, provided nothing
+ * outside n2 uses them; a database restored by pg_restore, which creates n2
+ * before vector (extensions are dumped in name order), is always in that
+ * state.  After it, and after ALTER EXTENSION vector (an update may bring
  * types or operators), n2 creates the operator classes it lacks on
  * pgvector's types, as members of n2.  The design is in src/README, "n2 and
  * pgvector".
@@ -238,10 +237,8 @@ may_create_vector(CreateExtensionStmt *stmt)
 }
 
 /*
- * Before CREATE EXTENSION vector into schema target: n2's types make way,
- * unless something uses them; then pgvector can only go to another schema.
- * Unused ones make way whatever the schema, so that n2 ends as it would have
- * been created after pgvector, as a dump restores it (n2 first) must.
+ * Before CREATE EXTENSION vector into schema target: n2's types there make
+ * way, unless something uses them.
  */
 static void
 make_way(Oid n2, Oid target)
@@ -253,11 +250,9 @@ make_way(Oid n2, Oid target)
 	ListCell   *lc;
 
 	own_objects(n2, &own);
-	if (own.ntypes == 0)
+	if (own.ntypes == 0 || target != own.nsp)
 		return;
 	user = first_user(n2, &own);
-	if (user != NULL && target != own.nsp)
-		return;
 	if (user != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
