@@ -184,8 +184,10 @@ or_clause(PlannerInfo *root, IndexOptInfo *index, RestrictInfo *rinfo,
 			left = lsecond(op->args);
 			right = linitial(op->args);
 		}
+		/* one collation throughout: the index compares with one */
 		if (!match_index_to_operand(left, indexcol, index) ||
-			!is_scan_constant(root, index, right))
+			!is_scan_constant(root, index, right) ||
+			(OidIsValid(opno) && op->inputcollid != collid))
 			return NULL;
 		opno = op->opno;
 		collid = op->inputcollid;

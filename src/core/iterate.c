@@ -673,10 +673,14 @@ n2_iter_next(N2Iterator *it, N2Candidate *out)
 			/*
 			 * A round ends once it holds ef nodes: under a filter few nodes
 			 * near the query pass, that can be the whole graph, so the bounds
-			 * hold within a round too.  Without one a round is bounded by ef,
-			 * and they are checked as it widens.
+			 * hold within a round too where the caller finishes exactly from
+			 * the last node yielded (stop_at_bound); elsewhere a round cut
+			 * short would lose the nodes it had not reached.  Without a
+			 * filter a round is bounded by ef, and they are checked as it
+			 * widens.
 			 */
-			if ((it->member != NULL || it->ops->distances_match != NULL) &&
+			if (it->stop_at_bound &&
+				(it->member != NULL || it->ops->distances_match != NULL) &&
 				!iter_in_bounds(it))
 				continue;
 			iter_expand(it);
