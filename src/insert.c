@@ -224,6 +224,8 @@ n2_place_tuple_keyed(Relation index, const void *tuple, Size size,
 	BlockNumber newtail = InvalidBlockNumber;
 	int			link_bytes = 6;
 	int			offset_bits = 0;
+	BlockNumber newpages[2];
+	int			nnew = 0;
 
 	off = PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false);
 	if (off == InvalidOffsetNumber)
@@ -239,19 +241,31 @@ n2_place_tuple_keyed(Relation index, const void *tuple, Size size,
 	if (from_fsm)
 		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
 								PageGetFreeSpace(BufferGetPage(buf)));
+	/* the new pages, an element's and a key directory's */
 	if (BufferIsValid(metabuf))
+		newpages[nnew++] = ItemPointerGetBlockNumber(tid);
+	if (nkbufs == 2)
+		newpages[nnew++] = newtail;
+	if (nnew > 0)
 	{
-		link_bytes = N2PageGetMeta(BufferGetPage(metabuf))->link_bytes;
-		offset_bits = N2PageGetMeta(BufferGetPage(metabuf))->link_offset_bits;
-		UnlockReleaseBuffer(metabuf);
+		Buffer		mbuf = BufferIsValid(metabuf) ? metabuf :
+		ReadBuffer(index, N2_METAPAGE_BLKNO);
+
+		if (!BufferIsValid(metabuf))
+			LockBuffer(mbuf, BUFFER_LOCK_SHARE);
+		link_bytes = N2PageGetMeta(BufferGetPage(mbuf))->link_bytes;
+		offset_bits = N2PageGetMeta(BufferGetPage(mbuf))->link_offset_bits;
+		if (!BufferIsValid(metabuf))
+			UnlockReleaseBuffer(mbuf);
 	}
+	if (BufferIsValid(metabuf))
+		UnlockReleaseBuffer(metabuf);
 	UnlockReleaseBuffer(buf);
 	if (newtail != InvalidBlockNumber)
 		n2_keys_set_tail(index, newtail);
-	/* a new page: said after the locks, as a client may be slow to read */
-	if (link_bytes != 6)
-		n2_warn_link_room(index, link_bytes, offset_bits,
-						  ItemPointerGetBlockNumber(tid));
+	/* said after the locks, as a client may be slow to read */
+	for (int i = 0; i < nnew && link_bytes != 6; i++)
+		n2_warn_link_room(index, link_bytes, offset_bits, newpages[i]);
 }
 
 void
