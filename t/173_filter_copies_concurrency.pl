@@ -5,7 +5,8 @@
 # and deleting rows, while CREATE INDEX CONCURRENTLY builds an index on
 # (v, t) at m = 8 and VACUUM runs.  Afterwards: n2_verify is clean, the
 # lists kept their links, and every live row is found by a query at its
-# own vector, under its own filter value and without a filter.
+# own vector, under its own filter value and without a filter.  Then a churn
+# of filter values with VACUUMs and filtered scans running alongside (below).
 use strict;
 use warnings;
 
@@ -84,6 +85,48 @@ check('after the concurrent writes');
 $node->safe_psql('postgres', 'DELETE FROM c WHERE t IN (2, 5)');
 $node->safe_psql('postgres', 'VACUUM c');
 check('after deleting two filter values and VACUUM');
+
+# Churn of filter values: another session moves rows from one filter value
+# to the next (new elements, new key directory entries) with a VACUUM every
+# tenth statement, which frees directory room that later entries take
+# (keys.c), and rewinds the directory's hint while inserts place entries.
+# Meanwhile filtered scans run the conditions the scan evaluates itself (an
+# OR, NOT IN, IS NOT NULL), each starting from an entry point VACUUM may be
+# moving (scan.c, entry_is_live).  Afterwards n2_verify is clean, every live
+# row is found at its own vector under its own filter value, and the index
+# did not grow by the directory's size each round.
+my $pages_before = $node->safe_psql('postgres', "SELECT pg_relation_size('c_idx') / 8192");
+my $churn = join '', map {
+	$_ % 10 == 0 ? "VACUUM c;\n"
+	  : "UPDATE c SET t = 1 + t % 7 WHERE id % 17 = " . ($_ % 17) . ";\n"
+} 1 .. 300;
+my ($ch, $cherr) = start_script($node, 'churn', $churn . "CREATE TABLE churn_done ();\n");
+my $scans = 0;
+while ($node->safe_psql('postgres', "SELECT to_regclass('churn_done') IS NULL") eq 't')
+{
+	$node->safe_psql('postgres', q{
+		SET enable_seqscan = off;
+		SELECT count(*) FROM (SELECT id FROM c WHERE t = 3 OR t = 6 ORDER BY v <-> hv(7) LIMIT 10) s;
+		SELECT count(*) FROM (SELECT id FROM c WHERE t NOT IN (1, 4) ORDER BY v <-> hv(11) LIMIT 10) s;
+		SELECT count(*) FROM (SELECT id FROM c WHERE t IS NOT NULL AND t = 7 ORDER BY v <-> hv(13) LIMIT 10) s;});
+	$scans++;
+}
+ok($ch->finish, 'the filter-value churn succeeded') or diag slurp_file($cherr);
+cmp_ok($scans, '>', 0, "$scans rounds of filtered scans ran during the churn");
+$node->safe_psql('postgres', 'VACUUM c');
+is($node->safe_psql('postgres',
+		"SELECT coalesce(string_agg(format('%s/%s: %s', blkno, offnum, problem), E'\\n'), '') FROM n2_verify('c_idx')"),
+	'', 'after the churn: n2_verify clean');
+is($node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET n2.ef_search = 400;
+	WITH d AS (SELECT id, v, t, count(*) OVER (PARTITION BY v, t) AS nvt FROM c)
+	SELECT count(*) FILTER (WHERE d.id NOT IN (SELECT b.id FROM c b WHERE b.t = d.t ORDER BY b.v <-> d.v LIMIT d.nvt))
+	FROM d}),
+	'0', 'after the churn: every live row found at its own vector under its own filter value');
+my $pages_after = $node->safe_psql('postgres', "SELECT pg_relation_size('c_idx') / 8192");
+note "index pages before the churn $pages_before, after $pages_after";
+cmp_ok($pages_after, '<=', 2 * $pages_before,
+	'after the churn: the index did not keep growing (the directory reuses its room)');
 
 $node->stop;
 done_testing();
