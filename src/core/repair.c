@@ -11,17 +11,12 @@
  */
 #include "repair.h"
 
-#include <stdlib.h>
-
 #include "reach.h"
-
-#define NO_PARENT UINT32_MAX
 
 typedef struct Repair
 {
 	N2Graph    *g;
 	N2Reach		reach;
-	uint32_t   *parent;			/* a reached node that links to it */
 } Repair;
 
 static int
@@ -49,14 +44,7 @@ slot_id(void *ctx, uint64_t slot)
 	return slot;
 }
 
-static void
-reached(void *ctx, uint64_t slot, int64_t from)
-{
-	if (from >= 0)
-		((Repair *) ctx)->parent[slot] = (uint32_t) from;
-}
-
-static const N2ReachOps id_slots = {id_slot, slot_id, reached, NULL};
+static const N2ReachOps id_slots = {id_slot, slot_id, NULL, NULL};
 
 /* Position of x in v's level-0 list, or -1. */
 static int
@@ -87,54 +75,17 @@ append_link(N2Graph *g, uint32_t v, uint32_t u)
 }
 
 /*
- * Gives orphan u an incoming link from a reached node, in order of
- * preference: from one of u's reached neighbours with a free slot (the
- * reverse link the build meant to make) or the entry point's free slot; in
- * place of a reached neighbour x in the list of the node x was reached
- * through (u links to x, so x stays reached); else in place of the entry
- * point's last link z, which u then links to instead of its own last link.
+ * Makes y give u the slot of its last link z, which u then links to (in place
+ * of its own last link if it has no room): whatever went through y -> z now
+ * goes through u.
  */
-static uint32_t
-connect_orphan(N2Graph *g, Repair *r, uint32_t u)
+static void
+take_last_slot(N2Graph *g, uint32_t y, uint32_t u)
 {
 	uint32_t   *out = n2_graph_links(g, u, 0);
-	uint32_t	entry = g->entry;
-	uint32_t   *elist;
-	uint32_t	z;
+	uint32_t   *ylist = n2_graph_links(g, y, 0);
+	uint32_t	z = ylist[ylist[0]];
 
-	for (uint32_t i = 0; i < out[0]; i++)
-	{
-		if (n2_reach_seen(&r->reach, out[1 + i]) && has_room(g, out[1 + i]))
-		{
-			append_link(g, out[1 + i], u);
-			return out[1 + i];
-		}
-	}
-	if (has_room(g, entry))
-	{
-		append_link(g, entry, u);
-		return entry;
-	}
-	for (uint32_t i = 0; i < out[0]; i++)
-	{
-		uint32_t	x = out[1 + i];
-		uint32_t	p;
-		int			pos;
-
-		if (!n2_reach_seen(&r->reach, x) || r->parent[x] == NO_PARENT)
-			continue;
-		p = r->parent[x];
-		pos = link_position(g, p, x);
-		if (pos >= 0)
-		{
-			n2_graph_links(g, p, 0)[1 + pos] = u;
-			r->parent[x] = u;
-			return p;
-		}
-	}
-
-	elist = n2_graph_links(g, entry, 0);
-	z = elist[elist[0]];
 	if (link_position(g, u, z) < 0)
 	{
 		if (out[0] < (uint32_t) g->params.max_m0)
@@ -142,9 +93,68 @@ connect_orphan(N2Graph *g, Repair *r, uint32_t u)
 		else
 			out[out[0]] = z;
 	}
-	elist[elist[0]] = u;
-	r->parent[z] = u;
-	return entry;
+	ylist[ylist[0]] = u;
+}
+
+/*
+ * Gives orphan u an incoming link from a reached node, in order of
+ * preference:
+ *	1. one of u's reached neighbours with a free slot appends u (the reverse
+ *	   link the build meant to make);
+ *	2. one of u's reached neighbours y gives u the slot of a node x that u
+ *	   links to too (x stays reached, through u), the last such slot: lists
+ *	   run from near to far, and a search for x's vector follows y's near
+ *	   links;
+ *	3. u's nearest reached neighbour gives u its last slot;
+ *	4. with no reached neighbour, the entry point's free slot, else its last
+ *	   slot as in 3.
+ * A search for u's vector expands u's near neighbours, hardly ever the entry
+ * point's level-0 list: an outlier, which its neighbours all prune as their
+ * farthest candidate, linked from the entry point alone is reachable but
+ * missed even at a wide ef_search.
+ */
+static void
+connect_orphan(N2Graph *g, Repair *r, uint32_t u)
+{
+	uint32_t   *out = n2_graph_links(g, u, 0);
+	int64_t		nearest = -1;
+
+	for (uint32_t i = 0; i < out[0]; i++)
+	{
+		if (n2_reach_seen(&r->reach, out[1 + i]) && has_room(g, out[1 + i]))
+		{
+			append_link(g, out[1 + i], u);
+			return;
+		}
+	}
+	for (uint32_t i = 0; i < out[0]; i++)
+	{
+		uint32_t	y = out[1 + i];
+		int			best = -1;
+
+		if (!n2_reach_seen(&r->reach, y))
+			continue;
+		if (nearest < 0)
+			nearest = y;
+		for (uint32_t k = 0; k < out[0]; k++)
+		{
+			int			pos = k == i ? -1 : link_position(g, y, out[1 + k]);
+
+			if (pos > best)
+				best = pos;
+		}
+		if (best >= 0)
+		{
+			n2_graph_links(g, y, 0)[1 + best] = u;
+			return;
+		}
+	}
+	if (nearest >= 0)
+		take_last_slot(g, (uint32_t) nearest, u);
+	else if (has_room(g, g->entry))
+		append_link(g, g->entry, u);
+	else
+		take_last_slot(g, g->entry, u);
 }
 
 /* The stack spills to the reach's pending bits past a 64th of the nodes. */
@@ -157,8 +167,7 @@ stack_size(uint32_t n)
 size_t
 n2_graph_connect_orphans_memory(uint32_t n, int max_m0)
 {
-	return (size_t) n * sizeof(uint32_t) +
-		n2_reach_memory(n, stack_size(n), max_m0);
+	return n2_reach_memory(n, stack_size(n), max_m0);
 }
 
 static bool
@@ -166,7 +175,7 @@ connect(void *ctx, uint64_t slot)
 {
 	Repair	   *r = (Repair *) ctx;
 
-	r->parent[slot] = connect_orphan(r->g, r, (uint32_t) slot);
+	connect_orphan(r->g, r, (uint32_t) slot);
 	return true;
 }
 
@@ -179,20 +188,11 @@ n2_graph_connect_orphans(N2Graph *g)
 	if (g->n == 0)
 		return 0;
 	r.g = g;
-	r.parent = malloc(sizeof(uint32_t) * g->n);
-	if (r.parent == NULL)
-		return -1;
 	if (!n2_reach_init(&r.reach, &level0_ops, &r, &id_slots, &r, NULL, g->n,
 					   stack_size(g->n), g->params.max_m0))
-	{
-		free(r.parent);
 		return -1;
-	}
-	for (uint32_t u = 0; u < g->n; u++)
-		r.parent[u] = NO_PARENT;
 	n2_reach_from(&r.reach, g->entry);
 	fixed = n2_reach_connect(&r.reach, -1, connect, &r);
 	n2_reach_free(&r.reach);
-	free(r.parent);
 	return fixed;
 }

@@ -134,6 +134,63 @@ random_graphs(void)
 	CHECK(bad == 0, "2000 random graphs: every node reachable, lists valid (%d problems)", bad);
 }
 
+/*
+ * An orphan whose near neighbours are all full is linked from one of them,
+ * in place of a node it links to itself, or else of the neighbour's last
+ * link, rather than from the entry point's free slot: a search for its
+ * vector passes its neighbours, hardly ever the entry point's level-0 list.
+ */
+static void
+near_neighbour_preferred(void)
+{
+	N2GraphParams p = {0};
+	N2Graph		g;
+	float		vectors[5 * 2] = {0};
+	uint8_t		levels[5] = {0};
+
+	p.metric = N2_METRIC_L2;
+	p.dim = 2;
+	p.m = 2;
+	p.max_m0 = 2;
+	p.ef_construction = 4;
+	CHECK(n2_graph_init(&g, &p, vectors, 5, levels) == 0, "init");
+	g.entry = 0;
+	g.max_level = 0;
+	set_list(&g, 0, 1, (uint32_t[]) {1});
+	set_list(&g, 1, 2, (uint32_t[]) {2, 3});
+	set_list(&g, 2, 2, (uint32_t[]) {1, 0});
+	set_list(&g, 3, 2, (uint32_t[]) {1, 2});
+	set_list(&g, 4, 2, (uint32_t[]) {1, 3});
+	CHECK(n2_graph_connect_orphans(&g) == 1, "one orphan connected");
+	CHECK(reachable(&g) == 5, "every node reachable (%d of 5)", reachable(&g));
+	{
+		const uint32_t *l1 = n2_graph_links(&g, 1, 0);
+		const uint32_t *l0 = n2_graph_links(&g, 0, 0);
+
+		CHECK(l1[0] == 2 && l1[1] == 2 && l1[2] == 4,
+			  "neighbour 1 gave 4 the slot of 3, which 4 links to");
+		CHECK(l0[0] == 1, "the entry point's free slot stays free");
+	}
+
+	/* 4 links only to 2, which is full: 2 gives 4 its last slot */
+	set_list(&g, 1, 2, (uint32_t[]) {2, 3});
+	set_list(&g, 3, 2, (uint32_t[]) {1, 2});
+	set_list(&g, 4, 1, (uint32_t[]) {2});
+	CHECK(n2_graph_connect_orphans(&g) == 1, "one orphan connected");
+	CHECK(reachable(&g) == 5, "every node reachable (%d of 5)", reachable(&g));
+	{
+		const uint32_t *l2 = n2_graph_links(&g, 2, 0);
+		const uint32_t *l4 = n2_graph_links(&g, 4, 0);
+		const uint32_t *l0 = n2_graph_links(&g, 0, 0);
+
+		CHECK(l2[0] == 2 && l2[1] == 1 && l2[2] == 4,
+			  "neighbour 2 gave 4 its last slot");
+		CHECK(l4[0] == 2 && l4[1] == 2 && l4[2] == 0, "4 links to 0 instead");
+		CHECK(l0[0] == 1, "the entry point's free slot stays free");
+	}
+	n2_graph_free(&g);
+}
+
 int
 main(void)
 {
@@ -182,6 +239,7 @@ main(void)
 	CHECK(n2_graph_connect_orphans(&g) == 0, "second run finds nothing");
 	n2_graph_free(&g);
 
+	near_neighbour_preferred();
 	random_graphs();
 	UNIT_DONE();
 }
