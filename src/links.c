@@ -197,6 +197,27 @@ n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
 }
 
 /*
+ * How a list that already exists is chosen again, when an insert overflows
+ * it or VACUUM repairs it: the heuristic, then filled to the cap with the
+ * closest candidates it pruned (keep_pruned = on), whatever the index's
+ * keep_pruned.  A list the heuristic alone rebuilds from VACUUM's two-hop
+ * pool is sparser than the one it replaces: bigann10k with half its rows
+ * deleted fell to recall@10 0.836 / 0.944 / 0.983 at ef 10 / 20 / 40, below
+ * a fresh build of the rows left (0.876 / 0.962 / 0.988); filled, 0.937 /
+ * 0.981 / 0.996, at no more buffer reads per query for the same recall.  An
+ * insert that re-selects a full list with the heuristic alone drops every
+ * link the new one prunes, and each insert nearby thins the list further
+ * (down to two or three links, which then lead only to one another); filled,
+ * it drops one candidate at most: the farthest the heuristic pruned, which
+ * may be the new node itself.
+ */
+N2SelectMethod
+n2_relink_method(const N2Params *p)
+{
+	return p->select == N2_SELECT_NAIVE ? N2_SELECT_NAIVE : N2_SELECT_KEEP_PRUNED;
+}
+
+/*
  * Makes newref link on level 0 to the nodes in drop[0..n) (links that a
  * re-selection is about to take out of another list) in its free slots.
  * Moves the ones it has no room for to the front of drop and returns how
@@ -316,7 +337,7 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 				cands[i].dist = dists[i];
 			}
 			ngone = 0;
-			nsel = n2_select_refs(pg, p->select, cands, count + 1, cap, cands,
+			nsel = n2_select_refs(pg, n2_relink_method(p), cands, count + 1, cap, cands,
 								  gone, &ngone, nbvec);
 			for (int i = 0; i < cap; i++)
 			{
@@ -487,7 +508,7 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
 		}
 		if (step == 1 && used < cap)
 			slot = used;
-		for (int k = 0; step == 2 && k < used && slot < 0; k++)
+		for (int k = used - 1; step == 2 && k >= 0 && slot < 0; k--)
 		{
 			if (link_position(t->own, t->nown, &links[k]) >= 0)
 				slot = k;
@@ -518,7 +539,10 @@ connect_step(N2PageGraph *pg, N2ConnectTarget *t, const N2Candidate *near,
  * before deleting it), without taking the only path to anything else:
  *	1. a node with a free slot appends ref;
  *	2. else a node linking to one of ref's own neighbours x gives that slot
- *	   to ref (x stays reachable, through ref);
+ *	   to ref (x stays reachable, through ref): its last such link, lists
+ *	   running from near to far, since a near link is the one a search for
+ *	   x's vector follows (when ref is a copy of that node, x is often
+ *	   another copy, whose in-links each new copy would otherwise take);
  *	3. else the nearest node gives its last slot, whose target z ref then
  *	   links to (see give_last_slot).
  * Precondition: nothing reachable goes through ref, so its own links may
