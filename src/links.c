@@ -197,27 +197,6 @@ n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
 }
 
 /*
- * How a list that already exists is chosen again, when an insert overflows
- * it or VACUUM repairs it: the heuristic, then filled to the cap with the
- * closest candidates it pruned (keep_pruned = on), whatever the index's
- * keep_pruned.  A list the heuristic alone rebuilds from VACUUM's two-hop
- * pool is sparser than the one it replaces: bigann10k with half its rows
- * deleted fell to recall@10 0.836 / 0.944 / 0.983 at ef 10 / 20 / 40, below
- * a fresh build of the rows left (0.876 / 0.962 / 0.988); filled, 0.937 /
- * 0.981 / 0.996, at no more buffer reads per query for the same recall.  An
- * insert that re-selects a full list with the heuristic alone drops every
- * link the new one prunes, and each insert nearby thins the list further
- * (down to two or three links, which then lead only to one another); filled,
- * it drops one candidate at most: the farthest the heuristic pruned, which
- * may be the new node itself.
- */
-N2SelectMethod
-n2_relink_method(const N2Params *p)
-{
-	return p->select == N2_SELECT_NAIVE ? N2_SELECT_NAIVE : N2_SELECT_KEEP_PRUNED;
-}
-
-/*
  * Makes newref link on level 0 to the nodes in drop[0..n) (links that a
  * re-selection is about to take out of another list) in its free slots.
  * Moves the ones it has no room for to the front of drop and returns how
@@ -337,7 +316,7 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 				cands[i].dist = dists[i];
 			}
 			ngone = 0;
-			nsel = n2_select_refs(pg, n2_relink_method(p), cands, count + 1, cap, cands,
+			nsel = n2_select_refs(pg, p->select, cands, count + 1, cap, cands,
 								  gone, &ngone, nbvec);
 			for (int i = 0; i < cap; i++)
 			{

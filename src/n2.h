@@ -780,7 +780,6 @@ extern int	n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
 						   N2Candidate *cands, int n, int cap,
 						   N2Candidate *out, N2Ref *gone, int *ngone,
 						   const float *base);
-extern N2SelectMethod n2_relink_method(const N2Params *p);
 extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref);
 extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 					   int top, N2Ref ref,
