@@ -4,8 +4,9 @@
 # inserting copies of existing vectors under new filter values, new vectors,
 # and deleting rows, while CREATE INDEX CONCURRENTLY builds an index on
 # (v, t) at m = 8 and VACUUM runs.  Afterwards: n2_verify is clean, the
-# lists kept their links, and nearly every live row is found by a query at
-# its own vector, under its own filter value and without one (see check).
+# lists kept their links, a scan that walks the whole graph returns every
+# live row, and nearly every live row is found by a query at its own
+# vector, under its own filter value and without one (see check).
 # Then a churn
 # of filter values with VACUUMs and filtered scans running alongside (below).
 use strict;
@@ -59,6 +60,12 @@ is($node->safe_psql('postgres', "SELECT indisvalid FROM pg_index WHERE indexreli
 	't', 'CREATE INDEX CONCURRENTLY left a valid index');
 $node->safe_psql('postgres', 'VACUUM c');
 
+my $walk_all = q{
+	SET enable_seqscan = off; SET n2.iterative_scan = relaxed_order;
+	SET n2.scan_fallback = off; SET n2.max_scan_tuples = 100000000;
+	SET n2.scan_mem_multiplier = 1000;
+	SELECT count(*) FROM (SELECT id FROM c ORDER BY v <-> hv(1)) s};
+
 sub check
 {
 	my ($what) = @_;
@@ -70,6 +77,11 @@ sub check
 			   round(level0_degree_avg::numeric, 2) FROM n2_index_info('c_idx')});
 	cmp_ok($copies, '>', 1500, "$what: $copies rows are copies of another row's vector");
 	cmp_ok($degree, '>=', 10, "$what: mean level-0 degree $degree (cap 16)");
+	# Every live row through the scan itself: a walk allowed to go on until
+	# the graph is exhausted, with no pass over the index to finish it,
+	# returns only rows it reaches from the entry point.
+	is($node->safe_psql('postgres', $walk_all), $node->safe_psql('postgres', 'SELECT count(*) FROM c'),
+		"$what: a scan that walks the whole graph returns every live row");
 	# A self-search of every live row, among the rows sharing its vector and
 	# filter value, and among those sharing its vector.  A graph search is
 	# approximate: a vector far from all others (an outlier) is pruned from
@@ -130,6 +142,8 @@ $node->safe_psql('postgres', 'VACUUM c');
 is($node->safe_psql('postgres',
 		"SELECT coalesce(string_agg(format('%s/%s: %s', blkno, offnum, problem), E'\\n'), '') FROM n2_verify('c_idx')"),
 	'', 'after the churn: n2_verify clean');
+is($node->safe_psql('postgres', $walk_all), $node->safe_psql('postgres', 'SELECT count(*) FROM c'),
+	'after the churn: a scan that walks the whole graph returns every live row');
 my ($missed, $live) = split /\|/, $node->safe_psql('postgres', q{
 	SET enable_seqscan = off; SET n2.ef_search = 400;
 	WITH d AS (SELECT id, v, t, count(*) OVER (PARTITION BY v, t) AS nvt FROM c)
