@@ -101,11 +101,11 @@ take_last_slot(N2Graph *g, uint32_t y, uint32_t u)
  * preference:
  *	1. one of u's reached neighbours with a free slot appends u (the reverse
  *	   link the build meant to make);
- *	2. one of u's reached neighbours y gives u the slot of a node x that u
- *	   links to too (x stays reached, through u), the last such slot: lists
- *	   run from near to far, and a search for x's vector follows y's near
- *	   links;
- *	3. u's nearest reached neighbour gives u its last slot;
+ *	2. else u's nearest reached neighbour y gives u the slot of a node x
+ *	   that u links to too (x stays reached, through u), the last such
+ *	   slot: lists run from near to far, and a search for x's vector
+ *	   follows y's near links;
+ *	3. else y gives u its last slot;
  *	4. with no reached neighbour, the entry point's free slot, else its last
  *	   slot as in 3.
  * A search for u's vector expands u's near neighbours, hardly ever the entry
@@ -121,36 +121,30 @@ connect_orphan(N2Graph *g, Repair *r, uint32_t u)
 
 	for (uint32_t i = 0; i < out[0]; i++)
 	{
-		if (n2_reach_seen(&r->reach, out[1 + i]) && has_room(g, out[1 + i]))
+		if (!n2_reach_seen(&r->reach, out[1 + i]))
+			continue;
+		if (has_room(g, out[1 + i]))
 		{
 			append_link(g, out[1 + i], u);
 			return;
 		}
-	}
-	for (uint32_t i = 0; i < out[0]; i++)
-	{
-		uint32_t	y = out[1 + i];
-		int			best = -1;
-
-		if (!n2_reach_seen(&r->reach, y))
-			continue;
 		if (nearest < 0)
-			nearest = y;
-		for (uint32_t k = 0; k < out[0]; k++)
-		{
-			int			pos = k == i ? -1 : link_position(g, y, out[1 + k]);
-
-			if (pos > best)
-				best = pos;
-		}
-		if (best >= 0)
-		{
-			n2_graph_links(g, y, 0)[1 + best] = u;
-			return;
-		}
+			nearest = out[1 + i];
 	}
 	if (nearest >= 0)
+	{
+		uint32_t   *ylist = n2_graph_links(g, (uint32_t) nearest, 0);
+
+		for (uint32_t k = ylist[0]; k >= 1; k--)
+		{
+			if (link_position(g, u, ylist[k]) >= 0)
+			{
+				ylist[k] = u;
+				return;
+			}
+		}
 		take_last_slot(g, (uint32_t) nearest, u);
+	}
 	else if (has_room(g, g->entry))
 		append_link(g, g->entry, u);
 	else
