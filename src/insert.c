@@ -23,8 +23,10 @@
  * node unreachable that was reachable (scans widen over level 0 alone, and
  * concurrent inserts rely on the paths they see):
  *	- a neighbour that drops links to take the new node first makes the new
- *	  node link to what it drops, in free slots only; what the new node has
- *	  no room for stays in the neighbour's list (links.c, n2_add_link);
+ *	  node link to what it drops, in free slots or in place of the far half
+ *	  of the new node's own choices, which nothing relies on; what the new
+ *	  node has no room for stays in the neighbour's list (links.c,
+ *	  n2_add_link);
  *	- a new node no neighbour takes is linked from a near reachable node
  *	  without cutting another path, retrying until it is (n2_connect);
  *	- a new entry point links to the old one and needs no incoming link, so
@@ -531,13 +533,36 @@ find_neighbors(N2InsertState *is, const float *v, const char *keys,
 /* Makes the new node's neighbours on level link to it; true if any does. */
 static bool
 link_level(N2InsertState *is, N2Candidate *sel, int nsel, int level,
-		   N2Ref newref)
+		   N2Ref newref, N2SpareLinks *spare)
 {
 	bool		linked = false;
 
 	for (int i = 0; i < nsel; i++)
-		linked |= n2_add_link(&is->pg, sel[i].ref, level, newref);
+		linked |= n2_add_link(&is->pg, sel[i].ref, level, newref, spare);
 	return linked;
+}
+
+/*
+ * The new node's level-0 choices beyond the nearer half of the cap, which
+ * it may give up to take the targets its neighbours drop for it: it keeps
+ * its nearest links to walk on, and a neighbour that re-selects for it
+ * then seldom has to refuse it (at m = 4 refusals left a quarter of the
+ * rows hard to find).  The link to the old entry point is never spare.
+ */
+static N2SpareLinks *
+spare_links(N2InsertState *is, N2Candidate *sel, int nsel, bool new_entry)
+{
+	N2SpareLinks *spare = palloc(sizeof(N2SpareLinks));
+	N2Ref		old = n2_tid_to_ref(&is->meta.entry);
+
+	spare->refs = palloc(sizeof(N2Ref) * Max(nsel, 1));
+	spare->n = 0;
+	for (int i = is->params.max_m0 / 2; i < nsel; i++)
+	{
+		if (!(new_entry && sel[i].ref == old))
+			spare->refs[spare->n++] = sel[i].ref;
+	}
+	return spare;
 }
 
 /*
@@ -669,13 +694,15 @@ insert_vector_locked(N2InsertState *is, float *v, int dims, const char *keys,
 	 * incoming link, and must not get one from n2_connect, which may replace
 	 * one of its own links: the one to the old entry.
 	 */
-	if (!link_level(is, sel[0], nsel[0], 0, newref) &&
+	if (!link_level(is, sel[0], nsel[0], 0, newref,
+					spare_links(is, sel[0], nsel[0],
+								level > is->meta.max_level)) &&
 		level <= is->meta.max_level)
 		n2_connect(&is->pg, &is->search, &is->meta.entry, is->meta.max_level,
 				   newref, NULL, NULL);
 	n2_pause_point("insert-linked-level0");
 	for (int l = Min(level, is->meta.max_level); l >= 1; l--)
-		link_level(is, sel[l], nsel[l], l, newref);
+		link_level(is, sel[l], nsel[l], l, newref, NULL);
 	if (level > is->meta.max_level)
 		update_meta_entry(index, newref, level, 0);
 	n2_page_graph_release(&is->pg);

@@ -198,39 +198,68 @@ n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
 
 /*
  * Makes newref link on level 0 to the nodes in drop[0..n) (links that a
- * re-selection is about to take out of another list) in its free slots.
- * Moves the ones it has no room for to the front of drop and returns how
- * many.
+ * re-selection is about to take out of another list): in a free slot, else
+ * in the slot of its farthest spare link.  Moves the ones it has no room
+ * for to the front of drop and returns how many.
+ *
+ * Giving up a spare link newref -> x cuts no path: x was reachable without
+ * newref when newref's search chose it, and every later change keeps a
+ * detour around each link it drops (through another new node, or through
+ * newref, which is why every target passed here stops being spare), except
+ * VACUUM's repair, whose orphan check waits for this insert to end.
  */
 static int
 absorb_links(Relation index, const N2Params *p, N2Ref newref,
-			 ItemPointerData *drop, int n)
+			 ItemPointerData *drop, int n, N2SpareLinks *spare)
 {
 	GenericXLogState *state;
 	Buffer		buf;
-	N2ElementTuple et = n2_lock_element(index, newref, &state, &buf);
+	N2ElementTuple et;
 	ItemPointerData links[N2_MAX_M0];
 	int			cap = p->max_m0;
 	int			used;
 	int			kept = 0;
 	bool		changed = false;
 
+	for (int i = 0; spare != NULL && i < n; i++)
+	{
+		for (int s = 0; s < spare->n; s++)
+		{
+			if (spare->refs[s] == n2_tid_to_ref(&drop[i]))
+				spare->refs[s] = N2_INVALID_REF;
+		}
+	}
+	et = n2_lock_element(index, newref, &state, &buf);
 	if (et == NULL)
 		return n;
 	n2_links_read(p, et, 0, cap, links);
 	used = links_used(links, cap);
 	for (int i = 0; i < n; i++)
 	{
+		int			slot = -1;
+
 		if (link_position(links, used, &drop[i]) >= 0)
 			continue;
 		if (used < cap)
+			slot = used++;
+		for (int s = spare != NULL ? spare->n - 1 : -1; s >= 0 && slot < 0; s--)
 		{
-			n2_link_set(p, et, used, &drop[i]);
-			links[used++] = drop[i];
-			changed = true;
+			ItemPointerData tid;
+
+			if (spare->refs[s] == N2_INVALID_REF)
+				continue;
+			n2_ref_to_tid(spare->refs[s], &tid);
+			slot = link_position(links, used, &tid);
+			spare->refs[s] = N2_INVALID_REF;
 		}
-		else
+		if (slot < 0)
+		{
 			drop[kept++] = drop[i];
+			continue;
+		}
+		n2_link_set(p, et, slot, &drop[i]);
+		links[slot] = drop[i];
+		changed = true;
 	}
 	if (changed)
 		n2_finish_page(state, buf);
@@ -245,13 +274,15 @@ absorb_links(Relation index, const N2Params *p, N2Ref newref,
  * list is still that copy, else recomputed.  On level 0 a link the
  * re-selection drops may be the only path to its target, so newref links to
  * each dropped target before nb's list changes (nb then reaches it through
- * newref); a target newref has no room for stays in nb's list, and if that
- * leaves no room for newref, nb does not take it.  So no change here ever
- * leaves a node unreachable, whatever runs concurrently.  Returns true when
- * newref ends up in the list.
+ * newref), giving up spare links of its own for them when its list is full
+ * (absorb_links); a target newref has no room for stays in nb's list, and
+ * if that leaves no room for newref, nb does not take it.  So no change
+ * here ever leaves a node unreachable, whatever runs concurrently.  Returns
+ * true when newref ends up in the list.
  */
 bool
-n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
+n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
+			N2SpareLinks *spare)
 {
 	const N2Params *p = pg->params;
 	int			cap = n2_links_cap(p, level);
@@ -343,7 +374,7 @@ n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref)
 					if (!is_gone && link_position(new, nsel, &old[i]) < 0)
 						drop[ndrop++] = old[i];
 				}
-				ndrop = absorb_links(pg->index, p, newref, drop, ndrop);
+				ndrop = absorb_links(pg->index, p, newref, drop, ndrop, spare);
 				if (nsel + ndrop > cap)
 					return false;
 				memcpy(new + nsel, drop, sizeof(ItemPointerData) * ndrop);

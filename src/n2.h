@@ -780,7 +780,20 @@ extern int	n2_select_refs(N2PageGraph *pg, N2SelectMethod method,
 						   N2Candidate *cands, int n, int cap,
 						   N2Candidate *out, N2Ref *gone, int *ngone,
 						   const float *base);
-extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref);
+
+/*
+ * The far half of a new node's own level-0 choices, which it may give up
+ * for a target a neighbour drops (n2_add_link): nearest first; an entry
+ * becomes N2_INVALID_REF once that link may be the target's only path.
+ */
+typedef struct N2SpareLinks
+{
+	N2Ref	   *refs;
+	int			n;
+} N2SpareLinks;
+
+extern bool n2_add_link(N2PageGraph *pg, N2Ref nb, int level, N2Ref newref,
+						N2SpareLinks *spare);
 extern void n2_connect(N2PageGraph *pg, N2Search *search, ItemPointer entry,
 					   int top, N2Ref ref,
 					   bool (*usable) (void *arg, N2Ref ref), void *arg);
