@@ -158,15 +158,24 @@ buffer_with_space(Relation index, Size size, GenericXLogState *state,
 			n2_check_link_room(index, link_bytes, offset_bits, nblocks + 1);
 		}
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+
+		/*
+		 * Not locked before the extension lock is released: VACUUM's pass 1
+		 * may lock the new page first, and records its free space under that
+		 * lock, which can extend the free space map and so wait for the
+		 * extension lock (an undetected deadlock, found by t/100).
+		 */
 		UnlockRelationForExtension(index, ExclusiveLock);
+		n2_pause_point("insert-extended");
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		if (PageIsNew(BufferGetPage(buf)))
 			break;
 
 		/*
 		 * VACUUM initialises pages an insert left new (by crashing before
-		 * writing them) and offers them to others, and it may have got to
-		 * this one before we locked it: use it as any other page.
+		 * writing them, or not yet locked) and offers them to others, and it
+		 * may have got to this one before we locked it: use it as any other
+		 * page.
 		 */
 		if (PageGetFreeSpace(BufferGetPage(buf)) >= need)
 		{

@@ -128,8 +128,9 @@ extend_keys(Relation index)
 
 		LockRelationForExtension(index, ExclusiveLock);
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		/* unlocked first, as in insert.c's buffer_with_space */
 		UnlockRelationForExtension(index, ExclusiveLock);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		if (PageIsNew(BufferGetPage(buf)))
 			return buf;
 		/* VACUUM initialised it as a data page first (see insert.c) */

@@ -24,6 +24,9 @@
  * detector.  The lock is not kept: nothing past the point depends on it.
  *
  * Points:
+ *	insert-extended			insert.c: an insert added a page to the index and
+ *							released the extension lock; the page is pinned,
+ *							not locked, and still new
  *	insert-placed			insert.c: the new element is written with its own
  *							links, no list links to it yet
  *	insert-linked-level0	insert.c: it has its level-0 in-links (from its
@@ -48,7 +51,8 @@
  * lock, which another insert of the same vector waits for; VACUUM in
  * N2_LOCK_EXCLUSIVE at vacuum-repair and in N2_LOCK_VACUUM at the other two
  * (src/n2.h says which modes wait for which); CREATE INDEX at build-graph
- * only the locks of any index build.  No buffer is locked at any point.
+ * only the locks of any index build.  No buffer is locked at any point
+ * (at insert-extended one is pinned).
  */
 #include "postgres.h"
 
