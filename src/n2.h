@@ -111,6 +111,18 @@ typedef struct N2MetaPageData
 	 */
 	BlockNumber keys_head;
 	BlockNumber keys_tail;
+
+	/*
+	 * Tombstones: elements VACUUM flagged deleted and unlinked but has not
+	 * removed, because a scan that began before the unlinking may still walk
+	 * through them.  When valid, every element flagged deleted was unlinked
+	 * before this transaction ID (a FullTransactionId) was assigned, and is
+	 * removed by the first VACUUM no snapshot that old is left for.  0 when
+	 * none is known: a VACUUM clears it before it flags anything and sets it
+	 * when it has unlinked all it flagged.  Indexes written before it existed
+	 * read 0.
+	 */
+	uint64		tomb_xid;
 } N2MetaPageData;
 
 typedef N2MetaPageData *N2MetaPage;

@@ -40,15 +40,21 @@
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
+#include "access/transam.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
 #include "postmaster/autovacuum.h"
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 #include "storage/indexfsm.h"
+#include "storage/latch.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/wait_event.h"
 
 #include "core/reach.h"
 #include "n2.h"
@@ -73,6 +79,12 @@ typedef struct N2VacuumState
 	N2MetaPageData meta;
 	N2Params	p;
 	N2RefSet	dead;			/* elements left without heap TIDs */
+	FullTransactionId tomb_xid; /* the metapage's when VACUUM began */
+	bool		purge;			/* its tombstones can be removed now */
+	bool		tomb_changed;	/* this VACUUM cleared the metapage's */
+	int64		nflagged;		/* elements this VACUUM unlinked and kept */
+	int64		nkept;			/* older tombstones kept */
+	int64		npurged;		/* older tombstones removed */
 	N2PageGraph pg;
 	N2Search	search;
 	bool		search_valid;
@@ -179,13 +191,15 @@ chain_holds_live_tid(N2VacuumState *vs, Buffer ebuf, ItemPointerData next,
 }
 
 /*
- * Pass 1 from block start up to end: filter heap TIDs; collect the elements
- * left with none inline.  Stops before a page whose elements might not fit
- * in the batch; returns the block to go on from (end when done).
+ * Pass 1 from block start up to end: filter heap TIDs (unless there is no
+ * callback: then it only looks for tombstones); collect the elements left
+ * with none inline, and the tombstones that can be removed.  Stops before a
+ * page whose elements might not fit in the batch; returns the block to go
+ * on from (end when done).
  */
 static BlockNumber
 remove_dead_tids(N2VacuumState *vs, BlockNumber start, BlockNumber end,
-				 N2RefSet *empty)
+				 N2RefSet *empty, N2RefSet *tombs)
 {
 	for (BlockNumber blkno = start; blkno < end; blkno++)
 	{
@@ -196,7 +210,9 @@ remove_dead_tids(N2VacuumState *vs, BlockNumber start, BlockNumber end,
 		char	   *tuple;
 		bool		changed = false;
 
-		if (empty->n > 0 && empty->n + MaxIndexTuplesPerPage > empty->max)
+		int64		held = empty->n + tombs->n;
+
+		if (held > 0 && held + MaxIndexTuplesPerPage > empty->max)
 			return blkno;
 		vacuum_delay_point();
 		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
@@ -223,11 +239,26 @@ remove_dead_tids(N2VacuumState *vs, BlockNumber start, BlockNumber end,
 			{
 				N2ElementTuple et = (N2ElementTuple) tuple;
 
+				/*
+				 * Flagged while the metapage's tomb_xid is valid: unlinked
+				 * already, by a VACUUM that finished.
+				 */
+				if ((et->flags & N2_ELEMENT_DELETED) &&
+					FullTransactionIdIsValid(vs->tomb_xid))
+				{
+					if (vs->purge)
+						refset_add(tombs, n2_ref(blkno, off));
+					else
+						vs->nkept++;
+					continue;
+				}
+				if (vs->callback == NULL)
+					continue;
 				et->ntids = (uint8) filter_tids(vs, et->heaptids, et->ntids, &changed);
 				if (et->ntids == 0)
 					refset_add(empty, n2_ref(blkno, off));
 			}
-			else if (tuple[0] == N2_TUPLE_TIDS)
+			else if (tuple[0] == N2_TUPLE_TIDS && vs->callback != NULL)
 			{
 				N2TidChunk	tc = (N2TidChunk) tuple;
 
@@ -342,6 +373,32 @@ write_meta(N2VacuumState *vs, int64 deleted)
 	}
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Sets the metapage's tomb_xid.  An index written before the field existed
+ * has a shorter metapage: its pd_lower grows to cover it, or generic WAL
+ * would take the field for the page's hole and zero it.
+ */
+static void
+write_tomb_xid(N2VacuumState *vs, FullTransactionId xid)
+{
+	GenericXLogState *state = GenericXLogStart(vs->index);
+	Buffer		buf = ReadBuffer(vs->index, N2_METAPAGE_BLKNO);
+	Page		page;
+	N2MetaPage	meta;
+	LocationIndex end;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	meta = N2PageGetMeta(page);
+	end = ((char *) meta + sizeof(N2MetaPageData)) - (char *) page;
+	if (((PageHeader) page)->pd_lower < end)
+		((PageHeader) page)->pd_lower = end;
+	meta->tomb_xid = U64FromFullTransactionId(xid);
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+	vs->meta.tomb_xid = U64FromFullTransactionId(xid);
 }
 
 /* Moves the entry point off a doomed element, to the highest survivor. */
@@ -728,27 +785,27 @@ delete_tuples(N2VacuumState *vs, const ItemPointerData *tids, int n,
 }
 
 /*
- * Deletes the doomed elements with their TID and vector chains, a page of
+ * Deletes the elements of set with their TID and vector chains, a page of
  * elements at a time: the elements, then their chains, link after link, a
  * page of tuples per WAL record.  No interrupt is taken before a page's
  * elements have lost their chains too: a chain whose element is gone would
  * never be freed.
  */
 static void
-delete_doomed(N2VacuumState *vs)
+delete_elements(N2VacuumState *vs, const N2RefSet *set)
 {
 	/* a tuple holds at most two links, and a chain tuple one */
 	ItemPointerData *cur = palloc(sizeof(ItemPointerData) * 2 * MaxIndexTuplesPerPage);
 	ItemPointerData *next = palloc(sizeof(ItemPointerData) * 2 * MaxIndexTuplesPerPage);
 
-	for (int64 i = 0; i < vs->dead.n;)
+	for (int64 i = 0; i < set->n;)
 	{
-		BlockNumber blkno = n2_ref_block(vs->dead.refs[i]);
+		BlockNumber blkno = n2_ref_block(set->refs[i]);
 		int			n = 0;
 
 		vacuum_delay_point();
-		for (; i < vs->dead.n && n2_ref_block(vs->dead.refs[i]) == blkno; i++)
-			n2_ref_to_tid(vs->dead.refs[i], &cur[n++]);
+		for (; i < set->n && n2_ref_block(set->refs[i]) == blkno; i++)
+			n2_ref_to_tid(set->refs[i], &cur[n++]);
 		while (n > 0)
 		{
 			ItemPointerData *swap = cur;
@@ -975,6 +1032,69 @@ vacuum_free_core(void *arg)
 }
 
 /*
+ * How long VACUUM waits for the transactions that hold a snapshot as old as
+ * the unlinking to end, before it leaves the unlinked elements to a later
+ * VACUUM.  Most are single short statements; a cursor or a long report is
+ * not waited for.
+ */
+#define N2_TOMBSTONE_WAIT_MS	1000
+#define N2_TOMBSTONE_POLL_MS	10
+
+/*
+ * Whether no scan that began before xid was assigned can still be running,
+ * waiting a moment for those that might.  A scan's snapshot was taken before
+ * the scan began, and its xmin, at most the next transaction ID then, holds
+ * while the scan runs.  So once the transactions whose snapshots had an
+ * xmin at or before xid have ended (those begun since may have that xmin
+ * too, when no transaction ID was assigned in between, but are not waited
+ * for), and no replication slot's xmin is that old (a hot standby's
+ * snapshots, with hot_standby_feedback), no such scan is left.  Unlike the
+ * removal horizon, transactions that hold an XID but no snapshot (idle in a
+ * transaction that wrote) do not count.  The 32-bit comparisons are made
+ * only for an xid not yet removable, which wraparound protection keeps in
+ * range.
+ */
+static bool
+tombstones_removable(FullTransactionId xid)
+{
+	TransactionId limit = XidFromFullTransactionId(xid);
+	TransactionId slot_xmin;
+	TransactionId slot_catalog_xmin;
+	VirtualTransactionId *older;
+	int			n;
+	int			waited = 0;
+	bool		ended = true;
+
+	if (GlobalVisCheckRemovableFullXid(NULL, xid))
+		return true;
+	ProcArrayGetReplicationSlotXmin(&slot_xmin, &slot_catalog_xmin);
+	if (TransactionIdIsValid(slot_xmin) &&
+		TransactionIdPrecedesOrEquals(slot_xmin, limit))
+		return false;
+	older = GetCurrentVirtualXIDs(limit, true, true, PROC_IN_VACUUM, &n);
+	for (int i = 0; i < n; i++)
+	{
+		while (!VirtualXactLock(older[i], false))
+		{
+			if (waited >= N2_TOMBSTONE_WAIT_MS)
+			{
+				ended = false;
+				break;
+			}
+			vacuum_delay_point();
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 N2_TOMBSTONE_POLL_MS, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			waited += N2_TOMBSTONE_POLL_MS;
+		}
+		if (!ended)
+			break;
+	}
+	pfree(older);
+	return ended;
+}
+
+/*
  * The graph lock is held exclusively only twice, briefly: to confirm and
  * flag the doomed elements, and to move the entry point off them and
  * reconnect what the repair left unreachable.  In between, inserts go on
@@ -1010,6 +1130,16 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 		vs->search_valid = false;
 		UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 		return;
+	}
+
+	/*
+	 * Until this VACUUM has unlinked them, the elements it flags are no
+	 * tombstones: the metapage must not say that every flagged element is.
+	 */
+	if (vs->meta.tomb_xid != 0)
+	{
+		write_tomb_xid(vs, InvalidFullTransactionId);
+		vs->tomb_changed = true;
 	}
 	flag_dead(vs);
 
@@ -1055,29 +1185,67 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 	RESUME_INTERRUPTS();
 	CHECK_FOR_INTERRUPTS();
 
-	/* no live list names a doomed element, and no insert can reach one */
+	/*
+	 * No live list names a doomed element, and no insert or scan that begins
+	 * from now on can reach one.  A scan that began before may still walk
+	 * through them (its frontier can hold nothing else: a cursor that has
+	 * returned the rows inside a ring of deleted ones).  Unless no backend
+	 * holds a snapshot that old, they stay as tombstones, for a later VACUUM
+	 * (remove_tombstones).  The key directory lists only live elements.
+	 */
 	if (vs->meta.keys_head != N2_METAPAGE_BLKNO)
 		n2_keys_remove(vs->index, vs->meta.keys_head, doomed, vs,
 					   vs->info->strategy);
-	delete_doomed(vs);
-	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_VACUUM);
-	write_meta(vs, vs->dead.n);
-	IndexFreeSpaceMapVacuum(vs->index);
+	vs->nbatches++;
+	if (tombstones_removable(ReadNextFullTransactionId()))
+	{
+		delete_elements(vs, &vs->dead);
+		UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_VACUUM);
+		write_meta(vs, vs->dead.n);
+		ereport(vs->info->message_level,
+				(errmsg("index \"%s\": batch %d removed %lld graph elements",
+						RelationGetRelationName(vs->index), vs->nbatches,
+						(long long) vs->dead.n)));
+	}
+	else
+	{
+		UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_VACUUM);
+		vs->nflagged += vs->dead.n;
+		ereport(vs->info->message_level,
+				(errmsg("index \"%s\": batch %d unlinked %lld graph elements",
+						RelationGetRelationName(vs->index), vs->nbatches,
+						(long long) vs->dead.n),
+				 errdetail("A scan that began before may still walk through them: a later VACUUM removes them.")));
+	}
 	n2_page_graph_release(&vs->pg);
 	n2_search_free(&vs->search);
 	vs->search_valid = false;
-
-	vs->nbatches++;
-	ereport(vs->info->message_level,
-			(errmsg("index \"%s\": batch %d removed %lld graph elements",
-					RelationGetRelationName(vs->index), vs->nbatches,
-					(long long) vs->dead.n)));
 	refset_free(&vs->dead);
 }
 
-IndexBulkDeleteResult *
-n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
-			  IndexBulkDeleteCallback callback, void *callback_state)
+/*
+ * Deletes tombstones: elements an earlier VACUUM unlinked before the
+ * metapage's tomb_xid, which no running snapshot precedes.  Every scan that
+ * could still walk through them has ended; new ones cannot reach them.
+ */
+static void
+remove_tombstones(N2VacuumState *vs, const N2RefSet *tombs)
+{
+	LockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_VACUUM);
+	delete_elements(vs, tombs);
+	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_VACUUM);
+	write_meta(vs, tombs->n);
+	vs->npurged += tombs->n;
+}
+
+/*
+ * Pass 1 and the repair of each batch, then the metapage's tomb_xid.  With
+ * no callback (VACUUM did not call ambulkdelete) only tombstones are
+ * removed.
+ */
+static void
+vacuum_index(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			 IndexBulkDeleteCallback callback, void *callback_state)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
 											  "n2 vacuum", ALLOCSET_DEFAULT_SIZES);
@@ -1085,8 +1253,6 @@ n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	N2VacuumState *vs = palloc0(sizeof(N2VacuumState));
 	BlockNumber end = RelationGetNumberOfBlocks(info->index);
 
-	if (stats == NULL)
-		stats = MemoryContextAllocZero(oldcxt, sizeof(IndexBulkDeleteResult));
 	vs->info = info;
 	vs->index = info->index;
 	vs->stats = stats;
@@ -1105,29 +1271,73 @@ n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 	/* refuse an index in another format before changing any page */
 	n2_read_meta(vs->index, &vs->meta);
+	vs->tomb_xid = FullTransactionIdFromU64(vs->meta.tomb_xid);
+	vs->purge = FullTransactionIdIsValid(vs->tomb_xid) &&
+		tombstones_removable(vs->tomb_xid);
 
 	/*
 	 * Pages added meanwhile hold only new elements: the dead TIDs all come
-	 * from index entries made before this VACUUM began.
+	 * from index entries made before this VACUUM began, and so do the
+	 * tombstones.
 	 */
-	stats->num_index_tuples = 0;
+	if (callback != NULL)
+		stats->num_index_tuples = 0;
 	for (BlockNumber next = N2_METAPAGE_BLKNO + 1; next < end;)
 	{
 		N2RefSet	empty;
+		N2RefSet	tombs;
 
 		refset_init(&empty, vs->max_batch);
-		next = remove_dead_tids(vs, next, end, &empty);
+		refset_init(&tombs, vs->max_batch);
+		next = remove_dead_tids(vs, next, end, &empty, &tombs);
+		if (tombs.n > 0)
+			remove_tombstones(vs, &tombs);
 		if (empty.n > 0)
 			repair_graph(vs, &empty);
+		if (tombs.n > 0 || empty.n > 0)
+			IndexFreeSpaceMapVacuum(vs->index);
 		refset_free(&empty);
+		refset_free(&tombs);
 	}
+
+	/*
+	 * Every element flagged now was unlinked before the next transaction ID:
+	 * those this VACUUM flagged and kept, and older tombstones it kept.  None
+	 * is left if it kept none.
+	 */
+	if (vs->nflagged > 0 || (vs->nkept > 0 && vs->tomb_changed))
+		write_tomb_xid(vs, ReadNextFullTransactionId());
+	else if (vs->purge && vs->meta.tomb_xid != 0)
+		write_tomb_xid(vs, InvalidFullTransactionId);
+	if (vs->npurged > 0)
+		ereport(info->message_level,
+				(errmsg("index \"%s\": removed %lld graph elements an earlier VACUUM unlinked",
+						RelationGetRelationName(vs->index), (long long) vs->npurged)));
+	if (vs->nkept > 0)
+		ereport(info->message_level,
+				(errmsg("index \"%s\": kept %lld graph elements an earlier VACUUM unlinked",
+						RelationGetRelationName(vs->index), (long long) vs->nkept),
+				 errdetail("A transaction that began before they were unlinked is still running; a later VACUUM removes them.")));
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
+}
+
+IndexBulkDeleteResult *
+n2_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			  IndexBulkDeleteCallback callback, void *callback_state)
+{
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	vacuum_index(info, stats, callback, callback_state);
 	return stats;
 }
 
+/*
+ * When VACUUM skipped ambulkdelete (no dead rows, or too few to be worth
+ * it), the tombstones an earlier VACUUM left are removed here.
+ */
 IndexBulkDeleteResult *
 n2_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
@@ -1135,8 +1345,14 @@ n2_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		return stats;
 	if (stats == NULL)
 	{
+		N2MetaPageData meta;
+
 		/* no bulkdelete pass ran: report what the heap says */
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		n2_read_meta(info->index, &meta);
+		if (meta.tomb_xid != 0 &&
+			tombstones_removable(FullTransactionIdFromU64(meta.tomb_xid)))
+			vacuum_index(info, stats, NULL, NULL);
 		stats->num_index_tuples = info->num_heap_tuples;
 		stats->estimated_count = info->estimated_count;
 	}

@@ -9,7 +9,8 @@
  * link targets (an element, not the element itself, no duplicates, on a
  * level the target has, valid entries first; an element VACUUM flagged
  * deleted is a valid target until VACUUM, which rebuilds every list naming
- * it before deleting it, gets there, concurrently or after a cancel); TID and
+ * it, gets there, concurrently or after a cancel, but not once the metapage
+ * says every flagged element is unlinked (tomb_xid)); TID and
  * vector chains (kinds, lengths); that no TID chunk is in two chains, and
  * none in no chain holds a visible row (scans would not see it there); the
  * entry point (an element on the top level); and that every element
@@ -560,6 +561,10 @@ check_elements(N2VerifyState *vs)
 					problem(vs, blkno, off, "level %d links to (%u,%u), which has only level %d",
 							level, ItemPointerGetBlockNumber(link),
 							ItemPointerGetOffsetNumber(link), vs->levels[target]);
+				else if (!vs->live[target] && vs->meta.tomb_xid != 0)
+					problem(vs, blkno, off, "level %d links to (%u,%u), which VACUUM unlinked",
+							level, ItemPointerGetBlockNumber(link),
+							ItemPointerGetOffsetNumber(link));
 			}
 		}
 		tidchain = et->tidchain;
@@ -747,6 +752,10 @@ check_reachable(N2VerifyState *vs)
 				ItemPointerGetBlockNumber(&vs->meta.entry), ItemPointerGetOffsetNumber(&vs->meta.entry));
 		return;
 	}
+	if (!vs->live[entry] && vs->meta.tomb_xid != 0)
+		problem(vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
+				"entry point (%u,%u) is an element VACUUM unlinked",
+				ItemPointerGetBlockNumber(&vs->meta.entry), ItemPointerGetOffsetNumber(&vs->meta.entry));
 	if (vs->levels[entry] != vs->meta.max_level)
 		problem(vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
 				"entry point has level %d but the metapage says %d",

@@ -93,7 +93,9 @@ sub missing_rows
 }
 
 # Waits (polling from another session) until $cond holds while backend $pid
-# runs $sql, then cancels it there.  Dies if $sql ends first.
+# runs $sql, then cancels it there.  Dies if $sql ends first.  Each round
+# commits, so that the poll holds no snapshot VACUUM waits for before it
+# deletes what it unlinked.
 sub cancel_when
 {
 	my ($pid, $sql, $cond) = @_;
@@ -116,6 +118,7 @@ sub cancel_when
 					RAISE EXCEPTION 'timed out waiting for: %', \$c\$$cond\$c\$;
 				END IF;
 				PERFORM pg_sleep(0.002);
+				COMMIT;
 			END LOOP;
 		END \$\$;});
 }
