@@ -85,6 +85,7 @@ typedef struct N2VacuumState
 	int64		nflagged;		/* elements this VACUUM unlinked and kept */
 	int64		nkept;			/* older tombstones kept */
 	int64		npurged;		/* older tombstones removed */
+	int			wait_ms;		/* for older snapshots (tombstones_removable) */
 	N2PageGraph pg;
 	N2Search	search;
 	bool		search_valid;
@@ -1035,7 +1036,8 @@ vacuum_free_core(void *arg)
  * How long VACUUM waits for the transactions that hold a snapshot as old as
  * the unlinking to end, before it leaves the unlinked elements to a later
  * VACUUM.  Most are single short statements; a cursor or a long report is
- * not waited for.
+ * not waited for, and once one has not ended, later batches of the same
+ * VACUUM do not wait at all.
  */
 #define N2_TOMBSTONE_WAIT_MS	1000
 #define N2_TOMBSTONE_POLL_MS	10
@@ -1052,10 +1054,11 @@ vacuum_free_core(void *arg)
  * removal horizon, transactions that hold an XID but no snapshot (idle in a
  * transaction that wrote) do not count.  The 32-bit comparisons are made
  * only for an xid not yet removable, which wraparound protection keeps in
- * range.
+ * range.  *wait_ms bounds the wait; it drops to 0 once a transaction has
+ * outlasted it.
  */
 static bool
-tombstones_removable(FullTransactionId xid)
+tombstones_removable(FullTransactionId xid, int *wait_ms)
 {
 	TransactionId limit = XidFromFullTransactionId(xid);
 	TransactionId slot_xmin;
@@ -1076,8 +1079,9 @@ tombstones_removable(FullTransactionId xid)
 	{
 		while (!VirtualXactLock(older[i], false))
 		{
-			if (waited >= N2_TOMBSTONE_WAIT_MS)
+			if (waited >= *wait_ms)
 			{
+				*wait_ms = 0;
 				ended = false;
 				break;
 			}
@@ -1197,7 +1201,7 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 		n2_keys_remove(vs->index, vs->meta.keys_head, doomed, vs,
 					   vs->info->strategy);
 	vs->nbatches++;
-	if (tombstones_removable(ReadNextFullTransactionId()))
+	if (tombstones_removable(ReadNextFullTransactionId(), &vs->wait_ms))
 	{
 		delete_elements(vs, &vs->dead);
 		UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_VACUUM);
@@ -1272,8 +1276,9 @@ vacuum_index(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	/* refuse an index in another format before changing any page */
 	n2_read_meta(vs->index, &vs->meta);
 	vs->tomb_xid = FullTransactionIdFromU64(vs->meta.tomb_xid);
+	vs->wait_ms = N2_TOMBSTONE_WAIT_MS;
 	vs->purge = FullTransactionIdIsValid(vs->tomb_xid) &&
-		tombstones_removable(vs->tomb_xid);
+		tombstones_removable(vs->tomb_xid, &vs->wait_ms);
 
 	/*
 	 * Pages added meanwhile hold only new elements: the dead TIDs all come
@@ -1346,12 +1351,13 @@ n2_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (stats == NULL)
 	{
 		N2MetaPageData meta;
+		int			wait_ms = N2_TOMBSTONE_WAIT_MS;
 
 		/* no bulkdelete pass ran: report what the heap says */
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 		n2_read_meta(info->index, &meta);
 		if (meta.tomb_xid != 0 &&
-			tombstones_removable(FullTransactionIdFromU64(meta.tomb_xid)))
+			tombstones_removable(FullTransactionIdFromU64(meta.tomb_xid), &wait_ms))
 			vacuum_index(info, stats, NULL, NULL);
 		stats->num_index_tuples = info->num_heap_tuples;
 		stats->estimated_count = info->estimated_count;
