@@ -115,14 +115,15 @@ typedef struct N2MetaPageData
 	/*
 	 * Tombstones: elements VACUUM flagged deleted and unlinked but has not
 	 * removed, because a scan that began before the unlinking may still walk
-	 * through them.  When valid, every element flagged deleted was unlinked
-	 * before this transaction ID (a FullTransactionId) was assigned, and is
-	 * removed by the first VACUUM no snapshot that old is left for.  0 when
-	 * none is known: a VACUUM clears it before it flags anything and sets it
-	 * when it has unlinked all it flagged.  Indexes written before it existed
-	 * read 0.
+	 * through them.  They come in two generations (N2_ELEMENT_EPOCH), so that
+	 * new ones do not hold back older ones.  When tomb_xid[g] is valid (a
+	 * FullTransactionId), every element flagged deleted in generation g was
+	 * unlinked before it was assigned, and is removed by the first VACUUM no
+	 * snapshot that old is left for.  0 when none is known: a VACUUM clears
+	 * it before it flags anything in g and sets it when it has unlinked all
+	 * it flagged.  Indexes written before it existed read 0.
 	 */
-	uint64		tomb_xid;
+	uint64		tomb_xid[2];
 } N2MetaPageData;
 
 typedef N2MetaPageData *N2MetaPage;
@@ -140,6 +141,7 @@ typedef N2MetaPageData *N2MetaPage;
 
 /* Element flags */
 #define N2_ELEMENT_DELETED	(1 << 0)	/* unlinked by VACUUM; slot reusable */
+#define N2_ELEMENT_EPOCH	(1 << 1)	/* a tombstone's generation: 0 or 1 */
 
 typedef struct N2ElementTupleData
 {

@@ -79,11 +79,12 @@ typedef struct N2VacuumState
 	N2MetaPageData meta;
 	N2Params	p;
 	N2RefSet	dead;			/* elements left without heap TIDs */
-	FullTransactionId tomb_xid; /* the metapage's when VACUUM began */
-	bool		purge;			/* its tombstones can be removed now */
-	bool		tomb_changed;	/* this VACUUM cleared the metapage's */
-	int64		nflagged;		/* elements this VACUUM unlinked and kept */
-	int64		nkept;			/* older tombstones kept */
+	FullTransactionId tomb_xid[2];	/* the metapage's when VACUUM began */
+	bool		purge[2];		/* those generations can be removed now */
+	int			gen;			/* the generation this VACUUM flags into */
+	bool		gen_cleared;	/* it cleared tomb_xid[gen] */
+	int64		nflagged;		/* elements it unlinked and kept */
+	int64		nkept[2];		/* older tombstones kept, by generation */
 	int64		npurged;		/* older tombstones removed */
 	int			wait_ms;		/* for older snapshots (tombstones_removable) */
 	N2PageGraph pg;
@@ -210,7 +211,6 @@ remove_dead_tids(N2VacuumState *vs, BlockNumber start, BlockNumber end,
 		OffsetNumber off = InvalidOffsetNumber;
 		char	   *tuple;
 		bool		changed = false;
-
 		int64		held = empty->n + tombs->n;
 
 		if (held > 0 && held + MaxIndexTuplesPerPage > empty->max)
@@ -241,17 +241,21 @@ remove_dead_tids(N2VacuumState *vs, BlockNumber start, BlockNumber end,
 				N2ElementTuple et = (N2ElementTuple) tuple;
 
 				/*
-				 * Flagged while the metapage's tomb_xid is valid: unlinked
+				 * Flagged in a generation whose tomb_xid is valid: unlinked
 				 * already, by a VACUUM that finished.
 				 */
-				if ((et->flags & N2_ELEMENT_DELETED) &&
-					FullTransactionIdIsValid(vs->tomb_xid))
+				if (et->flags & N2_ELEMENT_DELETED)
 				{
-					if (vs->purge)
-						refset_add(tombs, n2_ref(blkno, off));
-					else
-						vs->nkept++;
-					continue;
+					int			g = (et->flags & N2_ELEMENT_EPOCH) ? 1 : 0;
+
+					if (FullTransactionIdIsValid(vs->tomb_xid[g]))
+					{
+						if (vs->purge[g])
+							refset_add(tombs, n2_ref(blkno, off));
+						else
+							vs->nkept[g]++;
+						continue;
+					}
 				}
 				if (vs->callback == NULL)
 					continue;
@@ -377,12 +381,12 @@ write_meta(N2VacuumState *vs, int64 deleted)
 }
 
 /*
- * Sets the metapage's tomb_xid.  An index written before the field existed
+ * Sets the metapage's tomb_xid of generation gen.  An index written before the field existed
  * has a shorter metapage: its pd_lower grows to cover it, or generic WAL
  * would take the field for the page's hole and zero it.
  */
 static void
-write_tomb_xid(N2VacuumState *vs, FullTransactionId xid)
+write_tomb_xid(N2VacuumState *vs, int gen, FullTransactionId xid)
 {
 	GenericXLogState *state = GenericXLogStart(vs->index);
 	Buffer		buf = ReadBuffer(vs->index, N2_METAPAGE_BLKNO);
@@ -396,10 +400,10 @@ write_tomb_xid(N2VacuumState *vs, FullTransactionId xid)
 	end = ((char *) meta + sizeof(N2MetaPageData)) - (char *) page;
 	if (((PageHeader) page)->pd_lower < end)
 		((PageHeader) page)->pd_lower = end;
-	meta->tomb_xid = U64FromFullTransactionId(xid);
+	meta->tomb_xid[gen] = U64FromFullTransactionId(xid);
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
-	vs->meta.tomb_xid = U64FromFullTransactionId(xid);
+	vs->meta.tomb_xid[gen] = U64FromFullTransactionId(xid);
 }
 
 /* Moves the entry point off a doomed element, to the highest survivor. */
@@ -711,7 +715,13 @@ flag_dead(N2VacuumState *vs)
 											  N2_TUPLE_ELEMENT);
 
 			if (et != NULL)
+			{
 				et->flags |= N2_ELEMENT_DELETED;
+				if (vs->gen == 1)
+					et->flags |= N2_ELEMENT_EPOCH;
+				else
+					et->flags &= ~N2_ELEMENT_EPOCH;
+			}
 		}
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(buf);
@@ -1138,12 +1148,13 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 
 	/*
 	 * Until this VACUUM has unlinked them, the elements it flags are no
-	 * tombstones: the metapage must not say that every flagged element is.
+	 * tombstones: the metapage must not say that every element flagged in
+	 * their generation is.
 	 */
-	if (vs->meta.tomb_xid != 0)
+	if (vs->meta.tomb_xid[vs->gen] != 0)
 	{
-		write_tomb_xid(vs, InvalidFullTransactionId);
-		vs->tomb_changed = true;
+		write_tomb_xid(vs, vs->gen, InvalidFullTransactionId);
+		vs->gen_cleared = true;
 	}
 	flag_dead(vs);
 
@@ -1275,10 +1286,26 @@ vacuum_index(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 	/* refuse an index in another format before changing any page */
 	n2_read_meta(vs->index, &vs->meta);
-	vs->tomb_xid = FullTransactionIdFromU64(vs->meta.tomb_xid);
 	vs->wait_ms = N2_TOMBSTONE_WAIT_MS;
-	vs->purge = FullTransactionIdIsValid(vs->tomb_xid) &&
-		tombstones_removable(vs->tomb_xid, &vs->wait_ms);
+	for (int g = 0; g < 2; g++)
+	{
+		vs->tomb_xid[g] = FullTransactionIdFromU64(vs->meta.tomb_xid[g]);
+		vs->purge[g] = FullTransactionIdIsValid(vs->tomb_xid[g]) &&
+			tombstones_removable(vs->tomb_xid[g], &vs->wait_ms);
+	}
+
+	/*
+	 * New tombstones go to a generation that holds none known, or only ones
+	 * this VACUUM removes; else they join the younger one, whose older
+	 * tombstones then wait for the new tomb_xid.  The other generation's wait
+	 * for theirs alone.
+	 */
+	if (!FullTransactionIdIsValid(vs->tomb_xid[0]) || vs->purge[0])
+		vs->gen = 0;
+	else if (!FullTransactionIdIsValid(vs->tomb_xid[1]) || vs->purge[1])
+		vs->gen = 1;
+	else
+		vs->gen = FullTransactionIdFollows(vs->tomb_xid[1], vs->tomb_xid[0]) ? 1 : 0;
 
 	/*
 	 * Pages added meanwhile hold only new elements: the dead TIDs all come
@@ -1306,22 +1333,27 @@ vacuum_index(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	}
 
 	/*
-	 * Every element flagged now was unlinked before the next transaction ID:
-	 * those this VACUUM flagged and kept, and older tombstones it kept.  None
-	 * is left if it kept none.
+	 * Every element flagged in its generation now was unlinked before the
+	 * next transaction ID: those this VACUUM flagged and kept, and older ones
+	 * kept there.  A generation it removed all of holds none.
 	 */
-	if (vs->nflagged > 0 || (vs->nkept > 0 && vs->tomb_changed))
-		write_tomb_xid(vs, ReadNextFullTransactionId());
-	else if (vs->purge && vs->meta.tomb_xid != 0)
-		write_tomb_xid(vs, InvalidFullTransactionId);
+	for (int g = 0; g < 2; g++)
+	{
+		if (g == vs->gen &&
+			(vs->nflagged > 0 || (vs->gen_cleared && vs->nkept[g] > 0)))
+			write_tomb_xid(vs, g, ReadNextFullTransactionId());
+		else if (vs->purge[g] && vs->meta.tomb_xid[g] != 0)
+			write_tomb_xid(vs, g, InvalidFullTransactionId);
+	}
 	if (vs->npurged > 0)
 		ereport(info->message_level,
 				(errmsg("index \"%s\": removed %lld graph elements an earlier VACUUM unlinked",
 						RelationGetRelationName(vs->index), (long long) vs->npurged)));
-	if (vs->nkept > 0)
+	if (vs->nkept[0] + vs->nkept[1] > 0)
 		ereport(info->message_level,
 				(errmsg("index \"%s\": kept %lld graph elements an earlier VACUUM unlinked",
-						RelationGetRelationName(vs->index), (long long) vs->nkept),
+						RelationGetRelationName(vs->index),
+						(long long) (vs->nkept[0] + vs->nkept[1])),
 				 errdetail("A transaction that began before they were unlinked is still running; a later VACUUM removes them.")));
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 
@@ -1356,9 +1388,15 @@ n2_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		/* no bulkdelete pass ran: report what the heap says */
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 		n2_read_meta(info->index, &meta);
-		if (meta.tomb_xid != 0 &&
-			tombstones_removable(FullTransactionIdFromU64(meta.tomb_xid), &wait_ms))
-			vacuum_index(info, stats, NULL, NULL);
+		for (int g = 0; g < 2; g++)
+		{
+			if (meta.tomb_xid[g] != 0 &&
+				tombstones_removable(FullTransactionIdFromU64(meta.tomb_xid[g]), &wait_ms))
+			{
+				vacuum_index(info, stats, NULL, NULL);
+				break;
+			}
+		}
 		stats->num_index_tuples = info->num_heap_tuples;
 		stats->estimated_count = info->estimated_count;
 	}

@@ -10,7 +10,7 @@
  * level the target has, valid entries first; an element VACUUM flagged
  * deleted is a valid target until VACUUM, which rebuilds every list naming
  * it, gets there, concurrently or after a cancel, but not once the metapage
- * says every flagged element is unlinked (tomb_xid)); TID and
+ * says every element flagged in its generation is unlinked (tomb_xid)); TID and
  * vector chains (kinds, lengths); that no TID chunk is in two chains, and
  * none in no chain holds a visible row (scans would not see it there); the
  * entry point (an element on the top level); and that every element
@@ -71,6 +71,7 @@ typedef struct N2VerifyState
 	N2Ref	   *refs;
 	uint8	   *levels;
 	bool	   *live;			/* not flagged deleted: a valid link target */
+	bool	   *unlinked;		/* a tombstone: no live element may link to it */
 	bool	   *holds;			/* live and holding heap TIDs: must be
 								 * reachable */
 	uint32	   *keyhash;		/* a hash of the element's filter keys */
@@ -359,6 +360,7 @@ check_pages(N2VerifyState *vs)
 					vs->refs = repalloc_huge(vs->refs, sizeof(N2Ref) * vs->caprefs);
 					vs->levels = repalloc_huge(vs->levels, vs->caprefs);
 					vs->live = repalloc_huge(vs->live, sizeof(bool) * vs->caprefs);
+					vs->unlinked = repalloc_huge(vs->unlinked, sizeof(bool) * vs->caprefs);
 					vs->holds = repalloc_huge(vs->holds, sizeof(bool) * vs->caprefs);
 					vs->keyhash = repalloc_huge(vs->keyhash, sizeof(uint32) * vs->caprefs);
 				}
@@ -367,6 +369,8 @@ check_pages(N2VerifyState *vs)
 				vs->refs[vs->nrefs] = n2_ref(blkno, off);
 				vs->levels[vs->nrefs] = et->level;
 				vs->live[vs->nrefs] = !(et->flags & N2_ELEMENT_DELETED);
+				vs->unlinked[vs->nrefs] = !vs->live[vs->nrefs] &&
+					vs->meta.tomb_xid[(et->flags & N2_ELEMENT_EPOCH) ? 1 : 0] != 0;
 				vs->holds[vs->nrefs] = false;
 				vs->nrefs++;
 				elements[nelements++] = et;
@@ -561,7 +565,7 @@ check_elements(N2VerifyState *vs)
 					problem(vs, blkno, off, "level %d links to (%u,%u), which has only level %d",
 							level, ItemPointerGetBlockNumber(link),
 							ItemPointerGetOffsetNumber(link), vs->levels[target]);
-				else if (!vs->live[target] && vs->meta.tomb_xid != 0)
+				else if (vs->unlinked[target])
 					problem(vs, blkno, off, "level %d links to (%u,%u), which VACUUM unlinked",
 							level, ItemPointerGetBlockNumber(link),
 							ItemPointerGetOffsetNumber(link));
@@ -752,7 +756,7 @@ check_reachable(N2VerifyState *vs)
 				ItemPointerGetBlockNumber(&vs->meta.entry), ItemPointerGetOffsetNumber(&vs->meta.entry));
 		return;
 	}
-	if (!vs->live[entry] && vs->meta.tomb_xid != 0)
+	if (vs->unlinked[entry])
 		problem(vs, N2_METAPAGE_BLKNO, InvalidOffsetNumber,
 				"entry point (%u,%u) is an element VACUUM unlinked",
 				ItemPointerGetBlockNumber(&vs->meta.entry), ItemPointerGetOffsetNumber(&vs->meta.entry));
@@ -826,6 +830,7 @@ verify_pass(N2VerifyState *vs)
 	vs->refs = MemoryContextAllocHuge(passcxt, sizeof(N2Ref) * vs->caprefs);
 	vs->levels = MemoryContextAllocHuge(passcxt, vs->caprefs);
 	vs->live = MemoryContextAllocHuge(passcxt, sizeof(bool) * vs->caprefs);
+	vs->unlinked = MemoryContextAllocHuge(passcxt, sizeof(bool) * vs->caprefs);
 	vs->holds = MemoryContextAllocHuge(passcxt, sizeof(bool) * vs->caprefs);
 	vs->keyhash = MemoryContextAllocHuge(passcxt, sizeof(uint32) * vs->caprefs);
 	vs->chunks = NULL;

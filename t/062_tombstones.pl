@@ -151,7 +151,7 @@ $primary->stop;
 open(my $fh, '+<:raw', $file) or die "open $file: $!";
 sysseek($fh, 12, 0);
 sysread($fh, my $lower, 2);
-is(unpack('v', $lower), 24 + 104, 'the metapage ends after tomb_xid');
+is(unpack('v', $lower), 24 + 112, 'the metapage ends after tomb_xid');
 sysseek($fh, 12, 0);
 syswrite($fh, pack('v', 24 + 96));
 close $fh;
