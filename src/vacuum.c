@@ -381,9 +381,9 @@ write_meta(N2VacuumState *vs, int64 deleted)
 }
 
 /*
- * Sets the metapage's tomb_xid of generation gen.  An index written before the field existed
- * has a shorter metapage: its pd_lower grows to cover it, or generic WAL
- * would take the field for the page's hole and zero it.
+ * Sets the metapage's tomb_xid of generation gen.  An index written before
+ * the field existed has a shorter metapage: its pd_lower grows to cover it,
+ * or generic WAL would take the field for the page's hole and zero it.
  */
 static void
 write_tomb_xid(N2VacuumState *vs, int gen, FullTransactionId xid)
