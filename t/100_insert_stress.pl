@@ -7,7 +7,8 @@
 #   conc     four sessions insert at once into an index built small;
 #   cic      CREATE INDEX CONCURRENTLY while three sessions insert (odd
 #            rounds here and in vacuum: a filter column and sq8 codes);
-#   vacuum   three sessions insert while a fourth DELETEs and VACUUMs;
+#   vacuum   three sessions insert while a fourth DELETEs and VACUUMs and a
+#            fifth holds a snapshot that keeps tombstones for a while;
 #   cic128   t/070's CREATE INDEX CONCURRENTLY (m = 12, bigann 4,000 rows,
 #            2,000 single-row inserts from another session meanwhile).
 # After every round n2_verify must return nothing, and an index scan at each
@@ -236,7 +237,18 @@ for my $r (1 .. rounds(6))
 note sprintf('CREATE INDEX CONCURRENTLY rounds done at %ds', time - $t0);
 
 # --- vacuum: three sessions insert 500 rows each while a fourth deletes a
-# random 100 rows and VACUUMs, six times
+# random 100 rows and VACUUMs, six times.  A fifth takes a snapshot after
+# the first DELETE and searches (by its key, when the index has one) until
+# the second VACUUM is done, so that the first VACUUM must keep the nodes it
+# unlinks as tombstones and the second (whose DELETE the snapshot still
+# sees) must leave them: inserts go on beside them, and the third VACUUM
+# removes them.
+$node->safe_psql('postgres', 'CREATE TABLE tomb_log (r int, phase text, deleted bigint)');
+my $await = sub {
+	my ($lock, $held) = @_;
+	my $cond = ($held ? '' : 'NOT ') . "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = $lock AND granted)";
+	return "DO \$\$ BEGIN FOR i IN 1 .. 6000 LOOP EXIT WHEN $cond; PERFORM pg_sleep(0.01); END LOOP; END \$\$;\n";
+};
 for my $r (1 .. rounds(6))
 {
 	my ($m, $m0, $efc, $p) = params_of($r + 7);
@@ -246,10 +258,37 @@ for my $r (1 .. rounds(6))
 	$node->safe_psql('postgres',
 		"CREATE INDEX s_idx ON s USING n2 ($cols) WITH (m = $m, max_m0 = $m0, ef_construction = $efc$opts, n_threads = 1)");
 	$p .= $opts;
+	my $delete = "DELETE FROM s WHERE id IN (SELECT id FROM s ORDER BY random() LIMIT 100);\n";
+	my $vacuum = "VACUUM s;\nINSERT INTO tomb_log SELECT $r, '%s', deleted FROM n2_index_info('s_idx');\n";
+	my $keycond = $cols eq 'v' ? '' : 'WHERE k = i % 20';
 	my @c = clients_together((map { insert_script(seed_of(40 + $_, $r), 100, 5) } 1 .. 3),
 		"SET client_min_messages = warning;\nSELECT setseed($seed);\n"
-		  . ("DELETE FROM s WHERE id IN (SELECT id FROM s ORDER BY random() LIMIT 100);\nVACUUM s;\n" x 6));
+		  . $delete
+		  . "SELECT pg_advisory_lock(4345);\n"
+		  . $await->(4343, 1)
+		  . sprintf($vacuum, 'held')
+		  . $delete
+		  . sprintf($vacuum, 'held')
+		  . "SELECT pg_advisory_lock(4344);\n"
+		  . $await->(4343, 0)
+		  . (($delete . sprintf($vacuum, 'free')) x 4)
+		  . "SELECT pg_advisory_unlock_all();\n",
+		"SET enable_seqscan = off;\nSET enable_bitmapscan = off;\n"
+		  . $await->(4345, 1)
+		  . "BEGIN ISOLATION LEVEL REPEATABLE READ;\nSELECT count(*) FROM s;\n"
+		  . "SELECT pg_advisory_xact_lock(4343);\n"
+		  . "DO \$\$ DECLARE q vector; BEGIN FOR i IN 1 .. 6000 LOOP\n"
+		  . "  EXIT WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 4344 AND granted);\n"
+		  . "  q := rv(8); PERFORM id FROM s $keycond ORDER BY v <-> q LIMIT 5; PERFORM pg_sleep(0.01);\n"
+		  . "END LOOP; END \$\$;\nCOMMIT;\n");
 	finish_clients("vacuum round $r", @c);
+	my ($held, $free) = split /\|/, $node->safe_psql('postgres',
+		"SELECT min(deleted) FILTER (WHERE phase = 'held'), count(*) FILTER (WHERE phase = 'free') FROM tomb_log WHERE r = $r");
+	ok($held > 0 && $free == 4,
+		"vacuum round $r: the VACUUMs beside the old snapshot kept tombstones (at least $held)");
+	$node->safe_psql('postgres', 'VACUUM s');
+	is($node->safe_psql('postgres', "SELECT deleted FROM n2_index_info('s_idx')"),
+		'0', "vacuum round $r: a VACUUM with no old snapshot left removed every tombstone");
 	check_round('vacuum', "round $r (seed $seed, 1000 + 3 x 500 rows - 600 deleted, $p)", 's', 's_idx');
 }
 note sprintf('DELETE + VACUUM rounds done at %ds', time - $t0);
