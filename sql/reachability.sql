@@ -27,7 +27,8 @@ DROP TABLE r;
 -- VACUUM's reachability marks in a temporary file: with a cache of two
 -- pages (test-only n2.mark_cache_limit) every access to the four maps
 -- (base, live, seen, pending) evicts a page.  A mass deletion at m = 2
--- leaves many live elements unreachable; all must be reconnected.
+-- leaves many live elements that only deleted ones reach; all must be
+-- linked.  Both of VACUUM's walks (before and after its repair) spill.
 CREATE TABLE s (id int, v vector(8));
 INSERT INTO s SELECT i, rvec(i) FROM generate_series(1, 3000) i;
 CREATE INDEX s_idx ON s USING n2 (v) WITH (m = 2, max_m0 = 2, ef_construction = 4, n_threads = 1);

@@ -43,15 +43,20 @@
  *							rows and holds the update lock, before repairing
  *	vacuum-flagged			vacuum.c: the doomed elements are flagged deleted,
  *							the entry point not yet moved; no list rebuilt yet
- *	vacuum-rebuilt			vacuum.c: the lists that linked to doomed elements
- *							are rebuilt; nothing reconnected yet
+ *	vacuum-rebuilt			vacuum.c: what only doomed elements reached is
+ *							linked, the lists that linked to doomed elements
+ *							are rebuilt; the entry point not yet moved, the
+ *							final reconnection not run
+ *	vacuum-entry			vacuum.c: VACUUM holds the update lock again and
+ *							has chosen a survivor to replace a doomed entry
+ *							point, which the metapage still names
  *
  * An insert pauses holding N2_UPDATE_LOCK in N2_LOCK_INSERT mode
  * (N2_LOCK_INSERT_ENTRY when it raises the top level), and its vector's
  * lock, which another insert of the same vector waits for; VACUUM in
- * N2_LOCK_EXCLUSIVE at vacuum-repair and in N2_LOCK_VACUUM at the other two
- * (src/n2.h says which modes wait for which); CREATE INDEX at build-graph
- * only the locks of any index build.  No buffer is locked at any point
+ * N2_LOCK_EXCLUSIVE at vacuum-repair and vacuum-entry, and in N2_LOCK_VACUUM
+ * at the other two (src/n2.h says which modes wait for which); CREATE INDEX
+ * at build-graph only the locks of any index build.  No buffer is locked at any point
  * (at insert-extended one is pinned).
  */
 #include "postgres.h"

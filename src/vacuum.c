@@ -11,18 +11,22 @@
  * holds it in N2_LOCK_VACUUM mode, which inserts do not wait for, from the
  * first to the end.  First: the empty elements are re-checked (an insert
  * of the same vector may have refilled one) and the doomed ones flagged
- * deleted, so that no insert joins or links to them from then on.  Then
- * every list that links to a doomed element is rebuilt from the doomed
- * element's own neighbours (and a search when that leaves too few), each
- * written only if no insert changed it meanwhile.  Second: the entry point
- * moves if it is doomed, lists an insert gave a doomed link meanwhile are
- * rebuilt too, and any live element left without an incoming path is
- * reconnected.  Only then are the doomed tuples deleted (without moving
- * other line pointers) and their space recorded in the free space map.  Each change
- * is WAL-logged page by page.  A crash (or a cancel) before the
- * reconnection may leave live elements unreachable (the repair dropped
- * their only path); the next VACUUM finds the flagged elements again (they
- * hold no heap TIDs) and reconnects them.
+ * deleted, so that no insert joins or links to them from then on.  Then a
+ * walk over live elements from the entry point finds those that only
+ * doomed ones reach, and links each from a reached one, as an insert links
+ * a new node.  Then every list that links to a doomed element is rebuilt:
+ * its live links stay, and its doomed ones give way to the best of the
+ * doomed element's own neighbours (and of a search when those are too
+ * few), each list written only if no insert changed it meanwhile.  No path
+ * of live elements breaks, so a scan that starts during the repair finds
+ * every row.  Second: the entry point moves if it is doomed, lists an
+ * insert gave a doomed link meanwhile are rebuilt too, and any live element
+ * concurrent inserts left without an incoming path is reconnected.  Only
+ * then are the doomed tuples deleted (without moving other line pointers)
+ * and their space recorded in the free space map.  Each change is
+ * WAL-logged page by page.  A crash (or a cancel) before the reconnection
+ * may leave such elements unreachable; the next VACUUM finds the flagged
+ * elements again (they hold no heap TIDs) and reconnects them.
  *
  * Memory: the doomed elements of one batch (8 bytes each, twice: the
  * candidates and those confirmed) stay within maintenance_work_mem
@@ -406,22 +410,26 @@ write_tomb_xid(N2VacuumState *vs, int gen, FullTransactionId xid)
 	vs->meta.tomb_xid[gen] = U64FromFullTransactionId(xid);
 }
 
-/* Moves the entry point off a doomed element, to the highest survivor. */
-static void
-move_entry_point(N2VacuumState *vs)
+/*
+ * Chooses the highest survivor as the entry point when the entry point is
+ * doomed; returns whether it did.  The caller writes the metapage once
+ * everything live is reachable from the new one.
+ */
+static bool
+choose_entry_point(N2VacuumState *vs)
 {
 	N2TopArg	top = {N2_INVALID_REF, -1};
 
 	if (!ItemPointerIsValid(&vs->meta.entry) ||
 		!refset_contains(&vs->dead, n2_tid_to_ref(&vs->meta.entry)))
-		return;
+		return false;
 	for_each_element(vs, visit_top, &top);
 	if (top.ref == N2_INVALID_REF)
 		ItemPointerSetInvalid(&vs->meta.entry);
 	else
 		n2_ref_to_tid(top.ref, &vs->meta.entry);
 	vs->meta.max_level = (int16) top.level;
-	write_meta(vs, 0);
+	return true;
 }
 
 /* Valid links of ref on level, appended to out; returns the new count. */
@@ -448,7 +456,13 @@ repair_method(const N2Params *p)
 	return p->select == N2_SELECT_NAIVE ? N2_SELECT_NAIVE : N2_SELECT_KEEP_PRUNED;
 }
 
-/* Rebuilds e's lists on every level where it links to a doomed element. */
+/*
+ * Rebuilds e's lists on every level where it links to a doomed element.
+ * The live links stay: the doomed ones' slots go to the best of the other
+ * candidates the selection chose.  Every path made of live links thus stays
+ * while the repair goes on (the walk before it made every live element
+ * reachable by one), so a scan that starts meanwhile finds every row.
+ */
 static void
 repair_element(N2VacuumState *vs, N2Ref e)
 {
@@ -462,11 +476,15 @@ repair_element(N2VacuumState *vs, N2Ref e)
 	N2Candidate *cands;
 	float	   *dists;
 	ItemPointerData *seen;
+	N2Ref	   *keep;
+	N2Candidate *list;
 
 	if (vec == NULL)
 		return;
 	pool = palloc(sizeof(N2Ref) * maxcand);
 	hop = palloc(sizeof(N2Ref) * (p->max_m0 + 1));
+	keep = palloc(sizeof(N2Ref) * (p->max_m0 + 1));
+	list = palloc(sizeof(N2Candidate) * (p->max_m0 + 1));
 	cands = palloc(sizeof(N2Candidate) * maxcand);
 	dists = palloc(sizeof(float) * maxcand);
 	seen = palloc(sizeof(ItemPointerData) * (p->max_m0 + 1));
@@ -483,6 +501,8 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		int			start = n2_links_start(p, l);
 		int			nlinks;
 		int			npool = 0;
+		int			nkeep = 0;
+		int			nlist;
 		bool		damaged = false;
 		bool		changed = false;
 		int			n = 0;
@@ -516,6 +536,7 @@ repair_element(N2VacuumState *vs, N2Ref e)
 			if (!refset_contains(&vs->dead, x))
 			{
 				pool[npool++] = x;
+				keep[nkeep++] = x;
 				continue;
 			}
 			damaged = true;
@@ -572,6 +593,24 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		nsel = n2_select_refs(&vs->pg, repair_method(p), cands, npool, cap,
 							  cands, NULL, NULL, vs->pg.query);
 
+		/* the live links, then the nearest chosen others, near to far */
+		n2_page_graph_ops.distances(&vs->pg, keep, nkeep, dists);
+		for (nlist = 0; nlist < nkeep; nlist++)
+		{
+			list[nlist].ref = keep[nlist];
+			list[nlist].dist = dists[nlist];
+		}
+		for (int i = 0; i < nsel && nlist < cap; i++)
+		{
+			bool		kept = false;
+
+			for (int k = 0; k < nkeep && !kept; k++)
+				kept = keep[k] == cands[i].ref;
+			if (!kept)
+				list[nlist++] = cands[i];
+		}
+		n2_candidates_sort(list, nlist);
+
 		et = n2_lock_element(vs->index, e, &state, &buf);
 		if (et == NULL)
 			break;
@@ -588,8 +627,8 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		}
 		for (int i = 0; i < cap; i++)
 		{
-			if (i < nsel)
-				n2_ref_to_tid(cands[i].ref, &tid);
+			if (i < nlist)
+				n2_ref_to_tid(list[i].ref, &tid);
 			else
 				ItemPointerSetInvalid(&tid);
 			n2_link_set(p, et, start + i, &tid);
@@ -598,6 +637,8 @@ repair_element(N2VacuumState *vs, N2Ref e)
 	}
 	pfree(pool);
 	pfree(hop);
+	pfree(keep);
+	pfree(list);
 	pfree(cands);
 	pfree(dists);
 	pfree(seen);
@@ -968,19 +1009,34 @@ connect_orphan(void *arg, uint64 slot)
 }
 
 /*
- * Reconnects live elements that no level-0 path from the entry reaches,
- * each from a node already known reachable; what a reconnected element
- * reaches becomes reachable with it.
+ * Reconnects live elements that no level-0 path of live elements from the
+ * entry reaches, each from a node already known reachable; what a
+ * reconnected element reaches becomes reachable with it.  Before the repair
+ * (before_repair) that finds the elements that only doomed ones reach.  A
+ * doomed entry point, not yet moved, is then walked through: the walk
+ * starts from its live neighbours, which it keeps until it moves.
  */
 static void
-reconnect_orphans(N2VacuumState *vs)
+reconnect_orphans(N2VacuumState *vs, bool before_repair)
 {
 	N2LiveSlots ls = {0};
 	int64		budget = vacuum_work_mem();
-	int64		entry;
+	N2Ref		entry_ref;
+	N2Ref	   *starts;
+	uint64	   *slots;
+	int			nstarts = 0;
+	int			nslots = 0;
 
 	if (!ItemPointerIsValid(&vs->meta.entry))
 		return;
+	entry_ref = n2_tid_to_ref(&vs->meta.entry);
+	starts = palloc(sizeof(N2Ref) * (vs->p.max_m0 + 1));
+	slots = palloc(sizeof(uint64) * (vs->p.max_m0 + 1));
+	if (refset_contains(&vs->dead, entry_ref))
+		nstarts = n2_page_graph_ops.neighbors(&vs->pg, entry_ref, 0, starts,
+											  vs->p.max_m0);
+	else
+		starts[nstarts++] = entry_ref;
 	ls.nblocks = RelationGetNumberOfBlocks(vs->index);
 	ls.marks = n2_mark_file_create(n2_mark_cache_limit > 0 ?
 								   (Size) n2_mark_cache_limit * BLCKSZ :
@@ -988,8 +1044,14 @@ reconnect_orphans(N2VacuumState *vs)
 	for_each_element(vs, visit_live, &ls);
 	while (ls.based < ls.nblocks)
 		*n2_mark_file_word(ls.marks, MARKS_BASE, ++ls.based, true) = ls.nslots;
-	entry = live_slot(&ls, n2_tid_to_ref(&vs->meta.entry));
-	if (entry >= 0)
+	for (int i = 0; i < nstarts; i++)
+	{
+		int64		slot = live_slot(&ls, starts[i]);
+
+		if (slot >= 0)
+			slots[nslots++] = (uint64) slot;
+	}
+	if (nslots > 0)
 	{
 		N2ReachMarks marks = {n2_mark_file_reach_word, ls.marks};
 		uint64		stack = Min(ls.nlive / 64 + 1024,
@@ -1007,7 +1069,8 @@ reconnect_orphans(N2VacuumState *vs)
 					 errdetail("VACUUM of n2 index \"%s\" could not allocate its reachability state.",
 							   RelationGetRelationName(vs->index))));
 		vs->reach_valid = true;
-		n2_reach_from(&vs->reach, entry);
+		for (int i = 0; i < nslots; i++)
+			n2_reach_from(&vs->reach, slots[i]);
 		linked = n2_reach_connect(&vs->reach, MARKS_LIVE, connect_orphan, vs);
 		n2_reach_free(&vs->reach);
 		vs->reach_valid = false;
@@ -1020,6 +1083,11 @@ reconnect_orphans(N2VacuumState *vs)
 					 errdetail("%lld pages written, %lld read; %lld elements reconnected.",
 							   (long long) writes, (long long) reads,
 							   (long long) linked)));
+		else if (linked > 0 && before_repair)
+			ereport(DEBUG1,
+					(errmsg("n2 index \"%s\": %lld elements that only deleted ones reached linked before the repair",
+							RelationGetRelationName(vs->index),
+							(long long) linked)));
 		else if (linked > 0)
 			ereport(DEBUG1,
 					(errmsg("n2 index \"%s\": %lld unreachable elements reconnected",
@@ -1027,6 +1095,8 @@ reconnect_orphans(N2VacuumState *vs)
 							(long long) linked)));
 	}
 	n2_mark_file_close(ls.marks);
+	pfree(starts);
+	pfree(slots);
 }
 
 static void
@@ -1111,19 +1181,20 @@ tombstones_removable(FullTransactionId xid, int *wait_ms)
 /*
  * The graph lock is held exclusively only twice, briefly: to confirm and
  * flag the doomed elements, and to move the entry point off them and
- * reconnect what the repair left unreachable.  In between, inserts go on
- * while the lists that link to doomed elements are rebuilt: they see the
- * deleted flags, so they neither join nor link to a doomed element (see
- * n2_read_vector), and the repair writes a list only if it is still the
- * one it read.  A new node may meanwhile be linked only from a node the
- * repair left unreachable, or from the flagged entry point; the second
- * step finds it with the rest.  Once no live list names a doomed element
- * and no insert can reach one, the doomed tuples are deleted while inserts
- * go on.
+ * reconnect what is left unreachable.  In between, inserts go on while
+ * what only doomed elements reach is linked and the lists that link to
+ * doomed elements are rebuilt: they see the deleted flags, so they neither
+ * join nor link to a doomed element (see n2_read_vector), and the repair
+ * writes a list only if it is still the one it read.  A new node may
+ * meanwhile be linked only from the flagged entry point; the second step
+ * finds it with the rest.  Once no live list names a doomed element and no
+ * insert can reach one, the doomed tuples are deleted while inserts go on.
  */
 static void
 repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 {
+	bool		moved;
+
 	LockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	n2_pause_point("vacuum-repair");
 	n2_read_meta(vs->index, &vs->meta);
@@ -1172,30 +1243,40 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 
 	/*
 	 * A rebuilt list no longer links to a doomed element, so what only doomed
-	 * elements reached is unreachable until the reconnection below.  A cancel
-	 * (statement_timeout, pg_cancel_backend, autovacuum giving way to a lock)
-	 * taken in between would leave live rows that scans cannot find until the
-	 * next VACUUM.  So interrupts are held until the reconnection is done: a
-	 * cancel cuts the rebuilding short instead (the lists not rebuilt keep
-	 * their links to doomed elements, which stay, flagged, for the next
-	 * VACUUM), and is taken once every live element is reachable again.
+	 * elements reach would be unreachable from then on.  So first every live
+	 * element gets a path of live elements (while inserts go on: n2_connect
+	 * is safe beside them), and the repair keeps the live links: a scan that
+	 * starts during the repair finds every row.  Concurrent inserts can still
+	 * leave an element no path reaches (see n2_connect), and so can a crash
+	 * or a cancel in the middle of a connection; the reconnection below, or
+	 * the next VACUUM's, finds it.  Interrupts are held from the rebuilding
+	 * to the end of the reconnection: a cancel cuts the rebuilding short
+	 * instead (the lists not rebuilt keep their links to doomed elements,
+	 * which stay, flagged, for the next VACUUM).
 	 */
+	reconnect_orphans(vs, true);
 	HOLD_INTERRUPTS();
 	repair_damaged(vs);
 	n2_pause_point("vacuum-rebuilt");
 
 	/*
-	 * Exclusive again: the entry point moves off a doomed element; lists an
-	 * insert gave a doomed link meanwhile (a new entry point links the old
-	 * one, or a re-selection kept a link of a list not yet rebuilt) are
-	 * rebuilt; then what the repair left unreachable is reconnected.  A crash
-	 * before this point leaves live elements that the next VACUUM reconnects.
+	 * Exclusive again: lists an insert gave a doomed link meanwhile (a new
+	 * entry point links the old one, or a re-selection kept a link of a list
+	 * not yet rebuilt) are rebuilt; then what is left unreachable from the
+	 * entry point, or from the survivor that replaces a doomed one, is
+	 * reconnected.  Only then does the metapage name the new entry point:
+	 * until it does, scans start from the old one, which still reaches every
+	 * row.  A crash before this point leaves live elements that the next
+	 * VACUUM reconnects.
 	 */
 	LockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	n2_read_meta(vs->index, &vs->meta);
-	move_entry_point(vs);
+	moved = choose_entry_point(vs);
+	n2_pause_point("vacuum-entry");
 	repair_damaged(vs);
-	reconnect_orphans(vs);
+	reconnect_orphans(vs, false);
+	if (moved)
+		write_meta(vs, 0);
 	UnlockPage(vs->index, N2_UPDATE_LOCK, N2_LOCK_EXCLUSIVE);
 	RESUME_INTERRUPTS();
 	CHECK_FOR_INTERRUPTS();
