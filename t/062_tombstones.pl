@@ -7,6 +7,8 @@
 #    the primary VACUUMs: the primary keeps the ring's nodes (the standby's
 #    snapshot holds the slot's xmin), the standby replays the unlinking, and
 #    the cursor still returns every row outside the ring.
+#  - A standby replaying the primary's VACUUM up to the middle of its repair
+#    finds every row (VACUUM links what only doomed nodes reach first).
 #  - Tombstones and the metapage field that says when they were unlinked
 #    survive a crash, also on an index whose metapage predates the field
 #    (its pd_lower patched back), and a later VACUUM frees them.
@@ -142,6 +144,50 @@ $primary->wait_for_catchup($standby);
 is(deleted_nodes($standby), '0', 'nor on the standby');
 check_index($primary, 'primary after the tombstones went');
 check_index($standby, 'standby after the tombstones went');
+
+# --- a standby scan while the primary's VACUUM repairs the graph: half the
+# rows of an m = 2 index of 20,000 2-d points deleted (the entry point's
+# too) leaves rows that only doomed nodes reach.  VACUUM links them before
+# it rebuilds any list, so the standby, replaying up to the pause point
+# vacuum-rebuilt (every list rebuilt, the final reconnection not run),
+# finds every row; it used to miss 12.
+$deleter = $primary->safe_psql('postgres', q{
+	CREATE TABLE cut (id int PRIMARY KEY, v vector(2)) WITH (autovacuum_enabled = off);
+	INSERT INTO cut SELECT i, format('[%s,%s]', hashint4(i)::float8 / 4294967296 + 0.5,
+									 hashint4(-i)::float8 / 4294967296 + 0.5)::vector
+		FROM generate_series(1, 20000) i;
+	CREATE INDEX cut_idx ON cut USING n2 (v vector_l2_ops)
+		WITH (m = 2, max_m0 = 4, ef_construction = 8, n_threads = 1);
+	BEGIN;
+	DELETE FROM cut WHERE id % 2 = 0;
+	SELECT txid_current();
+	COMMIT;});
+slot_past($deleter);
+my $unreached = "$scan_setup SET n2.scan_fallback = off;
+	SELECT count(*) FROM cut a WHERE NOT EXISTS (SELECT 1 FROM
+		(SELECT b.id FROM cut b WHERE b.id + 0 = a.id ORDER BY b.v <-> a.v LIMIT 1) s)";
+my $pause = $primary->background_psql('postgres');
+$pause->query_safe('SELECT pg_advisory_lock(28210)');
+my $vacuum = $primary->background_psql('postgres');
+my $vacuum_pid = $vacuum->query_safe('SELECT pg_backend_pid()');
+$vacuum->query_safe("SET n2.pause_at = 'vacuum-rebuilt'");
+$vacuum->query_until(qr/started/, "\\echo started\nVACUUM cut;\n");
+ok($primary->poll_query_until('postgres', qq{
+	SELECT count(*) = 1 FROM pg_locks
+	WHERE locktype = 'advisory' AND objid = 28210 AND NOT granted AND pid = $vacuum_pid}),
+	'the primary\'s VACUUM waits at vacuum-rebuilt');
+$primary->wait_for_catchup($standby, 'replay',
+	$primary->safe_psql('postgres', 'SELECT pg_switch_wal()'));
+is($standby->safe_psql('postgres', $unreached), '0',
+	'standby, replayed to the middle of the repair: a walk from each row\'s vector reaches it');
+$pause->query_safe('SELECT pg_advisory_unlock(28210)');
+$vacuum->query_safe('SELECT 1');
+$vacuum->quit;
+$pause->quit;
+$primary->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', $unreached), '0', 'standby after the repair: the same');
+is($primary->safe_psql('postgres', "SELECT count(*) FROM n2_verify('cut_idx')"), '0',
+	'n2_verify clean after the repair');
 
 # --- a crash with tombstones on an index whose metapage predates tomb_xid
 $primary->safe_psql('postgres', 'CHECKPOINT');
