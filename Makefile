@@ -125,6 +125,12 @@ bench: all bench/build/n2bench bench/build/core_bench
 .PHONY: bench-callgrind
 bench-callgrind: all bench/build/n2bench
 	DATASET='$(DATASET)' EF='$(EF)' NQ='$(NQ)' bench/callgrind.sh
+
+# make bench-vacuum [DATASET=bigann10k|fashion-mnist|synth] [DELETES='5 5 30']:
+# DELETE and VACUUM rounds, n2 against pgvector in one cluster (bench/vacuum.sh).
+.PHONY: bench-vacuum
+bench-vacuum: all bench/build/n2bench
+	DATASET='$(DATASET)' DELETES='$(DELETES)' EF='$(EF)' NQ='$(NQ)' bench/vacuum.sh
 # ---- end bench ----
 
 # ---- fuzz: libFuzzer target for the vector text parser and binary receive ----
