@@ -59,3 +59,20 @@ bench_cluster_start() {
 	N2_PGPORT=$(n2_free_port "$3")
 	n2_cluster_start "$work" "$N2_PGPORT" "$work/extra.conf"
 }
+
+# bench_pgvector_build TARBALL WORK LOG: unpacks pgvector into WORK and builds it
+# against N2_PG_CONFIG (output appended to LOG); sets pgv_src.
+bench_pgvector_build() {
+	log "build pgvector from $1"
+	tar -xzf "$1" -C "$2"
+	pgv_src=$2/$(tar -tzf "$1" | awk -F/ 'NR == 1 { print $1 }')
+	make -C "$pgv_src" PG_CONFIG="$N2_PG_CONFIG" >>"$3" 2>&1 ||
+		die "pgvector build failed (see $3)"
+}
+
+# bench_pgvector_install PGROOT LOG: installs the pgvector bench_pgvector_build
+# built into a private PostgreSQL root (bench_cluster_start's WORK/pg).
+bench_pgvector_install() {
+	make -C "$pgv_src" install PG_CONFIG="$N2_PG_CONFIG" DESTDIR="$1" >>"$2" 2>&1 ||
+		die "pgvector install failed (see $2)"
+}

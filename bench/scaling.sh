@@ -70,11 +70,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "build pgvector from $PGVECTOR"
-tar -xzf "$PGVECTOR" -C "$work"
-pgv_src=$work/$(tar -tzf "$PGVECTOR" | awk -F/ 'NR == 1 { print $1 }')
-make -C "$pgv_src" PG_CONFIG="$N2_PG_CONFIG" >"$OUT/raw/pgvector-build.log" 2>&1 ||
-	die "pgvector build failed (see $OUT/raw/pgvector-build.log)"
+bench_pgvector_build "$PGVECTOR" "$work" "$OUT/raw/pgvector-build.log"
 
 # build line -> "seconds bytes"; search lines -> "ef recall qps" at the lowest
 # ef reaching RECALL, or the best recall's line with "(below)" when none does
@@ -132,8 +128,7 @@ for n in $SIZES; do
 	cl=$work/c-$n
 	mkdir -p "$cl"
 	bench_cluster_start "$cl" "$sb_first" 56500
-	make -C "$pgv_src" install PG_CONFIG="$N2_PG_CONFIG" DESTDIR="$cl/pg" >>"$OUT/raw/pgvector-build.log" 2>&1 ||
-		die "pgvector install failed"
+	bench_pgvector_install "$cl/pg" "$OUT/raw/pgvector-build.log"
 	export PGHOST=$N2_PGSOCK PGPORT=$N2_PGPORT PGUSER=postgres
 	psql_c() { n2_as_pg "$N2_PG_BINDIR/psql" -h "$N2_PGSOCK" -p "$N2_PGPORT" -d postgres -qc "$1" >/dev/null; }
 

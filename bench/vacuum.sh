@@ -61,15 +61,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "build pgvector from $PGVECTOR"
-tar -xzf "$PGVECTOR" -C "$work"
-pgv_src=$work/$(tar -tzf "$PGVECTOR" | awk -F/ 'NR == 1 { print $1 }')
-make -C "$pgv_src" PG_CONFIG="$N2_PG_CONFIG" >"$work/pgvector-build.log" 2>&1 ||
-	die "pgvector build failed (see $work/pgvector-build.log)"
+bench_pgvector_build "$PGVECTOR" "$work" "$work/pgvector-build.log"
 mkdir -p "$work/c"
 bench_cluster_start "$work/c" 2GB 56700
-make -C "$pgv_src" install PG_CONFIG="$N2_PG_CONFIG" DESTDIR="$work/c/pg" >>"$work/pgvector-build.log" 2>&1 ||
-	die "pgvector install failed"
+bench_pgvector_install "$work/c/pg" "$work/pgvector-build.log"
 export PGHOST=$N2_PGSOCK PGPORT=$N2_PGPORT PGUSER=postgres
 sql() { n2_as_pg "$N2_PG_BINDIR/psql" -h "$N2_PGSOCK" -p "$N2_PGPORT" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 sql postgres 'CREATE DATABASE pgv'

@@ -476,14 +476,14 @@ repair_element(N2VacuumState *vs, N2Ref e)
 	N2Candidate *cands;
 	float	   *dists;
 	ItemPointerData *seen;
-	N2Ref	   *keep;
+	int		   *keep;			/* positions of e's live links in pool */
 	N2Candidate *list;
 
 	if (vec == NULL)
 		return;
 	pool = palloc(sizeof(N2Ref) * maxcand);
 	hop = palloc(sizeof(N2Ref) * (p->max_m0 + 1));
-	keep = palloc(sizeof(N2Ref) * (p->max_m0 + 1));
+	keep = palloc(sizeof(int) * (p->max_m0 + 1));
 	list = palloc(sizeof(N2Candidate) * (p->max_m0 + 1));
 	cands = palloc(sizeof(N2Candidate) * maxcand);
 	dists = palloc(sizeof(float) * maxcand);
@@ -502,6 +502,7 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		int			nlinks;
 		int			npool = 0;
 		int			nkeep = 0;
+		int			nk;
 		int			nlist;
 		bool		damaged = false;
 		bool		changed = false;
@@ -535,8 +536,8 @@ repair_element(N2VacuumState *vs, N2Ref e)
 
 			if (!refset_contains(&vs->dead, x))
 			{
+				keep[nkeep++] = npool;
 				pool[npool++] = x;
-				keep[nkeep++] = x;
 				continue;
 			}
 			damaged = true;
@@ -557,13 +558,22 @@ repair_element(N2VacuumState *vs, N2Ref e)
 		if (!damaged)
 			continue;
 
-		/* keep the live ones, once each, not e itself */
-		for (int i = 0; i < npool; i++)
+		/* keep the live ones, not e itself; keep follows e's links */
+		nk = 0;
+		for (int i = 0, k = 0; i < npool; i++)
 		{
+			bool		is_link = k < nkeep && keep[k] == i;
+
+			k += is_link;
 			if (pool[i] != e && !refset_contains(&vs->dead, pool[i]))
+			{
+				if (is_link)
+					keep[nk++] = n;
 				pool[n++] = pool[i];
+			}
 		}
 		npool = n;
+		nkeep = nk;
 
 		/*
 		 * Few to choose from (the neighbourhood lost much of itself): search
@@ -594,18 +604,17 @@ repair_element(N2VacuumState *vs, N2Ref e)
 							  cands, NULL, NULL, vs->pg.query);
 
 		/* the live links, then the nearest chosen others, near to far */
-		n2_page_graph_ops.distances(&vs->pg, keep, nkeep, dists);
 		for (nlist = 0; nlist < nkeep; nlist++)
 		{
-			list[nlist].ref = keep[nlist];
-			list[nlist].dist = dists[nlist];
+			list[nlist].ref = pool[keep[nlist]];
+			list[nlist].dist = dists[keep[nlist]];
 		}
 		for (int i = 0; i < nsel && nlist < cap; i++)
 		{
 			bool		kept = false;
 
 			for (int k = 0; k < nkeep && !kept; k++)
-				kept = keep[k] == cands[i].ref;
+				kept = pool[keep[k]] == cands[i].ref;
 			if (!kept)
 				list[nlist++] = cands[i];
 		}

@@ -301,16 +301,10 @@ sub watch_progress
 # own vector reaches it.
 {
 	$node->safe_psql('postgres', 'DROP INDEX slow_idx');
-	my $holder = $node->background_psql('postgres', on_error_stop => 1);
-	$holder->query_safe('SELECT pg_advisory_lock(28210)');
-	my $bg = $node->background_psql('postgres', on_error_stop => 0);
-	$bg->query_safe("SET n2.pause_at = 'build-graph'");
-	my $pid = start_in_background($bg,
-		'CREATE INDEX CONCURRENTLY slow_idx ON slow USING n2 (embedding) WITH (n_threads = 2)');
-	ok($node->poll_query_until('postgres', qq{
-		SELECT count(*) = 1 FROM pg_locks
-		WHERE locktype = 'advisory' AND objid = 28210 AND NOT granted AND pid = $pid}),
-		'CREATE INDEX CONCURRENTLY waits at build-graph');
+	my ($holder, $bg, $waiting) = start_paused($node, 'build-graph',
+		'CREATE INDEX CONCURRENTLY slow_idx ON slow USING n2 (embedding) WITH (n_threads = 2)',
+		on_error_stop => 0);
+	ok($waiting, 'CREATE INDEX CONCURRENTLY waits at build-graph');
 	$node->safe_psql('postgres', q{
 		INSERT INTO slow SELECT id + 100000, embedding + embedding FROM slow WHERE id % 20 = 0;
 		INSERT INTO slow SELECT id + 200000, embedding FROM slow WHERE id % 50 = 1;

@@ -166,16 +166,8 @@ slot_past($deleter);
 my $unreached = "$scan_setup SET n2.scan_fallback = off;
 	SELECT count(*) FROM cut a WHERE NOT EXISTS (SELECT 1 FROM
 		(SELECT b.id FROM cut b WHERE b.id + 0 = a.id ORDER BY b.v <-> a.v LIMIT 1) s)";
-my $pause = $primary->background_psql('postgres');
-$pause->query_safe('SELECT pg_advisory_lock(28210)');
-my $vacuum = $primary->background_psql('postgres');
-my $vacuum_pid = $vacuum->query_safe('SELECT pg_backend_pid()');
-$vacuum->query_safe("SET n2.pause_at = 'vacuum-rebuilt'");
-$vacuum->query_until(qr/started/, "\\echo started\nVACUUM cut;\n");
-ok($primary->poll_query_until('postgres', qq{
-	SELECT count(*) = 1 FROM pg_locks
-	WHERE locktype = 'advisory' AND objid = 28210 AND NOT granted AND pid = $vacuum_pid}),
-	'the primary\'s VACUUM waits at vacuum-rebuilt');
+my ($pause, $vacuum, $waiting) = start_paused($primary, 'vacuum-rebuilt', 'VACUUM cut');
+ok($waiting, 'the primary\'s VACUUM waits at vacuum-rebuilt');
 $primary->wait_for_catchup($standby, 'replay',
 	$primary->safe_psql('postgres', 'SELECT pg_switch_wal()'));
 is($standby->safe_psql('postgres', $unreached), '0',

@@ -222,17 +222,9 @@ is(missing_rows('items'), '0', 'every live row is found at its own vector');
 {
 	make_table('cut', 20_000, 'm = 2, max_m0 = 4, ef_construction = 8');
 	$node->safe_psql('postgres', 'DELETE FROM cut WHERE id % 2 = 0');
-	my $hold = $node->background_psql('postgres');
-	$hold->query_safe('SELECT pg_advisory_lock(28210)');
-	my $cbg  = $node->background_psql('postgres', on_error_stop => 0);
-	my $cpid = $cbg->query_safe('SELECT pg_backend_pid()');
-	$cbg->query_safe("SET n2.pause_at = 'vacuum-rebuilt'");
-	$cbg->query_safe('SET client_min_messages = debug1');
-	$cbg->query_until(qr/started/, "\\echo started\nVACUUM cut;\n");
-	ok($node->poll_query_until('postgres', qq{
-		SELECT count(*) = 1 FROM pg_locks
-		WHERE locktype = 'advisory' AND objid = 28210 AND NOT granted AND pid = $cpid}),
-		'VACUUM waits at vacuum-rebuilt');
+	my ($hold, $cbg, $waiting, $cpid) = start_paused($node, 'vacuum-rebuilt', 'VACUUM cut',
+		on_error_stop => 0, setup => ['SET client_min_messages = debug1']);
+	ok($waiting, 'VACUUM waits at vacuum-rebuilt');
 	# inserts go on meanwhile: new vectors, and rows joining existing ones
 	$node->safe_psql('postgres', q{
 		INSERT INTO cut SELECT i, format('[%s,%s]', hashint4(i)::float8 / 4294967296 + 0.5,

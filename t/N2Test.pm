@@ -44,7 +44,7 @@ our @EXPORT = qw(
   data_dir dataset read_fvecs read_ivecs read_u8 vec_literal
   write_copy_file load_vectors n2_node
   knn_sql knn_ids explain_knn recall_at_k l2_distance kill9_cluster
-  start_script
+  start_script start_paused
 );
 
 # Relative tolerance when comparing distances (float32 sums in the server vs float64
@@ -478,6 +478,34 @@ sub kill9_cluster
 		select undef, undef, undef, 0.1;
 	}
 	return;
+}
+
+=head2 start_paused($node, $point, $sql, %opts)
+
+Runs $sql in a background session (C<< on_error_stop => 0 >> when
+$opts{on_error_stop} is 0) that stops at the test-only pause point $point
+(src/pause.c): a holder session takes the pause lock first, the statements in
+$opts{setup} (array ref) run before $sql, and this waits until the session
+waits for that lock.  Returns the holder, the session, whether it got
+there and the session's backend PID; the caller releases it with
+C<< $holder->query_safe('SELECT pg_advisory_unlock(28210)') >>.
+
+=cut
+
+sub start_paused
+{
+	my ($node, $point, $sql, %opts) = @_;
+	my $holder = $node->background_psql('postgres');
+	$holder->query_safe('SELECT pg_advisory_lock(28210)');
+	my $bg  = $node->background_psql('postgres', on_error_stop => $opts{on_error_stop} // 1);
+	my $pid = $bg->query_safe('SELECT pg_backend_pid()');
+	$bg->query_safe("SET n2.pause_at = '$point'");
+	$bg->query_safe($_) for @{ $opts{setup} // [] };
+	$bg->query_until(qr/started/, "\\echo started\n$sql;\n");
+	my $waiting = $node->poll_query_until('postgres', qq{
+		SELECT count(*) = 1 FROM pg_locks
+		WHERE locktype = 'advisory' AND objid = 28210 AND NOT granted AND pid = $pid});
+	return ($holder, $bg, $waiting, $pid);
 }
 
 =head2 start_script($node, $name, $sql)
