@@ -776,7 +776,6 @@ vector_concat(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(result);
 }
 
-/* One bit per element, set when the element is positive. */
 /* Rounding can take the inner product of unit vectors past 1, where acos is NaN. */
 double
 n2_spherical_distance(float inner_product)
@@ -786,6 +785,7 @@ n2_spherical_distance(float inner_product)
 	return acos(Max(-1.0, Min(1.0, d))) / M_PI;
 }
 
+/* One bit per element, set when the element is positive. */
 VarBit *
 n2_binary_quantize(const float *x, int dim)
 {
