@@ -22,6 +22,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "access/generic_xlog.h"
@@ -130,22 +131,40 @@ decode_dims(const N2Params *p, const char *code, int start, int n, float *out)
 	}
 }
 
+/*
+ * The float next to f towards +infinity (up) or -infinity, as nextafterf
+ * gives it for a finite f or one infinity stepping towards the other, without
+ * a call: the scan takes a step at every other node it visits.
+ */
+static inline float
+float_step(float f, bool up)
+{
+	uint32		bits;
+
+	if (f == 0.0f)
+		return up ? FLT_TRUE_MIN : -FLT_TRUE_MIN;
+	memcpy(&bits, &f, sizeof(bits));
+	bits = (f > 0.0f) == up ? bits + 1 : bits - 1;
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
 /* The least float not below x. */
-static float
+static inline float
 float_up(double x)
 {
 	float		f = (float) x;
 
-	return (double) f < x ? nextafterf(f, INFINITY) : f;
+	return (double) f < x ? float_step(f, true) : f;
 }
 
 /* The greatest float not above x. */
-static float
+static inline float
 float_down(double x)
 {
 	float		f = (float) x;
 
-	return (double) f > x ? nextafterf(f, -INFINITY) : f;
+	return (double) f > x ? float_step(f, false) : f;
 }
 
 /*
