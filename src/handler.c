@@ -48,6 +48,7 @@ int			n2_iterative_scan = N2_ITERATIVE_STRICT;
 int			n2_max_scan_tuples = 20000;
 double		n2_scan_mem_multiplier = 1.0;
 int			n2_scan_fallback = N2_FALLBACK_SEQUENTIAL;
+int			n2_scan_cache_size = 16384;
 char	   *n2_pause_at = NULL;
 int			n2_pause_key = 0x6E32;
 int			n2_mark_cache_limit = 0;
@@ -239,6 +240,13 @@ _PG_init(void)
 							 &n2_scan_fallback, N2_FALLBACK_SEQUENTIAL,
 							 n2_fallback_values, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("n2.scan_cache_size",
+							"Memory each backend may keep copies of index "
+							"pages in for its scans.",
+							"A scan of an index no larger reads each page "
+							"once, not at every visit; 0 turns the copies off.",
+							&n2_scan_cache_size, 16384, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomStringVariable("n2.pause_at",
 							   "Test only: the pause point where this "
 							   "session's index operations wait.",

@@ -567,6 +567,7 @@ extern int	n2_iterative_scan;
 extern int	n2_max_scan_tuples;
 extern double n2_scan_mem_multiplier;
 extern int	n2_scan_fallback;
+extern int	n2_scan_cache_size;
 extern char *n2_pause_at;
 extern int	n2_pause_key;
 extern int	n2_mark_cache_limit;
@@ -709,6 +710,7 @@ typedef struct N2PageGraph
 								 * operator's (compact storage scans) */
 	float		qnorm;			/* >= |query|, for lower_bounds */
 	Buffer		buf;			/* last buffer pinned, kept to save lookups */
+	bool		copies;			/* the scan ops read page copies (pagecopy.c) */
 	uint64		nvisited;		/* tuples whose distance was computed */
 	const struct N2KeyFilter *filter;	/* n2_page_graph_filtered_ops' */
 } N2PageGraph;
@@ -722,6 +724,10 @@ extern const N2GraphOps n2_page_graph_filtered_ops;
 extern void n2_page_graph_init(N2PageGraph *pg, Relation index,
 							   const N2Params *p, const float *query);
 extern void n2_page_graph_release(N2PageGraph *pg);
+
+/* pagecopy.c: backend-private copies of the pages a scan reads */
+extern bool n2_page_copies_begin(Relation index);
+extern Page n2_page_copy(Relation index, BlockNumber blkno);
 extern Page n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno);
 extern N2ElementTuple n2_page_graph_element(N2PageGraph *pg, N2Ref ref);
 extern const float *n2_element_vector(N2PageGraph *pg, N2ElementTuple et);

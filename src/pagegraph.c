@@ -4,7 +4,8 @@
  *		The page-backed graph the core searches (N2GraphOps over index
  *		pages): pinning through a per-backend hint of where pages sit in
  *		shared buffers, element and vector reads, neighbour lists, and
- *		distance batches with their prefetch pipeline.
+ *		distance batches with their prefetch pipeline, on the buffers or on
+ *		a scan's page copies (pagecopy.c).
  */
 #include "postgres.h"
 
@@ -28,6 +29,7 @@ n2_page_graph_init(N2PageGraph *pg, Relation index, const N2Params *p,
 	pg->query = query;
 	pg->vecbuf = palloc(sizeof(float) * Max(p->dims, 1));
 	pg->buf = InvalidBuffer;
+	pg->copies = false;
 	pg->nvisited = 0;
 	pg->lower_bounds = false;
 	pg->qnorm = 0.0f;
@@ -184,16 +186,15 @@ n2_element_vector(N2PageGraph *pg, N2ElementTuple et)
 	return pg->vecbuf;
 }
 
+/* The level's links of the element ref names on page, at most max. */
 static int
-page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
+element_links(N2PageGraph *pg, Page page, N2Ref ref, int level, N2Ref *out,
+			  int max)
 {
-	N2PageGraph *pg = (N2PageGraph *) ctx;
-	N2ElementTuple et;
+	N2ElementTuple et = n2_page_tuple(page, n2_ref_offset(ref),
+									  N2_TUPLE_ELEMENT);
 	int			n = 0;
 
-	n2_page_graph_read(pg, n2_ref_block(ref));
-	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
-	et = n2_page_graph_element(pg, ref);
 	if (et != NULL && et->level >= level)
 	{
 		int			start = n2_links_start(pg->params, level);
@@ -209,6 +210,23 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
 			out[n++] = n2_tid_to_ref(&link);
 		}
 	}
+	return n;
+}
+
+static int
+page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
+{
+	N2PageGraph *pg = (N2PageGraph *) ctx;
+	Page		page = NULL;
+	int			n;
+
+	if (pg->copies)
+		page = n2_page_copy(pg->index, n2_ref_block(ref));
+	if (page != NULL)
+		return element_links(pg, page, ref, level, out, max);
+	n2_page_graph_read(pg, n2_ref_block(ref));
+	LockBuffer(pg->buf, BUFFER_LOCK_SHARE);
+	n = element_links(pg, BufferGetPage(pg->buf), ref, level, out, max);
 	LockBuffer(pg->buf, BUFFER_LOCK_UNLOCK);
 	return n;
 }
@@ -265,6 +283,24 @@ prefetch_tuple(Page page, OffsetNumber off, int lines)
 		__builtin_prefetch((char *) page + start + l);
 }
 
+/*
+ * The distance from pg->query to the element at off on page (infinity when
+ * off names none: a stale link), and whether it is live and passes the
+ * filter.
+ */
+static inline void
+evaluate_node(N2PageGraph *pg, Page page, OffsetNumber off, float *out,
+			  bool *ok)
+{
+	N2ElementTuple et = n2_page_tuple(page, off, N2_TUPLE_ELEMENT);
+
+	*out = et != NULL ? n2_element_distance(pg, et) : INFINITY;
+	if (ok != NULL)
+		*ok = et != NULL && !(et->flags & N2_ELEMENT_DELETED) &&
+			n2_filter_match(pg->filter, N2ElementKeys(et), et->keylen);
+	pg->nvisited++;
+}
+
 static void
 distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
 				bool *ok)
@@ -318,7 +354,6 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
 	{
 		BlockNumber blkno = n2_ref_block(refs[i]);
 		OffsetNumber off = n2_ref_offset(refs[i]);
-		N2ElementTuple et;
 		Page		page;
 
 		if (!BufferIsValid(buf))
@@ -334,15 +369,7 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
 				prefetch_tuple((Page) BufferGetBlock(hints[k]),
 							   n2_ref_offset(refs[k]), N2_PREFETCH_LINES);
 		}
-		et = n2_page_tuple(page, off, N2_TUPLE_ELEMENT);
-		if (et != NULL)
-			out[pos[i]] = n2_element_distance(pg, et);
-		else
-			out[pos[i]] = INFINITY;
-		if (ok != NULL)
-			ok[pos[i]] = et != NULL && !(et->flags & N2_ELEMENT_DELETED) &&
-				n2_filter_match(pg->filter, N2ElementKeys(et), et->keylen);
-		pg->nvisited++;
+		evaluate_node(pg, page, off, &out[pos[i]], ok != NULL ? &ok[pos[i]] : NULL);
 
 		/* the next node on the same page keeps the pin and the lock */
 		if (i + 1 == n || n2_ref_block(refs[i + 1]) != blkno)
@@ -353,17 +380,69 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
 	}
 }
 
+/*
+ * distances_batch on the scan's page copies (pagecopy.c): the batch's pages
+ * are copied first where the scan has no copy yet, every node's line pointer
+ * starts loading, then its tuple's first lines, and the whole tuple two nodes
+ * ahead while a node is evaluated.  A node whose page finds no room is read
+ * from its buffer.
+ */
+static void
+copies_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out, bool *ok)
+{
+	Page		pages[N2_DISTANCE_BATCH];
+
+	Assert(n <= N2_DISTANCE_BATCH);
+	for (int i = 0; i < n; i++)
+	{
+		pages[i] = n2_page_copy(pg->index, n2_ref_block(refs[i]));
+		if (pages[i] != NULL)
+			__builtin_prefetch(PageGetItemId(pages[i], n2_ref_offset(refs[i])));
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (pages[i] != NULL)
+			prefetch_tuple(pages[i], n2_ref_offset(refs[i]), 2);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (i + 2 < n && pages[i + 2] != NULL)
+			prefetch_tuple(pages[i + 2], n2_ref_offset(refs[i + 2]),
+						   N2_PREFETCH_LINES);
+		if (pages[i] != NULL)
+			evaluate_node(pg, pages[i], n2_ref_offset(refs[i]), &out[i],
+						  ok != NULL ? &ok[i] : NULL);
+		else
+			distances_batch(pg, refs + i, 1, out + i, ok != NULL ? ok + i : NULL);
+	}
+}
+
+/* Distances to n nodes, and with ok whether each passes pg->filter. */
+static void
+graph_distances(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
+				bool *ok)
+{
+	for (int i = 0; i < n; i += N2_DISTANCE_BATCH)
+	{
+		int			take = Min(N2_DISTANCE_BATCH, n - i);
+		bool	   *batch_ok = ok != NULL ? ok + i : NULL;
+
+		if (pg->copies)
+			copies_batch(pg, refs + i, take, out + i, batch_ok);
+		else
+			distances_batch(pg, refs + i, take, out + i, batch_ok);
+	}
+}
+
 static void
 page_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
 {
 	N2PageGraph *pg = (N2PageGraph *) ctx;
 
 	/* the hint slots of later batches load while earlier ones are computed */
-	for (int i = N2_DISTANCE_BATCH; i < n; i++)
+	for (int i = N2_DISTANCE_BATCH; i < n && !pg->copies; i++)
 		__builtin_prefetch(recent_slot(pg->index, n2_ref_block(refs[i])));
-	for (int i = 0; i < n; i += N2_DISTANCE_BATCH)
-		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i,
-						NULL);
+	graph_distances(pg, refs, n, out, NULL);
 }
 
 /* The same, and whether each node passes pg->filter (filter.c). */
@@ -373,11 +452,9 @@ page_graph_distances_match(void *ctx, const N2Ref *refs, int n, float *out,
 {
 	N2PageGraph *pg = (N2PageGraph *) ctx;
 
-	for (int i = N2_DISTANCE_BATCH; i < n; i++)
+	for (int i = N2_DISTANCE_BATCH; i < n && !pg->copies; i++)
 		__builtin_prefetch(recent_slot(pg->index, n2_ref_block(refs[i])));
-	for (int i = 0; i < n; i += N2_DISTANCE_BATCH)
-		distances_batch(pg, refs + i, Min(N2_DISTANCE_BATCH, n - i), out + i,
-						ok + i);
+	graph_distances(pg, refs, n, out, ok);
 }
 
 /*

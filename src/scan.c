@@ -416,6 +416,7 @@ scan_start(IndexScanDesc scan)
 	}
 
 	n2_page_graph_init(&so->pg, index, &so->params, so->query);
+	so->pg.copies = n2_page_copies_begin(index);
 	so->pg.filter = so->filter;
 
 	/*

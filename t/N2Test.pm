@@ -306,7 +306,9 @@ Run one k-NN query per query vector, all in ONE psql session. $sql returns rows 
 (id, distance) -- or just (id) -- in rank order, with the placeholder C<:q> standing for
 the query vector; each C<:q> is replaced by C<'[...]'::vector> (a constant, as an
 application would send). Options: dbname, setup (SQL run first in the same session, e.g.
-C<SET n2.ef_search = 100; SET enable_seqscan = off;>).
+C<SET n2.ef_search = 100; SET enable_seqscan = off;>), session (a background_psql
+session to run them in instead of a new one: its scans keep their page copies,
+n2.scan_cache_size, from one call to the next).
 
 Returns in list context (\@ids_per_query, \@dists_per_query), in scalar context
 \@ids_per_query. Dists are undef when $sql returns only ids.
@@ -329,12 +331,19 @@ sub knn_ids
 		$script .= "SELECT coalesce(string_agg(s::text, ' '), '') FROM ($one) s;\n";
 	}
 	my ($stdout, $stderr);
-	my $ret = $node->psql(
-		$dbname, $script,
-		stdout        => \$stdout,
-		stderr        => \$stderr,
-		on_error_stop => 1);
-	confess "knn_ids: psql failed ($ret): $stderr" if $ret != 0;
+	if (defined $opts{session})
+	{
+		$stdout = $opts{session}->query_safe($script);
+	}
+	else
+	{
+		my $ret = $node->psql(
+			$dbname, $script,
+			stdout        => \$stdout,
+			stderr        => \$stderr,
+			on_error_stop => 1);
+		confess "knn_ids: psql failed ($ret): $stderr" if $ret != 0;
+	}
 	my @lines = split /\n/, $stdout, -1;
 	pop @lines while @lines > @$queries && $lines[-1] eq '';
 	confess "knn_ids: expected " . scalar(@$queries) . " result lines, got " . scalar(@lines)
