@@ -79,6 +79,33 @@ WHERE o.top IS DISTINCT FROM (SELECT array_agg(id) FROM (SELECT b.id FROM sc b
 	ORDER BY b.v <-> (SELECT v FROM sc WHERE id = o.id) LIMIT 5) s);
 RESET n2.scan_cache_size;
 
+-- Room for 16 copies and two indexes of at most 16 pages each, scanned one
+-- inside the other (an ordered scan of sa yields rows one at a time, and
+-- scans of sa and sb run for each): each scan's copies make way for the
+-- others', and the answers stay those without copies.
+CREATE TABLE sa AS SELECT id, v FROM sc WHERE id BETWEEN 1501 AND 2100;
+CREATE TABLE sb AS SELECT id, v FROM sc WHERE id BETWEEN 2101 AND 2700;
+CREATE INDEX sa_v ON sa USING n2 (v) WITH (m = 4, ef_construction = 32);
+CREATE INDEX sb_v ON sb USING n2 (v) WITH (m = 4, ef_construction = 32);
+SELECT pg_relation_size('sa_v') / 8192 BETWEEN 9 AND 16 AS sa_fits,
+	   pg_relation_size('sb_v') / 8192 BETWEEN 9 AND 16 AS sb_fits;
+CREATE FUNCTION sc_pairs() RETURNS TABLE (id int, near_a int[], near_b int[])
+LANGUAGE sql AS $$
+	SELECT a.id,
+		   (SELECT array_agg(x.id) FROM (SELECT id FROM sa ORDER BY v <-> a.v LIMIT 3) x),
+		   (SELECT array_agg(y.id) FROM (SELECT id FROM sb ORDER BY v <-> a.v LIMIT 3) y)
+	FROM (SELECT id, v FROM sa ORDER BY v <-> (SELECT v FROM sc WHERE id = 1800)
+		  LIMIT 30) a
+$$;
+SET n2.scan_cache_size = 0;
+CREATE TABLE sc_pairs_off AS SELECT * FROM sc_pairs();
+SET n2.scan_cache_size = '129kB';
+SELECT count(*) AS pairs, count(*) FILTER (WHERE (o.near_a, o.near_b) IS DISTINCT FROM (p.near_a, p.near_b)) AS differ
+FROM sc_pairs() p JOIN sc_pairs_off o USING (id);
+SELECT count(*) FILTER (WHERE (o.near_a, o.near_b) IS DISTINCT FROM (p.near_a, p.near_b)) AS differ_again
+FROM sc_pairs() p JOIN sc_pairs_off o USING (id);
+RESET n2.scan_cache_size;
+
 -- An unlogged index needs no WAL, so its pages keep no LSN to check a copy
 -- against: it is read from its buffers.
 CREATE UNLOGGED TABLE scu AS SELECT * FROM sc;
@@ -90,5 +117,5 @@ SELECT sc_buffers('SELECT id FROM scu ORDER BY v <-> (SELECT v FROM scu WHERE id
 \gset
 SELECT :u2 = :u1 AS unlogged_reads_buffers;
 
-DROP TABLE sc, sc_on, scu;
-DROP FUNCTION sc_buffers(text), sc_self(int, int);
+DROP TABLE sc, sc_on, scu, sa, sb, sc_pairs_off;
+DROP FUNCTION sc_buffers(text), sc_self(int, int), sc_pairs();
