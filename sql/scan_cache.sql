@@ -79,16 +79,21 @@ WHERE o.top IS DISTINCT FROM (SELECT array_agg(id) FROM (SELECT b.id FROM sc b
 	ORDER BY b.v <-> (SELECT v FROM sc WHERE id = o.id) LIMIT 5) s);
 RESET n2.scan_cache_size;
 
--- Room for 16 copies and two indexes of at most 16 pages each, scanned one
--- inside the other (an ordered scan of sa yields rows one at a time, and
--- scans of sa and sb run for each): each scan's copies make way for the
--- others', and the answers stay those without copies.
+-- Room for two more copies than the larger of two indexes has pages, not
+-- for both, the two scanned one inside the other (an ordered scan of sa
+-- yields rows one at a time, and scans of sa and sb run for each): each
+-- scan's copies make way for the others', and the answers stay those without
+-- copies.  A copy takes a page and a few bytes more: 8232 bytes here.
 CREATE TABLE sa AS SELECT id, v FROM sc WHERE id BETWEEN 1501 AND 2100;
 CREATE TABLE sb AS SELECT id, v FROM sc WHERE id BETWEEN 2101 AND 2700;
-CREATE INDEX sa_v ON sa USING n2 (v) WITH (m = 4, ef_construction = 32);
-CREATE INDEX sb_v ON sb USING n2 (v) WITH (m = 4, ef_construction = 32);
-SELECT pg_relation_size('sa_v') / 8192 BETWEEN 9 AND 16 AS sa_fits,
-	   pg_relation_size('sb_v') / 8192 BETWEEN 9 AND 16 AS sb_fits;
+CREATE INDEX sa_v ON sa USING n2 (v) WITH (m = 4, ef_construction = 32, n_threads = 1);
+CREATE INDEX sb_v ON sb USING n2 (v) WITH (m = 4, ef_construction = 32, n_threads = 1);
+SELECT greatest(pg_relation_size('sa_v'), pg_relation_size('sb_v')) / 8192 + 2 AS room,
+	   (pg_relation_size('sa_v') + pg_relation_size('sb_v')) / 8192 AS both_pages
+\gset
+SELECT :both_pages > :room AS both_exceed_room;
+SELECT ((:room * 8232 + 1023) / 1024) || 'kB' AS room_kb
+\gset
 CREATE FUNCTION sc_pairs() RETURNS TABLE (id int, near_a int[], near_b int[])
 LANGUAGE sql AS $$
 	SELECT a.id,
@@ -99,7 +104,7 @@ LANGUAGE sql AS $$
 $$;
 SET n2.scan_cache_size = 0;
 CREATE TABLE sc_pairs_off AS SELECT * FROM sc_pairs();
-SET n2.scan_cache_size = '129kB';
+SET n2.scan_cache_size = :'room_kb';
 SELECT count(*) AS pairs, count(*) FILTER (WHERE (o.near_a, o.near_b) IS DISTINCT FROM (p.near_a, p.near_b)) AS differ
 FROM sc_pairs() p JOIN sc_pairs_off o USING (id);
 SELECT count(*) FILTER (WHERE (o.near_a, o.near_b) IS DISTINCT FROM (p.near_a, p.near_b)) AS differ_again
