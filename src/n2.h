@@ -20,8 +20,9 @@
  * CREATE INDEX: 6, an ItemPointerData; 4, the core's 32-bit code; or 3, its
  * 24-bit code with the offset bits the metapage names (4 and 3 name blocks
  * below n2_link_block_limit()).  n2_link_get and n2_link_set are the only
- * readers and writers of link slots.  An empty slot reads as an invalid TID,
- * and a list's valid entries come first.
+ * readers and writers of link slots, besides n2_links_refs, the walk's
+ * reader.  An empty slot reads as an invalid TID, and a list's valid
+ * entries come first.
  */
 #ifndef N2_H
 #define N2_H
@@ -556,6 +557,59 @@ n2_links_write(const N2Params *p, N2ElementTuple et, int start, int n,
 {
 	for (int i = 0; i < n; i++)
 		n2_link_set(p, et, start + i, &in[i]);
+}
+
+/*
+ * The refs of the valid links among the count slots from start of et's
+ * links, at most max: n2_link_get's decoding, a loop per link width, as a
+ * walk reads some thirty links at each node it expands.
+ */
+static inline int
+n2_links_refs(const N2Params *p, N2ElementTuple et, int start, int count,
+			  N2Ref *out, int max)
+{
+	const unsigned char *slot = (const unsigned char *) N2ElementLinks(et) +
+	(Size) start * p->link_bytes;
+	int			n = Min(count, max);
+	int			i;
+
+	if (p->link_bytes == 3)
+	{
+		int			ob = p->link_offset_bits;
+
+		for (i = 0; i < n; i++, slot += 3)
+		{
+			uint32		code = n2_link3_load(slot);
+
+			if (code == N2_LINK3_EMPTY)
+				break;
+			out[i] = n2_ref(n2_link3_block(code, ob), n2_link3_offset(code, ob));
+		}
+		return i;
+	}
+	if (p->link_bytes == 4)
+	{
+		for (i = 0; i < n; i++, slot += 4)
+		{
+			uint32		code;
+
+			memcpy(&code, slot, sizeof(code));
+			if (code == N2_LINK4_EMPTY)
+				break;
+			out[i] = n2_ref(n2_link4_block(code), n2_link4_offset(code));
+		}
+		return i;
+	}
+	for (i = 0; i < n; i++)
+	{
+		ItemPointerData link;
+
+		n2_link_get(p, et, start + i, &link);
+		if (!ItemPointerIsValid(&link))
+			break;
+		out[i] = n2_tid_to_ref(&link);
+	}
+	return i;
 }
 
 /* GUCs */

@@ -193,24 +193,11 @@ element_links(N2PageGraph *pg, Page page, N2Ref ref, int level, N2Ref *out,
 {
 	N2ElementTuple et = n2_page_tuple(page, n2_ref_offset(ref),
 									  N2_TUPLE_ELEMENT);
-	int			n = 0;
 
-	if (et != NULL && et->level >= level)
-	{
-		int			start = n2_links_start(pg->params, level);
-		int			count = n2_links_cap(pg->params, level);
-
-		for (int i = 0; i < count && n < max; i++)
-		{
-			ItemPointerData link;
-
-			n2_link_get(pg->params, et, start + i, &link);
-			if (!ItemPointerIsValid(&link))
-				break;
-			out[n++] = n2_tid_to_ref(&link);
-		}
-	}
-	return n;
+	if (et == NULL || et->level < level)
+		return 0;
+	return n2_links_refs(pg->params, et, n2_links_start(pg->params, level),
+						 n2_links_cap(pg->params, level), out, max);
 }
 
 static int
