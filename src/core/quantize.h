@@ -15,6 +15,7 @@
 #ifndef N2_CORE_QUANTIZE_H
 #define N2_CORE_QUANTIZE_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -103,6 +104,57 @@ extern void n2_code_init(void);
 extern const N2CodeKernels *n2_code_kernels_for(N2Simd simd);
 
 /*
+ * Rounding: a float sum of n terms is within about n * 2^-24 of its exact
+ * value, relative to the sum of the terms' magnitudes; rel covers the
+ * operator's sums and the index's together, with room to spare.  side is
+ * -1 for the lower bound, +1 for the upper.  Inline, as a compact scan
+ * bounds every node it evaluates.
+ */
+static inline double
+n2_code_bound(N2Metric metric, float dhat, float err, float norm, float qnorm,
+			  int dims, double side)
+{
+	double		rel = (dims + 16) * 1.2e-7;
+	double		e = (double) err * (1.0 + rel);
+	double		b;
+
+	/*
+	 * A distance to the code that overflowed float says nothing of the
+	 * vector's: a code clamped far from its vector can be far from a query
+	 * the vector is near.
+	 */
+	if (!isfinite(dhat))
+		return side < 0 && (metric == N2_METRIC_L2 || metric == N2_METRIC_L1) ?
+			0.0 : side * INFINITY;
+
+	switch (metric)
+	{
+		case N2_METRIC_L2:
+			b = (sqrt(dhat > 0.0f ? (double) dhat : 0.0) * (1.0 + side * rel) +
+				 side * e) * (1.0 + side * rel);
+			break;
+		case N2_METRIC_L1:
+			/* |x - decoded x|, summed, is at most sqrt(dims) times err */
+			b = ((double) dhat * (1.0 + side * rel) +
+				 side * sqrt((double) dims) * e) * (1.0 + side * rel);
+			break;
+		case N2_METRIC_ANGULAR:
+			b = (double) dhat + side * (e + 8.0 * rel);
+			break;
+		case N2_METRIC_DOT:
+		default:
+			b = (double) dhat + side * ((double) qnorm * (1.0 + rel) *
+										(e + rel * (2.0 * (double) norm + e)) + 1e-30);
+			break;
+	}
+	/* a distance is not below 0 (nor a bound NaN: infinity less infinity) */
+	if (side < 0 && (metric == N2_METRIC_L2 || metric == N2_METRIC_L1))
+		return b > 0.0 ? b : 0.0;
+	/* an overflowed code or norm bounds nothing: +-Infinity is always true */
+	return isnan(b) ? side * INFINITY : b;
+}
+
+/*
  * A lower bound of the distance the SQL operator computes (as the metric's
  * operator returns it: L2 not squared) between the query and the vector x
  * whose code lies at code distance dhat (the index's distance: squared for
@@ -110,11 +162,19 @@ extern const N2CodeKernels *n2_code_kernels_for(N2Simd simd);
  * >= |query|.  It allows for float rounding in both computations over dims
  * terms.
  */
-extern double n2_code_lower_bound(N2Metric metric, float dhat, float err,
-								  float norm, float qnorm, int dims);
+static inline double
+n2_code_lower_bound(N2Metric metric, float dhat, float err, float norm,
+					float qnorm, int dims)
+{
+	return n2_code_bound(metric, dhat, err, norm, qnorm, dims, -1.0);
+}
 
 /* The matching upper bound: the operator's distance is at most this. */
-extern double n2_code_upper_bound(N2Metric metric, float dhat, float err,
-								  float norm, float qnorm, int dims);
+static inline double
+n2_code_upper_bound(N2Metric metric, float dhat, float err, float norm,
+					float qnorm, int dims)
+{
+	return n2_code_bound(metric, dhat, err, norm, qnorm, dims, 1.0);
+}
 
 #endif							/* N2_CORE_QUANTIZE_H */
