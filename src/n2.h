@@ -125,6 +125,14 @@ typedef struct N2MetaPageData
 	 * it flagged.  Indexes written before it existed read 0.
 	 */
 	uint64		tomb_xid[2];
+
+	/*
+	 * Counts VACUUM's unlinkings and deletions, each counted before it
+	 * begins: scans trust the page copies earlier scans took under an equal
+	 * snapshot only while the metapage is unchanged (pagecopy.c).  Indexes
+	 * written before it existed read 0.
+	 */
+	uint64		vacuum_changes;
 } N2MetaPageData;
 
 typedef N2MetaPageData *N2MetaPage;
@@ -704,7 +712,7 @@ extern void n2_keys_remove(Relation index, BlockNumber head,
 /* pages.c */
 extern void n2_init_page(Page page, uint16 flags);
 extern void n2_init_meta(Page page, const N2Params *p, uint64 seed);
-extern void n2_read_meta(Relation index, N2MetaPageData *meta);
+extern XLogRecPtr n2_read_meta(Relation index, N2MetaPageData *meta);
 extern bool n2_read_meta_quietly(Relation index, N2MetaPageData *meta);
 extern BlockNumber n2_link_block_limit(int link_bytes, int offset_bits);
 extern void n2_check_link_room(Relation index, int link_bytes,
@@ -780,7 +788,8 @@ extern void n2_page_graph_init(N2PageGraph *pg, Relation index,
 extern void n2_page_graph_release(N2PageGraph *pg);
 
 /* pagecopy.c: backend-private copies of the pages a scan reads */
-extern bool n2_page_copies_begin(Relation index);
+extern bool n2_page_copies_begin(Relation index, Snapshot snapshot,
+								 XLogRecPtr meta_lsn);
 extern Page n2_page_copy(Relation index, BlockNumber blkno);
 extern Page n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno);
 extern N2ElementTuple n2_page_graph_element(N2PageGraph *pg, N2Ref ref);

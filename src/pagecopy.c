@@ -32,6 +32,12 @@
  * new LSNs on every page written with WAL, so no copy of the old one
  * passes for it.
  *
+ * A scan that sees the same rows as the scans that checked the copies, with
+ * no VACUUM of the index since, needs no check at all (the map below): the
+ * rows it must find were linked before any of them began, and what it walks
+ * through stays, as for one long scan.  The scans of a LATERAL batch, or of
+ * a read-only workload, thus check each page once.
+ *
  * The copies of a backend take at most n2.scan_cache_size.  An index with
  * more pages is read as before: each scan would copy most of its pages anew.
  * When the room is full, copies the running scan has not visited make way,
@@ -65,6 +71,52 @@ static int	ncopies;
 static int	capacity;			/* from n2.scan_cache_size */
 static int	hand;				/* the clock's, over copies */
 static uint64 current_scan;
+
+/*
+ * The copies most lookups find, by block number, of the index the running
+ * scan reads: valid while they hold map_gen.  A copy in the map is trusted
+ * as it is, with no check of its buffer, by every scan under the same trust
+ * key: on the same index, with the same metapage LSN, under a snapshot that
+ * sees the same rows (see trust_key).  Another key starts a new generation.
+ * Copies in the map do not make way.
+ */
+typedef struct N2MapEntry
+{
+	Page		page;
+	uint64		gen;
+} N2MapEntry;
+
+/*
+ * What a scan must share with earlier ones to trust their copies.  The
+ * snapshot part: two MVCC snapshots with the same xmin, xmax, lists of
+ * transactions in progress and command ID see the same rows, and an insert
+ * either sees had ended, its element linked, before the earlier was taken.
+ * The metapage part: VACUUM changes it before it unlinks or deletes
+ * elements (count_vacuum_change), and a scan reads it first.
+ */
+typedef struct N2TrustKey
+{
+	RelFileNode node;
+	XLogRecPtr	meta_lsn;
+	TransactionId xmin;
+	TransactionId xmax;
+	CommandId	curcid;
+	uint32		xcnt;
+	int32		subxcnt;
+	bool		suboverflowed;
+	bool		recovery;
+} N2TrustKey;
+
+static N2MapEntry *map;
+static BlockNumber map_len;		/* allocated entries */
+static BlockNumber map_nblocks; /* entries in use: the index's size */
+static uint64 map_gen = 1;		/* zeroed entries (0) are never valid */
+static N2TrustKey map_key;
+static TransactionId *map_xids; /* map_key's xip, then subxip */
+static int	map_xids_len;		/* allocated */
+static bool map_trusted;		/* map_key may be shared by the next scan */
+static Relation scan_index;		/* the running scan's index when it reads
+								 * copies through the map */
 
 /* Open addressing over copies: 1 + the index of a copy, 0 for a free slot */
 static int *slots;
@@ -105,6 +157,13 @@ reset_copies(int cap)
 	MemoryContextReset(copy_cxt);
 	copies = NULL;
 	slots = NULL;
+	map = NULL;
+	map_len = 0;
+	map_xids = NULL;
+	map_xids_len = 0;
+	map_nblocks = 0;
+	map_gen++;
+	map_trusted = false;
 	ncopies = 0;
 	nslots = 0;
 	hand = 0;
@@ -158,9 +217,17 @@ delete_slot(uint32 s)
 	}
 }
 
+/* Whether the map holds c. */
+static inline bool
+in_map(const N2PageCopy *c)
+{
+	return c->blkno < map_nblocks && map[c->blkno].gen == map_gen &&
+		map[c->blkno].page == c->page.data;
+}
+
 /*
- * Room for a new copy: a newly allocated one, or one no copy the running
- * scan checked; -1 when every copy is the running scan's.
+ * Room for a new copy: a newly allocated one, or one neither the running
+ * scan checked nor the map holds; -1 when there is none.
  */
 static int
 room_for_copy(void)
@@ -179,7 +246,7 @@ room_for_copy(void)
 		N2PageCopy *c = copies[i];
 
 		hand = (hand + 1) % ncopies;
-		if (c->scan != current_scan)
+		if (c->scan != current_scan && !in_map(c))
 		{
 			delete_slot(find_slot(&c->node, c->blkno));
 			c->filled = false;
@@ -219,31 +286,110 @@ copy_current(const N2PageCopy *c)
 }
 
 /*
- * Starts a scan of index: whether it reads through copies (n2_page_copy).
- * Copies checked by an earlier scan are checked again before use.
+ * Fills key for a scan of index under snapshot, which read the metapage at
+ * meta_lsn; returns whether other scans may share it: not under other than
+ * MVCC snapshots, nor on a metapage written without WAL (LSN 0).
+ */
+static bool
+trust_key(N2TrustKey *key, Relation index, Snapshot snapshot,
+		  XLogRecPtr meta_lsn)
+{
+	memset(key, 0, sizeof(N2TrustKey));
+	if (snapshot == NULL || snapshot->snapshot_type != SNAPSHOT_MVCC ||
+		XLogRecPtrIsInvalid(meta_lsn))
+		return false;
+	key->node = index->rd_node;
+	key->meta_lsn = meta_lsn;
+	key->xmin = snapshot->xmin;
+	key->xmax = snapshot->xmax;
+	key->curcid = snapshot->curcid;
+	key->xcnt = snapshot->xcnt;
+	key->subxcnt = Max(snapshot->subxcnt, 0);
+	key->suboverflowed = snapshot->suboverflowed;
+	key->recovery = snapshot->takenDuringRecovery;
+	return true;
+}
+
+/* Whether snapshot's transaction lists are those map_key was made with. */
+static bool
+same_xids(Snapshot snapshot)
+{
+	Size		xip = sizeof(TransactionId) * map_key.xcnt;
+	Size		subxip = sizeof(TransactionId) * map_key.subxcnt;
+
+	return (xip == 0 || memcmp(snapshot->xip, map_xids, xip) == 0) &&
+		(subxip == 0 ||
+		 memcmp(snapshot->subxip, map_xids + map_key.xcnt, subxip) == 0);
+}
+
+/* Keeps snapshot's transaction lists with map_key. */
+static void
+keep_xids(Snapshot snapshot)
+{
+	int			n = map_key.xcnt + map_key.subxcnt;
+
+	if (n > map_xids_len)
+	{
+		if (map_xids != NULL)
+			pfree(map_xids);
+		map_xids = MemoryContextAlloc(copy_cxt, sizeof(TransactionId) * n);
+		map_xids_len = n;
+	}
+	if (map_key.xcnt > 0)
+		memcpy(map_xids, snapshot->xip, sizeof(TransactionId) * map_key.xcnt);
+	if (map_key.subxcnt > 0)
+		memcpy(map_xids + map_key.xcnt, snapshot->subxip,
+			   sizeof(TransactionId) * map_key.subxcnt);
+}
+
+/*
+ * Starts a scan of index under snapshot, which read the metapage at
+ * meta_lsn: whether it reads through copies (n2_page_copy).  Copies an
+ * earlier scan checked are checked again before use, unless the map holds
+ * them under this scan's trust key.
  */
 bool
-n2_page_copies_begin(Relation index)
+n2_page_copies_begin(Relation index, Snapshot snapshot, XLogRecPtr meta_lsn)
 {
 	int64		cap = (int64) n2_scan_cache_size * 1024 / sizeof(N2PageCopy);
+	BlockNumber nblocks;
+	N2TrustKey	key;
+	bool		trusted;
 
 	cap = Min(cap, INT_MAX / 4);
 	if (copy_cxt == NULL || cap != capacity)
 		reset_copies((int) cap);
 	current_scan++;
+	scan_index = NULL;
 	if (capacity == 0 || !RelationNeedsWAL(index))
 		return false;
-	return RelationGetNumberOfBlocks(index) <= (BlockNumber) capacity;
+	nblocks = RelationGetNumberOfBlocks(index);
+	if (nblocks > (BlockNumber) capacity)
+		return false;
+	trusted = trust_key(&key, index, snapshot, meta_lsn);
+	if (!trusted || !map_trusted || nblocks > map_len ||
+		memcmp(&key, &map_key, sizeof(N2TrustKey)) != 0 ||
+		!same_xids(snapshot))
+		map_gen++;
+	if (nblocks > map_len)
+	{
+		if (map != NULL)
+			pfree(map);
+		map = MemoryContextAllocZero(copy_cxt, sizeof(N2MapEntry) * nblocks);
+		map_len = nblocks;
+	}
+	map_key = key;
+	map_trusted = trusted;
+	if (trusted)
+		keep_xids(snapshot);
+	map_nblocks = nblocks;
+	scan_index = index;
+	return true;
 }
 
-/*
- * The running scan's copy of page blkno of index; NULL when there is no room
- * for it (read the buffer instead).  A copy stays while the scan runs (no
- * later call makes it give way), unless n2_page_copies_begin starts another
- * scan.
- */
-Page
-n2_page_copy(Relation index, BlockNumber blkno)
+/* n2_page_copy's lookup in the table, copying the page if need be */
+static Page
+copy_for_scan(Relation index, BlockNumber blkno)
 {
 	const RelFileNode *node = &index->rd_node;
 	N2PageCopy *c;
@@ -291,4 +437,26 @@ check:
 	UnlockReleaseBuffer(buf);
 	c->scan = current_scan;
 	return c->page.data;
+}
+
+/*
+ * The running scan's copy of page blkno of index; NULL when there is no room
+ * for it (read the buffer instead).  A copy stays while the scan runs (no
+ * later call makes it give way), unless n2_page_copies_begin starts another
+ * scan.
+ */
+Page
+n2_page_copy(Relation index, BlockNumber blkno)
+{
+	Page		page;
+
+	if (index == scan_index && blkno < map_nblocks && map[blkno].gen == map_gen)
+		return map[blkno].page;
+	page = copy_for_scan(index, blkno);
+	if (page != NULL && index == scan_index && blkno < map_nblocks)
+	{
+		map[blkno].page = page;
+		map[blkno].gen = map_gen;
+	}
+	return page;
 }

@@ -243,26 +243,32 @@ n2_link3_offset_bits_for(Relation index, const N2Params *p)
 	return n2_link3_offset_bits(maxtuples);
 }
 
-/* Copies the metapage as it is. */
-static void
+/* Copies the metapage as it is; returns its LSN. */
+static XLogRecPtr
 read_meta_page(Relation index, N2MetaPageData *meta)
 {
 	Buffer		buf = ReadBuffer(index, N2_METAPAGE_BLKNO);
+	XLogRecPtr	lsn;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	memcpy(meta, N2PageGetMeta(BufferGetPage(buf)), sizeof(N2MetaPageData));
+	lsn = PageGetLSN(BufferGetPage(buf));
 	UnlockReleaseBuffer(buf);
+	return lsn;
 }
 
 /*
  * Copies the metapage, checking that this is an n2 index in the format this
  * build reads.  Every path that reads or changes an index calls this first.
+ * Returns the metapage's LSN.
  */
-void
+XLogRecPtr
 n2_read_meta(Relation index, N2MetaPageData *meta)
 {
-	read_meta_page(index, meta);
+	XLogRecPtr	lsn = read_meta_page(index, meta);
+
 	n2_check_meta(index, meta);
+	return lsn;
 }
 
 /*

@@ -385,8 +385,9 @@ scan_start(IndexScanDesc scan)
 	bool		finite = true;
 	bool		never = false;
 	bool		probe = false;
+	XLogRecPtr	meta_lsn;
 
-	n2_read_meta(index, &so->meta);
+	meta_lsn = n2_read_meta(index, &so->meta);
 	n2_pause_point("scan-meta-read");
 	n2_params_from_meta(index, &so->meta, &so->params);
 	so->started = true;
@@ -416,7 +417,7 @@ scan_start(IndexScanDesc scan)
 	}
 
 	n2_page_graph_init(&so->pg, index, &so->params, so->query);
-	so->pg.copies = n2_page_copies_begin(index);
+	so->pg.copies = n2_page_copies_begin(index, scan->xs_snapshot, meta_lsn);
 	so->pg.filter = so->filter;
 
 	/*

@@ -385,29 +385,60 @@ write_meta(N2VacuumState *vs, int64 deleted)
 }
 
 /*
- * Sets the metapage's tomb_xid of generation gen.  An index written before
- * the field existed has a shorter metapage: its pd_lower grows to cover it,
- * or generic WAL would take the field for the page's hole and zero it.
+ * Starts a change of the metapage fields an index written before they
+ * existed lacks: its metapage is shorter, so its pd_lower grows to cover
+ * them, or generic WAL would take them for the page's hole and zero them.
  */
-static void
-write_tomb_xid(N2VacuumState *vs, int gen, FullTransactionId xid)
+static N2MetaPage
+start_meta_change(N2VacuumState *vs, GenericXLogState **state, Buffer *buf)
 {
-	GenericXLogState *state = GenericXLogStart(vs->index);
-	Buffer		buf = ReadBuffer(vs->index, N2_METAPAGE_BLKNO);
 	Page		page;
 	N2MetaPage	meta;
 	LocationIndex end;
 
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	page = GenericXLogRegisterBuffer(state, buf, 0);
+	*state = GenericXLogStart(vs->index);
+	*buf = ReadBuffer(vs->index, N2_METAPAGE_BLKNO);
+	LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
+	page = GenericXLogRegisterBuffer(*state, *buf, 0);
 	meta = N2PageGetMeta(page);
 	end = ((char *) meta + sizeof(N2MetaPageData)) - (char *) page;
 	if (((PageHeader) page)->pd_lower < end)
 		((PageHeader) page)->pd_lower = end;
+	return meta;
+}
+
+/* Sets the metapage's tomb_xid of generation gen. */
+static void
+write_tomb_xid(N2VacuumState *vs, int gen, FullTransactionId xid)
+{
+	GenericXLogState *state;
+	Buffer		buf;
+	N2MetaPage	meta = start_meta_change(vs, &state, &buf);
+
 	meta->tomb_xid[gen] = U64FromFullTransactionId(xid);
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
 	vs->meta.tomb_xid[gen] = U64FromFullTransactionId(xid);
+}
+
+/*
+ * Counts a change on the metapage before elements are unlinked or deleted.
+ * A scan may trust a page copy an earlier scan took under an equal snapshot
+ * (pagecopy.c), and such a copy may still link an element this VACUUM
+ * unlinks.  With the count first, scans that begin afterwards check their
+ * copies again, and those that began before hold snapshots older than the
+ * unlinking, for which the unlinked elements stay as tombstones.
+ */
+static void
+count_vacuum_change(N2VacuumState *vs)
+{
+	GenericXLogState *state;
+	Buffer		buf;
+	N2MetaPage	meta = start_meta_change(vs, &state, &buf);
+
+	meta->vacuum_changes++;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
 }
 
 /*
@@ -850,7 +881,7 @@ delete_tuples(N2VacuumState *vs, const ItemPointerData *tids, int n,
  * elements at a time: the elements, then their chains, link after link, a
  * page of tuples per WAL record.  No interrupt is taken before a page's
  * elements have lost their chains too: a chain whose element is gone would
- * never be freed.
+ * never be freed.  The metapage counts the change first.
  */
 static void
 delete_elements(N2VacuumState *vs, const N2RefSet *set)
@@ -859,6 +890,7 @@ delete_elements(N2VacuumState *vs, const N2RefSet *set)
 	ItemPointerData *cur = palloc(sizeof(ItemPointerData) * 2 * MaxIndexTuplesPerPage);
 	ItemPointerData *next = palloc(sizeof(ItemPointerData) * 2 * MaxIndexTuplesPerPage);
 
+	count_vacuum_change(vs);
 	for (int64 i = 0; i < set->n;)
 	{
 		BlockNumber blkno = n2_ref_block(set->refs[i]);
@@ -1236,6 +1268,7 @@ repair_graph(N2VacuumState *vs, const N2RefSet *empty)
 		write_tomb_xid(vs, vs->gen, InvalidFullTransactionId);
 		vs->gen_cleared = true;
 	}
+	count_vacuum_change(vs);
 	flag_dead(vs);
 
 	/*

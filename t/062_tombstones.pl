@@ -11,7 +11,8 @@
 #    finds every row (VACUUM links what only doomed nodes reach first).
 #  - Tombstones and the metapage field that says when they were unlinked
 #    survive a crash, also on an index whose metapage predates the field
-#    (its pd_lower patched back), and a later VACUUM frees them.
+#    (its pd_lower patched back, which drops vacuum_changes too), and a
+#    later VACUUM frees them.
 # n2_verify and a graph walk from every row's own vector are clean throughout.
 use strict;
 use warnings;
@@ -182,6 +183,7 @@ is($primary->safe_psql('postgres', "SELECT count(*) FROM n2_verify('cut_idx')"),
 	'n2_verify clean after the repair');
 
 # --- a crash with tombstones on an index whose metapage predates tomb_xid
+# (and vacuum_changes, after it)
 $primary->safe_psql('postgres', 'CHECKPOINT');
 my $file = $primary->data_dir . '/'
   . $primary->safe_psql('postgres', "SELECT pg_relation_filepath('items_idx')");
@@ -189,7 +191,7 @@ $primary->stop;
 open(my $fh, '+<:raw', $file) or die "open $file: $!";
 sysseek($fh, 12, 0);
 sysread($fh, my $lower, 2);
-is(unpack('v', $lower), 24 + 112, 'the metapage ends after tomb_xid');
+is(unpack('v', $lower), 24 + 120, 'the metapage ends after vacuum_changes');
 sysseek($fh, 12, 0);
 syswrite($fh, pack('v', 24 + 96));
 close $fh;
