@@ -57,9 +57,6 @@
 #include "quantize.h"
 #include "search.h"
 
-/* pg_attribute_always_inline, for a core without PostgreSQL's headers */
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-
 /* Prefetch at most this many bytes of a vector (a 1,024-d float4 one). */
 #define PREFETCH_BYTES 4096
 
@@ -227,7 +224,7 @@ pack_entry(int level, uint32_t id)
  * static helper whose only effect is a prefetch into a part it deems free of
  * side effects, then drops the calls to it.
  */
-static ALWAYS_INLINE void
+static N2_ALWAYS_INLINE void
 prefetch_bytes(const void *p, size_t bytes)
 {
 	if (bytes > PREFETCH_BYTES)
@@ -236,7 +233,7 @@ prefetch_bytes(const void *p, size_t bytes)
 		__builtin_prefetch((const char *) p + off);
 }
 
-static ALWAYS_INLINE void
+static N2_ALWAYS_INLINE void
 prefetch_vector(const N2Graph *g, N2Ref ref)
 {
 	prefetch_bytes(n2_graph_vector(g, (uint32_t) ref),

@@ -14,12 +14,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Whether a goes above b in a heap: nearer first in a min-heap, farther in a
+ * max-heap, ties by ref.  The heap operations take max as a constant, so
+ * each kind compiles to its own comparisons: a scan pushes and pops a few
+ * hundred times per query.
+ */
 static inline bool
-heap_before(const N2Heap *h, N2Candidate a, N2Candidate b)
+heap_before(bool max, N2Candidate a, N2Candidate b)
 {
 	if (a.dist != b.dist)
-		return h->max ? a.dist > b.dist : a.dist < b.dist;
-	return h->max ? a.ref > b.ref : a.ref < b.ref;
+		return max ? a.dist > b.dist : a.dist < b.dist;
+	return max ? a.ref > b.ref : a.ref < b.ref;
 }
 
 /* Room for one more item; false when out of memory. */
@@ -40,8 +46,8 @@ heap_reserve(N2Heap *h)
 	return true;
 }
 
-static bool
-heap_push(N2Heap *h, N2Candidate c)
+static N2_ALWAYS_INLINE bool
+heap_push_as(N2Heap *h, N2Candidate c, bool max)
 {
 	size_t		i;
 
@@ -52,7 +58,7 @@ heap_push(N2Heap *h, N2Candidate c)
 	{
 		size_t		parent = (i - 1) / 2;
 
-		if (!heap_before(h, c, h->items[parent]))
+		if (!heap_before(max, c, h->items[parent]))
 			break;
 		h->items[i] = h->items[parent];
 		i = parent;
@@ -61,8 +67,8 @@ heap_push(N2Heap *h, N2Candidate c)
 	return true;
 }
 
-static N2Candidate
-heap_pop(N2Heap *h)
+static N2_ALWAYS_INLINE N2Candidate
+heap_pop_as(N2Heap *h, bool max)
 {
 	N2Candidate top = h->items[0];
 	N2Candidate last = h->items[--h->n];
@@ -74,9 +80,10 @@ heap_pop(N2Heap *h)
 
 		if (child >= h->n)
 			break;
-		if (child + 1 < h->n && heap_before(h, h->items[child + 1], h->items[child]))
+		if (child + 1 < h->n &&
+			heap_before(max, h->items[child + 1], h->items[child]))
 			child++;
-		if (!heap_before(h, h->items[child], last))
+		if (!heap_before(max, h->items[child], last))
 			break;
 		h->items[i] = h->items[child];
 		i = child;
@@ -84,6 +91,31 @@ heap_pop(N2Heap *h)
 	if (h->n > 0)
 		h->items[i] = last;
 	return top;
+}
+
+/* cand, spare and pending are min-heaps, best a max-heap */
+static bool
+heap_push(N2Heap *h, N2Candidate c)
+{
+	return heap_push_as(h, c, false);
+}
+
+static N2Candidate
+heap_pop(N2Heap *h)
+{
+	return heap_pop_as(h, false);
+}
+
+static bool
+best_push(N2Heap *h, N2Candidate c)
+{
+	return heap_push_as(h, c, true);
+}
+
+static N2Candidate
+best_pop(N2Heap *h)
+{
+	return heap_pop_as(h, true);
 }
 
 int
@@ -108,7 +140,6 @@ n2_iter_init(N2Iterator *it, const N2GraphOps *ops, void *ctx,
 	it->step = it->ef_step;
 	it->max_visited = max_visited;
 	it->max_memory = max_memory;
-	it->best.max = true;
 	it->nbuf_cap = max_degree < 1 ? 1 : max_degree;
 	it->filtered = ops->distances_match != NULL;
 	it->nbuf = malloc(it->nbuf_cap * sizeof(N2Ref));
@@ -179,13 +210,13 @@ iter_place(N2Iterator *it, N2Candidate c, bool match)
 	if (!heap_push(&it->pending, c))
 		return false;
 	if (it->best.n < (size_t) it->ef)
-		return heap_push(&it->best, c);
-	if (heap_before(&it->best, it->best.items[0], c))
+		return best_push(&it->best, c);
+	if (heap_before(true, it->best.items[0], c))
 	{
 		/* c is closer than the current ef-th best: swap them */
-		N2Candidate out = heap_pop(&it->best);
+		N2Candidate out = best_pop(&it->best);
 
-		return heap_push(&it->spare, out) && heap_push(&it->best, c);
+		return heap_push(&it->spare, out) && best_push(&it->best, c);
 	}
 	return heap_push(&it->spare, c);
 }
@@ -648,7 +679,7 @@ iter_widen(N2Iterator *it)
 	it->step = it->step < it->ef_step / 2 ? it->step * 2 : it->ef_step;
 	while (it->best.n < (size_t) it->ef && it->spare.n > 0)
 	{
-		if (!heap_push(&it->best, heap_pop(&it->spare)))
+		if (!best_push(&it->best, heap_pop(&it->spare)))
 		{
 			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
 			return;

@@ -44,13 +44,12 @@ typedef enum N2IterStop
 	N2_ITER_OUT_OF_MEMORY		/* malloc failed */
 } N2IterStop;
 
-/* A binary heap of candidates; min-heap or max-heap by construction. */
+/* A binary heap of candidates: a min-heap, or a max-heap for best. */
 typedef struct N2Heap
 {
 	N2Candidate *items;
 	size_t		n;
 	size_t		cap;
-	bool		max;
 } N2Heap;
 
 typedef struct N2Iterator

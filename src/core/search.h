@@ -17,6 +17,9 @@
 typedef uint64_t N2Ref;
 #define N2_INVALID_REF UINT64_MAX
 
+/* pg_attribute_always_inline, for a core without PostgreSQL's headers */
+#define N2_ALWAYS_INLINE inline __attribute__((always_inline))
+
 typedef struct N2Candidate
 {
 	float		dist;
