@@ -789,7 +789,7 @@ extern void n2_page_graph_release(N2PageGraph *pg);
 
 /* pagecopy.c: backend-private copies of the pages a scan reads */
 extern bool n2_page_copies_begin(Relation index, Snapshot snapshot,
-								 XLogRecPtr meta_lsn);
+								 XLogRecPtr meta_lsn, BlockNumber *nblocks);
 extern Page n2_page_copy(Relation index, BlockNumber blkno);
 extern Page n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno);
 extern N2ElementTuple n2_page_graph_element(N2PageGraph *pg, N2Ref ref);

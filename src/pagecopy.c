@@ -344,12 +344,13 @@ keep_xids(Snapshot snapshot)
 
 /*
  * Starts a scan of index under snapshot, which read the metapage at
- * meta_lsn: whether it reads through copies (n2_page_copy).  Copies an
- * earlier scan checked are checked again before use, unless the map holds
- * them under this scan's trust key.
+ * meta_lsn: whether it reads through copies (n2_page_copy), and then the
+ * index's size in *nblocks.  Copies an earlier scan checked are checked
+ * again before use, unless the map holds them under this scan's trust key.
  */
 bool
-n2_page_copies_begin(Relation index, Snapshot snapshot, XLogRecPtr meta_lsn)
+n2_page_copies_begin(Relation index, Snapshot snapshot, XLogRecPtr meta_lsn,
+					 BlockNumber *nblocks_out)
 {
 	int64		cap = (int64) n2_scan_cache_size * 1024 / sizeof(N2PageCopy);
 	BlockNumber nblocks;
@@ -384,6 +385,7 @@ n2_page_copies_begin(Relation index, Snapshot snapshot, XLogRecPtr meta_lsn)
 		keep_xids(snapshot);
 	map_nblocks = nblocks;
 	scan_index = index;
+	*nblocks_out = nblocks;
 	return true;
 }
 

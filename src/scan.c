@@ -91,6 +91,14 @@ typedef struct N2ScanOpaqueData
 	N2KeyFilter *filter;		/* index conditions on filter columns, or NULL */
 	N2Iterator	it;
 	bool		it_valid;
+
+	/*
+	 * The walks' visited set on an index read through page copies: in paged
+	 * mode over its blocks, kept from rescan to rescan, so that none clears
+	 * it.
+	 */
+	N2Visited	visited;
+	bool		visited_valid;
 	bool		started;
 
 	/* the elements the key directory says pass the filter, sorted */
@@ -148,11 +156,10 @@ typedef struct N2ScanOpaqueData
 
 typedef N2ScanOpaqueData *N2ScanOpaque;
 
+/* Frees the core's malloc'd state of one rescan. */
 static void
-scan_free_core(void *arg)
+scan_free_walk(N2ScanOpaque so)
 {
-	N2ScanOpaque so = (N2ScanOpaque) arg;
-
 	if (so->it_valid)
 		n2_iter_free(&so->it);
 	so->it_valid = false;
@@ -165,6 +172,18 @@ scan_free_core(void *arg)
 	if (so->memo_held)
 		n2_distance_memo_release();
 	so->memo_held = false;
+}
+
+/* Frees all the core's malloc'd state, when the scan's memory goes. */
+static void
+scan_free_core(void *arg)
+{
+	N2ScanOpaque so = (N2ScanOpaque) arg;
+
+	scan_free_walk(so);
+	if (so->visited_valid)
+		n2_visited_free(&so->visited);
+	so->visited_valid = false;
 }
 
 IndexScanDesc
@@ -200,7 +219,7 @@ scan_reset(N2ScanOpaque so)
 {
 	if (so->started)
 		n2_page_graph_release(&so->pg);
-	scan_free_core(so);
+	scan_free_walk(so);
 	MemoryContextReset(so->querycxt);
 	so->started = false;
 	so->ntids = 0;
@@ -386,6 +405,7 @@ scan_start(IndexScanDesc scan)
 	bool		never = false;
 	bool		probe = false;
 	XLogRecPtr	meta_lsn;
+	BlockNumber nblocks;
 
 	meta_lsn = n2_read_meta(index, &so->meta);
 	n2_pause_point("scan-meta-read");
@@ -417,7 +437,22 @@ scan_start(IndexScanDesc scan)
 	}
 
 	n2_page_graph_init(&so->pg, index, &so->params, so->query);
-	so->pg.copies = n2_page_copies_begin(index, scan->xs_snapshot, meta_lsn);
+	so->pg.copies = n2_page_copies_begin(index, scan->xs_snapshot, meta_lsn,
+										 &nblocks);
+	if (so->pg.copies && so->visited_valid && so->visited.npages < nblocks)
+	{
+		n2_visited_free(&so->visited);
+		so->visited_valid = false;
+	}
+	if (so->pg.copies && !so->visited_valid)
+	{
+		if (!n2_visited_init_paged(&so->visited, nblocks,
+								   (uint64) n2_ef_search * so->params.max_m0 / 2))
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+		so->visited_valid = true;
+	}
 	so->pg.filter = so->filter;
 
 	/*
@@ -524,11 +559,12 @@ scan_start(IndexScanDesc scan)
 	 * leave uncertain want a few nodes more, so it widens by steps doubling
 	 * from 1 (set below).
 	 */
-	if (!n2_iter_init(&so->it, so->filter ? &n2_page_graph_filtered_ops :
-					  &n2_page_graph_scan_ops, &so->pg, mode,
-					  n2_ef_search + (so->lossy ? 1 : 0),
-					  Max(so->params.max_m0, so->params.m),
-					  (uint64) n2_max_scan_tuples, max_memory))
+	if (!n2_iter_init_visited(&so->it, so->filter ? &n2_page_graph_filtered_ops :
+							  &n2_page_graph_scan_ops, &so->pg, mode,
+							  n2_ef_search + (so->lossy ? 1 : 0),
+							  Max(so->params.max_m0, so->params.m),
+							  (uint64) n2_max_scan_tuples, max_memory,
+							  so->pg.copies ? &so->visited : NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
@@ -717,7 +753,7 @@ sweep_offer(void *arg, N2Ref ref, N2ElementTuple et)
 	if (!n2_filter_match(so->filter, N2ElementKeys(et), et->keylen))
 		return;
 	if (so->it_valid && !so->it.stop_at_bound &&
-		n2_visited_contains(&so->it.visited, ref))
+		n2_visited_contains(so->it.visited, ref))
 		return;
 	c.ref = ref;
 	c.dist = n2_element_distance(&so->pg, et);

@@ -131,6 +131,16 @@ n2_iter_init(N2Iterator *it, const N2GraphOps *ops, void *ctx,
 			 N2IterMode mode, int ef, int max_degree,
 			 uint64_t max_visited, size_t max_memory)
 {
+	return n2_iter_init_visited(it, ops, ctx, mode, ef, max_degree,
+								max_visited, max_memory, NULL);
+}
+
+bool
+n2_iter_init_visited(N2Iterator *it, const N2GraphOps *ops, void *ctx,
+					 N2IterMode mode, int ef, int max_degree,
+					 uint64_t max_visited, size_t max_memory,
+					 N2Visited *visited)
+{
 	memset(it, 0, sizeof(*it));
 	it->ops = ops;
 	it->ctx = ctx;
@@ -147,10 +157,18 @@ n2_iter_init(N2Iterator *it, const N2GraphOps *ops, void *ctx,
 	it->okbuf = malloc(it->nbuf_cap * sizeof(bool));
 	it->bbuf = malloc((size_t) it->nbuf_cap * (it->nbuf_cap + 1) * sizeof(N2Ref));
 	it->lbuf = malloc(it->nbuf_cap * sizeof(N2Ref));
+	it->visited = &it->own_visited;
+	if (visited != NULL)
+	{
+		n2_visited_reset(visited);
+		it->visited = visited;
+	}
 	/* a search of width ef evaluates some ef * degree / 2 nodes */
 	if (it->nbuf == NULL || it->dbuf == NULL || it->okbuf == NULL ||
 		it->bbuf == NULL || it->lbuf == NULL ||
-		!n2_visited_init_hash(&it->visited, (uint64_t) it->ef * it->nbuf_cap / 2))
+		(visited == NULL &&
+		 !n2_visited_init_hash(&it->own_visited,
+							   (uint64_t) it->ef * it->nbuf_cap / 2)))
 	{
 		n2_iter_free(it);
 		return false;
@@ -172,7 +190,7 @@ n2_iter_free(N2Iterator *it)
 	free(it->okbuf);
 	free(it->bbuf);
 	free(it->lbuf);
-	n2_visited_free(&it->visited);
+	n2_visited_free(&it->own_visited);
 	memset(it, 0, sizeof(*it));
 }
 
@@ -181,7 +199,8 @@ n2_iter_memory(const N2Iterator *it)
 {
 	return (it->cand.cap + it->best.cap + it->spare.cap + it->pending.cap +
 			it->far.cap + it->farx.cap) *
-		sizeof(N2Candidate) + it->visited.nslots * sizeof(N2Ref) +
+		sizeof(N2Candidate) + it->visited->nslots * sizeof(N2Ref) +
+		it->visited->npages * sizeof(N2VisitedPage) +
 		it->nbuf_cap * (sizeof(N2Ref) + sizeof(float) + sizeof(bool)) +
 		(size_t) it->nbuf_cap * (it->nbuf_cap + 2) * sizeof(N2Ref);
 }
@@ -377,7 +396,7 @@ iter_start_beam(N2Iterator *it, N2Candidate first, bool first_ok, int top_level)
 	{
 		N2Candidate c = beam[i];
 		bool		match;
-		int			was = n2_visited_test_and_set(&it->visited, c.ref);
+		int			was = n2_visited_test_and_set(it->visited, c.ref);
 
 		if (was < 0)
 			ok = false;
@@ -389,7 +408,7 @@ iter_start_beam(N2Iterator *it, N2Candidate first, bool first_ok, int top_level)
 	}
 	if (ok)
 	{
-		int			was = n2_visited_test_and_set(&it->visited, first.ref);
+		int			was = n2_visited_test_and_set(it->visited, first.ref);
 
 		ok = was >= 0 && (was > 0 || iter_add(it, first, first_ok));
 	}
@@ -457,7 +476,7 @@ n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
 		cur_ok = first_ok;
 	else
 		iter_distances(it, &cur.ref, 1, &cur.dist, &cur_ok);
-	if (n2_visited_test_and_set(&it->visited, cur.ref) < 0 ||
+	if (n2_visited_test_and_set(it->visited, cur.ref) < 0 ||
 		!iter_add(it, cur, cur_ok))
 	{
 		iter_fail(it, N2_ITER_OUT_OF_MEMORY);
@@ -472,7 +491,7 @@ n2_iter_start(N2Iterator *it, N2Ref entry, int top_level)
 	 */
 	if (cur.ref != entry)
 	{
-		if (n2_visited_test_and_set(&it->visited, entry) < 0 ||
+		if (n2_visited_test_and_set(it->visited, entry) < 0 ||
 			!iter_add(it, first, first_ok))
 		{
 			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
@@ -523,7 +542,7 @@ iter_gather_members(N2Iterator *it, N2Ref ref, int nb)
 			it->nbuf[nbridge++] = x;
 			continue;
 		}
-		seen = n2_visited_test_and_set(&it->visited, x);
+		seen = n2_visited_test_and_set(it->visited, x);
 		if (seen < 0)
 			return -1;
 		if (seen == 0)
@@ -542,7 +561,7 @@ iter_gather_members(N2Iterator *it, N2Ref ref, int nb)
 
 			if (!it->member(it->member_arg, y))
 				continue;
-			seen = n2_visited_test_and_set(&it->visited, y);
+			seen = n2_visited_test_and_set(it->visited, y);
 			if (seen < 0)
 				return -1;
 			if (seen == 0)
@@ -562,7 +581,7 @@ n2_iter_add_seeds(N2Iterator *it, const N2Ref *seeds, int n)
 
 		for (int i = 0; i < take; i++)
 		{
-			int			seen = n2_visited_test_and_set(&it->visited, seeds[i]);
+			int			seen = n2_visited_test_and_set(it->visited, seeds[i]);
 
 			if (seen < 0)
 			{
@@ -614,7 +633,7 @@ iter_expand(N2Iterator *it)
 	n = it->ops->neighbors(it->ctx, c.ref, 0, it->nbuf, it->nbuf_cap);
 	for (int i = 0; i < n; i++)
 	{
-		int			seen = n2_visited_test_and_set(&it->visited, it->nbuf[i]);
+		int			seen = n2_visited_test_and_set(it->visited, it->nbuf[i]);
 
 		if (seen < 0)
 		{

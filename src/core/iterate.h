@@ -81,7 +81,8 @@ typedef struct N2Iterator
 	bool		filtered;		/* ops->distances_match decides what is
 								 * yielded */
 
-	N2Visited	visited;
+	N2Visited  *visited;		/* own_visited, or the caller's */
+	N2Visited	own_visited;
 	N2Heap		cand;			/* min: evaluated, not yet expanded */
 	N2Heap		best;			/* max: the ef best evaluated */
 	N2Heap		spare;			/* min: evaluated, pushed out of best */
@@ -112,6 +113,15 @@ typedef struct N2Iterator
 extern bool n2_iter_init(N2Iterator *it, const N2GraphOps *ops, void *ctx,
 						 N2IterMode mode, int ef, int max_degree,
 						 uint64_t max_visited, size_t max_memory);
+
+/*
+ * The same, marking visited nodes in the caller's visited set, which it
+ * resets: one kept from search to search in paged mode is never cleared.
+ */
+extern bool n2_iter_init_visited(N2Iterator *it, const N2GraphOps *ops,
+								 void *ctx, N2IterMode mode, int ef,
+								 int max_degree, uint64_t max_visited,
+								 size_t max_memory, N2Visited *visited);
 extern void n2_iter_free(N2Iterator *it);
 
 /*

@@ -51,11 +51,30 @@ n2_visited_init_hash(N2Visited *v, uint64_t expected)
 	return true;
 }
 
+bool
+n2_visited_init_paged(N2Visited *v, uint64_t npages, uint64_t expected)
+{
+	N2VisitedPage *pages = calloc(npages > 0 ? npages : 1, sizeof(N2VisitedPage));
+
+	if (pages == NULL)
+		return false;
+	if (!n2_visited_init_hash(v, expected))
+	{
+		free(pages);
+		return false;
+	}
+	v->pages = pages;
+	v->npages = npages;
+	v->epoch = 1;
+	return true;
+}
+
 void
 n2_visited_free(N2Visited *v)
 {
 	free(v->epochs);
 	free(v->slots);
+	free(v->pages);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -71,6 +90,12 @@ n2_visited_reset(N2Visited *v)
 			v->epoch = 1;
 		}
 		return;
+	}
+	if (v->pages != NULL && ++v->epoch == 0)
+	{
+		for (uint64_t i = 0; i < v->npages; i++)
+			v->pages[i].epoch = 0;
+		v->epoch = 1;
 	}
 	if (v->nused > 0)
 		memset(v->slots, 0xff, v->nslots * sizeof(N2Ref));
@@ -125,9 +150,22 @@ visited_hash_test_and_set(N2Visited *v, N2Ref ref)
 	return 0;
 }
 
+/* Paged mode: the marks of ref's block; NULL when the hash holds ref. */
+static inline N2VisitedPage *
+visited_page(const N2Visited *v, N2Ref ref)
+{
+	uint64_t	block = ref >> 16;
+
+	if (block >= v->npages || (ref & 0xFFFF) >= N2_VISITED_OFFSETS)
+		return NULL;
+	return &v->pages[block];
+}
+
 static inline int
 visited_test_and_set(N2Visited *v, N2Ref ref)
 {
+	N2VisitedPage *page;
+
 	if (v->dense_capacity > 0)
 	{
 		if (ref >= v->dense_capacity)
@@ -135,6 +173,23 @@ visited_test_and_set(N2Visited *v, N2Ref ref)
 		if (v->epochs[ref] == v->epoch)
 			return 1;
 		v->epochs[ref] = v->epoch;
+		return 0;
+	}
+	if ((page = visited_page(v, ref)) != NULL)
+	{
+		unsigned	off = ref & 0xFFFF;
+		uint64_t	bit = (uint64_t) 1 << (off % 64);
+
+		if (page->epoch != v->epoch)
+		{
+			/* a few words: a loop, not a call of memset */
+			for (int w = 0; w < N2_VISITED_OFFSETS / 64; w++)
+				page->bits[w] = 0;
+			page->epoch = v->epoch;
+		}
+		if (page->bits[off / 64] & bit)
+			return 1;
+		page->bits[off / 64] |= bit;
 		return 0;
 	}
 	return visited_hash_test_and_set(v, ref);
@@ -150,9 +205,13 @@ bool
 n2_visited_contains(const N2Visited *v, N2Ref ref)
 {
 	uint64_t	mask;
+	const N2VisitedPage *page;
 
 	if (v->dense_capacity > 0)
 		return ref >= v->dense_capacity || v->epochs[ref] == v->epoch;
+	if ((page = visited_page(v, ref)) != NULL)
+		return page->epoch == v->epoch &&
+			(page->bits[(ref & 0xFFFF) / 64] >> ((ref & 0xFFFF) % 64)) & 1;
 	if (v->nslots == 0)
 		return false;
 	mask = v->nslots - 1;

@@ -51,15 +51,31 @@ typedef struct N2GraphOps
 	void		(*prefetch) (void *ctx, N2Ref ref, int level);
 } N2GraphOps;
 
-/* Visited set: an epoch array for dense ids, an open-addressing hash otherwise. */
+/* Paged mode's marks for one block: its offsets below N2_VISITED_OFFSETS. */
+#define N2_VISITED_OFFSETS 320
+
+typedef struct N2VisitedPage
+{
+	uint32_t	epoch;			/* the marks are the set's when it is its */
+	uint64_t	bits[N2_VISITED_OFFSETS / 64];
+} N2VisitedPage;
+
+/*
+ * Visited set: an epoch array for dense ids, an open-addressing hash
+ * otherwise.  Paged mode, for refs that pack (block << 16) | offset: a
+ * bitmap per block of the first npages, each cleared when first touched
+ * after a reset, and the hash for other refs.
+ */
 typedef struct N2Visited
 {
 	uint32_t   *epochs;			/* dense mode: one per id */
-	uint32_t	epoch;
+	uint32_t	epoch;			/* dense and paged modes */
 	uint64_t	dense_capacity; /* 0 = hash mode */
 	N2Ref	   *slots;			/* hash mode */
 	uint64_t	nslots;			/* power of two */
 	uint64_t	nused;
+	N2VisitedPage *pages;		/* paged mode */
+	uint64_t	npages;
 } N2Visited;
 
 typedef struct N2Search
@@ -86,6 +102,13 @@ extern bool n2_visited_init(N2Visited *v, uint64_t dense_capacity);
 
 /* Hash mode with room for about expected marks before it first grows. */
 extern bool n2_visited_init_hash(N2Visited *v, uint64_t expected);
+
+/*
+ * Paged mode over npages blocks, the hash sized as above: a reset costs
+ * nothing, so a set kept from search to search saves clearing the hash.
+ */
+extern bool n2_visited_init_paged(N2Visited *v, uint64_t npages,
+								  uint64_t expected);
 extern void n2_visited_free(N2Visited *v);
 extern void n2_visited_reset(N2Visited *v);
 

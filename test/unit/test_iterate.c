@@ -115,6 +115,9 @@ make_graph(void)
 
 static bool stop_at_bound;
 
+/* when set, count_yielded's walks mark nodes in it (n2_iter_init_visited) */
+static N2Visited *shared_visited;
+
 static int
 count_yielded(N2IterMode mode, int ef, uint64_t max_visited, size_t max_memory,
 			  bool *ordered, bool *unique, N2IterStop *stop)
@@ -128,7 +131,8 @@ count_yielded(N2IterMode mode, int ef, uint64_t max_visited, size_t max_memory,
 	memset(seen, 0, sizeof(seen));
 	*ordered = true;
 	*unique = true;
-	CHECK(n2_iter_init(&it, &ops, NULL, mode, ef, DEGREE, max_visited, max_memory),
+	CHECK(n2_iter_init_visited(&it, &ops, NULL, mode, ef, DEGREE, max_visited,
+							   max_memory, shared_visited),
 		  "init");
 	it.stop_at_bound = stop_at_bound;
 	CHECK(n2_iter_start(&it, 0, 0), "start");
@@ -335,6 +339,27 @@ main(void)
 	n = count_yielded(N2_ITER_RELAXED, 16, 0, 0, &ordered, &unique, &stop);
 	CHECK(unique, "relaxed mode yields no node twice");
 	CHECK(n == NPOINTS, "relaxed mode yields every node (%d of %d)", n, NPOINTS);
+
+	/*
+	 * The same walks marking a paged visited set kept from walk to walk (the
+	 * nodes are refs of block 0, offsets past its bitmap in the hash): each
+	 * starts from a reset set.
+	 */
+	{
+		N2Visited	v;
+
+		CHECK(n2_visited_init_paged(&v, 1, 16), "paged init");
+		shared_visited = &v;
+		for (int round = 0; round < 3; round++)
+		{
+			n = count_yielded(N2_ITER_RELAXED, 16, 0, 0, &ordered, &unique, &stop);
+			CHECK(unique && n == NPOINTS,
+				  "shared visited set, walk %d: every node once (%d of %d)",
+				  round, n, NPOINTS);
+		}
+		shared_visited = NULL;
+		n2_visited_free(&v);
+	}
 
 	/* single: at most ef, ordered, and the true nearest first */
 	n = count_yielded(N2_ITER_SINGLE, 16, 0, 0, &ordered, &unique, &stop);

@@ -261,6 +261,37 @@ test_visited(void)
 	CHECK(v.nslots <= 65536, "sized up front only so far: %llu slots",
 		  (unsigned long long) v.nslots);
 	n2_visited_free(&v);
+
+	/*
+	 * Paged: (block << 16) | offset refs of the first 8 blocks with offsets
+	 * below N2_VISITED_OFFSETS in bitmaps, others in the hash; a reset
+	 * forgets both, also across an epoch wrap-around.
+	 */
+	CHECK(n2_visited_init_paged(&v, 8, 16), "paged init");
+	ok = true;
+	for (uint64_t b = 0; b < 10; b++)
+		for (uint64_t o = 1; o < 400; o += 7)
+			ok = ok && n2_visited_test_and_set(&v, b << 16 | o) == 0;
+	CHECK(ok, "paged: all new");
+	CHECK(v.nused == 2 * 57 + 8 * 11, "paged: the hash holds the rest: %llu",
+		  (unsigned long long) v.nused);
+	ok = true;
+	for (uint64_t b = 0; b < 10; b++)
+		for (uint64_t o = 1; o < 400; o++)
+			ok = ok && n2_visited_contains(&v, b << 16 | o) == ((o - 1) % 7 == 0) &&
+				n2_visited_test_and_set(&v, b << 16 | o) == ((o - 1) % 7 == 0);
+	CHECK(ok, "paged: marks found where set, and only there");
+	n2_visited_reset(&v);
+	CHECK(v.nused == 0 && !n2_visited_contains(&v, 3 << 16 | 8) &&
+		  !n2_visited_contains(&v, 9 << 16 | 8) &&
+		  n2_visited_test_and_set(&v, 3 << 16 | 8) == 0, "paged: reset");
+	v.epoch = UINT32_MAX;
+	v.pages[5].epoch = 1;		/* a stale page that epoch 1 would revive */
+	v.pages[5].bits[0] = 2;
+	n2_visited_reset(&v);
+	CHECK(v.epoch == 1 && !n2_visited_contains(&v, 5 << 16 | 1) &&
+		  n2_visited_test_and_set(&v, 5 << 16 | 1) == 0, "paged: wrapped to 1");
+	n2_visited_free(&v);
 }
 
 /* A path 0 - 1 - ... - 9 on a line, query at 7.2. */
