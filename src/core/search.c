@@ -130,8 +130,8 @@ visited_grow(N2Visited *v)
 	return true;
 }
 
-static int
-visited_hash_test_and_set(N2Visited *v, N2Ref ref)
+int
+n2_visited_hash_test_and_set(N2Visited *v, N2Ref ref)
 {
 	uint64_t	mask;
 	uint64_t	j;
@@ -150,57 +150,6 @@ visited_hash_test_and_set(N2Visited *v, N2Ref ref)
 	return 0;
 }
 
-/* Paged mode: the marks of ref's block; NULL when the hash holds ref. */
-static inline N2VisitedPage *
-visited_page(const N2Visited *v, N2Ref ref)
-{
-	uint64_t	block = ref >> 16;
-
-	if (block >= v->npages || (ref & 0xFFFF) >= N2_VISITED_OFFSETS)
-		return NULL;
-	return &v->pages[block];
-}
-
-static inline int
-visited_test_and_set(N2Visited *v, N2Ref ref)
-{
-	N2VisitedPage *page;
-
-	if (v->dense_capacity > 0)
-	{
-		if (ref >= v->dense_capacity)
-			return 1;
-		if (v->epochs[ref] == v->epoch)
-			return 1;
-		v->epochs[ref] = v->epoch;
-		return 0;
-	}
-	if ((page = visited_page(v, ref)) != NULL)
-	{
-		unsigned	off = ref & 0xFFFF;
-		uint64_t	bit = (uint64_t) 1 << (off % 64);
-
-		if (page->epoch != v->epoch)
-		{
-			/* a few words: a loop, not a call of memset */
-			for (int w = 0; w < N2_VISITED_OFFSETS / 64; w++)
-				page->bits[w] = 0;
-			page->epoch = v->epoch;
-		}
-		if (page->bits[off / 64] & bit)
-			return 1;
-		page->bits[off / 64] |= bit;
-		return 0;
-	}
-	return visited_hash_test_and_set(v, ref);
-}
-
-int
-n2_visited_test_and_set(N2Visited *v, N2Ref ref)
-{
-	return visited_test_and_set(v, ref);
-}
-
 bool
 n2_visited_contains(const N2Visited *v, N2Ref ref)
 {
@@ -209,7 +158,7 @@ n2_visited_contains(const N2Visited *v, N2Ref ref)
 
 	if (v->dense_capacity > 0)
 		return ref >= v->dense_capacity || v->epochs[ref] == v->epoch;
-	if ((page = visited_page(v, ref)) != NULL)
+	if ((page = n2_visited_page(v, ref)) != NULL)
 		return page->epoch == v->epoch &&
 			(page->bits[(ref & 0xFFFF) / 64] >> ((ref & 0xFFFF) % 64)) & 1;
 	if (v->nslots == 0)
@@ -421,7 +370,7 @@ n2_search_layer(N2Search *s, const N2GraphOps *ops, void *ctx,
 	for (int i = 0; i < nentries; i++)
 	{
 		N2Candidate e = entries[i];
-		int			r = visited_test_and_set(v, e.ref);
+		int			r = n2_visited_test_and_set(v, e.ref);
 
 		if (r < 0)
 			return -1;
@@ -450,7 +399,7 @@ n2_search_layer(N2Search *s, const N2GraphOps *ops, void *ctx,
 		nn = ops->neighbors(ctx, c.ref, level, s->nbuf, s->nbuf_cap);
 		for (int i = 0; i < nn; i++)
 		{
-			int			r = visited_test_and_set(v, s->nbuf[i]);
+			int			r = n2_visited_test_and_set(v, s->nbuf[i]);
 
 			if (r < 0)
 				return -1;

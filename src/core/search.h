@@ -11,6 +11,7 @@
 #define N2_CORE_SEARCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* A node: a dense id in memory, a packed (block, offset) on pages. */
@@ -112,12 +113,59 @@ extern bool n2_visited_init_paged(N2Visited *v, uint64_t npages,
 extern void n2_visited_free(N2Visited *v);
 extern void n2_visited_reset(N2Visited *v);
 
+/* Hash mode's n2_visited_test_and_set. */
+extern int	n2_visited_hash_test_and_set(N2Visited *v, N2Ref ref);
+
+/* Paged mode: the marks of ref's block; NULL when the hash holds ref. */
+static inline N2VisitedPage *
+n2_visited_page(const N2Visited *v, N2Ref ref)
+{
+	uint64_t	block = ref >> 16;
+
+	if (block >= v->npages || (ref & 0xFFFF) >= N2_VISITED_OFFSETS)
+		return NULL;
+	return &v->pages[block];
+}
+
 /*
  * Marks ref visited.  Returns 1 if it already was, 0 if newly marked, -1 when
  * out of memory (hash mode).  Dense refs at or beyond the capacity count as
- * visited, so they are never followed.
+ * visited, so they are never followed.  Inline but for the hash: searches
+ * test every neighbour they read.
  */
-extern int	n2_visited_test_and_set(N2Visited *v, N2Ref ref);
+static inline int
+n2_visited_test_and_set(N2Visited *v, N2Ref ref)
+{
+	N2VisitedPage *page;
+
+	if (v->dense_capacity > 0)
+	{
+		if (ref >= v->dense_capacity)
+			return 1;
+		if (v->epochs[ref] == v->epoch)
+			return 1;
+		v->epochs[ref] = v->epoch;
+		return 0;
+	}
+	if ((page = n2_visited_page(v, ref)) != NULL)
+	{
+		unsigned	off = ref & 0xFFFF;
+		uint64_t	bit = (uint64_t) 1 << (off % 64);
+
+		if (page->epoch != v->epoch)
+		{
+			/* a few words: a loop, not a call of memset */
+			for (int w = 0; w < N2_VISITED_OFFSETS / 64; w++)
+				page->bits[w] = 0;
+			page->epoch = v->epoch;
+		}
+		if (page->bits[off / 64] & bit)
+			return 1;
+		page->bits[off / 64] |= bit;
+		return 0;
+	}
+	return n2_visited_hash_test_and_set(v, ref);
+}
 
 /* Whether ref is marked, without marking it. */
 extern bool n2_visited_contains(const N2Visited *v, N2Ref ref);
