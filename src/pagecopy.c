@@ -364,26 +364,39 @@ n2_page_copies_begin(Relation index, Snapshot snapshot, XLogRecPtr meta_lsn,
 	scan_index = NULL;
 	if (capacity == 0 || !RelationNeedsWAL(index))
 		return false;
-	nblocks = RelationGetNumberOfBlocks(index);
-	if (nblocks > (BlockNumber) capacity)
-		return false;
 	trusted = trust_key(&key, index, snapshot, meta_lsn);
-	if (!trusted || !map_trusted || nblocks > map_len ||
-		memcmp(&key, &map_key, sizeof(N2TrustKey)) != 0 ||
-		!same_xids(snapshot))
-		map_gen++;
-	if (nblocks > map_len)
+	if (trusted && map_trusted &&
+		memcmp(&key, &map_key, sizeof(N2TrustKey)) == 0 && same_xids(snapshot))
 	{
-		if (map != NULL)
-			pfree(map);
-		map = MemoryContextAllocZero(copy_cxt, sizeof(N2MapEntry) * nblocks);
-		map_len = nblocks;
+		/*
+		 * The map stays, and so does its size: pages added since (by inserts
+		 * this snapshot does not see) are looked up in the table.  This saves
+		 * the lseek of RelationGetNumberOfBlocks.
+		 */
+		nblocks = map_nblocks;
 	}
-	map_key = key;
-	map_trusted = trusted;
-	if (trusted)
-		keep_xids(snapshot);
-	map_nblocks = nblocks;
+	else
+	{
+		nblocks = RelationGetNumberOfBlocks(index);
+		if (nblocks > (BlockNumber) capacity)
+		{
+			map_trusted = false;
+			return false;
+		}
+		map_gen++;
+		if (nblocks > map_len)
+		{
+			if (map != NULL)
+				pfree(map);
+			map = MemoryContextAllocZero(copy_cxt, sizeof(N2MapEntry) * nblocks);
+			map_len = nblocks;
+		}
+		map_key = key;
+		map_trusted = trusted;
+		if (trusted)
+			keep_xids(snapshot);
+		map_nblocks = nblocks;
+	}
 	scan_index = index;
 	*nblocks_out = nblocks;
 	return true;
