@@ -93,7 +93,7 @@ heap_pop_as(N2Heap *h, bool max)
 	return top;
 }
 
-/* cand, spare and pending are min-heaps, best a max-heap */
+/* min-heaps: cand, spare, pending (best, a max-heap, uses the _as forms) */
 static bool
 heap_push(N2Heap *h, N2Candidate c)
 {
@@ -104,18 +104,6 @@ static N2Candidate
 heap_pop(N2Heap *h)
 {
 	return heap_pop_as(h, false);
-}
-
-static bool
-best_push(N2Heap *h, N2Candidate c)
-{
-	return heap_push_as(h, c, true);
-}
-
-static N2Candidate
-best_pop(N2Heap *h)
-{
-	return heap_pop_as(h, true);
 }
 
 int
@@ -229,13 +217,13 @@ iter_place(N2Iterator *it, N2Candidate c, bool match)
 	if (!heap_push(&it->pending, c))
 		return false;
 	if (it->best.n < (size_t) it->ef)
-		return best_push(&it->best, c);
+		return heap_push_as(&it->best, c, true);
 	if (heap_before(true, it->best.items[0], c))
 	{
 		/* c is closer than the current ef-th best: swap them */
-		N2Candidate out = best_pop(&it->best);
+		N2Candidate out = heap_pop_as(&it->best, true);
 
-		return heap_push(&it->spare, out) && best_push(&it->best, c);
+		return heap_push(&it->spare, out) && heap_push_as(&it->best, c, true);
 	}
 	return heap_push(&it->spare, c);
 }
@@ -698,7 +686,7 @@ iter_widen(N2Iterator *it)
 	it->step = it->step < it->ef_step / 2 ? it->step * 2 : it->ef_step;
 	while (it->best.n < (size_t) it->ef && it->spare.n > 0)
 	{
-		if (!best_push(&it->best, heap_pop(&it->spare)))
+		if (!heap_push_as(&it->best, heap_pop(&it->spare), true))
 		{
 			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
 			return;
