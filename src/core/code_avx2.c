@@ -44,29 +44,63 @@ load_sq8(const uint8_t *x, const float *lo, const float *step)
 	return _mm256_fmadd_ps(c, _mm256_loadu_ps(step), _mm256_loadu_ps(lo));
 }
 
+/*
+ * The distance kernels run 32 dimensions a step into four accumulators, so
+ * that four FMA chains overlap, and count with a size_t, which spares the
+ * loop a sign extension per step.  A difference is taken code minus query:
+ * the query then comes straight from memory into the subtraction.
+ */
+#define N2_SUM4(step) \
+	for (; i + 32 <= len; i += 32) \
+	{ \
+		step(s0, i); \
+		step(s1, i + 8); \
+		step(s2, i + 16); \
+		step(s3, i + 24); \
+	} \
+	for (; i + 8 <= len; i += 8) \
+		step(s0, i)
+
+#define F16_L2SQ_STEP(s, k) \
+	do { \
+		__m256		d = _mm256_sub_ps(load_half(x + (k)), _mm256_loadu_ps(q + (k))); \
+		(s) = _mm256_fmadd_ps(d, d, (s)); \
+	} while (0)
+
+#define F16_DOT_STEP(s, k) \
+	((s) = _mm256_fmadd_ps(load_half(x + (k)), _mm256_loadu_ps(q + (k)), (s)))
+
+#define SQ8_L2SQ_STEP(s, k) \
+	do { \
+		__m256		d = _mm256_sub_ps(load_sq8(x + (k), lo + (k), step + (k)), \
+									  _mm256_loadu_ps(q + (k))); \
+		(s) = _mm256_fmadd_ps(d, d, (s)); \
+	} while (0)
+
+#define SQ8_DOT_STEP(s, k) \
+	((s) = _mm256_fmadd_ps(load_sq8(x + (k), lo + (k), step + (k)), \
+						   _mm256_loadu_ps(q + (k)), (s)))
+
+static inline float
+hsum4(__m256 s0, __m256 s1, __m256 s2, __m256 s3)
+{
+	return hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
 static float
 f16_l2sq_avx2(const float *q, const uint16_t *x, int n)
 {
-	__m256		s0 = _mm256_setzero_ps();
-	__m256		s1 = _mm256_setzero_ps();
-	__m256		d;
-	int			i = 0;
+	__m256		s0 = _mm256_setzero_ps(),
+				s1 = s0,
+				s2 = s0,
+				s3 = s0;
+	size_t		len = n;
+	size_t		i = 0;
 	float		sum;
 
-	for (; i + 16 <= n; i += 16)
-	{
-		d = _mm256_sub_ps(_mm256_loadu_ps(q + i), load_half(x + i));
-		s0 = _mm256_fmadd_ps(d, d, s0);
-		d = _mm256_sub_ps(_mm256_loadu_ps(q + i + 8), load_half(x + i + 8));
-		s1 = _mm256_fmadd_ps(d, d, s1);
-	}
-	for (; i + 8 <= n; i += 8)
-	{
-		d = _mm256_sub_ps(_mm256_loadu_ps(q + i), load_half(x + i));
-		s0 = _mm256_fmadd_ps(d, d, s0);
-	}
-	sum = hsum(_mm256_add_ps(s0, s1));
-	for (; i < n; i++)
+	N2_SUM4(F16_L2SQ_STEP);
+	sum = hsum4(s0, s1, s2, s3);
+	for (; i < len; i++)
 	{
 		float		e = q[i] - n2_half_to_float(x[i]);
 
@@ -78,20 +112,17 @@ f16_l2sq_avx2(const float *q, const uint16_t *x, int n)
 static float
 f16_dot_avx2(const float *q, const uint16_t *x, int n)
 {
-	__m256		s0 = _mm256_setzero_ps();
-	__m256		s1 = _mm256_setzero_ps();
-	int			i = 0;
+	__m256		s0 = _mm256_setzero_ps(),
+				s1 = s0,
+				s2 = s0,
+				s3 = s0;
+	size_t		len = n;
+	size_t		i = 0;
 	float		sum;
 
-	for (; i + 16 <= n; i += 16)
-	{
-		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_half(x + i), s0);
-		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load_half(x + i + 8), s1);
-	}
-	for (; i + 8 <= n; i += 8)
-		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_half(x + i), s0);
-	sum = hsum(_mm256_add_ps(s0, s1));
-	for (; i < n; i++)
+	N2_SUM4(F16_DOT_STEP);
+	sum = hsum4(s0, s1, s2, s3);
+	for (; i < len; i++)
 		sum += q[i] * n2_half_to_float(x[i]);
 	return sum;
 }
@@ -100,27 +131,17 @@ static float
 sq8_l2sq_avx2(const float *q, const float *lo, const float *step,
 			  const uint8_t *x, int n)
 {
-	__m256		s0 = _mm256_setzero_ps();
-	__m256		s1 = _mm256_setzero_ps();
-	__m256		d;
-	int			i = 0;
+	__m256		s0 = _mm256_setzero_ps(),
+				s1 = s0,
+				s2 = s0,
+				s3 = s0;
+	size_t		len = n;
+	size_t		i = 0;
 	float		sum;
 
-	for (; i + 16 <= n; i += 16)
-	{
-		d = _mm256_sub_ps(_mm256_loadu_ps(q + i), load_sq8(x + i, lo + i, step + i));
-		s0 = _mm256_fmadd_ps(d, d, s0);
-		d = _mm256_sub_ps(_mm256_loadu_ps(q + i + 8),
-						  load_sq8(x + i + 8, lo + i + 8, step + i + 8));
-		s1 = _mm256_fmadd_ps(d, d, s1);
-	}
-	for (; i + 8 <= n; i += 8)
-	{
-		d = _mm256_sub_ps(_mm256_loadu_ps(q + i), load_sq8(x + i, lo + i, step + i));
-		s0 = _mm256_fmadd_ps(d, d, s0);
-	}
-	sum = hsum(_mm256_add_ps(s0, s1));
-	for (; i < n; i++)
+	N2_SUM4(SQ8_L2SQ_STEP);
+	sum = hsum4(s0, s1, s2, s3);
+	for (; i < len; i++)
 	{
 		float		e = q[i] - fmaf((float) x[i], step[i], lo[i]);
 
@@ -133,23 +154,17 @@ static float
 sq8_dot_avx2(const float *q, const float *lo, const float *step,
 			 const uint8_t *x, int n)
 {
-	__m256		s0 = _mm256_setzero_ps();
-	__m256		s1 = _mm256_setzero_ps();
-	int			i = 0;
+	__m256		s0 = _mm256_setzero_ps(),
+				s1 = s0,
+				s2 = s0,
+				s3 = s0;
+	size_t		len = n;
+	size_t		i = 0;
 	float		sum;
 
-	for (; i + 16 <= n; i += 16)
-	{
-		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i),
-							 load_sq8(x + i, lo + i, step + i), s0);
-		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8),
-							 load_sq8(x + i + 8, lo + i + 8, step + i + 8), s1);
-	}
-	for (; i + 8 <= n; i += 8)
-		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i),
-							 load_sq8(x + i, lo + i, step + i), s0);
-	sum = hsum(_mm256_add_ps(s0, s1));
-	for (; i < n; i++)
+	N2_SUM4(SQ8_DOT_STEP);
+	sum = hsum4(s0, s1, s2, s3);
+	for (; i < len; i++)
 		sum += q[i] * fmaf((float) x[i], step[i], lo[i]);
 	return sum;
 }
