@@ -773,6 +773,8 @@ typedef struct N2PageGraph
 	float		qnorm;			/* >= |query|, for lower_bounds */
 	Buffer		buf;			/* last buffer pinned, kept to save lookups */
 	bool		copies;			/* the scan ops read page copies (pagecopy.c) */
+	Size		links0_bytes;	/* level 0's links: no distance reads them */
+	bool		ahead;			/* tuples too long to prefetch a batch at once */
 	uint64		nvisited;		/* tuples whose distance was computed */
 	const struct N2KeyFilter *filter;	/* n2_page_graph_filtered_ops' */
 } N2PageGraph;
@@ -790,7 +792,46 @@ extern void n2_page_graph_release(N2PageGraph *pg);
 /* pagecopy.c: backend-private copies of the pages a scan reads */
 extern bool n2_page_copies_begin(Relation index, Snapshot snapshot,
 								 XLogRecPtr meta_lsn, BlockNumber *nblocks);
-extern Page n2_page_copy(Relation index, BlockNumber blkno);
+extern Page n2_page_copy_miss(Relation index, BlockNumber blkno);
+
+/*
+ * The copies most lookups find, by block number, of the index the running
+ * scan reads: valid while they hold gen.  A copy in the map is trusted as it
+ * is, with no check of its buffer, by every scan under the same trust key
+ * (pagecopy.c).  Another key starts a new generation.  Copies in the map do
+ * not make way.
+ */
+typedef struct N2MapEntry
+{
+	Page		page;
+	uint64		gen;
+} N2MapEntry;
+
+typedef struct N2CopyMap
+{
+	Relation	index;			/* the running scan's when it reads copies
+								 * through the map */
+	N2MapEntry *entries;
+	BlockNumber nblocks;		/* entries in use: the index's size */
+	uint64		gen;
+} N2CopyMap;
+
+extern N2CopyMap n2_copy_map;
+
+/*
+ * The running scan's copy of page blkno of index; NULL when there is no room
+ * for it (read the buffer instead).  A copy stays while the scan runs (no
+ * later call makes it give way), unless n2_page_copies_begin starts another
+ * scan.  Inline: a scan looks up a page for each node it evaluates.
+ */
+static inline Page
+n2_page_copy(Relation index, BlockNumber blkno)
+{
+	if (index == n2_copy_map.index && blkno < n2_copy_map.nblocks &&
+		n2_copy_map.entries[blkno].gen == n2_copy_map.gen)
+		return n2_copy_map.entries[blkno].page;
+	return n2_page_copy_miss(index, blkno);
+}
 extern Page n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno);
 extern N2ElementTuple n2_page_graph_element(N2PageGraph *pg, N2Ref ref);
 extern const float *n2_element_vector(N2PageGraph *pg, N2ElementTuple et);

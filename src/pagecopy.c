@@ -33,7 +33,7 @@
  * passes for it.
  *
  * A scan that sees the same rows as the scans that checked the copies, with
- * no VACUUM of the index since, needs no check at all (the map below): the
+ * no VACUUM of the index since, needs no check at all (the map, n2.h): the
  * rows it must find were linked before any of them began, and what it walks
  * through stays, as for one long scan.  The scans of a LATERAL batch, or of
  * a read-only workload, thus check each page once.
@@ -73,20 +73,6 @@ static int	hand;				/* the clock's, over copies */
 static uint64 current_scan;
 
 /*
- * The copies most lookups find, by block number, of the index the running
- * scan reads: valid while they hold map_gen.  A copy in the map is trusted
- * as it is, with no check of its buffer, by every scan under the same trust
- * key: on the same index, with the same metapage LSN, under a snapshot that
- * sees the same rows (see trust_key).  Another key starts a new generation.
- * Copies in the map do not make way.
- */
-typedef struct N2MapEntry
-{
-	Page		page;
-	uint64		gen;
-} N2MapEntry;
-
-/*
  * What a scan must share with earlier ones to trust their copies.  The
  * snapshot part: two MVCC snapshots with the same xmin, xmax, lists of
  * transactions in progress and command ID see the same rows, and an insert
@@ -107,16 +93,14 @@ typedef struct N2TrustKey
 	bool		recovery;
 } N2TrustKey;
 
-static N2MapEntry *map;
 static BlockNumber map_len;		/* allocated entries */
-static BlockNumber map_nblocks; /* entries in use: the index's size */
-static uint64 map_gen = 1;		/* zeroed entries (0) are never valid */
+
+/* zeroed entries (gen 0) are never valid */
+N2CopyMap	n2_copy_map = {.gen = 1};
 static N2TrustKey map_key;
 static TransactionId *map_xids; /* map_key's xip, then subxip */
 static int	map_xids_len;		/* allocated */
 static bool map_trusted;		/* map_key may be shared by the next scan */
-static Relation scan_index;		/* the running scan's index when it reads
-								 * copies through the map */
 
 /* Open addressing over copies: 1 + the index of a copy, 0 for a free slot */
 static int *slots;
@@ -157,12 +141,12 @@ reset_copies(int cap)
 	MemoryContextReset(copy_cxt);
 	copies = NULL;
 	slots = NULL;
-	map = NULL;
+	n2_copy_map.entries = NULL;
 	map_len = 0;
 	map_xids = NULL;
 	map_xids_len = 0;
-	map_nblocks = 0;
-	map_gen++;
+	n2_copy_map.nblocks = 0;
+	n2_copy_map.gen++;
 	map_trusted = false;
 	ncopies = 0;
 	nslots = 0;
@@ -221,8 +205,9 @@ delete_slot(uint32 s)
 static inline bool
 in_map(const N2PageCopy *c)
 {
-	return c->blkno < map_nblocks && map[c->blkno].gen == map_gen &&
-		map[c->blkno].page == c->page.data;
+	return c->blkno < n2_copy_map.nblocks &&
+		n2_copy_map.entries[c->blkno].gen == n2_copy_map.gen &&
+		n2_copy_map.entries[c->blkno].page == c->page.data;
 }
 
 /*
@@ -361,7 +346,7 @@ n2_page_copies_begin(Relation index, Snapshot snapshot, XLogRecPtr meta_lsn,
 	if (copy_cxt == NULL || cap != capacity)
 		reset_copies((int) cap);
 	current_scan++;
-	scan_index = NULL;
+	n2_copy_map.index = NULL;
 	if (capacity == 0 || !RelationNeedsWAL(index))
 		return false;
 	trusted = trust_key(&key, index, snapshot, meta_lsn);
@@ -373,7 +358,7 @@ n2_page_copies_begin(Relation index, Snapshot snapshot, XLogRecPtr meta_lsn,
 		 * this snapshot does not see) are looked up in the table.  This saves
 		 * the lseek of RelationGetNumberOfBlocks.
 		 */
-		nblocks = map_nblocks;
+		nblocks = n2_copy_map.nblocks;
 	}
 	else
 	{
@@ -383,21 +368,22 @@ n2_page_copies_begin(Relation index, Snapshot snapshot, XLogRecPtr meta_lsn,
 			map_trusted = false;
 			return false;
 		}
-		map_gen++;
+		n2_copy_map.gen++;
 		if (nblocks > map_len)
 		{
-			if (map != NULL)
-				pfree(map);
-			map = MemoryContextAllocZero(copy_cxt, sizeof(N2MapEntry) * nblocks);
+			if (n2_copy_map.entries != NULL)
+				pfree(n2_copy_map.entries);
+			n2_copy_map.entries = MemoryContextAllocZero(copy_cxt,
+														 sizeof(N2MapEntry) * nblocks);
 			map_len = nblocks;
 		}
 		map_key = key;
 		map_trusted = trusted;
 		if (trusted)
 			keep_xids(snapshot);
-		map_nblocks = nblocks;
+		n2_copy_map.nblocks = nblocks;
 	}
-	scan_index = index;
+	n2_copy_map.index = index;
 	*nblocks_out = nblocks;
 	return true;
 }
@@ -455,23 +441,19 @@ check:
 }
 
 /*
- * The running scan's copy of page blkno of index; NULL when there is no room
- * for it (read the buffer instead).  A copy stays while the scan runs (no
- * later call makes it give way), unless n2_page_copies_begin starts another
- * scan.
+ * n2_page_copy when the map does not hold the page (n2.h): copies it, or
+ * finds its copy in the table, and maps it.
  */
 Page
-n2_page_copy(Relation index, BlockNumber blkno)
+n2_page_copy_miss(Relation index, BlockNumber blkno)
 {
-	Page		page;
+	Page		page = copy_for_scan(index, blkno);
 
-	if (index == scan_index && blkno < map_nblocks && map[blkno].gen == map_gen)
-		return map[blkno].page;
-	page = copy_for_scan(index, blkno);
-	if (page != NULL && index == scan_index && blkno < map_nblocks)
+	if (page != NULL && index == n2_copy_map.index &&
+		blkno < n2_copy_map.nblocks)
 	{
-		map[blkno].page = page;
-		map[blkno].gen = map_gen;
+		n2_copy_map.entries[blkno].page = page;
+		n2_copy_map.entries[blkno].gen = n2_copy_map.gen;
 	}
 	return page;
 }

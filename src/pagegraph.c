@@ -20,6 +20,19 @@
 #include "filter.h"
 #include "n2.h"
 
+/*
+ * The hardware's cache line.  PG_CACHE_LINE_SIZE (128) is PostgreSQL's
+ * padding unit: prefetching at that stride would skip every other line.
+ */
+#define N2_LINE_BYTES 64
+
+/*
+ * What a distance reads of a tuple is prefetched a batch at once when it
+ * spans at most this many lines (copies_batch): 16 nodes' then fill a third of
+ * a 32 kB first-level cache.
+ */
+#define N2_BATCH_LINES 10
+
 void
 n2_page_graph_init(N2PageGraph *pg, Relation index, const N2Params *p,
 				   const float *query)
@@ -30,6 +43,9 @@ n2_page_graph_init(N2PageGraph *pg, Relation index, const N2Params *p,
 	pg->vecbuf = palloc(sizeof(float) * Max(p->dims, 1));
 	pg->buf = InvalidBuffer;
 	pg->copies = false;
+	pg->links0_bytes = (Size) p->link_bytes * n2_links_count(p, 0);
+	pg->ahead = N2_ELEMENT_HEADER + TYPEALIGN(4, n2_code_bytes(p, p->dims)) >
+		(N2_BATCH_LINES - 1) * N2_LINE_BYTES;
 	pg->nvisited = 0;
 	pg->lower_bounds = false;
 	pg->qnorm = 0.0f;
@@ -235,24 +251,18 @@ page_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
  */
 #define N2_DISTANCE_BATCH 16
 
-/*
- * The hardware's cache line.  PG_CACHE_LINE_SIZE (128) is PostgreSQL's
- * padding unit: prefetching at that stride would skip every other line.
- */
-#define N2_LINE_BYTES 64
-
 /* At most this much of a tuple is prefetched whole (a 784-d float4 one). */
 #define N2_PREFETCH_LINES 64
 
 /*
- * Starts loading the first lines of the tuple the line pointer at off names,
- * no further than its end.  The page need not be pinned: whatever it holds,
- * nothing is read outside it.  Always inlined: GCC splits a static helper
- * whose only effect is a prefetch into a part it deems free of side effects,
- * then drops the calls to that part.
+ * Starts loading the lines of the tuple the line pointer at off names, up to
+ * lines of them, less its last trim bytes.  The page need not be pinned:
+ * whatever it holds, nothing is read outside it.  Always inlined: GCC splits
+ * a static helper whose only effect is a prefetch into a part it deems free
+ * of side effects, then drops the calls to that part.
  */
 static pg_attribute_always_inline void
-prefetch_tuple(Page page, OffsetNumber off, int lines)
+prefetch_tuple(Page page, OffsetNumber off, Size trim, int lines)
 {
 	ItemId		lp;
 	Size		start;
@@ -263,11 +273,13 @@ prefetch_tuple(Page page, OffsetNumber off, int lines)
 		return;
 	lp = PageGetItemId(page, off);
 	start = ItemIdGetOffset(lp);
-	len = Min((Size) ItemIdGetLength(lp), (Size) lines * N2_LINE_BYTES);
+	len = ItemIdGetLength(lp);
+	len = Min(len > trim ? len - trim : len, (Size) lines * N2_LINE_BYTES);
 	if (start + len > BLCKSZ)
 		return;
-	for (Size l = 0; l < len; l += N2_LINE_BYTES)
-		__builtin_prefetch((char *) page + start + l);
+	for (uintptr_t a = (uintptr_t) page + start; a < (uintptr_t) page + start + len;
+		 a = (a | (N2_LINE_BYTES - 1)) + 1)
+		__builtin_prefetch((char *) a);
 }
 
 /*
@@ -335,7 +347,7 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
 	{
 		if (BufferIsValid(hints[i]))
 			prefetch_tuple((Page) BufferGetBlock(hints[i]),
-						   n2_ref_offset(refs[i]), 2);
+						   n2_ref_offset(refs[i]), 0, 2);
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -354,7 +366,8 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
 		{
 			if (BufferIsValid(hints[k]))
 				prefetch_tuple((Page) BufferGetBlock(hints[k]),
-							   n2_ref_offset(refs[k]), N2_PREFETCH_LINES);
+							   n2_ref_offset(refs[k]), pg->links0_bytes,
+							   N2_PREFETCH_LINES);
 		}
 		evaluate_node(pg, page, off, &out[pos[i]], ok != NULL ? &ok[pos[i]] : NULL);
 
@@ -369,15 +382,19 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
 
 /*
  * distances_batch on the scan's page copies (pagecopy.c): the batch's pages
- * are copied first where the scan has no copy yet, every node's line pointer
- * starts loading, then its tuple's first lines, and the whole tuple two nodes
- * ahead while a node is evaluated.  A node whose page finds no room is read
- * from its buffer.
+ * are copied first where the scan has no copy yet and every node's line
+ * pointer starts loading.  Then what a distance reads of each tuple, all but
+ * its level-0 links, starts loading: for a short tuple at once, for a long
+ * one its first lines, and the rest two nodes ahead while a node is
+ * evaluated (a batch of long tuples would not fit the first-level cache).  A
+ * node whose page finds no room is read from its buffer.
  */
 static void
 copies_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out, bool *ok)
 {
 	Page		pages[N2_DISTANCE_BATCH];
+	Size		trim = pg->links0_bytes;
+	bool		ahead = pg->ahead;
 
 	Assert(n <= N2_DISTANCE_BATCH);
 	for (int i = 0; i < n; i++)
@@ -389,12 +406,13 @@ copies_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out, bool *ok)
 	for (int i = 0; i < n; i++)
 	{
 		if (pages[i] != NULL)
-			prefetch_tuple(pages[i], n2_ref_offset(refs[i]), 2);
+			prefetch_tuple(pages[i], n2_ref_offset(refs[i]), trim,
+						   ahead ? 2 : N2_BATCH_LINES);
 	}
 	for (int i = 0; i < n; i++)
 	{
-		if (i + 2 < n && pages[i + 2] != NULL)
-			prefetch_tuple(pages[i + 2], n2_ref_offset(refs[i + 2]),
+		if (ahead && i + 2 < n && pages[i + 2] != NULL)
+			prefetch_tuple(pages[i + 2], n2_ref_offset(refs[i + 2]), trim,
 						   N2_PREFETCH_LINES);
 		if (pages[i] != NULL)
 			evaluate_node(pg, pages[i], n2_ref_offset(refs[i]), &out[i],
