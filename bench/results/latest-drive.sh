@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/results/latest-drive.sh -- the driver of the "Latest results" run (bench/README.md):
-# OUT=folder [SB=2GB DATASETS=... SYSTEMS="pgvector float4 float16 sq8" ROUNDS=3] as root;
+# OUT=folder [SB=2GB DATASETS=... SYSTEMS="pgvector float4 float16 sq8" ROUNDS=3
+# INTERLEAVE=ef|system] as root;
 # then latest-report.sh OUT DATASET (RECALL=0.95) and latest-plot.sh OUT DATASET PNG.
 # One cluster, one run: pgvector hnsw, n2 per storage, exact plan; per dataset a
 # database per system so the ef sweeps can be interleaved round by round.
@@ -14,6 +15,7 @@ DATASETS=${DATASETS:-bigann10k fashion-mnist}
 SYSTEMS=${SYSTEMS:-pgvector float4 float16 sq8}
 EF=${EF:-10 16 20 24 32 40 64}
 ROUNDS=${ROUNDS:-3}
+INTERLEAVE=${INTERLEAVE:-ef}
 MINTIME=${MINTIME:-1}
 NEXACT=${NEXACT:-100}
 WITH=${WITH:-m = 16, ef_construction = 64, n_threads = 2}
@@ -59,13 +61,27 @@ for ds in $DATASETS; do
 	[ "$SYSTEMS" = "${SYSTEMS#*float4}" ] && PGDATABASE=$(echo "${ds}_$(echo $SYSTEMS | awk '{print $NF}')" | tr -- - _)
 	PGDATABASE=$PGDATABASE "$n2bench" exact "$BASE" "$QUERY" "$GT_DIST" "$NEXACT" | tee "$OUT/raw/$ds-exact.csv"
 	for r in $(seq "$ROUNDS"); do
-		for s in $SYSTEMS; do
-			db=$(echo "${ds}_$s" | tr -- - _)
-			log "$ds round $r: $s sweep"
-			am=; [ "$s" = pgvector ] && am=hnsw
-			# shellcheck disable=SC2086
-			PGDATABASE=$db N2BENCH_AM=$am "$n2bench" search "$BASE" "$QUERY" "$GT_DIST" "$NQ" "$MINTIME" $EF | tee "$OUT/raw/$ds-$s-r$r.csv"
-		done
+		# INTERLEAVE=ef: each ef_search value on every system in turn, so that a
+		# minute of a busier machine falls on all of them; =system: one sweep each
+		if [ "$INTERLEAVE" = ef ]; then
+			log "$ds round $r: ef_search by ef_search over $SYSTEMS"
+			for s in $SYSTEMS; do : >"$OUT/raw/$ds-$s-r$r.csv"; done
+			for ef in $EF; do
+				for s in $SYSTEMS; do
+					db=$(echo "${ds}_$s" | tr -- - _)
+					am=; [ "$s" = pgvector ] && am=hnsw
+					PGDATABASE=$db N2BENCH_AM=$am "$n2bench" search "$BASE" "$QUERY" "$GT_DIST" "$NQ" "$MINTIME" "$ef" | tee -a "$OUT/raw/$ds-$s-r$r.csv"
+				done
+			done
+		else
+			for s in $SYSTEMS; do
+				db=$(echo "${ds}_$s" | tr -- - _)
+				log "$ds round $r: $s sweep"
+				am=; [ "$s" = pgvector ] && am=hnsw
+				# shellcheck disable=SC2086
+				PGDATABASE=$db N2BENCH_AM=$am "$n2bench" search "$BASE" "$QUERY" "$GT_DIST" "$NQ" "$MINTIME" $EF | tee "$OUT/raw/$ds-$s-r$r.csv"
+			done
+		fi
 		PGDATABASE=$PGDATABASE "$n2bench" floor "$NQ" "$MINTIME" | tee -a "$OUT/raw/$ds-floor.csv" || true
 	done
 	for s in $SYSTEMS; do psql -Xqc "DROP DATABASE $(echo "${ds}_$s" | tr -- - _)" -d postgres; done
