@@ -774,7 +774,8 @@ typedef struct N2PageGraph
 	Buffer		buf;			/* last buffer pinned, kept to save lookups */
 	bool		copies;			/* the scan ops read page copies (pagecopy.c) */
 	Size		links0_bytes;	/* level 0's links: no distance reads them */
-	bool		ahead;			/* tuples too long to prefetch a batch at once */
+	int			batch_lines;	/* lines prefetched per tuple a batch at once
+								 * (copies_batch); 0: in stages */
 	uint64		nvisited;		/* tuples whose distance was computed */
 	const struct N2KeyFilter *filter;	/* n2_page_graph_filtered_ops' */
 } N2PageGraph;

@@ -28,8 +28,8 @@
 
 /*
  * What a distance reads of a tuple is prefetched a batch at once when it
- * spans at most this many lines (copies_batch): 16 nodes' then fill a third of
- * a 32 kB first-level cache.
+ * spans at most this many lines (copies_batch): 16 nodes' then fill a third
+ * of a 32 kB first-level cache.
  */
 #define N2_BATCH_LINES 10
 
@@ -44,8 +44,11 @@ n2_page_graph_init(N2PageGraph *pg, Relation index, const N2Params *p,
 	pg->buf = InvalidBuffer;
 	pg->copies = false;
 	pg->links0_bytes = (Size) p->link_bytes * n2_links_count(p, 0);
-	pg->ahead = N2_ELEMENT_HEADER + TYPEALIGN(4, n2_code_bytes(p, p->dims)) >
-		(N2_BATCH_LINES - 1) * N2_LINE_BYTES;
+	pg->batch_lines = (N2_ELEMENT_HEADER + TYPEALIGN(4, n2_code_bytes(p, p->dims)) +
+					   N2_LINE_BYTES - 1) / N2_LINE_BYTES + 1;
+	if (pg->batch_lines > N2_BATCH_LINES ||
+		RelationGetNumberOfAttributes(index) > 1)
+		pg->batch_lines = 0;
 	pg->nvisited = 0;
 	pg->lower_bounds = false;
 	pg->qnorm = 0.0f;
@@ -381,20 +384,42 @@ distances_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out,
 }
 
 /*
+ * Starts loading lines cache lines from the start of the tuple the line
+ * pointer at off names: as many for every tuple of a scan, so that the loop
+ * always runs the same count, where a count from the tuple's length and
+ * alignment would keep the branch predictor guessing.
+ */
+static pg_attribute_always_inline void
+prefetch_lines(Page page, OffsetNumber off, int lines)
+{
+	uintptr_t	a;
+
+	if (off < FirstOffsetNumber ||
+		off > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
+		return;
+	a = ((uintptr_t) page + ItemIdGetOffset(PageGetItemId(page, off))) &
+		~(uintptr_t) (N2_LINE_BYTES - 1);
+	for (int l = 0; l < lines; l++)
+		__builtin_prefetch((char *) a + l * N2_LINE_BYTES);
+}
+
+/*
  * distances_batch on the scan's page copies (pagecopy.c): the batch's pages
  * are copied first where the scan has no copy yet and every node's line
- * pointer starts loading.  Then what a distance reads of each tuple, all but
- * its level-0 links, starts loading: for a short tuple at once, for a long
- * one its first lines, and the rest two nodes ahead while a node is
- * evaluated (a batch of long tuples would not fit the first-level cache).  A
- * node whose page finds no room is read from its buffer.
+ * pointer starts loading.  Then what a distance reads of each tuple starts
+ * loading: with short tuples and no filter keys, pg->batch_lines lines for
+ * every node at once; else each tuple's first lines, and the rest, all but
+ * its level-0 links, two nodes ahead while a node is evaluated (a batch of
+ * long tuples would not fit the first-level cache).  A node whose page finds
+ * no room is read from its buffer.
  */
 static void
 copies_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out, bool *ok)
 {
 	Page		pages[N2_DISTANCE_BATCH];
 	Size		trim = pg->links0_bytes;
-	bool		ahead = pg->ahead;
+	int			lines = pg->batch_lines;
+	bool		ahead = lines == 0;
 
 	Assert(n <= N2_DISTANCE_BATCH);
 	for (int i = 0; i < n; i++)
@@ -405,9 +430,12 @@ copies_batch(N2PageGraph *pg, const N2Ref *refs, int n, float *out, bool *ok)
 	}
 	for (int i = 0; i < n; i++)
 	{
-		if (pages[i] != NULL)
-			prefetch_tuple(pages[i], n2_ref_offset(refs[i]), trim,
-						   ahead ? 2 : N2_BATCH_LINES);
+		if (pages[i] == NULL)
+			continue;
+		if (ahead)
+			prefetch_tuple(pages[i], n2_ref_offset(refs[i]), 0, 2);
+		else
+			prefetch_lines(pages[i], n2_ref_offset(refs[i]), lines);
 	}
 	for (int i = 0; i < n; i++)
 	{

@@ -168,6 +168,22 @@ float_down(double x)
 }
 
 /*
+ * float_down for x >= 0 (or NaN), without a branch: a scan takes it at every
+ * node, and whether the float rounded up is a coin toss.
+ */
+static inline float
+float_down_nonneg(double x)
+{
+	float		f = (float) x;
+	uint32		bits;
+
+	memcpy(&bits, &f, sizeof(bits));
+	bits -= (double) f > x;
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+/*
  * Writes an element's code of vec: for compact storage the header (the
  * whole vector's coding error and norm), then the first ninline dimensions.
  */
@@ -353,12 +369,12 @@ n2_element_distance(N2PageGraph *pg, N2ElementTuple et)
 									 (const uint8_t *) code, p->dims);
 		lb = n2_code_lower_bound(N2_METRIC_L2, d, h.err, h.norm, pg->qnorm,
 								 p->dims);
-		return float_down(lb * lb * (1.0 - 1e-9));
+		return float_down_nonneg(lb * lb * (1.0 - 1e-9));
 	}
 	d = stored_distance(pg, et);
 	lb = n2_code_lower_bound(p->metric, d, h.err, h.norm, pg->qnorm, p->dims);
 	if (p->metric == N2_METRIC_L2)
-		return float_down(lb * lb * (1.0 - 1e-9));
+		return float_down_nonneg(lb * lb * (1.0 - 1e-9));
 	return float_down(lb);
 }
 

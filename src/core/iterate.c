@@ -628,8 +628,9 @@ iter_expand(N2Iterator *it)
 			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
 			return;
 		}
-		if (seen == 0)
-			it->nbuf[nnew++] = it->nbuf[i];
+		/* kept without a branch: whether a neighbour was seen is a coin toss */
+		it->nbuf[nnew] = it->nbuf[i];
+		nnew += seen == 0;
 	}
 	if (nnew == 0)
 		return;

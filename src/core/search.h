@@ -150,7 +150,7 @@ n2_visited_test_and_set(N2Visited *v, N2Ref ref)
 	if ((page = n2_visited_page(v, ref)) != NULL)
 	{
 		unsigned	off = ref & 0xFFFF;
-		uint64_t	bit = (uint64_t) 1 << (off % 64);
+		uint64_t	word;
 
 		if (page->epoch != v->epoch)
 		{
@@ -159,10 +159,10 @@ n2_visited_test_and_set(N2Visited *v, N2Ref ref)
 				page->bits[w] = 0;
 			page->epoch = v->epoch;
 		}
-		if (page->bits[off / 64] & bit)
-			return 1;
-		page->bits[off / 64] |= bit;
-		return 0;
+		/* no branch on the mark, which the walk cannot predict */
+		word = page->bits[off / 64];
+		page->bits[off / 64] = word | (uint64_t) 1 << (off % 64);
+		return (int) (word >> (off % 64) & 1);
 	}
 	return n2_visited_hash_test_and_set(v, ref);
 }
