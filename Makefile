@@ -84,6 +84,7 @@ unittest: $(UNIT_TESTS) src/pagegraph.o src/core/build.o
 	done; \
 	echo "== test/unit/prefetch.sh"; \
 	test/unit/prefetch.sh src/pagegraph.o distances_batch 5 \
+		src/pagegraph.o graph_distances 4 \
 		src/core/build.o graph_distances 4 \
 		test/unit/build/core/build.o graph_distances 4 || failed="$$failed prefetch.sh"; \
 	if [ -n "$$failed" ]; then echo "unit tests FAILED:$$failed"; exit 1; fi; \
