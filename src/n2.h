@@ -833,6 +833,7 @@ n2_page_copy(Relation index, BlockNumber blkno)
 		return n2_copy_map.entries[blkno].page;
 	return n2_page_copy_miss(index, blkno);
 }
+
 extern Page n2_page_graph_read(N2PageGraph *pg, BlockNumber blkno);
 extern N2ElementTuple n2_page_graph_element(N2PageGraph *pg, N2Ref ref);
 extern const float *n2_element_vector(N2PageGraph *pg, N2ElementTuple et);
