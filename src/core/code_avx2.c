@@ -1,9 +1,9 @@
 /*
  * Copyright (c) 2025-2026, the n2 developers
  * code_avx2.c
- *		AVX2 + FMA + F16C kernels on float16 and sq8 codes: eight dimensions
- *		a step, two accumulators, a scalar tail (codes are short, and a tail
- *		read stays inside the code).
+ *		AVX2 + FMA + F16C kernels on float16 and sq8 codes: 32 dimensions a
+ *		step into four accumulators, then eight a step, then a scalar tail
+ *		(codes are short, and a tail read stays inside the code).
  *
  * Compiled with -mavx2 -mfma -mf16c; the dispatcher calls in here only
  * after checking the CPU.
@@ -87,86 +87,58 @@ hsum4(__m256 s0, __m256 s1, __m256 s2, __m256 s3)
 	return hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 }
 
+static inline float
+square(float e)
+{
+	return e * e;
+}
+
+/* The scalar terms of the tail, one per kernel, as the scalar kernels sum */
+#define F16_L2SQ_TERM(k) square(q[k] - n2_half_to_float(x[k]))
+#define F16_DOT_TERM(k) (q[k] * n2_half_to_float(x[k]))
+#define SQ8_L2SQ_TERM(k) square(q[k] - fmaf((float) x[k], step[k], lo[k]))
+#define SQ8_DOT_TERM(k) (q[k] * fmaf((float) x[k], step[k], lo[k]))
+
+/* A kernel's body: its vector step over the dimensions, its term over the tail */
+#define N2_KERNEL_BODY(vstep, term) \
+	__m256		s0 = _mm256_setzero_ps(), \
+				s1 = s0, \
+				s2 = s0, \
+				s3 = s0; \
+	size_t		len = n; \
+	size_t		i = 0; \
+	float		sum; \
+	\
+	N2_SUM4(vstep); \
+	sum = hsum4(s0, s1, s2, s3); \
+	for (; i < len; i++) \
+		sum += term(i); \
+	return sum
+
 static float
 f16_l2sq_avx2(const float *q, const uint16_t *x, int n)
 {
-	__m256		s0 = _mm256_setzero_ps(),
-				s1 = s0,
-				s2 = s0,
-				s3 = s0;
-	size_t		len = n;
-	size_t		i = 0;
-	float		sum;
-
-	N2_SUM4(F16_L2SQ_STEP);
-	sum = hsum4(s0, s1, s2, s3);
-	for (; i < len; i++)
-	{
-		float		e = q[i] - n2_half_to_float(x[i]);
-
-		sum += e * e;
-	}
-	return sum;
+	N2_KERNEL_BODY(F16_L2SQ_STEP, F16_L2SQ_TERM);
 }
 
 static float
 f16_dot_avx2(const float *q, const uint16_t *x, int n)
 {
-	__m256		s0 = _mm256_setzero_ps(),
-				s1 = s0,
-				s2 = s0,
-				s3 = s0;
-	size_t		len = n;
-	size_t		i = 0;
-	float		sum;
-
-	N2_SUM4(F16_DOT_STEP);
-	sum = hsum4(s0, s1, s2, s3);
-	for (; i < len; i++)
-		sum += q[i] * n2_half_to_float(x[i]);
-	return sum;
+	N2_KERNEL_BODY(F16_DOT_STEP, F16_DOT_TERM);
 }
 
 static float
 sq8_l2sq_avx2(const float *q, const float *lo, const float *step,
 			  const uint8_t *x, int n)
 {
-	__m256		s0 = _mm256_setzero_ps(),
-				s1 = s0,
-				s2 = s0,
-				s3 = s0;
-	size_t		len = n;
-	size_t		i = 0;
-	float		sum;
-
-	N2_SUM4(SQ8_L2SQ_STEP);
-	sum = hsum4(s0, s1, s2, s3);
-	for (; i < len; i++)
-	{
-		float		e = q[i] - fmaf((float) x[i], step[i], lo[i]);
-
-		sum += e * e;
-	}
-	return sum;
+	N2_KERNEL_BODY(SQ8_L2SQ_STEP, SQ8_L2SQ_TERM);
 }
 
 static float
 sq8_dot_avx2(const float *q, const float *lo, const float *step,
 			 const uint8_t *x, int n)
 {
-	__m256		s0 = _mm256_setzero_ps(),
-				s1 = s0,
-				s2 = s0,
-				s3 = s0;
-	size_t		len = n;
-	size_t		i = 0;
-	float		sum;
-
-	N2_SUM4(SQ8_DOT_STEP);
-	sum = hsum4(s0, s1, s2, s3);
-	for (; i < len; i++)
-		sum += q[i] * fmaf((float) x[i], step[i], lo[i]);
-	return sum;
+	N2_KERNEL_BODY(SQ8_DOT_STEP, SQ8_DOT_TERM);
 }
 
 /*
