@@ -244,7 +244,10 @@ note sprintf('CREATE INDEX CONCURRENTLY rounds done at %ds', time - $t0);
 # the snapshot still sees): inserts go on beside them, and the first VACUUM
 # after removes them.  The first VACUUM may unlink nothing, when an insert
 # that began before the DELETE still runs; the last of the four beside the
-# snapshot holds all that any of them unlinked.
+# snapshot holds all that any of them unlinked.  The snapshot is taken only
+# once every transaction whose ID precedes the first DELETE's has ended:
+# otherwise its xmin would precede the DELETE, whose rows would then stay
+# recently dead to every VACUUM beside it, and nothing would be unlinked.
 $node->safe_psql('postgres', 'CREATE TABLE tomb_log (n serial, r int, phase text, deleted bigint)');
 my $await = sub {
 	my ($lock, $held) = @_;
@@ -261,11 +264,16 @@ for my $r (1 .. rounds(6))
 		"CREATE INDEX s_idx ON s USING n2 ($cols) WITH (m = $m, max_m0 = $m0, ef_construction = $efc$opts, n_threads = 1)");
 	$p .= $opts;
 	my $delete = "DELETE FROM s WHERE id IN (SELECT id FROM s ORDER BY random() LIMIT 100);\n";
+	my $first_delete = "BEGIN;\n$delete"
+	  . "SELECT set_config('n2t.delete_xid', pg_current_xact_id()::text, false);\nCOMMIT;\n"
+	  . "DO \$\$ BEGIN FOR i IN 1 .. 6000 LOOP\n"
+	  . "  EXIT WHEN pg_snapshot_xmin(pg_current_snapshot()) > current_setting('n2t.delete_xid')::xid8;\n"
+	  . "  PERFORM pg_sleep(0.01);\nEND LOOP; END \$\$;\n";
 	my $vacuum = "VACUUM s;\nINSERT INTO tomb_log (r, phase, deleted) SELECT $r, '%s', deleted FROM n2_index_info('s_idx');\n";
 	my $keycond = $cols eq 'v' ? '' : 'WHERE k = i % 20';
 	my @c = clients_together((map { insert_script(seed_of(40 + $_, $r), 100, 5) } 1 .. 3),
 		"SET client_min_messages = warning;\nSELECT setseed($seed);\n"
-		  . $delete
+		  . $first_delete
 		  . "SELECT pg_advisory_lock(4345);\n"
 		  . $await->(4343, 1)
 		  . sprintf($vacuum, 'held')
