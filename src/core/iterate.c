@@ -3,29 +3,26 @@
  * iterate.c
  *		Resumable nearest-neighbour search for index scans.  Pure C.
  *
- * Every evaluated node enters three heaps: cand (to expand), best or spare
- * (whether it is among the ef closest, which sets the stopping distance) and
- * pending (to yield); one farther than the ef closest waits in the far list
- * until the search widens.  Nothing is dropped, so widening ef later resumes
- * the same search instead of starting over.
+ * An evaluated node among the ef closest enters best (which sets the
+ * stopping distance), where it waits to be expanded and to be yielded; one
+ * pushed out of best, or tied with its farthest, goes to the heaps: cand (to
+ * expand), pending (to yield) and spare.  A node that does not match the
+ * filter goes to cand only.  One farther than the ef closest waits in the
+ * far list until the search widens.  Nothing is dropped, so widening ef
+ * later resumes the same search instead of starting over.
  */
 #include "iterate.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * Whether a goes above b in a heap: nearer first in a min-heap, farther in a
- * max-heap, ties by ref.  The heap operations take max as a constant, so
- * each kind compiles to its own comparisons: a scan pushes and pops a few
- * hundred times per query.
- */
+/* Whether a comes before b: nearer first, ties by ref. */
 static inline bool
-heap_before(bool max, N2Candidate a, N2Candidate b)
+nearer(N2Candidate a, N2Candidate b)
 {
 	if (a.dist != b.dist)
-		return max ? a.dist > b.dist : a.dist < b.dist;
-	return max ? a.ref > b.ref : a.ref < b.ref;
+		return a.dist < b.dist;
+	return a.ref < b.ref;
 }
 
 /* Room for one more item; false when out of memory. */
@@ -46,8 +43,9 @@ heap_reserve(N2Heap *h)
 	return true;
 }
 
-static N2_ALWAYS_INLINE bool
-heap_push_as(N2Heap *h, N2Candidate c, bool max)
+/* cand, spare and pending are min-heaps: the nearest on top */
+static bool
+heap_push(N2Heap *h, N2Candidate c)
 {
 	size_t		i;
 
@@ -58,7 +56,7 @@ heap_push_as(N2Heap *h, N2Candidate c, bool max)
 	{
 		size_t		parent = (i - 1) / 2;
 
-		if (!heap_before(max, c, h->items[parent]))
+		if (!nearer(c, h->items[parent]))
 			break;
 		h->items[i] = h->items[parent];
 		i = parent;
@@ -67,8 +65,8 @@ heap_push_as(N2Heap *h, N2Candidate c, bool max)
 	return true;
 }
 
-static N2_ALWAYS_INLINE N2Candidate
-heap_pop_as(N2Heap *h, bool max)
+static N2Candidate
+heap_pop(N2Heap *h)
 {
 	N2Candidate top = h->items[0];
 	N2Candidate last = h->items[--h->n];
@@ -80,10 +78,9 @@ heap_pop_as(N2Heap *h, bool max)
 
 		if (child >= h->n)
 			break;
-		if (child + 1 < h->n &&
-			heap_before(max, h->items[child + 1], h->items[child]))
+		if (child + 1 < h->n && nearer(h->items[child + 1], h->items[child]))
 			child++;
-		if (!heap_before(max, h->items[child], last))
+		if (!nearer(h->items[child], last))
 			break;
 		h->items[i] = h->items[child];
 		i = child;
@@ -93,17 +90,109 @@ heap_pop_as(N2Heap *h, bool max)
 	return top;
 }
 
-/* min-heaps: cand, spare, pending (best, a max-heap, uses the _as forms) */
-static bool
-heap_push(N2Heap *h, N2Candidate c)
+static inline N2Candidate
+beam_candidate(const N2BeamItem *b)
 {
-	return heap_push_as(h, c, false);
+	N2Candidate c = {b->dist, b->ref};
+
+	return c;
 }
 
-static N2Candidate
-heap_pop(N2Heap *h)
+/* The farthest of a beam that is not empty */
+static inline N2Candidate
+beam_top(const N2Beam *b)
 {
-	return heap_pop_as(h, false);
+	return beam_candidate(&b->items[b->n - 1]);
+}
+
+/* Room for n items in *items of *cap; false when out of memory. */
+static bool
+beam_reserve(N2BeamItem **items, size_t *cap, size_t n)
+{
+	size_t		newcap = *cap ? *cap : 32;
+	N2BeamItem *p;
+
+	if (n <= *cap)
+		return true;
+	while (newcap < n)
+		newcap *= 2;
+	p = realloc(*items, newcap * sizeof(N2BeamItem));
+	if (p == NULL)
+		return false;
+	*items = p;
+	*cap = newcap;
+	return true;
+}
+
+/*
+ * Inserts c in order, open and waiting unless the heaps hold it.  Its place
+ * is found by a binary search without a branch on the comparisons, which
+ * are coin tosses.
+ */
+static bool
+beam_insert(N2Beam *b, N2Candidate c, bool in_heaps)
+{
+	const N2BeamItem *base;
+	size_t		len = b->n;
+	size_t		pos = 0;
+
+	if (!beam_reserve(&b->items, &b->cap, b->n + 1))
+		return false;
+	base = b->items;
+	if (len > 0)
+	{
+		while (len > 1)
+		{
+			size_t		half = len / 2;
+
+			base += half * (size_t) nearer(beam_candidate(&base[half - 1]), c);
+			len -= half;
+		}
+		pos = (size_t) (base - b->items) + nearer(beam_candidate(base), c);
+	}
+	memmove(b->items + pos + 1, b->items + pos, (b->n - pos) * sizeof(N2BeamItem));
+	b->items[pos].dist = c.dist;
+	b->items[pos].open = !in_heaps;
+	b->items[pos].waiting = !in_heaps;
+	b->items[pos].ref = c.ref;
+	b->n++;
+	if (!in_heaps)
+	{
+		b->next_open = pos < b->next_open ? pos : b->next_open;
+		b->next_waiting = pos < b->next_waiting ? pos : b->next_waiting;
+	}
+	return true;
+}
+
+/* Removes and returns the farthest item. */
+static N2BeamItem
+beam_pop_top(N2Beam *b)
+{
+	N2BeamItem	out = b->items[--b->n];
+
+	if (b->next_open > b->n)
+		b->next_open = b->n;
+	if (b->next_waiting > b->n)
+		b->next_waiting = b->n;
+	return out;
+}
+
+/* Whether an item is open; b->next_open is then the nearest. */
+static inline bool
+beam_has_open(N2Beam *b)
+{
+	while (b->next_open < b->n && !b->items[b->next_open].open)
+		b->next_open++;
+	return b->next_open < b->n;
+}
+
+/* Whether an item is waiting; b->next_waiting is then the nearest. */
+static inline bool
+beam_has_waiting(N2Beam *b)
+{
+	while (b->next_waiting < b->n && !b->items[b->next_waiting].waiting)
+		b->next_waiting++;
+	return b->next_waiting < b->n;
 }
 
 int
@@ -169,6 +258,7 @@ n2_iter_free(N2Iterator *it)
 {
 	free(it->cand.items);
 	free(it->best.items);
+	free(it->best.out);
 	free(it->spare.items);
 	free(it->pending.items);
 	free(it->far.items);
@@ -185,9 +275,10 @@ n2_iter_free(N2Iterator *it)
 size_t
 n2_iter_memory(const N2Iterator *it)
 {
-	return (it->cand.cap + it->best.cap + it->spare.cap + it->pending.cap +
-			it->far.cap + it->farx.cap) *
-		sizeof(N2Candidate) + it->visited->nslots * sizeof(N2Ref) +
+	return (it->cand.cap + it->spare.cap + it->pending.cap + it->far.cap +
+			it->farx.cap) * sizeof(N2Candidate) +
+		(it->best.cap + it->best.out_cap) * sizeof(N2BeamItem) +
+		it->visited->nslots * sizeof(N2Ref) +
 		it->visited->npages * sizeof(N2VisitedPage) +
 		it->nbuf_cap * (sizeof(N2Ref) + sizeof(float) + sizeof(bool)) +
 		(size_t) it->nbuf_cap * (it->nbuf_cap + 2) * sizeof(N2Ref);
@@ -203,29 +294,69 @@ far_push(N2Heap *far, N2Candidate c)
 	return true;
 }
 
+/* Hands an item that left best to the heaps that still need it. */
+static bool
+iter_unbeam(N2Iterator *it, const N2BeamItem *x)
+{
+	N2Candidate c = beam_candidate(x);
+
+	return (!x->open || heap_push(&it->cand, c)) &&
+		(!x->waiting || heap_push(&it->pending, c)) &&
+		heap_push(&it->spare, c);
+}
+
 /*
- * Records a node in every heap it belongs to: a node that does not match
- * the filter is only expanded.
+ * An item pushed out of best: farther than the ef best, it waits in best.out
+ * (see N2Beam) unless its distance ties with theirs, which the heaps compare.
+ */
+static bool
+iter_push_out(N2Iterator *it, const N2BeamItem *x)
+{
+	N2Beam	   *b = &it->best;
+
+	if (x->dist == beam_top(b).dist)
+		return iter_unbeam(it, x);
+	if (!beam_reserve(&b->out, &b->out_cap, b->nout + 1))
+		return false;
+	b->out[b->nout++] = *x;
+	return true;
+}
+
+/* Hands what waits in best.out to the heaps: before widening or once stopped. */
+static bool
+iter_flush_out(N2Iterator *it)
+{
+	N2Beam	   *b = &it->best;
+
+	for (size_t i = 0; i < b->nout; i++)
+	{
+		if (!iter_unbeam(it, &b->out[i]))
+			return false;
+	}
+	b->nout = 0;
+	return true;
+}
+
+/*
+ * Records a node where it belongs: a node that does not match the filter is
+ * only expanded.  One that enters best is open and waiting there.
  */
 static bool
 iter_place(N2Iterator *it, N2Candidate c, bool match)
 {
-	if (!heap_push(&it->cand, c))
-		return false;
 	if (!match)
-		return true;
-	if (!heap_push(&it->pending, c))
-		return false;
+		return heap_push(&it->cand, c);
 	if (it->best.n < (size_t) it->ef)
-		return heap_push_as(&it->best, c, true);
-	if (heap_before(true, it->best.items[0], c))
+		return beam_insert(&it->best, c, false);
+	if (nearer(c, beam_top(&it->best)))
 	{
 		/* c is closer than the current ef-th best: swap them */
-		N2Candidate out = heap_pop_as(&it->best, true);
+		N2BeamItem	out = beam_pop_top(&it->best);
 
-		return heap_push(&it->spare, out) && heap_push_as(&it->best, c, true);
+		return beam_insert(&it->best, c, false) && iter_push_out(it, &out);
 	}
-	return heap_push(&it->spare, c);
+	return heap_push(&it->cand, c) && heap_push(&it->pending, c) &&
+		heap_push(&it->spare, c);
 }
 
 /*
@@ -240,7 +371,7 @@ iter_add(N2Iterator *it, N2Candidate c, bool match)
 {
 	it->nvisited++;
 	it->nmatched += match;
-	if (it->best.n >= (size_t) it->ef && c.dist > it->best.items[0].dist)
+	if (it->best.n >= (size_t) it->ef && c.dist > beam_top(&it->best).dist)
 		return far_push(match ? &it->far : &it->farx, c);
 	return iter_place(it, c, match);
 }
@@ -590,21 +721,42 @@ n2_iter_add_seeds(N2Iterator *it, const N2Ref *seeds, int n)
 	return true;
 }
 
-/* True when the closest unexpanded candidate cannot improve the ef best. */
+/*
+ * True when the closest unexpanded candidate cannot improve the ef best: an
+ * open one in best can.
+ */
 static inline bool
-iter_converged(const N2Iterator *it)
+iter_converged(N2Iterator *it)
 {
+	if (beam_has_open(&it->best))
+		return false;
 	if (it->cand.n == 0)
 		return true;
 	return it->best.n >= (size_t) it->ef &&
-		it->cand.items[0].dist > it->best.items[0].dist;
+		it->cand.items[0].dist > beam_top(&it->best).dist;
+}
+
+/* Takes the closest candidate to expand, open in best or in cand. */
+static N2Candidate
+iter_take(N2Iterator *it)
+{
+	N2Beam	   *b = &it->best;
+
+	if (beam_has_open(b) &&
+		(it->cand.n == 0 ||
+		 nearer(beam_candidate(&b->items[b->next_open]), it->cand.items[0])))
+	{
+		b->items[b->next_open].open = false;
+		return beam_candidate(&b->items[b->next_open++]);
+	}
+	return heap_pop(&it->cand);
 }
 
 /* Expands the closest candidate: evaluates its unvisited neighbours. */
 static void
 iter_expand(N2Iterator *it)
 {
-	N2Candidate c = heap_pop(&it->cand);
+	N2Candidate c = iter_take(it);
 	int			n;
 	int			nnew = 0;
 
@@ -668,15 +820,16 @@ iter_widen(N2Iterator *it)
 	{
 		/* classic HNSW: the ef best and nothing more */
 		it->pending.n = 0;
+		it->best.nout = 0;
 		iter_fail(it, N2_ITER_EXHAUSTED);
 		return;
 	}
-	if (!iter_flush_far(it))
+	if (!iter_flush_far(it) || !iter_flush_out(it))
 	{
 		iter_fail(it, N2_ITER_OUT_OF_MEMORY);
 		return;
 	}
-	if (it->cand.n == 0)
+	if (it->cand.n == 0 && !beam_has_open(&it->best))
 	{
 		iter_fail(it, N2_ITER_EXHAUSTED);
 		return;
@@ -685,9 +838,10 @@ iter_widen(N2Iterator *it)
 		return;
 	it->ef += it->step;
 	it->step = it->step < it->ef_step / 2 ? it->step * 2 : it->ef_step;
+	/* what moves up from spare was expanded, or cand holds it */
 	while (it->best.n < (size_t) it->ef && it->spare.n > 0)
 	{
-		if (!heap_push_as(&it->best, heap_pop(&it->spare), true))
+		if (!beam_insert(&it->best, heap_pop(&it->spare), true))
 		{
 			iter_fail(it, N2_ITER_OUT_OF_MEMORY);
 			return;
@@ -695,11 +849,43 @@ iter_widen(N2Iterator *it)
 	}
 }
 
+/*
+ * The nearest node not yet yielded, waiting in best or in pending: returns
+ * where (WAIT_NONE when there is none).
+ */
+typedef enum IterWaiting
+{
+	WAIT_NONE,
+	WAIT_BEST,
+	WAIT_PENDING
+} IterWaiting;
+
+static IterWaiting
+iter_waiting(N2Iterator *it, N2Candidate *c)
+{
+	N2Beam	   *b = &it->best;
+
+	if (beam_has_waiting(b) &&
+		(it->pending.n == 0 ||
+		 nearer(beam_candidate(&b->items[b->next_waiting]), it->pending.items[0])))
+	{
+		*c = beam_candidate(&b->items[b->next_waiting]);
+		return WAIT_BEST;
+	}
+	if (it->pending.n == 0)
+		return WAIT_NONE;
+	*c = it->pending.items[0];
+	return WAIT_PENDING;
+}
+
 bool
 n2_iter_next(N2Iterator *it, N2Candidate *out)
 {
 	for (;;)
 	{
+		N2Candidate c;
+		IterWaiting where;
+
 		if (it->stop == N2_ITER_RUNNING && !iter_converged(it))
 		{
 			if (it->pause_at > 0 && it->nvisited >= it->pause_at)
@@ -734,12 +920,17 @@ n2_iter_next(N2Iterator *it, N2Candidate *out)
 		 * Converged (or stopped): everything pending within the ef best is
 		 * final; once stopped, whatever is pending is all there will be.
 		 */
-		if (it->pending.n > 0 &&
+		if (it->stop != N2_ITER_RUNNING && !iter_flush_out(it))
+			return false;
+		where = iter_waiting(it, &c);
+		if (where != WAIT_NONE &&
 			(it->stop != N2_ITER_RUNNING || it->best.n == 0 ||
-			 it->pending.items[0].dist <= it->best.items[0].dist))
+			 c.dist <= beam_top(&it->best).dist))
 		{
-			N2Candidate c = heap_pop(&it->pending);
-
+			if (where == WAIT_BEST)
+				it->best.items[it->best.next_waiting++].waiting = false;
+			else
+				(void) heap_pop(&it->pending);
 			if (it->yielded_any && c.dist < it->last_dist &&
 				it->mode == N2_ITER_STRICT)
 			{

@@ -52,6 +52,36 @@ typedef struct N2Heap
 	size_t		cap;
 } N2Heap;
 
+/*
+ * The ef best, sorted ascending by distance then ref: an array, not a heap,
+ * so that the walk finds the nearest it has not expanded (open), and the
+ * scan the nearest it has not yielded (waiting), by moving a cursor over it,
+ * as a beam search does; a heap costs a pop for each, with a branch per
+ * level that the data decides.  An item that leaves it goes to the heaps
+ * that still need it (cand, pending, spare), but only when one could need
+ * it: one farther than the ef best cannot be expanded or yielded in this
+ * round, so it waits, unsorted, in out until the search widens or stops.
+ */
+typedef struct N2BeamItem
+{
+	float		dist;
+	uint16_t	open;			/* to expand (else expanded, or in cand) */
+	uint16_t	waiting;		/* to yield (else yielded, or in pending) */
+	N2Ref		ref;
+} N2BeamItem;
+
+typedef struct N2Beam
+{
+	N2BeamItem *items;
+	size_t		n;
+	size_t		cap;
+	size_t		next_open;		/* no item before it is open */
+	size_t		next_waiting;	/* no item before it is waiting */
+	N2BeamItem *out;			/* left the beam, not yet in the heaps */
+	size_t		nout;
+	size_t		out_cap;
+} N2Beam;
+
 typedef struct N2Iterator
 {
 	const N2GraphOps *ops;
@@ -83,10 +113,13 @@ typedef struct N2Iterator
 
 	N2Visited  *visited;		/* own_visited, or the caller's */
 	N2Visited	own_visited;
-	N2Heap		cand;			/* min: evaluated, not yet expanded */
-	N2Heap		best;			/* max: the ef best evaluated */
-	N2Heap		spare;			/* min: evaluated, pushed out of best */
-	N2Heap		pending;		/* min: evaluated, not yet yielded */
+	N2Heap		cand;			/* min: evaluated, not yet expanded (but those
+								 * open in best or in best.out) */
+	N2Beam		best;			/* the ef best evaluated */
+	N2Heap		spare;			/* min: evaluated, pushed out of best (but
+								 * those in best.out) */
+	N2Heap		pending;		/* min: evaluated, not yet yielded (but those
+								 * waiting in best or in best.out) */
 	N2Heap		far;			/* unordered: evaluated beyond the ef best */
 	N2Heap		farx;			/* the same, for nodes that do not match */
 	N2Ref	   *nbuf;

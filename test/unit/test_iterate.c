@@ -309,6 +309,331 @@ small_first_steps(void)
 	CHECK(widest_step == 16, "steps double up to ef and no further: %d", widest_step);
 }
 
+/*
+ * A reference walk: the iterator's rules (see iterate.c) on plain arrays
+ * searched whole, slow and plain.  On a graph where distances tie all the
+ * time (23 values over 300 nodes), the iterator must yield the same nodes in
+ * the same order, and stop the same way, in every mode and width, with and
+ * without a filter and a visit limit: so the way it keeps its best, its
+ * candidates and what it has still to yield can change, but not what it does.
+ */
+#define REF_N 300
+#define REF_DEGREE 7
+
+static N2Ref ref_links[REF_N][REF_DEGREE];
+static unsigned ref_mult;
+static unsigned ref_add_to;
+
+static int
+ref_graph_neighbors(void *ctx, N2Ref ref, int level, N2Ref *out, int max)
+{
+	int			n = 0;
+
+	if (level > 0)
+		return 0;
+	for (int i = 0; i < REF_DEGREE && n < max; i++)
+		out[n++] = ref_links[ref][i];
+	return n;
+}
+
+static void
+ref_graph_distances(void *ctx, const N2Ref *refs, int n, float *out)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = (float) ((refs[i] * ref_mult + ref_add_to) % 23);
+}
+
+static void
+ref_graph_match(void *ctx, const N2Ref *refs, int n, float *out, bool *ok)
+{
+	ref_graph_distances(ctx, refs, n, out);
+	for (int i = 0; i < n; i++)
+		ok[i] = refs[i] % 3 == 0;
+}
+
+typedef struct RefList
+{
+	N2Candidate items[REF_N];
+	int			n;
+} RefList;
+
+typedef struct RefWalk
+{
+	N2IterMode	mode;
+	bool		filtered;
+	bool		stop_at_bound;
+	uint64_t	max_visited;
+	int			ef;
+	int			ef_step;
+	int			step;
+	bool		visited[REF_N];
+	RefList		cand;
+	RefList		best;
+	RefList		spare;
+	RefList		pending;
+	RefList		far;
+	RefList		farx;
+	N2IterStop	stop;
+	uint64_t	nvisited;
+	uint64_t	nskipped;
+	bool		yielded_any;
+	float		last_dist;
+} RefWalk;
+
+static bool
+ref_nearer(N2Candidate a, N2Candidate b)
+{
+	return a.dist != b.dist ? a.dist < b.dist : a.ref < b.ref;
+}
+
+/* index of the nearest (far: the farthest) item of a list that is not empty */
+static int
+ref_pick(const RefList *l, bool far)
+{
+	int			k = 0;
+
+	for (int i = 1; i < l->n; i++)
+	{
+		if (far ? ref_nearer(l->items[k], l->items[i]) :
+			ref_nearer(l->items[i], l->items[k]))
+			k = i;
+	}
+	return k;
+}
+
+static N2Candidate
+ref_take(RefList *l, int k)
+{
+	N2Candidate c = l->items[k];
+
+	l->items[k] = l->items[--l->n];
+	return c;
+}
+
+static void
+ref_put(RefList *l, N2Candidate c)
+{
+	l->items[l->n++] = c;
+}
+
+static void
+ref_place(RefWalk *w, N2Candidate c, bool match)
+{
+	int			k;
+
+	ref_put(&w->cand, c);
+	if (!match)
+		return;
+	ref_put(&w->pending, c);
+	if (w->best.n < w->ef)
+	{
+		ref_put(&w->best, c);
+		return;
+	}
+	k = ref_pick(&w->best, true);
+	if (ref_nearer(c, w->best.items[k]))
+	{
+		ref_put(&w->spare, w->best.items[k]);
+		w->best.items[k] = c;
+	}
+	else
+		ref_put(&w->spare, c);
+}
+
+static void
+ref_add(RefWalk *w, N2Candidate c, bool match)
+{
+	w->nvisited++;
+	if (w->best.n >= w->ef && c.dist > w->best.items[ref_pick(&w->best, true)].dist)
+		ref_put(match ? &w->far : &w->farx, c);
+	else
+		ref_place(w, c, match);
+}
+
+static void
+ref_evaluate(RefWalk *w, const N2Ref *refs, int n)
+{
+	float		d[REF_DEGREE + 1];
+	bool		ok[REF_DEGREE + 1];
+
+	ref_graph_match(NULL, refs, n, d, ok);
+	for (int i = 0; i < n; i++)
+	{
+		N2Candidate c = {d[i], refs[i]};
+
+		ref_add(w, c, !w->filtered || ok[i]);
+	}
+}
+
+static bool
+ref_in_bounds(RefWalk *w)
+{
+	if (w->max_visited > 0 && w->nvisited >= w->max_visited)
+	{
+		w->stop = N2_ITER_TUPLE_LIMIT;
+		return false;
+	}
+	return true;
+}
+
+static void
+ref_widen(RefWalk *w)
+{
+	if (w->mode == N2_ITER_SINGLE)
+	{
+		w->pending.n = 0;
+		w->stop = N2_ITER_EXHAUSTED;
+		return;
+	}
+	for (int i = 0; i < w->far.n; i++)
+		ref_place(w, w->far.items[i], true);
+	for (int i = 0; i < w->farx.n; i++)
+		ref_place(w, w->farx.items[i], false);
+	w->far.n = w->farx.n = 0;
+	if (w->cand.n == 0)
+	{
+		w->stop = N2_ITER_EXHAUSTED;
+		return;
+	}
+	if (!ref_in_bounds(w))
+		return;
+	w->ef += w->step;
+	w->step = w->step < w->ef_step / 2 ? w->step * 2 : w->ef_step;
+	while (w->best.n < w->ef && w->spare.n > 0)
+		ref_put(&w->best, ref_take(&w->spare, ref_pick(&w->spare, false)));
+}
+
+static bool
+ref_next(RefWalk *w, N2Candidate *out)
+{
+	for (;;)
+	{
+		bool		converged = w->cand.n == 0 ||
+		(w->best.n >= w->ef &&
+		 w->cand.items[ref_pick(&w->cand, false)].dist >
+		 w->best.items[ref_pick(&w->best, true)].dist);
+
+		if (w->stop == N2_ITER_RUNNING && !converged)
+		{
+			N2Candidate c;
+			N2Ref		nb[REF_DEGREE];
+			int			n = 0;
+
+			if (w->stop_at_bound && w->filtered && !ref_in_bounds(w))
+				continue;
+			c = ref_take(&w->cand, ref_pick(&w->cand, false));
+			for (int i = 0; i < REF_DEGREE; i++)
+			{
+				N2Ref		x = ref_links[c.ref][i];
+
+				if (!w->visited[x])
+					nb[n++] = x;
+				w->visited[x] = true;
+			}
+			ref_evaluate(w, nb, n);
+			continue;
+		}
+		if (w->stop_at_bound && w->stop == N2_ITER_TUPLE_LIMIT)
+			return false;
+		if (w->pending.n > 0)
+		{
+			int			k = ref_pick(&w->pending, false);
+
+			if (w->stop != N2_ITER_RUNNING || w->best.n == 0 ||
+				w->pending.items[k].dist <= w->best.items[ref_pick(&w->best, true)].dist)
+			{
+				N2Candidate c = ref_take(&w->pending, k);
+
+				if (w->yielded_any && c.dist < w->last_dist && w->mode == N2_ITER_STRICT)
+				{
+					w->nskipped++;
+					continue;
+				}
+				if (!w->yielded_any || c.dist > w->last_dist)
+					w->last_dist = c.dist;
+				w->yielded_any = true;
+				*out = c;
+				return true;
+			}
+		}
+		if (w->stop != N2_ITER_RUNNING)
+			return false;
+		ref_widen(w);
+	}
+}
+
+static void
+matches_reference(void)
+{
+	static const N2GraphOps plain = {ref_graph_neighbors, ref_graph_distances, NULL, NULL};
+	static const N2GraphOps match = {ref_graph_neighbors, ref_graph_distances,
+	ref_graph_match, NULL};
+	static const int widths[] = {1, 2, 5, 16};
+	static RefWalk w;
+	uint64_t	state = 7;
+	int			walks = 0;
+	int			differ = 0;
+	uint64_t	yielded = 0;
+
+	for (int i = 0; i < REF_N; i++)
+	{
+		for (int j = 0; j < REF_DEGREE - 1; j++)
+			ref_links[i][j] = unit_rng(&state) % REF_N;
+		ref_links[i][REF_DEGREE - 1] = (i + 1) % REF_N;
+	}
+	for (int query = 0; query < 4; query++)
+	{
+		ref_mult = 5 + 6 * query;
+		ref_add_to = 3 * query;
+		for (int mode = N2_ITER_SINGLE; mode <= N2_ITER_RELAXED; mode++)
+			for (int wi = 0; wi < 4; wi++)
+				for (int filtered = 0; filtered < 2; filtered++)
+					for (int bound = 0; bound < 3; bound++)
+					{
+						N2Iterator	it;
+						N2Candidate a;
+						N2Candidate b;
+						N2Candidate first;
+						bool		ok = true;
+						bool		more_a;
+						bool		more_b;
+
+						memset(&w, 0, sizeof(w));
+						w.mode = (N2IterMode) mode;
+						w.filtered = filtered;
+						w.ef = w.ef_step = w.step = widths[wi];
+						w.max_visited = bound > 0 ? 40 : 0;
+						w.stop_at_bound = bound == 2;
+						CHECK(n2_iter_init(&it, filtered ? &match : &plain, NULL, w.mode,
+										   w.ef, REF_DEGREE, w.max_visited, 0),
+							  "init");
+						it.stop_at_bound = w.stop_at_bound;
+						n2_iter_start(&it, 0, 0);
+						first.ref = 0;
+						ref_graph_distances(NULL, &first.ref, 1, &first.dist);
+						w.visited[0] = true;
+						ref_add(&w, first, true);	/* 0 matches */
+						do
+						{
+							more_a = n2_iter_next(&it, &a);
+							more_b = ref_next(&w, &b);
+							if (more_a != more_b ||
+								(more_a && (a.ref != b.ref || a.dist != b.dist)))
+								ok = false;
+							yielded += more_a;
+						} while (ok && more_a);
+						ok &= it.stop == w.stop && it.nvisited == w.nvisited &&
+							it.nskipped == w.nskipped;
+						walks++;
+						differ += !ok;
+						n2_iter_free(&it);
+					}
+	}
+	CHECK(differ == 0, "%d of %d walks differ from the reference (%llu nodes yielded)",
+		  differ, walks, (unsigned long long) yielded);
+	CHECK(yielded > 10000, "the walks yielded %llu nodes", (unsigned long long) yielded);
+}
+
 int
 main(void)
 {
@@ -321,6 +646,7 @@ main(void)
 	n2_distance_init();
 	entry_seeds_level0();
 	upper_beam_escapes();
+	matches_reference();
 	make_graph();
 	for (int d = 0; d < DIM; d++)
 		q[d] = 5.0f;
